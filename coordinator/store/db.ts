@@ -1,0 +1,35 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Kysely, Migrator, MysqlDialect, SqliteDialect } from 'kysely';
+import type { Database } from './schema';
+import { migrations } from './migrations/index';
+
+export type Dialect = 'sqlite' | 'mysql';
+
+export interface OpenDb {
+  db: Kysely<Database>;
+  dialect: Dialect;
+}
+
+/** `sqlite:path/to/file.db` (or a bare path, or `:memory:`) for the embedded store; `mysql://user:pass@host/db` for MariaDB/MySQL. */
+export async function openDb(url: string): Promise<OpenDb> {
+  if (url.startsWith('mysql://') || url.startsWith('mariadb://')) {
+    const { createPool } = await import('mysql2');
+    const pool = createPool({ uri: url.replace(/^mariadb:/, 'mysql:'), connectionLimit: 10, supportBigNumbers: true, timezone: 'Z' });
+    return { db: new Kysely<Database>({ dialect: new MysqlDialect({ pool }) }), dialect: 'mysql' };
+  }
+  const file = url.replace(/^sqlite:(\/\/)?/, '');
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const { default: LibSql } = await import('libsql');
+  const database = new LibSql(file);
+  database.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: database as never }) }), dialect: 'sqlite' };
+}
+
+/** Bring the schema up to date; throws (and the caller exits non-zero) when a migration fails. */
+export async function migrate(db: Kysely<Database>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,12 @@
+import { migrate, openDb } from './db';
+import { Store } from './store';
+
+export { Store } from './store';
+export type * from './schema';
+
+/** Open the store named by a URL and migrate it to the latest schema. */
+export async function openStore(url: string, now?: () => number): Promise<Store> {
+  const { db, dialect } = await openDb(url);
+  await migrate(db);
+  return new Store(db, dialect, now);
+}

@@ -1,0 +1,121 @@
+import type { Generated } from 'kysely';
+
+// Times are epoch milliseconds in BIGINT columns and JSON is TEXT: the same values come back from SQLite and MariaDB.
+export interface JobTable {
+  id: Generated<number>;
+  name: string;
+  spec: string;
+  state: JobState;
+  round: number;
+  total_rounds: number;
+  params_version: number;
+  token_id: number | null;
+  owner: string | null;
+  owner_until: number | null;
+  error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+export type JobState = 'queued' | 'running' | 'paused' | 'cancelled' | 'done' | 'failed';
+
+export interface AssignmentTable {
+  id: Generated<number>;
+  job_id: number;
+  round: number;
+  shard: number;
+  worker_id: string;
+  state: 'leased' | 'done' | 'expired' | 'released' | 'rejected';
+  lease_until: number;
+  created_at: number;
+  finished_at: number | null;
+}
+
+export interface ResultTable {
+  id: Generated<number>;
+  assignment_id: number;
+  job_id: number;
+  round: number;
+  shard: number;
+  worker_id: string;
+  samples: number;
+  loss: number;
+  norm: number;
+  bytes: number;
+  encoding: string;
+  accepted: number;
+  reason: string | null;
+  created_at: number;
+}
+
+export interface WorkerTable {
+  id: string;
+  token_id: number | null;
+  name: string;
+  kind: string;
+  capabilities: string;
+  state: 'online' | 'offline' | 'banned';
+  reputation: number;
+  shards_done: number;
+  connected_at: number;
+  last_seen: number;
+}
+
+export interface CheckpointTable {
+  id: Generated<number>;
+  job_id: number;
+  round: number;
+  path: string;
+  sha256: string;
+  bytes: number;
+  created_at: number;
+}
+
+export interface TokenTable {
+  id: Generated<number>;
+  name: string;
+  hash: string;
+  scopes: string;
+  rate_per_min: number;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface AuditTable {
+  id: Generated<number>;
+  at: number;
+  actor: string;
+  action: string;
+  target: string;
+  detail: string;
+}
+
+export interface MetricTable {
+  id: Generated<number>;
+  job_id: number;
+  round: number;
+  name: string;
+  value: number;
+  at: number;
+}
+
+export interface DatasetTable {
+  name: string;
+  split: string;
+  source: string;
+  samples: number;
+  classes: number;
+  manifest: string;
+  created_at: number;
+}
+
+export interface Database {
+  jobs: JobTable;
+  assignments: AssignmentTable;
+  results: ResultTable;
+  workers: WorkerTable;
+  checkpoints: CheckpointTable;
+  tokens: TokenTable;
+  audit_events: AuditTable;
+  metrics: MetricTable;
+  datasets: DatasetTable;
+}

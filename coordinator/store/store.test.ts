@@ -1,0 +1,110 @@
+import { createConnection } from 'mysql2/promise';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { type Store, openStore } from './index';
+
+// The same suite runs on the embedded SQLite store and on a real MariaDB started by test/global-setup.ts.
+const DIALECTS = ['sqlite', 'mysql'] as const;
+let dbCounter = 0;
+
+async function freshStore(dialect: (typeof DIALECTS)[number], now: () => number): Promise<Store> {
+  if (dialect === 'sqlite') return openStore(':memory:', now);
+  const base = inject('mariadbUrl');
+  const name = `store_${process.pid}_${++dbCounter}`;
+  const u = new URL(base);
+  const c = await createConnection({ host: u.hostname, port: Number(u.port), user: u.username });
+  await c.query(`CREATE DATABASE ${name}`);
+  await c.end();
+  u.pathname = `/${name}`;
+  return openStore(u.toString(), now);
+}
+
+for (const dialect of DIALECTS) {
+  describe(`store on ${dialect}`, () => {
+    let store: Store;
+    let clock = 1_000_000;
+    beforeEach(async () => {
+      clock = 1_000_000;
+      store = await freshStore(dialect, () => clock);
+    });
+    afterEach(() => store.close());
+
+    it('reports its dialect', () => expect(store.dialect).toBe(dialect));
+
+    it('creates, finds and revokes hashed tokens', async () => {
+      const id = await store.createToken({ name: 'ops', hash: 'a'.repeat(64), scopes: ['operator', 'researcher'], ratePerMin: 600 });
+      const t = await store.tokenByHash('a'.repeat(64));
+      expect(t).toMatchObject({ id, name: 'ops', scopes: 'operator,researcher', rate_per_min: 600 });
+      expect(await store.revokeToken(id)).toBe(true);
+      expect(await store.revokeToken(id)).toBe(false);
+      expect(await store.tokenByHash('a'.repeat(64))).toBeUndefined();
+      await expect(store.createToken({ name: 'dup', hash: 'a'.repeat(64), scopes: [], ratePerMin: 1 })).rejects.toThrow();
+    });
+
+    it('round-trips job specs and guards state transitions', async () => {
+      const spec = { name: 'j', model: { kind: 'mlp', layers: [4, 3] }, nested: { x: [1, 2.5] } };
+      const id = await store.createJob({ name: 'j', spec, totalRounds: 7, tokenId: null });
+      const job = await store.job(id);
+      expect(JSON.parse(job!.spec)).toEqual(spec);
+      expect(job).toMatchObject({ state: 'queued', round: 0, total_rounds: 7, created_at: 1_000_000 });
+      expect(await store.setJobState(id, 'running', ['queued'])).toBe(true);
+      expect(await store.setJobState(id, 'running', ['queued'])).toBe(false);
+      await store.setJobProgress(id, 3, 3);
+      expect(await store.job(id)).toMatchObject({ state: 'running', round: 3, params_version: 3 });
+      expect((await store.listJobs()).map((j) => j.id)).toEqual([id]);
+    });
+
+    it('hands job ownership to another coordinator only after the lease expires', async () => {
+      const id = await store.createJob({ name: 'j', spec: {}, totalRounds: 1, tokenId: null });
+      expect((await store.claimJobs('coord-a', 10_000)).map((j) => j.id)).toEqual([id]);
+      expect(await store.claimJobs('coord-b', 10_000)).toEqual([]);
+      clock += 10_001;
+      expect((await store.claimJobs('coord-b', 10_000)).map((j) => j.id)).toEqual([id]);
+      expect(await store.claimJobs('coord-a', 10_000)).toEqual([]);
+    });
+
+    it('finishes a lease once and expires leftover leases', async () => {
+      const job = await store.createJob({ name: 'j', spec: {}, totalRounds: 1, tokenId: null });
+      const a = await store.createAssignment({ jobId: job, round: 0, shard: 0, workerId: 'w1', leaseMs: 5000 });
+      const b = await store.createAssignment({ jobId: job, round: 0, shard: 1, workerId: 'w2', leaseMs: 5000 });
+      expect(await store.finishAssignment(a, 'done')).toBe(true);
+      expect(await store.finishAssignment(a, 'expired')).toBe(false);
+      await store.expireOpenAssignments(job);
+      const rows = await store.assignments(job, 0);
+      expect(rows.map((r) => [r.id, r.state, r.lease_until])).toEqual([
+        [a, 'done', 1_005_000],
+        [b, 'expired', 1_005_000],
+      ]);
+    });
+
+    it('upserts workers and credits reputation', async () => {
+      await store.upsertWorker({ id: 'w1', tokenId: null, name: 'n', kind: 'native', capabilities: { cores: 2 } });
+      await store.upsertWorker({ id: 'w1', tokenId: null, name: 'n2', kind: 'native', capabilities: { cores: 4 } });
+      await store.creditWorker('w1', 0.1);
+      const w = await store.worker('w1');
+      expect(w).toMatchObject({ name: 'n2', shards_done: 1, state: 'online' });
+      expect(w!.reputation).toBeCloseTo(1.1);
+      expect(JSON.parse(w!.capabilities)).toEqual({ cores: 4 });
+    });
+
+    it('keeps checkpoints, metrics, results, audit events and data sets', async () => {
+      await store.addCheckpoint({ jobId: 1, round: 10, path: 'a', sha256: 'f'.repeat(64), bytes: 5_000_000_000 });
+      await store.addCheckpoint({ jobId: 1, round: 20, path: 'b', sha256: 'e'.repeat(64), bytes: 12 });
+      expect(await store.latestCheckpoint(1)).toMatchObject({ round: 20, path: 'b' });
+      expect((await store.checkpoints(1))[0].bytes).toBe(5_000_000_000);
+      await store.addMetrics(1, 3, { loss: 0.5, accuracy: 0.875 });
+      const m = await store.metrics(1);
+      expect(m.map((r) => [r.round, r.name, r.value])).toEqual([
+        [3, 'loss', 0.5],
+        [3, 'accuracy', 0.875],
+      ]);
+      expect(await store.metrics(1, m[1].id)).toEqual([]);
+      await store.recordResult({ assignment_id: 1, job_id: 1, round: 0, shard: 0, worker_id: 'w', samples: 64, loss: 2.3, norm: 1.5, bytes: 100, encoding: 'fp32', accepted: 1, reason: null });
+      expect((await store.results(1, 0))[0]).toMatchObject({ samples: 64, loss: 2.3, accepted: 1 });
+      await store.audit('token:1', 'job.create', 'job:1', { x: 1 });
+      expect((await store.auditEvents())[0]).toMatchObject({ actor: 'token:1', action: 'job.create', detail: '{"x":1}' });
+      await store.putDataset({ name: 'd', split: 'train', source: 's', samples: 3, classes: 2, manifest: { chunks: [] } });
+      await store.putDataset({ name: 'd', split: 'train', source: 's2', samples: 4, classes: 2, manifest: { chunks: [1] } });
+      expect(await store.dataset('d', 'train')).toMatchObject({ source: 's2', samples: 4, manifest: '{"chunks":[1]}' });
+    });
+  });
+}

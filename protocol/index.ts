@@ -1,0 +1,6 @@
+export * from './errors';
+export * from './frames';
+export * from './job';
+export * from './messages';
+export * from './model';
+export * from './sampling';

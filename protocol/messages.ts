@@ -1,0 +1,101 @@
+import { type ErrorCode, GridError } from './errors';
+import { type Infer, SchemaError, arr, bool, int, lit, num, obj, opt, str, tagged } from './schema';
+import { modelSpec } from './model';
+
+export const PROTOCOL_VERSION = 1;
+
+const capabilities = obj({
+  kind: lit('browser', 'native'),
+  backend: lit('webgpu', 'cpu'),
+  adapter: opt(obj({ vendor: str(200), architecture: str(200), device: str(200), description: str(400), isFallback: bool })),
+  limits: opt(obj({ maxBufferSize: num(0), maxStorageBufferBindingSize: num(0), maxComputeInvocationsPerWorkgroup: num(0) })),
+  features: opt(arr(str(100), 64)),
+  cores: int(1, 4096),
+  memoryMB: int(0, 1 << 30),
+  /** Shards this worker runs at once. */
+  concurrency: opt(int(1, 64)),
+});
+
+/** Worker -> coordinator. */
+export const clientMessage = tagged({
+  hello: obj({ type: lit('hello'), protocol: int(0, 1000), name: opt(str(100)), workerId: opt(str(64)), capabilities }),
+  ready: obj({ type: lit('ready'), slots: int(0, 64) }),
+  heartbeat: obj({ type: lit('heartbeat'), t: num() }),
+  progress: obj({ type: lit('progress'), assignmentId: int(1), done: int(0), total: int(0) }),
+  /** Announces the binary frame that follows: loss and metrics of a computed shard. */
+  result: obj({ type: lit('result'), assignmentId: int(1), samples: int(1), loss: num(), correct: opt(int(0)) }),
+  release: obj({ type: lit('release'), assignmentId: int(1), reason: str(200) }),
+});
+export type ClientMessage = Infer<typeof clientMessage>;
+export type Capabilities = Infer<typeof capabilities>;
+
+const dataRef = obj({ dataset: str(100), split: str(40), seed: int(0), cursor: int(0), count: int(1) });
+const task = obj({
+  mode: lit('sync', 'local'),
+  /** Local mode: steps of `batch` samples each, with AdamW at `lr`. */
+  steps: int(1),
+  batch: int(1),
+  lr: num(0),
+  encoding: lit('fp32', 'fp16', 'int8'),
+});
+
+/** Coordinator -> worker. */
+export const serverMessage = tagged({
+  welcome: obj({ type: lit('welcome'), protocol: int(), workerId: str(64), heartbeatMs: int(), maxFrameBytes: int() }),
+  assign: obj({
+    type: lit('assign'),
+    assignmentId: int(1),
+    jobId: int(1),
+    round: int(0),
+    shard: int(0),
+    leaseMs: int(),
+    model: modelSpec,
+    paramsVersion: int(0),
+    paramsUrl: str(400),
+    data: dataRef,
+    task,
+  }),
+  revoke: obj({ type: lit('revoke'), assignmentId: int(1), reason: str(200) }),
+  ack: obj({ type: lit('ack'), assignmentId: int(1), accepted: bool }),
+  pause: obj({ type: lit('pause') }),
+  resume: obj({ type: lit('resume') }),
+  stop: obj({ type: lit('stop') }),
+  error: obj({ type: lit('error'), code: str(64), message: str(1000), assignmentId: opt(int(1)) }),
+});
+export type ServerMessage = Infer<typeof serverMessage>;
+export type Assignment = Extract<ServerMessage, { type: 'assign' }>;
+export type ErrorMessage = Extract<ServerMessage, { type: 'error' }>;
+
+/** Parse a text frame; every failure is a GridError with a stable code. */
+export function parseClientMessage(text: string, maxBytes = 64 * 1024): ClientMessage {
+  if (text.length > maxBytes) throw new GridError('FRAME_TOO_LARGE');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new GridError('BAD_JSON');
+  }
+  const type = (raw as { type?: unknown } | null)?.type;
+  const known = ['hello', 'ready', 'heartbeat', 'progress', 'result', 'release'];
+  if (typeof type !== 'string' || !known.includes(type)) throw new GridError('UNKNOWN_TYPE', `unknown message type ${JSON.stringify(type)}`);
+  try {
+    const msg = clientMessage(raw, 'message');
+    if (msg.type === 'hello' && msg.protocol !== PROTOCOL_VERSION)
+      throw new GridError('VERSION_MISMATCH', `protocol ${msg.protocol} is not supported; this coordinator speaks ${PROTOCOL_VERSION}`);
+    return msg;
+  } catch (e) {
+    if (e instanceof SchemaError) throw new GridError('BAD_MESSAGE', e.message);
+    throw e;
+  }
+}
+
+export function parseServerMessage(text: string): ServerMessage {
+  try {
+    return serverMessage(JSON.parse(text), 'message');
+  } catch (e) {
+    throw new GridError('BAD_MESSAGE', (e as Error).message);
+  }
+}
+
+export const errorMessage = (code: ErrorCode, message: string, assignmentId?: number): ErrorMessage =>
+  assignmentId === undefined ? { type: 'error', code, message } : { type: 'error', code, message, assignmentId };

@@ -1,0 +1,64 @@
+import { type Infer, arr, int, lit, obj, opt } from './schema';
+
+export const mlpSpec = obj({
+  kind: lit('mlp'),
+  /** Layer widths from input to classes, e.g. [784, 256, 128, 10]. */
+  layers: arr(int(1, 1 << 16), 16, 2),
+  activation: opt(lit('relu', 'gelu', 'tanh')),
+});
+
+export const cnnSpec = obj({
+  kind: lit('cnn'),
+  /** Channels, height, width of one input sample. */
+  input: arr(int(1, 4096), 3, 3),
+  /** Output channels of the two conv layers (each conv is followed by ReLU and 2x2 max-pool). */
+  channels: arr(int(1, 512), 2, 2),
+  kernel: lit(3, 5),
+  classes: int(2, 4096),
+});
+
+export const modelSpec = (v: unknown, p: string) =>
+  (v as { kind?: string })?.kind === 'cnn' ? cnnSpec(v, p) : mlpSpec(v, p);
+
+export type MlpSpec = Infer<typeof mlpSpec>;
+export type CnnSpec = Infer<typeof cnnSpec>;
+export type ModelSpec = MlpSpec | CnnSpec;
+
+export interface TensorShape {
+  name: string;
+  shape: number[];
+}
+
+/** Parameter tensors of a model in wire order; the flat parameter vector is their concatenation. */
+export function parameterShapes(model: ModelSpec): TensorShape[] {
+  if (model.kind === 'mlp') {
+    const out: TensorShape[] = [];
+    for (let i = 0; i + 1 < model.layers.length; i++) {
+      out.push({ name: `w${i}`, shape: [model.layers[i], model.layers[i + 1]] });
+      out.push({ name: `b${i}`, shape: [model.layers[i + 1]] });
+    }
+    return out;
+  }
+  const [c0, h0, w0] = model.input;
+  const [c1, c2] = model.channels;
+  const k = model.kernel;
+  const h2 = Math.floor(Math.floor(h0 / 2) / 2);
+  const w2 = Math.floor(Math.floor(w0 / 2) / 2);
+  return [
+    { name: 'conv1.w', shape: [c1, c0, k, k] },
+    { name: 'conv1.b', shape: [c1] },
+    { name: 'conv2.w', shape: [c2, c1, k, k] },
+    { name: 'conv2.b', shape: [c2] },
+    { name: 'fc.w', shape: [c2 * h2 * w2, model.classes] },
+    { name: 'fc.b', shape: [model.classes] },
+  ];
+}
+
+export const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+export function parameterCount(model: ModelSpec): number {
+  return parameterShapes(model).reduce((n, t) => n + sizeOf(t.shape), 0);
+}
+
+export const inputSize = (model: ModelSpec) => (model.kind === 'mlp' ? model.layers[0] : sizeOf(model.input));
+export const classCount = (model: ModelSpec) => (model.kind === 'mlp' ? model.layers[model.layers.length - 1] : model.classes);
