@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { aggregate, clipByNorm, l2Norm } from './aggregate';
+
+const vec = (...xs: number[]) => Float32Array.from(xs);
+
+describe('aggregate', () => {
+  it('weights the mean by sample count', () => {
+    const out = aggregate([
+      { values: vec(1, 2), samples: 1 },
+      { values: vec(4, 8), samples: 3 },
+    ]);
+    expect(Array.from(out)).toEqual([3.25, 6.5]);
+  });
+
+  it('gives bit-identical results for the same shard order across blocks', () => {
+    const parts = Array.from({ length: 7 }, (_, i) => ({ values: Float32Array.from({ length: 10_000 }, (_, j) => Math.sin(i * 31 + j)), samples: 10 + i }));
+    expect(aggregate(parts)).toEqual(aggregate(parts.map((p) => ({ values: p.values.slice(), samples: p.samples }))));
+  });
+
+  it('median and trimmed mean ignore one wild contribution', () => {
+    const parts = [vec(1), vec(1.1), vec(0.9), vec(1e6), vec(1)].map((values) => ({ values, samples: 1 }));
+    expect(aggregate(parts, 'median')[0]).toBeCloseTo(1);
+    expect(aggregate(parts, 'trimmed-mean', 0.2)[0]).toBeCloseTo(1.0333, 3);
+    expect(aggregate(parts, 'mean')[0]).toBeGreaterThan(1e5);
+  });
+
+  it('refuses contributions of different sizes', () => {
+    expect(() => aggregate([{ values: vec(1), samples: 1 }, { values: vec(1, 2), samples: 1 }])).toThrow(/WRONG_SIZE|expected 1/);
+  });
+
+  it('clips by L2 norm', () => {
+    const a = vec(3, 4);
+    expect(clipByNorm(a, 1)).toBe(5);
+    expect(l2Norm(a)).toBeCloseTo(1);
+  });
+});

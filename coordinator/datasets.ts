@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { GridError } from '../protocol/errors';
+import type { DatasetManifest } from '../protocol/sampling';
+
+/** A data set held in memory as content-hashed chunks: labels (u8) then features, per chunk. */
+export interface LoadedDataset {
+  manifest: DatasetManifest;
+  labels: Uint8Array;
+  /** Row-major features: u8 pixels or f32 values, `featureSize` per sample. */
+  features: Uint8Array | Float32Array;
+  chunks: Buffer[];
+}
+
+export const CHUNK_SAMPLES = 4096;
+export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
+
+function readIdx(path: string): { dims: number[]; data: Uint8Array } {
+  const raw = gunzipSync(readFileSync(path));
+  const magic = raw.readUInt32BE(0);
+  if (magic >> 8 !== 0x08) throw new Error(`${path}: IDX type ${(magic >> 8).toString(16)} is not unsigned byte`);
+  const ndim = magic & 0xff;
+  const dims = Array.from({ length: ndim }, (_, i) => raw.readUInt32BE(4 + 4 * i));
+  return { dims, data: new Uint8Array(raw.buffer, raw.byteOffset + 4 + 4 * ndim, dims.reduce((a, b) => a * b, 1)) };
+}
+
+export function buildDataset(
+  name: string,
+  split: string,
+  labels: Uint8Array,
+  features: Uint8Array | Float32Array,
+  featureShape: number[],
+  classes: number,
+): LoadedDataset {
+  const samples = labels.length;
+  const featureSize = featureShape.reduce((a, b) => a * b, 1);
+  const bytesPerFeature = features instanceof Float32Array ? 4 : 1;
+  const featureBytes = new Uint8Array(features.buffer, features.byteOffset, features.byteLength);
+  const chunks: Buffer[] = [];
+  const meta: DatasetManifest['chunks'] = [];
+  for (let start = 0, index = 0; start < samples; start += CHUNK_SAMPLES, index++) {
+    const count = Math.min(CHUNK_SAMPLES, samples - start);
+    const buf = Buffer.concat([
+      Buffer.from(labels.subarray(start, start + count)),
+      Buffer.from(featureBytes.subarray(start * featureSize * bytesPerFeature, (start + count) * featureSize * bytesPerFeature)),
+    ]);
+    chunks.push(buf);
+    meta.push({ index, samples: count, bytes: buf.length, sha256: createHash('sha256').update(buf).digest('hex') });
+  }
+  const manifest: DatasetManifest = {
+    name,
+    split,
+    samples,
+    featureShape,
+    featureDtype: bytesPerFeature === 4 ? 'f32' : 'u8',
+    featureScale: bytesPerFeature === 4 ? 1 : 1 / 255,
+    classes,
+    chunkSize: CHUNK_SAMPLES,
+    chunks: meta,
+  };
+  return { manifest, labels, features, chunks };
+}
+
+/** Fashion-MNIST from Debian's dataset-fashion-mnist package (IDX, gzip). */
+export function loadFashionMnist(split: 'train' | 'test', dir = FASHION_MNIST_DIR): LoadedDataset {
+  const prefix = split === 'train' ? 'train' : 't10k';
+  const images = join(dir, `${prefix}-images-idx3-ubyte.gz`);
+  if (!existsSync(images)) throw new Error(`${images} is missing: apt-get install dataset-fashion-mnist`);
+  const x = readIdx(images);
+  const y = readIdx(join(dir, `${prefix}-labels-idx1-ubyte.gz`));
+  if (x.dims[0] !== y.dims[0]) throw new Error('Fashion-MNIST images and labels disagree on sample count');
+  return buildDataset('fashion-mnist', split, y.data, x.data, [1, x.dims[1], x.dims[2]], 10);
+}
+
+/** CSV upload: one sample per line, numeric features, the last column an integer class label. */
+export function parseCsvDataset(name: string, split: string, text: string): LoadedDataset {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  if (lines.length && Number.isNaN(Number(lines[0].split(',')[0]))) lines.shift(); // header row
+  if (lines.length === 0) throw new GridError('BAD_REQUEST', 'CSV has no data rows');
+  const width = lines[0].split(',').length;
+  if (width < 2) throw new GridError('BAD_REQUEST', 'CSV needs at least one feature column and a label column');
+  const features = new Float32Array(lines.length * (width - 1));
+  const labels = new Uint8Array(lines.length);
+  lines.forEach((line, row) => {
+    const cells = line.split(',');
+    if (cells.length !== width) throw new GridError('BAD_REQUEST', `CSV line ${row + 1} has ${cells.length} columns, expected ${width}`);
+    for (let c = 0; c < width - 1; c++) {
+      const v = Number(cells[c]);
+      if (!Number.isFinite(v)) throw new GridError('BAD_REQUEST', `CSV line ${row + 1} column ${c + 1} is not a number`);
+      features[row * (width - 1) + c] = v;
+    }
+    const label = Number(cells[width - 1]);
+    if (!Number.isInteger(label) || label < 0 || label > 255) throw new GridError('BAD_REQUEST', `CSV line ${row + 1} label must be an integer 0..255`);
+    labels[row] = label;
+  });
+  let maxLabel = 0;
+  for (const l of labels) maxLabel = Math.max(maxLabel, l);
+  const classes = Math.max(2, maxLabel + 1);
+  return buildDataset(name, split, labels, features, [width - 1], classes);
+}
+

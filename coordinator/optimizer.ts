@@ -1,0 +1,49 @@
+import type { JobSpec } from '../protocol/job';
+
+/** Optimizer state that goes into checkpoints: step count and moment buffers. */
+export interface OptimizerState {
+  t: number;
+  m: Float32Array;
+  v: Float32Array;
+}
+
+export const newOptimizerState = (n: number): OptimizerState => ({ t: 0, m: new Float32Array(n), v: new Float32Array(n) });
+
+/** One coordinator step. Sync mode: `update` is the averaged gradient. Local mode: it is the averaged delta (old - new) and the outer step is Nesterov SGD. */
+export function optimizerStep(spec: JobSpec, params: Float32Array, update: Float32Array, s: OptimizerState): void {
+  s.t++;
+  if (spec.mode === 'local') return nesterov(params, update, s, spec.local?.outerLr ?? 0.7, spec.local?.outerMomentum ?? 0.9);
+  const o = spec.optimizer;
+  if (o.kind === 'sgd') return sgd(params, update, s, o.lr, o.momentum, o.weightDecay);
+  return adam(params, update, s, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.kind === 'adamw');
+}
+
+function sgd(p: Float32Array, g: Float32Array, s: OptimizerState, lr: number, mu: number, wd: number) {
+  const m = s.m;
+  for (let i = 0; i < p.length; i++) {
+    const gi = g[i] + wd * p[i];
+    m[i] = mu * m[i] + gi;
+    p[i] -= lr * m[i];
+  }
+}
+
+function adam(p: Float32Array, g: Float32Array, s: OptimizerState, lr: number, b1: number, b2: number, eps: number, wd: number, decoupled: boolean) {
+  const { m, v, t } = s;
+  const c1 = 1 - b1 ** t;
+  const c2 = 1 - b2 ** t;
+  for (let i = 0; i < p.length; i++) {
+    const gi = decoupled ? g[i] : g[i] + wd * p[i];
+    m[i] = b1 * m[i] + (1 - b1) * gi;
+    v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+    if (decoupled) p[i] -= lr * wd * p[i];
+    p[i] -= (lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + eps);
+  }
+}
+
+function nesterov(p: Float32Array, delta: Float32Array, s: OptimizerState, lr: number, mu: number) {
+  const m = s.m;
+  for (let i = 0; i < p.length; i++) {
+    m[i] = mu * m[i] + delta[i];
+    p[i] -= lr * (delta[i] + mu * m[i]);
+  }
+}

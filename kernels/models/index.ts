@@ -1,0 +1,37 @@
+import type { ModelSpec } from '../../protocol/model';
+import { parameterShapes, sizeOf } from '../../protocol/model';
+import type { Backend } from '../backend';
+import { Cnn } from './cnn';
+import { Mlp } from './mlp';
+import type { Model } from './model';
+
+export type { Batch, Model, StepResult } from './model';
+
+export function buildModel(spec: ModelSpec, backend: Backend): Model {
+  return spec.kind === 'mlp' ? new Mlp(spec, backend) : new Cnn(spec, backend);
+}
+
+/** He-normal weights and zero biases from a seed, so every coordinator starts a job the same way. */
+export function initParams(spec: ModelSpec, seed: number): Float32Array {
+  const shapes = parameterShapes(spec);
+  const out = new Float32Array(shapes.reduce((n, s) => n + sizeOf(s.shape), 0));
+  let state = seed >>> 0 || 1;
+  const uniform = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return ((state >>> 0) + 0.5) / 4294967296;
+  };
+  const normal = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  let off = 0;
+  for (const s of shapes) {
+    const n = sizeOf(s.shape);
+    if (s.shape.length > 1) {
+      const fanIn = s.shape.length === 4 ? s.shape[1] * s.shape[2] * s.shape[3] : s.shape[0];
+      const std = Math.sqrt(2 / fanIn);
+      for (let i = 0; i < n; i++) out[off + i] = normal() * std;
+    }
+    off += n;
+  }
+  return out;
+}

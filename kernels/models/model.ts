@@ -1,0 +1,168 @@
+import { type ModelSpec, type TensorShape, classCount, inputSize, parameterShapes, sizeOf } from '../../protocol/model';
+import type { AdamWHyper, Backend, Tensor } from '../backend';
+
+export interface Batch {
+  /** Row-major features, `inputSize` floats per sample. */
+  x: Float32Array;
+  y: Uint32Array;
+}
+
+export interface StepResult {
+  /** Mean loss over the batch. */
+  loss: number;
+  correct: number;
+  samples: number;
+}
+
+/** What a model's forward/backward pass leaves on the device; `scratch` is freed by the caller. */
+export interface DevicePass {
+  loss: Tensor;
+  correct: Tensor;
+  grads: Tensor[];
+  scratch: Tensor[];
+}
+
+/**
+ * A model built from backend kernels. Subclasses define forward and backward on device tensors; this class owns
+ * parameter upload, gradient readback, local AdamW steps and evaluation, the same for every backend.
+ */
+export abstract class Model {
+  readonly shapes: TensorShape[];
+  readonly paramCount: number;
+  readonly inputSize: number;
+  readonly classes: number;
+  private params: Tensor[] | null = null;
+
+  constructor(
+    readonly spec: ModelSpec,
+    readonly backend: Backend,
+  ) {
+    this.shapes = parameterShapes(spec);
+    this.paramCount = this.shapes.reduce((n, s) => n + sizeOf(s.shape), 0);
+    this.inputSize = inputSize(spec);
+    this.classes = classCount(spec);
+  }
+
+  protected abstract forwardBackward(params: Tensor[], x: Tensor, y: Tensor, batch: number): DevicePass;
+  protected abstract forward(params: Tensor[], x: Tensor, batch: number): { logits: Tensor; scratch: Tensor[] };
+
+  /** Upload a flat parameter vector into persistent per-tensor device buffers. */
+  setParams(flat: Float32Array): Tensor[] {
+    if (flat.length !== this.paramCount) throw new Error(`model has ${this.paramCount} parameters, got ${flat.length}`);
+    let off = 0;
+    const views = this.shapes.map((s) => {
+      const n = sizeOf(s.shape);
+      const v = flat.subarray(off, off + n);
+      off += n;
+      return v;
+    });
+    if (!this.params) this.params = this.shapes.map((s, i) => this.backend.upload(views[i], s.shape, s.name));
+    else this.params.forEach((t, i) => this.backend.write(t, views[i]));
+    return this.params;
+  }
+
+  private checkBatch(b: Batch) {
+    if (b.x.length !== b.y.length * this.inputSize) throw new Error(`batch has ${b.x.length} features for ${b.y.length} labels of ${this.inputSize}`);
+    for (const y of b.y) if (y >= this.classes) throw new Error(`label ${y} is out of range for ${this.classes} classes`);
+  }
+
+  /** Mean loss and the flat gradient of the mean loss w.r.t. every parameter, in wire order. */
+  async lossAndGradients(flat: Float32Array, batch: Batch): Promise<StepResult & { grads: Float32Array }> {
+    this.checkBatch(batch);
+    const params = this.setParams(flat);
+    const n = batch.y.length;
+    const x = this.backend.upload(batch.x, [n, this.inputSize], 'x');
+    const y = this.backend.uploadLabels(batch.y);
+    const pass = this.forwardBackward(params, x, y, n);
+    const all = await this.backend.readConcat([...pass.grads, pass.loss, pass.correct]);
+    for (const t of [x, y, pass.loss, pass.correct, ...pass.grads, ...pass.scratch]) this.backend.release(t);
+    const grads = all.subarray(0, this.paramCount);
+    return { grads, ...summarize(all.subarray(this.paramCount, this.paramCount + n), all.subarray(this.paramCount + n), n) };
+  }
+
+  /**
+   * Local-step training (DiLoCo inner loop): AdamW steps on the device over `batches`, starting from `flat`.
+   * Returns the parameter delta (start - end), which the coordinator treats as a pseudo-gradient.
+   */
+  async localSteps(flat: Float32Array, batches: Batch[], h: Omit<AdamWHyper, 'step'>): Promise<StepResult & { delta: Float32Array }> {
+    const params = this.setParams(flat);
+    const b = this.backend;
+    const moments = params.map((p) => [b.upload(new Float32Array(p.size), p.shape, 'm'), b.upload(new Float32Array(p.size), p.shape, 'v')]);
+    const stats: Tensor[] = [];
+    let samples = 0;
+    batches.forEach((batch, step) => {
+      this.checkBatch(batch);
+      const n = batch.y.length;
+      samples += n;
+      const x = b.upload(batch.x, [n, this.inputSize], 'x');
+      const y = b.uploadLabels(batch.y);
+      const pass = this.forwardBackward(params, x, y, n);
+      params.forEach((p, i) => b.adamwStep(p, pass.grads[i], moments[i][0], moments[i][1], { ...h, step: step + 1 }));
+      stats.push(pass.loss, pass.correct);
+      for (const t of [x, y, ...pass.grads, ...pass.scratch]) b.release(t);
+      b.flush();
+    });
+    const all = await b.readConcat([...params, ...stats]);
+    for (const t of [...stats, ...moments.flat()]) b.release(t);
+    const delta = new Float32Array(this.paramCount);
+    for (let i = 0; i < delta.length; i++) delta[i] = flat[i] - all[i];
+    let loss = 0;
+    let correct = 0;
+    let off = this.paramCount;
+    for (let s = 0; s < stats.length; s += 2) {
+      const n = stats[s].size;
+      for (let i = 0; i < n; i++) loss += all[off + i];
+      for (let i = 0; i < n; i++) correct += all[off + n + i];
+      off += 2 * n;
+    }
+    return { delta, loss: loss / samples, correct, samples };
+  }
+
+  /** Logits [n, classes] for a batch of inputs. */
+  async predict(flat: Float32Array, x: Float32Array): Promise<Float32Array> {
+    const params = this.setParams(flat);
+    const n = x.length / this.inputSize;
+    const xt = this.backend.upload(x, [n, this.inputSize], 'x');
+    const { logits, scratch } = this.forward(params, xt, n);
+    const out = await this.backend.read(logits);
+    for (const t of [xt, logits, ...scratch]) this.backend.release(t);
+    return out;
+  }
+
+  /** Mean loss and accuracy over a labelled set, in batches of `batchSize`. */
+  async evaluate(flat: Float32Array, data: Batch, batchSize = 1000): Promise<{ loss: number; accuracy: number }> {
+    let loss = 0;
+    let correct = 0;
+    const n = data.y.length;
+    for (let s = 0; s < n; s += batchSize) {
+      const e = Math.min(n, s + batchSize);
+      const logits = await this.predict(flat, data.x.subarray(s * this.inputSize, e * this.inputSize));
+      for (let i = 0; i < e - s; i++) {
+        const row = logits.subarray(i * this.classes, (i + 1) * this.classes);
+        let max = -Infinity;
+        let arg = 0;
+        for (let j = 0; j < row.length; j++) if (row[j] > max) [max, arg] = [row[j], j];
+        let sum = 0;
+        for (const z of row) sum += Math.exp(z - max);
+        loss += Math.log(sum) + max - row[data.y[s + i]];
+        if (arg === data.y[s + i]) correct++;
+      }
+    }
+    return { loss: loss / n, accuracy: correct / n };
+  }
+
+  dispose() {
+    for (const t of this.params ?? []) this.backend.release(t);
+    this.params = null;
+  }
+}
+
+function summarize(loss: Float32Array, correct: Float32Array, n: number): StepResult {
+  let l = 0;
+  let c = 0;
+  for (let i = 0; i < n; i++) {
+    l += loss[i];
+    c += correct[i];
+  }
+  return { loss: l / n, correct: c, samples: n };
+}

@@ -1,0 +1,42 @@
+import type { ModelSpec } from '../../protocol/model';
+import type { Backend } from '../backend';
+import { buildModel, initParams } from '../models/index';
+
+/** A fixed small batch for a model: deterministic features in [0, 1) and labels. */
+export function sampleBatch(spec: ModelSpec, n: number, seed = 7) {
+  const model = buildModel(spec, { name: 'none' } as Backend);
+  let s = seed;
+  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const x = Float32Array.from({ length: n * model.inputSize }, next);
+  const y = Uint32Array.from({ length: n }, (_, i) => (i * 5 + seed) % model.classes);
+  return { x, y };
+}
+
+/**
+ * Central finite differences of the mean loss on `count` parameters spread over every tensor, against the
+ * analytic gradient. Returns the worst relative error among coordinates whose gradient is not tiny.
+ */
+export async function finiteDifferenceCheck(backend: Backend, spec: ModelSpec, count = 24, eps = 1e-2): Promise<{ worst: number; checked: number }> {
+  const model = buildModel(spec, backend);
+  const params = initParams(spec, 3);
+  for (let i = 0; i < params.length; i++) params[i] += 0.01 * Math.sin(i); // biases non-zero too
+  const batch = sampleBatch(spec, 6);
+  const { grads } = await model.lossAndGradients(params, batch);
+  let worst = 0;
+  let checked = 0;
+  for (let k = 0; k < count; k++) {
+    const i = Math.floor(((k + 0.5) / count) * params.length);
+    const saved = params[i];
+    params[i] = saved + eps;
+    const up = (await model.lossAndGradients(params, batch)).loss;
+    params[i] = saved - eps;
+    const down = (await model.lossAndGradients(params, batch)).loss;
+    params[i] = saved;
+    const numeric = (up - down) / (2 * eps);
+    const err = Math.abs(numeric - grads[i]) / Math.max(1e-2, Math.abs(numeric) + Math.abs(grads[i]));
+    worst = Math.max(worst, err);
+    checked++;
+  }
+  model.dispose();
+  return { worst, checked };
+}
