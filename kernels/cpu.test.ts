@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ModelSpec } from '../protocol/model';
 import { CpuBackend } from './cpu-backend';
 import { buildModel, initParams } from './models/index';
 import { KERNEL_CASES } from './testing/cases';
@@ -31,7 +32,7 @@ describe('model gradients match finite differences', () => {
   }
 
   it('a wrong gradient is caught (the check can fail)', async () => {
-    const spec = { kind: 'mlp', layers: [12, 6, 4] } as const;
+    const spec: ModelSpec = { kind: 'mlp', layers: [12, 6, 4] };
     const broken = new CpuBackend();
     const sumRows = broken.sumRows.bind(broken);
     broken.sumRows = (x) => {
@@ -46,7 +47,7 @@ describe('model gradients match finite differences', () => {
 
 describe('training on the CPU backend', () => {
   it('an MLP fits a fixed batch: loss falls and accuracy rises', async () => {
-    const spec = { kind: 'mlp', layers: [12, 16, 4] } as const;
+    const spec: ModelSpec = { kind: 'mlp', layers: [12, 16, 4] };
     const model = buildModel(spec, cpu);
     const params = initParams(spec, 1);
     const batch = sampleBatch(spec, 32);
@@ -61,7 +62,7 @@ describe('training on the CPU backend', () => {
   });
 
   it('local AdamW steps return a delta that lowers the loss', async () => {
-    const spec = { kind: 'mlp', layers: [12, 16, 4] } as const;
+    const spec: ModelSpec = { kind: 'mlp', layers: [12, 16, 4] };
     const model = buildModel(spec, cpu);
     const params = initParams(spec, 1);
     const batch = sampleBatch(spec, 32);

@@ -1,0 +1,60 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GridError } from '../protocol/errors';
+import { type LoadedDataset, loadFashionMnist, parseCsvDataset } from './datasets';
+import type { Store } from './store/index';
+
+/** Data sets the coordinator serves, by "name/split"; Fashion-MNIST is built in, CSV uploads persist in the data dir. */
+export class DatasetRegistry {
+  private readonly loaded = new Map<string, LoadedDataset>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly dataDir: string,
+    private readonly fashionDir?: string,
+  ) {}
+
+  /** Register what is available at start: Fashion-MNIST if installed, and every CSV uploaded before. */
+  async init() {
+    for (const row of await this.store.listDatasets())
+      if (row.source.startsWith('csv:') && existsSync(row.source.slice(4)))
+        this.loaded.set(`${row.name}/${row.split}`, parseCsvDataset(row.name, row.split, readFileSync(row.source.slice(4), 'utf8')));
+  }
+
+  get(name: string, split: string): LoadedDataset {
+    const key = `${name}/${split}`;
+    let ds = this.loaded.get(key);
+    if (!ds && name === 'fashion-mnist' && (split === 'train' || split === 'test')) {
+      ds = loadFashionMnist(split, this.fashionDir);
+      this.loaded.set(key, ds);
+      void this.store.putDataset({ name, split, source: 'debian:dataset-fashion-mnist', samples: ds.manifest.samples, classes: 10, manifest: ds.manifest });
+    }
+    if (!ds) throw new GridError('NOT_FOUND', `no data set ${key}`, 404);
+    return ds;
+  }
+
+  has(name: string, split: string) {
+    try {
+      this.get(name, split);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async uploadCsv(name: string, split: string, text: string): Promise<LoadedDataset> {
+    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(name) || !/^[a-z0-9_-]{1,40}$/i.test(split) || name === 'fashion-mnist')
+      throw new GridError('BAD_REQUEST', 'data set name must be [A-Za-z0-9._-] and not a built-in name');
+    const ds = parseCsvDataset(name, split, text);
+    mkdirSync(join(this.dataDir, 'datasets'), { recursive: true });
+    const path = join(this.dataDir, 'datasets', `${name}.${split}.csv`);
+    writeFileSync(path, text);
+    await this.store.putDataset({ name, split, source: `csv:${path}`, samples: ds.manifest.samples, classes: ds.manifest.classes, manifest: ds.manifest });
+    this.loaded.set(`${name}/${split}`, ds);
+    return ds;
+  }
+
+  async list() {
+    return this.store.listDatasets();
+  }
+}

@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Auth } from './auth';
+import { DatasetRegistry } from './dataset-registry';
+import type { Evaluator } from './evaluate';
+import { HttpRouter } from './http';
+import { type Logger, createLogger } from './log';
+import { Metrics } from './metrics';
+import { registerApi } from './routes';
+import { Scheduler } from './scheduler';
+import { staticFiles } from './static-files';
+import { openStore } from './store/index';
+import { loadUws } from './uws';
+import { workerSocket } from './worker-socket';
+
+export interface CoordinatorConfig {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  dataDir: string;
+  /** Built web client (vite build output). */
+  webDir: string;
+  enrolment: boolean;
+  operatorToken?: string;
+  maxFrameBytes: number;
+  maxBodyBytes: number;
+  heartbeatMs: number;
+  fashionMnistDir?: string;
+  evaluator?: Evaluator;
+  log?: Logger;
+}
+
+export function configFromEnv(env = process.env): CoordinatorConfig {
+  const dataDir = resolve(env.GRID_DATA_DIR ?? '.data');
+  return {
+    port: Number(env.PORT ?? 8080),
+    host: env.HOST ?? '0.0.0.0',
+    databaseUrl: env.DATABASE_URL ?? `sqlite:${join(dataDir, 'grid.db')}`,
+    dataDir,
+    webDir: resolve(env.GRID_WEB_DIR ?? 'dist'),
+    enrolment: (env.GRID_ENROLMENT ?? 'open') !== 'closed',
+    operatorToken: env.GRID_OPERATOR_TOKEN,
+    maxFrameBytes: Number(env.GRID_MAX_FRAME_BYTES ?? 64 << 20),
+    maxBodyBytes: Number(env.GRID_MAX_BODY_BYTES ?? 256 << 20),
+    heartbeatMs: Number(env.GRID_HEARTBEAT_MS ?? 5000),
+    fashionMnistDir: env.FASHION_MNIST_DIR,
+  };
+}
+
+/** Wire store, scheduler, API, static files and the worker socket onto one uWS app. */
+export async function startCoordinator(cfg: CoordinatorConfig) {
+  const log = cfg.log ?? createLogger();
+  const { uws, native } = loadUws();
+  if (native) log.info('uWebSockets.js native binding in use');
+  else log.warn('uWebSockets.js native binding failed to load; running on the slow JS fallback');
+  mkdirSync(cfg.dataDir, { recursive: true });
+  const store = await openStore(cfg.databaseUrl);
+  log.info('store ready', { dialect: store.dialect, url: cfg.databaseUrl.replace(/\/\/[^@]*@/, '//***@') });
+  const metrics = new Metrics();
+  const auth = new Auth(store);
+  if (cfg.operatorToken) await auth.ensure(cfg.operatorToken, 'operator (env)', ['operator']);
+  else await bootstrapOperatorToken(store, auth, cfg.dataDir, log);
+
+  const datasets = new DatasetRegistry(store, cfg.dataDir, cfg.fashionMnistDir);
+  await datasets.init();
+  const owner = `coord-${randomUUID().slice(0, 8)}`;
+  const scheduler = new Scheduler({ store, datasets, checkpointDir: join(cfg.dataDir, 'checkpoints'), log, metrics, owner, evaluator: cfg.evaluator });
+
+  const app = uws.App();
+  const router = new HttpRouter(app, log, metrics, cfg.maxBodyBytes);
+  const started = Date.now();
+  registerApi({ router, auth, store, scheduler, datasets, metrics, enrolment: cfg.enrolment, started, native });
+  app.ws('/ws', workerSocket({ auth, store, scheduler, log, metrics, maxFrameBytes: cfg.maxFrameBytes, heartbeatMs: cfg.heartbeatMs }));
+  const files = staticFiles([
+    { prefix: '/ort/', dir: resolve('node_modules/onnxruntime-web/dist') },
+    { prefix: '/', dir: cfg.webDir },
+  ]);
+  const pages: Record<string, string> = { '/console': '/console.html', '/console/': '/console.html' };
+  router.route('get', '/*', async (req) => {
+    const reply = files(pages[req.path] ?? req.path);
+    if (reply) return reply;
+    if (req.path.startsWith('/api/')) return { status: 404, body: JSON.stringify({ error: { code: 'NOT_FOUND', message: `no route ${req.path}` } }), type: 'application/json' };
+    return files('/index.html') ?? { status: 404, body: 'web client not built: run `npm run build`', type: 'text/plain' };
+  });
+
+  const listen = await new Promise<unknown>((ok) => app.listen(cfg.host, cfg.port, ok));
+  if (!listen) throw new Error(`cannot listen on ${cfg.host}:${cfg.port}`);
+  const port = uws.us_socket_local_port(listen as never);
+  await scheduler.start();
+  log.info('coordinator listening', { port, url: `http://localhost:${port}/`, owner, enrolment: cfg.enrolment, webDir: existsSync(cfg.webDir) ? cfg.webDir : null });
+  return {
+    port,
+    store,
+    scheduler,
+    auth,
+    async close() {
+      uws.us_listen_socket_close(listen as never);
+      await scheduler.stop();
+      await store.releaseJobs(owner);
+      await store.close();
+    },
+  };
+}
+
+/** First start: mint an operator token, print it once and keep it in a 0600 file in the data dir. */
+async function bootstrapOperatorToken(store: Awaited<ReturnType<typeof openStore>>, auth: Auth, dataDir: string, log: Logger) {
+  const existing = (await store.listTokens()).some((t) => t.scopes.includes('operator') && t.revoked_at === null);
+  if (existing) return;
+  const t = await auth.issue('operator (bootstrap)', ['operator'], 6000);
+  const file = join(dataDir, 'operator-token');
+  writeFileSync(file, `${t.token}\n`);
+  chmodSync(file, 0o600);
+  log.info('operator token created', { file, token: t.token });
+}

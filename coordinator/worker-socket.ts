@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { GridError } from '../protocol/errors';
+import { decodeFrame } from '../protocol/frames';
+import { type ClientMessage, PROTOCOL_VERSION, type ServerMessage, errorMessage, parseClientMessage } from '../protocol/messages';
+import type { Auth } from './auth';
+import type { Logger } from './log';
+import type { Metrics } from './metrics';
+import type { Scheduler, WorkerLink } from './scheduler';
+import type { Store } from './store/index';
+import type { UWS } from './uws';
+
+interface Conn {
+  tokenId: number;
+  ip: string;
+  closed: boolean;
+  errors: number;
+  link?: WorkerLink;
+  /** A `result` message waits here for the binary frame that carries its tensor. */
+  pending?: Extract<ClientMessage, { type: 'result' }>;
+  queue: (string | Uint8Array)[];
+}
+
+export interface WorkerSocketOptions {
+  auth: Auth;
+  store: Store;
+  scheduler: Scheduler;
+  log: Logger;
+  metrics: Metrics;
+  maxFrameBytes: number;
+  heartbeatMs: number;
+}
+
+const MAX_ERRORS = 10;
+const HIGH_WATER = 1 << 20;
+
+/** The worker WebSocket endpoint: token check at upgrade, validation of every frame, backpressure on every send. */
+export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn> {
+  const send = (ws: UWS.WebSocket<Conn>, msg: ServerMessage | Uint8Array) => {
+    const c = ws.getUserData();
+    if (c.closed) return;
+    const data = msg instanceof Uint8Array ? msg : JSON.stringify(msg);
+    if (c.queue.length || ws.getBufferedAmount() > HIGH_WATER) c.queue.push(data);
+    else ws.send(data, typeof data !== 'string');
+  };
+
+  const fail = (ws: UWS.WebSocket<Conn>, e: unknown, assignmentId?: number) => {
+    const c = ws.getUserData();
+    const err = e instanceof GridError ? e : new GridError('INTERNAL');
+    if (!(e instanceof GridError)) o.log.error('worker message failed', { err: String((e as Error)?.stack ?? e) });
+    c.errors++;
+    o.metrics.inc('grid_ws_refusals_total', 'Worker messages refused', { code: err.code });
+    o.log.warn('worker message refused', { worker: c.link?.id, code: err.code, message: err.message });
+    send(ws, errorMessage(err.code, err.message, assignmentId));
+    if (err.code === 'VERSION_MISMATCH' && !c.closed) ws.end(1002, 'VERSION_MISMATCH');
+    else if (c.errors >= MAX_ERRORS && !c.closed) {
+      send(ws, errorMessage('TOO_MANY_ERRORS', `${c.errors} invalid messages`));
+      ws.end(1008, 'TOO_MANY_ERRORS');
+    }
+  };
+
+  const onText = async (ws: UWS.WebSocket<Conn>, msg: ClientMessage) => {
+    const c = ws.getUserData();
+    if (msg.type === 'hello') {
+      if (c.link) throw new GridError('BAD_MESSAGE', 'hello was already received');
+      const id = msg.workerId && /^[\w-]{8,64}$/.test(msg.workerId) ? msg.workerId : randomUUID();
+      const link: WorkerLink = { id, name: msg.name ?? id.slice(0, 8), kind: msg.capabilities.kind, slots: 0, leases: new Set(), send: (m) => send(ws, m) };
+      await o.store.upsertWorker({ id, tokenId: c.tokenId, name: link.name, kind: link.kind, capabilities: msg.capabilities });
+      if (c.closed) return;
+      c.link = link;
+      o.scheduler.addWorker(link);
+      send(ws, { type: 'welcome', protocol: PROTOCOL_VERSION, workerId: id, heartbeatMs: o.heartbeatMs, maxFrameBytes: o.maxFrameBytes });
+      o.log.info('worker joined', { worker: id, name: link.name, kind: link.kind, backend: msg.capabilities.backend, adapter: msg.capabilities.adapter?.description, ip: c.ip });
+      return;
+    }
+    if (!c.link) throw new GridError('NOT_REGISTERED');
+    switch (msg.type) {
+      case 'ready':
+        return o.scheduler.ready(c.link.id, msg.slots);
+      case 'heartbeat':
+      case 'progress':
+        return;
+      case 'result':
+        if (c.pending) throw new GridError('BAD_MESSAGE', 'a result message is already waiting for its frame');
+        c.pending = msg;
+        return;
+      case 'release':
+        return o.scheduler.release(c.link.id, msg.assignmentId);
+    }
+  };
+
+  const onBinary = async (ws: UWS.WebSocket<Conn>, bytes: Uint8Array) => {
+    const c = ws.getUserData();
+    if (!c.link) throw new GridError('NOT_REGISTERED');
+    const meta = c.pending;
+    c.pending = undefined;
+    if (!meta) throw new GridError('BAD_FRAME', 'binary frame without a preceding result message');
+    try {
+      const frame = decodeFrame(bytes, o.maxFrameBytes);
+      await o.scheduler.result(c.link.id, meta, frame);
+      send(ws, { type: 'ack', assignmentId: meta.assignmentId, accepted: true });
+    } catch (e) {
+      throw Object.assign(e as object, { assignmentId: meta.assignmentId });
+    }
+  };
+
+  return {
+    maxPayloadLength: o.maxFrameBytes, // larger frames close the socket before they are buffered
+    maxBackpressure: 16 << 20,
+    idleTimeout: Math.max(8, Math.ceil((o.heartbeatMs * 4) / 1000)),
+    sendPingsAutomatically: true,
+    upgrade: (res, req, context) => {
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      const token = new URLSearchParams(req.getQuery() ?? '').get('token') ?? req.getHeader('authorization').replace(/^Bearer /, '');
+      const key = req.getHeader('sec-websocket-key');
+      const protocol = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+      o.auth
+        .authenticate(token || undefined, 'worker')
+        .then((p) => {
+          if (aborted) return;
+          res.cork(() => res.upgrade<Conn>({ tokenId: p.tokenId, ip, closed: false, errors: 0, queue: [] }, key, protocol, extensions, context));
+        })
+        .catch((e: GridError) => {
+          if (aborted) return;
+          o.metrics.inc('grid_ws_refusals_total', 'Worker messages refused', { code: e.code ?? 'INTERNAL' });
+          res.cork(() => res.writeStatus(e.status === 403 ? '403 Forbidden' : e.status === 429 ? '429 Too Many Requests' : '401 Unauthorized').end(JSON.stringify({ error: { code: e.code, message: e.message } })));
+        });
+    },
+    message: (ws, message, isBinary) => {
+      o.metrics.inc('grid_ws_messages_total', 'Worker messages received', { binary: String(isBinary) });
+      if (isBinary) {
+        const bytes = new Uint8Array(message.slice(0)); // uWS neuters `message` when this callback returns
+        void onBinary(ws, bytes).catch((e) => fail(ws, e, (e as { assignmentId?: number }).assignmentId));
+        return;
+      }
+      let msg: ClientMessage;
+      try {
+        msg = parseClientMessage(Buffer.from(message).toString('utf8'), o.maxFrameBytes);
+      } catch (e) {
+        return fail(ws, e);
+      }
+      void onText(ws, msg).catch((e) => fail(ws, e, (msg as { assignmentId?: number }).assignmentId));
+    },
+    drain: (ws) => {
+      const c = ws.getUserData();
+      while (c.queue.length && ws.getBufferedAmount() <= HIGH_WATER) {
+        const data = c.queue.shift()!;
+        ws.send(data, typeof data !== 'string');
+      }
+    },
+    close: (ws, code) => {
+      const c = ws.getUserData();
+      c.closed = true;
+      if (c.link) {
+        o.log.info('worker left', { worker: c.link.id, code });
+        void o.scheduler.removeWorker(c.link.id);
+      }
+    },
+  };
+}
