@@ -1,0 +1,124 @@
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import { WorkerLoop, type WorkerEvent } from '../worker/loop';
+import type { SocketLike } from '../worker/transport';
+import { type BackendChoice, openBackend } from './backend';
+import { fileCache } from './file-cache';
+import { selfCheck } from './self-check';
+
+const HELP = `grid-worker: a native GPU worker for the volunteer compute grid
+
+  --coordinator URL   coordinator base URL (default http://localhost:8080, or GRID_COORDINATOR)
+  --token TOKEN       worker token (or GRID_TOKEN); without one, enrol anonymously
+  --backend B         auto | vulkan | gl | cpu (default auto)
+  --concurrency N     shards held at once (default 1)
+  --max-memory MB     refuse to start when the backend reports less buffer memory than this
+  --name NAME         name shown to operators (default the host name)
+  --cache-dir DIR     where verified data chunks are kept (default ~/.cache/grid-worker)
+  --check             print adapter, limits and a self-benchmark, exit non-zero if this machine cannot serve
+  --check-seconds S   length of the --check benchmark (default 20)
+  --status            print the coordinator's health and exit
+SIGINT finishes the shard in hand and exits; a second SIGINT hands it back at once.`;
+
+const { values: args } = parseArgs({
+  options: {
+    coordinator: { type: 'string', default: process.env.GRID_COORDINATOR ?? 'http://localhost:8080' },
+    token: { type: 'string', default: process.env.GRID_TOKEN },
+    backend: { type: 'string', default: 'auto' },
+    concurrency: { type: 'string', default: '1' },
+    'max-memory': { type: 'string' },
+    name: { type: 'string', default: hostname() },
+    'cache-dir': { type: 'string', default: join(homedir(), '.cache', 'grid-worker') },
+    check: { type: 'boolean', default: false },
+    'check-seconds': { type: 'string', default: '20' },
+    status: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+const json = !process.stdout.isTTY;
+const log = (msg: string, fields: Record<string, unknown> = {}) =>
+  json ? console.log(JSON.stringify({ t: new Date().toISOString(), msg, ...fields })) : console.error(`${msg}${Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : ''}`);
+
+async function main(): Promise<number> {
+  if (args.help) return console.log(HELP), 0;
+  const base = args.coordinator!.replace(/\/$/, '');
+  if (args.status) {
+    const res = await fetch(`${base}/health`).catch((e) => ({ ok: false, statusText: String(e), json: async () => null }) as never);
+    console.log(JSON.stringify({ coordinator: base, reachable: res.ok, health: res.ok ? await res.json() : null }, null, 2));
+    return res.ok ? 0 : 1;
+  }
+  const choice = args.backend as BackendChoice;
+  if (!['auto', 'vulkan', 'gl', 'cpu'].includes(choice)) throw new Error(`--backend must be auto, vulkan, gl or cpu, not ${choice}`);
+  let opened;
+  try {
+    opened = await openBackend(choice, (m) => log('gpu error', { error: m }));
+  } catch (e) {
+    if (choice !== 'auto') throw e;
+    log('no GPU adapter; using the CPU backend', { error: String(e) });
+    opened = await openBackend('cpu', () => {});
+  }
+  const { backend, capabilities } = opened;
+  log('backend ready', { backend: backend.name, adapter: backend.adapter });
+  const maxMemory = Number(args['max-memory'] ?? 0);
+  if (maxMemory && capabilities.limits && capabilities.limits.maxBufferSize < maxMemory * 2 ** 20)
+    throw new Error(`adapter allows buffers of ${capabilities.limits.maxBufferSize} bytes, less than --max-memory ${maxMemory} MB`);
+
+  if (args.check) {
+    console.log(JSON.stringify({ adapter: backend.adapter, capabilities }, null, 2));
+    const r = await selfCheck(backend, Number(args['check-seconds']));
+    console.log(JSON.stringify({ check: 'ok', ...r, samplesPerSecond: Math.round(r.samplesPerSecond) }));
+    return 0;
+  }
+
+  let token = args.token;
+  if (!token) {
+    const res = await fetch(`${base}/api/enrol`, { method: 'POST' });
+    if (!res.ok) throw new Error(`enrolment refused: ${res.status} ${await res.text()}`);
+    token = ((await res.json()) as { token: string }).token;
+    log('enrolled as an anonymous volunteer');
+  }
+
+  let started = performance.now();
+  const loop = new WorkerLoop({
+    coordinator: base,
+    token,
+    backend,
+    capabilities,
+    name: args.name,
+    concurrency: Number(args.concurrency),
+    cache: fileCache(args['cache-dir']!),
+    connect: (url) => new WebSocket(url, { maxPayload: 256 << 20 }) as unknown as SocketLike,
+    onEvent: (e) => report(e),
+  });
+  const report = (e: WorkerEvent) => {
+    if (e.type === 'computed' && !json) {
+      const rate = loop.samplesDone / ((performance.now() - started) / 1000);
+      process.stderr.write(`\rjob ${e.job} round ${e.round} shard ${e.shard} | shards ${loop.shardsDone} | loss ${e.loss.toFixed(4)} | ${rate.toFixed(0)} samples/s   `);
+      return;
+    }
+    if (e.type === 'connected') started = performance.now();
+    log(e.type, e as unknown as Record<string, unknown>);
+  };
+  let interrupts = 0;
+  const done = new Promise<number>((resolve) => {
+    process.on('SIGINT', () => {
+      interrupts++;
+      log(interrupts === 1 ? 'SIGINT: finishing the shard in hand, then exiting (again to hand it back now)' : 'SIGINT: handing the shard back');
+      void loop.stop(interrupts === 1 ? 'finish' : 'release').then(() => resolve(0));
+    });
+    process.on('SIGTERM', () => void loop.stop('release').then(() => resolve(0)));
+  });
+  loop.start();
+  return done;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    log('fatal', { error: String(e?.message ?? e) });
+    process.exit(1);
+  },
+);

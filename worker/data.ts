@@ -1,0 +1,70 @@
+import { type DatasetManifest, sampleIndices } from '../protocol/sampling';
+import { gatherBatch } from './batch';
+import { type ByteCache, sha256Hex } from './transport';
+
+type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
+
+/** Fetches manifests and chunks, verifies each chunk's hash, and keeps them in memory and in the byte cache. */
+export class DataClient {
+  private readonly manifests = new Map<string, Promise<DatasetManifest>>();
+  private readonly chunks = new Map<string, Uint8Array>();
+  bytesFetched = 0;
+
+  constructor(
+    private readonly base: string,
+    private readonly token: string,
+    private readonly cache: ByteCache,
+    private readonly fetchFn: Fetch = fetch,
+  ) {}
+
+  private async get(path: string): Promise<Response> {
+    const res = await this.fetchFn(`${this.base}${path}`, { headers: { authorization: `Bearer ${this.token}` } });
+    if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+    return res;
+  }
+
+  manifest(name: string, split: string): Promise<DatasetManifest> {
+    const key = `${name}/${split}`;
+    let m = this.manifests.get(key);
+    if (!m) {
+      m = this.get(`/api/datasets/${encodeURIComponent(name)}/${encodeURIComponent(split)}`).then((r) => r.json() as Promise<DatasetManifest>);
+      m.catch(() => this.manifests.delete(key));
+      this.manifests.set(key, m);
+    }
+    return m;
+  }
+
+  private async chunk(m: DatasetManifest, index: number): Promise<Uint8Array> {
+    const { sha256 } = m.chunks[index];
+    const hit = this.chunks.get(sha256) ?? (await this.cache.get(`chunk:${sha256}`));
+    if (hit) {
+      this.chunks.set(sha256, hit);
+      return hit;
+    }
+    const bytes = new Uint8Array(await (await this.get(`/api/datasets/${m.name}/${m.split}/chunks/${index}`)).arrayBuffer());
+    this.bytesFetched += bytes.byteLength;
+    const got = await sha256Hex(bytes);
+    if (got !== sha256) throw new Error(`chunk ${index} of ${m.name}/${m.split} has hash ${got}, manifest says ${sha256}`);
+    this.chunks.set(sha256, bytes);
+    await this.cache.put(`chunk:${sha256}`, bytes);
+    return bytes;
+  }
+
+  /** The samples [cursor, cursor+count) of the job's shuffled stream, as model input. */
+  async batch(name: string, split: string, seed: number, cursor: number, count: number) {
+    const m = await this.manifest(name, split);
+    const indices = sampleIndices(seed, m.samples, cursor, count);
+    const needed = new Set<number>();
+    for (const i of indices) needed.add(Math.floor(i / m.chunkSize));
+    const loaded = new Map<number, Uint8Array>();
+    await Promise.all([...needed].map(async (c) => loaded.set(c, await this.chunk(m, c))));
+    return gatherBatch(m, (c) => loaded.get(c)!, indices);
+  }
+
+  /** Current parameters of a job, by version (one download per round). */
+  async params(url: string): Promise<Uint8Array> {
+    const bytes = new Uint8Array(await (await this.get(url)).arrayBuffer());
+    this.bytesFetched += bytes.byteLength;
+    return bytes;
+  }
+}

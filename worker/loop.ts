@@ -1,0 +1,280 @@
+import { decodeFrame, decodeTensor, encodeTensor } from '../protocol/frames';
+import { type Assignment, type Capabilities, type ClientMessage, PROTOCOL_VERSION, type ServerMessage, parseServerMessage } from '../protocol/messages';
+import type { Backend } from '../kernels/backend';
+import { type Model, buildModel } from '../kernels/models/index';
+import { DataClient } from './data';
+import type { ByteCache, SocketLike } from './transport';
+
+export interface WorkerOptions {
+  coordinator: string;
+  token: string;
+  backend: Backend;
+  capabilities: Capabilities;
+  connect: (url: string) => SocketLike;
+  cache: ByteCache;
+  name?: string;
+  /** Reused across reconnects (and reloads, where the host persists it) so the coordinator knows this worker. */
+  workerId?: string;
+  concurrency?: number;
+  fetch?: (url: string, init?: RequestInit) => Promise<Response>;
+  onEvent?: (e: WorkerEvent) => void;
+  /** Backoff: base and cap in ms. */
+  backoff?: { baseMs: number; maxMs: number };
+}
+
+export type WorkerEvent =
+  | { type: 'connected'; workerId: string }
+  | { type: 'disconnected'; code: number; reason: string; retryInMs?: number }
+  | { type: 'assigned'; job: number; round: number; shard: number; samples: number }
+  | { type: 'computed'; job: number; round: number; shard: number; samples: number; loss: number; ms: number; bytes: number }
+  | { type: 'accepted'; assignmentId: number }
+  | { type: 'refused'; code: string; message: string; assignmentId?: number }
+  | { type: 'dropped'; assignmentId: number; reason: string }
+  | { type: 'state'; state: 'running' | 'paused' | 'stopping' | 'stopped' };
+
+const HEARTBEAT_MS = 5000;
+
+/**
+ * The worker loop, shared by the browser Web Worker and the native worker: connect, say hello, take assignments,
+ * fetch (or reuse) verified data, compute with the kernels, send results as binary frames, heartbeat, honour
+ * pause/resume/stop and reconnect with exponential backoff and jitter. GPU, socket and storage are injected.
+ */
+export class WorkerLoop {
+  private socket?: SocketLike;
+  private readonly data: DataClient;
+  private readonly models = new Map<string, Model>();
+  /** Error feedback per job: what compression dropped from the last result, added to the next one. */
+  private readonly residuals = new Map<number, Float32Array>();
+  private readonly queue: Assignment[] = [];
+  private readonly revoked = new Set<number>();
+  private readonly inFlight = new Set<number>();
+  private heartbeat?: ReturnType<typeof setInterval>;
+  private attempt = 0;
+  private paused = false;
+  private stopping = false;
+  private busy = false;
+  private idleWaiters: (() => void)[] = [];
+  workerId?: string;
+  shardsDone = 0;
+  samplesDone = 0;
+
+  constructor(private readonly o: WorkerOptions) {
+    this.workerId = o.workerId;
+    this.data = new DataClient(o.coordinator.replace(/\/$/, ''), o.token, o.cache, o.fetch);
+  }
+
+  private emit(e: WorkerEvent) {
+    this.o.onEvent?.(e);
+  }
+
+  start() {
+    this.stopping = false;
+    this.connect();
+  }
+
+  private connect() {
+    const url = `${this.o.coordinator.replace(/^http/, 'ws').replace(/\/$/, '')}/ws?token=${encodeURIComponent(this.o.token)}`;
+    const ws = this.o.connect(url);
+    this.socket = ws;
+    ws.binaryType = 'arraybuffer';
+    ws.onopen = () => {
+      this.send({ type: 'hello', protocol: PROTOCOL_VERSION, name: this.o.name, workerId: this.workerId, capabilities: this.o.capabilities });
+    };
+    ws.onmessage = (ev) => {
+      if (typeof ev.data !== 'string') return;
+      let msg: ServerMessage;
+      try {
+        msg = parseServerMessage(ev.data);
+      } catch (e) {
+        this.emit({ type: 'refused', code: 'BAD_MESSAGE', message: String(e) });
+        return;
+      }
+      void this.onMessage(msg);
+    };
+    ws.onerror = () => {};
+    ws.onclose = (ev) => {
+      clearInterval(this.heartbeat);
+      if (this.socket !== ws) return;
+      this.socket = undefined;
+      // Leases die with the connection: whatever is queued or computing is given up, the coordinator reassigns it.
+      for (const a of this.queue.splice(0)) this.revoked.add(a.assignmentId);
+      for (const id of this.inFlight) this.revoked.add(id);
+      if (this.stopping || ev.code === 1002) {
+        this.emit({ type: 'disconnected', code: ev.code, reason: ev.reason });
+        this.setState('stopped');
+        return;
+      }
+      const { baseMs, maxMs } = this.o.backoff ?? { baseMs: 500, maxMs: 30_000 };
+      const delay = Math.min(maxMs, baseMs * 2 ** this.attempt++) * (0.5 + Math.random());
+      this.emit({ type: 'disconnected', code: ev.code, reason: ev.reason, retryInMs: Math.round(delay) });
+      setTimeout(() => !this.stopping && this.connect(), delay);
+    };
+  }
+
+  private send(msg: ClientMessage | Uint8Array) {
+    if (this.socket?.readyState !== 1) return false;
+    this.socket.send(msg instanceof Uint8Array ? msg : JSON.stringify(msg));
+    return true;
+  }
+
+  private slots() {
+    return this.paused || this.stopping ? 0 : (this.o.concurrency ?? 1);
+  }
+
+  private async onMessage(msg: ServerMessage) {
+    switch (msg.type) {
+      case 'welcome':
+        this.attempt = 0;
+        this.workerId = msg.workerId;
+        this.emit({ type: 'connected', workerId: msg.workerId });
+        this.heartbeat = setInterval(() => this.send({ type: 'heartbeat', t: Date.now() }), Math.min(HEARTBEAT_MS, msg.heartbeatMs));
+        this.send({ type: 'ready', slots: this.slots() });
+        return;
+      case 'assign':
+        this.queue.push(msg);
+        this.emit({ type: 'assigned', job: msg.jobId, round: msg.round, shard: msg.shard, samples: msg.data.count });
+        return this.drain();
+      case 'revoke':
+        this.revoked.add(msg.assignmentId);
+        this.emit({ type: 'dropped', assignmentId: msg.assignmentId, reason: msg.reason });
+        return;
+      case 'ack':
+        this.emit({ type: 'accepted', assignmentId: msg.assignmentId });
+        return;
+      case 'error':
+        this.emit({ type: 'refused', code: msg.code, message: msg.message, assignmentId: msg.assignmentId });
+        return;
+      case 'pause':
+        return this.pause();
+      case 'resume':
+        return this.resume();
+      case 'stop':
+        return void this.stop();
+    }
+  }
+
+  /** Run queued assignments one at a time; the GPU is shared, so parallel shards would only contend. */
+  private async drain() {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      for (let a = this.queue.shift(); a; a = this.queue.shift()) {
+        if (this.revoked.has(a.assignmentId)) continue;
+        this.inFlight.add(a.assignmentId);
+        try {
+          await this.compute(a);
+        } catch (e) {
+          this.emit({ type: 'refused', code: 'WORKER_ERROR', message: String((e as Error)?.message ?? e), assignmentId: a.assignmentId });
+          this.send({ type: 'release', assignmentId: a.assignmentId, reason: String((e as Error)?.message ?? e).slice(0, 200) });
+        } finally {
+          this.inFlight.delete(a.assignmentId);
+        }
+      }
+    } finally {
+      this.busy = false;
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private model(a: Assignment): Model {
+    const key = `${a.jobId}:${JSON.stringify(a.model)}`;
+    let m = this.models.get(key);
+    if (!m) {
+      for (const old of this.models.values()) old.dispose();
+      this.models.clear();
+      m = buildModel(a.model, this.o.backend);
+      this.models.set(key, m);
+    }
+    return m;
+  }
+
+  private paramsCache?: { url: string; values: Float32Array };
+
+  private async compute(a: Assignment) {
+    const t0 = performance.now();
+    if (this.paramsCache?.url !== a.paramsUrl) {
+      const frame = decodeFrame(await this.data.params(a.paramsUrl));
+      this.paramsCache = { url: a.paramsUrl, values: decodeTensor(frame) };
+    }
+    const params = this.paramsCache.values;
+    const d = a.data;
+    const batch = await this.data.batch(d.dataset, d.split, d.seed, d.cursor, d.count);
+    const model = this.model(a);
+    let values: Float32Array;
+    let loss: number;
+    let correct: number;
+    if (a.task.mode === 'local') {
+      const per = a.task.batch;
+      const batches = [];
+      for (let s = 0; s < batch.y.length; s += per) batches.push({ x: batch.x.subarray(s * model.inputSize, (s + per) * model.inputSize), y: batch.y.subarray(s, s + per) });
+      const r = await model.localSteps(params, batches, { lr: a.task.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
+      ({ loss, correct } = r);
+      values = r.delta;
+    } else {
+      const r = await model.lossAndGradients(params, batch);
+      ({ loss, correct } = r);
+      values = r.grads.slice();
+    }
+    if (this.revoked.has(a.assignmentId)) {
+      this.emit({ type: 'dropped', assignmentId: a.assignmentId, reason: 'lease ended while computing' });
+      return;
+    }
+    const dtype = a.task.encoding === 'fp32' ? 'f32' : a.task.encoding === 'fp16' ? 'f16' : 'int8';
+    let residual: Float32Array | undefined;
+    if (dtype !== 'f32') {
+      residual = this.residuals.get(a.jobId);
+      if (!residual || residual.length !== values.length) residual = new Float32Array(values.length);
+      for (let i = 0; i < values.length; i++) values[i] += residual[i];
+      this.residuals.set(a.jobId, residual);
+    }
+    const frame = encodeTensor({ kind: a.task.mode === 'local' ? 'delta' : 'gradient', job: a.jobId, round: a.round, shard: a.shard }, values, dtype, residual);
+    this.send({ type: 'result', assignmentId: a.assignmentId, samples: d.count, loss, correct });
+    this.send(frame);
+    this.shardsDone++;
+    this.samplesDone += d.count;
+    this.emit({ type: 'computed', job: a.jobId, round: a.round, shard: a.shard, samples: d.count, loss, ms: performance.now() - t0, bytes: frame.byteLength });
+  }
+
+  pause() {
+    this.paused = true;
+    this.send({ type: 'ready', slots: 0 });
+    this.setState('paused');
+  }
+
+  resume() {
+    this.paused = false;
+    this.send({ type: 'ready', slots: this.slots() });
+    this.setState('running');
+  }
+
+  /**
+   * Stop taking work. `finish`: complete and send the shard in hand first; otherwise hand it back.
+   * Resolves once the socket is closed.
+   */
+  async stop(mode: 'finish' | 'release' = 'finish') {
+    this.stopping = true;
+    this.setState('stopping');
+    this.send({ type: 'ready', slots: 0 });
+    for (const a of this.queue.splice(0)) this.send({ type: 'release', assignmentId: a.assignmentId, reason: 'worker stopping' });
+    if (mode === 'release') for (const id of this.inFlight) {
+      this.revoked.add(id);
+      this.send({ type: 'release', assignmentId: id, reason: 'worker stopping' });
+    }
+    if (this.busy) await new Promise<void>((r) => this.idleWaiters.push(r));
+    clearInterval(this.heartbeat);
+    // Give the last frames a moment to leave before the close handshake.
+    await new Promise((r) => setTimeout(r, 100));
+    this.socket?.close(1000, 'worker stopping');
+    this.socket = undefined;
+    this.setState('stopped');
+  }
+
+  private setState(state: 'running' | 'paused' | 'stopping' | 'stopped') {
+    this.emit({ type: 'state', state });
+  }
+
+  /** Bytes of data and parameters downloaded so far. */
+  get bytesFetched() {
+    return this.data.bytesFetched;
+  }
+}

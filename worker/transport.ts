@@ -1,0 +1,27 @@
+/** The few WebSocket features the loop uses; the browser's WebSocket and Node's `ws` both fit. */
+export interface SocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  send(data: string | ArrayBufferView | ArrayBuffer): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+
+/** Content-addressed byte cache (IndexedDB in the browser, files in Node). */
+export interface ByteCache {
+  get(key: string): Promise<Uint8Array | undefined>;
+  put(key: string, bytes: Uint8Array): Promise<void>;
+}
+
+export const memoryCache = (): ByteCache => {
+  const m = new Map<string, Uint8Array>();
+  return { get: async (k) => m.get(k), put: async (k, v) => void m.set(k, v) };
+};
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const d = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
+}
