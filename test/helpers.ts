@@ -1,0 +1,95 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { JobSpec } from '../protocol/job';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const TSX = ['--import', 'tsx'];
+
+export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
+
+export interface Proc {
+  child: ChildProcess;
+  output: string[];
+  waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
+  exited: Promise<number | null>;
+}
+
+/** Spawn a Node process running TypeScript and keep every output line for assertions. */
+export function spawnTs(script: string, args: string[] = [], env: Record<string, string> = {}): Proc {
+  const child = spawn(process.execPath, [...TSX, join(ROOT, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const listeners = new Set<() => void>();
+  for (const stream of [child.stdout!, child.stderr!])
+    stream.on('data', (d: Buffer) => {
+      output.push(...d.toString().split('\n').filter(Boolean));
+      for (const l of listeners) l();
+    });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return {
+    child,
+    output,
+    exited,
+    waitFor(re, timeoutMs = 60_000) {
+      return new Promise((res, rej) => {
+        const check = () => {
+          const line = output.find((l) => re.test(l));
+          if (line) {
+            listeners.delete(check);
+            clearTimeout(timer);
+            res(line);
+          }
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          rej(new Error(`timed out waiting for ${re}; last output:\n${output.slice(-15).join('\n')}`));
+        }, timeoutMs);
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}
+
+export async function startCoordinatorProcess(dataDir: string, port = 0, env: Record<string, string> = {}) {
+  const p = spawnTs('coordinator/main.ts', [], { GRID_DATA_DIR: dataDir, PORT: String(port), GRID_WEB_DIR: join(dataDir, 'no-web'), ...env });
+  const line = await p.waitFor(/coordinator listening/);
+  const actualPort = JSON.parse(line).port as number;
+  const token = readFileSync(join(dataDir, 'operator-token'), 'utf8').trim();
+  return { ...p, port: actualPort, token, url: `http://127.0.0.1:${actualPort}` };
+}
+
+export function startWorker(url: string, token: string, name: string, backend = 'cpu') {
+  return spawnTs('native-worker/cli.ts', ['--coordinator', url, '--token', token, '--backend', backend, '--name', name, '--cache-dir', tempDir('grid-cache-')]);
+}
+
+export async function api<T = unknown>(url: string, token: string, path: string, body?: unknown, method = body ? 'POST' : 'GET'): Promise<T> {
+  const res = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+export async function waitUntil<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 120_000, everyMs = 250): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export const mlpJob = (over: Partial<Record<keyof JobSpec, unknown>> = {}) => ({
+  name: 'test-mlp',
+  model: { kind: 'mlp', layers: [784, 64, 10] },
+  dataset: { name: 'fashion-mnist', split: 'train', evalSplit: 'test' },
+  optimizer: { kind: 'sgd', lr: 0.1, momentum: 0.9 },
+  globalBatch: 256,
+  shardSize: 64,
+  rounds: 10,
+  checkpointEvery: 5,
+  leaseMs: 10_000,
+  ...over,
+});
