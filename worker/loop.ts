@@ -54,6 +54,8 @@ export class WorkerLoop {
   private stopping = false;
   private busy = false;
   private idleWaiters: (() => void)[] = [];
+  /** Fraction of wall time to stay idle (0 = flat out); volunteers turn this up to keep their machine cool. */
+  throttle = 0;
   workerId?: string;
   shardsDone = 0;
   samplesDone = 0;
@@ -162,7 +164,10 @@ export class WorkerLoop {
         if (this.revoked.has(a.assignmentId)) continue;
         this.inFlight.add(a.assignmentId);
         try {
+          const t0 = performance.now();
           await this.compute(a);
+          const idle = this.throttle > 0 ? ((performance.now() - t0) * this.throttle) / (1 - this.throttle) : 0;
+          if (idle > 0) await new Promise((r) => setTimeout(r, Math.min(idle, 60_000)));
         } catch (e) {
           this.emit({ type: 'refused', code: 'WORKER_ERROR', message: String((e as Error)?.message ?? e), assignmentId: a.assignmentId });
           this.send({ type: 'release', assignmentId: a.assignmentId, reason: String((e as Error)?.message ?? e).slice(0, 200) });

@@ -1,0 +1,97 @@
+import * as Comlink from 'comlink';
+import { LitElement, css, html } from 'lit';
+import { Workbox } from 'workbox-window';
+import { state as saved } from './idb';
+import type { VolunteerApi, VolunteerStats } from './worker-entry';
+
+/** The volunteer page: consent first, then a Web Worker runs shards on WebGPU until paused or closed. */
+export class GridVolunteer extends LitElement {
+  static override properties = { stats: { state: true }, consented: { state: true }, error: { state: true }, throttle: { state: true } };
+  static override styles = css`
+    .card { background: #171a21; border-radius: 12px; padding: 20px; margin: 16px 0; }
+    button { font: inherit; padding: 10px 18px; border-radius: 8px; border: 0; background: #3b82f6; color: white; cursor: pointer; margin-right: 8px; }
+    button.secondary { background: #2a2f3a; }
+    dt { color: #9aa4b2; } dd { margin: 0 0 8px; }
+    .err { color: #ff8080; }
+  `;
+  stats?: VolunteerStats;
+  consented = false;
+  error = '';
+  throttle = 0;
+  private readonly worker = Comlink.wrap<VolunteerApi>(new Worker(new URL('./worker-entry.ts', import.meta.url), { type: 'module' }));
+
+  override async connectedCallback() {
+    super.connectedCallback();
+    this.consented = (await saved.get<boolean>('consent')) === true;
+    await this.worker.subscribe(Comlink.proxy((s: VolunteerStats) => (this.stats = s)));
+    this.stats = await this.worker.probe();
+    if (this.consented && (await saved.get<boolean>('contributing'))) await this.contribute();
+  }
+
+  private async token(): Promise<string> {
+    const known = await saved.get<string>('token');
+    if (known) return known;
+    const res = await fetch('/api/enrol', { method: 'POST' });
+    if (!res.ok) throw new Error(`enrolment refused (${res.status}): ${(await res.json()).error?.message}`);
+    const { token } = await res.json();
+    await saved.set('token', token);
+    return token;
+  }
+
+  private async contribute() {
+    try {
+      this.error = '';
+      await saved.set('consent', true);
+      await saved.set('contributing', true);
+      this.consented = true;
+      await this.worker.start(location.origin, await this.token());
+    } catch (e) {
+      this.error = String((e as Error).message ?? e);
+    }
+  }
+
+  private async pause() {
+    const paused = this.stats?.state === 'paused';
+    await (paused ? this.worker.resume() : this.worker.pause());
+  }
+
+  private async stop() {
+    await saved.set('contributing', false);
+    await this.worker.stop();
+  }
+
+  override render() {
+    const s = this.stats;
+    const running = s && ['running', 'paused', 'stopping'].includes(s.state);
+    return html`
+      <h1>Lend your GPU to science</h1>
+      <div class="card">
+        <p>
+          This page trains machine-learning models on your graphics card through WebGPU, in a background worker. It
+          downloads training data and model parameters from this server, computes gradients, and sends them back. Nothing
+          else on your machine is read. You can pause or stop at any time; progress is kept in this browser.
+        </p>
+        ${running
+          ? html`<button id="pause" @click=${this.pause}>${s!.state === 'paused' ? 'Resume' : 'Pause'}</button>
+              <button id="stop" class="secondary" @click=${this.stop}>Stop</button>
+              <label>Throttle <input id="throttle" type="range" min="0" max="0.9" step="0.1" .value=${String(this.throttle)}
+                @input=${(e: Event) => this.worker.throttle((this.throttle = Number((e.target as HTMLInputElement).value)))} /></label>`
+          : html`<button id="contribute" @click=${this.contribute}>${this.consented ? 'Contribute' : 'I agree, contribute'}</button>`}
+        ${this.error ? html`<p class="err" id="error">${this.error}</p>` : ''}
+      </div>
+      <div class="card">
+        <dl>
+          <dt>GPU</dt><dd id="adapter">${s?.adapter || 'probing…'} (${s?.backend ?? ''})</dd>
+          <dt>State</dt><dd id="state">${s?.state ?? 'idle'}</dd>
+          <dt>Contributed</dt><dd id="contributed">${s?.shardsDone ?? 0} shards, ${s?.samplesDone ?? 0} samples</dd>
+          <dt>Last loss</dt><dd>${s?.lastLoss?.toFixed(4) ?? '–'}</dd>
+          <dt>Downloaded</dt><dd>${((s?.bytesFetched ?? 0) / 1e6).toFixed(1)} MB</dd>
+          <dt>Last event</dt><dd>${s?.lastEvent ?? ''}</dd>
+        </dl>
+      </div>
+    `;
+  }
+}
+customElements.define('grid-volunteer', GridVolunteer);
+
+if ('serviceWorker' in navigator && !import.meta.env.DEV) void new Workbox('/sw.js').register();

@@ -1,0 +1,113 @@
+/// <reference lib="webworker" />
+import * as Comlink from 'comlink';
+import type { Backend } from '../kernels/backend';
+import { CpuBackend } from '../kernels/cpu-backend';
+import { GpuBackend } from '../kernels/gpu-backend';
+import { openGpu } from '../kernels/gpu/device';
+import type { Capabilities } from '../protocol/messages';
+import { WorkerLoop, type WorkerEvent } from '../worker/loop';
+import type { SocketLike } from '../worker/transport';
+import { idbCache, state } from './idb';
+
+export interface VolunteerStats {
+  state: string;
+  adapter: string;
+  backend: string;
+  workerId?: string;
+  shardsDone: number;
+  samplesDone: number;
+  bytesFetched: number;
+  lastLoss?: number;
+  lastEvent?: string;
+}
+
+let loop: WorkerLoop | undefined;
+let backend: Backend | undefined;
+let capabilities: Capabilities | undefined;
+const stats: VolunteerStats = { state: 'idle', adapter: '', backend: '', shardsDone: 0, samplesDone: 0, bytesFetched: 0 };
+let listener: ((s: VolunteerStats) => void) | undefined;
+
+async function openBackend() {
+  const base = { kind: 'browser' as const, cores: navigator.hardwareConcurrency || 1, memoryMB: 0 };
+  const gpu = await (navigator.gpu ? openGpu(navigator.gpu, (m) => event(`gpu: ${m}`)).catch(() => undefined) : undefined);
+  if (!gpu) return { backend: new CpuBackend() as Backend, capabilities: { ...base, backend: 'cpu' as const, features: [] } };
+  const l = gpu.limits;
+  return {
+    backend: new GpuBackend(gpu) as Backend,
+    capabilities: {
+      ...base,
+      backend: 'webgpu' as const,
+      adapter: gpu.adapter,
+      limits: { maxBufferSize: l.maxBufferSize, maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup },
+      features: gpu.features,
+    },
+  };
+}
+
+function event(text: string) {
+  stats.lastEvent = text;
+  listener?.({ ...stats });
+}
+
+function onEvent(e: WorkerEvent) {
+  if (e.type === 'state') stats.state = e.state;
+  if (e.type === 'connected') {
+    stats.workerId = e.workerId;
+    void state.set('workerId', e.workerId);
+  }
+  if (e.type === 'computed') {
+    stats.shardsDone++;
+    stats.samplesDone += e.samples;
+    stats.lastLoss = e.loss;
+    void state.set('totals', { shardsDone: stats.shardsDone, samplesDone: stats.samplesDone });
+  }
+  stats.bytesFetched = loop?.bytesFetched ?? 0;
+  event(e.type === 'computed' ? `computed job ${e.job} round ${e.round} shard ${e.shard}` : e.type);
+}
+
+/** The volunteer's Web Worker, driven from the page through comlink. */
+const api = {
+  async probe() {
+    ({ backend, capabilities } = await openBackend());
+    stats.adapter = backend.adapter;
+    stats.backend = backend.name;
+    const totals = await state.get<{ shardsDone: number; samplesDone: number }>('totals');
+    Object.assign(stats, totals ?? {});
+    return { ...stats };
+  },
+  async start(coordinator: string, token: string) {
+    if (!backend) await api.probe();
+    if (loop) return;
+    loop = new WorkerLoop({
+      coordinator,
+      token,
+      backend: backend!,
+      capabilities: capabilities!,
+      cache: idbCache,
+      name: 'volunteer',
+      workerId: await state.get<string>('workerId'),
+      connect: (url) => new WebSocket(url) as unknown as SocketLike,
+      onEvent,
+    });
+    loop.start();
+    stats.state = 'running';
+    event('started');
+  },
+  pause: () => loop?.pause(),
+  throttle: (fraction: number) => {
+    if (loop) loop.throttle = Math.min(0.95, Math.max(0, fraction));
+  },
+  resume: () => loop?.resume(),
+  async stop() {
+    await loop?.stop('release');
+    loop = undefined;
+  },
+  subscribe(cb: (s: VolunteerStats) => void) {
+    listener = cb;
+    cb({ ...stats });
+  },
+  stats: () => ({ ...stats }),
+};
+
+export type VolunteerApi = typeof api;
+Comlink.expose(api);
