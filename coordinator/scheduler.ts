@@ -186,10 +186,10 @@ export class Scheduler {
     this.dispatch(w);
   }
 
-  async release(workerId: string, assignmentId: number) {
+  async release(workerId: string, assignmentId: number, reason = '') {
     const a = this.assignments.get(assignmentId);
     if (!a || a.workerId !== workerId) throw new GridError('UNKNOWN_ASSIGNMENT');
-    await this.expire(assignmentId, 'released', 'handed back by the worker');
+    await this.expire(assignmentId, 'released', `handed back by the worker: ${reason}`);
     this.dispatchAll();
   }
 

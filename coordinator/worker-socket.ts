@@ -84,7 +84,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
         c.pending = msg;
         return;
       case 'release':
-        return o.scheduler.release(c.link.id, msg.assignmentId);
+        return o.scheduler.release(c.link.id, msg.assignmentId, msg.reason);
     }
   };
 

@@ -14,7 +14,8 @@ export class DataClient {
     private readonly base: string,
     private readonly token: string,
     private readonly cache: ByteCache,
-    private readonly fetchFn: Fetch = fetch,
+    // Called as a plain function: browsers refuse fetch invoked with another `this`.
+    private readonly fetchFn: Fetch = (url, init) => fetch(url, init),
   ) {}
 
   private async get(path: string): Promise<Response> {

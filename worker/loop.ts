@@ -56,6 +56,7 @@ export class WorkerLoop {
   private idleWaiters: (() => void)[] = [];
   /** Fraction of wall time to stay idle (0 = flat out); volunteers turn this up to keep their machine cool. */
   throttle = 0;
+  private failures = 0;
   workerId?: string;
   shardsDone = 0;
   samplesDone = 0;
@@ -167,10 +168,14 @@ export class WorkerLoop {
           const t0 = performance.now();
           await this.compute(a);
           const idle = this.throttle > 0 ? ((performance.now() - t0) * this.throttle) / (1 - this.throttle) : 0;
+          this.failures = 0;
           if (idle > 0) await new Promise((r) => setTimeout(r, Math.min(idle, 60_000)));
         } catch (e) {
           this.emit({ type: 'refused', code: 'WORKER_ERROR', message: String((e as Error)?.message ?? e), assignmentId: a.assignmentId });
           this.send({ type: 'release', assignmentId: a.assignmentId, reason: String((e as Error)?.message ?? e).slice(0, 200) });
+          // Back off before taking more work, or a broken worker would spin on re-leased shards.
+          await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** this.failures++)));
+          continue;
         } finally {
           this.inFlight.delete(a.assignmentId);
         }

@@ -1,0 +1,75 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCoordinator } from '../coordinator/server';
+import { launchChromium } from './browser';
+import { api, mlpJob, tempDir, waitUntil } from './helpers';
+
+const DIST = resolve(import.meta.dirname, '..', 'dist');
+const TOKEN = 'gt_volunteer_test_operator';
+
+// A volunteer opens the page, consents, and its Web Worker trains on Chromium's WebGPU; the PWA survives a reload
+// (IndexedDB keeps its identity and totals) and starts offline from the service worker.
+describe('volunteer PWA in headless Chromium', () => {
+  let coord: Awaited<ReturnType<typeof startCoordinator>>;
+  let browser: Browser;
+  let page: Page;
+  let url: string;
+
+  beforeAll(async () => {
+    if (!existsSync(join(DIST, 'index.html'))) throw new Error('web client not built: `npm test` runs `npm run build` first');
+    const dir = tempDir('grid-volunteer-');
+    coord = await startCoordinator({
+      port: 0, host: '127.0.0.1', databaseUrl: `sqlite:${join(dir, 'grid.db')}`, dataDir: dir, webDir: DIST, enrolment: true,
+      operatorToken: TOKEN, maxFrameBytes: 64 << 20, maxBodyBytes: 1 << 20, heartbeatMs: 5000,
+      log: { debug() {}, info() {}, warn() {}, error: console.error },
+    });
+    url = `http://127.0.0.1:${coord.port}`;
+    browser = await launchChromium();
+    page = await browser.newPage();
+    page.on('pageerror', (e) => console.error(`page error: ${e}`));
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await coord?.close();
+  });
+
+  const text = async (sel: string) => (await page.$eval(`pierce/${sel}`, (e) => e.textContent ?? '')).trim();
+
+  it('consents, contributes shards computed on WebGPU, and the job completes', async () => {
+    const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', mlpJob({ rounds: 3, globalBatch: 128, shardSize: 64, evalEvery: 0 }));
+    await page.goto(url);
+    await page.waitForFunction(() => document.querySelector('grid-volunteer')?.shadowRoot?.querySelector('#adapter')?.textContent?.includes('webgpu'), { timeout: 60_000 });
+    console.log(`volunteer GPU: ${await text('#adapter')}`);
+    await (await page.waitForSelector('pierce/#contribute'))!.click();
+    await waitUntil('job done', async () => (await api<{ state: string }>(url, TOKEN, `/api/jobs/${id}`)).state === 'done', 300_000, 500);
+    const workers = await api<{ id: string; kind: string; shards_done: number; capabilities: { backend: string } }[]>(url, TOKEN, '/api/workers');
+    expect(workers).toHaveLength(1);
+    expect(workers[0]).toMatchObject({ kind: 'browser', shards_done: 6, capabilities: { backend: 'webgpu' } });
+    await waitUntil('page shows contribution', async () => (await text('#contributed')).startsWith('6 shards'), 10_000);
+  }, 400_000);
+
+  it('keeps its identity and totals across a reload and carries on contributing', async () => {
+    const before = (await api<{ id: string }[]>(url, TOKEN, '/api/workers'))[0].id;
+    await page.reload();
+    await waitUntil('auto-resume', async () => (await text('#state')) === 'running', 30_000);
+    expect(await text('#contributed')).toMatch(/^6 shards/);
+    const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', mlpJob({ rounds: 1, globalBatch: 64, shardSize: 64, evalEvery: 0 }));
+    await waitUntil('second job done', async () => (await api<{ state: string }>(url, TOKEN, `/api/jobs/${id}`)).state === 'done', 120_000, 500);
+    const workers = await api<{ id: string; shards_done: number }[]>(url, TOKEN, '/api/workers');
+    expect(workers.map((w) => w.id)).toEqual([before]);
+    expect(workers[0].shards_done).toBe(7);
+  }, 200_000);
+
+  it('is installable and starts offline from the service worker', async () => {
+    await page.waitForFunction(() => navigator.serviceWorker?.controller !== null, { timeout: 30_000 });
+    const manifest = await page.$eval('link[rel=manifest]', (l) => (l as HTMLLinkElement).href);
+    expect((await (await fetch(manifest)).json()).display).toBe('standalone');
+    await page.setOfflineMode(true);
+    await page.reload();
+    await page.waitForSelector('pierce/h1', { timeout: 30_000 });
+    expect(await text('h1')).toContain('Lend your GPU');
+    await page.setOfflineMode(false);
+  }, 120_000);
+});
