@@ -1,0 +1,39 @@
+import { resolve } from 'node:path';
+import { createServer } from 'vite';
+import { GpuBackend } from '../kernels/gpu-backend';
+import { openDawn } from '../native-worker/dawn';
+import { launchChromium } from '../test/browser';
+import { BENCH_CNN, BENCH_MLP, ourMatmulGflops, ourStepRate } from './workloads';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const r = (x: number) => x.toFixed(x < 10 ? 2 : 0);
+
+/** Ours against TensorFlow.js on the same Chromium adapter, then ours through Dawn in Node. */
+export async function benchKernels() {
+  const server = await createServer({ configFile: false, root: resolve(import.meta.dirname, '..'), logLevel: 'error', server: { port: 0, host: '127.0.0.1' } });
+  await server.listen();
+  const { port } = server.httpServer!.address() as { port: number };
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    page.on('console', (m) => m.type() === 'error' && console.error(`page: ${m.text()}`));
+    await page.goto(`http://127.0.0.1:${port}/bench/browser/kernels.html`);
+    await page.waitForFunction('window.ready === true', { timeout: 120_000 });
+    const b = (await page.evaluate(`window.runBench(${SECONDS})`)) as Record<string, number> & { adapter: string; matmulVariant: string };
+    console.log(`Chromium WebGPU adapter: ${b.adapter} (our matmul: ${b.matmulVariant})`);
+    console.log(`matmul 1024^3 (ours): ${r(b.oursMatmul1024)} GFLOP/s on ${b.adapter}`);
+    console.log(`MLP 784-256-128-10, batch 256, samples/s: ours ${r(b.oursMlp)} | tfjs-webgpu ${r(b.tfWebgpuMlp)} | tfjs-wasm ${r(b.tfWasmMlp)}`);
+    console.log(`  ratio ours / tfjs-webgpu: ${(b.oursMlp / b.tfWebgpuMlp).toFixed(2)} (target >= 1.5), ours / tfjs-wasm: ${(b.oursMlp / b.tfWasmMlp).toFixed(2)}`);
+    console.log(`CNN conv8-pool-conv16-pool-dense, batch 64, samples/s: ours ${r(b.oursCnn)} | tfjs-webgpu ${r(b.tfWebgpuCnn)} | tfjs-cpu ${r(b.tfCpuCnn)}`);
+    console.log(`  ratio ours / tfjs-webgpu: ${(b.oursCnn / b.tfWebgpuCnn).toFixed(2)} (target >= 1.5), ours / tfjs-cpu: ${(b.oursCnn / b.tfCpuCnn).toFixed(2)}`);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  const gpu = await openDawn((process.env.DAWN_BACKEND as 'vulkan') ?? 'auto');
+  const dawn = new GpuBackend(gpu);
+  console.log(`Dawn (Node) adapter: ${dawn.adapter} (our matmul: ${dawn.matmulVariant})`);
+  console.log(`matmul 1024^3 (ours, Dawn): ${r(await ourMatmulGflops(dawn, 1024, SECONDS))} GFLOP/s`);
+  console.log(`MLP batch 256 (ours, Dawn): ${r(await ourStepRate(dawn, BENCH_MLP, 256, SECONDS))} samples/s`);
+  console.log(`CNN batch 64 (ours, Dawn): ${r(await ourStepRate(dawn, BENCH_CNN, 64, SECONDS))} samples/s`);
+}

@@ -1,0 +1,42 @@
+import type { Backend } from '../kernels/backend';
+import { buildModel, initParams } from '../kernels/models/index';
+import { sampleBatch } from '../kernels/testing/gradcheck';
+import type { ModelSpec } from '../protocol/model';
+
+export const BENCH_MLP: ModelSpec = { kind: 'mlp', layers: [784, 256, 128, 10] };
+export const BENCH_CNN: ModelSpec = { kind: 'cnn', input: [1, 28, 28], channels: [8, 16], kernel: 5, classes: 10 };
+
+const now = () => performance.now();
+
+/** Training-step throughput (forward, backward, gradients read back) of one of our models on `backend`. */
+export async function ourStepRate(backend: Backend, spec: ModelSpec, batch: number, seconds: number) {
+  const model = buildModel(spec, backend);
+  const params = initParams(spec, 1);
+  const data = sampleBatch(spec, batch);
+  await model.lossAndGradients(params, data); // warm-up: pipelines compile
+  let steps = 0;
+  const t0 = now();
+  while (steps < 2 || now() - t0 < seconds * 1000) {
+    await model.lossAndGradients(params, data);
+    steps++;
+  }
+  model.dispose();
+  return (steps * batch) / ((now() - t0) / 1000);
+}
+
+/** C = A·B at n³ on `backend`, GFLOP/s, with the result read back each time. */
+export async function ourMatmulGflops(backend: Backend, n: number, seconds: number) {
+  const a = backend.upload(new Float32Array(n * n).fill(0.5), [n, n]);
+  const b = backend.upload(new Float32Array(n * n).fill(0.25), [n, n]);
+  backend.release(backend.matmul(a, b));
+  await backend.read(a);
+  let reps = 0;
+  const t0 = now();
+  while (reps < 2 || now() - t0 < seconds * 1000) {
+    const c = backend.matmul(a, b);
+    await backend.read(c);
+    backend.release(c);
+    reps++;
+  }
+  return (2 * n ** 3 * reps) / ((now() - t0) / 1000) / 1e9;
+}
