@@ -23,8 +23,8 @@ function tfjsStep(kind: 'mlp' | 'cnn', batch: number) {
       h = tf.relu(tf.add(tf.matMul(x as tf.Tensor2D, vars[0] as tf.Tensor2D), vars[1]));
       h = tf.relu(tf.add(tf.matMul(h as tf.Tensor2D, vars[2] as tf.Tensor2D), vars[3]));
     } else {
-      h = tf.maxPool(tf.relu(tf.add(tf.conv2d(x as tf.Tensor4D, vars[0] as tf.Tensor4D, 1, 'same'), vars[1])), 2, 2, 'valid');
-      h = tf.maxPool(tf.relu(tf.add(tf.conv2d(h as tf.Tensor4D, vars[2] as tf.Tensor4D, 1, 'same'), vars[3])), 2, 2, 'valid');
+      h = tf.maxPool(tf.relu(tf.add(tf.conv2d(x as tf.Tensor4D, vars[0] as tf.Tensor4D, 1, 'same'), vars[1])) as tf.Tensor4D, 2, 2, 'valid');
+      h = tf.maxPool(tf.relu(tf.add(tf.conv2d(h as tf.Tensor4D, vars[2] as tf.Tensor4D, 1, 'same'), vars[3])) as tf.Tensor4D, 2, 2, 'valid');
       h = tf.reshape(h, [batch, 7 * 7 * 16]);
     }
     const logits = tf.add(tf.matMul(h as tf.Tensor2D, vars[4] as tf.Tensor2D), vars[5]);
