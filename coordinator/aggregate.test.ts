@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { aggregate, clipByNorm, l2Norm } from './aggregate';
+import { AggregationPool, sharedFloat32 } from './aggregate-pool';
 
 const vec = (...xs: number[]) => Float32Array.from(xs);
 
@@ -32,5 +33,20 @@ describe('aggregate', () => {
     const a = vec(3, 4);
     expect(clipByNorm(a, 1)).toBe(5);
     expect(l2Norm(a)).toBeCloseTo(1);
+  });
+});
+
+describe('aggregation pool', () => {
+  it('splits the weighted mean across threads with a bit-identical result', async () => {
+    const n = 300_001;
+    const parts = Array.from({ length: 11 }, (_, i) => {
+      const values = sharedFloat32(n);
+      for (let j = 0; j < n; j++) values[j] = Math.cos(i * 17 + j * 0.001);
+      return { values, samples: 5 + i };
+    });
+    const pool = new AggregationPool(2);
+    const threaded = await pool.mean(parts, sharedFloat32(n));
+    pool.close();
+    expect(Array.from(threaded)).toEqual(Array.from(aggregate(parts)));
   });
 });

@@ -5,6 +5,7 @@ import type { ClientMessage, ServerMessage } from '../protocol/messages';
 import { parameterCount } from '../protocol/model';
 import { initParams } from '../kernels/models/index';
 import { aggregate, clipByNorm, l2Norm } from './aggregate';
+import { AggregationPool, sharedFloat32 } from './aggregate-pool';
 import { readCheckpointFile, writeCheckpointFile } from './checkpoint';
 import type { DatasetRegistry } from './dataset-registry';
 import { type Evaluator, evaluateOnCpu } from './evaluate';
@@ -82,6 +83,7 @@ export class Scheduler {
   private timer?: NodeJS.Timeout;
   /** Resolves when background work (checkpoints, evaluations) settles; tests await it. */
   private pending = Promise.resolve();
+  private readonly pool = new AggregationPool();
 
   constructor(private readonly o: SchedulerOptions) {
     this.now = o.now ?? Date.now;
@@ -96,6 +98,7 @@ export class Scheduler {
   async stop() {
     clearInterval(this.timer);
     await this.pending;
+    this.pool.close();
   }
 
   /** Take ownership of jobs (new ones, or those of a coordinator whose lease expired) and load them. */
@@ -280,7 +283,7 @@ export class Scheduler {
     if (frame.dtype === 'u8') throw await refuse('BAD_DTYPE', 'results must be f32, f16 or int8');
     if (frame.count !== run.params.length) throw await refuse('WRONG_SIZE', `result has ${frame.count} elements, the model has ${run.params.length}`);
     if (meta.samples !== shard.count) throw await refuse('BAD_MESSAGE', `result covers ${meta.samples} samples, the shard has ${shard.count}`);
-    const values = decodeTensor(frame);
+    const values = decodeTensor(frame, sharedFloat32(frame.count)); // shared so the aggregation threads read it in place
     if (!allFinite(values)) throw await refuse('NON_FINITE', 'result holds NaN or Infinity');
     const agg = run.spec.aggregation;
     const norm = agg.clipNorm ? clipByNorm(values, agg.clipNorm) : l2Norm(values);
@@ -321,7 +324,8 @@ export class Scheduler {
     run.closing = true;
     const t0 = performance.now();
     const parts = run.shards.map((s) => ({ values: s.result!.values, samples: s.result!.samples }));
-    const update = aggregate(parts, run.spec.aggregation.rule, run.spec.aggregation.trim);
+    const rule = run.spec.aggregation.rule;
+    const update = rule === 'mean' ? await this.pool.mean(parts, sharedFloat32(run.params.length)) : aggregate(parts, rule, run.spec.aggregation.trim);
     optimizerStep(run.spec, run.params, update, run.opt);
     const samples = parts.reduce((n, p) => n + p.samples, 0);
     const loss = run.shards.reduce((s, x) => s + x.result!.loss * x.result!.samples, 0) / samples;

@@ -133,11 +133,11 @@ export function encodeTensor(
 }
 
 /** Decode a frame's payload to fp32 (copies, since the source buffer may be reused by the transport). */
-export function decodeTensor(f: Frame): Float32Array {
-  const out = new Float32Array(f.count);
+export function decodeTensor(f: Frame, out = new Float32Array(f.count)): Float32Array {
+  if (out.length !== f.count) throw new GridError('WRONG_SIZE', `frame has ${f.count} elements, target holds ${out.length}`);
   const p = f.payload;
   if (f.dtype === 'f32') {
-    new Uint8Array(out.buffer).set(p);
+    new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(p);
   } else if (f.dtype === 'f16') {
     const aligned = p.byteOffset % 2 === 0 ? p : p.slice();
     const half = new Uint16Array(aligned.buffer, aligned.byteOffset, f.count);
