@@ -66,15 +66,19 @@ async function run(label: string, workers: number, over: Record<string, unknown>
 export async function benchTrain() {
   console.log(`Fashion-MNIST MLP 784-256-128-10 to ${TARGET * 100}% test accuracy (max ${MAX_EPOCHS} epochs), workers on ${BACKEND}`);
   const runs: Outcome[] = [];
-  const counts = (process.env.BENCH_WORKERS ?? '1,2,4').split(',').map(Number);
-  for (const n of counts) runs.push(await run(`sync fp32, ${n} worker(s)`, n));
-  runs.push(await run('local-step H=4 (DiLoCo), 2 workers', 2, { mode: 'local', local: { steps: 4, lr: 0.001, outerLr: 0.7, outerMomentum: 0.9 }, evalEvery: 15 }));
-  runs.push(await run('sync int8 results, 2 workers', 2, { encoding: 'int8' }));
-  const one = runs[0];
-  for (const r of runs) {
+  const print = (r: Outcome) => {
+    const one = runs[0];
     const efficiency = r.label.startsWith('sync fp32') ? ` | scaling efficiency ${((r.samplesPerSecond / one.samplesPerSecond / r.workers) * 100).toFixed(0)}%` : '';
     console.log(
-      `${r.label.padEnd(38)} | ${r.reached ? 'reached' : 'NOT reached'} ${(r.accuracy * 100).toFixed(2)}% in ${r.seconds.toFixed(0)} s | ${r.samplesPerSecond.toFixed(0)} samples/s${efficiency} | ${(r.bytesPerRound / 1e6).toFixed(2)} MB sent per round (${(r.bytesPerRound / runs[0].bytesPerRound).toFixed(2)}x fp32 sync)`,
+      `${r.label.padEnd(38)} | ${r.reached ? 'reached' : 'NOT reached'} ${(r.accuracy * 100).toFixed(2)}% in ${r.seconds.toFixed(0)} s | ${r.samplesPerSecond.toFixed(0)} samples/s${efficiency} | ${(r.bytesPerRound / 1e6).toFixed(2)} MB sent per round (${(r.bytesPerRound / one.bytesPerRound).toFixed(2)}x fp32 sync)`,
     );
-  }
+  };
+  const add = async (r: Promise<Outcome>) => {
+    runs.push(await r);
+    print(runs[runs.length - 1]);
+  };
+  const counts = (process.env.BENCH_WORKERS ?? '1,2,4').split(',').map(Number);
+  for (const n of counts) await add(run(`sync fp32, ${n} worker(s)`, n));
+  await add(run('local-step H=4 (DiLoCo), 2 workers', 2, { mode: 'local', local: { steps: 4, lr: 0.001, outerLr: 0.7, outerMomentum: 0.9 }, evalEvery: 15 }));
+  await add(run('sync int8 results, 2 workers', 2, { encoding: 'int8' }));
 }

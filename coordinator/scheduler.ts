@@ -84,6 +84,7 @@ export class Scheduler {
   /** Resolves when background work (checkpoints, evaluations) settles; tests await it. */
   private pending = Promise.resolve();
   private readonly pool = new AggregationPool();
+  private stopped = false;
 
   constructor(private readonly o: SchedulerOptions) {
     this.now = o.now ?? Date.now;
@@ -96,6 +97,7 @@ export class Scheduler {
   }
 
   async stop() {
+    this.stopped = true;
     clearInterval(this.timer);
     await this.pending;
     this.pool.close();
@@ -174,7 +176,7 @@ export class Scheduler {
 
   async removeWorker(id: string) {
     const w = this.workers.get(id);
-    if (!w) return;
+    if (!w || this.stopped) return; // sockets closing at shutdown: the store may already be gone
     this.workers.delete(id);
     this.o.metrics.set('grid_workers_connected', 'Workers connected now', this.workers.size);
     for (const a of [...w.leases]) await this.expire(a, 'expired', 'worker disconnected');

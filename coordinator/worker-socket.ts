@@ -157,7 +157,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
       c.closed = true;
       if (c.link) {
         o.log.info('worker left', { worker: c.link.id, code });
-        void o.scheduler.removeWorker(c.link.id);
+        void o.scheduler.removeWorker(c.link.id).catch((e) => o.log.error('worker removal failed', { err: String(e) }));
       }
     },
   };

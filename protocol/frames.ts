@@ -133,7 +133,7 @@ export function encodeTensor(
 }
 
 /** Decode a frame's payload to fp32 (copies, since the source buffer may be reused by the transport). */
-export function decodeTensor(f: Frame, out = new Float32Array(f.count)): Float32Array {
+export function decodeTensor(f: Frame, out: Float32Array = new Float32Array(f.count)): Float32Array {
   if (out.length !== f.count) throw new GridError('WRONG_SIZE', `frame has ${f.count} elements, target holds ${out.length}`);
   const p = f.payload;
   if (f.dtype === 'f32') {
