@@ -12,10 +12,10 @@ export const newOptimizerState = (n: number): OptimizerState => ({ t: 0, m: new 
 /** One coordinator step. Sync mode: `update` is the averaged gradient. Local mode: it is the averaged delta (old - new) and the outer step is Nesterov SGD. */
 export function optimizerStep(spec: JobSpec, params: Float32Array, update: Float32Array, s: OptimizerState): void {
   s.t++;
-  if (spec.mode === 'local') return nesterov(params, update, s, spec.local?.outerLr ?? 0.7, spec.local?.outerMomentum ?? 0.9);
   const o = spec.optimizer;
-  if (o.kind === 'sgd') return sgd(params, update, s, o.lr, o.momentum, o.weightDecay);
-  return adam(params, update, s, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.kind === 'adamw');
+  if (spec.mode === 'local') nesterov(params, update, s, spec.local?.outerLr ?? 0.7, spec.local?.outerMomentum ?? 0.9);
+  else if (o.kind === 'sgd') sgd(params, update, s, o.lr, o.momentum, o.weightDecay);
+  else adam(params, update, s, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.kind === 'adamw');
 }
 
 function sgd(p: Float32Array, g: Float32Array, s: OptimizerState, lr: number, mu: number, wd: number) {

@@ -238,7 +238,7 @@ export class CpuBackend implements Backend {
 }
 
 function act(x: number, kind: Activation): number {
-  if (kind === 'relu') return x > 0 ? x : 0;
+  if (kind === 'relu') return Math.max(x, 0);
   if (kind === 'tanh') return Math.tanh(x);
   return 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
 }

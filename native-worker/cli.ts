@@ -52,7 +52,7 @@ async function main(): Promise<number> {
   }
   const choice = args.backend as BackendChoice;
   if (!['auto', 'vulkan', 'gl', 'cpu'].includes(choice)) throw new Error(`--backend must be auto, vulkan, gl or cpu, not ${choice}`);
-  let opened;
+  let opened: Awaited<ReturnType<typeof openBackend>>;
   try {
     opened = await openBackend(choice, (m) => log('gpu error', { error: m }));
   } catch (e) {

@@ -175,7 +175,6 @@ export class WorkerLoop {
           this.send({ type: 'release', assignmentId: a.assignmentId, reason: String((e as Error)?.message ?? e).slice(0, 200) });
           // Back off before taking more work, or a broken worker would spin on re-leased shards.
           await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** this.failures++)));
-          continue;
         } finally {
           this.inFlight.delete(a.assignmentId);
         }
