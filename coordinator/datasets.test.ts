@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { sampleIndices } from '../protocol/sampling';
+import { gatherBatch } from '../worker/batch';
+import { loadFashionMnist, parseCsvDataset } from './datasets';
+
+describe('data sets', () => {
+  it('parses a CSV upload into hashed chunks that workers can gather from', () => {
+    const ds = parseCsvDataset('toy', 'train', 'a,b,label\n1,2,0\n3.5,-4,2\n5,6,1\n');
+    expect(ds.manifest).toMatchObject({ samples: 3, featureShape: [2], featureDtype: 'f32', classes: 3 });
+    expect(ds.manifest.chunks[0].sha256).toMatch(/^[0-9a-f]{64}$/);
+    const b = gatherBatch(ds.manifest, (c) => ds.chunks[c], [1, 0]);
+    expect(Array.from(b.x)).toEqual([3.5, -4, 1, 2]);
+    expect(Array.from(b.y)).toEqual([2, 0]);
+  });
+
+  it('refuses malformed CSV with the line at fault', () => {
+    expect(() => parseCsvDataset('t', 'train', '1,2,0\n1,x,1\n')).toThrow(/line 2 column 2/);
+    expect(() => parseCsvDataset('t', 'train', '1,2,0\n1,2\n')).toThrow(/line 2 has 2 columns/);
+    expect(() => parseCsvDataset('t', 'train', '1,2,0.5\n')).toThrow(/label/);
+  });
+
+  it('loads Fashion-MNIST from the Debian package with the published sizes', () => {
+    const test = loadFashionMnist('test');
+    expect(test.manifest).toMatchObject({ samples: 10_000, featureShape: [1, 28, 28], classes: 10 });
+    const counts = new Array(10).fill(0);
+    for (const y of test.labels) counts[y]++;
+    expect(counts).toEqual(new Array(10).fill(1000));
+    const b = gatherBatch(test.manifest, (c) => test.chunks[c], [9999]);
+    expect(Math.max(...b.x)).toBeLessThanOrEqual(1);
+    expect(b.y[0]).toBe(test.labels[9999]);
+  });
+
+  it('gives every sample exactly once per epoch of the shuffled stream', () => {
+    const idx = Array.from(sampleIndices(7, 1000, 0, 1000)).sort((a, b) => a - b);
+    expect(idx).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    expect(Array.from(sampleIndices(7, 1000, 990, 20)).slice(0, 10)).toEqual(Array.from(sampleIndices(7, 1000, 0, 1000)).slice(990));
+  });
+});
