@@ -222,7 +222,7 @@ export class WorkerLoop {
     } else {
       const r = await model.lossAndGradients(params, batch);
       ({ loss, correct } = r);
-      values = r.grads.slice();
+      values = r.grads; // a fresh readback per call: safe to adjust in place for error feedback
     }
     if (this.revoked.has(a.assignmentId)) {
       this.emit({ type: 'dropped', assignmentId: a.assignmentId, reason: 'lease ended while computing' });

@@ -1,7 +1,7 @@
 import type { ModelSpec } from '../../protocol/model';
 import { CpuBackend } from '../cpu-backend';
 import { GpuBackend } from '../gpu-backend';
-import type { GpuHandle } from '../gpu/device';
+import { type GpuHandle, describeAdapter } from '../gpu/device';
 import { buildModel, initParams } from '../models/index';
 import { sampleBatch } from './gradcheck';
 import { type CaseResult, runKernelCases } from './run-cases';
@@ -22,7 +22,7 @@ export interface TierReport {
 
 /** The whole GPU tier on one device: every kernel case with both matmul variants, then both models vs the CPU. */
 export async function runGpuTier(gpu: GpuHandle): Promise<TierReport> {
-  const report: TierReport = { adapter: new GpuBackend(gpu).adapter, software: gpu.software, cases: {}, models: {} };
+  const report: TierReport = { adapter: describeAdapter(gpu.adapter), software: gpu.software, cases: {}, models: {} };
   for (const variant of ['register', 'tiled'] as const) report.cases[variant] = await runKernelCases(new GpuBackend(gpu, variant));
   const gpuBackend = new GpuBackend(gpu);
   for (const [name, spec] of Object.entries(TIER_MODELS)) {
