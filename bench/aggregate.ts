@@ -1,5 +1,5 @@
-import { aggregate } from '../coordinator/aggregate';
-import { AggregationPool, sharedFloat32 } from '../coordinator/aggregate-pool';
+import { aggregate } from '../coordinator/training/aggregate';
+import { AggregationPool, sharedFloat32 } from '../coordinator/training/aggregate-pool';
 
 /** Combine 64 fp32 gradients of 1M elements; compare with memcpy of the same bytes measured in this run. */
 export async function benchAggregate() {

@@ -1,7 +1,7 @@
 // Node tier and throughput on a lent GPU machine (Dawn on the vendor's Vulkan driver); bundled with esbuild and run there.
-import { GpuBackend } from '../kernels/gpu-backend';
+import { GpuBackend } from '../kernels/gpu/backend';
 import { runGpuTier } from '../kernels/testing/gpu-tier';
-import { openDawn } from '../native-worker/dawn';
+import { openDawn } from '../kernels/gpu/dawn';
 import { BENCH_MLP, ourMatmulGflops, ourStepRate } from './workloads';
 
 const gpu = await openDawn('vulkan');

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { createServer } from 'vite';
-import { GpuBackend } from '../kernels/gpu-backend';
-import { openDawn } from '../native-worker/dawn';
+import { GpuBackend } from '../kernels/gpu/backend';
+import { openDawn } from '../kernels/gpu/dawn';
 import { launchChromium } from '../test/browser';
 import { BENCH_CNN, BENCH_MLP, ourMatmulGflops, ourStepRate } from './workloads';
 

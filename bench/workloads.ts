@@ -1,6 +1,6 @@
 import type { Backend } from '../kernels/backend';
 import { buildModel, initParams } from '../kernels/models/index';
-import { sampleBatch } from '../kernels/testing/gradcheck';
+import { sampleBatch } from '../kernels/models/sample-batch';
 import type { ModelSpec } from '../protocol/model';
 
 export const BENCH_MLP: ModelSpec = { kind: 'mlp', layers: [784, 256, 128, 10] };

@@ -2,17 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Auth } from './auth';
-import { DatasetRegistry } from './dataset-registry';
-import type { Evaluator } from './evaluate';
-import { HttpRouter } from './http';
+import { DatasetRegistry } from './data/dataset-registry';
+import type { Evaluator } from './training/evaluate';
+import { HttpRouter } from './net/http';
 import { type Logger, createLogger } from './log';
 import { Metrics } from './metrics';
-import { registerApi } from './routes';
-import { Scheduler } from './scheduler';
-import { staticFiles } from './static-files';
+import { registerApi } from './net/routes';
+import { Scheduler } from './training/scheduler';
+import { staticFiles } from './net/static-files';
 import { openStore } from './store/index';
-import { loadUws } from './uws';
-import { workerSocket } from './worker-socket';
+import { loadUws } from './net/uws';
+import { workerSocket } from './net/worker-socket';
 
 export interface CoordinatorConfig {
   port: number;

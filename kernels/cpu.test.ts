@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelSpec } from '../protocol/model';
-import { CpuBackend } from './cpu-backend';
+import { CpuBackend } from './cpu/backend';
 import { buildModel, initParams } from './models/index';
 import { KERNEL_CASES } from './testing/cases';
-import { finiteDifferenceCheck, sampleBatch } from './testing/gradcheck';
+import { sampleBatch } from './models/sample-batch';
+import { finiteDifferenceCheck } from './testing/gradcheck';
 import { runKernelCases } from './testing/run-cases';
 
 const cpu = new CpuBackend();

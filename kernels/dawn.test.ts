@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDawn } from '../native-worker/dawn';
+import { openDawn } from './gpu/dawn';
 import type { GpuHandle } from './gpu/device';
 import { type TierReport, runGpuTier } from './testing/gpu-tier';
 

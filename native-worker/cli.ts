@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { WorkerLoop, type WorkerEvent } from '../worker/loop';
-import type { SocketLike } from '../worker/transport';
-import { type BackendChoice, openBackend } from './backend';
+import type { SocketLike } from '../worker/host';
+import { type BackendChoice, openBackend } from './open-backend';
 import { fileCache } from './file-cache';
 import { selfCheck } from './self-check';
 

@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ByteCache } from '../worker/transport';
+import type { ByteCache } from '../worker/host';
 
 /** Content-addressed files under `dir`; keys are already hashes, so names never collide or escape. */
 export function fileCache(dir: string): ByteCache {

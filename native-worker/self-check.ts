@@ -1,7 +1,7 @@
 import type { Backend } from '../kernels/backend';
-import { CpuBackend } from '../kernels/cpu-backend';
+import { CpuBackend } from '../kernels/cpu/backend';
 import { buildModel, initParams } from '../kernels/models/index';
-import { sampleBatch } from '../kernels/testing/gradcheck';
+import { sampleBatch } from '../kernels/models/sample-batch';
 import type { ModelSpec } from '../protocol/model';
 
 const MLP: ModelSpec = { kind: 'mlp', layers: [784, 256, 128, 10] };

@@ -41,19 +41,3 @@ export function sampleIndices(seed: number, n: number, cursor: number, count: nu
   }
   return out;
 }
-
-/** What a worker needs to fetch and verify a data set chunk by chunk. */
-export interface DatasetManifest {
-  name: string;
-  split: string;
-  samples: number;
-  /** Bytes per sample of features (uint8 pixels, or f32 for CSV). */
-  featureShape: number[];
-  featureDtype: 'u8' | 'f32';
-  /** Features are scaled by this before use (1/255 for pixels). */
-  featureScale: number;
-  classes: number;
-  chunkSize: number;
-  /** sha256 hex of each chunk's bytes, which are labels (u8[count]) then features. */
-  chunks: { index: number; samples: number; bytes: number; sha256: string }[];
-}

@@ -2,12 +2,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startCoordinator } from '../coordinator/server';
-import { CpuBackend } from '../kernels/cpu-backend';
+import { CpuBackend } from '../kernels/cpu/backend';
 import { encodeFrame, encodeTensor } from '../protocol/frames';
 import { PROTOCOL_VERSION } from '../protocol/messages';
 import { WorkerLoop } from '../worker/loop';
-import { memoryCache } from '../worker/transport';
-import type { SocketLike } from '../worker/transport';
+import { memoryCache } from '../worker/host';
+import type { SocketLike } from '../worker/host';
 import { api, mlpJob, tempDir, waitUntil } from './helpers';
 
 const MAX_FRAME = 1 << 20;

@@ -1,4 +1,4 @@
-import type { ByteCache } from '../worker/transport';
+import type { ByteCache } from '../worker/host';
 
 /** One IndexedDB database with a byte store (data chunks) and a small key-value store (token, worker id, stats). */
 function open(): Promise<IDBDatabase> {

@@ -1,12 +1,12 @@
 /// <reference lib="webworker" />
 import * as Comlink from 'comlink';
 import type { Backend } from '../kernels/backend';
-import { CpuBackend } from '../kernels/cpu-backend';
-import { GpuBackend } from '../kernels/gpu-backend';
+import { CpuBackend } from '../kernels/cpu/backend';
+import { GpuBackend } from '../kernels/gpu/backend';
 import { openGpu } from '../kernels/gpu/device';
 import type { Capabilities } from '../protocol/messages';
 import { WorkerLoop, type WorkerEvent } from '../worker/loop';
-import type { SocketLike } from '../worker/transport';
+import type { SocketLike } from '../worker/host';
 import { idbCache, state } from './idb';
 
 export interface VolunteerStats {

@@ -1,6 +1,6 @@
-import { type DatasetManifest, sampleIndices } from '../protocol/sampling';
-import { gatherBatch } from './batch';
-import { type ByteCache, sha256Hex } from './transport';
+import { type DatasetManifest, gatherBatch } from '../protocol/dataset';
+import { sampleIndices } from '../protocol/sampling';
+import { type ByteCache, sha256Hex } from './host';
 
 type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 

@@ -3,7 +3,7 @@ import { type Assignment, type Capabilities, type ClientMessage, PROTOCOL_VERSIO
 import type { Backend } from '../kernels/backend';
 import { type Model, buildModel } from '../kernels/models/index';
 import { DataClient } from './data';
-import type { ByteCache, SocketLike } from './transport';
+import type { ByteCache, SocketLike } from './host';
 
 export interface WorkerOptions {
   coordinator: string;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { GpuBackend } from '../../kernels/gpu-backend';
+import { GpuBackend } from '../../kernels/gpu/backend';
 import { openGpu } from '../../kernels/gpu/device';
 import { BENCH_CNN, BENCH_MLP, ourMatmulGflops, ourStepRate } from '../workloads';
 

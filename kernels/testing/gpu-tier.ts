@@ -1,9 +1,9 @@
 import type { ModelSpec } from '../../protocol/model';
-import { CpuBackend } from '../cpu-backend';
-import { GpuBackend } from '../gpu-backend';
+import { CpuBackend } from '../cpu/backend';
+import { GpuBackend } from '../gpu/backend';
 import { type GpuHandle, describeAdapter } from '../gpu/device';
 import { buildModel, initParams } from '../models/index';
-import { sampleBatch } from './gradcheck';
+import { sampleBatch } from '../models/sample-batch';
 import { type CaseResult, runKernelCases } from './run-cases';
 
 export const TIER_MODELS: Record<string, ModelSpec> = {

@@ -1,16 +1,7 @@
 import type { ModelSpec } from '../../protocol/model';
 import type { Backend } from '../backend';
 import { buildModel, initParams } from '../models/index';
-
-/** A fixed small batch for a model: deterministic features in [0, 1) and labels. */
-export function sampleBatch(spec: ModelSpec, n: number, seed = 7) {
-  const model = buildModel(spec, { name: 'none' } as Backend);
-  let s = seed;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
-  const x = Float32Array.from({ length: n * model.inputSize }, next);
-  const y = Uint32Array.from({ length: n }, (_, i) => (i * 5 + seed) % model.classes);
-  return { x, y };
-}
+import { sampleBatch } from '../models/sample-batch';
 
 /**
  * Central finite differences of the mean loss on `count` parameters spread over every tensor, against the

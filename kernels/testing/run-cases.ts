@@ -1,5 +1,5 @@
 import type { Activation, Backend, Conv2dDims, Tensor } from '../backend';
-import { CpuBackend } from '../cpu-backend';
+import { CpuBackend } from '../cpu/backend';
 import { KERNEL_CASES, type KernelCase } from './cases';
 
 export interface CaseResult {

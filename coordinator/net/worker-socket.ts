@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { GridError } from '../protocol/errors';
-import { decodeFrame } from '../protocol/frames';
-import { type ClientMessage, PROTOCOL_VERSION, type ServerMessage, errorMessage, parseClientMessage } from '../protocol/messages';
-import type { Auth } from './auth';
-import type { Logger } from './log';
-import type { Metrics } from './metrics';
-import type { Scheduler, WorkerLink } from './scheduler';
-import type { Store } from './store/index';
+import { GridError } from '../../protocol/errors';
+import { decodeFrame } from '../../protocol/frames';
+import { type ClientMessage, PROTOCOL_VERSION, type ServerMessage, errorMessage, parseClientMessage } from '../../protocol/messages';
+import type { Auth } from '../auth';
+import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
+import type { Scheduler, WorkerLink } from '../training/scheduler';
+import type { Store } from '../store/index';
 import type { UWS } from './uws';
 
 interface Conn {

@@ -1,6 +1,6 @@
-import { GridError } from '../protocol/errors';
-import type { Logger } from './log';
-import type { Metrics } from './metrics';
+import { GridError } from '../../protocol/errors';
+import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
 import type { UWS } from './uws';
 
 export interface Request {

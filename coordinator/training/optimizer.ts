@@ -1,4 +1,4 @@
-import type { JobSpec } from '../protocol/job';
+import type { JobSpec } from '../../protocol/job';
 
 /** Optimizer state that goes into checkpoints: step count and moment buffers. */
 export interface OptimizerState {

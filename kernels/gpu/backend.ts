@@ -1,14 +1,14 @@
-import { type Activation, type AdamWHyper, type Backend, type Conv2dDims, type Tensor, sizeOfShape } from './backend';
-import { type GpuHandle, describeAdapter } from './gpu/device';
-import { GpuRuntime } from './gpu/runtime';
-import { activation, activationBackward } from './ops/elementwise';
-import { biasAdd } from './ops/bias-add';
-import { CONV_DW_CHUNK, conv2d, conv2dInputGrad, conv2dWeightGradPartial } from './ops/conv2d';
-import { type MatmulVariant, matmul } from './ops/matmul';
-import { maxPool2, maxPool2Backward } from './ops/max-pool';
-import { adamwStep, sgdStep } from './ops/optimizers';
-import { softmaxCrossEntropy } from './ops/softmax-cross-entropy';
-import { sumRows } from './ops/sum-rows';
+import { type Activation, type AdamWHyper, type Backend, type Conv2dDims, type Tensor, sizeOfShape } from '../backend';
+import { type GpuHandle, describeAdapter } from './device';
+import { GpuRuntime } from './runtime';
+import { activation, activationBackward } from '../ops/elementwise';
+import { biasAdd } from '../ops/bias-add';
+import { CONV_DW_CHUNK, conv2d, conv2dInputGrad, conv2dWeightGradPartial } from '../ops/conv2d';
+import { type MatmulVariant, matmul } from '../ops/matmul';
+import { maxPool2, maxPool2Backward } from '../ops/max-pool';
+import { adamwStep, sgdStep } from '../ops/optimizers';
+import { softmaxCrossEntropy } from '../ops/softmax-cross-entropy';
+import { sumRows } from '../ops/sum-rows';
 
 class GpuTensor implements Tensor {
   readonly size: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJobSpec } from '../protocol/job';
+import { parseJobSpec } from '../../protocol/job';
 import { newOptimizerState, optimizerStep } from './optimizer';
 
 const base = { name: 't', model: { kind: 'mlp', layers: [1, 2] }, dataset: { name: 'd' }, globalBatch: 4, shardSize: 2, rounds: 1 };

@@ -1,18 +1,18 @@
-import { GridError } from '../protocol/errors';
-import { type Frame, allFinite, decodeTensor, encodeFrame } from '../protocol/frames';
-import { type JobSpec, parseJobSpec, shardsPerRound, totalRounds } from '../protocol/job';
-import type { ClientMessage, ServerMessage } from '../protocol/messages';
-import { parameterCount } from '../protocol/model';
-import { initParams } from '../kernels/models/index';
+import { GridError } from '../../protocol/errors';
+import { type Frame, allFinite, decodeTensor, encodeFrame } from '../../protocol/frames';
+import { type JobSpec, parseJobSpec, shardsPerRound, totalRounds } from '../../protocol/job';
+import type { ClientMessage, ServerMessage } from '../../protocol/messages';
+import { parameterCount } from '../../protocol/model';
+import { initParams } from '../../kernels/models/index';
 import { aggregate, clipByNorm, l2Norm } from './aggregate';
 import { AggregationPool, sharedFloat32 } from './aggregate-pool';
 import { readCheckpointFile, writeCheckpointFile } from './checkpoint';
-import type { DatasetRegistry } from './dataset-registry';
+import type { DatasetRegistry } from '../data/dataset-registry';
 import { type Evaluator, evaluateOnCpu } from './evaluate';
-import type { Logger } from './log';
-import type { Metrics } from './metrics';
+import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
 import { type OptimizerState, newOptimizerState, optimizerStep } from './optimizer';
-import type { Job, Store } from './store/index';
+import type { Job, Store } from '../store/index';
 
 /** A connected worker as the scheduler sees it; the transport fills in `send`. */
 export interface WorkerLink {

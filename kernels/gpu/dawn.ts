@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type GpuHandle, openGpu } from '../kernels/gpu/device';
+import { type GpuHandle, openGpu } from './device';
 
 export type DawnBackend = 'auto' | 'vulkan' | 'gl';
 

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { GridError } from '../protocol/errors';
-import type { Auth, Principal, Scope } from './auth';
-import type { DatasetRegistry } from './dataset-registry';
+import { GridError } from '../../protocol/errors';
+import type { Auth, Principal, Scope } from '../auth';
+import type { DatasetRegistry } from '../data/dataset-registry';
 import type { HttpRouter, Request } from './http';
-import type { Metrics } from './metrics';
-import type { Scheduler } from './scheduler';
-import type { Store } from './store/index';
+import type { Metrics } from '../metrics';
+import type { Scheduler } from '../training/scheduler';
+import type { Store } from '../store/index';
 
 export interface ApiOptions {
   router: HttpRouter;

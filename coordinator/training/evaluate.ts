@@ -1,8 +1,8 @@
-import type { ModelSpec } from '../protocol/model';
-import { CpuBackend } from '../kernels/cpu-backend';
-import { buildModel } from '../kernels/models/index';
-import { gatherBatch } from '../worker/batch';
-import type { LoadedDataset } from './datasets';
+import type { ModelSpec } from '../../protocol/model';
+import { CpuBackend } from '../../kernels/cpu/backend';
+import { buildModel } from '../../kernels/models/index';
+import { gatherBatch } from '../../protocol/dataset';
+import type { LoadedDataset } from '../data/datasets';
 
 export type Evaluator = (spec: ModelSpec, params: Float32Array, data: LoadedDataset, samples?: number) => Promise<{ loss: number; accuracy: number; samples: number }>;
 

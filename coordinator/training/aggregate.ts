@@ -1,4 +1,4 @@
-import { GridError } from '../protocol/errors';
+import { GridError } from '../../protocol/errors';
 
 export type AggregationRule = 'mean' | 'trimmed-mean' | 'median';
 

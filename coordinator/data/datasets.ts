@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { GridError } from '../protocol/errors';
-import type { DatasetManifest } from '../protocol/sampling';
+import { GridError } from '../../protocol/errors';
+import { sizeOf } from '../../protocol/model';
+import { CHUNK_SAMPLES, type DatasetManifest, buildChunks } from '../../protocol/dataset';
 
 /** A data set held in memory as content-hashed chunks: labels (u8) then features, per chunk. */
 export interface LoadedDataset {
@@ -14,7 +15,6 @@ export interface LoadedDataset {
   chunks: Buffer[];
 }
 
-export const CHUNK_SAMPLES = 4096;
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
 function readIdx(path: string): { dims: number[]; data: Uint8Array } {
@@ -23,7 +23,7 @@ function readIdx(path: string): { dims: number[]; data: Uint8Array } {
   if (magic >> 8 !== 0x08) throw new Error(`${path}: IDX type ${(magic >> 8).toString(16)} is not unsigned byte`);
   const ndim = magic & 0xff;
   const dims = Array.from({ length: ndim }, (_, i) => raw.readUInt32BE(4 + 4 * i));
-  return { dims, data: new Uint8Array(raw.buffer, raw.byteOffset + 4 + 4 * ndim, dims.reduce((a, b) => a * b, 1)) };
+  return { dims, data: new Uint8Array(raw.buffer, raw.byteOffset + 4 + 4 * ndim, sizeOf(dims)) };
 }
 
 export function buildDataset(
@@ -34,31 +34,18 @@ export function buildDataset(
   featureShape: number[],
   classes: number,
 ): LoadedDataset {
-  const samples = labels.length;
-  const featureSize = featureShape.reduce((a, b) => a * b, 1);
-  const bytesPerFeature = features instanceof Float32Array ? 4 : 1;
-  const featureBytes = new Uint8Array(features.buffer, features.byteOffset, features.byteLength);
-  const chunks: Buffer[] = [];
-  const meta: DatasetManifest['chunks'] = [];
-  for (let start = 0, index = 0; start < samples; start += CHUNK_SAMPLES, index++) {
-    const count = Math.min(CHUNK_SAMPLES, samples - start);
-    const buf = Buffer.concat([
-      Buffer.from(labels.subarray(start, start + count)),
-      Buffer.from(featureBytes.subarray(start * featureSize * bytesPerFeature, (start + count) * featureSize * bytesPerFeature)),
-    ]);
-    chunks.push(buf);
-    meta.push({ index, samples: count, bytes: buf.length, sha256: createHash('sha256').update(buf).digest('hex') });
-  }
+  const chunks = buildChunks(labels, features, sizeOf(featureShape)).map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+  const f32 = features instanceof Float32Array;
   const manifest: DatasetManifest = {
     name,
     split,
-    samples,
+    samples: labels.length,
     featureShape,
-    featureDtype: bytesPerFeature === 4 ? 'f32' : 'u8',
-    featureScale: bytesPerFeature === 4 ? 1 : 1 / 255,
+    featureDtype: f32 ? 'f32' : 'u8',
+    featureScale: f32 ? 1 : 1 / 255,
     classes,
     chunkSize: CHUNK_SAMPLES,
-    chunks: meta,
+    chunks: chunks.map((c, index) => ({ index, samples: Math.min(CHUNK_SAMPLES, labels.length - index * CHUNK_SAMPLES), bytes: c.length, sha256: createHash('sha256').update(c).digest('hex') })),
   };
   return { manifest, labels, features, chunks };
 }

@@ -1,0 +1,63 @@
+import { sizeOf } from './model';
+
+// The data-set chunk format: written by the coordinator, read by workers and by the coordinator's evaluation.
+// A chunk holds `count` samples: labels (u8[count]) then features (u8 or little-endian f32, row-major).
+
+/** Samples per chunk; chunks are content-addressed by sha256 so workers verify and cache them. */
+export const CHUNK_SAMPLES = 4096;
+
+/** What a worker needs to fetch and verify a data set chunk by chunk. */
+export interface DatasetManifest {
+  name: string;
+  split: string;
+  samples: number;
+  /** Bytes per sample of features (uint8 pixels, or f32 for CSV). */
+  featureShape: number[];
+  featureDtype: 'u8' | 'f32';
+  /** Features are scaled by this before use (1/255 for pixels). */
+  featureScale: number;
+  classes: number;
+  chunkSize: number;
+  /** sha256 hex of each chunk's bytes, which are labels (u8[count]) then features. */
+  chunks: { index: number; samples: number; bytes: number; sha256: string }[];
+}
+
+/** Assemble a training batch from content-hashed chunks; used by workers and by the coordinator's evaluation alike. */
+export function gatherBatch(m: DatasetManifest, chunk: (index: number) => Uint8Array, indices: ArrayLike<number>): { x: Float32Array; y: Uint32Array } {
+  const size = sizeOf(m.featureShape);
+  const x = new Float32Array(indices.length * size);
+  const y = new Uint32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    const s = indices[i];
+    const c = Math.floor(s / m.chunkSize);
+    const within = s - c * m.chunkSize;
+    const bytes = chunk(c);
+    const count = m.chunks[c].samples;
+    y[i] = bytes[within];
+    if (m.featureDtype === 'u8') {
+      const off = count + within * size;
+      for (let k = 0; k < size; k++) x[i * size + k] = bytes[off + k] * m.featureScale;
+    } else {
+      const off = count + within * size * 4;
+      const view = new DataView(bytes.buffer, bytes.byteOffset + off, size * 4);
+      for (let k = 0; k < size; k++) x[i * size + k] = view.getFloat32(k * 4, true) * m.featureScale;
+    }
+  }
+  return { x, y };
+}
+
+/** Cut a data set into chunks in the layout above; hashing is left to the caller (it differs per host). */
+export function buildChunks(labels: Uint8Array, features: Uint8Array | Float32Array, featureSize: number, chunkSamples = CHUNK_SAMPLES): Uint8Array[] {
+  const bytesPerFeature = features instanceof Float32Array ? 4 : 1;
+  const featureBytes = new Uint8Array(features.buffer, features.byteOffset, features.byteLength);
+  const chunks: Uint8Array[] = [];
+  for (let start = 0; start < labels.length; start += chunkSamples) {
+    const count = Math.min(chunkSamples, labels.length - start);
+    const stride = featureSize * bytesPerFeature;
+    const chunk = new Uint8Array(count + count * stride);
+    chunk.set(labels.subarray(start, start + count), 0);
+    chunk.set(featureBytes.subarray(start * stride, (start + count) * stride), count);
+    chunks.push(chunk);
+  }
+  return chunks;
+}
