@@ -31,7 +31,7 @@ export async function benchAggregate() {
   }, 7);
   const single = await time(() => aggregate(grads, 'mean', 0, out), 7);
   const pooled = await time(() => pool.mean(grads, out), 7);
-  pool.close();
+  await pool.close();
   const gbps = (s: number) => bytes / s / 1e9;
   console.log(`memcpy:                 ${gbps(memcpy).toFixed(2)} GB/s (TypedArray.set of the same bytes, one thread, same run)`);
   console.log(`aggregate, one thread:  ${gbps(single).toFixed(2)} GB/s read (${(single * 1000).toFixed(1)} ms), ratio to memcpy ${(memcpy / single).toFixed(2)}`);

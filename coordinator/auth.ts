@@ -3,7 +3,7 @@ import { GridError } from '../protocol/errors';
 import type { Store, Token } from './store/index';
 
 export type Scope = 'worker' | 'researcher' | 'operator';
-export const SCOPES: Scope[] = ['worker', 'researcher', 'operator'];
+export const SCOPES = ['worker', 'researcher', 'operator'] as const satisfies readonly Scope[];
 
 export interface Principal {
   tokenId: number;
@@ -15,10 +15,21 @@ export interface Principal {
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 export const newToken = () => `gt_${randomBytes(24).toString('base64url')}`;
 
-/** Token lookup with a short cache, scope checks (operator implies every scope) and per-token rate limits. */
+/** The bearer token of a request: the Authorization header, else `?token=` (browsers cannot set WebSocket headers). */
+export const bearerToken = (authorization: string | undefined, query: URLSearchParams): string | undefined =>
+  authorization?.replace(/^Bearer\s+/i, '') || query.get('token') || undefined;
+
+const CACHE_MS = 5000;
+/** Known tokens kept in memory at most; unknown ones are never cached. */
+const MAX_CACHED = 10_000;
+/** Unknown-token lookups an address may make per minute before it is refused without touching the store. */
+const GUESSES_PER_MIN = 60;
+const MAX_BUCKETS = 50_000;
+
+/** Token lookup with a short cache of known tokens, scope checks (operator implies every scope) and rate limits. */
 export class Auth {
-  private readonly cache = new Map<string, { token: Token | undefined; at: number }>();
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly cache = new Map<string, { token: Token; at: number }>();
+  private readonly buckets = new Map<string, { tokens: number; at: number; perMin: number }>();
 
   constructor(
     private readonly store: Store,
@@ -44,30 +55,66 @@ export class Auth {
   }
 
   /** Resolve a bearer token, check its scope and charge one request to its rate limit. */
-  async authenticate(token: string | undefined, need: Scope): Promise<Principal> {
-    if (!token) throw new GridError('UNAUTHORIZED', 'an API token is required', 401);
+  async authenticate(token: string | undefined, need: Scope, ip = 'unknown'): Promise<Principal> {
+    if (!token) throw new GridError('UNAUTHORIZED', 'an API token is required');
     const hash = hashToken(token);
-    let hit = this.cache.get(hash);
-    if (!hit || this.now() - hit.at > 5000) {
-      hit = { token: await this.store.tokenByHash(hash), at: this.now() };
-      this.cache.set(hash, hit);
+    let row = this.cached(hash);
+    if (!row) {
+      // An address guessing tokens is stopped before each guess costs a database query.
+      if (this.bucketEmpty(`guess:${ip}`)) throw new GridError('RATE_LIMITED', 'too many unknown tokens from this address');
+      row = await this.store.tokenByHash(hash);
+      if (!row) {
+        this.charge(`guess:${ip}`, GUESSES_PER_MIN);
+        throw new GridError('UNAUTHORIZED', 'unknown or revoked token');
+      }
+      this.remember(hash, row);
     }
-    const row = hit.token;
-    if (!row) throw new GridError('UNAUTHORIZED', 'unknown or revoked token', 401);
     const scopes = new Set(row.scopes.split(',').filter(Boolean) as Scope[]);
-    if (!scopes.has(need) && !scopes.has('operator')) throw new GridError('FORBIDDEN', `token lacks the "${need}" scope`, 403);
+    if (!scopes.has(need) && !scopes.has('operator')) throw new GridError('FORBIDDEN', `token lacks the "${need}" scope`);
     this.charge(`t${row.id}`, row.rate_per_min);
     return { tokenId: row.id, name: row.name, scopes };
   }
 
-  /** Token bucket: `perMin` requests a minute with a burst of the same size. */
-  charge(bucket: string, perMin: number) {
+  private cached(hash: string): Token | undefined {
+    const hit = this.cache.get(hash);
+    if (hit && this.now() - hit.at <= CACHE_MS) return hit.token;
+    this.cache.delete(hash);
+    return undefined;
+  }
+
+  private remember(hash: string, token: Token) {
+    if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value as string); // oldest first
+    this.cache.set(hash, { token, at: this.now() });
+  }
+
+  private refill(bucket: string, perMin: number) {
     const now = this.now();
-    const b = this.buckets.get(bucket) ?? { tokens: perMin, at: now };
+    const b = this.buckets.get(bucket) ?? { tokens: perMin, at: now, perMin };
     b.tokens = Math.min(perMin, b.tokens + ((now - b.at) / 60_000) * perMin);
     b.at = now;
-    if (b.tokens < 1) throw new GridError('RATE_LIMITED', `rate limit of ${perMin}/min exceeded`, 429);
+    return b;
+  }
+
+  private bucketEmpty(bucket: string) {
+    return this.buckets.has(bucket) && this.refill(bucket, (this.buckets.get(bucket) as { perMin: number }).perMin).tokens < 1;
+  }
+
+  /** Token bucket: `perMin` requests a minute with a burst of the same size. */
+  charge(bucket: string, perMin: number) {
+    const b = this.refill(bucket, perMin);
+    if (b.tokens < 1) throw new GridError('RATE_LIMITED', `rate limit of ${perMin}/min exceeded`);
     b.tokens -= 1;
     this.buckets.set(bucket, b);
+    if (this.buckets.size > MAX_BUCKETS) this.pruneBuckets();
+  }
+
+  /** A full bucket is the same as no bucket: drop those. */
+  private pruneBuckets() {
+    for (const [key, b] of this.buckets) if (this.refill(key, b.perMin).tokens >= b.perMin) this.buckets.delete(key);
+  }
+
+  /** Sizes of the in-memory maps, for tests and /metrics. */
+  get footprint() {
+    return { cachedTokens: this.cache.size, buckets: this.buckets.size };
   }
 }

@@ -1,4 +1,5 @@
-import { configFromEnv, startCoordinator } from './server';
+import { configFromEnv } from './config';
+import { startCoordinator } from './server';
 
 // `npm start`: the coordinator with the embedded SQLite store unless DATABASE_URL names MariaDB/MySQL.
 const coordinator = await startCoordinator(configFromEnv()).catch((e) => {

@@ -1,47 +1,40 @@
-type Labels = Record<string, string | number>;
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-interface Series {
-  help: string;
-  type: 'counter' | 'gauge';
-  values: Map<string, number>;
-}
-
-const key = (labels: Labels = {}) =>
-  Object.entries(labels)
-    .map(([k, v]) => `${k}="${String(v).replace(/["\\\n]/g, '_')}"`)
-    .join(',');
-
-/** Counters and gauges rendered in the Prometheus text exposition format. */
+/**
+ * Every metric the coordinator exports, declared once. One registry per coordinator (tests run several in one
+ * process); prom-client adds the process metrics, event-loop lag among them (aggregation runs on the main thread).
+ */
 export class Metrics {
-  private readonly series = new Map<string, Series>();
-  private readonly gauges = new Map<string, () => number>();
+  readonly registry = new Registry();
+  private readonly r = [this.registry];
 
-  private get(name: string, help: string, type: Series['type']) {
-    let s = this.series.get(name);
-    if (!s) this.series.set(name, (s = { help, type, values: new Map() }));
-    return s;
+  readonly workersConnected = new Gauge({ name: 'grid_workers_connected', help: 'Workers connected now', registers: this.r });
+  readonly shardsAssigned = new Counter({ name: 'grid_shards_assigned_total', help: 'Shards leased to workers', registers: this.r });
+  readonly leasesEnded = new Counter({ name: 'grid_leases_ended_total', help: 'Leases that ended without a result', labelNames: ['state'], registers: this.r });
+  readonly results = new Counter({ name: 'grid_results_total', help: 'Results received', labelNames: ['accepted', 'code'], registers: this.r });
+  readonly resultBytes = new Counter({ name: 'grid_result_bytes_total', help: 'Payload bytes of accepted results', labelNames: ['encoding'], registers: this.r });
+  readonly rounds = new Counter({ name: 'grid_rounds_total', help: 'Rounds closed', registers: this.r });
+  readonly roundCloseSeconds = new Histogram({
+    name: 'grid_round_close_seconds',
+    help: 'Time to combine a round, step the optimizer and record it',
+    buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10],
+    registers: this.r,
+  });
+  readonly jobsFailed = new Counter({ name: 'grid_jobs_failed_total', help: 'Jobs marked failed', labelNames: ['stage'], registers: this.r });
+  readonly httpRequests = new Counter({ name: 'grid_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers: this.r });
+  readonly httpSeconds = new Histogram({ name: 'grid_http_seconds', help: 'Time spent in HTTP handlers', labelNames: ['route'], registers: this.r });
+  readonly wsMessages = new Counter({ name: 'grid_ws_messages_total', help: 'Worker messages received', labelNames: ['binary'], registers: this.r });
+  readonly wsRefusals = new Counter({ name: 'grid_ws_refusals_total', help: 'Worker messages refused', labelNames: ['code'], registers: this.r });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
   }
-  inc(name: string, help: string, labels?: Labels, by = 1) {
-    const s = this.get(name, help, 'counter');
-    const k = key(labels);
-    s.values.set(k, (s.values.get(k) ?? 0) + by);
+
+  render(): Promise<string> {
+    return this.registry.metrics();
   }
-  set(name: string, help: string, value: number, labels?: Labels) {
-    this.get(name, help, 'gauge').values.set(key(labels), value);
-  }
-  /** A gauge read at scrape time. */
-  gauge(name: string, help: string, read: () => number) {
-    this.get(name, help, 'gauge');
-    this.gauges.set(name, read);
-  }
-  render(): string {
-    const lines: string[] = [];
-    for (const [name, s] of this.series) {
-      const read = this.gauges.get(name);
-      if (read) s.values.set('', read());
-      lines.push(`# HELP ${name} ${s.help}`, `# TYPE ${name} ${s.type}`);
-      for (const [k, v] of s.values) lines.push(`${name}${k ? `{${k}}` : ''} ${v}`);
-    }
-    return `${lines.join('\n')}\n`;
+
+  get contentType() {
+    return this.registry.contentType;
   }
 }

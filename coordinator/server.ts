@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { GridError } from '../protocol/errors';
 import { Auth } from './auth';
 import { DatasetRegistry } from './data/dataset-registry';
-import type { Evaluator } from './training/evaluate';
+import type { CoordinatorConfig } from './config';
 import { HttpRouter } from './net/http';
 import { type Logger, createLogger } from './log';
 import { Metrics } from './metrics';
@@ -13,40 +14,6 @@ import { staticFiles } from './net/static-files';
 import { openStore } from './store/index';
 import { loadUws } from './net/uws';
 import { workerSocket } from './net/worker-socket';
-
-export interface CoordinatorConfig {
-  port: number;
-  host: string;
-  databaseUrl: string;
-  dataDir: string;
-  /** Built web client (vite build output). */
-  webDir: string;
-  enrolment: boolean;
-  operatorToken?: string;
-  maxFrameBytes: number;
-  maxBodyBytes: number;
-  heartbeatMs: number;
-  fashionMnistDir?: string;
-  evaluator?: Evaluator;
-  log?: Logger;
-}
-
-export function configFromEnv(env = process.env): CoordinatorConfig {
-  const dataDir = resolve(env.GRID_DATA_DIR ?? '.data');
-  return {
-    port: Number(env.PORT ?? 8080),
-    host: env.HOST ?? '0.0.0.0',
-    databaseUrl: env.DATABASE_URL ?? `sqlite:${join(dataDir, 'grid.db')}`,
-    dataDir,
-    webDir: resolve(env.GRID_WEB_DIR ?? 'dist'),
-    enrolment: (env.GRID_ENROLMENT ?? 'open') !== 'closed',
-    operatorToken: env.GRID_OPERATOR_TOKEN,
-    maxFrameBytes: Number(env.GRID_MAX_FRAME_BYTES ?? 64 << 20),
-    maxBodyBytes: Number(env.GRID_MAX_BODY_BYTES ?? 256 << 20),
-    heartbeatMs: Number(env.GRID_HEARTBEAT_MS ?? 5000),
-    fashionMnistDir: env.FASHION_MNIST_DIR,
-  };
-}
 
 /** Wire store, scheduler, API, static files and the worker socket onto one uWS app. */
 export async function startCoordinator(cfg: CoordinatorConfig) {
@@ -62,7 +29,7 @@ export async function startCoordinator(cfg: CoordinatorConfig) {
   if (cfg.operatorToken) await auth.ensure(cfg.operatorToken, 'operator (env)', ['operator']);
   else await bootstrapOperatorToken(store, auth, cfg.dataDir, log);
 
-  const datasets = new DatasetRegistry(store, cfg.dataDir, cfg.fashionMnistDir);
+  const datasets = new DatasetRegistry(store, cfg.dataDir, cfg.fashionMnistDir, (m) => log.warn(m));
   await datasets.init();
   const owner = `coord-${randomUUID().slice(0, 8)}`;
   const scheduler = new Scheduler({ store, datasets, checkpointDir: join(cfg.dataDir, 'checkpoints'), log, metrics, owner, evaluator: cfg.evaluator });
@@ -72,15 +39,12 @@ export async function startCoordinator(cfg: CoordinatorConfig) {
   const started = Date.now();
   registerApi({ router, auth, store, scheduler, datasets, metrics, enrolment: cfg.enrolment, started, native });
   app.ws('/ws', workerSocket({ auth, store, scheduler, log, metrics, maxFrameBytes: cfg.maxFrameBytes, heartbeatMs: cfg.heartbeatMs }));
-  const files = staticFiles([
-    { prefix: '/ort/', dir: resolve('node_modules/onnxruntime-web/dist') },
-    { prefix: '/', dir: cfg.webDir },
-  ]);
+  const files = staticFiles([{ prefix: '/', dir: cfg.webDir }]);
   const pages: Record<string, string> = { '/console': '/console.html', '/console/': '/console.html' };
   router.route('get', '/*', async (req) => {
     const reply = files(pages[req.path] ?? req.path);
     if (reply) return reply;
-    if (req.path.startsWith('/api/')) return { status: 404, body: JSON.stringify({ error: { code: 'NOT_FOUND', message: `no route ${req.path}` } }), type: 'application/json' };
+    if (req.path.startsWith('/api/')) throw new GridError('NOT_FOUND', `no route ${req.path}`);
     return files('/index.html') ?? { status: 404, body: 'web client not built: run `npm run build`', type: 'text/plain' };
   });
 

@@ -1,42 +1,53 @@
-/** Stable error codes. Every refusal on the wire or over HTTP carries one of these. */
+/**
+ * Stable error codes: every refusal on the wire or over HTTP carries one. The HTTP status of each code is here
+ * and nowhere else, so a code means the same thing on every route and on the WebSocket upgrade.
+ */
 export const ErrorCodes = {
-  BAD_JSON: 'text frame is not valid JSON',
-  BAD_MESSAGE: 'message does not match its schema',
-  UNKNOWN_TYPE: 'message type is not known',
-  VERSION_MISMATCH: 'protocol version is not supported',
-  NOT_REGISTERED: 'hello must come first',
-  FRAME_TOO_LARGE: 'frame exceeds the configured maximum size',
-  BAD_FRAME: 'binary frame header is malformed or truncated',
-  BAD_LENGTH: 'payload length does not match the header',
-  BAD_DTYPE: 'dtype is unknown or not allowed here',
-  WRONG_SIZE: 'tensor element count does not match the job',
-  NON_FINITE: 'tensor holds NaN or Infinity',
-  NORM_TOO_LARGE: 'tensor norm exceeds the job limit',
-  UNKNOWN_ASSIGNMENT: 'assignment is not leased to this worker',
-  STALE_RESULT: 'result is for an expired or reassigned lease',
-  TOO_MANY_ERRORS: 'too many invalid messages; disconnecting',
-  UNAUTHORIZED: 'missing or unknown token',
-  FORBIDDEN: 'token lacks the scope for this action',
-  RATE_LIMITED: 'too many requests for this token',
-  ENROLMENT_CLOSED: 'anonymous enrolment is switched off',
-  BAD_JOB_SPEC: 'job spec is invalid',
-  BAD_REQUEST: 'request is invalid',
-  NOT_FOUND: 'no such resource',
-  CONFLICT: 'resource is not in a state that allows this',
-  PAYLOAD_TOO_LARGE: 'request body exceeds the configured maximum size',
-  INTERNAL: 'internal error',
-} as const;
+  BAD_JSON: [400, 'text frame is not valid JSON'],
+  BAD_MESSAGE: [400, 'message does not match its schema'],
+  UNKNOWN_TYPE: [400, 'message type is not known'],
+  VERSION_MISMATCH: [400, 'protocol version is not supported'],
+  NOT_REGISTERED: [400, 'hello must come first'],
+  FRAME_TOO_LARGE: [413, 'frame exceeds the configured maximum size'],
+  BAD_FRAME: [400, 'binary frame header is malformed or truncated'],
+  BAD_LENGTH: [400, 'payload length does not match the header'],
+  BAD_DTYPE: [400, 'dtype is unknown or not allowed here'],
+  WRONG_SIZE: [400, 'tensor element count does not match the job'],
+  NON_FINITE: [400, 'tensor holds NaN or Infinity'],
+  NORM_TOO_LARGE: [400, 'tensor norm exceeds the job limit'],
+  UNKNOWN_ASSIGNMENT: [400, 'assignment is not leased to this worker'],
+  STALE_RESULT: [409, 'result is for an expired or reassigned lease'],
+  STALE_VERSION: [409, 'parameter version is not the current one'],
+  TOO_MANY_ERRORS: [400, 'too many invalid messages; disconnecting'],
+  WORKER_ERROR: [500, 'the worker failed to compute the shard and handed it back'],
+  UNAUTHORIZED: [401, 'missing or unknown token'],
+  FORBIDDEN: [403, 'token lacks the scope for this action'],
+  RATE_LIMITED: [429, 'too many requests for this token'],
+  ENROLMENT_CLOSED: [403, 'anonymous enrolment is switched off'],
+  BAD_JOB_SPEC: [400, 'job spec is invalid'],
+  BAD_REQUEST: [400, 'request is invalid'],
+  NOT_FOUND: [404, 'no such resource'],
+  CONFLICT: [409, 'resource is not in a state that allows this'],
+  PAYLOAD_TOO_LARGE: [413, 'request body exceeds the configured maximum size'],
+  INTERNAL: [500, 'internal error'],
+} as const satisfies Record<string, readonly [number, string]>;
 
 export type ErrorCode = keyof typeof ErrorCodes;
 
-/** The one error type: a stable code, an HTTP status, and a human message. */
+export const statusOf = (code: ErrorCode): number => ErrorCodes[code][0];
+
+/** The one error type: a stable code, the HTTP status that code maps to, and a human message. */
 export class GridError extends Error {
+  readonly status: number;
   constructor(
     readonly code: ErrorCode,
-    message: string = ErrorCodes[code],
-    readonly status = 400,
+    message: string = ErrorCodes[code][1],
   ) {
     super(message);
     this.name = 'GridError';
+    this.status = statusOf(code);
   }
 }
+
+/** The JSON body of every HTTP refusal. */
+export const errorBody = (e: GridError) => JSON.stringify({ error: { code: e.code, message: e.message } });

@@ -1,6 +1,6 @@
 import { GridError } from './errors';
-import { type Infer, SchemaError, int, lit, num, obj, opt, str, withDefault } from './schema';
-import { modelSpec, classCount, inputSize } from './model';
+import { classCount, inputSize, modelSpec } from './model';
+import { type Infer, SchemaError, int, lit, num, obj, opt, str, variant, withDefault } from './schema';
 
 const sgd = obj({ kind: lit('sgd'), lr: num(0, 10), momentum: withDefault(num(0, 0.9999), 0), weightDecay: withDefault(num(0, 1), 0) });
 const adam = obj({
@@ -11,20 +11,17 @@ const adam = obj({
   eps: withDefault(num(0, 1), 1e-8),
   weightDecay: withDefault(num(0, 1), 0),
 });
-const optimizer = (v: unknown, p: string) => ((v as { kind?: string })?.kind === 'sgd' ? sgd(v, p) : adam(v, p));
 
-export const jobSpecSchema = obj({
+/** Fields every job has, whatever its mode. */
+const common = {
   name: str(200),
   model: modelSpec,
   dataset: obj({ name: str(100), split: withDefault(str(40), 'train'), evalSplit: opt(str(40)) }),
-  optimizer,
+  optimizer: variant('kind', { sgd, adam, adamw: adam }),
   globalBatch: int(1, 1 << 20),
   shardSize: int(1, 1 << 20),
   rounds: opt(int(1, 10_000_000)),
   epochs: opt(num(0.001, 100_000)),
-  /** sync: workers return gradients; local: each worker runs localSteps AdamW steps and returns its parameter delta. */
-  mode: withDefault(lit('sync', 'local'), 'sync'),
-  local: opt(obj({ steps: int(1, 1000), lr: num(0, 10), outerLr: withDefault(num(0, 10), 0.7), outerMomentum: withDefault(num(0, 0.9999), 0.9) })),
   aggregation: withDefault(
     obj({ rule: withDefault(lit('mean', 'trimmed-mean', 'median'), 'mean'), clipNorm: opt(num(0)), trim: withDefault(num(0, 0.49), 0.1), maxNorm: opt(num(0)) }),
     { rule: 'mean' as const, trim: 0.1 },
@@ -37,7 +34,18 @@ export const jobSpecSchema = obj({
   seed: withDefault(int(0, 0xffffffff), 1),
   /** Workers that may run it: 'any', or 'native' for heavy jobs. */
   workers: withDefault(lit('any', 'native'), 'any'),
+};
+
+/** sync: workers return gradients and the coordinator steps `optimizer`. */
+const syncJob = obj({ ...common, mode: lit('sync') });
+/** local: each worker runs `local.steps` AdamW steps and returns its parameter delta; the coordinator takes a Nesterov outer step. */
+const localJob = obj({
+  ...common,
+  mode: lit('local'),
+  local: obj({ steps: int(1, 1000), lr: num(0, 10), outerLr: withDefault(num(0, 10), 0.7), outerMomentum: withDefault(num(0, 0.9999), 0.9) }),
 });
+
+export const jobSpecSchema = variant('mode', { sync: syncJob, local: localJob }, 'sync');
 
 export type JobSpec = Infer<typeof jobSpecSchema>;
 
@@ -53,16 +61,16 @@ export function parseJobSpec(input: unknown): JobSpec {
   const bad = (msg: string) => new GridError('BAD_JOB_SPEC', msg);
   if (spec.rounds === undefined && spec.epochs === undefined) throw bad('rounds or epochs is required');
   if (spec.shardSize > spec.globalBatch) throw bad('shardSize must not exceed globalBatch');
-  if (spec.mode === 'local' && !spec.local) throw bad('mode "local" needs a local {steps, lr} block');
   if (inputSize(spec.model) <= 0 || classCount(spec.model) < 2) throw bad('model needs inputs and at least 2 classes');
   return spec;
 }
 
 export const shardsPerRound = (spec: JobSpec) => Math.ceil(spec.globalBatch / spec.shardSize);
 
+/** Optimizer steps a worker takes per shard: one gradient in sync mode, `local.steps` in local mode. */
+export const stepsPerShard = (spec: JobSpec) => (spec.mode === 'local' ? spec.local.steps : 1);
+
 export function totalRounds(spec: JobSpec, trainSamples: number): number {
   if (spec.rounds !== undefined) return spec.rounds;
-  const perRound = spec.mode === 'local' ? spec.globalBatch * (spec.local?.steps ?? 1) : spec.globalBatch;
-  return Math.max(1, Math.ceil(((spec.epochs ?? 1) * trainSamples) / perRound));
+  return Math.max(1, Math.ceil(((spec.epochs ?? 1) * trainSamples) / (spec.globalBatch * stepsPerShard(spec))));
 }
-

@@ -1,5 +1,5 @@
 import { type ErrorCode, GridError } from './errors';
-import { type Infer, SchemaError, arr, bool, int, lit, num, obj, opt, str, tagged } from './schema';
+import { type Infer, SchemaError, arr, bool, int, lit, num, obj, opt, str, variant } from './schema';
 import { modelSpec } from './model';
 
 export const PROTOCOL_VERSION = 1;
@@ -17,11 +17,10 @@ const capabilities = obj({
 });
 
 /** Worker -> coordinator. */
-export const clientMessage = tagged({
+export const clientMessage = variant('type', {
   hello: obj({ type: lit('hello'), protocol: int(0, 1000), name: opt(str(100)), workerId: opt(str(64)), capabilities }),
   ready: obj({ type: lit('ready'), slots: int(0, 64) }),
   heartbeat: obj({ type: lit('heartbeat'), t: num() }),
-  progress: obj({ type: lit('progress'), assignmentId: int(1), done: int(0), total: int(0) }),
   /** Announces the binary frame that follows: loss and metrics of a computed shard. */
   result: obj({ type: lit('result'), assignmentId: int(1), samples: int(1), loss: num(), correct: opt(int(0)) }),
   release: obj({ type: lit('release'), assignmentId: int(1), reason: str(200) }),
@@ -40,26 +39,21 @@ const task = obj({
 });
 
 /** Coordinator -> worker. */
-export const serverMessage = tagged({
-  welcome: obj({ type: lit('welcome'), protocol: int(), workerId: str(64), heartbeatMs: int(), maxFrameBytes: int() }),
+export const serverMessage = variant('type', {
+  welcome: obj({ type: lit('welcome'), protocol: int(), workerId: str(64), heartbeatMs: int() }),
   assign: obj({
     type: lit('assign'),
     assignmentId: int(1),
     jobId: int(1),
     round: int(0),
     shard: int(0),
-    leaseMs: int(),
     model: modelSpec,
-    paramsVersion: int(0),
     paramsUrl: str(400),
     data: dataRef,
     task,
   }),
   revoke: obj({ type: lit('revoke'), assignmentId: int(1), reason: str(200) }),
-  ack: obj({ type: lit('ack'), assignmentId: int(1), accepted: bool }),
-  pause: obj({ type: lit('pause') }),
-  resume: obj({ type: lit('resume') }),
-  stop: obj({ type: lit('stop') }),
+  ack: obj({ type: lit('ack'), assignmentId: int(1) }),
   error: obj({ type: lit('error'), code: str(64), message: str(1000), assignmentId: opt(int(1)) }),
 });
 export type ServerMessage = Infer<typeof serverMessage>;
@@ -76,7 +70,7 @@ export function parseClientMessage(text: string, maxBytes = 64 * 1024): ClientMe
     throw new GridError('BAD_JSON');
   }
   const type = (raw as { type?: unknown } | null)?.type;
-  const known = ['hello', 'ready', 'heartbeat', 'progress', 'result', 'release'];
+  const known = ['hello', 'ready', 'heartbeat', 'result', 'release'];
   if (typeof type !== 'string' || !known.includes(type)) throw new GridError('UNKNOWN_TYPE', `unknown message type ${JSON.stringify(type)}`);
   try {
     const msg = clientMessage(raw, 'message');

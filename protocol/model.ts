@@ -1,4 +1,4 @@
-import { type Infer, arr, int, lit, obj, opt } from './schema';
+import { type Infer, arr, int, lit, obj, opt, variant } from './schema';
 
 export const mlpSpec = obj({
   kind: lit('mlp'),
@@ -17,8 +17,7 @@ export const cnnSpec = obj({
   classes: int(2, 4096),
 });
 
-export const modelSpec = (v: unknown, p: string) =>
-  (v as { kind?: string })?.kind === 'cnn' ? cnnSpec(v, p) : mlpSpec(v, p);
+export const modelSpec = variant('kind', { mlp: mlpSpec, cnn: cnnSpec });
 
 export type MlpSpec = Infer<typeof mlpSpec>;
 export type CnnSpec = Infer<typeof cnnSpec>;

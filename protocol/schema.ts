@@ -66,11 +66,12 @@ export const obj =
     return out as ObjOf<S>;
   };
 
-/** A union discriminated by `type`. */
-export const tagged =
-  <M extends Record<string, Schema<unknown>>>(by: M): Schema<Infer<M[keyof M]>> =>
+/** A union discriminated by the field `key`; `fallback` is the tag when the field is absent. */
+export const variant =
+  <M extends Record<string, Schema<unknown>>>(key: string, by: M, fallback?: keyof M & string): Schema<Infer<M[keyof M]>> =>
   (v, p) => {
-    const tag = (v as { type?: unknown } | null)?.type;
-    if (typeof tag !== 'string' || !(tag in by)) return fail(`${p}.type`, `one of ${Object.keys(by).join('|')}`);
-    return by[tag](v, p) as Infer<M[keyof M]>;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(p, 'object');
+    const tag = (v as Record<string, unknown>)[key] ?? fallback;
+    if (typeof tag !== 'string' || !Object.hasOwn(by, tag)) return fail(p ? `${p}.${key}` : key, `one of ${Object.keys(by).join('|')}`);
+    return by[tag]({ ...v, [key]: tag }, p) as Infer<M[keyof M]>;
   };

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../protocol/errors';
 import { decodeFrame, decodeTensor, encodeTensor } from '../protocol/frames';
 import { type Assignment, type Capabilities, type ClientMessage, PROTOCOL_VERSION, type ServerMessage, parseServerMessage } from '../protocol/messages';
 import type { Backend } from '../kernels/backend';
@@ -147,12 +148,6 @@ export class WorkerLoop {
       case 'error':
         this.emit({ type: 'refused', code: msg.code, message: msg.message, assignmentId: msg.assignmentId });
         return;
-      case 'pause':
-        return this.pause();
-      case 'resume':
-        return this.resume();
-      case 'stop':
-        return void this.stop();
     }
   }
 
@@ -171,7 +166,7 @@ export class WorkerLoop {
           this.failures = 0;
           if (idle > 0) await new Promise((r) => setTimeout(r, Math.min(idle, 60_000)));
         } catch (e) {
-          this.emit({ type: 'refused', code: 'WORKER_ERROR', message: String((e as Error)?.message ?? e), assignmentId: a.assignmentId });
+          this.emit({ type: 'refused', code: 'WORKER_ERROR' satisfies ErrorCode, message: String((e as Error)?.message ?? e), assignmentId: a.assignmentId });
           this.send({ type: 'release', assignmentId: a.assignmentId, reason: String((e as Error)?.message ?? e).slice(0, 200) });
           // Back off before taking more work, or a broken worker would spin on re-leased shards.
           await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** this.failures++)));

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GridError } from '../../protocol/errors';
-import { type LoadedDataset, loadFashionMnist, parseCsvDataset } from './datasets';
+import { type LoadedDataset, fashionMnistAvailable, loadFashionMnist, parseCsvDataset } from './datasets';
 import type { Store } from '../store/index';
 
 /** Data sets the coordinator serves, by "name/split"; Fashion-MNIST is built in, CSV uploads persist in the data dir. */
@@ -12,6 +12,7 @@ export class DatasetRegistry {
     private readonly store: Store,
     private readonly dataDir: string,
     private readonly fashionDir?: string,
+    private readonly onError: (message: string) => void = () => {},
   ) {}
 
   /** Register what is available at start: Fashion-MNIST if installed, and every CSV uploaded before. */
@@ -27,19 +28,19 @@ export class DatasetRegistry {
     if (!ds && name === 'fashion-mnist' && (split === 'train' || split === 'test')) {
       ds = loadFashionMnist(split, this.fashionDir);
       this.loaded.set(key, ds);
-      void this.store.putDataset({ name, split, source: 'debian:dataset-fashion-mnist', samples: ds.manifest.samples, classes: 10, manifest: ds.manifest });
+      // Recorded for the data set list only; a failed write must not become an unhandled rejection.
+      this.store
+        .putDataset({ name, split, source: 'debian:dataset-fashion-mnist', samples: ds.manifest.samples, classes: 10, manifest: ds.manifest })
+        .catch((e) => this.onError(`could not record ${key}: ${e}`));
     }
-    if (!ds) throw new GridError('NOT_FOUND', `no data set ${key}`, 404);
+    if (!ds) throw new GridError('NOT_FOUND', `no data set ${key}`);
     return ds;
   }
 
+  /** Whether `get` would succeed, without loading anything. */
   has(name: string, split: string) {
-    try {
-      this.get(name, split);
-      return true;
-    } catch {
-      return false;
-    }
+    if (this.loaded.has(`${name}/${split}`)) return true;
+    return name === 'fashion-mnist' && (split === 'train' || split === 'test') && fashionMnistAvailable(split, this.fashionDir);
   }
 
   async uploadCsv(name: string, split: string, text: string): Promise<LoadedDataset> {

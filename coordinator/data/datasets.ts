@@ -50,6 +50,9 @@ export function buildDataset(
   return { manifest, labels, features, chunks };
 }
 
+export const fashionMnistAvailable = (split: 'train' | 'test', dir = FASHION_MNIST_DIR) =>
+  existsSync(join(dir, `${split === 'train' ? 'train' : 't10k'}-images-idx3-ubyte.gz`));
+
 /** Fashion-MNIST from Debian's dataset-fashion-mnist package (IDX, gzip). */
 export function loadFashionMnist(split: 'train' | 'test', dir = FASHION_MNIST_DIR): LoadedDataset {
   const prefix = split === 'train' ? 'train' : 't10k';

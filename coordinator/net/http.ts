@@ -1,4 +1,4 @@
-import { GridError } from '../../protocol/errors';
+import { GridError, errorBody } from '../../protocol/errors';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { UWS } from './uws';
@@ -24,21 +24,35 @@ export interface Reply {
 
 export type Handler = (req: Request) => Promise<Reply | unknown>;
 
-const STATUS: Record<number, string> = {
-  200: '200 OK',
-  201: '201 Created',
-  204: '204 No Content',
-  206: '206 Partial Content',
-  304: '304 Not Modified',
-  400: '400 Bad Request',
-  401: '401 Unauthorized',
-  403: '403 Forbidden',
-  404: '404 Not Found',
-  409: '409 Conflict',
-  413: '413 Payload Too Large',
-  429: '429 Too Many Requests',
-  500: '500 Internal Server Error',
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  201: 'Created',
+  204: 'No Content',
+  304: 'Not Modified',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
 };
+
+/** "404 Not Found" for uWS's writeStatus. */
+export const statusLine = (status: number) => `${status} ${STATUS_TEXT[status] ?? 'Status'}`;
+
+/** decodeURIComponent that answers BAD_REQUEST instead of throwing a URIError out of a uWS callback. */
+export function decodePathPart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new GridError('BAD_REQUEST', 'malformed percent-escape in the path');
+  }
+}
+
+/** The reply for a refusal: the code's status and the one error body. */
+export const errorReply = (e: GridError): Reply => ({ status: e.status, body: errorBody(e), type: 'application/json' });
 
 const isReply = (v: unknown): v is Reply => typeof v === 'object' && v !== null && ('body' in v || 'status' in v) && !Array.isArray(v);
 
@@ -65,24 +79,51 @@ export class HttpRouter {
     res.onAborted(() => {
       aborted = true;
     });
+    const started = performance.now();
+    const finish = (reply: Reply) => {
+      const status = reply.status ?? 200;
+      this.metrics.httpRequests.inc({ route: routeName, status });
+      this.metrics.httpSeconds.observe({ route: routeName }, (performance.now() - started) / 1000);
+      if (!aborted) send(res, status, reply, () => aborted);
+    };
+    const refuse = (e: unknown) => {
+      if (!(e instanceof GridError)) this.log.error('request failed', { route: routeName, err: String((e as Error)?.stack ?? e) });
+      return errorReply(e instanceof GridError ? e : new GridError('INTERNAL'));
+    };
+    // Everything read from `req` must be read now, before any await; nothing thrown here may escape into uWS.
+    let request: Request;
+    try {
+      request = this.read(res, req, names);
+    } catch (e) {
+      return finish(refuse(e));
+    }
+    handler(request)
+      .then((out) => (isReply(out) ? out : { body: JSON.stringify(out ?? null), type: 'application/json' }))
+      .catch(refuse)
+      .then(finish);
+  }
+
+  private read(res: UWS.HttpResponse, req: UWS.HttpRequest, names: string[]): Request {
     const headers: Record<string, string> = {};
     req.forEach((k, v) => {
       headers[k] = v;
     });
-    const params = Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(req.getParameter(i))]));
-    const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
-    let bodyPromise: Promise<Buffer> | undefined;
-    const body = () => (bodyPromise ??= readBody(res, this.maxBody, Number(headers['content-length'] ?? 0)));
-    // The body must be subscribed to synchronously, before any await, or uWS drops it.
     const method = req.getMethod().toUpperCase();
+    let bodyPromise: Promise<Buffer> | undefined;
+    const body = () => {
+      bodyPromise ??= readBody(res, this.maxBody, Number(headers['content-length'] ?? 0));
+      return bodyPromise;
+    };
+    // The body must be subscribed to synchronously, before any await, or uWS drops it.
     if (method === 'POST' || method === 'PUT') void body().catch(() => {});
+    const rawParams = names.map((_, i) => req.getParameter(i) ?? '');
     const request: Request = {
       method,
       path: req.getUrl(),
       query: new URLSearchParams(req.getQuery() ?? ''),
-      params,
+      params: {},
       headers,
-      ip,
+      ip: Buffer.from(res.getRemoteAddressAsText()).toString(),
       body,
       json: async () => {
         const b = await body();
@@ -93,26 +134,14 @@ export class HttpRouter {
         }
       },
     };
-    const started = performance.now();
-    handler(request)
-      .then((out) => (isReply(out) ? out : { body: JSON.stringify(out ?? null), type: 'application/json' }))
-      .catch((e: unknown) => {
-        const err = e instanceof GridError ? e : new GridError('INTERNAL', 'internal error', 500);
-        if (!(e instanceof GridError)) this.log.error('request failed', { route: routeName, err: String((e as Error)?.stack ?? e) });
-        return { status: err.status, body: JSON.stringify({ error: { code: err.code, message: err.message } }), type: 'application/json' };
-      })
-      .then((reply) => {
-        const status = reply.status ?? 200;
-        this.metrics.inc('grid_http_requests_total', 'HTTP requests by route and status', { route: routeName, status });
-        this.metrics.inc('grid_http_seconds_total', 'Time spent in HTTP handlers', { route: routeName }, (performance.now() - started) / 1000);
-        if (!aborted) send(res, status, reply, () => aborted);
-      });
+    request.params = Object.fromEntries(names.map((n, i) => [n, decodePathPart(rawParams[i])]));
+    return request;
   }
 }
 
 function readBody(res: UWS.HttpResponse, max: number, declared: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    if (declared > max) return reject(new GridError('PAYLOAD_TOO_LARGE', `body of ${declared} bytes exceeds ${max}`, 413));
+    if (declared > max) return reject(new GridError('PAYLOAD_TOO_LARGE', `body of ${declared} bytes exceeds ${max}`));
     const parts: Buffer[] = [];
     let size = 0;
     let failed = false;
@@ -121,7 +150,7 @@ function readBody(res: UWS.HttpResponse, max: number, declared: number): Promise
       size += chunk.byteLength;
       if (size > max) {
         failed = true;
-        return reject(new GridError('PAYLOAD_TOO_LARGE', `body exceeds ${max} bytes`, 413));
+        return reject(new GridError('PAYLOAD_TOO_LARGE', `body exceeds ${max} bytes`));
       }
       parts.push(Buffer.from(chunk.slice(0))); // uWS neuters the chunk after this callback
       if (isLast) resolve(Buffer.concat(parts));
@@ -134,7 +163,7 @@ function send(res: UWS.HttpResponse, status: number, reply: Reply, isAborted: ()
   const body = typeof reply.body === 'string' ? Buffer.from(reply.body) : (reply.body ?? new Uint8Array(0));
   const data = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
   res.cork(() => {
-    res.writeStatus(STATUS[status] ?? `${status} Status`);
+    res.writeStatus(statusLine(status));
     if (reply.type) res.writeHeader('Content-Type', reply.type);
     for (const [k, v] of Object.entries(reply.headers ?? {})) res.writeHeader(k, v);
     const start = res.getWriteOffset();

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { GridError } from '../../protocol/errors';
-import type { Auth, Principal, Scope } from '../auth';
+import { type Schema, SchemaError, arr, int, lit, obj, str, withDefault } from '../../protocol/schema';
+import { type Auth, type Principal, type Scope, SCOPES, bearerToken } from '../auth';
 import type { DatasetRegistry } from '../data/dataset-registry';
 import type { HttpRouter, Request } from './http';
 import type { Metrics } from '../metrics';
@@ -19,18 +20,29 @@ export interface ApiOptions {
   native: boolean;
 }
 
-const bearer = (req: Request) => req.headers.authorization?.replace(/^Bearer\s+/i, '') || req.query.get('token') || undefined;
 const intParam = (v: string | undefined, name: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new GridError('BAD_REQUEST', `${name} must be a non-negative integer`);
   return n;
 };
+const tokenRequest = obj({ name: str(100), scopes: arr(lit(...SCOPES), 3, 1), ratePerMin: withDefault(int(1, 1_000_000), 600) });
+
+/** Validate a request body with a protocol schema; a mismatch is BAD_REQUEST naming the field. */
+function parseBody<T>(schema: Schema<T>, body: unknown): T {
+  try {
+    return schema(body, 'body');
+  } catch (e) {
+    if (e instanceof SchemaError) throw new GridError('BAD_REQUEST', e.message);
+    throw e;
+  }
+}
+
 const binary = (body: Uint8Array, headers: Record<string, string> = {}) => ({ body, type: 'application/octet-stream', headers });
 
 /** The REST API: jobs, metrics, checkpoints, workers, tokens, data sets, enrolment, health and metrics. */
 export function registerApi(o: ApiOptions) {
   const { router, auth, store, scheduler, datasets } = o;
-  const as = (scope: Scope, h: (req: Request, who: Principal) => Promise<unknown>) => async (req: Request) => h(req, await auth.authenticate(bearer(req), scope));
+  const as = (scope: Scope, h: (req: Request, who: Principal) => Promise<unknown>) => async (req: Request) => h(req, await auth.authenticate(bearerToken(req.headers.authorization, req.query), scope, req.ip));
 
   router.route('get', '/health', async () => ({
     ok: true,
@@ -39,10 +51,10 @@ export function registerApi(o: ApiOptions) {
     uws: o.native ? 'native' : 'fallback',
     workers: scheduler.workerCount,
   }));
-  router.route('get', '/metrics', async () => ({ body: o.metrics.render(), type: 'text/plain; version=0.0.4' }));
+  router.route('get', '/metrics', async () => ({ body: await o.metrics.render(), type: o.metrics.contentType }));
 
   router.route('post', '/api/enrol', async (req) => {
-    if (!o.enrolment) throw new GridError('ENROLMENT_CLOSED', undefined, 403);
+    if (!o.enrolment) throw new GridError('ENROLMENT_CLOSED', undefined);
     auth.charge(`enrol:${req.ip}`, 10);
     const t = await auth.issue('volunteer', ['worker'], 600);
     await store.audit(`ip:${req.ip}`, 'token.enrol', `token:${t.id}`);
@@ -50,16 +62,15 @@ export function registerApi(o: ApiOptions) {
   });
 
   router.route('post', '/api/tokens', as('operator', async (req, who) => {
-    const b = (await req.json()) as { name?: unknown; scopes?: unknown; ratePerMin?: unknown };
-    if (typeof b?.name !== 'string' || !Array.isArray(b.scopes)) throw new GridError('BAD_REQUEST', 'need {name, scopes[]}');
-    const t = await auth.issue(b.name, b.scopes as Scope[], typeof b.ratePerMin === 'number' ? b.ratePerMin : 600);
+    const b = parseBody(tokenRequest, await req.json());
+    const t = await auth.issue(b.name, b.scopes, b.ratePerMin);
     await store.audit(`token:${who.tokenId}`, 'token.issue', `token:${t.id}`, { scopes: b.scopes });
     return { status: 201, body: JSON.stringify(t), type: 'application/json' };
   }));
   router.route('get', '/api/tokens', as('operator', async () => store.listTokens()));
   router.route('delete', '/api/tokens/:id', as('operator', async (req, who) => {
     const id = intParam(req.params.id, 'id');
-    if (!(await auth.revoke(id))) throw new GridError('NOT_FOUND', `no active token ${id}`, 404);
+    if (!(await auth.revoke(id))) throw new GridError('NOT_FOUND', `no active token ${id}`);
     await store.audit(`token:${who.tokenId}`, 'token.revoke', `token:${id}`);
     return { revoked: id };
   }));
@@ -76,7 +87,7 @@ export function registerApi(o: ApiOptions) {
   router.route('get', '/api/jobs', as('researcher', async () => (await store.listJobs()).map(publicJob)));
   router.route('get', '/api/jobs/:id', as('researcher', async (req) => {
     const job = await store.job(intParam(req.params.id, 'id'));
-    if (!job) throw new GridError('NOT_FOUND', `no job ${req.params.id}`, 404);
+    if (!job) throw new GridError('NOT_FOUND', `no job ${req.params.id}`);
     return { ...publicJob(job), live: scheduler.status(job.id) ?? null };
   }));
   for (const action of ['pause', 'resume', 'cancel'] as const)
@@ -95,8 +106,8 @@ export function registerApi(o: ApiOptions) {
   router.route('get', '/api/jobs/:id/checkpoints/:round', as('researcher', async (req) => {
     const round = intParam(req.params.round, 'round');
     const c = (await store.checkpoints(intParam(req.params.id, 'id'))).find((x) => x.round === round);
-    if (!c) throw new GridError('NOT_FOUND', `no checkpoint at round ${round}`, 404);
-    return binary(readFileSync(c.path), { 'Content-Disposition': `attachment; filename="job-${c.job_id}-round-${round}.ckpt"`, ETag: `"${c.sha256}"` });
+    if (!c) throw new GridError('NOT_FOUND', `no checkpoint at round ${round}`);
+    return binary(readFileSync(c.path), { 'Content-Disposition': `attachment; filename="job-${c.job_id}-round-${round}.safetensors"`, ETag: `"${c.sha256}"` });
   }));
   router.route('get', '/api/jobs/:id/params', as('worker', async (req) =>
     binary(scheduler.params(intParam(req.params.id, 'id'), intParam(req.query.get('version') ?? undefined, 'version')), { 'Cache-Control': 'private, max-age=3600' }),
@@ -108,7 +119,7 @@ export function registerApi(o: ApiOptions) {
     const ds = datasets.get(req.params.name, req.params.split);
     const i = intParam(req.params.index, 'index');
     const chunk = ds.chunks[i];
-    if (!chunk) throw new GridError('NOT_FOUND', `no chunk ${i}`, 404);
+    if (!chunk) throw new GridError('NOT_FOUND', `no chunk ${i}`);
     // Content-addressed: the hash in the manifest names these bytes forever.
     return binary(chunk, { ETag: `"${ds.manifest.chunks[i].sha256}"`, 'Cache-Control': 'public, max-age=31536000, immutable' });
   }));

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { extname, join, normalize } from 'node:path';
-import type { Reply } from './http';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { type Reply, decodePathPart } from './http';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -18,27 +18,32 @@ const TYPES: Record<string, string> = {
 // Cross-origin isolation lets the volunteer page use SharedArrayBuffer (onnxruntime-web's threaded wasm).
 const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cross-Origin-Resource-Policy': 'same-origin' };
 
-/** Serve files under `roots` (first match wins), cached in memory; paths cannot escape their root. */
+/**
+ * Serve files under `roots` (first match wins); paths cannot escape their root. Bodies are cached per resolved
+ * file, never per spelling of the URL, so the cache is bounded by the files on disk.
+ */
 export function staticFiles(roots: { prefix: string; dir: string }[]) {
   const cache = new Map<string, Reply>();
-  return (urlPath: string): Reply | undefined => {
-    const hit = cache.get(urlPath);
-    if (hit) return hit;
+  const lookup = (urlPath: string): Reply | undefined => {
     for (const { prefix, dir } of roots) {
       if (!urlPath.startsWith(prefix)) continue;
-      let rel = normalize(decodeURIComponent(urlPath.slice(prefix.length))).replace(/^(\.\.[/\\])+/, '');
+      let rel = normalize(decodePathPart(urlPath.slice(prefix.length))).replace(/^(\.\.[/\\])+/, '');
       if (rel === '' || rel === '.' || rel.endsWith('/')) rel = join(rel, 'index.html');
-      const file = join(dir, rel);
-      if (!file.startsWith(dir) || !existsSync(file) || !statSync(file).isFile()) continue;
+      const file = resolve(dir, rel);
+      if (!file.startsWith(resolve(dir) + sep)) continue;
+      const hit = cache.get(file);
+      if (hit) return hit;
+      if (!existsSync(file) || !statSync(file).isFile()) continue;
       const immutable = rel.startsWith('assets/');
       const reply: Reply = {
         body: readFileSync(file),
         type: TYPES[extname(file)] ?? 'application/octet-stream',
         headers: { ...ISOLATION, 'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache' },
       };
-      cache.set(urlPath, reply);
+      cache.set(file, reply);
       return reply;
     }
     return undefined;
   };
+  return Object.assign(lookup, { cachedFiles: () => cache.size });
 }

@@ -1,13 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { GridError } from '../../protocol/errors';
+import { GridError, errorBody } from '../../protocol/errors';
 import { decodeFrame } from '../../protocol/frames';
 import { type ClientMessage, PROTOCOL_VERSION, type ServerMessage, errorMessage, parseClientMessage } from '../../protocol/messages';
-import type { Auth } from '../auth';
+import { type Auth, bearerToken } from '../auth';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { Scheduler, WorkerLink } from '../training/scheduler';
 import type { Store } from '../store/index';
+import { statusLine } from './http';
 import type { UWS } from './uws';
+
+type Hello = Extract<ClientMessage, { type: 'hello' }>;
+type ResultMessage = Extract<ClientMessage, { type: 'result' }>;
 
 interface Conn {
   tokenId: number;
@@ -15,8 +19,10 @@ interface Conn {
   closed: boolean;
   errors: number;
   link?: WorkerLink;
+  /** hello is being processed: a second one is refused. */
+  joining?: boolean;
   /** A `result` message waits here for the binary frame that carries its tensor. */
-  pending?: Extract<ClientMessage, { type: 'result' }>;
+  pending?: ResultMessage;
   queue: (string | Uint8Array)[];
 }
 
@@ -48,7 +54,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
     const err = e instanceof GridError ? e : new GridError('INTERNAL');
     if (!(e instanceof GridError)) o.log.error('worker message failed', { err: String((e as Error)?.stack ?? e) });
     c.errors++;
-    o.metrics.inc('grid_ws_refusals_total', 'Worker messages refused', { code: err.code });
+    o.metrics.wsRefusals.inc({ code: err.code });
     o.log.warn('worker message refused', { worker: c.link?.id, code: err.code, message: err.message });
     send(ws, errorMessage(err.code, err.message, assignmentId));
     if (err.code === 'VERSION_MISMATCH' && !c.closed) ws.end(1002, 'VERSION_MISMATCH');
@@ -61,15 +67,12 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
   const onText = async (ws: UWS.WebSocket<Conn>, msg: ClientMessage) => {
     const c = ws.getUserData();
     if (msg.type === 'hello') {
-      if (c.link) throw new GridError('BAD_MESSAGE', 'hello was already received');
-      const id = msg.workerId && /^[\w-]{8,64}$/.test(msg.workerId) ? msg.workerId : randomUUID();
-      const link: WorkerLink = { id, name: msg.name ?? id.slice(0, 8), kind: msg.capabilities.kind, slots: 0, leases: new Set(), send: (m) => send(ws, m) };
-      await o.store.upsertWorker({ id, tokenId: c.tokenId, name: link.name, kind: link.kind, capabilities: msg.capabilities });
-      if (c.closed) return;
-      c.link = link;
-      o.scheduler.addWorker(link);
-      send(ws, { type: 'welcome', protocol: PROTOCOL_VERSION, workerId: id, heartbeatMs: o.heartbeatMs, maxFrameBytes: o.maxFrameBytes });
-      o.log.info('worker joined', { worker: id, name: link.name, kind: link.kind, backend: msg.capabilities.backend, adapter: msg.capabilities.adapter?.description, ip: c.ip });
+      if (c.link || c.joining) throw new GridError('BAD_MESSAGE', 'hello was already received');
+      c.joining = true;
+      const link = await join(ws, msg);
+      if (!link) return;
+      send(ws, { type: 'welcome', protocol: PROTOCOL_VERSION, workerId: link.id, heartbeatMs: o.heartbeatMs });
+      o.log.info('worker joined', { worker: link.id, name: link.name, kind: link.kind, backend: msg.capabilities.backend, adapter: msg.capabilities.adapter?.description, ip: c.ip });
       return;
     }
     if (!c.link) throw new GridError('NOT_REGISTERED');
@@ -77,7 +80,6 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
       case 'ready':
         return o.scheduler.ready(c.link.id, msg.slots);
       case 'heartbeat':
-      case 'progress':
         return;
       case 'result':
         if (c.pending) throw new GridError('BAD_MESSAGE', 'a result message is already waiting for its frame');
@@ -88,19 +90,45 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
     }
   };
 
-  const onBinary = async (ws: UWS.WebSocket<Conn>, bytes: Uint8Array) => {
+  /**
+   * Register a connection as a worker. The id it claims is kept only if it belongs to this token and no live
+   * connection holds it (every tab of one volunteer shares a stored id); otherwise it gets a fresh one.
+   */
+  const join = async (ws: UWS.WebSocket<Conn>, msg: Hello): Promise<WorkerLink | undefined> => {
+    const c = ws.getUserData();
+    const claimed = msg.workerId && /^[\w-]{8,64}$/.test(msg.workerId) ? msg.workerId : undefined;
+    const make = (id: string): WorkerLink => ({ id, name: msg.name ?? id.slice(0, 8), kind: msg.capabilities.kind, send: (m) => send(ws, m) });
+    let link = make(claimed ?? randomUUID());
+    if (!o.scheduler.addWorker(link)) {
+      link = make(randomUUID());
+      o.scheduler.addWorker(link);
+    }
+    const row = { tokenId: c.tokenId, name: link.name, kind: link.kind, capabilities: msg.capabilities };
+    try {
+      if (!(await o.store.registerWorker({ id: link.id, ...row }))) {
+        await o.scheduler.removeWorker(link); // the id is another token's
+        link = make(randomUUID());
+        o.scheduler.addWorker(link);
+        await o.store.registerWorker({ id: link.id, ...row });
+      }
+    } catch (e) {
+      await o.scheduler.removeWorker(link);
+      throw e;
+    }
+    if (c.closed) {
+      await o.scheduler.removeWorker(link);
+      return undefined;
+    }
+    c.link = link;
+    return link;
+  };
+
+  const onBinary = async (ws: UWS.WebSocket<Conn>, bytes: Uint8Array, meta: ResultMessage) => {
     const c = ws.getUserData();
     if (!c.link) throw new GridError('NOT_REGISTERED');
-    const meta = c.pending;
-    c.pending = undefined;
-    if (!meta) throw new GridError('BAD_FRAME', 'binary frame without a preceding result message');
-    try {
-      const frame = decodeFrame(bytes, o.maxFrameBytes);
-      await o.scheduler.result(c.link.id, meta, frame);
-      send(ws, { type: 'ack', assignmentId: meta.assignmentId, accepted: true });
-    } catch (e) {
-      throw Object.assign(e as object, { assignmentId: meta.assignmentId });
-    }
+    const frame = decodeFrame(bytes, o.maxFrameBytes);
+    await o.scheduler.result(c.link.id, meta, frame);
+    send(ws, { type: 'ack', assignmentId: meta.assignmentId });
   };
 
   return {
@@ -113,28 +141,35 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
       res.onAborted(() => {
         aborted = true;
       });
-      const token = new URLSearchParams(req.getQuery() ?? '').get('token') ?? req.getHeader('authorization').replace(/^Bearer /, '');
+      const token = bearerToken(req.getHeader('authorization') || undefined, new URLSearchParams(req.getQuery() ?? ''));
       const key = req.getHeader('sec-websocket-key');
       const protocol = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
       const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
       o.auth
-        .authenticate(token || undefined, 'worker')
+        .authenticate(token, 'worker', ip)
         .then((p) => {
           if (aborted) return;
           res.cork(() => res.upgrade<Conn>({ tokenId: p.tokenId, ip, closed: false, errors: 0, queue: [] }, key, protocol, extensions, context));
         })
-        .catch((e: GridError) => {
+        .catch((e: unknown) => {
           if (aborted) return;
-          o.metrics.inc('grid_ws_refusals_total', 'Worker messages refused', { code: e.code ?? 'INTERNAL' });
-          res.cork(() => res.writeStatus(e.status === 403 ? '403 Forbidden' : e.status === 429 ? '429 Too Many Requests' : '401 Unauthorized').end(JSON.stringify({ error: { code: e.code, message: e.message } })));
+          const err = e instanceof GridError ? e : new GridError('INTERNAL'); // never echo a database error to a stranger
+          if (!(e instanceof GridError)) o.log.error('worker authentication failed', { err: String(e) });
+          o.metrics.wsRefusals.inc({ code: err.code });
+          res.cork(() => res.writeStatus(statusLine(err.status)).writeHeader('Content-Type', 'application/json').end(errorBody(err)));
         });
     },
     message: (ws, message, isBinary) => {
-      o.metrics.inc('grid_ws_messages_total', 'Worker messages received', { binary: String(isBinary) });
+      o.metrics.wsMessages.inc({ binary: String(isBinary) });
       if (isBinary) {
+        const c = ws.getUserData();
+        const meta = c.pending;
+        c.pending = undefined;
+        if (!c.link) return fail(ws, new GridError('NOT_REGISTERED'));
+        if (!meta) return fail(ws, new GridError('BAD_FRAME', 'binary frame without a preceding result message'));
         const bytes = new Uint8Array(message.slice(0)); // uWS neuters `message` when this callback returns
-        void onBinary(ws, bytes).catch((e) => fail(ws, e, (e as { assignmentId?: number }).assignmentId));
+        void onBinary(ws, bytes, meta).catch((e) => fail(ws, e, meta.assignmentId));
         return;
       }
       let msg: ClientMessage;
@@ -157,7 +192,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
       c.closed = true;
       if (c.link) {
         o.log.info('worker left', { worker: c.link.id, code });
-        void o.scheduler.removeWorker(c.link.id).catch((e) => o.log.error('worker removal failed', { err: String(e) }));
+        void o.scheduler.removeWorker(c.link).catch((e) => o.log.error('worker removal failed', { err: String(e) }));
       }
     },
   };

@@ -1,7 +1,7 @@
 import { migrate, openDb } from './db';
 import { Store } from './store';
 
-export { Store, type Job, type Token, type WorkerRow, type AssignmentRow } from './store';
+export { Store, type Job, type Token, type WorkerRow, type AssignmentRow, type ResultRow } from './store';
 export type * from './schema';
 
 /** Open the store named by a URL and migrate it to the latest schema. */

@@ -1,23 +1,8 @@
-import { createConnection } from 'mysql2/promise';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { type Store, openStore } from './index';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DIALECTS, freshStore } from '../../test/stores';
+import type { Store } from './index';
 
 // The same suite runs on the embedded SQLite store and on a real MariaDB started by test/global-setup.ts.
-const DIALECTS = ['sqlite', 'mysql'] as const;
-let dbCounter = 0;
-
-async function freshStore(dialect: (typeof DIALECTS)[number], now: () => number): Promise<Store> {
-  if (dialect === 'sqlite') return openStore(':memory:', now);
-  const base = inject('mariadbUrl');
-  const name = `store_${process.pid}_${++dbCounter}`;
-  const u = new URL(base);
-  const c = await createConnection({ host: u.hostname, port: Number(u.port), user: u.username });
-  await c.query(`CREATE DATABASE ${name}`);
-  await c.end();
-  u.pathname = `/${name}`;
-  return openStore(u.toString(), now);
-}
-
 for (const dialect of DIALECTS) {
   describe(`store on ${dialect}`, () => {
     let store: Store;
@@ -76,9 +61,10 @@ for (const dialect of DIALECTS) {
       ]);
     });
 
-    it('upserts workers and credits reputation', async () => {
-      await store.upsertWorker({ id: 'w1', tokenId: null, name: 'n', kind: 'native', capabilities: { cores: 2 } });
-      await store.upsertWorker({ id: 'w1', tokenId: null, name: 'n2', kind: 'native', capabilities: { cores: 4 } });
+    it('registers workers under the token that owns their id and credits reputation', async () => {
+      expect(await store.registerWorker({ id: 'w1', tokenId: 7, name: 'n', kind: 'native', capabilities: { cores: 2 } })).toBe(true);
+      expect(await store.registerWorker({ id: 'w1', tokenId: 7, name: 'n2', kind: 'native', capabilities: { cores: 4 } })).toBe(true);
+      expect(await store.registerWorker({ id: 'w1', tokenId: 8, name: 'thief', kind: 'native', capabilities: {} })).toBe(false);
       await store.creditWorker('w1', 0.1);
       const w = await store.worker('w1');
       expect(w).toMatchObject({ name: 'n2', shards_done: 1, state: 'online' });

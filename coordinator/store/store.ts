@@ -6,6 +6,7 @@ export type Job = Selectable<JobTable>;
 export type Token = Selectable<TokenTable>;
 export type WorkerRow = Selectable<WorkerTable>;
 export type AssignmentRow = Selectable<AssignmentTable>;
+export type ResultRow = Omit<Selectable<ResultTable>, 'id' | 'created_at'>;
 
 const insertId = (r: { insertId?: bigint }) => Number(r.insertId);
 
@@ -19,6 +20,38 @@ export class Store {
 
   close() {
     return this.db.destroy();
+  }
+
+  /** Run `fn` against a store bound to one transaction: every write in it lands, or none does. */
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => fn(new Store(trx, this.dialect, this.now)));
+  }
+
+  /** An accepted result: the lease is done, the result is on record and the worker is credited, all at once. */
+  acceptResult(r: ResultRow, credit: number) {
+    return this.transaction(async (tx) => {
+      await tx.finishAssignment(r.assignment_id, 'done');
+      await tx.recordResult(r);
+      await tx.creditWorker(r.worker_id, credit);
+    });
+  }
+
+  /** A refused result: on record with its code, the lease ended, the worker debited. */
+  refuseResult(r: ResultRow, debit: number) {
+    return this.transaction(async (tx) => {
+      await tx.finishAssignment(r.assignment_id, 'rejected');
+      await tx.recordResult(r);
+      await tx.creditWorker(r.worker_id, debit);
+    });
+  }
+
+  /** A closed round: progress, its metrics row set and (when due) its checkpoint, all at once. */
+  closeRound(c: { jobId: number; round: number; paramsVersion: number; metrics: Record<string, number>; checkpoint?: { path: string; sha256: string; bytes: number } }) {
+    return this.transaction(async (tx) => {
+      await tx.setJobProgress(c.jobId, c.round, c.paramsVersion);
+      await tx.addMetrics(c.jobId, c.round, c.metrics);
+      if (c.checkpoint) await tx.addCheckpoint({ jobId: c.jobId, round: c.round, ...c.checkpoint });
+    });
   }
 
   // Tokens
@@ -117,7 +150,7 @@ export class Store {
   }
 
   // Results metadata
-  async recordResult(r: Omit<Selectable<ResultTable>, 'id' | 'created_at'>) {
+  async recordResult(r: ResultRow) {
     await this.db.insertInto('results').values({ ...r, created_at: this.now() }).execute();
   }
   results(jobId: number, round?: number) {
@@ -127,12 +160,20 @@ export class Store {
   }
 
   // Workers
-  async upsertWorker(w: { id: string; tokenId: number | null; name: string; kind: string; capabilities: unknown }) {
-    const now = this.now();
-    const row = { token_id: w.tokenId, name: w.name, kind: w.kind, capabilities: JSON.stringify(w.capabilities), state: 'online' as const, last_seen: now };
-    const exists = await this.db.selectFrom('workers').select('id').where('id', '=', w.id).executeTakeFirst();
-    if (exists) await this.db.updateTable('workers').set(row).where('id', '=', w.id).execute();
-    else await this.db.insertInto('workers').values({ ...row, id: w.id, reputation: 1, shards_done: 0, connected_at: now }).execute();
+  /**
+   * Record a worker coming online under `tokenId`. A worker id belongs to the token that first registered it:
+   * returns false, changing nothing, when the id is another token's (the caller issues a fresh id).
+   */
+  registerWorker(w: { id: string; tokenId: number | null; name: string; kind: string; capabilities: unknown }): Promise<boolean> {
+    return this.transaction(async (tx) => {
+      const now = this.now();
+      const row = { name: w.name, kind: w.kind, capabilities: JSON.stringify(w.capabilities), state: 'online' as const, last_seen: now };
+      const existing = await tx.db.selectFrom('workers').select(['id', 'token_id']).where('id', '=', w.id).executeTakeFirst();
+      if (existing && existing.token_id !== w.tokenId) return false;
+      if (existing) await tx.db.updateTable('workers').set(row).where('id', '=', w.id).execute();
+      else await tx.db.insertInto('workers').values({ ...row, id: w.id, token_id: w.tokenId, reputation: 1, shards_done: 0, connected_at: now }).execute();
+      return true;
+    });
   }
   async setWorkerState(id: string, state: WorkerRow['state']) {
     await this.db.updateTable('workers').set({ state, last_seen: this.now() }).where('id', '=', id).execute();
@@ -165,7 +206,9 @@ export class Store {
   // Metrics and audit
   async addMetrics(jobId: number, round: number, values: Record<string, number>) {
     const at = this.now();
-    const rows = Object.entries(values).map(([name, value]) => ({ job_id: jobId, round, name, value, at }));
+    const rows = Object.entries(values)
+      .filter(([, value]) => Number.isFinite(value)) // SQL has no Infinity; a non-finite metric is a bug upstream, never a stalled job
+      .map(([name, value]) => ({ job_id: jobId, round, name, value, at }));
     if (rows.length) await this.db.insertInto('metrics').values(rows).execute();
   }
   metrics(jobId: number, sinceId = 0) {
@@ -179,9 +222,11 @@ export class Store {
   }
 
   // Data sets
-  async putDataset(d: { name: string; split: string; source: string; samples: number; classes: number; manifest: unknown }) {
-    await this.db.deleteFrom('datasets').where('name', '=', d.name).where('split', '=', d.split).execute();
-    await this.db.insertInto('datasets').values({ ...d, manifest: JSON.stringify(d.manifest), created_at: this.now() }).execute();
+  putDataset(d: { name: string; split: string; source: string; samples: number; classes: number; manifest: unknown }) {
+    return this.transaction(async (tx) => {
+      await tx.db.deleteFrom('datasets').where('name', '=', d.name).where('split', '=', d.split).execute();
+      await tx.db.insertInto('datasets').values({ ...d, manifest: JSON.stringify(d.manifest), created_at: this.now() }).execute();
+    });
   }
   dataset(name: string, split: string) {
     return this.db.selectFrom('datasets').selectAll().where('name', '=', name).where('split', '=', split).executeTakeFirst();

@@ -1,54 +1,50 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { type Contribution, aggregate, weightedSumRange } from './aggregate';
+import { Piscina } from 'piscina';
+import { type Contribution, aggregate } from './aggregate';
+import { weightedSumRange } from './weighted-sum.mjs';
 
 /** Float32Array over shared memory, so aggregation threads read contributions without copies. */
 export const sharedFloat32 = (n: number): Float32Array => new Float32Array(new SharedArrayBuffer(n * 4));
 
-const THREAD_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const weightedSumRange = ${weightedSumRange.toString()};
-parentPort.on('message', ({ out, grads, weights, start, end }) => {
-  weightedSumRange(out, grads, weights, start, end);
-  parentPort.postMessage(0);
-});`;
+const MIN_PARALLEL = 1 << 16;
 
 /**
- * The weighted mean split by coordinate range across worker threads plus the calling thread. Every range is summed
- * in shard order, so the result is bit-identical to the single-threaded one.
+ * The weighted mean split by coordinate range across a piscina thread pool plus the calling thread. Every range is
+ * summed in shard order, so the result is bit-identical to the single-threaded one. Each call owns its tasks, so
+ * overlapping calls (two jobs closing a round together) cannot see each other's completions; a range whose thread
+ * dies is recomputed here.
  */
 export class AggregationPool {
-  private readonly workers: Worker[];
+  private readonly pool?: Piscina;
+  private readonly threads: number;
 
   constructor(threads = Math.min(3, availableParallelism() - 1)) {
-    this.workers = Array.from({ length: Math.max(0, threads) }, () => {
-      const w = new Worker(THREAD_SOURCE, { eval: true });
-      w.unref();
-      return w;
-    });
+    this.threads = Math.max(0, threads);
+    if (this.threads > 0)
+      this.pool = new Piscina({ filename: new URL('./weighted-sum.mjs', import.meta.url).href, minThreads: this.threads, maxThreads: this.threads, idleTimeout: 60_000 });
   }
 
   async mean(parts: Contribution[], out: Float32Array): Promise<Float32Array> {
     const shared = out.buffer instanceof SharedArrayBuffer && parts.every((p) => p.values.buffer instanceof SharedArrayBuffer);
-    if (!shared || this.workers.length === 0 || out.length < 1 << 16) return aggregate(parts, 'mean', 0, out);
+    if (!shared || !this.pool || out.length < MIN_PARALLEL) return aggregate(parts, 'mean', 0, out);
     const total = parts.reduce((s, p) => s + p.samples, 0);
     const grads = parts.map((p) => p.values);
     const weights = parts.map((p) => p.samples / total);
-    const slices = this.workers.length + 1;
-    const step = Math.ceil(out.length / slices / 2048) * 2048;
-    const jobs = this.workers.map(
-      (w, i) =>
-        new Promise<void>((done) => {
-          w.once('message', () => done());
-          w.postMessage({ out, grads, weights, start: (i + 1) * step, end: Math.min(out.length, (i + 2) * step) });
-        }),
-    );
+    const step = Math.ceil(out.length / (this.threads + 1) / 2048) * 2048;
+    const ranges = Array.from({ length: this.threads }, (_, i) => [(i + 1) * step, Math.min(out.length, (i + 2) * step)] as const).filter(([s, e]) => s < e);
+    const pool = this.pool;
+    const tasks = ranges.map(([start, end]) => pool.run({ out, grads, weights, start, end }).catch(() => weightedSumRange(out, grads, weights, start, end)));
     weightedSumRange(out, grads, weights, 0, Math.min(out.length, step));
-    await Promise.all(jobs);
+    await Promise.all(tasks);
     return out;
   }
 
-  close() {
-    for (const w of this.workers) void w.terminate();
+  /** Terminate every thread now (piscina starts new ones); tests use it to check a crash loses nothing. */
+  async killThreadsForTest() {
+    await Promise.all((this.pool?.threads ?? []).map((t) => t.terminate()));
+  }
+
+  async close() {
+    await this.pool?.destroy();
   }
 }

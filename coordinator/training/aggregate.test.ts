@@ -46,7 +46,43 @@ describe('aggregation pool', () => {
     });
     const pool = new AggregationPool(2);
     const threaded = await pool.mean(parts, sharedFloat32(n));
-    pool.close();
+    await pool.close();
     expect(Array.from(threaded)).toEqual(Array.from(aggregate(parts)));
   });
+
+  const contributions = (count: number, n: number, seed: number) =>
+    Array.from({ length: count }, (_, i) => {
+      const values = sharedFloat32(n);
+      for (let j = 0; j < n; j++) values[j] = ((seed * 7 + i * 13 + j) % 101) / 101 - 0.5;
+      return { values, samples: 3 + i };
+    });
+
+  /** Elements that differ bit for bit (toEqual on a million floats is slow). */
+  const mismatches = (x: Float32Array, y: Float32Array) => {
+    let bad = x.length === y.length ? 0 : Math.max(x.length, y.length);
+    for (let i = 0; i < Math.min(x.length, y.length); i++) if (!Object.is(x[i], y[i])) bad++;
+    return bad;
+  };
+
+  it('answers overlapping mean() calls each with its own sum', async () => {
+    const n = 1 << 18;
+    const [a, b] = [contributions(16, n, 1), contributions(16, n, 2)];
+    const pool = new AggregationPool(2);
+    const [ra, rb] = await Promise.all([pool.mean(a, sharedFloat32(n)).then((r) => r.slice()), pool.mean(b, sharedFloat32(n)).then((r) => r.slice())]);
+    await pool.close();
+    expect(mismatches(ra, aggregate(a))).toBe(0);
+    expect(mismatches(rb, aggregate(b))).toBe(0);
+  });
+
+  it('still returns the exact sum when its threads die mid-call', async () => {
+    const n = 1 << 18;
+    const parts = contributions(8, n, 3);
+    const pool = new AggregationPool(2);
+    const pending = pool.mean(parts, sharedFloat32(n));
+    await pool.killThreadsForTest();
+    expect(mismatches(await pending, aggregate(parts))).toBe(0);
+    expect(mismatches(await pool.mean(parts, sharedFloat32(n)), aggregate(parts))).toBe(0);
+    await pool.close();
+  });
 });
+

@@ -1,4 +1,5 @@
 import { GridError } from '../../protocol/errors';
+import { weightedSumRange } from './weighted-sum.mjs';
 
 export type AggregationRule = 'mean' | 'trimmed-mean' | 'median';
 
@@ -24,31 +25,6 @@ export function aggregate(parts: Contribution[], rule: AggregationRule = 'mean',
 function weightedMean(parts: Contribution[], out: Float32Array) {
   const total = parts.reduce((s, p) => s + p.samples, 0);
   weightedSumRange(out, parts.map((p) => p.values), parts.map((p) => p.samples / total), 0, out.length);
-}
-
-/**
- * out[start:end] = sum_i w[i] * g[i][start:end], summed in the order given. Self-contained (no closures) because
- * the aggregation pool ships its source to worker threads.
- */
-export function weightedSumRange(out: Float32Array, grads: Float32Array[], weights: number[], start: number, end: number) {
-  const g = grads.slice();
-  const w = weights.slice();
-  // Pad to a multiple of 8 with zero-weight copies so the unrolled loop needs no tail case.
-  while (g.length % 8) {
-    g.push(g[0]);
-    w.push(0);
-  }
-  const BLOCK = 2048; // one block of `out` stays in L1 while every contribution streams through it
-  for (let s0 = start; s0 < end; s0 += BLOCK) {
-    const s1 = Math.min(end, s0 + BLOCK);
-    out.fill(0, s0, s1);
-    // Eight inputs per pass: V8 does not vectorize, so fewer loads and stores of `out` is what buys bandwidth.
-    for (let i = 0; i < g.length; i += 8) {
-      const a = g[i], b = g[i + 1], c = g[i + 2], d = g[i + 3], e = g[i + 4], f = g[i + 5], h = g[i + 6], k = g[i + 7];
-      const wa = w[i], wb = w[i + 1], wc = w[i + 2], wd = w[i + 3], we = w[i + 4], wf = w[i + 5], wh = w[i + 6], wk = w[i + 7];
-      for (let j = s0; j < s1; j++) out[j] += wa * a[j] + wb * b[j] + wc * c[j] + wd * d[j] + we * e[j] + wf * f[j] + wh * h[j] + wk * k[j];
-    }
-  }
 }
 
 function coordinateWise(parts: Contribution[], out: Float32Array, reduce: (xs: Float32Array) => number) {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { type ModelSpec, parameterShapes, sizeOf } from '../../protocol/model';
 import type { OptimizerState } from './optimizer';
 
 /** Everything needed to resume a job exactly where a round boundary left it. */
@@ -12,39 +13,90 @@ export interface CheckpointData {
   optimizer: OptimizerState;
 }
 
-const MAGIC = 'GRIDCKP1';
-
-/** Serialize: magic, u32 header length, JSON header, then params, m and v as little-endian f32. */
-export function encodeCheckpoint(c: CheckpointData): Buffer {
-  const header = Buffer.from(JSON.stringify({ round: c.round, cursor: c.cursor, paramsVersion: c.paramsVersion, t: c.optimizer.t, n: c.params.length }));
-  const len = Buffer.alloc(4);
-  len.writeUInt32LE(header.length);
-  const f32 = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-  return Buffer.concat([Buffer.from(MAGIC), len, header, f32(c.params), f32(c.optimizer.m), f32(c.optimizer.v)]);
+interface TensorEntry {
+  dtype: 'F32';
+  shape: number[];
+  data_offsets: [number, number];
 }
 
-export function decodeCheckpoint(buf: Buffer): CheckpointData {
-  if (buf.subarray(0, 8).toString() !== MAGIC) throw new Error('not a grid checkpoint');
-  const hlen = buf.readUInt32LE(8);
-  const h = JSON.parse(buf.subarray(12, 12 + hlen).toString());
-  const body = buf.subarray(12 + hlen);
-  if (body.length !== h.n * 12) throw new Error(`checkpoint body is ${body.length} bytes, expected ${h.n * 12}`);
-  const all = new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.length));
+const FORMAT = 'grid-checkpoint/2';
+
+/** Named tensors in file order: the parameters per layer, then the optimizer's moments under `optimizer.m.` / `optimizer.v.`. */
+function tensorsOf(model: ModelSpec, c: CheckpointData) {
+  const out: { name: string; shape: number[]; data: Float32Array }[] = [];
+  const sections = [
+    ['', c.params],
+    ['optimizer.m.', c.optimizer.m],
+    ['optimizer.v.', c.optimizer.v],
+  ] as const;
+  for (const [prefix, flat] of sections) {
+    let offset = 0;
+    for (const t of parameterShapes(model)) {
+      const n = sizeOf(t.shape);
+      out.push({ name: `${prefix}${t.name}`, shape: t.shape, data: flat.subarray(offset, offset + n) });
+      offset += n;
+    }
+  }
+  return out;
+}
+
+/**
+ * The safetensors layout (u64 little-endian header length, JSON header of dtype/shape/data_offsets per tensor,
+ * raw little-endian data), so `safetensors.torch.load_file` or HF tooling opens a downloaded checkpoint as is.
+ */
+export function encodeCheckpoint(model: ModelSpec, c: CheckpointData): Buffer {
+  const tensors = tensorsOf(model, c);
+  const header: Record<string, TensorEntry | Record<string, string>> = {
+    __metadata__: { format: FORMAT, round: String(c.round), cursor: String(c.cursor), paramsVersion: String(c.paramsVersion), optimizerStep: String(c.optimizer.t), model: JSON.stringify(model) },
+  };
+  let offset = 0;
+  for (const t of tensors) {
+    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8); // data starts 8-byte aligned, as the reference writer does
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  return Buffer.concat([head, Buffer.from(json), ...tensors.map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))]);
+}
+
+export function decodeCheckpoint(model: ModelSpec, buf: Buffer): CheckpointData {
+  if (buf.length < 8) throw new Error('checkpoint is truncated');
+  const len = Number(buf.readBigUInt64LE(0));
+  if (len > buf.length - 8) throw new Error('checkpoint header runs past the end of the file');
+  const header = JSON.parse(buf.subarray(8, 8 + len).toString('utf8'));
+  const meta = header.__metadata__ ?? {};
+  if (meta.format !== FORMAT) throw new Error(`not a grid checkpoint (format ${JSON.stringify(meta.format)})`);
+  const data = buf.subarray(8 + len);
+  const n = parameterShapes(model).reduce((s, t) => s + sizeOf(t.shape), 0);
+  const flat = { '': new Float32Array(n), 'optimizer.m.': new Float32Array(n), 'optimizer.v.': new Float32Array(n) };
+  for (const [prefix, into] of Object.entries(flat)) {
+    let offset = 0;
+    for (const t of parameterShapes(model)) {
+      const e: TensorEntry | undefined = header[`${prefix}${t.name}`];
+      if (!e || e.dtype !== 'F32' || JSON.stringify(e.shape) !== JSON.stringify(t.shape)) throw new Error(`checkpoint tensor ${prefix}${t.name} is missing or not F32${JSON.stringify(t.shape)}`);
+      const [a, b] = e.data_offsets;
+      if (b - a !== sizeOf(t.shape) * 4 || b > data.length) throw new Error(`checkpoint tensor ${prefix}${t.name} has bad offsets`);
+      into.set(new Float32Array(data.buffer.slice(data.byteOffset + a, data.byteOffset + b)), offset);
+      offset += sizeOf(t.shape);
+    }
+  }
   return {
-    round: h.round,
-    cursor: h.cursor,
-    paramsVersion: h.paramsVersion,
-    params: all.slice(0, h.n),
-    optimizer: { t: h.t, m: all.slice(h.n, 2 * h.n), v: all.slice(2 * h.n) },
+    round: Number(meta.round),
+    cursor: Number(meta.cursor),
+    paramsVersion: Number(meta.paramsVersion),
+    params: flat[''],
+    optimizer: { t: Number(meta.optimizerStep), m: flat['optimizer.m.'], v: flat['optimizer.v.'] },
   };
 }
 
 export const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** Write durably (temp file, fsync, rename) so a SIGKILL leaves either the old file or the new one, never half. */
-export function writeCheckpointFile(dir: string, jobId: number, c: CheckpointData): { path: string; sha256: string; bytes: number } {
-  const buf = encodeCheckpoint(c);
-  const path = join(dir, `job-${jobId}`, `round-${String(c.round).padStart(8, '0')}.ckpt`);
+export function writeCheckpointFile(dir: string, jobId: number, model: ModelSpec, c: CheckpointData): { path: string; sha256: string; bytes: number } {
+  const buf = encodeCheckpoint(model, c);
+  const path = join(dir, `job-${jobId}`, `round-${String(c.round).padStart(8, '0')}.safetensors`);
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w');
@@ -56,9 +108,9 @@ export function writeCheckpointFile(dir: string, jobId: number, c: CheckpointDat
 }
 
 /** Read and verify against the hash recorded in the store. */
-export function readCheckpointFile(path: string, expectedSha: string): CheckpointData {
+export function readCheckpointFile(path: string, expectedSha: string, model: ModelSpec): CheckpointData {
   const buf = readFileSync(path);
   const got = sha256(buf);
   if (got !== expectedSha) throw new Error(`checkpoint ${path} hash ${got} does not match the store's ${expectedSha}`);
-  return decodeCheckpoint(buf);
+  return decodeCheckpoint(model, buf);
 }

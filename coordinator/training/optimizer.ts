@@ -13,7 +13,7 @@ export const newOptimizerState = (n: number): OptimizerState => ({ t: 0, m: new 
 export function optimizerStep(spec: JobSpec, params: Float32Array, update: Float32Array, s: OptimizerState): void {
   s.t++;
   const o = spec.optimizer;
-  if (spec.mode === 'local') nesterov(params, update, s, spec.local?.outerLr ?? 0.7, spec.local?.outerMomentum ?? 0.9);
+  if (spec.mode === 'local') nesterov(params, update, s, spec.local.outerLr, spec.local.outerMomentum);
   else if (o.kind === 'sgd') sgd(params, update, s, o.lr, o.momentum, o.weightDecay);
   else adam(params, update, s, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.kind === 'adamw');
 }

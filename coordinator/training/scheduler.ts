@@ -1,62 +1,35 @@
 import { GridError } from '../../protocol/errors';
-import { type Frame, allFinite, decodeTensor, encodeFrame } from '../../protocol/frames';
-import { type JobSpec, parseJobSpec, shardsPerRound, totalRounds } from '../../protocol/job';
-import type { ClientMessage, ServerMessage } from '../../protocol/messages';
-import { parameterCount } from '../../protocol/model';
-import { initParams } from '../../kernels/models/index';
-import { aggregate, clipByNorm, l2Norm } from './aggregate';
-import { AggregationPool, sharedFloat32 } from './aggregate-pool';
-import { readCheckpointFile, writeCheckpointFile } from './checkpoint';
+import type { Frame } from '../../protocol/frames';
+import { parseJobSpec, stepsPerShard, totalRounds } from '../../protocol/job';
+import type { ServerMessage } from '../../protocol/messages';
+import { classCount, inputSize, sizeOf } from '../../protocol/model';
 import type { DatasetRegistry } from '../data/dataset-registry';
-import { type Evaluator, evaluateOnCpu } from './evaluate';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
-import { type OptimizerState, newOptimizerState, optimizerStep } from './optimizer';
-import type { Job, Store } from '../store/index';
+import type { ResultRow, Store } from '../store/index';
+import { AggregationPool } from './aggregate-pool';
+import { writeCheckpointFile } from './checkpoint';
+import { type Evaluator, evaluateOnCpu } from './evaluate';
+import { type Run, loadRun, publish } from './job-run';
+import { LeaseTable } from './leases';
+import { optimizerStep } from './optimizer';
+import { type ResultMeta, checkResult } from './result-check';
+import { type Shard, type ShardLease, combineRound, planRound, roundComplete, roundStats } from './round';
 
-/** A connected worker as the scheduler sees it; the transport fills in `send`. */
+/** A connected worker as the transport hands it over; one per connection. */
 export interface WorkerLink {
   id: string;
   name: string;
   kind: 'browser' | 'native';
-  slots: number;
-  leases: Set<number>;
   send(msg: ServerMessage): void;
 }
 
-interface ShardResult {
-  values: Float32Array;
-  samples: number;
-  loss: number;
-  correct: number;
+interface ConnectedWorker {
+  link: WorkerLink;
+  slots: number;
+  /** Shards it holds, including leases whose row is still being written. */
+  holds: Set<Shard>;
 }
-
-interface Shard {
-  index: number;
-  cursor: number;
-  count: number;
-  lease?: { assignmentId: number; workerId: string; until: number };
-  result?: ShardResult;
-}
-
-/** The live state of one job this coordinator owns. */
-interface Run {
-  id: number;
-  spec: JobSpec;
-  state: 'running' | 'paused';
-  totalRounds: number;
-  trainSamples: number;
-  params: Float32Array;
-  paramsFrame: Uint8Array;
-  opt: OptimizerState;
-  round: number;
-  cursor: number;
-  version: number;
-  shards: Shard[];
-  closing: boolean;
-}
-
-type Result = Extract<ClientMessage, { type: 'result' }>;
 
 export interface SchedulerOptions {
   store: Store;
@@ -69,118 +42,93 @@ export interface SchedulerOptions {
   now?: () => number;
 }
 
+const errorText = (e: unknown) => String((e as Error)?.message ?? e).slice(0, 1000);
+
 /**
- * Synchronous data-parallel rounds: lease shards to workers, check and collect results, combine them in shard
- * order, step the optimizer, checkpoint. Transport-free: the server feeds it messages and gives it WorkerLinks.
+ * Synchronous data-parallel rounds: lease shards to workers, check results (result-check.ts), combine them in shard
+ * order (round.ts), step, checkpoint. The only part of training that touches the store. Each job runs inside its
+ * own failure boundary: whatever throws while loading it or closing its round marks that job failed, nothing else.
  */
 export class Scheduler {
   private readonly runs = new Map<number, Run>();
-  private readonly workers = new Map<string, WorkerLink>();
-  /** assignmentId -> where it points; kept after expiry so late results are recognised as stale. */
-  private readonly assignments = new Map<number, { jobId: number; round: number; shard: number; workerId: string; live: boolean }>();
+  private readonly workers = new Map<string, ConnectedWorker>();
+  private readonly leases = new LeaseTable();
   private readonly now: () => number;
   private readonly evaluator: Evaluator;
-  private timer?: NodeJS.Timeout;
-  /** Resolves when background work (checkpoints, evaluations) settles; tests await it. */
-  private pending = Promise.resolve();
   private readonly pool = new AggregationPool();
+  private timer?: NodeJS.Timeout;
+  /** Background evaluations; stop() waits for them. */
+  private pending = Promise.resolve();
   private stopped = false;
 
-  constructor(private readonly o: SchedulerOptions) {
-    this.now = o.now ?? Date.now;
-    this.evaluator = o.evaluator ?? evaluateOnCpu;
+  constructor(private readonly opts: SchedulerOptions) {
+    this.now = opts.now ?? Date.now;
+    this.evaluator = opts.evaluator ?? evaluateOnCpu;
   }
 
   async start() {
     await this.claim();
-    this.timer = setInterval(() => void this.tick().catch((e) => this.o.log.error('tick failed', { err: String(e) })), 1000);
+    this.timer = setInterval(() => void this.tick().catch((e) => this.opts.log.error('tick failed', { err: errorText(e) })), 1000);
   }
 
   async stop() {
     this.stopped = true;
     clearInterval(this.timer);
     await this.pending;
-    this.pool.close();
+    await this.pool.close();
   }
 
-  /** Take ownership of jobs (new ones, or those of a coordinator whose lease expired) and load them. */
+  /** Take ownership of runnable jobs (new ones, or those of a coordinator whose lease expired) and load each. */
   async claim() {
-    for (const job of await this.o.store.claimJobs(this.o.owner, 15_000)) if (!this.runs.has(job.id)) await this.load(job);
-  }
-
-  private async load(job: Job) {
-    const spec = parseJobSpec(JSON.parse(job.spec));
-    const train = this.o.datasets.get(spec.dataset.name, spec.dataset.split);
-    const n = parameterCount(spec.model);
-    let params = initParams(spec.model, spec.seed);
-    let opt = newOptimizerState(n);
-    let round = 0;
-    let cursor = 0;
-    let version = 0;
-    const ckpt = await this.o.store.latestCheckpoint(job.id);
-    if (ckpt) {
-      const c = readCheckpointFile(ckpt.path, ckpt.sha256);
-      ({ params, round, cursor } = c);
-      version = c.paramsVersion;
-      opt = c.optimizer;
-      this.o.log.info('job resumed from checkpoint', { job: job.id, round, sha256: ckpt.sha256 });
+    for (const job of await this.opts.store.claimJobs(this.opts.owner, 15_000)) {
+      if (this.runs.has(job.id)) continue;
+      try {
+        const run = await loadRun(job, this.opts.store, this.opts.datasets, this.opts.log);
+        await this.opts.store.expireOpenAssignments(job.id);
+        if (job.state === 'queued') await this.opts.store.setJobState(job.id, 'running', ['queued']);
+        await this.opts.store.setJobProgress(job.id, run.round.index, run.version);
+        if (run.round.index >= run.totalRounds) await this.finish(run);
+        else this.runs.set(job.id, run);
+      } catch (e) {
+        await this.failJob(job.id, 'load', e);
+      }
     }
-    await this.o.store.expireOpenAssignments(job.id);
-    if (job.state === 'queued') await this.o.store.setJobState(job.id, 'running', ['queued']);
-    const run: Run = {
-      id: job.id,
-      spec,
-      state: job.state === 'paused' ? 'paused' : 'running',
-      totalRounds: job.total_rounds,
-      trainSamples: train.manifest.samples,
-      params,
-      paramsFrame: new Uint8Array(0),
-      opt,
-      round,
-      cursor,
-      version,
-      shards: [],
-      closing: false,
-    };
-    this.publish(run);
-    this.runs.set(job.id, run);
-    await this.o.store.setJobProgress(job.id, round, version);
-    if (round >= run.totalRounds) return this.finish(run);
-    this.newRound(run);
     this.dispatchAll();
   }
 
   /** Validate, store and start a job; returns its id. */
   async submit(input: unknown, tokenId: number | null): Promise<number> {
     const spec = parseJobSpec(input);
-    if (!this.o.datasets.has(spec.dataset.name, spec.dataset.split)) throw new GridError('BAD_JOB_SPEC', `dataset ${spec.dataset.name}/${spec.dataset.split} is not registered`);
-    const train = this.o.datasets.get(spec.dataset.name, spec.dataset.split);
-    const want = spec.model.kind === 'mlp' ? spec.model.layers[0] : spec.model.input.reduce((a, b) => a * b, 1);
-    const have = train.manifest.featureShape.reduce((a, b) => a * b, 1);
-    if (want !== have) throw new GridError('BAD_JOB_SPEC', `model takes ${want} inputs but ${spec.dataset.name} has ${have} features per sample`);
-    const classes = spec.model.kind === 'mlp' ? spec.model.layers[spec.model.layers.length - 1] : spec.model.classes;
-    if (classes < train.manifest.classes) throw new GridError('BAD_JOB_SPEC', `model has ${classes} outputs but the data set has ${train.manifest.classes} classes`);
-    if (spec.evalEvery && spec.dataset.evalSplit && !this.o.datasets.has(spec.dataset.name, spec.dataset.evalSplit))
-      throw new GridError('BAD_JOB_SPEC', `eval split ${spec.dataset.evalSplit} is not registered`);
-    const id = await this.o.store.createJob({ name: spec.name, spec, totalRounds: totalRounds(spec, train.manifest.samples), tokenId });
+    const { name, split, evalSplit } = spec.dataset;
+    if (!this.opts.datasets.has(name, split)) throw new GridError('BAD_JOB_SPEC', `dataset ${name}/${split} is not registered`);
+    const train = this.opts.datasets.get(name, split).manifest;
+    const have = sizeOf(train.featureShape);
+    if (inputSize(spec.model) !== have) throw new GridError('BAD_JOB_SPEC', `model takes ${inputSize(spec.model)} inputs but ${name} has ${have} features per sample`);
+    if (classCount(spec.model) < train.classes) throw new GridError('BAD_JOB_SPEC', `model has ${classCount(spec.model)} outputs but the data set has ${train.classes} classes`);
+    if (spec.evalEvery && evalSplit && !this.opts.datasets.has(name, evalSplit)) throw new GridError('BAD_JOB_SPEC', `eval split ${evalSplit} is not registered`);
+    const id = await this.opts.store.createJob({ name: spec.name, spec, totalRounds: totalRounds(spec, train.samples), tokenId });
     await this.claim();
     return id;
   }
 
-  // Worker lifecycle
+  // Workers
 
-  addWorker(w: WorkerLink) {
-    this.workers.set(w.id, w);
-    this.o.metrics.set('grid_workers_connected', 'Workers connected now', this.workers.size);
+  /** Register a connection; false when a live connection already holds this worker id (the caller issues another). */
+  addWorker(link: WorkerLink): boolean {
+    if (this.workers.has(link.id)) return false;
+    this.workers.set(link.id, { link, slots: 0, holds: new Set() });
+    this.opts.metrics.workersConnected.set(this.workers.size);
+    return true;
   }
 
-  async removeWorker(id: string) {
-    const w = this.workers.get(id);
-    if (!w || this.stopped) return; // sockets closing at shutdown: the store may already be gone
-    this.workers.delete(id);
-    this.o.metrics.set('grid_workers_connected', 'Workers connected now', this.workers.size);
-    for (const a of [...w.leases]) await this.expire(a, 'expired', 'worker disconnected');
-    await this.o.store.setWorkerState(id, 'offline');
+  async removeWorker(link: WorkerLink) {
+    const w = this.workers.get(link.id);
+    if (w?.link !== link) return; // not this connection's registration
+    this.workers.delete(link.id);
+    this.opts.metrics.workersConnected.set(this.workers.size);
+    for (const shard of [...w.holds]) await this.endLease(shard, 'expired', 'worker disconnected');
+    if (this.stopped) return; // sockets closing at shutdown: the store may already be gone
+    await this.opts.store.setWorkerState(link.id, 'offline');
     this.dispatchAll();
   }
 
@@ -192,8 +140,8 @@ export class Scheduler {
   }
 
   async release(workerId: string, assignmentId: number, reason = '') {
-    const a = this.assignments.get(assignmentId);
-    if (!a || a.workerId !== workerId) throw new GridError('UNKNOWN_ASSIGNMENT');
+    const lease = this.leases.get(assignmentId);
+    if (!lease || lease.workerId !== workerId) throw new GridError('UNKNOWN_ASSIGNMENT');
     await this.expire(assignmentId, 'released', `handed back by the worker: ${reason}`);
     this.dispatchAll();
   }
@@ -203,214 +151,238 @@ export class Scheduler {
   }
 
   /** Hand `w` as many unleased shards as it has free slots; shard order first, jobs in id order. */
-  private dispatch(w: WorkerLink) {
+  private dispatch(w: ConnectedWorker) {
     for (const run of this.runs.values()) {
-      if (w.leases.size >= w.slots) return;
-      if (run.state !== 'running' || run.closing) continue;
-      if (run.spec.workers === 'native' && w.kind !== 'native') continue;
-      for (const shard of run.shards) {
-        if (w.leases.size >= w.slots) return;
-        if (shard.lease || shard.result) continue;
-        void this.lease(run, shard, w).catch((e) => this.o.log.error('lease failed', { err: String(e) }));
+      if (run.state !== 'running' || run.round.closing) continue;
+      if (run.spec.workers === 'native' && w.link.kind !== 'native') continue;
+      for (const shard of run.round.shards) {
+        if (w.holds.size >= w.slots) return;
+        if (!shard.lease && !shard.result) void this.lease(run, shard, w);
       }
     }
   }
 
-  private async lease(run: Run, shard: Shard, w: WorkerLink) {
-    const leaseMs = run.spec.leaseMs;
-    const placeholder = -1 - shard.index; // reserve the shard before the insert resolves
-    shard.lease = { assignmentId: placeholder, workerId: w.id, until: this.now() + leaseMs };
-    w.leases.add(placeholder);
-    const id = await this.o.store.createAssignment({ jobId: run.id, round: run.round, shard: shard.index, workerId: w.id, leaseMs });
-    w.leases.delete(placeholder);
-    if (shard.lease?.assignmentId !== placeholder || !this.workers.has(w.id) || run.shards[shard.index] !== shard) {
-      await this.o.store.finishAssignment(id, 'expired'); // the round moved on or the worker left meanwhile
+  /** Reserve `shard` for `w` at once, write the lease row, then send the assignment if nothing changed meanwhile. */
+  private async lease(run: Run, shard: Shard, w: ConnectedWorker) {
+    const lease: ShardLease = { workerId: w.link.id };
+    const round = run.round;
+    shard.lease = lease;
+    w.holds.add(shard);
+    const { leaseMs } = run.spec;
+    const row = { jobId: run.id, round: round.index, shard: shard.index, workerId: w.link.id, leaseMs };
+    const id = await this.opts.store.createAssignment(row).catch((e) => {
+      this.opts.log.error('lease could not be written; the shard stays free', { job: run.id, err: errorText(e) });
+      return undefined;
+    });
+    const current = shard.lease === lease && this.workers.get(w.link.id) === w && this.runs.get(run.id) === run && run.round === round && run.state === 'running';
+    if (id === undefined || !current) {
+      if (shard.lease === lease) shard.lease = undefined;
+      w.holds.delete(shard);
+      if (id !== undefined) await this.opts.store.finishAssignment(id, 'expired').catch(() => {});
       return;
     }
-    shard.lease.assignmentId = id;
-    w.leases.add(id);
-    this.assignments.set(id, { jobId: run.id, round: run.round, shard: shard.index, workerId: w.id, live: true });
-    const s = run.spec;
-    w.send({
+    lease.assignmentId = id;
+    this.leases.add({ assignmentId: id, jobId: run.id, round: round.index, shard: shard.index, workerId: w.link.id, until: this.now() + leaseMs, live: true });
+    const { spec } = run;
+    w.link.send({
       type: 'assign',
       assignmentId: id,
       jobId: run.id,
-      round: run.round,
+      round: round.index,
       shard: shard.index,
-      leaseMs,
-      model: s.model,
-      paramsVersion: run.version,
+      model: spec.model,
       paramsUrl: `/api/jobs/${run.id}/params?version=${run.version}`,
-      data: { dataset: s.dataset.name, split: s.dataset.split, seed: s.seed, cursor: shard.cursor, count: shard.count },
-      task: { mode: s.mode, steps: s.mode === 'local' ? (s.local?.steps ?? 1) : 1, batch: s.shardSize, lr: s.local?.lr ?? 0, encoding: s.encoding },
+      data: { dataset: spec.dataset.name, split: spec.dataset.split, seed: spec.seed, cursor: shard.cursor, count: shard.count },
+      task: { mode: spec.mode, steps: stepsPerShard(spec), batch: spec.shardSize, lr: spec.mode === 'local' ? spec.local.lr : 0, encoding: spec.encoding },
     });
-    this.o.metrics.inc('grid_shards_assigned_total', 'Shards leased to workers');
+    this.opts.metrics.shardsAssigned.inc();
   }
 
-  /** End a lease that will not complete; its shard goes back to the pool. */
+  /** End whatever lease `shard` has (pending or written); the shard goes back to the pool. */
+  private async endLease(shard: Shard, state: 'expired' | 'released', reason: string) {
+    const id = shard.lease?.assignmentId;
+    if (id !== undefined) return this.expire(id, state, reason);
+    for (const w of this.workers.values()) w.holds.delete(shard);
+    shard.lease = undefined; // a pending insert sees this and marks its row expired
+  }
+
+  /** End a written lease that will not complete. */
   private async expire(assignmentId: number, state: 'expired' | 'released' | 'rejected', reason: string) {
-    const a = this.assignments.get(assignmentId);
-    if (!a?.live) return;
-    a.live = false;
-    this.workers.get(a.workerId)?.leases.delete(assignmentId);
-    const run = this.runs.get(a.jobId);
-    const shard = run?.round === a.round ? run.shards[a.shard] : undefined;
+    const lease = this.leases.end(assignmentId);
+    if (!lease) return;
+    const shard = this.shardOf(lease.jobId, lease.round, lease.shard);
+    if (shard) this.workers.get(lease.workerId)?.holds.delete(shard);
     if (shard?.lease?.assignmentId === assignmentId) shard.lease = undefined;
-    await this.o.store.finishAssignment(assignmentId, state);
-    this.o.metrics.inc('grid_leases_ended_total', 'Leases that ended without a result', { state });
-    this.o.log.info('lease ended', { assignment: assignmentId, job: a.jobId, round: a.round, shard: a.shard, worker: a.workerId, state, reason });
+    this.opts.metrics.leasesEnded.inc({ state });
+    this.opts.log.info('lease ended', { assignment: assignmentId, job: lease.jobId, round: lease.round, shard: lease.shard, worker: lease.workerId, state, reason });
+    if (state !== 'rejected' && !this.stopped) await this.opts.store.finishAssignment(assignmentId, state);
   }
 
-  /** Check one result frame from an untrusted worker; accept it into its shard slot or refuse it with a code. */
-  async result(workerId: string, meta: Result, frame: Frame): Promise<void> {
-    const a = this.assignments.get(meta.assignmentId);
-    if (!a || a.workerId !== workerId) throw new GridError('UNKNOWN_ASSIGNMENT', `assignment ${meta.assignmentId} is not leased to this worker`);
-    if (!a.live) throw new GridError('STALE_RESULT', `assignment ${meta.assignmentId} expired or was reassigned`, 409);
-    const run = this.runs.get(a.jobId);
-    if (!run || run.round !== a.round) throw new GridError('STALE_RESULT', 'the round has moved on', 409);
-    if (frame.job !== a.jobId || frame.round !== a.round || frame.shard !== a.shard)
-      throw new GridError('BAD_FRAME', `frame is for job ${frame.job} round ${frame.round} shard ${frame.shard}, not assignment ${meta.assignmentId}`);
-    const shard = run.shards[a.shard];
-    const bytes = frame.payload.byteLength;
-    const refuse = async (code: GridError['code'], message: string, norm = 0) => {
-      await this.o.store.recordResult({ assignment_id: meta.assignmentId, job_id: run.id, round: run.round, shard: a.shard, worker_id: workerId, samples: meta.samples, loss: meta.loss, norm, bytes, encoding: frame.dtype, accepted: 0, reason: code });
-      await this.expire(meta.assignmentId, 'rejected', code);
-      await this.o.store.creditWorker(workerId, -0.5);
-      this.o.metrics.inc('grid_results_total', 'Results received', { accepted: 'false', code });
-      this.dispatchAll();
-      return new GridError(code, message);
-    };
-    const wantKind = run.spec.mode === 'local' ? 'delta' : 'gradient';
-    if (frame.kind !== wantKind) throw await refuse('BAD_FRAME', `job expects ${wantKind} frames, got ${frame.kind}`);
-    if (frame.dtype === 'u8') throw await refuse('BAD_DTYPE', 'results must be f32, f16 or int8');
-    if (frame.count !== run.params.length) throw await refuse('WRONG_SIZE', `result has ${frame.count} elements, the model has ${run.params.length}`);
-    if (meta.samples !== shard.count) throw await refuse('BAD_MESSAGE', `result covers ${meta.samples} samples, the shard has ${shard.count}`);
-    const values = decodeTensor(frame, sharedFloat32(frame.count)); // shared so the aggregation threads read it in place
-    if (!allFinite(values)) throw await refuse('NON_FINITE', 'result holds NaN or Infinity');
-    const agg = run.spec.aggregation;
-    const norm = agg.clipNorm ? clipByNorm(values, agg.clipNorm) : l2Norm(values);
-    if (agg.maxNorm && norm > agg.maxNorm) throw await refuse('NORM_TOO_LARGE', `norm ${norm.toFixed(3)} exceeds ${agg.maxNorm}`, norm);
+  private shardOf(jobId: number, round: number, index: number): Shard | undefined {
+    const run = this.runs.get(jobId);
+    return run?.round.index === round ? run.round.shards[index] : undefined;
+  }
 
-    a.live = false;
-    this.workers.get(workerId)?.leases.delete(meta.assignmentId);
+  /** Check one result from an untrusted worker; accept it into its shard or refuse it with a code. */
+  async result(workerId: string, meta: ResultMeta, frame: Frame): Promise<void> {
+    const lease = this.leases.get(meta.assignmentId);
+    if (!lease || lease.workerId !== workerId) throw new GridError('UNKNOWN_ASSIGNMENT', `assignment ${meta.assignmentId} is not leased to this worker`);
+    if (!lease.live) throw new GridError('STALE_RESULT', `assignment ${meta.assignmentId} expired or was reassigned`);
+    const run = this.runs.get(lease.jobId);
+    const shard = this.shardOf(lease.jobId, lease.round, lease.shard);
+    if (!run || !shard) throw new GridError('STALE_RESULT', 'the round has moved on');
+    if (frame.job !== lease.jobId || frame.round !== lease.round || frame.shard !== lease.shard)
+      throw new GridError('BAD_FRAME', `frame is for job ${frame.job} round ${frame.round} shard ${frame.shard}, not assignment ${meta.assignmentId}`);
+    const row = (norm: number, accepted: boolean, reason: string | null): ResultRow => ({
+      ...{ assignment_id: meta.assignmentId, job_id: run.id, round: lease.round, shard: lease.shard, worker_id: workerId },
+      ...{ samples: meta.samples, loss: Number.isFinite(meta.loss) && Math.abs(meta.loss) < 1e300 ? meta.loss : -1, norm, bytes: frame.payload.byteLength },
+      ...{ encoding: frame.dtype, accepted: accepted ? 1 : 0, reason },
+    });
+    let checked: { values: Float32Array; norm: number };
+    try {
+      checked = checkResult(run.spec, shard, run.params.length, meta, frame);
+    } catch (e) {
+      if (!(e instanceof GridError)) throw e;
+      await this.expire(meta.assignmentId, 'rejected', e.code);
+      await this.opts.store.refuseResult(row(0, false, e.code), -0.5);
+      this.opts.metrics.results.inc({ accepted: 'false', code: e.code });
+      this.dispatchAll();
+      throw e;
+    }
+    // Decide synchronously, before any await: only the result that completes the round closes it, exactly once.
+    const round = run.round;
+    this.leases.end(meta.assignmentId);
+    this.workers.get(workerId)?.holds.delete(shard);
     shard.lease = undefined;
-    shard.result = { values, samples: meta.samples, loss: meta.loss, correct: meta.correct ?? 0 };
-    await this.o.store.finishAssignment(meta.assignmentId, 'done');
-    await this.o.store.recordResult({ assignment_id: meta.assignmentId, job_id: run.id, round: run.round, shard: a.shard, worker_id: workerId, samples: meta.samples, loss: meta.loss, norm, bytes, encoding: frame.dtype, accepted: 1, reason: null });
-    await this.o.store.creditWorker(workerId, 0.01);
-    this.o.metrics.inc('grid_results_total', 'Results received', { accepted: 'true', code: 'OK' });
-    this.o.metrics.inc('grid_result_bytes_total', 'Payload bytes of accepted results', { encoding: frame.dtype }, bytes);
-    if (run.shards.every((s) => s.result)) await this.closeRound(run);
+    shard.result = { values: checked.values, samples: meta.samples, loss: meta.loss, correct: meta.correct ?? 0 };
+    const closes = !round.closing && roundComplete(round);
+    if (closes) round.closing = true;
+    const write = this.opts.store.acceptResult(row(checked.norm, true, null), 0.01).then(
+      () => true,
+      (e) => {
+        this.opts.log.error('accepted result could not be recorded', { job: run.id, err: errorText(e) });
+        return false;
+      },
+    );
+    round.writes.push(write);
+    if (!(await write)) {
+      if (closes || !round.closing) {
+        shard.result = undefined; // the shard is recomputed
+        round.closing = false;
+      }
+      throw new GridError('INTERNAL', 'the result could not be recorded; the shard will be recomputed');
+    }
+    this.opts.metrics.results.inc({ accepted: 'true', code: 'OK' });
+    this.opts.metrics.resultBytes.inc({ encoding: frame.dtype }, frame.payload.byteLength);
+    if (closes) await this.closeRound(run);
     this.dispatchAll();
   }
 
-  private newRound(run: Run) {
-    const steps = run.spec.mode === 'local' ? (run.spec.local?.steps ?? 1) : 1;
-    const shards: Shard[] = [];
-    let offset = 0;
-    for (let i = 0; i < shardsPerRound(run.spec); i++) {
-      const batch = Math.min(run.spec.shardSize, run.spec.globalBatch - i * run.spec.shardSize);
-      shards.push({ index: i, cursor: run.cursor + offset, count: batch * steps });
-      offset += batch * steps;
-    }
-    run.shards = shards;
-  }
-
-  private publish(run: Run) {
-    const p = run.params;
-    run.paramsFrame = encodeFrame({ kind: 'params', dtype: 'f32', job: run.id, round: run.round, shard: 0, count: p.length, blockSize: 0 }, new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
-  }
-
-  /** All shards are in: combine in shard order, step, publish, checkpoint, evaluate. */
+  /** All shards are in: combine in shard order, step, record the round in one transaction, checkpoint, evaluate. */
   private async closeRound(run: Run) {
-    run.closing = true;
-    const t0 = performance.now();
-    const parts = run.shards.map((s) => ({ values: s.result!.values, samples: s.result!.samples }));
-    const rule = run.spec.aggregation.rule;
-    const update = rule === 'mean' ? await this.pool.mean(parts, sharedFloat32(run.params.length)) : aggregate(parts, rule, run.spec.aggregation.trim);
-    optimizerStep(run.spec, run.params, update, run.opt);
-    const samples = parts.reduce((n, p) => n + p.samples, 0);
-    const loss = run.shards.reduce((s, x) => s + x.result!.loss * x.result!.samples, 0) / samples;
-    const accuracy = run.shards.reduce((s, x) => s + x.result!.correct, 0) / samples;
-    run.round++;
-    run.cursor += samples;
-    run.version++;
-    this.publish(run);
-    this.o.metrics.inc('grid_rounds_total', 'Rounds completed');
-    this.o.metrics.inc('grid_aggregate_seconds_total', 'Time spent combining results and stepping', {}, (performance.now() - t0) / 1000);
-    await this.o.store.setJobProgress(run.id, run.round, run.version);
-    await this.o.store.addMetrics(run.id, run.round, { train_loss: loss, train_accuracy: accuracy, samples });
-    this.o.log.info('round closed', { job: run.id, round: run.round, loss: Number(loss.toFixed(5)), accuracy: Number(accuracy.toFixed(4)) });
-    const last = run.round >= run.totalRounds;
-    if (last || run.round % run.spec.checkpointEvery === 0) await this.checkpoint(run);
-    if (run.spec.evalEvery > 0 && (last || run.round % run.spec.evalEvery === 0)) {
-      const evaluation = this.evaluate(run, run.params.slice(), run.round);
-      if (last) await evaluation;
-      else this.pending = this.pending.then(() => evaluation);
+    const round = run.round;
+    const timer = this.opts.metrics.roundCloseSeconds.startTimer();
+    try {
+      if ((await Promise.all(round.writes)).includes(false)) throw new Error('a result of this round could not be recorded');
+      const update = await combineRound(round, run.spec, this.pool, run.params.length);
+      optimizerStep(run.spec, run.params, update, run.opt);
+      const stats = roundStats(round);
+      const next = planRound(run.spec, round.index + 1, round.cursor + stats.samples);
+      const last = next.index >= run.totalRounds;
+      const state = { round: next.index, cursor: next.cursor, paramsVersion: run.version + 1, params: run.params, optimizer: run.opt };
+      const checkpoint = last || next.index % run.spec.checkpointEvery === 0 ? writeCheckpointFile(this.opts.checkpointDir, run.id, run.spec.model, state) : undefined;
+      const metrics = { train_loss: stats.loss, train_accuracy: stats.accuracy, samples: stats.samples };
+      await this.opts.store.closeRound({ jobId: run.id, round: next.index, paramsVersion: state.paramsVersion, metrics, checkpoint });
+      run.version = state.paramsVersion;
+      run.round = next;
+      publish(run);
+      this.leases.prune(run.id, next.index);
+      this.opts.metrics.rounds.inc();
+      this.opts.log.info('round closed', { job: run.id, round: next.index, loss: Number(stats.loss.toFixed(5)), accuracy: Number(stats.accuracy.toFixed(4)), checkpoint: checkpoint?.sha256 });
+      if (run.spec.evalEvery > 0 && (last || next.index % run.spec.evalEvery === 0)) {
+        const evaluation = this.evaluate(run, run.params.slice(), next.index);
+        if (last) await evaluation;
+        else this.pending = this.pending.then(() => evaluation);
+      }
+      if (last) await this.finish(run);
+    } catch (e) {
+      await this.failJob(run.id, 'round', e);
+    } finally {
+      timer();
     }
-    run.closing = false;
-    if (last) return this.finish(run);
-    this.newRound(run);
   }
 
   private async evaluate(run: Run, params: Float32Array, round: number) {
     const split = run.spec.dataset.evalSplit ?? 'test';
     try {
-      const r = await this.evaluator(run.spec.model, params, this.o.datasets.get(run.spec.dataset.name, split), run.spec.evalSamples);
-      await this.o.store.addMetrics(run.id, round, { test_loss: r.loss, test_accuracy: r.accuracy });
-      this.o.log.info('evaluated', { job: run.id, round, split, accuracy: Number(r.accuracy.toFixed(4)), loss: Number(r.loss.toFixed(4)), samples: r.samples });
+      const r = await this.evaluator(run.spec.model, params, this.opts.datasets.get(run.spec.dataset.name, split), run.spec.evalSamples);
+      await this.opts.store.addMetrics(run.id, round, { test_loss: r.loss, test_accuracy: r.accuracy });
+      this.opts.log.info('evaluated', { job: run.id, round, split, accuracy: Number(r.accuracy.toFixed(4)), loss: Number(r.loss.toFixed(4)), samples: r.samples });
     } catch (e) {
-      this.o.log.warn('evaluation failed', { job: run.id, err: String(e) });
+      this.opts.log.warn('evaluation failed', { job: run.id, err: errorText(e) });
     }
   }
 
-  private async checkpoint(run: Run) {
-    const c = writeCheckpointFile(this.o.checkpointDir, run.id, { round: run.round, cursor: run.cursor, paramsVersion: run.version, params: run.params, optimizer: run.opt });
-    await this.o.store.addCheckpoint({ jobId: run.id, round: run.round, ...c });
-    this.o.log.info('checkpoint written', { job: run.id, round: run.round, sha256: c.sha256, bytes: c.bytes });
+  private async finish(run: Run) {
+    this.drop(run.id);
+    await this.opts.store.setJobState(run.id, 'done', ['running', 'queued', 'paused']);
+    this.opts.log.info('job finished', { job: run.id, rounds: run.round.index });
   }
 
-  private async finish(run: Run) {
-    this.runs.delete(run.id);
-    await this.o.store.setJobState(run.id, 'done', ['running', 'queued', 'paused']);
-    this.o.log.info('job finished', { job: run.id, rounds: run.round });
+  /** The job's failure boundary: stop running it, tell its workers, and put the reason on record. */
+  private async failJob(jobId: number, stage: 'load' | 'round', e: unknown) {
+    const reason = `${stage === 'load' ? 'cannot load' : 'round failed'}: ${errorText(e)}`;
+    this.opts.log.error('job failed', { job: jobId, reason });
+    this.opts.metrics.jobsFailed.inc({ stage });
+    const run = this.runs.get(jobId);
+    if (run) for (const s of run.round.shards) if (s.lease?.assignmentId) await this.revoke(s.lease.assignmentId, 'job failed').catch(() => {});
+    this.drop(jobId);
+    await this.opts.store.setJobState(jobId, 'failed', ['queued', 'running', 'paused'], reason).catch((err) => this.opts.log.error('could not mark job failed', { job: jobId, err: errorText(err) }));
+  }
+
+  private drop(jobId: number) {
+    this.runs.delete(jobId);
+    this.leases.prune(jobId);
   }
 
   /** Pause keeps finished shards and revokes leases; resume hands shards out again; cancel drops the job. */
   async control(jobId: number, action: 'pause' | 'resume' | 'cancel') {
-    const job = await this.o.store.job(jobId);
-    if (!job) throw new GridError('NOT_FOUND', `no job ${jobId}`, 404);
-    const run = this.runs.get(jobId);
+    const job = await this.opts.store.job(jobId);
+    if (!job) throw new GridError('NOT_FOUND', `no job ${jobId}`);
     const from = { pause: ['running', 'queued'], resume: ['paused'], cancel: ['running', 'queued', 'paused'] } as const;
     const to = { pause: 'paused', resume: 'running', cancel: 'cancelled' } as const;
-    if (!(await this.o.store.setJobState(jobId, to[action], [...from[action]]))) throw new GridError('CONFLICT', `job ${jobId} is ${job.state}; cannot ${action}`, 409);
+    if (!(await this.opts.store.setJobState(jobId, to[action], [...from[action]]))) throw new GridError('CONFLICT', `job ${jobId} is ${job.state}; cannot ${action}`);
+    const run = this.runs.get(jobId);
     if (run) {
-      if (action !== 'resume') for (const s of run.shards) if (s.lease && s.lease.assignmentId > 0) await this.revoke(s.lease.assignmentId, `job ${action}d`);
-      if (action === 'cancel') this.runs.delete(jobId);
+      if (action !== 'resume') for (const s of run.round.shards) if (s.lease) await this.revokeShard(s, `job ${action}d`);
+      if (action === 'cancel') this.drop(jobId);
       else run.state = action === 'pause' ? 'paused' : 'running';
     }
     this.dispatchAll();
   }
 
-  private async revoke(assignmentId: number, reason: string) {
-    const a = this.assignments.get(assignmentId);
-    await this.expire(assignmentId, 'released', reason);
-    if (a) this.workers.get(a.workerId)?.send({ type: 'revoke', assignmentId, reason });
+  private async revokeShard(shard: Shard, reason: string) {
+    const id = shard.lease?.assignmentId;
+    if (id === undefined) return this.endLease(shard, 'released', reason);
+    return this.revoke(id, reason);
   }
 
-  /** Expire overdue leases, renew job ownership. */
+  private async revoke(assignmentId: number, reason: string) {
+    const lease = this.leases.get(assignmentId);
+    await this.expire(assignmentId, 'released', reason);
+    if (lease) this.workers.get(lease.workerId)?.link.send({ type: 'revoke', assignmentId, reason });
+  }
+
+  /** Expire overdue leases, renew job ownership, hand out what is free. */
   async tick() {
-    const now = this.now();
-    for (const run of this.runs.values())
-      for (const s of run.shards) if (s.lease && s.lease.assignmentId > 0 && s.lease.until < now) await this.revoke(s.lease.assignmentId, 'lease deadline passed');
+    for (const lease of this.leases.overdue(this.now())) await this.revoke(lease.assignmentId, 'lease deadline passed');
     await this.claim();
-    this.dispatchAll();
   }
 
   params(jobId: number, version: number): Uint8Array {
     const run = this.runs.get(jobId);
-    if (!run) throw new GridError('NOT_FOUND', `job ${jobId} is not running here`, 404);
-    if (version !== run.version) throw new GridError('STALE_RESULT', `version ${version} is not current (${run.version})`, 409);
+    if (!run) throw new GridError('NOT_FOUND', `job ${jobId} is not running here`);
+    if (version !== run.version) throw new GridError('STALE_VERSION', `version ${version} is not current (${run.version})`);
     return run.paramsFrame;
   }
 
@@ -418,11 +390,8 @@ export class Scheduler {
   status(jobId: number) {
     const run = this.runs.get(jobId);
     if (!run) return undefined;
-    return {
-      round: run.round,
-      version: run.version,
-      shards: run.shards.map((s) => ({ index: s.index, state: s.result ? 'done' : s.lease ? 'leased' : 'pending', worker: s.lease?.workerId })),
-    };
+    const shards = run.round.shards.map((s) => ({ index: s.index, state: s.result ? 'done' : s.lease ? 'leased' : 'pending', worker: s.lease?.workerId }));
+    return { round: run.round.index, version: run.version, shards };
   }
 
   async idle() {
@@ -431,5 +400,10 @@ export class Scheduler {
 
   get workerCount() {
     return this.workers.size;
+  }
+
+  /** Entries in the lease table: bounded by the shards of the current and previous round of each running job. */
+  get leaseCount() {
+    return this.leases.size;
   }
 }

@@ -1,0 +1,46 @@
+import { join, resolve } from 'node:path';
+import type { Logger } from './log';
+import type { Evaluator } from './training/evaluate';
+
+export interface CoordinatorConfig {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  dataDir: string;
+  /** Built web client (vite build output). */
+  webDir: string;
+  enrolment: boolean;
+  operatorToken?: string;
+  maxFrameBytes: number;
+  maxBodyBytes: number;
+  heartbeatMs: number;
+  fashionMnistDir?: string;
+  evaluator?: Evaluator;
+  log?: Logger;
+}
+
+/** A positive integer from the environment, or the default; anything else stops the start with a clear message. */
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, not ${JSON.stringify(raw)}`);
+  return n;
+}
+
+export function configFromEnv(env = process.env): CoordinatorConfig {
+  const dataDir = resolve(env.GRID_DATA_DIR ?? '.data');
+  return {
+    port: positiveInt(env, 'PORT', 8080),
+    host: env.HOST ?? '0.0.0.0',
+    databaseUrl: env.DATABASE_URL ?? `sqlite:${join(dataDir, 'grid.db')}`,
+    dataDir,
+    webDir: resolve(env.GRID_WEB_DIR ?? 'dist'),
+    enrolment: (env.GRID_ENROLMENT ?? 'open') !== 'closed',
+    operatorToken: env.GRID_OPERATOR_TOKEN,
+    maxFrameBytes: positiveInt(env, 'GRID_MAX_FRAME_BYTES', 64 << 20),
+    maxBodyBytes: positiveInt(env, 'GRID_MAX_BODY_BYTES', 256 << 20),
+    heartbeatMs: positiveInt(env, 'GRID_HEARTBEAT_MS', 5000),
+    fashionMnistDir: env.FASHION_MNIST_DIR,
+  };
+}

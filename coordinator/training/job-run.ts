@@ -1,0 +1,62 @@
+import { encodeFrame } from '../../protocol/frames';
+import { type JobSpec, parseJobSpec } from '../../protocol/job';
+import { parameterCount } from '../../protocol/model';
+import { initParams } from '../../kernels/models/index';
+import type { DatasetRegistry } from '../data/dataset-registry';
+import type { Logger } from '../log';
+import type { Job, Store } from '../store/index';
+import { readCheckpointFile } from './checkpoint';
+import { type OptimizerState, newOptimizerState } from './optimizer';
+import { type Round, planRound } from './round';
+
+/** The live state of one job this coordinator owns. */
+export interface Run {
+  id: number;
+  spec: JobSpec;
+  state: 'running' | 'paused';
+  totalRounds: number;
+  params: Float32Array;
+  /** The current parameters as one wire frame, served to every worker of this version. */
+  paramsFrame: Uint8Array;
+  opt: OptimizerState;
+  version: number;
+  round: Round;
+}
+
+/** Rebuild a job's state from its row and latest checkpoint; throws (the job is then failed) if it cannot run. */
+export async function loadRun(job: Job, store: Store, datasets: DatasetRegistry, log: Logger): Promise<Run> {
+  const spec = parseJobSpec(JSON.parse(job.spec));
+  datasets.get(spec.dataset.name, spec.dataset.split); // the data set must still be there
+  let params = initParams(spec.model, spec.seed);
+  let opt = newOptimizerState(parameterCount(spec.model));
+  let round = 0;
+  let cursor = 0;
+  let version = 0;
+  const ckpt = await store.latestCheckpoint(job.id);
+  if (ckpt) {
+    const c = readCheckpointFile(ckpt.path, ckpt.sha256, spec.model);
+    ({ params, round, cursor } = c);
+    version = c.paramsVersion;
+    opt = c.optimizer;
+    log.info('job resumed from checkpoint', { job: job.id, round, sha256: ckpt.sha256 });
+  }
+  const run: Run = {
+    id: job.id,
+    spec,
+    state: job.state === 'paused' ? 'paused' : 'running',
+    totalRounds: job.total_rounds,
+    params,
+    paramsFrame: new Uint8Array(0),
+    opt,
+    version,
+    round: planRound(spec, round, cursor),
+  };
+  publish(run);
+  return run;
+}
+
+export function publish(run: Run) {
+  const p = run.params;
+  const header = { kind: 'params', dtype: 'f32', job: run.id, round: run.round.index, shard: 0, count: p.length, blockSize: 0 } as const;
+  run.paramsFrame = encodeFrame(header, new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
+}

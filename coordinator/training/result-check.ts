@@ -1,0 +1,35 @@
+import { GridError } from '../../protocol/errors';
+import { type Frame, allFinite, decodeTensor } from '../../protocol/frames';
+import type { JobSpec } from '../../protocol/job';
+import type { ClientMessage } from '../../protocol/messages';
+import { clipByNorm, l2Norm } from './aggregate';
+import { sharedFloat32 } from './aggregate-pool';
+import type { Shard } from './round';
+
+export type ResultMeta = Extract<ClientMessage, { type: 'result' }>;
+
+/** A loss above this is not a training signal but a broken or hostile worker (and would overflow the round's sums). */
+export const MAX_LOSS = 1e6;
+
+/**
+ * Check one result from an untrusted worker against its shard, without side effects: the frame's kind, dtype and
+ * size, the reported numbers, finiteness and norm. Returns the decoded values (clipped when the job clips) or
+ * throws a GridError whose code is the refusal.
+ */
+export function checkResult(spec: JobSpec, shard: Shard, paramCount: number, meta: ResultMeta, frame: Frame): { values: Float32Array; norm: number } {
+  const wantKind = spec.mode === 'local' ? 'delta' : 'gradient';
+  if (frame.kind !== wantKind) throw new GridError('BAD_FRAME', `job expects ${wantKind} frames, got ${frame.kind}`);
+  if (frame.dtype === 'u8') throw new GridError('BAD_DTYPE', 'results must be f32, f16 or int8');
+  if (frame.count !== paramCount) throw new GridError('WRONG_SIZE', `result has ${frame.count} elements, the model has ${paramCount}`);
+  if (meta.samples !== shard.count) throw new GridError('BAD_MESSAGE', `result covers ${meta.samples} samples, the shard has ${shard.count}`);
+  if (!(meta.loss >= 0 && meta.loss <= MAX_LOSS)) throw new GridError('BAD_MESSAGE', `loss ${meta.loss} is outside [0, ${MAX_LOSS}]`);
+  const correct = meta.correct ?? 0;
+  if (correct > meta.samples) throw new GridError('BAD_MESSAGE', `${correct} correct out of ${meta.samples} samples`);
+  const values = decodeTensor(frame, sharedFloat32(frame.count)); // shared so the aggregation threads read it in place
+  if (!allFinite(values)) throw new GridError('NON_FINITE', 'result holds NaN or Infinity');
+  const { clipNorm, maxNorm } = spec.aggregation;
+  const norm = clipNorm ? clipByNorm(values, clipNorm) : l2Norm(values);
+  if (!Number.isFinite(norm)) throw new GridError('NORM_TOO_LARGE', 'result norm overflows');
+  if (maxNorm && norm > maxNorm) throw new GridError('NORM_TOO_LARGE', `norm ${norm.toFixed(3)} exceeds ${maxNorm}`);
+  return { values, norm };
+}

@@ -1,0 +1,163 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { decodeFrame, encodeTensor } from '../../protocol/frames';
+import type { Assignment, ServerMessage } from '../../protocol/messages';
+import { type MlpSpec, parameterCount } from '../../protocol/model';
+import { DIALECTS, freshStore } from '../../test/stores';
+import { DatasetRegistry } from '../data/dataset-registry';
+import { createLogger } from '../log';
+import { Metrics } from '../metrics';
+import type { Store } from '../store/index';
+import { Scheduler, type WorkerLink } from './scheduler';
+
+const CSV = Array.from({ length: 64 }, (_, i) => `${(i % 7) / 7},${(i % 5) / 5},${(i % 3) / 3},${i % 2}`).join('\n');
+const MODEL: MlpSpec = { kind: 'mlp', layers: [3, 4, 2] };
+const N = parameterCount(MODEL);
+const job = (over: Record<string, unknown> = {}) => ({
+  name: 'toy',
+  model: MODEL,
+  dataset: { name: 'toy', split: 'train' },
+  optimizer: { kind: 'sgd', lr: 0.1 },
+  globalBatch: 16,
+  shardSize: 8,
+  rounds: 3,
+  checkpointEvery: 100,
+  ...over,
+});
+
+/** A worker as the scheduler sees it, recording what it is sent. */
+function link(id: string) {
+  const inbox: ServerMessage[] = [];
+  const l: WorkerLink & { inbox: ServerMessage[]; assigns(): Assignment[] } = {
+    id,
+    name: id,
+    kind: 'native',
+    send: (m) => inbox.push(m),
+    inbox,
+    assigns: () => inbox.filter((m): m is Assignment => m.type === 'assign'),
+  };
+  return l;
+}
+
+const gradient = (a: Assignment, fill = 0.01) => decodeFrame(encodeTensor({ kind: 'gradient', job: a.jobId, round: a.round, shard: a.shard }, new Float32Array(N).fill(fill), 'f32'));
+const result = (a: Assignment, over: Record<string, number> = {}) => ({ type: 'result' as const, assignmentId: a.assignmentId, samples: a.data.count, loss: 0.7, correct: 4, ...over });
+const settle = () => new Promise((r) => setTimeout(r, 20));
+
+for (const dialect of DIALECTS)
+  describe(`scheduler on ${dialect}`, () => {
+    let store: Store;
+    let scheduler: Scheduler;
+    let datasets: DatasetRegistry;
+    const dir = mkdtempSync(join(tmpdir(), 'grid-sched-'));
+    const make = () =>
+      new Scheduler({ store, datasets, checkpointDir: join(dir, 'ckpt'), log: createLogger('error', () => true), metrics: new Metrics(), owner: 'test' });
+
+    beforeEach(async () => {
+      store = await freshStore(dialect);
+      datasets = new DatasetRegistry(store, dir);
+      await datasets.uploadCsv('toy', 'train', CSV);
+      scheduler = make();
+      await scheduler.start();
+    });
+    afterEach(async () => {
+      await scheduler.stop();
+      await store.close();
+    });
+
+    it('closes a round exactly once when its last two results land together', async () => {
+      const id = await scheduler.submit(job(), null);
+      const [a, b] = [link('worker-a-0001'), link('worker-b-0001')];
+      scheduler.addWorker(a);
+      scheduler.addWorker(b);
+      scheduler.ready(a.id, 1);
+      scheduler.ready(b.id, 1);
+      await settle();
+      const [ja, jb] = [a.assigns()[0], b.assigns()[0]];
+      await Promise.all([scheduler.result(a.id, result(ja), gradient(ja)), scheduler.result(b.id, result(jb), gradient(jb))]);
+      await settle();
+      expect((await store.job(id))?.round).toBe(1);
+      const losses = (await store.metrics(id)).filter((m) => m.name === 'train_loss');
+      expect(losses.map((m) => m.round)).toEqual([1]);
+      const accepted = (await store.results(id)).filter((r) => r.accepted).map((r) => [r.round, r.shard]);
+      expect(accepted.sort((x, y) => x[1] - y[1])).toEqual([
+        [0, 0],
+        [0, 1],
+      ]);
+    });
+
+    it('hands the shard of a worker that left while its lease was being written to the next worker', async () => {
+      await scheduler.submit(job({ globalBatch: 8 }), null);
+      const bad = link('worker-bad-001');
+      scheduler.addWorker(bad);
+      scheduler.ready(bad.id, 1); // the lease insert is now in flight
+      await scheduler.removeWorker(bad); // e.g. closed for TOO_MANY_ERRORS
+      const good = link('worker-good-01');
+      scheduler.addWorker(good);
+      scheduler.ready(good.id, 1);
+      await settle();
+      expect(good.assigns().length).toBe(1);
+    });
+
+    it('frees the shard when the lease cannot be written, and hands it out again', async () => {
+      await scheduler.submit(job({ globalBatch: 8 }), null);
+      const insert = store.createAssignment.bind(store);
+      let failures = 1;
+      store.createAssignment = async (a) => (failures-- > 0 ? Promise.reject(new Error('database went away')) : insert(a));
+      const w = link('worker-0000001');
+      scheduler.addWorker(w);
+      scheduler.ready(w.id, 1);
+      await settle();
+      scheduler.ready(w.id, 1);
+      await settle();
+      expect(w.assigns().length).toBe(1);
+    });
+
+    it('marks a job failed, with the reason, when closing its round throws', async () => {
+      const id = await scheduler.submit(job({ globalBatch: 8 }), null);
+      store.closeRound = async () => Promise.reject(new Error('disk full')); // the round's one transaction fails
+      const w = link('worker-0000001');
+      scheduler.addWorker(w);
+      scheduler.ready(w.id, 1);
+      await settle();
+      const a = w.assigns()[0];
+      await scheduler.result(w.id, result(a), gradient(a)).catch(() => {});
+      await settle();
+      const row = await store.job(id);
+      expect(row?.state).toBe('failed');
+      expect(row?.error).toMatch(/disk full/);
+    });
+
+    it('refuses a result whose own numbers are out of range, and keeps the job running', async () => {
+      const id = await scheduler.submit(job({ globalBatch: 8 }), null);
+      const w = link('worker-0000001');
+      scheduler.addWorker(w);
+      scheduler.ready(w.id, 1);
+      await settle();
+      let a = w.assigns()[0];
+      await expect(scheduler.result(w.id, result(a, { loss: 1.7e308 }), gradient(a))).rejects.toMatchObject({ code: 'BAD_MESSAGE' });
+      await settle();
+      a = w.assigns()[1];
+      await expect(scheduler.result(w.id, result(a, { correct: 1e10 }), gradient(a))).rejects.toMatchObject({ code: 'BAD_MESSAGE' });
+      await settle();
+      a = w.assigns()[2];
+      await scheduler.result(w.id, result(a), gradient(a));
+      await settle();
+      expect((await store.job(id))?.round).toBe(1);
+      const acc = (await store.metrics(id)).filter((m) => m.name === 'train_accuracy');
+      expect(acc.every((m) => m.value >= 0 && m.value <= 1)).toBe(true);
+    });
+
+    it('starts with a job that cannot load, marks it failed, and still takes new jobs', async () => {
+      const id = await store.createJob({ name: 'broken', spec: { ...job(), dataset: { name: 'gone', split: 'train' } }, totalRounds: 3, tokenId: null });
+      const fresh = make();
+      await fresh.start();
+      const row = await store.job(id);
+      expect(row?.state).toBe('failed');
+      expect(row?.error).toMatch(/gone/);
+      const next = await fresh.submit(job(), null);
+      expect((await store.job(next))?.state).toBe('running');
+      await fresh.stop();
+    });
+  });
