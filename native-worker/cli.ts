@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { WorkerLoop, type WorkerEvent } from '../worker/loop';
-import type { SocketLike } from '../worker/host';
 import { type BackendChoice, openBackend } from './open-backend';
 import { fileCache } from './file-cache';
 import { selfCheck } from './self-check';
@@ -42,8 +41,18 @@ const json = !process.stdout.isTTY;
 const log = (msg: string, fields: Record<string, unknown> = {}) =>
   json ? console.log(JSON.stringify({ t: new Date().toISOString(), msg, ...fields })) : console.error(`${msg}${Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : ''}`);
 
+/** A whole number option in [min, max], or a clear error naming the flag. */
+function intOption(name: string, raw: string | undefined, min: number, max: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be a whole number from ${min} to ${max}, not ${JSON.stringify(raw)}`);
+  return n;
+}
+
 async function main(): Promise<number> {
-  if (args.help) return console.log(HELP), 0;
+  if (args.help) {
+    console.log(HELP);
+    return 0;
+  }
   const base = args.coordinator!.replace(/\/$/, '');
   if (args.status) {
     const res = await fetch(`${base}/health`).catch((e) => ({ ok: false, statusText: String(e), json: async () => null }) as never);
@@ -62,13 +71,14 @@ async function main(): Promise<number> {
   }
   const { backend, capabilities } = opened;
   log('backend ready', { backend: backend.name, adapter: backend.adapter });
-  const maxMemory = Number(args['max-memory'] ?? 0);
+  const concurrency = intOption('concurrency', args.concurrency, 1, 64);
+  const maxMemory = intOption('max-memory', args['max-memory'] ?? '0', 0, 1 << 30);
   if (maxMemory && capabilities.limits && capabilities.limits.maxBufferSize < maxMemory * 2 ** 20)
     throw new Error(`adapter allows buffers of ${capabilities.limits.maxBufferSize} bytes, less than --max-memory ${maxMemory} MB`);
 
   if (args.check) {
     console.log(JSON.stringify({ adapter: backend.adapter, capabilities }, null, 2));
-    const r = await selfCheck(backend, Number(args['check-seconds']));
+    const r = await selfCheck(backend, intOption('check-seconds', args['check-seconds'], 1, 3600));
     console.log(JSON.stringify({ check: 'ok', ...r, samplesPerSecond: Math.round(r.samplesPerSecond) }));
     return 0;
   }
@@ -88,9 +98,9 @@ async function main(): Promise<number> {
     backend,
     capabilities,
     name: args.name,
-    concurrency: Number(args.concurrency),
+    concurrency,
     cache: fileCache(args['cache-dir']!),
-    connect: (url) => new WebSocket(url, { maxPayload: 256 << 20 }) as unknown as SocketLike,
+    connect: (url) => new WebSocket(url, { maxPayload: 256 << 20 }),
     onEvent: (e) => report(e),
   });
   const report = (e: WorkerEvent) => {

@@ -7,43 +7,11 @@ import { encodeFrame, encodeTensor } from '../protocol/frames';
 import { PROTOCOL_VERSION } from '../protocol/messages';
 import { WorkerLoop } from '../worker/loop';
 import { memoryCache } from '../worker/host';
-import type { SocketLike } from '../worker/host';
 import { api, mlpJob, tempDir, waitUntil } from './helpers';
+import { RawClient } from './raw-client';
 
 const MAX_FRAME = 1 << 20;
 const caps = { kind: 'native', backend: 'cpu', cores: 1, memoryMB: 1000 };
-
-/** A hand-driven worker that records every server message. */
-class RawClient {
-  ws: WebSocket;
-  inbox: Record<string, unknown>[] = [];
-  closed: Promise<{ code: number; reason: string }>;
-  constructor(url: string) {
-    this.ws = new WebSocket(url);
-    this.ws.on('message', (d, binary) => !binary && this.inbox.push(JSON.parse(d.toString())));
-    this.closed = new Promise((r) => this.ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
-  }
-  opened() {
-    return new Promise<void>((ok, fail) => {
-      this.ws.once('open', () => ok());
-      this.ws.once('error', fail);
-    });
-  }
-  send(d: string | Uint8Array) {
-    this.ws.send(d);
-  }
-  async next(type: string): Promise<Record<string, any>> {
-    return waitUntil(`a "${type}" message`, async () => {
-      const i = this.inbox.findIndex((m) => m.type === type);
-      return i >= 0 ? this.inbox.splice(i, 1)[0] : undefined;
-    }, 20_000, 20);
-  }
-  async error(code: string) {
-    const e = await this.next('error');
-    expect(e.code).toBe(code);
-    return e;
-  }
-}
 
 describe('protocol faults: every bad frame gets its code and the job is unaffected', () => {
   let coord: Awaited<ReturnType<typeof startCoordinator>>;
@@ -137,7 +105,7 @@ describe('protocol faults: every bad frame gets its code and the job is unaffect
   it('the job still completes with a well-behaved worker, and the refusals are on record', async () => {
     const loop = new WorkerLoop({
       coordinator: url, token, backend: new CpuBackend(), capabilities: caps as never, cache: memoryCache(),
-      connect: (u) => new WebSocket(u) as unknown as SocketLike,
+      connect: (u) => new WebSocket(u),
     });
     loop.start();
     const job = await waitUntil('job done', async () => {

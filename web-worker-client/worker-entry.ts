@@ -6,7 +6,6 @@ import { GpuBackend } from '../kernels/gpu/backend';
 import { openGpu } from '../kernels/gpu/device';
 import type { Capabilities } from '../protocol/messages';
 import { WorkerLoop, type WorkerEvent } from '../worker/loop';
-import type { SocketLike } from '../worker/host';
 import { idbCache, state } from './idb';
 
 export interface VolunteerStats {
@@ -86,7 +85,7 @@ const api = {
       cache: idbCache,
       name: 'volunteer',
       workerId: await state.get<string>('workerId'),
-      connect: (url) => new WebSocket(url) as unknown as SocketLike,
+      connect: (url) => new WebSocket(url),
       onEvent,
     });
     loop.start();

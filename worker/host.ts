@@ -1,13 +1,16 @@
-/** The few WebSocket features the loop uses; the browser's WebSocket and Node's `ws` both fit. */
+/** An event handler property that the browser's and `ws`'s narrower handler types are assignable to. */
+type Handler<E> = { bivarianceHack(ev: E): void }['bivarianceHack'];
+
+/** The few WebSocket features the loop uses; the browser's WebSocket and Node's `ws` both fit without a cast. */
 export interface SocketLike {
   binaryType: string;
   readonly readyState: number;
   send(data: string | ArrayBufferView | ArrayBuffer): void;
   close(code?: number, reason?: string): void;
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
+  onopen: Handler<unknown> | null;
+  onmessage: Handler<{ data: unknown }> | null;
+  onclose: Handler<{ code: number; reason: string }> | null;
+  onerror: Handler<unknown> | null;
 }
 
 /** Content-addressed byte cache (IndexedDB in the browser, files in Node). */

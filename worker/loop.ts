@@ -34,6 +34,8 @@ export type WorkerEvent =
   | { type: 'state'; state: 'running' | 'paused' | 'stopping' | 'stopped' };
 
 const HEARTBEAT_MS = 5000;
+/** Error-feedback residuals are full-model vectors: keep those of the few most recent jobs only. */
+const MAX_RESIDUALS = 2;
 
 /**
  * The worker loop, shared by the browser Web Worker and the native worker: connect, say hello, take assignments,
@@ -121,6 +123,10 @@ export class WorkerLoop {
     return true;
   }
 
+  private holds(assignmentId: number) {
+    return this.inFlight.has(assignmentId) || this.queue.some((a) => a.assignmentId === assignmentId);
+  }
+
   private slots() {
     return this.paused || this.stopping ? 0 : (this.o.concurrency ?? 1);
   }
@@ -139,7 +145,7 @@ export class WorkerLoop {
         this.emit({ type: 'assigned', job: msg.jobId, round: msg.round, shard: msg.shard, samples: msg.data.count });
         return this.drain();
       case 'revoke':
-        this.revoked.add(msg.assignmentId);
+        if (this.holds(msg.assignmentId)) this.revoked.add(msg.assignmentId);
         this.emit({ type: 'dropped', assignmentId: msg.assignmentId, reason: msg.reason });
         return;
       case 'ack':
@@ -157,7 +163,7 @@ export class WorkerLoop {
     this.busy = true;
     try {
       for (let a = this.queue.shift(); a; a = this.queue.shift()) {
-        if (this.revoked.has(a.assignmentId)) continue;
+        if (this.revoked.delete(a.assignmentId)) continue;
         this.inFlight.add(a.assignmentId);
         try {
           const t0 = performance.now();
@@ -172,6 +178,7 @@ export class WorkerLoop {
           await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** this.failures++)));
         } finally {
           this.inFlight.delete(a.assignmentId);
+          this.revoked.delete(a.assignmentId);
         }
       }
     } finally {
@@ -229,7 +236,9 @@ export class WorkerLoop {
       residual = this.residuals.get(a.jobId);
       if (!residual || residual.length !== values.length) residual = new Float32Array(values.length);
       for (let i = 0; i < values.length; i++) values[i] += residual[i];
+      this.residuals.delete(a.jobId); // re-inserted last: the map keeps the most recently used jobs
       this.residuals.set(a.jobId, residual);
+      if (this.residuals.size > MAX_RESIDUALS) this.residuals.delete(this.residuals.keys().next().value as number);
     }
     const frame = encodeTensor({ kind: a.task.mode === 'local' ? 'delta' : 'gradient', job: a.jobId, round: a.round, shard: a.shard }, values, dtype, residual);
     this.send({ type: 'result', assignmentId: a.assignmentId, samples: d.count, loss, correct });

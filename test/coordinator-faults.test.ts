@@ -1,0 +1,112 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startCoordinator } from '../coordinator/server';
+import { CpuBackend } from '../kernels/cpu/backend';
+import { encodeTensor } from '../protocol/frames';
+import { PROTOCOL_VERSION } from '../protocol/messages';
+import { memoryCache } from '../worker/host';
+import { WorkerLoop } from '../worker/loop';
+import { api, mlpJob, tempDir, waitUntil } from './helpers';
+import { RawClient } from './raw-client';
+
+const caps = { kind: 'native', backend: 'cpu', cores: 1, memoryMB: 1000 };
+const hello = (workerId?: string) => JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, capabilities: caps, workerId });
+
+// Regressions for faults a stranger could cause: each test failed on the coordinator before the foundation fixes.
+describe('coordinator faults: nothing a client sends ends the process, drops a worker or stalls a job', () => {
+  let coord: Awaited<ReturnType<typeof startCoordinator>>;
+  let url: string;
+  const token = 'gt_test_operator';
+  const wsUrl = (t = token) => `${url.replace('http', 'ws')}/ws?token=${t}`;
+
+  beforeAll(async () => {
+    const dir = tempDir('grid-coord-faults-');
+    coord = await startCoordinator({
+      ...{ port: 0, host: '127.0.0.1', databaseUrl: ':memory:', dataDir: dir, webDir: join(dir, 'web'), enrolment: true, operatorToken: token },
+      ...{ maxFrameBytes: 1 << 20, maxBodyBytes: 1 << 20, heartbeatMs: 5000, log: { debug() {}, info() {}, warn() {}, error() {} } },
+    });
+    url = `http://127.0.0.1:${coord.port}`;
+  });
+  afterAll(() => coord?.close());
+
+  it('answers a malformed percent-escape with BAD_REQUEST and keeps serving', async () => {
+    for (const path of ['/api/jobs/%E0%A4%A', '/assets/%E0%A4%A', '/%']) {
+      const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { code: 'BAD_REQUEST' } });
+    }
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+  });
+
+  it('gives a second live connection with the same worker id its own id, and keeps dispatching to the survivor', async () => {
+    const first = new RawClient(wsUrl());
+    await first.opened();
+    first.send(hello('volunteer-tab-0001'));
+    expect((await first.next('welcome')).workerId).toBe('volunteer-tab-0001');
+    const second = new RawClient(wsUrl());
+    await second.opened();
+    second.send(hello('volunteer-tab-0001'));
+    const secondId = (await second.next('welcome')).workerId;
+    expect(secondId).not.toBe('volunteer-tab-0001');
+    first.ws.close();
+    await first.closed;
+    const { id } = await api<{ id: number }>(url, token, '/api/jobs', mlpJob({ rounds: 1, globalBatch: 64 }));
+    second.send(JSON.stringify({ type: 'ready', slots: 1 }));
+    expect((await second.next('assign')).jobId).toBe(id);
+    second.ws.close();
+    await api(url, token, `/api/jobs/${id}/cancel`, {});
+  });
+
+  it("does not let another token's worker take over a worker id", async () => {
+    const volunteer = await api<{ token: string }>(url, token, '/api/tokens', { name: 'v', scopes: ['worker'] });
+    const owner = new RawClient(wsUrl());
+    await owner.opened();
+    owner.send(hello('owned-worker-0001'));
+    await owner.next('welcome');
+    owner.ws.close();
+    await owner.closed;
+    const thief = new RawClient(wsUrl(volunteer.token));
+    await thief.opened();
+    thief.send(hello('owned-worker-0001'));
+    expect((await thief.next('welcome')).workerId).not.toBe('owned-worker-0001');
+    thief.ws.close();
+  });
+
+  it('frees the lease of a worker closed for TOO_MANY_ERRORS, so honest workers finish the job', async () => {
+    const { id } = await api<{ id: number }>(url, token, '/api/jobs', mlpJob({ rounds: 2, globalBatch: 128, shardSize: 64 }));
+    const hostile = new RawClient(wsUrl());
+    await hostile.opened();
+    hostile.send(hello());
+    await hostile.next('welcome');
+    hostile.send(JSON.stringify({ type: 'ready', slots: 1 }));
+    // Each refused result frees the shard and leases it straight back; the tenth refusal closes the socket while
+    // that new lease is still being written.
+    for (let i = 0; i < 10; i++) {
+      const a = await hostile.next('assign');
+      hostile.send(JSON.stringify({ type: 'result', assignmentId: a.assignmentId, samples: a.data.count, loss: 1 }));
+      hostile.send(encodeTensor({ kind: 'gradient', job: a.jobId, round: a.round, shard: a.shard }, new Float32Array(3), 'f32'));
+      if (i < 9) await hostile.error('WRONG_SIZE');
+    }
+    expect((await hostile.closed).code).toBe(1008);
+    const loop = new WorkerLoop({
+      ...{ coordinator: url, token, backend: new CpuBackend(), capabilities: caps as never, cache: memoryCache() },
+      connect: (u) => new WebSocket(u),
+    });
+    loop.start();
+    const job = await waitUntil('job done', async () => {
+      const j = await api<{ state: string; round: number }>(url, token, `/api/jobs/${id}`);
+      return j.state === 'done' && j;
+    }, 60_000);
+    await loop.stop();
+    expect(job.round).toBe(2);
+  });
+
+  it('does not cache unknown tokens, and stops an address guessing them', async () => {
+    const before = coord.auth.footprint.cachedTokens;
+    const codes = new Set<number>();
+    for (let i = 0; i < 80; i++) codes.add((await fetch(`${url}/api/jobs`, { headers: { authorization: `Bearer gt_guess_${i}` } })).status);
+    expect(coord.auth.footprint.cachedTokens).toBe(before);
+    expect([...codes].sort()).toEqual([401, 429]);
+  });
+});
