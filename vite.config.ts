@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { generateSW } from 'workbox-build';
 import { defineConfig, type Plugin } from 'vite';
+import { generateSW } from 'workbox-build';
 
 /** After the build, let workbox precache the app shell so the volunteer page installs and starts offline. */
 function serviceWorker(): Plugin {

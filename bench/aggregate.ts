@@ -34,6 +34,10 @@ export async function benchAggregate() {
   await pool.close();
   const gbps = (s: number) => bytes / s / 1e9;
   console.log(`memcpy:                 ${gbps(memcpy).toFixed(2)} GB/s (TypedArray.set of the same bytes, one thread, same run)`);
-  console.log(`aggregate, one thread:  ${gbps(single).toFixed(2)} GB/s read (${(single * 1000).toFixed(1)} ms), ratio to memcpy ${(memcpy / single).toFixed(2)}`);
-  console.log(`aggregate, thread pool: ${gbps(pooled).toFixed(2)} GB/s read (${(pooled * 1000).toFixed(1)} ms), ratio to memcpy ${(memcpy / pooled).toFixed(2)} (target >= 0.5; this is what the coordinator uses)`);
+  console.log(
+    `aggregate, one thread:  ${gbps(single).toFixed(2)} GB/s read (${(single * 1000).toFixed(1)} ms), ratio to memcpy ${(memcpy / single).toFixed(2)}`,
+  );
+  console.log(
+    `aggregate, thread pool: ${gbps(pooled).toFixed(2)} GB/s read (${(pooled * 1000).toFixed(1)} ms), ratio to memcpy ${(memcpy / pooled).toFixed(2)} (target >= 0.5; this is what the coordinator uses)`,
+  );
 }

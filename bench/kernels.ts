@@ -23,9 +23,13 @@ export async function benchKernels() {
     console.log(`Chromium WebGPU adapter: ${b.adapter} (our matmul: ${b.matmulVariant})`);
     console.log(`matmul 1024^3 (ours): ${r(b.oursMatmul1024)} GFLOP/s on ${b.adapter}`);
     console.log(`MLP 784-256-128-10, batch 256, samples/s: ours ${r(b.oursMlp)} | tfjs-webgpu ${r(b.tfWebgpuMlp)} | tfjs-wasm ${r(b.tfWasmMlp)}`);
-    console.log(`  ratio ours / tfjs-webgpu: ${(b.oursMlp / b.tfWebgpuMlp).toFixed(2)} (target >= 1.5), ours / tfjs-wasm: ${(b.oursMlp / b.tfWasmMlp).toFixed(2)}`);
+    console.log(
+      `  ratio ours / tfjs-webgpu: ${(b.oursMlp / b.tfWebgpuMlp).toFixed(2)} (target >= 1.5), ours / tfjs-wasm: ${(b.oursMlp / b.tfWasmMlp).toFixed(2)}`,
+    );
     console.log(`CNN conv8-pool-conv16-pool-dense, batch 64, samples/s: ours ${r(b.oursCnn)} | tfjs-webgpu ${r(b.tfWebgpuCnn)} | tfjs-cpu ${r(b.tfCpuCnn)}`);
-    console.log(`  ratio ours / tfjs-webgpu: ${(b.oursCnn / b.tfWebgpuCnn).toFixed(2)} (target >= 1.5), ours / tfjs-cpu: ${(b.oursCnn / b.tfCpuCnn).toFixed(2)}`);
+    console.log(
+      `  ratio ours / tfjs-webgpu: ${(b.oursCnn / b.tfWebgpuCnn).toFixed(2)} (target >= 1.5), ours / tfjs-cpu: ${(b.oursCnn / b.tfCpuCnn).toFixed(2)}`,
+    );
   } finally {
     await browser.close();
     await server.close();

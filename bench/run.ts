@@ -1,4 +1,5 @@
 export {};
+
 // `npm run bench -- <name>`: each benchmark prints its figures and a ratio against a baseline measured in the same run.
 const benches: Record<string, () => Promise<void>> = {
   aggregate: async () => (await import('./aggregate')).benchAggregate(),

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { startCoordinator } from '../coordinator/server';
-import { type Proc, api, startWorker, tempDir } from '../test/helpers';
+import { api, type Proc, startWorker, tempDir } from '../test/helpers';
 
 const TARGET = Number(process.env.BENCH_TARGET ?? 0.88);
 const MAX_EPOCHS = Number(process.env.BENCH_MAX_EPOCHS ?? 12);
@@ -34,8 +34,17 @@ async function run(label: string, workers: number, over: Record<string, unknown>
   const dir = tempDir('grid-bench-');
   const quiet = { debug() {}, info() {}, warn() {}, error: console.error };
   const coord = await startCoordinator({
-    port: 0, host: '127.0.0.1', databaseUrl: `sqlite:${join(dir, 'grid.db')}`, dataDir: dir, webDir: join(dir, 'web'), enrolment: false,
-    operatorToken: TOKEN, maxFrameBytes: 64 << 20, maxBodyBytes: 1 << 20, heartbeatMs: 5000, log: quiet,
+    port: 0,
+    host: '127.0.0.1',
+    databaseUrl: `sqlite:${join(dir, 'grid.db')}`,
+    dataDir: dir,
+    webDir: join(dir, 'web'),
+    enrolment: false,
+    operatorToken: TOKEN,
+    maxFrameBytes: 64 << 20,
+    maxBodyBytes: 1 << 20,
+    heartbeatMs: 5000,
+    log: quiet,
   });
   const url = `http://127.0.0.1:${coord.port}`;
   const procs: Proc[] = Array.from({ length: workers }, (_, i) => startWorker(url, TOKEN, `bench-${i}`, BACKEND));
@@ -68,7 +77,9 @@ export async function benchTrain() {
   const runs: Outcome[] = [];
   const print = (r: Outcome) => {
     const one = runs[0];
-    const efficiency = r.label.startsWith('sync fp32') ? ` | scaling efficiency ${((r.samplesPerSecond / one.samplesPerSecond / r.workers) * 100).toFixed(0)}%` : '';
+    const efficiency = r.label.startsWith('sync fp32')
+      ? ` | scaling efficiency ${((r.samplesPerSecond / one.samplesPerSecond / r.workers) * 100).toFixed(0)}%`
+      : '';
     console.log(
       `${r.label.padEnd(38)} | ${r.reached ? 'reached' : 'NOT reached'} ${(r.accuracy * 100).toFixed(2)}% in ${r.seconds.toFixed(0)} s | ${r.samplesPerSecond.toFixed(0)} samples/s${efficiency} | ${(r.bytesPerRound / 1e6).toFixed(2)} MB sent per round (${(r.bytesPerRound / one.bytesPerRound).toFixed(2)}x fp32 sync)`,
     );

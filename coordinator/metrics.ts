@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * Every metric the coordinator exports, declared once. One registry per coordinator (tests run several in one
@@ -12,7 +12,12 @@ export class Metrics {
   readonly shardsAssigned = new Counter({ name: 'grid_shards_assigned_total', help: 'Shards leased to workers', registers: this.r });
   readonly leasesEnded = new Counter({ name: 'grid_leases_ended_total', help: 'Leases that ended without a result', labelNames: ['state'], registers: this.r });
   readonly results = new Counter({ name: 'grid_results_total', help: 'Results received', labelNames: ['accepted', 'code'], registers: this.r });
-  readonly resultBytes = new Counter({ name: 'grid_result_bytes_total', help: 'Payload bytes of accepted results', labelNames: ['encoding'], registers: this.r });
+  readonly resultBytes = new Counter({
+    name: 'grid_result_bytes_total',
+    help: 'Payload bytes of accepted results',
+    labelNames: ['encoding'],
+    registers: this.r,
+  });
   readonly rounds = new Counter({ name: 'grid_rounds_total', help: 'Rounds closed', registers: this.r });
   readonly roundCloseSeconds = new Histogram({
     name: 'grid_round_close_seconds',
@@ -21,7 +26,12 @@ export class Metrics {
     registers: this.r,
   });
   readonly jobsFailed = new Counter({ name: 'grid_jobs_failed_total', help: 'Jobs marked failed', labelNames: ['stage'], registers: this.r });
-  readonly httpRequests = new Counter({ name: 'grid_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers: this.r });
+  readonly httpRequests = new Counter({
+    name: 'grid_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['route', 'status'],
+    registers: this.r,
+  });
   readonly httpSeconds = new Histogram({ name: 'grid_http_seconds', help: 'Time spent in HTTP handlers', labelNames: ['route'], registers: this.r });
   readonly wsMessages = new Counter({ name: 'grid_ws_messages_total', help: 'Worker messages received', labelNames: ['binary'], registers: this.r });
   readonly wsRefusals = new Counter({ name: 'grid_ws_refusals_total', help: 'Worker messages refused', labelNames: ['code'], registers: this.r });

@@ -3,17 +3,17 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GridError } from '../protocol/errors';
 import { Auth } from './auth';
-import { DatasetRegistry } from './data/dataset-registry';
 import type { CoordinatorConfig } from './config';
-import { HttpRouter } from './net/http';
-import { type Logger, createLogger } from './log';
+import { DatasetRegistry } from './data/dataset-registry';
+import { createLogger, type Logger } from './log';
 import { Metrics } from './metrics';
+import { HttpRouter } from './net/http';
 import { registerApi } from './net/routes';
-import { Scheduler } from './training/scheduler';
 import { staticFiles } from './net/static-files';
-import { openStore } from './store/index';
 import { loadUws } from './net/uws';
 import { workerSocket } from './net/worker-socket';
+import { openStore } from './store/index';
+import { Scheduler } from './training/scheduler';
 
 /** Wire store, scheduler, API, static files and the worker socket onto one uWS app. */
 export async function startCoordinator(cfg: CoordinatorConfig) {
@@ -52,7 +52,13 @@ export async function startCoordinator(cfg: CoordinatorConfig) {
   if (!listen) throw new Error(`cannot listen on ${cfg.host}:${cfg.port}`);
   const port = uws.us_socket_local_port(listen as never);
   await scheduler.start();
-  log.info('coordinator listening', { port, url: `http://localhost:${port}/`, owner, enrolment: cfg.enrolment, webDir: existsSync(cfg.webDir) ? cfg.webDir : null });
+  log.info('coordinator listening', {
+    port,
+    url: `http://localhost:${port}/`,
+    owner,
+    enrolment: cfg.enrolment,
+    webDir: existsSync(cfg.webDir) ? cfg.webDir : null,
+  });
   return {
     port,
     store,

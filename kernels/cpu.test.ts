@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { ModelSpec } from '../protocol/model';
 import { CpuBackend } from './cpu/backend';
 import { buildModel, initParams } from './models/index';
-import { KERNEL_CASES } from './testing/cases';
 import { sampleBatch } from './models/sample-batch';
+import { KERNEL_CASES } from './testing/cases';
 import { finiteDifferenceCheck } from './testing/gradcheck';
 import { runKernelCases } from './testing/run-cases';
 
@@ -70,7 +70,12 @@ describe('training on the CPU backend', () => {
     const before = (await model.lossAndGradients(params, batch)).loss;
     const { delta, samples } = await model.localSteps(params, [batch, batch, batch, batch], { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
     expect(samples).toBe(128);
-    const after = (await model.lossAndGradients(params.map((p, i) => p - delta[i]), batch)).loss;
+    const after = (
+      await model.lossAndGradients(
+        params.map((p, i) => p - delta[i]),
+        batch,
+      )
+    ).loss;
     expect(after).toBeLessThan(before);
   });
 

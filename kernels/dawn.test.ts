@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDawn } from './gpu/dawn';
 import type { GpuHandle } from './gpu/device';
-import { type TierReport, runGpuTier } from './testing/gpu-tier';
+import { runGpuTier, type TierReport } from './testing/gpu-tier';
 
 // Dawn in Node: software Vulkan (lavapipe) in CI, the vendor's Vulkan driver on a real GPU; GL compatibility too.
 for (const backend of ['vulkan', 'gl'] as const) {

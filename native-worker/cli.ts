@@ -2,9 +2,9 @@ import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { WorkerLoop, type WorkerEvent } from '../worker/loop';
-import { type BackendChoice, openBackend } from './open-backend';
+import { type WorkerEvent, WorkerLoop } from '../worker/loop';
 import { fileCache } from './file-cache';
+import { type BackendChoice, openBackend } from './open-backend';
 import { selfCheck } from './self-check';
 
 const HELP = `grid-worker: a native GPU worker for the volunteer compute grid
@@ -39,7 +39,9 @@ const { values: args } = parseArgs({
 
 const json = !process.stdout.isTTY;
 const log = (msg: string, fields: Record<string, unknown> = {}) =>
-  json ? console.log(JSON.stringify({ t: new Date().toISOString(), msg, ...fields })) : console.error(`${msg}${Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : ''}`);
+  json
+    ? console.log(JSON.stringify({ t: new Date().toISOString(), msg, ...fields }))
+    : console.error(`${msg}${Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : ''}`);
 
 /** A whole number option in [min, max], or a clear error naming the flag. */
 function intOption(name: string, raw: string | undefined, min: number, max: number): number {
@@ -106,7 +108,9 @@ async function main(): Promise<number> {
   const report = (e: WorkerEvent) => {
     if (e.type === 'computed' && !json) {
       const rate = loop.samplesDone / ((performance.now() - started) / 1000);
-      process.stderr.write(`\rjob ${e.job} round ${e.round} shard ${e.shard} | shards ${loop.shardsDone} | loss ${e.loss.toFixed(4)} | ${rate.toFixed(0)} samples/s   `);
+      process.stderr.write(
+        `\rjob ${e.job} round ${e.round} shard ${e.shard} | shards ${loop.shardsDone} | loss ${e.loss.toFixed(4)} | ${rate.toFixed(0)} samples/s   `,
+      );
       return;
     }
     if (e.type === 'connected') started = performance.now();

@@ -1,9 +1,9 @@
 import { availableParallelism, totalmem } from 'node:os';
-import type { Capabilities } from '../protocol/messages';
 import type { Backend } from '../kernels/backend';
 import { CpuBackend } from '../kernels/cpu/backend';
 import { GpuBackend } from '../kernels/gpu/backend';
 import { type DawnBackend, openDawn } from '../kernels/gpu/dawn';
+import type { Capabilities } from '../protocol/messages';
 
 export type BackendChoice = DawnBackend | 'cpu';
 

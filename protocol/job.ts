@@ -1,6 +1,6 @@
 import { GridError } from './errors';
 import { classCount, inputSize, modelSpec } from './model';
-import { type Infer, SchemaError, int, lit, num, obj, opt, str, variant, withDefault } from './schema';
+import { type Infer, int, lit, num, obj, opt, SchemaError, str, variant, withDefault } from './schema';
 
 const sgd = obj({ kind: lit('sgd'), lr: num(0, 10), momentum: withDefault(num(0, 0.9999), 0), weightDecay: withDefault(num(0, 1), 0) });
 const adam = obj({
@@ -23,7 +23,12 @@ const common = {
   rounds: opt(int(1, 10_000_000)),
   epochs: opt(num(0.001, 100_000)),
   aggregation: withDefault(
-    obj({ rule: withDefault(lit('mean', 'trimmed-mean', 'median'), 'mean'), clipNorm: opt(num(0)), trim: withDefault(num(0, 0.49), 0.1), maxNorm: opt(num(0)) }),
+    obj({
+      rule: withDefault(lit('mean', 'trimmed-mean', 'median'), 'mean'),
+      clipNorm: opt(num(0)),
+      trim: withDefault(num(0, 0.49), 0.1),
+      maxNorm: opt(num(0)),
+    }),
     { rule: 'mean' as const, trim: 0.1 },
   ),
   encoding: withDefault(lit('fp32', 'fp16', 'int8'), 'fp32'),

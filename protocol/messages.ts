@@ -1,6 +1,6 @@
 import { type ErrorCode, GridError } from './errors';
-import { type Infer, SchemaError, arr, bool, int, lit, num, obj, opt, str, variant } from './schema';
 import { modelSpec } from './model';
+import { arr, bool, type Infer, int, lit, num, obj, opt, SchemaError, str, variant } from './schema';
 
 export const PROTOCOL_VERSION = 1;
 

@@ -1,4 +1,4 @@
-import { type Infer, arr, int, lit, obj, opt, variant } from './schema';
+import { arr, type Infer, int, lit, obj, opt, variant } from './schema';
 
 export const mlpSpec = obj({
   kind: lit('mlp'),

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Browser } from 'puppeteer-core';
-import { type ViteDevServer, createServer } from 'vite';
+import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TierReport } from '../kernels/testing/gpu-tier';
 import { launchChromium } from './browser';

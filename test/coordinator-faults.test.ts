@@ -94,10 +94,14 @@ describe('coordinator faults: nothing a client sends ends the process, drops a w
       connect: (u) => new WebSocket(u),
     });
     loop.start();
-    const job = await waitUntil('job done', async () => {
-      const j = await api<{ state: string; round: number }>(url, token, `/api/jobs/${id}`);
-      return j.state === 'done' && j;
-    }, 60_000);
+    const job = await waitUntil(
+      'job done',
+      async () => {
+        const j = await api<{ state: string; round: number }>(url, token, `/api/jobs/${id}`);
+        return j.state === 'done' && j;
+      },
+      60_000,
+    );
     await loop.stop();
     expect(job.round).toBe(2);
   });

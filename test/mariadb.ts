@@ -9,9 +9,13 @@ export async function startMariaDb(port = 3400 + Math.floor(Math.random() * 500)
   for (const bin of ['mariadbd', 'mariadb-install-db'])
     if (!findBin(bin)) throw new Error(`${bin} not found: run .ci/run (apt-get install mariadb-server-core mariadb-client-core)`);
   const base = mkdtempSync(join(tmpdir(), 'grid-mariadb-'));
-  execFileSync(findBin('mariadb-install-db')!, ['--no-defaults', `--datadir=${base}/data`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], {
-    stdio: 'ignore',
-  });
+  execFileSync(
+    findBin('mariadb-install-db')!,
+    ['--no-defaults', `--datadir=${base}/data`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'],
+    {
+      stdio: 'ignore',
+    },
+  );
   const server: ChildProcess = spawn(
     findBin('mariadbd')!,
     [

@@ -5,8 +5,8 @@ import { startCoordinator } from '../coordinator/server';
 import { CpuBackend } from '../kernels/cpu/backend';
 import { encodeFrame, encodeTensor } from '../protocol/frames';
 import { PROTOCOL_VERSION } from '../protocol/messages';
-import { WorkerLoop } from '../worker/loop';
 import { memoryCache } from '../worker/host';
+import { WorkerLoop } from '../worker/loop';
 import { api, mlpJob, tempDir, waitUntil } from './helpers';
 import { RawClient } from './raw-client';
 
@@ -23,8 +23,16 @@ describe('protocol faults: every bad frame gets its code and the job is unaffect
   beforeAll(async () => {
     const dir = tempDir('grid-faults-');
     coord = await startCoordinator({
-      port: 0, host: '127.0.0.1', databaseUrl: ':memory:', dataDir: dir, webDir: join(dir, 'web'), enrolment: true,
-      operatorToken: 'gt_test_operator', maxFrameBytes: MAX_FRAME, maxBodyBytes: 1 << 20, heartbeatMs: 5000,
+      port: 0,
+      host: '127.0.0.1',
+      databaseUrl: ':memory:',
+      dataDir: dir,
+      webDir: join(dir, 'web'),
+      enrolment: true,
+      operatorToken: 'gt_test_operator',
+      maxFrameBytes: MAX_FRAME,
+      maxBodyBytes: 1 << 20,
+      heartbeatMs: 5000,
       log: { debug() {}, info() {}, warn() {}, error: console.error },
     });
     url = `http://127.0.0.1:${coord.port}`;
@@ -104,21 +112,40 @@ describe('protocol faults: every bad frame gets its code and the job is unaffect
 
   it('the job still completes with a well-behaved worker, and the refusals are on record', async () => {
     const loop = new WorkerLoop({
-      coordinator: url, token, backend: new CpuBackend(), capabilities: caps as never, cache: memoryCache(),
+      coordinator: url,
+      token,
+      backend: new CpuBackend(),
+      capabilities: caps as never,
+      cache: memoryCache(),
       connect: (u) => new WebSocket(u),
     });
     loop.start();
-    const job = await waitUntil('job done', async () => {
-      const j = await api<{ state: string; round: number }>(url, token, `/api/jobs/${jobId}`);
-      return j.state === 'done' && j;
-    }, 120_000);
+    const job = await waitUntil(
+      'job done',
+      async () => {
+        const j = await api<{ state: string; round: number }>(url, token, `/api/jobs/${jobId}`);
+        return j.state === 'done' && j;
+      },
+      120_000,
+    );
     await loop.stop();
     expect(job.round).toBe(3);
     const results = await coord.store.results(jobId);
     const accepted = results.filter((r) => r.accepted);
     expect(accepted.length).toBe(3 * 2);
-    for (let round = 0; round < 3; round++) expect(accepted.filter((r) => r.round === round).map((r) => r.shard).sort()).toEqual([0, 1]);
-    expect(results.filter((r) => !r.accepted).map((r) => r.reason).sort()).toEqual(['NON_FINITE', 'WRONG_SIZE']);
+    for (let round = 0; round < 3; round++)
+      expect(
+        accepted
+          .filter((r) => r.round === round)
+          .map((r) => r.shard)
+          .sort(),
+      ).toEqual([0, 1]);
+    expect(
+      results
+        .filter((r) => !r.accepted)
+        .map((r) => r.reason)
+        .sort(),
+    ).toEqual(['NON_FINITE', 'WRONG_SIZE']);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     for (const code of ['BAD_JSON', 'BAD_LENGTH', 'NON_FINITE', 'UNKNOWN_ASSIGNMENT']) expect(metrics).toContain(`grid_ws_refusals_total{code="${code}"}`);
   });

@@ -22,10 +22,15 @@ export class RawClient {
     this.ws.send(d);
   }
   async next(type: string): Promise<Record<string, any>> {
-    return waitUntil(`a "${type}" message`, async () => {
-      const i = this.inbox.findIndex((m) => m.type === type);
-      return i >= 0 ? this.inbox.splice(i, 1)[0] : undefined;
-    }, 20_000, 20);
+    return waitUntil(
+      `a "${type}" message`,
+      async () => {
+        const i = this.inbox.findIndex((m) => m.type === type);
+        return i >= 0 ? this.inbox.splice(i, 1)[0] : undefined;
+      },
+      20_000,
+      20,
+    );
   }
   async error(code: string) {
     const e = await this.next('error');

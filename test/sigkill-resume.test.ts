@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../coordinator/store/index';
-import { type Proc, api, mlpJob, startCoordinatorProcess, startWorker, tempDir, waitUntil } from './helpers';
+import { api, mlpJob, type Proc, startCoordinatorProcess, startWorker, tempDir, waitUntil } from './helpers';
 
 interface Job {
   state: string;
@@ -46,10 +46,14 @@ describe('a coordinator killed with SIGKILL resumes the job from its last checkp
     expect(JSON.parse(resumed)).toMatchObject({ job: id, round: ckpt!.round, sha256: ckpt!.sha256 });
 
     // The workers reconnect on their own (exponential backoff) and the job completes.
-    const job = await waitUntil('job done after restart', async () => {
-      const j = await api<Job>(coord.url, coord.token, `/api/jobs/${id}`);
-      return j.state === 'done' && j;
-    }, 180_000);
+    const job = await waitUntil(
+      'job done after restart',
+      async () => {
+        const j = await api<Job>(coord.url, coord.token, `/api/jobs/${id}`);
+        return j.state === 'done' && j;
+      },
+      180_000,
+    );
     expect(job.round).toBe(rounds);
 
     store = await openStore(`sqlite:${join(dir, 'grid.db')}`);

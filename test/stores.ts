@@ -1,6 +1,6 @@
 import { createConnection } from 'mysql2/promise';
 import { inject } from 'vitest';
-import { type Store, openStore } from '../coordinator/store/index';
+import { openStore, type Store } from '../coordinator/store/index';
 
 /** Suites that touch SQL run once per dialect: the embedded SQLite and the real MariaDB from test/global-setup.ts. */
 export const DIALECTS = ['sqlite', 'mysql'] as const;

@@ -6,6 +6,10 @@ import { startCoordinator } from '../coordinator/server';
 import { launchChromium } from './browser';
 import { api, mlpJob, tempDir, waitUntil } from './helpers';
 
+// Callbacks given to page.evaluate run in Chromium; these are the page globals they touch (this file is Node code).
+declare const document: { querySelector(s: string): { shadowRoot: { querySelector(s: string): { textContent: string | null } | null } | null } | null };
+declare const navigator: { serviceWorker?: { controller: unknown } };
+
 const DIST = resolve(import.meta.dirname, '..', 'dist');
 const TOKEN = 'gt_volunteer_test_operator';
 
@@ -21,8 +25,16 @@ describe('volunteer PWA in headless Chromium', () => {
     if (!existsSync(join(DIST, 'index.html'))) throw new Error('web client not built: `npm test` runs `npm run build` first');
     const dir = tempDir('grid-volunteer-');
     coord = await startCoordinator({
-      port: 0, host: '127.0.0.1', databaseUrl: `sqlite:${join(dir, 'grid.db')}`, dataDir: dir, webDir: DIST, enrolment: true,
-      operatorToken: TOKEN, maxFrameBytes: 64 << 20, maxBodyBytes: 1 << 20, heartbeatMs: 5000,
+      port: 0,
+      host: '127.0.0.1',
+      databaseUrl: `sqlite:${join(dir, 'grid.db')}`,
+      dataDir: dir,
+      webDir: DIST,
+      enrolment: true,
+      operatorToken: TOKEN,
+      maxFrameBytes: 64 << 20,
+      maxBodyBytes: 1 << 20,
+      heartbeatMs: 5000,
       log: { debug() {}, info() {}, warn() {}, error: console.error },
     });
     url = `http://127.0.0.1:${coord.port}`;
@@ -40,7 +52,9 @@ describe('volunteer PWA in headless Chromium', () => {
   it('consents, contributes shards computed on WebGPU, and the job completes', async () => {
     const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', mlpJob({ rounds: 3, globalBatch: 128, shardSize: 64, evalEvery: 0 }));
     await page.goto(url);
-    await page.waitForFunction(() => document.querySelector('grid-volunteer')?.shadowRoot?.querySelector('#adapter')?.textContent?.includes('webgpu'), { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector('grid-volunteer')?.shadowRoot?.querySelector('#adapter')?.textContent?.includes('webgpu'), {
+      timeout: 60_000,
+    });
     console.log(`volunteer GPU: ${await text('#adapter')}`);
     await (await page.waitForSelector('pierce/#contribute'))!.click();
     await waitUntil('job done', async () => (await api<{ state: string }>(url, TOKEN, `/api/jobs/${id}`)).state === 'done', 300_000, 500);
@@ -64,8 +78,8 @@ describe('volunteer PWA in headless Chromium', () => {
 
   it('is installable and starts offline from the service worker', async () => {
     await page.waitForFunction(() => navigator.serviceWorker?.controller !== null, { timeout: 30_000 });
-    const manifest = await page.$eval('link[rel=manifest]', (l) => (l as HTMLLinkElement).href);
-    expect((await (await fetch(manifest)).json()).display).toBe('standalone');
+    const manifest = await page.$eval('link[rel=manifest]', (l) => (l as unknown as { href: string }).href);
+    expect(((await (await fetch(manifest)).json()) as { display: string }).display).toBe('standalone');
     await page.setOfflineMode(true);
     await page.reload();
     await page.waitForSelector('pierce/h1', { timeout: 30_000 });

@@ -1,4 +1,4 @@
-import { LitElement, css, html, svg } from 'lit';
+import { css, html, LitElement, svg } from 'lit';
 
 export interface Series {
   name: string;

@@ -1,5 +1,5 @@
 import { Task } from '@lit/task';
-import { LitElement, css, html } from 'lit';
+import { css, html, LitElement } from 'lit';
 import './chart';
 import type { Series } from './chart';
 
@@ -124,25 +124,38 @@ export class GridConsole extends LitElement {
           error: (e) => html`<p>${String(e)}</p>`,
           complete: (jobs) => html`<table id="jobs">
             <tr><th>id</th><th>name</th><th>state</th><th>round</th><th></th></tr>
-            ${jobs.map((j) => html`<tr class=${j.id === this.selected ? 'sel' : ''}>
-              <td><a href="#" @click=${(e: Event) => (e.preventDefault(), this.select(j.id))}>${j.id}</a></td>
+            ${jobs.map(
+              (j) => html`<tr class=${j.id === this.selected ? 'sel' : ''}>
+              <td><a href="#" @click=${(e: Event) => {
+                e.preventDefault();
+                this.select(j.id);
+              }}>${j.id}</a></td>
               <td>${j.name}</td><td class="state">${j.state}</td><td>${j.round} / ${j.totalRounds}</td>
               <td>
                 <button @click=${() => this.control(j.id, 'pause')}>pause</button>
                 <button @click=${() => this.control(j.id, 'resume')}>resume</button>
                 <button @click=${() => this.control(j.id, 'cancel')}>cancel</button>
                 <a href="/api/jobs/${j.id}/checkpoints?token=${encodeURIComponent(this.token)}">checkpoints</a>
-              </td></tr>`)}
+              </td></tr>`,
+            )}
           </table>`,
         })}
       </section>
-      ${this.selected !== undefined
-        ? html`<section id="charts">
+      ${
+        this.selected !== undefined
+          ? html`<section id="charts">
             <h2>Job ${this.selected}</h2>
-            <grid-chart label="loss" .series=${this.series([['train_loss', '#f59e0b'], ['test_loss', '#ef4444']])}></grid-chart>
-            <grid-chart label="accuracy" .series=${this.series([['train_accuracy', '#22c55e'], ['test_accuracy', '#3b82f6']])}></grid-chart>
+            <grid-chart label="loss" .series=${this.series([
+              ['train_loss', '#f59e0b'],
+              ['test_loss', '#ef4444'],
+            ])}></grid-chart>
+            <grid-chart label="accuracy" .series=${this.series([
+              ['train_accuracy', '#22c55e'],
+              ['test_accuracy', '#3b82f6'],
+            ])}></grid-chart>
           </section>`
-        : ''}
+          : ''
+      }
       <section>
         <h2>Submit a job</h2>
         <textarea id="spec">${JSON.stringify(EXAMPLE, null, 2)}</textarea>

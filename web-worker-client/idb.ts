@@ -15,7 +15,12 @@ function open(): Promise<IDBDatabase> {
 
 let db: Promise<IDBDatabase> | undefined;
 const tx = async <T>(store: string, mode: IDBTransactionMode, f: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> => {
-  const d = await (db ??= open());
+  // A failed open is not cached: the next call tries again.
+  db ??= open().catch((e) => {
+    db = undefined;
+    throw e;
+  });
+  const d = await db;
   return new Promise((resolve, reject) => {
     const r = f(d.transaction(store, mode).objectStore(store));
     r.onsuccess = () => resolve(r.result);

@@ -1,5 +1,5 @@
 import * as Comlink from 'comlink';
-import { LitElement, css, html } from 'lit';
+import { css, html, LitElement } from 'lit';
 import { Workbox } from 'workbox-window';
 import { state as saved } from './idb';
 import type { VolunteerApi, VolunteerStats } from './worker-entry';
@@ -71,12 +71,17 @@ export class GridVolunteer extends LitElement {
           downloads training data and model parameters from this server, computes gradients, and sends them back. Nothing
           else on your machine is read. You can pause or stop at any time; progress is kept in this browser.
         </p>
-        ${running
-          ? html`<button id="pause" @click=${this.pause}>${s!.state === 'paused' ? 'Resume' : 'Pause'}</button>
+        ${
+          running
+            ? html`<button id="pause" @click=${this.pause}>${s!.state === 'paused' ? 'Resume' : 'Pause'}</button>
               <button id="stop" class="secondary" @click=${this.stop}>Stop</button>
               <label>Throttle <input id="throttle" type="range" min="0" max="0.9" step="0.1" .value=${String(this.throttle)}
-                @input=${(e: Event) => this.worker.throttle((this.throttle = Number((e.target as HTMLInputElement).value)))} /></label>`
-          : html`<button id="contribute" @click=${this.contribute}>${this.consented ? 'Contribute' : 'I agree, contribute'}</button>`}
+                @input=${(e: Event) => {
+                  this.throttle = Number((e.target as HTMLInputElement).value);
+                  this.worker.throttle(this.throttle);
+                }} /></label>`
+            : html`<button id="contribute" @click=${this.contribute}>${this.consented ? 'Contribute' : 'I agree, contribute'}</button>`
+        }
         ${this.error ? html`<p class="err" id="error">${this.error}</p>` : ''}
       </div>
       <div class="card">

@@ -5,7 +5,7 @@ import { CpuBackend } from '../kernels/cpu/backend';
 import { GpuBackend } from '../kernels/gpu/backend';
 import { openGpu } from '../kernels/gpu/device';
 import type { Capabilities } from '../protocol/messages';
-import { WorkerLoop, type WorkerEvent } from '../worker/loop';
+import { type WorkerEvent, WorkerLoop } from '../worker/loop';
 import { idbCache, state } from './idb';
 
 export interface VolunteerStats {
@@ -37,7 +37,11 @@ async function openBackend() {
       ...base,
       backend: 'webgpu' as const,
       adapter: gpu.adapter,
-      limits: { maxBufferSize: l.maxBufferSize, maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup },
+      limits: {
+        maxBufferSize: l.maxBufferSize,
+        maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+        maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      },
       features: gpu.features,
     },
   };

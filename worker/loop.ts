@@ -1,8 +1,8 @@
+import type { Backend } from '../kernels/backend';
+import { buildModel, type Model } from '../kernels/models/index';
 import type { ErrorCode } from '../protocol/errors';
 import { decodeFrame, decodeTensor, encodeTensor } from '../protocol/frames';
-import { type Assignment, type Capabilities, type ClientMessage, PROTOCOL_VERSION, type ServerMessage, parseServerMessage } from '../protocol/messages';
-import type { Backend } from '../kernels/backend';
-import { type Model, buildModel } from '../kernels/models/index';
+import { type Assignment, type Capabilities, type ClientMessage, PROTOCOL_VERSION, parseServerMessage, type ServerMessage } from '../protocol/messages';
 import { DataClient } from './data';
 import type { ByteCache, SocketLike } from './host';
 
@@ -217,7 +217,8 @@ export class WorkerLoop {
     if (a.task.mode === 'local') {
       const per = a.task.batch;
       const batches = [];
-      for (let s = 0; s < batch.y.length; s += per) batches.push({ x: batch.x.subarray(s * model.inputSize, (s + per) * model.inputSize), y: batch.y.subarray(s, s + per) });
+      for (let s = 0; s < batch.y.length; s += per)
+        batches.push({ x: batch.x.subarray(s * model.inputSize, (s + per) * model.inputSize), y: batch.y.subarray(s, s + per) });
       const r = await model.localSteps(params, batches, { lr: a.task.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
       ({ loss, correct } = r);
       values = r.delta;
@@ -269,10 +270,11 @@ export class WorkerLoop {
     this.setState('stopping');
     this.send({ type: 'ready', slots: 0 });
     for (const a of this.queue.splice(0)) this.send({ type: 'release', assignmentId: a.assignmentId, reason: 'worker stopping' });
-    if (mode === 'release') for (const id of this.inFlight) {
-      this.revoked.add(id);
-      this.send({ type: 'release', assignmentId: id, reason: 'worker stopping' });
-    }
+    if (mode === 'release')
+      for (const id of this.inFlight) {
+        this.revoked.add(id);
+        this.send({ type: 'release', assignmentId: id, reason: 'worker stopping' });
+      }
     if (this.busy) await new Promise<void>((r) => this.idleWaiters.push(r));
     clearInterval(this.heartbeat);
     // Give the last frames a moment to leave before the close handshake.

@@ -16,7 +16,14 @@ function tfjsStep(kind: 'mlp' | 'cnn', batch: number) {
   const vars =
     kind === 'mlp'
       ? [he([784, 256], 784), tf.variable(tf.zeros([256])), he([256, 128], 256), tf.variable(tf.zeros([128])), he([128, 10], 128), tf.variable(tf.zeros([10]))]
-      : [he([5, 5, 1, 8], 25), tf.variable(tf.zeros([8])), he([5, 5, 8, 16], 200), tf.variable(tf.zeros([16])), he([7 * 7 * 16, 10], 784), tf.variable(tf.zeros([10]))];
+      : [
+          he([5, 5, 1, 8], 25),
+          tf.variable(tf.zeros([8])),
+          he([5, 5, 8, 16], 200),
+          tf.variable(tf.zeros([16])),
+          he([7 * 7 * 16, 10], 784),
+          tf.variable(tf.zeros([10])),
+        ];
   const loss = () => {
     let h: tf.Tensor;
     if (kind === 'mlp') {

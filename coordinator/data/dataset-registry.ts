@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GridError } from '../../protocol/errors';
-import { type LoadedDataset, fashionMnistAvailable, loadFashionMnist, parseCsvDataset } from './datasets';
 import type { Store } from '../store/index';
+import { fashionMnistAvailable, type LoadedDataset, loadFashionMnist, parseCsvDataset } from './datasets';
 
 /** Data sets the coordinator serves, by "name/split"; Fashion-MNIST is built in, CSV uploads persist in the data dir. */
 export class DatasetRegistry {

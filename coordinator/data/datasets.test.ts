@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { sampleIndices } from '../../protocol/sampling';
 import { gatherBatch } from '../../protocol/dataset';
+import { sampleIndices } from '../../protocol/sampling';
 import { loadFashionMnist, parseCsvDataset } from './datasets';
 
 describe('data sets', () => {

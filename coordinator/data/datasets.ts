@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { buildChunks, CHUNK_SAMPLES, type DatasetManifest } from '../../protocol/dataset';
 import { GridError } from '../../protocol/errors';
 import { sizeOf } from '../../protocol/model';
-import { CHUNK_SAMPLES, type DatasetManifest, buildChunks } from '../../protocol/dataset';
 
 /** A data set held in memory as content-hashed chunks: labels (u8) then features, per chunk. */
 export interface LoadedDataset {
@@ -45,7 +45,12 @@ export function buildDataset(
     featureScale: f32 ? 1 : 1 / 255,
     classes,
     chunkSize: CHUNK_SAMPLES,
-    chunks: chunks.map((c, index) => ({ index, samples: Math.min(CHUNK_SAMPLES, labels.length - index * CHUNK_SAMPLES), bytes: c.length, sha256: createHash('sha256').update(c).digest('hex') })),
+    chunks: chunks.map((c, index) => ({
+      index,
+      samples: Math.min(CHUNK_SAMPLES, labels.length - index * CHUNK_SAMPLES),
+      bytes: c.length,
+      sha256: createHash('sha256').update(c).digest('hex'),
+    })),
   };
   return { manifest, labels, features, chunks };
 }
@@ -90,4 +95,3 @@ export function parseCsvDataset(name: string, split: string, text: string): Load
   const classes = Math.max(2, maxLabel + 1);
   return buildDataset(name, split, labels, features, [width - 1], classes);
 }
-

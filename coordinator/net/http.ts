@@ -1,4 +1,4 @@
-import { GridError, errorBody } from '../../protocol/errors';
+import { errorBody, GridError } from '../../protocol/errors';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { UWS } from './uws';
@@ -69,7 +69,10 @@ export class HttpRouter {
   ) {}
 
   route(method: 'get' | 'post' | 'delete' | 'put', pattern: string, handler: Handler) {
-    const names = pattern.split('/').filter((p) => p.startsWith(':')).map((p) => p.slice(1));
+    const names = pattern
+      .split('/')
+      .filter((p) => p.startsWith(':'))
+      .map((p) => p.slice(1));
     const register = { get: this.app.get, post: this.app.post, delete: this.app.del, put: this.app.put }[method].bind(this.app);
     register(pattern, (res: UWS.HttpResponse, req: UWS.HttpRequest) => this.handle(res, req, names, handler, pattern));
   }

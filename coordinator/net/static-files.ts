@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import { type Reply, decodePathPart } from './http';
+import { decodePathPart, type Reply } from './http';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -16,7 +16,11 @@ const TYPES: Record<string, string> = {
 };
 
 // Cross-origin isolation lets the volunteer page use SharedArrayBuffer (onnxruntime-web's threaded wasm).
-const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cross-Origin-Resource-Policy': 'same-origin' };
+const ISOLATION = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
 
 /**
  * Serve files under `roots` (first match wins); paths cannot escape their root. Bodies are cached per resolved

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { GridError, errorBody } from '../../protocol/errors';
+import { errorBody, GridError } from '../../protocol/errors';
 import { decodeFrame } from '../../protocol/frames';
-import { type ClientMessage, PROTOCOL_VERSION, type ServerMessage, errorMessage, parseClientMessage } from '../../protocol/messages';
+import { type ClientMessage, errorMessage, PROTOCOL_VERSION, parseClientMessage, type ServerMessage } from '../../protocol/messages';
 import { type Auth, bearerToken } from '../auth';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
-import type { Scheduler, WorkerLink } from '../training/scheduler';
 import type { Store } from '../store/index';
+import type { Scheduler, WorkerLink } from '../training/scheduler';
 import { statusLine } from './http';
 import type { UWS } from './uws';
 
@@ -72,7 +72,14 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
       const link = await join(ws, msg);
       if (!link) return;
       send(ws, { type: 'welcome', protocol: PROTOCOL_VERSION, workerId: link.id, heartbeatMs: o.heartbeatMs });
-      o.log.info('worker joined', { worker: link.id, name: link.name, kind: link.kind, backend: msg.capabilities.backend, adapter: msg.capabilities.adapter?.description, ip: c.ip });
+      o.log.info('worker joined', {
+        worker: link.id,
+        name: link.name,
+        kind: link.kind,
+        backend: msg.capabilities.backend,
+        adapter: msg.capabilities.adapter?.description,
+        ip: c.ip,
+      });
       return;
     }
     if (!c.link) throw new GridError('NOT_REGISTERED');

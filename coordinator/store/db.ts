@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Kysely, Migrator, MysqlDialect, SqliteDialect } from 'kysely';
-import type { Database } from './schema';
 import { migrations } from './migrations/index';
+import type { Database } from './schema';
 
 export type Dialect = 'sqlite' | 'mysql';
 

@@ -84,7 +84,20 @@ for (const dialect of DIALECTS) {
         [3, 'accuracy', 0.875],
       ]);
       expect(await store.metrics(1, m[1].id)).toEqual([]);
-      await store.recordResult({ assignment_id: 1, job_id: 1, round: 0, shard: 0, worker_id: 'w', samples: 64, loss: 2.3, norm: 1.5, bytes: 100, encoding: 'fp32', accepted: 1, reason: null });
+      await store.recordResult({
+        assignment_id: 1,
+        job_id: 1,
+        round: 0,
+        shard: 0,
+        worker_id: 'w',
+        samples: 64,
+        loss: 2.3,
+        norm: 1.5,
+        bytes: 100,
+        encoding: 'fp32',
+        accepted: 1,
+        reason: null,
+      });
       expect((await store.results(1, 0))[0]).toMatchObject({ samples: 64, loss: 2.3, accepted: 1 });
       await store.audit('token:1', 'job.create', 'job:1', { x: 1 });
       expect((await store.auditEvents())[0]).toMatchObject({ actor: 'token:1', action: 'job.create', detail: '{"x":1}' });

@@ -46,7 +46,13 @@ export class Store {
   }
 
   /** A closed round: progress, its metrics row set and (when due) its checkpoint, all at once. */
-  closeRound(c: { jobId: number; round: number; paramsVersion: number; metrics: Record<string, number>; checkpoint?: { path: string; sha256: string; bytes: number } }) {
+  closeRound(c: {
+    jobId: number;
+    round: number;
+    paramsVersion: number;
+    metrics: Record<string, number>;
+    checkpoint?: { path: string; sha256: string; bytes: number };
+  }) {
     return this.transaction(async (tx) => {
       await tx.setJobProgress(c.jobId, c.round, c.paramsVersion);
       await tx.addMetrics(c.jobId, c.round, c.metrics);
@@ -103,7 +109,10 @@ export class Store {
   }
   /** Compare-and-set on state so two coordinators (or a late request) never overwrite each other's transition. */
   async setJobState(id: number, to: JobState, from?: JobState[], error?: string): Promise<boolean> {
-    let q = this.db.updateTable('jobs').set({ state: to, updated_at: this.now(), ...(error !== undefined ? { error } : {}) }).where('id', '=', id);
+    let q = this.db
+      .updateTable('jobs')
+      .set({ state: to, updated_at: this.now(), ...(error !== undefined ? { error } : {}) })
+      .where('id', '=', id);
     if (from) q = q.where('state', 'in', from);
     const r = await q.executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
@@ -131,12 +140,26 @@ export class Store {
     const now = this.now();
     const r = await this.db
       .insertInto('assignments')
-      .values({ job_id: a.jobId, round: a.round, shard: a.shard, worker_id: a.workerId, state: 'leased', lease_until: now + a.leaseMs, created_at: now, finished_at: null })
+      .values({
+        job_id: a.jobId,
+        round: a.round,
+        shard: a.shard,
+        worker_id: a.workerId,
+        state: 'leased',
+        lease_until: now + a.leaseMs,
+        created_at: now,
+        finished_at: null,
+      })
       .executeTakeFirstOrThrow();
     return insertId(r);
   }
   async finishAssignment(id: number, state: AssignmentRow['state']): Promise<boolean> {
-    const r = await this.db.updateTable('assignments').set({ state, finished_at: this.now() }).where('id', '=', id).where('state', '=', 'leased').executeTakeFirst();
+    const r = await this.db
+      .updateTable('assignments')
+      .set({ state, finished_at: this.now() })
+      .where('id', '=', id)
+      .where('state', '=', 'leased')
+      .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }
   assignments(jobId: number, round?: number) {
@@ -146,12 +169,20 @@ export class Store {
   }
   /** Leases left open by a coordinator that died: they can never complete, so mark them expired. */
   async expireOpenAssignments(jobId: number) {
-    await this.db.updateTable('assignments').set({ state: 'expired', finished_at: this.now() }).where('job_id', '=', jobId).where('state', '=', 'leased').execute();
+    await this.db
+      .updateTable('assignments')
+      .set({ state: 'expired', finished_at: this.now() })
+      .where('job_id', '=', jobId)
+      .where('state', '=', 'leased')
+      .execute();
   }
 
   // Results metadata
   async recordResult(r: ResultRow) {
-    await this.db.insertInto('results').values({ ...r, created_at: this.now() }).execute();
+    await this.db
+      .insertInto('results')
+      .values({ ...r, created_at: this.now() })
+      .execute();
   }
   results(jobId: number, round?: number) {
     let q = this.db.selectFrom('results').selectAll().where('job_id', '=', jobId);
@@ -171,7 +202,11 @@ export class Store {
       const existing = await tx.db.selectFrom('workers').select(['id', 'token_id']).where('id', '=', w.id).executeTakeFirst();
       if (existing && existing.token_id !== w.tokenId) return false;
       if (existing) await tx.db.updateTable('workers').set(row).where('id', '=', w.id).execute();
-      else await tx.db.insertInto('workers').values({ ...row, id: w.id, token_id: w.tokenId, reputation: 1, shards_done: 0, connected_at: now }).execute();
+      else
+        await tx.db
+          .insertInto('workers')
+          .values({ ...row, id: w.id, token_id: w.tokenId, reputation: 1, shards_done: 0, connected_at: now })
+          .execute();
       return true;
     });
   }
@@ -181,7 +216,11 @@ export class Store {
   async creditWorker(id: string, reputationDelta: number) {
     await this.db
       .updateTable('workers')
-      .set((eb) => ({ shards_done: eb('shards_done', '+', reputationDelta > 0 ? 1 : 0), reputation: eb('reputation', '+', reputationDelta), last_seen: this.now() }))
+      .set((eb) => ({
+        shards_done: eb('shards_done', '+', reputationDelta > 0 ? 1 : 0),
+        reputation: eb('reputation', '+', reputationDelta),
+        last_seen: this.now(),
+      }))
       .where('id', '=', id)
       .execute();
   }
@@ -194,7 +233,10 @@ export class Store {
 
   // Checkpoints
   async addCheckpoint(c: { jobId: number; round: number; path: string; sha256: string; bytes: number }) {
-    await this.db.insertInto('checkpoints').values({ job_id: c.jobId, round: c.round, path: c.path, sha256: c.sha256, bytes: c.bytes, created_at: this.now() }).execute();
+    await this.db
+      .insertInto('checkpoints')
+      .values({ job_id: c.jobId, round: c.round, path: c.path, sha256: c.sha256, bytes: c.bytes, created_at: this.now() })
+      .execute();
   }
   latestCheckpoint(jobId: number) {
     return this.db.selectFrom('checkpoints').selectAll().where('job_id', '=', jobId).orderBy('round', 'desc').orderBy('id', 'desc').executeTakeFirst();
@@ -215,7 +257,10 @@ export class Store {
     return this.db.selectFrom('metrics').selectAll().where('job_id', '=', jobId).where('id', '>', sinceId).orderBy('id').limit(10_000).execute();
   }
   async audit(actor: string, action: string, target: string, detail: unknown = {}) {
-    await this.db.insertInto('audit_events').values({ at: this.now(), actor, action, target, detail: JSON.stringify(detail) }).execute();
+    await this.db
+      .insertInto('audit_events')
+      .values({ at: this.now(), actor, action, target, detail: JSON.stringify(detail) })
+      .execute();
   }
   auditEvents(limit = 100) {
     return this.db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(limit).execute();
@@ -225,7 +270,10 @@ export class Store {
   putDataset(d: { name: string; split: string; source: string; samples: number; classes: number; manifest: unknown }) {
     return this.transaction(async (tx) => {
       await tx.db.deleteFrom('datasets').where('name', '=', d.name).where('split', '=', d.split).execute();
-      await tx.db.insertInto('datasets').values({ ...d, manifest: JSON.stringify(d.manifest), created_at: this.now() }).execute();
+      await tx.db
+        .insertInto('datasets')
+        .values({ ...d, manifest: JSON.stringify(d.manifest), created_at: this.now() })
+        .execute();
     });
   }
   dataset(name: string, split: string) {

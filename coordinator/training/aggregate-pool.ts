@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { type Contribution, aggregate } from './aggregate';
+import { aggregate, type Contribution } from './aggregate';
 import { weightedSumRange } from './weighted-sum.mjs';
 
 /** Float32Array over shared memory, so aggregation threads read contributions without copies. */
@@ -21,7 +21,12 @@ export class AggregationPool {
   constructor(threads = Math.min(3, availableParallelism() - 1)) {
     this.threads = Math.max(0, threads);
     if (this.threads > 0)
-      this.pool = new Piscina({ filename: new URL('./weighted-sum.mjs', import.meta.url).href, minThreads: this.threads, maxThreads: this.threads, idleTimeout: 60_000 });
+      this.pool = new Piscina({
+        filename: new URL('./weighted-sum.mjs', import.meta.url).href,
+        minThreads: this.threads,
+        maxThreads: this.threads,
+        idleTimeout: 60_000,
+      });
   }
 
   async mean(parts: Contribution[], out: Float32Array): Promise<Float32Array> {

@@ -26,7 +26,12 @@ describe('aggregate', () => {
   });
 
   it('refuses contributions of different sizes', () => {
-    expect(() => aggregate([{ values: vec(1), samples: 1 }, { values: vec(1, 2), samples: 1 }])).toThrow(/WRONG_SIZE|expected 1/);
+    expect(() =>
+      aggregate([
+        { values: vec(1), samples: 1 },
+        { values: vec(1, 2), samples: 1 },
+      ]),
+    ).toThrow(/WRONG_SIZE|expected 1/);
   });
 
   it('clips by L2 norm', () => {
@@ -85,4 +90,3 @@ describe('aggregation pool', () => {
     await pool.close();
   });
 });
-

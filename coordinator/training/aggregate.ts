@@ -24,7 +24,13 @@ export function aggregate(parts: Contribution[], rule: AggregationRule = 'mean',
 
 function weightedMean(parts: Contribution[], out: Float32Array) {
   const total = parts.reduce((s, p) => s + p.samples, 0);
-  weightedSumRange(out, parts.map((p) => p.values), parts.map((p) => p.samples / total), 0, out.length);
+  weightedSumRange(
+    out,
+    parts.map((p) => p.values),
+    parts.map((p) => p.samples / total),
+    0,
+    out.length,
+  );
 }
 
 function coordinateWise(parts: Contribution[], out: Float32Array, reduce: (xs: Float32Array) => number) {

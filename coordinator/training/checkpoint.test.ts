@@ -29,11 +29,24 @@ describe('checkpoints in the safetensors layout', () => {
     const buf = readFileSync(c.path);
     const { header, tensor, dataStart } = readSafetensors(buf);
     expect(dataStart % 8).toBe(0);
-    const shapes = Object.fromEntries(Object.entries(header).filter(([k]) => k !== '__metadata__').map(([k, v]) => [k, (v as { shape: number[] }).shape]));
+    const shapes = Object.fromEntries(
+      Object.entries(header)
+        .filter(([k]) => k !== '__metadata__')
+        .map(([k, v]) => [k, (v as { shape: number[] }).shape]),
+    );
     expect(shapes).toEqual({
-      w0: [784, 32], b0: [32], w1: [32, 10], b1: [10],
-      'optimizer.m.w0': [784, 32], 'optimizer.m.b0': [32], 'optimizer.m.w1': [32, 10], 'optimizer.m.b1': [10],
-      'optimizer.v.w0': [784, 32], 'optimizer.v.b0': [32], 'optimizer.v.w1': [32, 10], 'optimizer.v.b1': [10],
+      w0: [784, 32],
+      b0: [32],
+      w1: [32, 10],
+      b1: [10],
+      'optimizer.m.w0': [784, 32],
+      'optimizer.m.b0': [32],
+      'optimizer.m.w1': [32, 10],
+      'optimizer.m.b1': [10],
+      'optimizer.v.w0': [784, 32],
+      'optimizer.v.b0': [32],
+      'optimizer.v.w1': [32, 10],
+      'optimizer.v.b1': [10],
     });
     expect(header.w0.dtype).toBe('F32');
     expect(header.__metadata__).toMatchObject({ round: '12', cursor: '3072', optimizerStep: '12' });

@@ -47,7 +47,14 @@ function tensorsOf(model: ModelSpec, c: CheckpointData) {
 export function encodeCheckpoint(model: ModelSpec, c: CheckpointData): Buffer {
   const tensors = tensorsOf(model, c);
   const header: Record<string, TensorEntry | Record<string, string>> = {
-    __metadata__: { format: FORMAT, round: String(c.round), cursor: String(c.cursor), paramsVersion: String(c.paramsVersion), optimizerStep: String(c.optimizer.t), model: JSON.stringify(model) },
+    __metadata__: {
+      format: FORMAT,
+      round: String(c.round),
+      cursor: String(c.cursor),
+      paramsVersion: String(c.paramsVersion),
+      optimizerStep: String(c.optimizer.t),
+      model: JSON.stringify(model),
+    },
   };
   let offset = 0;
   for (const t of tensors) {
@@ -75,7 +82,8 @@ export function decodeCheckpoint(model: ModelSpec, buf: Buffer): CheckpointData 
     let offset = 0;
     for (const t of parameterShapes(model)) {
       const e: TensorEntry | undefined = header[`${prefix}${t.name}`];
-      if (!e || e.dtype !== 'F32' || JSON.stringify(e.shape) !== JSON.stringify(t.shape)) throw new Error(`checkpoint tensor ${prefix}${t.name} is missing or not F32${JSON.stringify(t.shape)}`);
+      if (e?.dtype !== 'F32' || JSON.stringify(e.shape) !== JSON.stringify(t.shape))
+        throw new Error(`checkpoint tensor ${prefix}${t.name} is missing or not F32${JSON.stringify(t.shape)}`);
       const [a, b] = e.data_offsets;
       if (b - a !== sizeOf(t.shape) * 4 || b > data.length) throw new Error(`checkpoint tensor ${prefix}${t.name} has bad offsets`);
       into.set(new Float32Array(data.buffer.slice(data.byteOffset + a, data.byteOffset + b)), offset);

@@ -1,10 +1,15 @@
-import type { ModelSpec } from '../../protocol/model';
 import { CpuBackend } from '../../kernels/cpu/backend';
 import { buildModel } from '../../kernels/models/index';
 import { gatherBatch } from '../../protocol/dataset';
+import type { ModelSpec } from '../../protocol/model';
 import type { LoadedDataset } from '../data/datasets';
 
-export type Evaluator = (spec: ModelSpec, params: Float32Array, data: LoadedDataset, samples?: number) => Promise<{ loss: number; accuracy: number; samples: number }>;
+export type Evaluator = (
+  spec: ModelSpec,
+  params: Float32Array,
+  data: LoadedDataset,
+  samples?: number,
+) => Promise<{ loss: number; accuracy: number; samples: number }>;
 
 /** Test-set loss and accuracy on the coordinator's CPU backend, yielding to the event loop between chunks. */
 export const evaluateOnCpu: Evaluator = async (spec, params, data, samples) => {

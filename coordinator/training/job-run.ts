@@ -1,13 +1,13 @@
+import { initParams } from '../../kernels/models/index';
 import { encodeFrame } from '../../protocol/frames';
 import { type JobSpec, parseJobSpec } from '../../protocol/job';
 import { parameterCount } from '../../protocol/model';
-import { initParams } from '../../kernels/models/index';
 import type { DatasetRegistry } from '../data/dataset-registry';
 import type { Logger } from '../log';
 import type { Job, Store } from '../store/index';
 import { readCheckpointFile } from './checkpoint';
-import { type OptimizerState, newOptimizerState } from './optimizer';
-import { type Round, planRound } from './round';
+import { newOptimizerState, type OptimizerState } from './optimizer';
+import { planRound, type Round } from './round';
 
 /** The live state of one job this coordinator owns. */
 export interface Run {

@@ -1,5 +1,5 @@
 import { GridError } from '../../protocol/errors';
-import { type Frame, allFinite, decodeTensor } from '../../protocol/frames';
+import { allFinite, decodeTensor, type Frame } from '../../protocol/frames';
 import type { JobSpec } from '../../protocol/job';
 import type { ClientMessage } from '../../protocol/messages';
 import { clipByNorm, l2Norm } from './aggregate';

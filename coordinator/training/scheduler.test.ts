@@ -41,8 +41,16 @@ function link(id: string) {
   return l;
 }
 
-const gradient = (a: Assignment, fill = 0.01) => decodeFrame(encodeTensor({ kind: 'gradient', job: a.jobId, round: a.round, shard: a.shard }, new Float32Array(N).fill(fill), 'f32'));
-const result = (a: Assignment, over: Record<string, number> = {}) => ({ type: 'result' as const, assignmentId: a.assignmentId, samples: a.data.count, loss: 0.7, correct: 4, ...over });
+const gradient = (a: Assignment, fill = 0.01) =>
+  decodeFrame(encodeTensor({ kind: 'gradient', job: a.jobId, round: a.round, shard: a.shard }, new Float32Array(N).fill(fill), 'f32'));
+const result = (a: Assignment, over: Record<string, number> = {}) => ({
+  type: 'result' as const,
+  assignmentId: a.assignmentId,
+  samples: a.data.count,
+  loss: 0.7,
+  correct: 4,
+  ...over,
+});
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
 for (const dialect of DIALECTS)

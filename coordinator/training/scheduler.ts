@@ -10,11 +10,11 @@ import type { ResultRow, Store } from '../store/index';
 import { AggregationPool } from './aggregate-pool';
 import { writeCheckpointFile } from './checkpoint';
 import { type Evaluator, evaluateOnCpu } from './evaluate';
-import { type Run, loadRun, publish } from './job-run';
+import { loadRun, publish, type Run } from './job-run';
 import { LeaseTable } from './leases';
 import { optimizerStep } from './optimizer';
-import { type ResultMeta, checkResult } from './result-check';
-import { type Shard, type ShardLease, combineRound, planRound, roundComplete, roundStats } from './round';
+import { checkResult, type ResultMeta } from './result-check';
+import { combineRound, planRound, roundComplete, roundStats, type Shard, type ShardLease } from './round';
 
 /** A connected worker as the transport hands it over; one per connection. */
 export interface WorkerLink {
@@ -103,9 +103,12 @@ export class Scheduler {
     if (!this.opts.datasets.has(name, split)) throw new GridError('BAD_JOB_SPEC', `dataset ${name}/${split} is not registered`);
     const train = this.opts.datasets.get(name, split).manifest;
     const have = sizeOf(train.featureShape);
-    if (inputSize(spec.model) !== have) throw new GridError('BAD_JOB_SPEC', `model takes ${inputSize(spec.model)} inputs but ${name} has ${have} features per sample`);
-    if (classCount(spec.model) < train.classes) throw new GridError('BAD_JOB_SPEC', `model has ${classCount(spec.model)} outputs but the data set has ${train.classes} classes`);
-    if (spec.evalEvery && evalSplit && !this.opts.datasets.has(name, evalSplit)) throw new GridError('BAD_JOB_SPEC', `eval split ${evalSplit} is not registered`);
+    if (inputSize(spec.model) !== have)
+      throw new GridError('BAD_JOB_SPEC', `model takes ${inputSize(spec.model)} inputs but ${name} has ${have} features per sample`);
+    if (classCount(spec.model) < train.classes)
+      throw new GridError('BAD_JOB_SPEC', `model has ${classCount(spec.model)} outputs but the data set has ${train.classes} classes`);
+    if (spec.evalEvery && evalSplit && !this.opts.datasets.has(name, evalSplit))
+      throw new GridError('BAD_JOB_SPEC', `eval split ${evalSplit} is not registered`);
     const id = await this.opts.store.createJob({ name: spec.name, spec, totalRounds: totalRounds(spec, train.samples), tokenId });
     await this.claim();
     return id;
@@ -174,7 +177,8 @@ export class Scheduler {
       this.opts.log.error('lease could not be written; the shard stays free', { job: run.id, err: errorText(e) });
       return undefined;
     });
-    const current = shard.lease === lease && this.workers.get(w.link.id) === w && this.runs.get(run.id) === run && run.round === round && run.state === 'running';
+    const current =
+      shard.lease === lease && this.workers.get(w.link.id) === w && this.runs.get(run.id) === run && run.round === round && run.state === 'running';
     if (id === undefined || !current) {
       if (shard.lease === lease) shard.lease = undefined;
       w.holds.delete(shard);
@@ -214,7 +218,15 @@ export class Scheduler {
     if (shard) this.workers.get(lease.workerId)?.holds.delete(shard);
     if (shard?.lease?.assignmentId === assignmentId) shard.lease = undefined;
     this.opts.metrics.leasesEnded.inc({ state });
-    this.opts.log.info('lease ended', { assignment: assignmentId, job: lease.jobId, round: lease.round, shard: lease.shard, worker: lease.workerId, state, reason });
+    this.opts.log.info('lease ended', {
+      assignment: assignmentId,
+      job: lease.jobId,
+      round: lease.round,
+      shard: lease.shard,
+      worker: lease.workerId,
+      state,
+      reason,
+    });
     if (state !== 'rejected' && !this.stopped) await this.opts.store.finishAssignment(assignmentId, state);
   }
 
@@ -290,7 +302,8 @@ export class Scheduler {
       const next = planRound(run.spec, round.index + 1, round.cursor + stats.samples);
       const last = next.index >= run.totalRounds;
       const state = { round: next.index, cursor: next.cursor, paramsVersion: run.version + 1, params: run.params, optimizer: run.opt };
-      const checkpoint = last || next.index % run.spec.checkpointEvery === 0 ? writeCheckpointFile(this.opts.checkpointDir, run.id, run.spec.model, state) : undefined;
+      const checkpoint =
+        last || next.index % run.spec.checkpointEvery === 0 ? writeCheckpointFile(this.opts.checkpointDir, run.id, run.spec.model, state) : undefined;
       const metrics = { train_loss: stats.loss, train_accuracy: stats.accuracy, samples: stats.samples };
       await this.opts.store.closeRound({ jobId: run.id, round: next.index, paramsVersion: state.paramsVersion, metrics, checkpoint });
       run.version = state.paramsVersion;
@@ -298,7 +311,13 @@ export class Scheduler {
       publish(run);
       this.leases.prune(run.id, next.index);
       this.opts.metrics.rounds.inc();
-      this.opts.log.info('round closed', { job: run.id, round: next.index, loss: Number(stats.loss.toFixed(5)), accuracy: Number(stats.accuracy.toFixed(4)), checkpoint: checkpoint?.sha256 });
+      this.opts.log.info('round closed', {
+        job: run.id,
+        round: next.index,
+        loss: Number(stats.loss.toFixed(5)),
+        accuracy: Number(stats.accuracy.toFixed(4)),
+        checkpoint: checkpoint?.sha256,
+      });
       if (run.spec.evalEvery > 0 && (last || next.index % run.spec.evalEvery === 0)) {
         const evaluation = this.evaluate(run, run.params.slice(), next.index);
         if (last) await evaluation;
@@ -317,7 +336,14 @@ export class Scheduler {
     try {
       const r = await this.evaluator(run.spec.model, params, this.opts.datasets.get(run.spec.dataset.name, split), run.spec.evalSamples);
       await this.opts.store.addMetrics(run.id, round, { test_loss: r.loss, test_accuracy: r.accuracy });
-      this.opts.log.info('evaluated', { job: run.id, round, split, accuracy: Number(r.accuracy.toFixed(4)), loss: Number(r.loss.toFixed(4)), samples: r.samples });
+      this.opts.log.info('evaluated', {
+        job: run.id,
+        round,
+        split,
+        accuracy: Number(r.accuracy.toFixed(4)),
+        loss: Number(r.loss.toFixed(4)),
+        samples: r.samples,
+      });
     } catch (e) {
       this.opts.log.warn('evaluation failed', { job: run.id, err: errorText(e) });
     }
@@ -337,7 +363,9 @@ export class Scheduler {
     const run = this.runs.get(jobId);
     if (run) for (const s of run.round.shards) if (s.lease?.assignmentId) await this.revoke(s.lease.assignmentId, 'job failed').catch(() => {});
     this.drop(jobId);
-    await this.opts.store.setJobState(jobId, 'failed', ['queued', 'running', 'paused'], reason).catch((err) => this.opts.log.error('could not mark job failed', { job: jobId, err: errorText(err) }));
+    await this.opts.store
+      .setJobState(jobId, 'failed', ['queued', 'running', 'paused'], reason)
+      .catch((err) => this.opts.log.error('could not mark job failed', { job: jobId, err: errorText(err) }));
   }
 
   private drop(jobId: number) {
@@ -351,7 +379,8 @@ export class Scheduler {
     if (!job) throw new GridError('NOT_FOUND', `no job ${jobId}`);
     const from = { pause: ['running', 'queued'], resume: ['paused'], cancel: ['running', 'queued', 'paused'] } as const;
     const to = { pause: 'paused', resume: 'running', cancel: 'cancelled' } as const;
-    if (!(await this.opts.store.setJobState(jobId, to[action], [...from[action]]))) throw new GridError('CONFLICT', `job ${jobId} is ${job.state}; cannot ${action}`);
+    if (!(await this.opts.store.setJobState(jobId, to[action], [...from[action]])))
+      throw new GridError('CONFLICT', `job ${jobId} is ${job.state}; cannot ${action}`);
     const run = this.runs.get(jobId);
     if (run) {
       if (action !== 'resume') for (const s of run.round.shards) if (s.lease) await this.revokeShard(s, `job ${action}d`);

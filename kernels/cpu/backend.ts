@@ -1,4 +1,4 @@
-import { type Activation, type AdamWHyper, type Backend, type Conv2dDims, type Tensor, sizeOfShape } from '../backend';
+import { type Activation, type AdamWHyper, type Backend, type Conv2dDims, sizeOfShape, type Tensor } from '../backend';
 
 /** A CPU tensor: the data is a plain typed array. */
 class CpuTensor implements Tensor {

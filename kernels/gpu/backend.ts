@@ -1,14 +1,14 @@
-import { type Activation, type AdamWHyper, type Backend, type Conv2dDims, type Tensor, sizeOfShape } from '../backend';
-import { type GpuHandle, describeAdapter } from './device';
-import { GpuRuntime } from './runtime';
-import { activation, activationBackward } from '../ops/elementwise';
+import { type Activation, type AdamWHyper, type Backend, type Conv2dDims, sizeOfShape, type Tensor } from '../backend';
 import { biasAdd } from '../ops/bias-add';
 import { CONV_DW_CHUNK, conv2d, conv2dInputGrad, conv2dWeightGradPartial } from '../ops/conv2d';
+import { activation, activationBackward } from '../ops/elementwise';
 import { type MatmulVariant, matmul } from '../ops/matmul';
 import { maxPool2, maxPool2Backward } from '../ops/max-pool';
 import { adamwStep, sgdStep } from '../ops/optimizers';
 import { softmaxCrossEntropy } from '../ops/softmax-cross-entropy';
 import { sumRows } from '../ops/sum-rows';
+import { describeAdapter, type GpuHandle } from './device';
+import { GpuRuntime } from './runtime';
 
 class GpuTensor implements Tensor {
   readonly size: number;
@@ -31,7 +31,10 @@ export class GpuBackend implements Backend {
   /** Register tiling on software adapters, shared-memory tiling on real GPUs. */
   readonly matmulVariant: MatmulVariant;
 
-  constructor(readonly gpu: GpuHandle, variant?: MatmulVariant) {
+  constructor(
+    readonly gpu: GpuHandle,
+    variant?: MatmulVariant,
+  ) {
     this.rt = new GpuRuntime(gpu.device);
     this.adapter = describeAdapter(gpu.adapter) || 'unknown adapter';
     this.matmulVariant = variant ?? (gpu.software ? 'register' : 'tiled');

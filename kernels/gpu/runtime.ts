@@ -133,7 +133,11 @@ export class GpuRuntime {
   /** Copy regions of buffers into one staging buffer and map it once. */
   async read(parts: { buffer: GPUBuffer; bytes: number }[]): Promise<Float32Array> {
     const total = parts.reduce((n, p) => n + p.bytes, 0);
-    const staging = this.device.createBuffer({ label: 'readback', size: Math.max(16, Math.ceil(total / 16) * 16), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = this.device.createBuffer({
+      label: 'readback',
+      size: Math.max(16, Math.ceil(total / 16) * 16),
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
     let off = 0;
     for (const p of parts) {
       this.copy(p.buffer, 0, staging, off, p.bytes);

@@ -1,4 +1,4 @@
-import { type ModelSpec, type TensorShape, classCount, inputSize, parameterShapes, sizeOf } from '../../protocol/model';
+import { classCount, inputSize, type ModelSpec, parameterShapes, sizeOf, type TensorShape } from '../../protocol/model';
 import type { AdamWHyper, Backend, Tensor } from '../backend';
 
 export interface Batch {

@@ -1,9 +1,12 @@
-import { type ModelSpec, classCount, inputSize } from '../../protocol/model';
+import { classCount, inputSize, type ModelSpec } from '../../protocol/model';
 
 /** A fixed small batch for a model: deterministic features in [0, 1) and labels. */
 export function sampleBatch(spec: ModelSpec, n: number, seed = 7) {
   let s = seed;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const next = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
   const x = Float32Array.from({ length: n * inputSize(spec) }, next);
   const y = Uint32Array.from({ length: n }, (_, i) => (i * 5 + seed) % classCount(spec));
   return { x, y };

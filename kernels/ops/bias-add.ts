@@ -1,4 +1,4 @@
-import { type GpuRuntime, LINEAR_INDEX, Uniforms, linearWorkgroups } from '../gpu/runtime';
+import { type GpuRuntime, LINEAR_INDEX, linearWorkgroups, Uniforms } from '../gpu/runtime';
 
 const program = {
   key: 'bias_add',

@@ -1,5 +1,5 @@
 import type { Conv2dDims } from '../backend';
-import { type GpuRuntime, LINEAR_INDEX, Uniforms, linearWorkgroups } from '../gpu/runtime';
+import { type GpuRuntime, LINEAR_INDEX, linearWorkgroups, Uniforms } from '../gpu/runtime';
 
 const DIMS = /* wgsl */ `struct U { batch: u32, inC: u32, h: u32, w: u32, outC: u32, k: u32, chunk: u32 }
 @group(0) @binding(0) var<uniform> u: U;`;
@@ -126,5 +126,11 @@ export const CONV_DW_CHUNK = 4;
 export function conv2dWeightGradPartial(rt: GpuRuntime, dy: GPUBuffer, x: GPUBuffer, partial: GPUBuffer, d: Conv2dDims) {
   const weights = d.outC * d.inC * d.k * d.k + d.outC;
   const chunks = Math.ceil(d.batch / CONV_DW_CHUNK);
-  rt.run({ program: weightGradPartial, inputs: [dy, x], outputs: [partial], uniforms: uniforms(d, CONV_DW_CHUNK), workgroups: linearWorkgroups(weights * chunks) });
+  rt.run({
+    program: weightGradPartial,
+    inputs: [dy, x],
+    outputs: [partial],
+    uniforms: uniforms(d, CONV_DW_CHUNK),
+    workgroups: linearWorkgroups(weights * chunks),
+  });
 }

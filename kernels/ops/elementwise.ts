@@ -1,5 +1,5 @@
 import type { Activation } from '../backend';
-import { type GpuRuntime, LINEAR_INDEX, Uniforms, linearWorkgroups } from '../gpu/runtime';
+import { type GpuRuntime, LINEAR_INDEX, linearWorkgroups, Uniforms } from '../gpu/runtime';
 
 // Activations and their derivatives share one generated kernel per kind; tanh-approximated GELU as in GPT-2/BERT.
 const FORWARD: Record<Activation, string> = {
@@ -58,9 +58,21 @@ const cache = new Map<string, { key: string; code: string }>();
 const memo = (key: string, make: () => { key: string; code: string }) => cache.get(key) ?? cache.set(key, make()).get(key)!;
 
 export function activation(rt: GpuRuntime, kind: Activation, x: GPUBuffer, y: GPUBuffer, n: number) {
-  rt.run({ program: memo(`f${kind}`, () => forwardProgram(kind)), inputs: [x], outputs: [y], uniforms: new Uniforms().u32(n).buffer, workgroups: linearWorkgroups(n) });
+  rt.run({
+    program: memo(`f${kind}`, () => forwardProgram(kind)),
+    inputs: [x],
+    outputs: [y],
+    uniforms: new Uniforms().u32(n).buffer,
+    workgroups: linearWorkgroups(n),
+  });
 }
 
 export function activationBackward(rt: GpuRuntime, kind: Activation, dy: GPUBuffer, x: GPUBuffer, dx: GPUBuffer, n: number) {
-  rt.run({ program: memo(`b${kind}`, () => backwardProgram(kind)), inputs: [dy, x], outputs: [dx], uniforms: new Uniforms().u32(n).buffer, workgroups: linearWorkgroups(n) });
+  rt.run({
+    program: memo(`b${kind}`, () => backwardProgram(kind)),
+    inputs: [dy, x],
+    outputs: [dx],
+    uniforms: new Uniforms().u32(n).buffer,
+    workgroups: linearWorkgroups(n),
+  });
 }

@@ -94,12 +94,26 @@ const programs = new Map<string, { key: string; code: string }>();
 function program(variant: MatmulVariant, ta: boolean, tb: boolean) {
   const key = `matmul_${variant}_${ta ? 't' : 'n'}${tb ? 't' : 'n'}`;
   let p = programs.get(key);
-  if (!p) programs.set(key, (p = { key, code: variant === 'register' ? registerShader(ta, tb) : tiledShader(ta, tb) }));
+  if (!p) {
+    p = { key, code: variant === 'register' ? registerShader(ta, tb) : tiledShader(ta, tb) };
+    programs.set(key, p);
+  }
   return p;
 }
 
 /** C[M,N] = op(A)·op(B) into `out`, which must hold M*N floats. */
-export function matmul(rt: GpuRuntime, variant: MatmulVariant, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer, M: number, N: number, K: number, ta: boolean, tb: boolean) {
+export function matmul(
+  rt: GpuRuntime,
+  variant: MatmulVariant,
+  a: GPUBuffer,
+  b: GPUBuffer,
+  out: GPUBuffer,
+  M: number,
+  N: number,
+  K: number,
+  ta: boolean,
+  tb: boolean,
+) {
   const per = variant === 'register' ? [32, 32] : [64, 64];
   rt.run({
     program: program(variant, ta, tb),

@@ -1,4 +1,4 @@
-import { type GpuRuntime, LINEAR_INDEX, Uniforms, linearWorkgroups } from '../gpu/runtime';
+import { type GpuRuntime, LINEAR_INDEX, linearWorkgroups, Uniforms } from '../gpu/runtime';
 
 const forward = {
   key: 'max_pool2',
@@ -60,5 +60,11 @@ export function maxPool2(rt: GpuRuntime, x: GPUBuffer, y: GPUBuffer, argmax: GPU
 }
 
 export function maxPool2Backward(rt: GpuRuntime, dy: GPUBuffer, argmax: GPUBuffer, dx: GPUBuffer, planes: number, h: number, w: number) {
-  rt.run({ program: backward, inputs: [dy, argmax], outputs: [dx], uniforms: new Uniforms().u32(planes).u32(h).u32(w).buffer, workgroups: linearWorkgroups(planes * h * w) });
+  rt.run({
+    program: backward,
+    inputs: [dy, argmax],
+    outputs: [dx],
+    uniforms: new Uniforms().u32(planes).u32(h).u32(w).buffer,
+    workgroups: linearWorkgroups(planes * h * w),
+  });
 }

@@ -1,5 +1,5 @@
 import type { AdamWHyper } from '../backend';
-import { type GpuRuntime, LINEAR_INDEX, Uniforms, linearWorkgroups } from '../gpu/runtime';
+import { type GpuRuntime, LINEAR_INDEX, linearWorkgroups, Uniforms } from '../gpu/runtime';
 
 const sgd = {
   key: 'sgd_momentum',
@@ -45,6 +45,14 @@ export function sgdStep(rt: GpuRuntime, p: GPUBuffer, g: GPUBuffer, v: GPUBuffer
 }
 
 export function adamwStep(rt: GpuRuntime, p: GPUBuffer, g: GPUBuffer, m: GPUBuffer, v: GPUBuffer, n: number, h: AdamWHyper) {
-  const u = new Uniforms().u32(n).f32(h.lr).f32(h.beta1).f32(h.beta2).f32(h.eps).f32(h.weightDecay).f32(1 - h.beta1 ** h.step).f32(1 - h.beta2 ** h.step);
+  const u = new Uniforms()
+    .u32(n)
+    .f32(h.lr)
+    .f32(h.beta1)
+    .f32(h.beta2)
+    .f32(h.eps)
+    .f32(h.weightDecay)
+    .f32(1 - h.beta1 ** h.step)
+    .f32(1 - h.beta2 ** h.step);
   rt.run({ program: adamw, inputs: [g], outputs: [p, m, v], uniforms: u.buffer, workgroups: linearWorkgroups(n) });
 }

@@ -1,4 +1,4 @@
-import { type GpuRuntime, LINEAR_INDEX, Uniforms, linearWorkgroups } from '../gpu/runtime';
+import { type GpuRuntime, LINEAR_INDEX, linearWorkgroups, Uniforms } from '../gpu/runtime';
 
 const program = {
   key: 'softmax_cross_entropy',
@@ -32,6 +32,21 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 };
 
 /** Per-row loss and correctness, and the gradient of the mean loss w.r.t. the logits. */
-export function softmaxCrossEntropy(rt: GpuRuntime, z: GPUBuffer, labels: GPUBuffer, loss: GPUBuffer, correct: GPUBuffer, dz: GPUBuffer, rows: number, cols: number) {
-  rt.run({ program, inputs: [z, labels], outputs: [loss, correct, dz], uniforms: new Uniforms().u32(rows).u32(cols).buffer, workgroups: linearWorkgroups(rows) });
+export function softmaxCrossEntropy(
+  rt: GpuRuntime,
+  z: GPUBuffer,
+  labels: GPUBuffer,
+  loss: GPUBuffer,
+  correct: GPUBuffer,
+  dz: GPUBuffer,
+  rows: number,
+  cols: number,
+) {
+  rt.run({
+    program,
+    inputs: [z, labels],
+    outputs: [loss, correct, dz],
+    uniforms: new Uniforms().u32(rows).u32(cols).buffer,
+    workgroups: linearWorkgroups(rows),
+  });
 }

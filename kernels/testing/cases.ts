@@ -3,7 +3,19 @@
 
 export interface KernelCase {
   name: string;
-  op: 'matmul' | 'biasAdd' | 'activation' | 'activationBackward' | 'softmaxCrossEntropy' | 'sumRows' | 'conv2d' | 'conv2dBackward' | 'maxPool2' | 'maxPool2Backward' | 'sgdStep' | 'adamwStep';
+  op:
+    | 'matmul'
+    | 'biasAdd'
+    | 'activation'
+    | 'activationBackward'
+    | 'softmaxCrossEntropy'
+    | 'sumRows'
+    | 'conv2d'
+    | 'conv2dBackward'
+    | 'maxPool2'
+    | 'maxPool2Backward'
+    | 'sgdStep'
+    | 'adamwStep';
   inputs: Record<string, { shape: number[]; data: number[] | 'random' | 'labels' }>;
   attrs?: Record<string, number | string | boolean>;
   /** Expected outputs by name; absent for random cases. */
@@ -45,8 +57,21 @@ export const KERNEL_CASES: KernelCase[] = [
     expected: { out: [11, 22, 33, 14, 25, 36] },
   },
   { name: 'relu', op: 'activation', attrs: { kind: 'relu' }, inputs: { x: { shape: [4], data: [-2, -0.5, 0.5, 3] } }, expected: { out: [0, 0, 0.5, 3] } },
-  { name: 'tanh', op: 'activation', attrs: { kind: 'tanh' }, inputs: { x: { shape: [3], data: [-1, 0, 2] } }, expected: { out: [Math.tanh(-1), 0, Math.tanh(2)] } },
-  { name: 'gelu', op: 'activation', attrs: { kind: 'gelu' }, inputs: { x: { shape: [3], data: [-1, 0, 1] } }, expected: { out: [-0.158808, 0, 0.841192] }, tol: 1e-4 },
+  {
+    name: 'tanh',
+    op: 'activation',
+    attrs: { kind: 'tanh' },
+    inputs: { x: { shape: [3], data: [-1, 0, 2] } },
+    expected: { out: [Math.tanh(-1), 0, Math.tanh(2)] },
+  },
+  {
+    name: 'gelu',
+    op: 'activation',
+    attrs: { kind: 'gelu' },
+    inputs: { x: { shape: [3], data: [-1, 0, 1] } },
+    expected: { out: [-0.158808, 0, 0.841192] },
+    tol: 1e-4,
+  },
   {
     name: 'relu backward',
     op: 'activationBackward',
@@ -73,11 +98,25 @@ export const KERNEL_CASES: KernelCase[] = [
     name: 'conv2d 3x3 same padding',
     op: 'conv2d',
     attrs: { batch: 1, inC: 1, h: 3, w: 3, outC: 1, k: 3 },
-    inputs: { x: { shape: [1, 1, 3, 3], data: [1, 2, 3, 4, 5, 6, 7, 8, 9] }, w: { shape: [1, 1, 3, 3], data: [0, 0, 0, 0, 1, 0, 0, 0, 1] }, b: { shape: [1], data: [0.5] } },
+    inputs: {
+      x: { shape: [1, 1, 3, 3], data: [1, 2, 3, 4, 5, 6, 7, 8, 9] },
+      w: { shape: [1, 1, 3, 3], data: [0, 0, 0, 0, 1, 0, 0, 0, 1] },
+      b: { shape: [1], data: [0.5] },
+    },
     expected: { out: [6.5, 8.5, 3.5, 12.5, 14.5, 6.5, 7.5, 8.5, 9.5] },
   },
-  { name: 'conv2d 5x5 2x3x10x10 -> 4', op: 'conv2d', attrs: { batch: 2, inC: 3, h: 10, w: 10, outC: 4, k: 5 }, inputs: { x: rnd([2, 3, 10, 10]), w: rnd([4, 3, 5, 5]), b: rnd([4]) } },
-  { name: 'conv2d backward 3x3 5x2x6x6 -> 3', op: 'conv2dBackward', attrs: { batch: 5, inC: 2, h: 6, w: 6, outC: 3, k: 3 }, inputs: { dy: rnd([5, 3, 6, 6]), x: rnd([5, 2, 6, 6]), w: rnd([3, 2, 3, 3]) } },
+  {
+    name: 'conv2d 5x5 2x3x10x10 -> 4',
+    op: 'conv2d',
+    attrs: { batch: 2, inC: 3, h: 10, w: 10, outC: 4, k: 5 },
+    inputs: { x: rnd([2, 3, 10, 10]), w: rnd([4, 3, 5, 5]), b: rnd([4]) },
+  },
+  {
+    name: 'conv2d backward 3x3 5x2x6x6 -> 3',
+    op: 'conv2dBackward',
+    attrs: { batch: 5, inC: 2, h: 6, w: 6, outC: 3, k: 3 },
+    inputs: { dy: rnd([5, 3, 6, 6]), x: rnd([5, 2, 6, 6]), w: rnd([3, 2, 3, 3]) },
+  },
   {
     name: 'max pool 2x2',
     op: 'maxPool2',
@@ -109,7 +148,12 @@ export const KERNEL_CASES: KernelCase[] = [
     expected: { p: [1 - 0.1 - 0.001, -1 + 0.1 + 0.001], m: [0.05, -0.2], v: [0.00025, 0.004] },
     tol: 1e-5,
   },
-  { name: 'adamw random', op: 'adamwStep', attrs: { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, step: 3 }, inputs: { p: rnd([1000]), g: rnd([1000]), m: rnd([1000]), v: { shape: [1000], data: new Array(1000).fill(0.5) } } },
+  {
+    name: 'adamw random',
+    op: 'adamwStep',
+    attrs: { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, step: 3 },
+    inputs: { p: rnd([1000]), g: rnd([1000]), m: rnd([1000]), v: { shape: [1000], data: new Array(1000).fill(0.5) } },
+  },
 ];
 
 function softmaxGrad(z: number[], label: number, rows: number): number[] {

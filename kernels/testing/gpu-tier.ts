@@ -1,7 +1,7 @@
 import type { ModelSpec } from '../../protocol/model';
 import { CpuBackend } from '../cpu/backend';
 import { GpuBackend } from '../gpu/backend';
-import { type GpuHandle, describeAdapter } from '../gpu/device';
+import { describeAdapter, type GpuHandle } from '../gpu/device';
 import { buildModel, initParams } from '../models/index';
 import { sampleBatch } from '../models/sample-batch';
 import { type CaseResult, runKernelCases } from './run-cases';

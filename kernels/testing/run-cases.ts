@@ -12,12 +12,20 @@ export interface CaseResult {
 /** Deterministic pseudo-random inputs so every tier sees the same numbers. */
 function materialize(c: KernelCase): Record<string, { shape: number[]; data: Float32Array }> {
   let s = 12345;
-  const next = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296) * 2 - 1;
+  const next = () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return (s / 4294967296) * 2 - 1;
+  };
   const out: Record<string, { shape: number[]; data: Float32Array }> = {};
   for (const [k, v] of Object.entries(c.inputs)) {
     const n = v.shape.reduce((a, b) => a * b, 1);
     const classes = c.inputs.logits?.shape[1] ?? 2;
-    const data = v.data === 'random' ? Float32Array.from({ length: n }, next) : v.data === 'labels' ? Float32Array.from({ length: n }, (_, i) => (i * 7) % classes) : Float32Array.from(v.data);
+    const data =
+      v.data === 'random'
+        ? Float32Array.from({ length: n }, next)
+        : v.data === 'labels'
+          ? Float32Array.from({ length: n }, (_, i) => (i * 7) % classes)
+          : Float32Array.from(v.data);
     out[k] = { shape: v.shape, data };
   }
   return out;
