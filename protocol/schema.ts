@@ -4,6 +4,8 @@ export type Infer<S> = S extends Schema<infer T> ? T : never;
 
 export class SchemaError extends Error {}
 
+const child = (path: string, key: string) => (path ? `${path}.${key}` : key);
+
 const fail = (path: string, want: string): never => {
   throw new SchemaError(`${path || 'value'}: expected ${want}`);
 };
@@ -58,9 +60,9 @@ export const obj =
   (v, p) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(p, 'object');
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(v)) if (!(key in shape)) fail(`${p}.${key}`, 'no such field');
+    for (const key of Object.keys(v)) if (!Object.hasOwn(shape, key)) fail(child(p, key), 'no such field');
     for (const [key, s] of Object.entries(shape)) {
-      const val = s((v as Record<string, unknown>)[key], p ? `${p}.${key}` : key);
+      const val = s((v as Record<string, unknown>)[key], child(p, key));
       if (val !== undefined) out[key] = val;
     }
     return out as ObjOf<S>;
@@ -72,6 +74,6 @@ export const variant =
   (v, p) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(p, 'object');
     const tag = (v as Record<string, unknown>)[key] ?? fallback;
-    if (typeof tag !== 'string' || !Object.hasOwn(by, tag)) return fail(p ? `${p}.${key}` : key, `one of ${Object.keys(by).join('|')}`);
+    if (typeof tag !== 'string' || !Object.hasOwn(by, tag)) return fail(child(p, key), `one of ${Object.keys(by).join('|')}`);
     return by[tag]({ ...v, [key]: tag }, p) as Infer<M[keyof M]>;
   };

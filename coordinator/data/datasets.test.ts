@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { gatherBatch } from '../../protocol/dataset';
 import { sampleIndices } from '../../protocol/sampling';
+import { tempDir } from '../../test/helpers';
+import { openStore } from '../store/index';
+import { DatasetRegistry } from './dataset-registry';
 import { loadFashionMnist, parseCsvDataset } from './datasets';
 
 describe('data sets', () => {
@@ -34,5 +37,21 @@ describe('data sets', () => {
     const idx = Array.from(sampleIndices(7, 1000, 0, 1000)).sort((a, b) => a - b);
     expect(idx).toEqual(Array.from({ length: 1000 }, (_, i) => i));
     expect(Array.from(sampleIndices(7, 1000, 990, 20)).slice(0, 10)).toEqual(Array.from(sampleIndices(7, 1000, 0, 1000)).slice(990));
+  });
+});
+
+describe('data set registry', () => {
+  it('answers has() without loading, and a failed bookkeeping write is reported, not an unhandled rejection', async () => {
+    const store = await openStore(':memory:');
+    store.putDataset = () => Promise.reject(new Error('database went away'));
+    const errors: string[] = [];
+    const registry = new DatasetRegistry(store, tempDir('grid-ds-'), undefined, (m) => errors.push(m));
+    expect(registry.has('fashion-mnist', 'test')).toBe(true);
+    expect(registry.has('fashion-mnist', 'validation')).toBe(false);
+    expect(registry.has('nothing', 'train')).toBe(false);
+    expect(registry.get('fashion-mnist', 'test').manifest.samples).toBe(10_000);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(errors).toEqual(['could not record fashion-mnist/test: Error: database went away']);
+    await store.close();
   });
 });

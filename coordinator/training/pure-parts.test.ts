@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { decodeFrame, encodeTensor } from '../../protocol/frames';
+import { parseJobSpec } from '../../protocol/job';
+import { LeaseTable } from './leases';
+import { checkResult, MAX_LOSS } from './result-check';
+import { planRound, roundComplete, roundStats } from './round';
+
+const spec = (over: Record<string, unknown> = {}) =>
+  parseJobSpec({
+    name: 'j',
+    model: { kind: 'mlp', layers: [3, 2] },
+    dataset: { name: 'd' },
+    optimizer: { kind: 'sgd', lr: 0.1 },
+    globalBatch: 10,
+    shardSize: 4,
+    rounds: 5,
+    ...over,
+  });
+const N = 3 * 2 + 2;
+
+describe('round arithmetic', () => {
+  it('cuts the global batch into shards, the last one short, each continuing the sample stream', () => {
+    const r = planRound(spec(), 3, 1000);
+    expect(r.shards.map((s) => [s.cursor, s.count])).toEqual([
+      [1000, 4],
+      [1004, 4],
+      [1008, 2],
+    ]);
+    const local = planRound(spec({ mode: 'local', local: { steps: 3, lr: 0.01 } }), 0, 0);
+    expect(local.shards.map((s) => [s.cursor, s.count])).toEqual([
+      [0, 12],
+      [12, 12],
+      [24, 6],
+    ]);
+  });
+
+  it('is complete only with every result, and weighs loss by samples', () => {
+    const r = planRound(spec({ globalBatch: 8 }), 0, 0);
+    expect(roundComplete(r)).toBe(false);
+    r.shards[0].result = { values: new Float32Array(N), samples: 4, loss: 1, correct: 1 };
+    expect(roundComplete(r)).toBe(false);
+    r.shards[1].result = { values: new Float32Array(N), samples: 4, loss: 3, correct: 3 };
+    expect(roundComplete(r)).toBe(true);
+    expect(roundStats(r)).toEqual({ samples: 8, loss: 2, accuracy: 0.5 });
+  });
+});
+
+describe('result check', () => {
+  const shard = planRound(spec(), 0, 0).shards[0];
+  const frame = (values: Float32Array, kind: 'gradient' | 'delta' = 'gradient') =>
+    decodeFrame(encodeTensor({ kind, job: 1, round: 0, shard: 0 }, values, 'f32'));
+  const meta = (over: Record<string, number> = {}) => ({ type: 'result' as const, assignmentId: 1, samples: 4, loss: 0.5, correct: 2, ...over });
+  const refusal = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return (e as { code: string }).code;
+    }
+    return 'accepted';
+  };
+
+  it('accepts a good result and reports its norm', () => {
+    const r = checkResult(spec(), shard, N, meta(), frame(new Float32Array(N).fill(0.5)));
+    expect(r.norm).toBeCloseTo(Math.sqrt(N * 0.25));
+  });
+
+  it('refuses each kind of bad result with its code', () => {
+    const ok = new Float32Array(N).fill(0.1);
+    const nan = ok.slice();
+    nan[3] = Number.NaN;
+    expect(refusal(() => checkResult(spec(), shard, N, meta(), frame(ok, 'delta')))).toBe('BAD_FRAME');
+    expect(refusal(() => checkResult(spec(), shard, N, meta(), frame(new Float32Array(N + 1))))).toBe('WRONG_SIZE');
+    expect(refusal(() => checkResult(spec(), shard, N, meta({ samples: 3 }), frame(ok)))).toBe('BAD_MESSAGE');
+    expect(refusal(() => checkResult(spec(), shard, N, meta({ loss: MAX_LOSS * 2 }), frame(ok)))).toBe('BAD_MESSAGE');
+    expect(refusal(() => checkResult(spec(), shard, N, meta({ loss: -1 }), frame(ok)))).toBe('BAD_MESSAGE');
+    expect(refusal(() => checkResult(spec(), shard, N, meta({ correct: 5 }), frame(ok)))).toBe('BAD_MESSAGE');
+    expect(refusal(() => checkResult(spec(), shard, N, meta(), frame(nan)))).toBe('NON_FINITE');
+    expect(refusal(() => checkResult(spec({ aggregation: { maxNorm: 0.1 } }), shard, N, meta(), frame(ok)))).toBe('NORM_TOO_LARGE');
+  });
+
+  it('clips to clipNorm when the job asks', () => {
+    const r = checkResult(spec({ aggregation: { clipNorm: 1 } }), shard, N, meta(), frame(new Float32Array(N).fill(10)));
+    expect(r.norm).toBeCloseTo(10 * Math.sqrt(N), 4);
+    expect(Math.hypot(...r.values)).toBeCloseTo(1, 5);
+  });
+});
+
+describe('lease table', () => {
+  const lease = (id: number, round: number, until: number) => ({ assignmentId: id, jobId: 1, round, shard: id, workerId: 'w', until, live: true });
+
+  it('reports overdue leases by the injected clock and ends each lease once', () => {
+    const t = new LeaseTable();
+    t.add(lease(1, 0, 1_000));
+    t.add(lease(2, 0, 5_000));
+    expect(t.overdue(999)).toEqual([]);
+    expect(t.overdue(1_001).map((l) => l.assignmentId)).toEqual([1]);
+    expect(t.end(1)?.assignmentId).toBe(1);
+    expect(t.end(1)).toBeUndefined();
+    expect(t.overdue(10_000).map((l) => l.assignmentId)).toEqual([2]);
+  });
+
+  it('keeps ended leases of the current and previous round only, so its size stays bounded', () => {
+    const t = new LeaseTable();
+    for (let round = 0; round < 100; round++) {
+      for (let s = 0; s < 4; s++) {
+        t.add(lease(round * 4 + s + 1, round, 0));
+        t.end(round * 4 + s + 1);
+      }
+      t.prune(1, round + 1); // round closed: round + 1 is current
+    }
+    expect(t.size).toBe(4);
+    expect(t.get(400)?.live).toBe(false); // a late result for the last round is still recognised as stale
+    t.prune(1);
+    expect(t.size).toBe(0);
+  });
+});
