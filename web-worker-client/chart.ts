@@ -19,8 +19,9 @@ export class GridChart extends LitElement {
   override render() {
     const all = this.series.flatMap((s) => s.points);
     if (!all.length) return html`<p>${this.label}: no data yet</p>`;
-    const [x0, x1] = [Math.min(...all.map((p) => p.x)), Math.max(...all.map((p) => p.x), 1)];
-    const [y0, y1] = [Math.min(...all.map((p) => p.y)), Math.max(...all.map((p) => p.y))];
+    // A loop, not Math.min(...xs): spreading a long series overflows the call stack.
+    let [x0, x1, y0, y1] = [Number.POSITIVE_INFINITY, 1, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+    for (const p of all) [x0, x1, y0, y1] = [Math.min(x0, p.x), Math.max(x1, p.x), Math.min(y0, p.y), Math.max(y1, p.y)];
     const W = 600;
     const H = 200;
     const sx = (x: number) => 40 + ((x - x0) / (x1 - x0 || 1)) * (W - 50);

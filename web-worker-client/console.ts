@@ -72,8 +72,10 @@ export class GridConsole extends LitElement {
     if (!this.token) return;
     void this.jobs.run();
     if (this.selected === undefined) return;
+    const job = this.selected;
     const since = this.metrics.at(-1)?.id ?? 0;
-    const fresh = await this.api<Metric[]>(`/api/jobs/${this.selected}/metrics?since=${since}`).catch(() => []);
+    const fresh = await this.api<Metric[]>(`/api/jobs/${job}/metrics?since=${since}`).catch(() => []);
+    if (job !== this.selected) return; // the answer is for a job no longer on screen
     if (fresh.length) this.metrics = [...this.metrics, ...fresh];
   }
 

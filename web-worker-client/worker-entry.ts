@@ -1,10 +1,9 @@
 /// <reference lib="webworker" />
 import * as Comlink from 'comlink';
 import type { Backend } from '../kernels/backend';
-import { CpuBackend } from '../kernels/cpu/backend';
-import { GpuBackend } from '../kernels/gpu/backend';
 import { openGpu } from '../kernels/gpu/device';
 import type { Capabilities } from '../protocol/messages';
+import { backendFor } from '../worker/capabilities';
 import { type WorkerEvent, WorkerLoop } from '../worker/loop';
 import { idbCache, state } from './idb';
 
@@ -27,24 +26,9 @@ const stats: VolunteerStats = { state: 'idle', adapter: '', backend: '', shardsD
 let listener: ((s: VolunteerStats) => void) | undefined;
 
 async function openBackend() {
-  const base = { kind: 'browser' as const, cores: navigator.hardwareConcurrency || 1, memoryMB: 0 };
+  const host = { kind: 'browser' as const, cores: navigator.hardwareConcurrency || 1, memoryMB: 0 };
   const gpu = await (navigator.gpu ? openGpu(navigator.gpu, (m) => event(`gpu: ${m}`)).catch(() => undefined) : undefined);
-  if (!gpu) return { backend: new CpuBackend() as Backend, capabilities: { ...base, backend: 'cpu' as const, features: [] } };
-  const l = gpu.limits;
-  return {
-    backend: new GpuBackend(gpu) as Backend,
-    capabilities: {
-      ...base,
-      backend: 'webgpu' as const,
-      adapter: gpu.adapter,
-      limits: {
-        maxBufferSize: l.maxBufferSize,
-        maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-        maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-      },
-      features: gpu.features,
-    },
-  };
+  return backendFor(host, gpu);
 }
 
 function event(text: string) {

@@ -168,4 +168,53 @@ for (const dialect of DIALECTS)
       expect((await store.job(next))?.state).toBe('running');
       await fresh.stop();
     });
+
+    it('loads a job once when a submission and the timer claim at the same time', async () => {
+      const w = link('worker-0000001');
+      scheduler.addWorker(w);
+      scheduler.ready(w.id, 2); // connected and idle: each load dispatches at once
+      const id = await store.createJob({ name: 'toy', spec: job({ globalBatch: 8, rounds: 1 }), totalRounds: 1, tokenId: null });
+      await Promise.all([scheduler.claim(), scheduler.claim(), scheduler.tick()]);
+      await settle();
+      const a = w.assigns()[0];
+      await scheduler.result(w.id, result(a), gradient(a));
+      await settle();
+      expect(w.assigns()).toHaveLength(1);
+      expect(await store.job(id)).toMatchObject({ state: 'done', round: 1 });
+      expect((await store.metrics(id)).filter((m) => m.name === 'train_loss')).toHaveLength(1);
+    });
+
+    it('hands out nothing past the last round while the final evaluation runs', async () => {
+      let release = () => {};
+      const slowEval = () =>
+        new Promise<{ loss: number; accuracy: number; samples: number }>((r) => {
+          release = () => r({ loss: 1, accuracy: 0.5, samples: 8 });
+        });
+      const evaluating = new Scheduler({
+        store,
+        datasets,
+        checkpointDir: join(dir, 'ckpt'),
+        log: createLogger('error', () => true),
+        metrics: new Metrics(),
+        owner: 'eval',
+        evaluator: slowEval,
+      });
+      await scheduler.stop();
+      scheduler = evaluating;
+      await scheduler.start();
+      const id = await scheduler.submit(job({ globalBatch: 8, rounds: 1, evalEvery: 1, dataset: { name: 'toy', split: 'train', evalSplit: 'train' } }), null);
+      const w = link('worker-0000001');
+      scheduler.addWorker(w);
+      scheduler.ready(w.id, 2);
+      await settle();
+      const a = w.assigns()[0];
+      const done = scheduler.result(w.id, result(a), gradient(a));
+      await settle();
+      scheduler.ready(w.id, 2);
+      await settle();
+      expect(w.assigns()).toHaveLength(1);
+      release();
+      await done;
+      expect(await store.job(id)).toMatchObject({ state: 'done', round: 1 });
+    });
   });

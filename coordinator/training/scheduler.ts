@@ -60,6 +60,7 @@ export class Scheduler {
   /** Background evaluations; stop() waits for them. */
   private pending = Promise.resolve();
   private stopped = false;
+  private claiming = Promise.resolve();
 
   constructor(private readonly opts: SchedulerOptions) {
     this.now = opts.now ?? Date.now;
@@ -78,8 +79,17 @@ export class Scheduler {
     await this.pool.close();
   }
 
-  /** Take ownership of runnable jobs (new ones, or those of a coordinator whose lease expired) and load each. */
-  async claim() {
+  /**
+   * Take ownership of runnable jobs (new ones, or those of a coordinator whose lease expired) and load each.
+   * Calls are serialised: two overlapping claims (a submission and the timer) would load one job twice.
+   */
+  claim(): Promise<void> {
+    const next = this.claiming.then(() => this.claimNow());
+    this.claiming = next.catch(() => {});
+    return next;
+  }
+
+  private async claimNow() {
     for (const job of await this.opts.store.claimJobs(this.opts.owner, 15_000)) {
       if (this.runs.has(job.id)) continue;
       try {
@@ -301,6 +311,7 @@ export class Scheduler {
       const stats = roundStats(round);
       const next = planRound(run.spec, round.index + 1, round.cursor + stats.samples);
       const last = next.index >= run.totalRounds;
+      next.closing = last; // past the last round nothing is handed out, while the final evaluation runs
       const state = { round: next.index, cursor: next.cursor, paramsVersion: run.version + 1, params: run.params, optimizer: run.opt };
       const checkpoint =
         last || next.index % run.spec.checkpointEvery === 0 ? writeCheckpointFile(this.opts.checkpointDir, run.id, run.spec.model, state) : undefined;

@@ -46,7 +46,6 @@ export class GpuRuntime {
   private arenaUsed = 0;
   private readonly spareArenas: GPUBuffer[] = [];
   private bufferCount = 0;
-  dispatches = 0;
 
   constructor(readonly device: GPUDevice) {}
 
@@ -81,10 +80,6 @@ export class GpuRuntime {
     return pipe;
   }
 
-  get pipelineCount() {
-    return this.pipelines.size;
-  }
-
   run(d: Dispatch) {
     if (this.arenaUsed === ARENA_SLOTS) this.flush();
     if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'grid-step' });
@@ -104,7 +99,6 @@ export class GpuRuntime {
     const [x, y = 1, z = 1] = d.workgroups;
     pass.dispatchWorkgroups(x, y, z);
     pass.end();
-    this.dispatches++;
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number) {

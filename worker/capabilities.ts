@@ -1,0 +1,28 @@
+import type { Backend } from '../kernels/backend';
+import { CpuBackend } from '../kernels/cpu/backend';
+import { GpuBackend } from '../kernels/gpu/backend';
+import type { GpuHandle } from '../kernels/gpu/device';
+import type { Capabilities } from '../protocol/messages';
+
+/** What the host knows about itself; the browser and the native worker each fill this in their own way. */
+export interface HostInfo {
+  kind: Capabilities['kind'];
+  cores: number;
+  memoryMB: number;
+}
+
+/** The backend to compute with and how to describe it in hello: our kernels on `gpu`, or the CPU reference without one. */
+export function backendFor(host: HostInfo, gpu: GpuHandle | undefined): { backend: Backend; capabilities: Capabilities } {
+  if (!gpu) return { backend: new CpuBackend(), capabilities: { ...host, backend: 'cpu', features: [] } };
+  const { maxBufferSize, maxStorageBufferBindingSize, maxComputeInvocationsPerWorkgroup } = gpu.limits;
+  return {
+    backend: new GpuBackend(gpu),
+    capabilities: {
+      ...host,
+      backend: 'webgpu',
+      adapter: gpu.adapter,
+      limits: { maxBufferSize, maxStorageBufferBindingSize, maxComputeInvocationsPerWorkgroup },
+      features: gpu.features,
+    },
+  };
+}
