@@ -1,7 +1,8 @@
 import { initParams } from '../../kernels/models/index';
+import { GridError } from '../../protocol/errors';
 import { encodeFrame } from '../../protocol/frames';
 import { type JobSpec, parseJobSpec } from '../../protocol/job';
-import { parameterCount } from '../../protocol/model';
+import { classCount, inputSize, parameterCount, sizeOf } from '../../protocol/model';
 import type { DatasetRegistry } from '../data/dataset-registry';
 import type { Logger } from '../log';
 import type { Job, Store } from '../store/index';
@@ -59,4 +60,19 @@ export function publish(run: Run) {
   const p = run.params;
   const header = { kind: 'params', dtype: 'f32', job: run.id, round: run.round.index, shard: 0, count: p.length, blockSize: 0 } as const;
   run.paramsFrame = encodeFrame(header, new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
+}
+
+/** Parse a submitted spec and check it against its data set; every mismatch is a BAD_JOB_SPEC naming it. */
+export function checkSubmission(input: unknown, datasets: DatasetRegistry): { spec: JobSpec; trainSamples: number } {
+  const spec = parseJobSpec(input);
+  const { name, split, evalSplit } = spec.dataset;
+  if (!datasets.has(name, split)) throw new GridError('BAD_JOB_SPEC', `dataset ${name}/${split} is not registered`);
+  const train = datasets.get(name, split).manifest;
+  const have = sizeOf(train.featureShape);
+  if (inputSize(spec.model) !== have)
+    throw new GridError('BAD_JOB_SPEC', `model takes ${inputSize(spec.model)} inputs but ${name} has ${have} features per sample`);
+  if (classCount(spec.model) < train.classes)
+    throw new GridError('BAD_JOB_SPEC', `model has ${classCount(spec.model)} outputs but the data set has ${train.classes} classes`);
+  if (spec.evalEvery && evalSplit && !datasets.has(name, evalSplit)) throw new GridError('BAD_JOB_SPEC', `eval split ${evalSplit} is not registered`);
+  return { spec, trainSamples: train.samples };
 }

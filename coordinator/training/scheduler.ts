@@ -1,35 +1,20 @@
 import { GridError } from '../../protocol/errors';
 import type { Frame } from '../../protocol/frames';
-import { parseJobSpec, stepsPerShard, totalRounds } from '../../protocol/job';
-import type { ServerMessage } from '../../protocol/messages';
-import { classCount, inputSize, sizeOf } from '../../protocol/model';
+import { totalRounds } from '../../protocol/job';
 import type { DatasetRegistry } from '../data/dataset-registry';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { ResultRow, Store } from '../store/index';
 import { AggregationPool } from './aggregate-pool';
 import { writeCheckpointFile } from './checkpoint';
+import { Dispatcher, type WorkerLink } from './dispatcher';
 import { type Evaluator, evaluateOnCpu } from './evaluate';
-import { loadRun, publish, type Run } from './job-run';
-import { LeaseTable } from './leases';
+import { checkSubmission, loadRun, publish, type Run } from './job-run';
 import { optimizerStep } from './optimizer';
 import { checkResult, type ResultMeta } from './result-check';
-import { combineRound, planRound, roundComplete, roundStats, type Shard, type ShardLease } from './round';
+import { combineRound, planRound, roundComplete, roundStats } from './round';
 
-/** A connected worker as the transport hands it over; one per connection. */
-export interface WorkerLink {
-  id: string;
-  name: string;
-  kind: 'browser' | 'native';
-  send(msg: ServerMessage): void;
-}
-
-interface ConnectedWorker {
-  link: WorkerLink;
-  slots: number;
-  /** Shards it holds, including leases whose row is still being written. */
-  holds: Set<Shard>;
-}
+export type { WorkerLink };
 
 export interface SchedulerOptions {
   store: Store;
@@ -51,8 +36,6 @@ const errorText = (e: unknown) => String((e as Error)?.message ?? e).slice(0, 10
  */
 export class Scheduler {
   private readonly runs = new Map<number, Run>();
-  private readonly workers = new Map<string, ConnectedWorker>();
-  private readonly leases = new LeaseTable();
   private readonly now: () => number;
   private readonly evaluator: Evaluator;
   private readonly pool = new AggregationPool();
@@ -62,9 +45,12 @@ export class Scheduler {
   private stopped = false;
   private claiming = Promise.resolve();
 
+  private readonly dispatcher: Dispatcher;
+
   constructor(private readonly opts: SchedulerOptions) {
     this.now = opts.now ?? Date.now;
     this.evaluator = opts.evaluator ?? evaluateOnCpu;
+    this.dispatcher = new Dispatcher({ ...opts, runs: this.runs, now: this.now, stopped: () => this.stopped });
   }
 
   async start() {
@@ -103,155 +89,42 @@ export class Scheduler {
         await this.failJob(job.id, 'load', e);
       }
     }
-    this.dispatchAll();
+    this.dispatcher.dispatchAll();
   }
 
   /** Validate, store and start a job; returns its id. */
   async submit(input: unknown, tokenId: number | null): Promise<number> {
-    const spec = parseJobSpec(input);
-    const { name, split, evalSplit } = spec.dataset;
-    if (!this.opts.datasets.has(name, split)) throw new GridError('BAD_JOB_SPEC', `dataset ${name}/${split} is not registered`);
-    const train = this.opts.datasets.get(name, split).manifest;
-    const have = sizeOf(train.featureShape);
-    if (inputSize(spec.model) !== have)
-      throw new GridError('BAD_JOB_SPEC', `model takes ${inputSize(spec.model)} inputs but ${name} has ${have} features per sample`);
-    if (classCount(spec.model) < train.classes)
-      throw new GridError('BAD_JOB_SPEC', `model has ${classCount(spec.model)} outputs but the data set has ${train.classes} classes`);
-    if (spec.evalEvery && evalSplit && !this.opts.datasets.has(name, evalSplit))
-      throw new GridError('BAD_JOB_SPEC', `eval split ${evalSplit} is not registered`);
-    const id = await this.opts.store.createJob({ name: spec.name, spec, totalRounds: totalRounds(spec, train.samples), tokenId });
+    const { spec, trainSamples } = checkSubmission(input, this.opts.datasets);
+    const id = await this.opts.store.createJob({ name: spec.name, spec, totalRounds: totalRounds(spec, trainSamples), tokenId });
     await this.claim();
     return id;
   }
 
-  // Workers
+  // Workers: the dispatcher keeps the registry and the leases
 
-  /** Register a connection; false when a live connection already holds this worker id (the caller issues another). */
   addWorker(link: WorkerLink): boolean {
-    if (this.workers.has(link.id)) return false;
-    this.workers.set(link.id, { link, slots: 0, holds: new Set() });
-    this.opts.metrics.workersConnected.set(this.workers.size);
-    return true;
+    return this.dispatcher.addWorker(link);
   }
 
-  async removeWorker(link: WorkerLink) {
-    const w = this.workers.get(link.id);
-    if (w?.link !== link) return; // not this connection's registration
-    this.workers.delete(link.id);
-    this.opts.metrics.workersConnected.set(this.workers.size);
-    for (const shard of [...w.holds]) await this.endLease(shard, 'expired', 'worker disconnected');
-    if (this.stopped) return; // sockets closing at shutdown: the store may already be gone
-    await this.opts.store.setWorkerState(link.id, 'offline');
-    this.dispatchAll();
+  removeWorker(link: WorkerLink) {
+    return this.dispatcher.removeWorker(link);
   }
 
   ready(workerId: string, slots: number) {
-    const w = this.workers.get(workerId);
-    if (!w) return;
-    w.slots = slots;
-    this.dispatch(w);
+    this.dispatcher.ready(workerId, slots);
   }
 
-  async release(workerId: string, assignmentId: number, reason = '') {
-    const lease = this.leases.get(assignmentId);
-    if (!lease || lease.workerId !== workerId) throw new GridError('UNKNOWN_ASSIGNMENT');
-    await this.expire(assignmentId, 'released', `handed back by the worker: ${reason}`);
-    this.dispatchAll();
-  }
-
-  private dispatchAll() {
-    for (const w of this.workers.values()) this.dispatch(w);
-  }
-
-  /** Hand `w` as many unleased shards as it has free slots; shard order first, jobs in id order. */
-  private dispatch(w: ConnectedWorker) {
-    for (const run of this.runs.values()) {
-      if (run.state !== 'running' || run.round.closing) continue;
-      if (run.spec.workers === 'native' && w.link.kind !== 'native') continue;
-      for (const shard of run.round.shards) {
-        if (w.holds.size >= w.slots) return;
-        if (!shard.lease && !shard.result) void this.lease(run, shard, w);
-      }
-    }
-  }
-
-  /** Reserve `shard` for `w` at once, write the lease row, then send the assignment if nothing changed meanwhile. */
-  private async lease(run: Run, shard: Shard, w: ConnectedWorker) {
-    const lease: ShardLease = { workerId: w.link.id };
-    const round = run.round;
-    shard.lease = lease;
-    w.holds.add(shard);
-    const { leaseMs } = run.spec;
-    const row = { jobId: run.id, round: round.index, shard: shard.index, workerId: w.link.id, leaseMs };
-    const id = await this.opts.store.createAssignment(row).catch((e) => {
-      this.opts.log.error('lease could not be written; the shard stays free', { job: run.id, err: errorText(e) });
-      return undefined;
-    });
-    const current =
-      shard.lease === lease && this.workers.get(w.link.id) === w && this.runs.get(run.id) === run && run.round === round && run.state === 'running';
-    if (id === undefined || !current) {
-      if (shard.lease === lease) shard.lease = undefined;
-      w.holds.delete(shard);
-      if (id !== undefined) await this.opts.store.finishAssignment(id, 'expired').catch(() => {});
-      return;
-    }
-    lease.assignmentId = id;
-    this.leases.add({ assignmentId: id, jobId: run.id, round: round.index, shard: shard.index, workerId: w.link.id, until: this.now() + leaseMs, live: true });
-    const { spec } = run;
-    w.link.send({
-      type: 'assign',
-      assignmentId: id,
-      jobId: run.id,
-      round: round.index,
-      shard: shard.index,
-      model: spec.model,
-      paramsUrl: `/api/jobs/${run.id}/params?version=${run.version}`,
-      data: { dataset: spec.dataset.name, split: spec.dataset.split, seed: spec.seed, cursor: shard.cursor, count: shard.count },
-      task: { mode: spec.mode, steps: stepsPerShard(spec), batch: spec.shardSize, lr: spec.mode === 'local' ? spec.local.lr : 0, encoding: spec.encoding },
-    });
-    this.opts.metrics.shardsAssigned.inc();
-  }
-
-  /** End whatever lease `shard` has (pending or written); the shard goes back to the pool. */
-  private async endLease(shard: Shard, state: 'expired' | 'released', reason: string) {
-    const id = shard.lease?.assignmentId;
-    if (id !== undefined) return this.expire(id, state, reason);
-    for (const w of this.workers.values()) w.holds.delete(shard);
-    shard.lease = undefined; // a pending insert sees this and marks its row expired
-  }
-
-  /** End a written lease that will not complete. */
-  private async expire(assignmentId: number, state: 'expired' | 'released' | 'rejected', reason: string) {
-    const lease = this.leases.end(assignmentId);
-    if (!lease) return;
-    const shard = this.shardOf(lease.jobId, lease.round, lease.shard);
-    if (shard) this.workers.get(lease.workerId)?.holds.delete(shard);
-    if (shard?.lease?.assignmentId === assignmentId) shard.lease = undefined;
-    this.opts.metrics.leasesEnded.inc({ state });
-    this.opts.log.info('lease ended', {
-      assignment: assignmentId,
-      job: lease.jobId,
-      round: lease.round,
-      shard: lease.shard,
-      worker: lease.workerId,
-      state,
-      reason,
-    });
-    if (state !== 'rejected' && !this.stopped) await this.opts.store.finishAssignment(assignmentId, state);
-  }
-
-  private shardOf(jobId: number, round: number, index: number): Shard | undefined {
-    const run = this.runs.get(jobId);
-    return run?.round.index === round ? run.round.shards[index] : undefined;
+  release(workerId: string, assignmentId: number, reason = '') {
+    return this.dispatcher.release(workerId, assignmentId, reason);
   }
 
   /** Check one result from an untrusted worker; accept it into its shard or refuse it with a code. */
   async result(workerId: string, meta: ResultMeta, frame: Frame): Promise<void> {
-    const lease = this.leases.get(meta.assignmentId);
+    const lease = this.dispatcher.leases.get(meta.assignmentId);
     if (!lease || lease.workerId !== workerId) throw new GridError('UNKNOWN_ASSIGNMENT', `assignment ${meta.assignmentId} is not leased to this worker`);
     if (!lease.live) throw new GridError('STALE_RESULT', `assignment ${meta.assignmentId} expired or was reassigned`);
     const run = this.runs.get(lease.jobId);
-    const shard = this.shardOf(lease.jobId, lease.round, lease.shard);
+    const shard = this.dispatcher.shardOf(lease.jobId, lease.round, lease.shard);
     if (!run || !shard) throw new GridError('STALE_RESULT', 'the round has moved on');
     if (frame.job !== lease.jobId || frame.round !== lease.round || frame.shard !== lease.shard)
       throw new GridError('BAD_FRAME', `frame is for job ${frame.job} round ${frame.round} shard ${frame.shard}, not assignment ${meta.assignmentId}`);
@@ -265,17 +138,15 @@ export class Scheduler {
       checked = checkResult(run.spec, shard, run.params.length, meta, frame);
     } catch (e) {
       if (!(e instanceof GridError)) throw e;
-      await this.expire(meta.assignmentId, 'rejected', e.code);
+      await this.dispatcher.expire(meta.assignmentId, 'rejected', e.code);
       await this.opts.store.refuseResult(row(0, false, e.code), -0.5);
       this.opts.metrics.results.inc({ accepted: 'false', code: e.code });
-      this.dispatchAll();
+      this.dispatcher.dispatchAll();
       throw e;
     }
     // Decide synchronously, before any await: only the result that completes the round closes it, exactly once.
     const round = run.round;
-    this.leases.end(meta.assignmentId);
-    this.workers.get(workerId)?.holds.delete(shard);
-    shard.lease = undefined;
+    this.dispatcher.settle(lease, shard);
     shard.result = { values: checked.values, samples: meta.samples, loss: meta.loss, correct: meta.correct ?? 0 };
     const closes = !round.closing && roundComplete(round);
     if (closes) round.closing = true;
@@ -297,7 +168,7 @@ export class Scheduler {
     this.opts.metrics.results.inc({ accepted: 'true', code: 'OK' });
     this.opts.metrics.resultBytes.inc({ encoding: frame.dtype }, frame.payload.byteLength);
     if (closes) await this.closeRound(run);
-    this.dispatchAll();
+    this.dispatcher.dispatchAll();
   }
 
   /** All shards are in: combine in shard order, step, record the round in one transaction, checkpoint, evaluate. */
@@ -320,7 +191,7 @@ export class Scheduler {
       run.version = state.paramsVersion;
       run.round = next;
       publish(run);
-      this.leases.prune(run.id, next.index);
+      this.dispatcher.leases.prune(run.id, next.index);
       this.opts.metrics.rounds.inc();
       this.opts.log.info('round closed', {
         job: run.id,
@@ -372,7 +243,7 @@ export class Scheduler {
     this.opts.log.error('job failed', { job: jobId, reason });
     this.opts.metrics.jobsFailed.inc({ stage });
     const run = this.runs.get(jobId);
-    if (run) for (const s of run.round.shards) if (s.lease?.assignmentId) await this.revoke(s.lease.assignmentId, 'job failed').catch(() => {});
+    if (run) for (const s of run.round.shards) if (s.lease?.assignmentId) await this.dispatcher.revoke(s.lease.assignmentId, 'job failed').catch(() => {});
     this.drop(jobId);
     await this.opts.store
       .setJobState(jobId, 'failed', ['queued', 'running', 'paused'], reason)
@@ -381,7 +252,7 @@ export class Scheduler {
 
   private drop(jobId: number) {
     this.runs.delete(jobId);
-    this.leases.prune(jobId);
+    this.dispatcher.leases.prune(jobId);
   }
 
   /** Pause keeps finished shards and revokes leases; resume hands shards out again; cancel drops the job. */
@@ -394,28 +265,16 @@ export class Scheduler {
       throw new GridError('CONFLICT', `job ${jobId} is ${job.state}; cannot ${action}`);
     const run = this.runs.get(jobId);
     if (run) {
-      if (action !== 'resume') for (const s of run.round.shards) if (s.lease) await this.revokeShard(s, `job ${action}d`);
+      if (action !== 'resume') for (const s of run.round.shards) if (s.lease) await this.dispatcher.revokeShard(s, `job ${action}d`);
       if (action === 'cancel') this.drop(jobId);
       else run.state = action === 'pause' ? 'paused' : 'running';
     }
-    this.dispatchAll();
-  }
-
-  private async revokeShard(shard: Shard, reason: string) {
-    const id = shard.lease?.assignmentId;
-    if (id === undefined) return this.endLease(shard, 'released', reason);
-    return this.revoke(id, reason);
-  }
-
-  private async revoke(assignmentId: number, reason: string) {
-    const lease = this.leases.get(assignmentId);
-    await this.expire(assignmentId, 'released', reason);
-    if (lease) this.workers.get(lease.workerId)?.link.send({ type: 'revoke', assignmentId, reason });
+    this.dispatcher.dispatchAll();
   }
 
   /** Expire overdue leases, renew job ownership, hand out what is free. */
   async tick() {
-    for (const lease of this.leases.overdue(this.now())) await this.revoke(lease.assignmentId, 'lease deadline passed');
+    await this.dispatcher.revokeOverdue();
     await this.claim();
   }
 
@@ -439,11 +298,11 @@ export class Scheduler {
   }
 
   get workerCount() {
-    return this.workers.size;
+    return this.dispatcher.workerCount;
   }
 
   /** Entries in the lease table: bounded by the shards of the current and previous round of each running job. */
   get leaseCount() {
-    return this.leases.size;
+    return this.dispatcher.leases.size;
   }
 }

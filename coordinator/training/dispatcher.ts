@@ -1,0 +1,202 @@
+import { GridError } from '../../protocol/errors';
+import { stepsPerShard } from '../../protocol/job';
+import type { ServerMessage } from '../../protocol/messages';
+import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
+import type { Store } from '../store/index';
+import type { Run } from './job-run';
+import { type Lease, LeaseTable } from './leases';
+import type { Shard, ShardLease } from './round';
+
+/** A connected worker as the transport hands it over; one per connection. */
+export interface WorkerLink {
+  id: string;
+  name: string;
+  kind: 'browser' | 'native';
+  send(msg: ServerMessage): void;
+}
+
+interface ConnectedWorker {
+  link: WorkerLink;
+  slots: number;
+  /** Shards it holds, including leases whose row is still being written. */
+  holds: Set<Shard>;
+}
+
+export interface DispatcherOptions {
+  store: Store;
+  log: Logger;
+  metrics: Metrics;
+  /** The scheduler's live jobs, read here to find free shards. */
+  runs: Map<number, Run>;
+  now: () => number;
+  stopped: () => boolean;
+}
+
+const errorText = (e: unknown) => String((e as Error)?.message ?? e).slice(0, 1000);
+
+/**
+ * Connected workers and their leases: who may take which shard, writing each lease before it is sent, and ending
+ * leases that will not complete (disconnect, release, deadline, refusal) so their shards go back to the pool.
+ */
+export class Dispatcher {
+  private readonly workers = new Map<string, ConnectedWorker>();
+  readonly leases = new LeaseTable();
+
+  constructor(private readonly o: DispatcherOptions) {}
+
+  /** Register a connection; false when a live connection already holds this worker id (the caller issues another). */
+  addWorker(link: WorkerLink): boolean {
+    if (this.workers.has(link.id)) return false;
+    this.workers.set(link.id, { link, slots: 0, holds: new Set() });
+    this.o.metrics.workersConnected.set(this.workers.size);
+    return true;
+  }
+
+  async removeWorker(link: WorkerLink) {
+    const w = this.workers.get(link.id);
+    if (w?.link !== link) return; // not this connection's registration
+    this.workers.delete(link.id);
+    this.o.metrics.workersConnected.set(this.workers.size);
+    for (const shard of [...w.holds]) await this.endLease(shard, 'expired', 'worker disconnected');
+    if (this.o.stopped()) return; // sockets closing at shutdown: the store may already be gone
+    await this.o.store.setWorkerState(link.id, 'offline');
+    this.dispatchAll();
+  }
+
+  ready(workerId: string, slots: number) {
+    const w = this.workers.get(workerId);
+    if (!w) return;
+    w.slots = slots;
+    this.dispatch(w);
+  }
+
+  async release(workerId: string, assignmentId: number, reason = '') {
+    const lease = this.leases.get(assignmentId);
+    if (!lease || lease.workerId !== workerId) throw new GridError('UNKNOWN_ASSIGNMENT');
+    await this.expire(assignmentId, 'released', `handed back by the worker: ${reason}`);
+    this.dispatchAll();
+  }
+
+  dispatchAll() {
+    for (const w of this.workers.values()) this.dispatch(w);
+  }
+
+  /** Hand `w` as many unleased shards as it has free slots; shard order first, jobs in id order. */
+  private dispatch(w: ConnectedWorker) {
+    for (const run of this.o.runs.values()) {
+      if (run.state !== 'running' || run.round.closing) continue;
+      if (run.spec.workers === 'native' && w.link.kind !== 'native') continue;
+      for (const shard of run.round.shards) {
+        if (w.holds.size >= w.slots) return;
+        if (!shard.lease && !shard.result) void this.lease(run, shard, w);
+      }
+    }
+  }
+
+  /** Reserve `shard` for `w` at once, write the lease row, then send the assignment if nothing changed meanwhile. */
+  private async lease(run: Run, shard: Shard, w: ConnectedWorker) {
+    const lease: ShardLease = { workerId: w.link.id };
+    const round = run.round;
+    shard.lease = lease;
+    w.holds.add(shard);
+    const { leaseMs } = run.spec;
+    const row = { jobId: run.id, round: round.index, shard: shard.index, workerId: w.link.id, leaseMs };
+    const id = await this.o.store.createAssignment(row).catch((e) => {
+      this.o.log.error('lease could not be written; the shard stays free', { job: run.id, err: errorText(e) });
+      return undefined;
+    });
+    const current =
+      shard.lease === lease && this.workers.get(w.link.id) === w && this.o.runs.get(run.id) === run && run.round === round && run.state === 'running';
+    if (id === undefined || !current) {
+      if (shard.lease === lease) shard.lease = undefined;
+      w.holds.delete(shard);
+      if (id !== undefined) await this.o.store.finishAssignment(id, 'expired').catch(() => {});
+      return;
+    }
+    lease.assignmentId = id;
+    this.leases.add({
+      assignmentId: id,
+      jobId: run.id,
+      round: round.index,
+      shard: shard.index,
+      workerId: w.link.id,
+      until: this.o.now() + leaseMs,
+      live: true,
+    });
+    const { spec } = run;
+    w.link.send({
+      type: 'assign',
+      assignmentId: id,
+      jobId: run.id,
+      round: round.index,
+      shard: shard.index,
+      model: spec.model,
+      paramsUrl: `/api/jobs/${run.id}/params?version=${run.version}`,
+      data: { dataset: spec.dataset.name, split: spec.dataset.split, seed: spec.seed, cursor: shard.cursor, count: shard.count },
+      task: { mode: spec.mode, steps: stepsPerShard(spec), batch: spec.shardSize, lr: spec.mode === 'local' ? spec.local.lr : 0, encoding: spec.encoding },
+    });
+    this.o.metrics.shardsAssigned.inc();
+  }
+
+  /** End whatever lease `shard` has (pending or written); the shard goes back to the pool. */
+  private async endLease(shard: Shard, state: 'expired' | 'released', reason: string) {
+    const id = shard.lease?.assignmentId;
+    if (id !== undefined) return this.expire(id, state, reason);
+    for (const w of this.workers.values()) w.holds.delete(shard);
+    shard.lease = undefined; // a pending insert sees this and marks its row expired
+  }
+
+  /** End a written lease that will not complete. */
+  async expire(assignmentId: number, state: 'expired' | 'released' | 'rejected', reason: string) {
+    const lease = this.leases.end(assignmentId);
+    if (!lease) return;
+    const shard = this.shardOf(lease.jobId, lease.round, lease.shard);
+    if (shard) this.workers.get(lease.workerId)?.holds.delete(shard);
+    if (shard?.lease?.assignmentId === assignmentId) shard.lease = undefined;
+    this.o.metrics.leasesEnded.inc({ state });
+    this.o.log.info('lease ended', {
+      assignment: assignmentId,
+      job: lease.jobId,
+      round: lease.round,
+      shard: lease.shard,
+      worker: lease.workerId,
+      state,
+      reason,
+    });
+    if (state !== 'rejected' && !this.o.stopped()) await this.o.store.finishAssignment(assignmentId, state);
+  }
+
+  shardOf(jobId: number, round: number, index: number): Shard | undefined {
+    const run = this.o.runs.get(jobId);
+    return run?.round.index === round ? run.round.shards[index] : undefined;
+  }
+
+  async revokeShard(shard: Shard, reason: string) {
+    const id = shard.lease?.assignmentId;
+    if (id === undefined) return this.endLease(shard, 'released', reason);
+    return this.revoke(id, reason);
+  }
+
+  async revoke(assignmentId: number, reason: string) {
+    const lease = this.leases.get(assignmentId);
+    await this.expire(assignmentId, 'released', reason);
+    if (lease) this.workers.get(lease.workerId)?.link.send({ type: 'revoke', assignmentId, reason });
+  }
+
+  /** A result for `lease` was accepted: the lease ends without a store write (the result's transaction does it). */
+  settle(lease: Lease, shard: Shard) {
+    this.leases.end(lease.assignmentId);
+    this.workers.get(lease.workerId)?.holds.delete(shard);
+    shard.lease = undefined;
+  }
+
+  /** Revoke every lease past its deadline. */
+  async revokeOverdue() {
+    for (const lease of this.leases.overdue(this.o.now())) await this.revoke(lease.assignmentId, 'lease deadline passed');
+  }
+
+  get workerCount() {
+    return this.workers.size;
+  }
+}
