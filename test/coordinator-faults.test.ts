@@ -1,14 +1,10 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { startCoordinator } from '../coordinator/server';
-import { CpuBackend } from '../kernels/cpu/backend';
 import { encodeTensor } from '../protocol/frames';
 import { PROTOCOL_VERSION } from '../protocol/messages';
-import { memoryCache } from '../worker/host';
-import { WorkerLoop } from '../worker/loop';
-import { api, mlpJob, tempDir, waitUntil } from './helpers';
-import { RawClient } from './raw-client';
+import { api, mlpJob, tempDir } from './helpers';
+import { RawClient, runHonestWorkerUntilDone } from './raw-client';
 
 const caps = { kind: 'native', backend: 'cpu', cores: 1, memoryMB: 1000 };
 const hello = (workerId?: string) => JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, capabilities: caps, workerId });
@@ -89,20 +85,7 @@ describe('coordinator faults: nothing a client sends ends the process, drops a w
       if (i < 9) await hostile.error('WRONG_SIZE');
     }
     expect((await hostile.closed).code).toBe(1008);
-    const loop = new WorkerLoop({
-      ...{ coordinator: url, token, backend: new CpuBackend(), capabilities: caps as never, cache: memoryCache() },
-      connect: (u) => new WebSocket(u),
-    });
-    loop.start();
-    const job = await waitUntil(
-      'job done',
-      async () => {
-        const j = await api<{ state: string; round: number }>(url, token, `/api/jobs/${id}`);
-        return j.state === 'done' && j;
-      },
-      60_000,
-    );
-    await loop.stop();
+    const job = await runHonestWorkerUntilDone(url, token, id, 60_000);
     expect(job.round).toBe(2);
   });
 

@@ -1,14 +1,10 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { startCoordinator } from '../coordinator/server';
-import { CpuBackend } from '../kernels/cpu/backend';
 import { encodeFrame, encodeTensor } from '../protocol/frames';
 import { PROTOCOL_VERSION } from '../protocol/messages';
-import { memoryCache } from '../worker/host';
-import { WorkerLoop } from '../worker/loop';
-import { api, mlpJob, tempDir, waitUntil } from './helpers';
-import { RawClient } from './raw-client';
+import { api, mlpJob, tempDir } from './helpers';
+import { RawClient, runHonestWorkerUntilDone } from './raw-client';
 
 const MAX_FRAME = 1 << 20;
 const caps = { kind: 'native', backend: 'cpu', cores: 1, memoryMB: 1000 };
@@ -111,24 +107,7 @@ describe('protocol faults: every bad frame gets its code and the job is unaffect
   });
 
   it('the job still completes with a well-behaved worker, and the refusals are on record', async () => {
-    const loop = new WorkerLoop({
-      coordinator: url,
-      token,
-      backend: new CpuBackend(),
-      capabilities: caps as never,
-      cache: memoryCache(),
-      connect: (u) => new WebSocket(u),
-    });
-    loop.start();
-    const job = await waitUntil(
-      'job done',
-      async () => {
-        const j = await api<{ state: string; round: number }>(url, token, `/api/jobs/${jobId}`);
-        return j.state === 'done' && j;
-      },
-      120_000,
-    );
-    await loop.stop();
+    const job = await runHonestWorkerUntilDone(url, token, jobId);
     expect(job.round).toBe(3);
     const results = await coord.store.results(jobId);
     const accepted = results.filter((r) => r.accepted);

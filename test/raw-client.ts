@@ -1,6 +1,9 @@
 import { expect } from 'vitest';
 import WebSocket from 'ws';
-import { waitUntil } from './helpers';
+import { CpuBackend } from '../kernels/cpu/backend';
+import { memoryCache } from '../worker/host';
+import { WorkerLoop } from '../worker/loop';
+import { api, waitUntil } from './helpers';
 
 /** A hand-driven worker that records every server message. */
 export class RawClient {
@@ -36,5 +39,24 @@ export class RawClient {
     const e = await this.next('error');
     expect(e.code).toBe(code);
     return e;
+  }
+}
+
+/** An honest CPU worker (the real worker loop) that runs until job `jobId` is done; returns the finished job. */
+export async function runHonestWorkerUntilDone(url: string, token: string, jobId: number, timeoutMs = 120_000) {
+  const capabilities = { kind: 'native' as const, backend: 'cpu' as const, cores: 1, memoryMB: 1000 };
+  const loop = new WorkerLoop({ coordinator: url, token, backend: new CpuBackend(), capabilities, cache: memoryCache(), connect: (u) => new WebSocket(u) });
+  loop.start();
+  try {
+    return await waitUntil(
+      `job ${jobId} done`,
+      async () => {
+        const j = await api<{ state: string; round: number }>(url, token, `/api/jobs/${jobId}`);
+        return j.state === 'done' && j;
+      },
+      timeoutMs,
+    );
+  } finally {
+    await loop.stop();
   }
 }
