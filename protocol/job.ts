@@ -22,14 +22,21 @@ const common = {
   shardSize: int(1, 1 << 20),
   rounds: opt(int(1, 10_000_000)),
   epochs: opt(num(0.001, 100_000)),
+  /**
+   * How results are combined and bounded. Robust rules (trimmed-mean, median, centered-clip) combine one vote per
+   * worker. `maxAbs` bounds every element before anything is summed; `maxShare` is the largest fraction of a round's
+   * shards one worker may take while others are connected.
+   */
   aggregation: withDefault(
     obj({
-      rule: withDefault(lit('mean', 'trimmed-mean', 'median'), 'mean'),
+      rule: withDefault(lit('mean', 'trimmed-mean', 'median', 'centered-clip'), 'mean'),
       clipNorm: opt(num(0)),
       trim: withDefault(num(0, 0.49), 0.1),
       maxNorm: opt(num(0)),
+      maxAbs: withDefault(num(0, 1e30), 1000),
+      maxShare: withDefault(num(0.01, 1), 0.5),
     }),
-    { rule: 'mean' as const, trim: 0.1 },
+    { rule: 'mean' as const, trim: 0.1, maxAbs: 1000, maxShare: 0.5 },
   ),
   encoding: withDefault(lit('fp32', 'fp16', 'int8'), 'fp32'),
   checkpointEvery: withDefault(int(1, 1_000_000), 10),

@@ -2,7 +2,7 @@ import { type ErrorCode, GridError } from './errors';
 import { modelSpec } from './model';
 import { arr, bool, type Infer, int, lit, num, obj, opt, SchemaError, str, variant } from './schema';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 const capabilities = obj({
   kind: lit('browser', 'native'),
@@ -22,7 +22,7 @@ export const clientMessage = variant('type', {
   ready: obj({ type: lit('ready'), slots: int(0, 64) }),
   heartbeat: obj({ type: lit('heartbeat'), t: num() }),
   /** Announces the binary frame that follows: loss and metrics of a computed shard. */
-  result: obj({ type: lit('result'), assignmentId: int(1), samples: int(1), loss: num(), correct: opt(int(0)) }),
+  result: obj({ type: lit('result'), assignmentId: int(1), paramsVersion: int(0), samples: int(1), loss: num(), correct: opt(int(0)) }),
   release: obj({ type: lit('release'), assignmentId: int(1), reason: str(200) }),
 });
 export type ClientMessage = Infer<typeof clientMessage>;
@@ -48,6 +48,8 @@ export const serverMessage = variant('type', {
     round: int(0),
     shard: int(0),
     model: modelSpec,
+    /** The parameter version to compute on; the result repeats it. */
+    paramsVersion: int(0),
     paramsUrl: str(400),
     data: dataRef,
     task,

@@ -77,7 +77,8 @@ describe('protocol faults: every bad frame gets its code and the job is unaffect
 
     let a = await c.next('assign');
     const header = { kind: 'gradient' as const, job: a.jobId, round: a.round, shard: a.shard };
-    const result = (id = a.assignmentId) => c.send(JSON.stringify({ type: 'result', assignmentId: id, samples: a.data.count, loss: 1 }));
+    const result = (id = a.assignmentId) =>
+      c.send(JSON.stringify({ type: 'result', assignmentId: id, paramsVersion: a.paramsVersion, samples: a.data.count, loss: 1 }));
     result();
     c.send(new Uint8Array(10));
     await c.error('BAD_FRAME');

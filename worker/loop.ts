@@ -34,6 +34,8 @@ export type WorkerEvent =
   | { type: 'state'; state: 'running' | 'paused' | 'stopping' | 'stopped' };
 
 const HEARTBEAT_MS = 5000;
+/** Closes that reconnecting cannot fix: an unsupported protocol (1002), a quarantined worker (4003). */
+const TERMINAL_CLOSES = [1002, 4003];
 /** Error-feedback residuals are full-model vectors: keep those of the few most recent jobs only. */
 const MAX_RESIDUALS = 2;
 
@@ -105,7 +107,7 @@ export class WorkerLoop {
       // Leases die with the connection: whatever is queued or computing is given up, the coordinator reassigns it.
       for (const a of this.queue.splice(0)) this.revoked.add(a.assignmentId);
       for (const id of this.inFlight) this.revoked.add(id);
-      if (this.stopping || ev.code === 1002) {
+      if (this.stopping || TERMINAL_CLOSES.includes(ev.code)) {
         this.emit({ type: 'disconnected', code: ev.code, reason: ev.reason });
         this.setState('stopped');
         return;
@@ -242,7 +244,7 @@ export class WorkerLoop {
       if (this.residuals.size > MAX_RESIDUALS) this.residuals.delete(this.residuals.keys().next().value as number);
     }
     const frame = encodeTensor({ kind: a.task.mode === 'local' ? 'delta' : 'gradient', job: a.jobId, round: a.round, shard: a.shard }, values, dtype, residual);
-    this.send({ type: 'result', assignmentId: a.assignmentId, samples: d.count, loss, correct });
+    this.send({ type: 'result', assignmentId: a.assignmentId, paramsVersion: a.paramsVersion, samples: d.count, loss, correct });
     this.send(frame);
     this.shardsDone++;
     this.samplesDone += d.count;

@@ -15,6 +15,8 @@ type ResultMessage = Extract<ClientMessage, { type: 'result' }>;
 
 interface Conn {
   tokenId: number;
+  /** The token has only the worker scope: quarantines apply to the whole token. */
+  volunteer: boolean;
   ip: string;
   closed: boolean;
   errors: number;
@@ -104,7 +106,15 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
   const join = async (ws: UWS.WebSocket<Conn>, msg: Hello): Promise<WorkerLink | undefined> => {
     const c = ws.getUserData();
     const claimed = msg.workerId && /^[\w-]{8,64}$/.test(msg.workerId) ? msg.workerId : undefined;
-    const make = (id: string): WorkerLink => ({ id, name: msg.name ?? id.slice(0, 8), kind: msg.capabilities.kind, send: (m) => send(ws, m) });
+    const make = (id: string): WorkerLink => ({
+      id,
+      name: msg.name ?? id.slice(0, 8),
+      kind: msg.capabilities.kind,
+      send: (m) => send(ws, m),
+      close: (code, reason) => {
+        if (!c.closed) ws.end(code, reason);
+      },
+    });
     let link = make(claimed ?? randomUUID());
     if (!o.scheduler.addWorker(link)) {
       link = make(randomUUID());
@@ -112,14 +122,17 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
     }
     const row = { tokenId: c.tokenId, name: link.name, kind: link.kind, capabilities: msg.capabilities };
     try {
-      if (!(await o.store.registerWorker({ id: link.id, ...row }))) {
+      let outcome = await o.store.registerWorker({ id: link.id, ...row }, c.volunteer);
+      if (outcome === 'taken') {
         await o.scheduler.removeWorker(link); // the id is another token's
         link = make(randomUUID());
         o.scheduler.addWorker(link);
-        await o.store.registerWorker({ id: link.id, ...row });
+        outcome = await o.store.registerWorker({ id: link.id, ...row }, c.volunteer);
       }
+      if (outcome === 'quarantined') throw new GridError('QUARANTINED');
     } catch (e) {
       await o.scheduler.removeWorker(link);
+      if (e instanceof GridError && e.code === 'QUARANTINED') ws.end(4003, 'QUARANTINED');
       throw e;
     }
     if (c.closed) {
@@ -157,7 +170,15 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
         .authenticate(token, 'worker', ip)
         .then((p) => {
           if (aborted) return;
-          res.cork(() => res.upgrade<Conn>({ tokenId: p.tokenId, ip, closed: false, errors: 0, queue: [] }, key, protocol, extensions, context));
+          res.cork(() =>
+            res.upgrade<Conn>(
+              { tokenId: p.tokenId, volunteer: p.scopes.size === 1 && p.scopes.has('worker'), ip, closed: false, errors: 0, queue: [] },
+              key,
+              protocol,
+              extensions,
+              context,
+            ),
+          );
         })
         .catch((e: unknown) => {
           if (aborted) return;

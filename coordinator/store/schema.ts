@@ -53,7 +53,7 @@ export interface WorkerTable {
   name: string;
   kind: string;
   capabilities: string;
-  state: 'online' | 'offline' | 'banned';
+  state: 'online' | 'offline' | 'quarantined';
   reputation: number;
   shards_done: number;
   connected_at: number;
@@ -78,6 +78,8 @@ export interface TokenTable {
   rate_per_min: number;
   created_at: number;
   revoked_at: number | null;
+  expires_at: number | null;
+  last_used_at: number | null;
 }
 
 export interface AuditTable {
@@ -106,6 +108,7 @@ export interface DatasetTable {
   classes: number;
   manifest: string;
   created_at: number;
+  token_id: number | null;
 }
 
 export interface Database {

@@ -62,14 +62,19 @@ for (const dialect of DIALECTS) {
     });
 
     it('registers workers under the token that owns their id and credits reputation', async () => {
-      expect(await store.registerWorker({ id: 'w1', tokenId: 7, name: 'n', kind: 'native', capabilities: { cores: 2 } })).toBe(true);
-      expect(await store.registerWorker({ id: 'w1', tokenId: 7, name: 'n2', kind: 'native', capabilities: { cores: 4 } })).toBe(true);
-      expect(await store.registerWorker({ id: 'w1', tokenId: 8, name: 'thief', kind: 'native', capabilities: {} })).toBe(false);
-      await store.creditWorker('w1', 0.1);
-      const w = await store.worker('w1');
-      expect(w).toMatchObject({ name: 'n2', shards_done: 1, state: 'online' });
-      expect(w!.reputation).toBeCloseTo(1.1);
-      expect(JSON.parse(w!.capabilities)).toEqual({ cores: 4 });
+      expect(await store.registerWorker({ id: 'w1', tokenId: 7, name: 'n', kind: 'native', capabilities: { cores: 2 } })).toBe('ok');
+      expect(await store.registerWorker({ id: 'w1', tokenId: 7, name: 'n2', kind: 'native', capabilities: { cores: 4 } })).toBe('ok');
+      expect(await store.registerWorker({ id: 'w1', tokenId: 8, name: 'thief', kind: 'native', capabilities: {} })).toBe('taken');
+      await store.setWorkerState('w1', 'quarantined');
+      await store.setWorkerState('w1', 'offline'); // leaving does not lift a quarantine
+      expect(await store.registerWorker({ id: 'w1', tokenId: 7, name: 'n', kind: 'native', capabilities: {} })).toBe('quarantined');
+      expect(await store.registerWorker({ id: 'w2', tokenId: 7, name: 'n', kind: 'native', capabilities: {} }, true)).toBe('quarantined');
+      expect(await store.registerWorker({ id: 'w2', tokenId: 7, name: 'n', kind: 'native', capabilities: {} })).toBe('ok');
+      expect(await store.judgeWorker('w2', (r) => r / 4, true)).toBe(0.25);
+      const w = await store.worker('w2');
+      expect(w).toMatchObject({ shards_done: 1, state: 'online', reputation: 0.25 });
+      expect((await store.worker('w1'))?.state).toBe('quarantined');
+      expect(JSON.parse((await store.worker('w1'))!.capabilities)).toEqual({ cores: 4 });
     });
 
     it('keeps checkpoints, metrics, results, audit events and data sets', async () => {

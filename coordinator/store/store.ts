@@ -28,35 +28,44 @@ export class Store {
   }
 
   /** An accepted result: the lease is done, the result is on record and the worker is credited, all at once. */
-  acceptResult(r: ResultRow, credit: number) {
+  acceptResult(r: ResultRow, reputation: (current: number) => number) {
     return this.transaction(async (tx) => {
       await tx.finishAssignment(r.assignment_id, 'done');
       await tx.recordResult(r);
-      await tx.creditWorker(r.worker_id, credit);
+      return tx.judgeWorker(r.worker_id, reputation, true);
     });
   }
 
-  /** A refused result: on record with its code, the lease ended, the worker debited. */
-  refuseResult(r: ResultRow, debit: number) {
+  /** A refused result: on record with its code, the lease ended, the worker's reputation updated (returned). */
+  refuseResult(r: ResultRow, reputation: (current: number) => number) {
     return this.transaction(async (tx) => {
       await tx.finishAssignment(r.assignment_id, 'rejected');
       await tx.recordResult(r);
-      await tx.creditWorker(r.worker_id, debit);
+      return tx.judgeWorker(r.worker_id, reputation, false);
     });
   }
 
-  /** A closed round: progress, its metrics row set and (when due) its checkpoint, all at once. */
+  /** Results that will not count after all (their worker was quarantined): kept on record, marked refused. */
+  async discardResults(assignmentIds: number[], reason: string) {
+    if (assignmentIds.length) await this.db.updateTable('results').set({ accepted: 0, reason }).where('assignment_id', 'in', assignmentIds).execute();
+  }
+
+  /** A closed round: progress, its metrics, its checkpoint when due and its workers' reputations, all at once. */
   closeRound(c: {
     jobId: number;
     round: number;
     paramsVersion: number;
     metrics: Record<string, number>;
     checkpoint?: { path: string; sha256: string; bytes: number };
-  }) {
+    judgements?: { workerId: string; rule: (current: number) => number }[];
+  }): Promise<Map<string, number>> {
     return this.transaction(async (tx) => {
       await tx.setJobProgress(c.jobId, c.round, c.paramsVersion);
       await tx.addMetrics(c.jobId, c.round, c.metrics);
       if (c.checkpoint) await tx.addCheckpoint({ jobId: c.jobId, round: c.round, ...c.checkpoint });
+      const reputations = new Map<string, number>();
+      for (const j of c.judgements ?? []) reputations.set(j.workerId, await tx.judgeWorker(j.workerId, j.rule, false));
+      return reputations;
     });
   }
 
@@ -193,36 +202,47 @@ export class Store {
   // Workers
   /**
    * Record a worker coming online under `tokenId`. A worker id belongs to the token that first registered it:
-   * returns false, changing nothing, when the id is another token's (the caller issues a fresh id).
+   * 'taken' when the id is another token's (the caller issues a fresh id). 'quarantined' when the worker is, or,
+   * with `byToken`, when any worker of this token is (a volunteer token cannot shed a quarantine by a new id).
    */
-  registerWorker(w: { id: string; tokenId: number | null; name: string; kind: string; capabilities: unknown }): Promise<boolean> {
+  registerWorker(
+    w: { id: string; tokenId: number | null; name: string; kind: string; capabilities: unknown },
+    byToken = false,
+  ): Promise<'ok' | 'taken' | 'quarantined'> {
     return this.transaction(async (tx) => {
       const now = this.now();
       const row = { name: w.name, kind: w.kind, capabilities: JSON.stringify(w.capabilities), state: 'online' as const, last_seen: now };
-      const existing = await tx.db.selectFrom('workers').select(['id', 'token_id']).where('id', '=', w.id).executeTakeFirst();
-      if (existing && existing.token_id !== w.tokenId) return false;
+      const existing = await tx.db.selectFrom('workers').select(['id', 'token_id', 'state']).where('id', '=', w.id).executeTakeFirst();
+      if (existing && existing.token_id !== w.tokenId) return 'taken';
+      if (existing?.state === 'quarantined') return 'quarantined';
+      if (byToken && w.tokenId !== null) {
+        const bad = await tx.db.selectFrom('workers').select('id').where('token_id', '=', w.tokenId).where('state', '=', 'quarantined').executeTakeFirst();
+        if (bad) return 'quarantined';
+      }
       if (existing) await tx.db.updateTable('workers').set(row).where('id', '=', w.id).execute();
       else
         await tx.db
           .insertInto('workers')
           .values({ ...row, id: w.id, token_id: w.tokenId, reputation: 1, shards_done: 0, connected_at: now })
           .execute();
-      return true;
+      return 'ok';
     });
   }
   async setWorkerState(id: string, state: WorkerRow['state']) {
-    await this.db.updateTable('workers').set({ state, last_seen: this.now() }).where('id', '=', id).execute();
+    // A quarantine outlives the connection: going offline does not lift it.
+    await this.db.updateTable('workers').set({ state, last_seen: this.now() }).where('id', '=', id).where('state', '!=', 'quarantined').execute();
   }
-  async creditWorker(id: string, reputationDelta: number) {
+  /** Apply a reputation rule to a worker (and count a finished shard); returns the new reputation. */
+  async judgeWorker(id: string, rule: (current: number) => number, shardDone: boolean): Promise<number> {
+    const row = await this.db.selectFrom('workers').select('reputation').where('id', '=', id).executeTakeFirst();
+    if (!row) return 1;
+    const reputation = rule(row.reputation);
     await this.db
       .updateTable('workers')
-      .set((eb) => ({
-        shards_done: eb('shards_done', '+', reputationDelta > 0 ? 1 : 0),
-        reputation: eb('reputation', '+', reputationDelta),
-        last_seen: this.now(),
-      }))
+      .set((eb) => ({ reputation, shards_done: eb('shards_done', '+', shardDone ? 1 : 0), last_seen: this.now() }))
       .where('id', '=', id)
       .execute();
+    return reputation;
   }
   worker(id: string) {
     return this.db.selectFrom('workers').selectAll().where('id', '=', id).executeTakeFirst();

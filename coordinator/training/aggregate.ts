@@ -1,7 +1,7 @@
 import { GridError } from '../../protocol/errors';
 import { weightedSumRange } from './weighted-sum.mjs';
 
-export type AggregationRule = 'mean' | 'trimmed-mean' | 'median';
+export type AggregationRule = 'mean' | 'trimmed-mean' | 'median' | 'centered-clip';
 
 export interface Contribution {
   values: Float32Array;
@@ -18,6 +18,7 @@ export function aggregate(parts: Contribution[], rule: AggregationRule = 'mean',
   for (const p of parts) if (p.values.length !== n) throw new GridError('WRONG_SIZE', `contribution of ${p.values.length} elements, expected ${n}`);
   const result = out ?? new Float32Array(n);
   if (rule === 'mean') weightedMean(parts, result);
+  else if (rule === 'centered-clip') centeredClip(parts, result);
   else coordinateWise(parts, result, rule === 'median' ? medianOf : (xs) => trimmedMeanOf(xs, trim));
   return result;
 }
@@ -31,6 +32,30 @@ function weightedMean(parts: Contribution[], out: Float32Array) {
     0,
     out.length,
   );
+}
+
+/**
+ * Centered clipping (Karimireddy, He and Jaggi, 2021): start from the coordinate-wise median and move toward each
+ * contribution by at most a radius, three times. The radius is the median distance to the centre, so a few far
+ * contributions (scaled, flipped) pull the result by no more than an honest one does.
+ */
+function centeredClip(parts: Contribution[], out: Float32Array) {
+  coordinateWise(parts, out, medianOf);
+  const step = new Float64Array(out.length);
+  for (let iteration = 0; iteration < 3; iteration++) {
+    const distances = parts.map((p) => {
+      let s = 0;
+      for (let j = 0; j < out.length; j++) s += (p.values[j] - out[j]) ** 2;
+      return Math.sqrt(s);
+    });
+    const radius = medianOf(Float32Array.from(distances));
+    step.fill(0);
+    parts.forEach((p, i) => {
+      const k = distances[i] > radius && distances[i] > 0 ? radius / distances[i] : 1;
+      for (let j = 0; j < out.length; j++) step[j] += ((p.values[j] - out[j]) * k) / parts.length;
+    });
+    for (let j = 0; j < out.length; j++) out[j] += step[j];
+  }
 }
 
 function coordinateWise(parts: Contribution[], out: Float32Array, reduce: (xs: Float32Array) => number) {
@@ -69,4 +94,10 @@ export function clipByNorm(a: Float32Array, max: number): number {
     for (let i = 0; i < a.length; i++) a[i] *= k;
   }
   return norm;
+}
+
+/** Median of the L2 norms of a round's accepted results: the yardstick for the next round's norm bound. */
+export function medianNorm(r: { shards: { result?: { values: Float32Array } }[] }): number {
+  const norms = r.shards.map((s) => (s.result ? l2Norm(s.result.values) : 0)).sort((a, b) => a - b);
+  return norms[norms.length >> 1] ?? 0;
 }

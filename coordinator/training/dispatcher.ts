@@ -14,6 +14,8 @@ export interface WorkerLink {
   name: string;
   kind: 'browser' | 'native';
   send(msg: ServerMessage): void;
+  /** End the connection (quarantine, revoked token). */
+  close(code: number, reason: string): void;
 }
 
 interface ConnectedWorker {
@@ -41,6 +43,8 @@ const errorText = (e: unknown) => String((e as Error)?.message ?? e).slice(0, 10
  */
 export class Dispatcher {
   private readonly workers = new Map<string, ConnectedWorker>();
+  /** Quarantined worker ids seen by this coordinator (the store keeps them for every coordinator). */
+  private readonly quarantined = new Set<string>();
   readonly leases = new LeaseTable();
 
   constructor(private readonly o: DispatcherOptions) {}
@@ -82,16 +86,48 @@ export class Dispatcher {
     for (const w of this.workers.values()) this.dispatch(w);
   }
 
-  /** Hand `w` as many unleased shards as it has free slots; shard order first, jobs in id order. */
+  /**
+   * Hand `w` as many unleased shards as it has free slots; shard order first, jobs in id order. While any other
+   * worker could take them, `w` gets no shard whose result from it was refused and no more than the job's share
+   * of a round, so one fast worker cannot supply most of a round's votes.
+   */
   private dispatch(w: ConnectedWorker) {
+    if (this.quarantined.has(w.link.id)) return;
     for (const run of this.o.runs.values()) {
       if (run.state !== 'running' || run.round.closing) continue;
       if (run.spec.workers === 'native' && w.link.kind !== 'native') continue;
-      for (const shard of run.round.shards) {
-        if (w.holds.size >= w.slots) return;
-        if (!shard.lease && !shard.result) void this.lease(run, shard, w);
+      const alone = !this.othersCouldRun(w, run);
+      const shards = run.round.shards;
+      const cap = alone ? shards.length : Math.max(1, Math.floor(shards.length * run.spec.aggregation.maxShare));
+      let mine = shards.filter((s) => s.lease?.workerId === w.link.id || s.result?.workerId === w.link.id).length;
+      for (const shard of shards) {
+        if (w.holds.size >= w.slots || mine >= cap) break;
+        if (shard.lease || shard.result || (!alone && shard.refusedBy?.has(w.link.id))) continue;
+        mine++;
+        void this.lease(run, shard, w);
       }
     }
+  }
+
+  private othersCouldRun(w: ConnectedWorker, run: Run) {
+    for (const other of this.workers.values())
+      if (other !== w && !this.quarantined.has(other.link.id) && (run.spec.workers !== 'native' || other.link.kind === 'native')) return true;
+    return false;
+  }
+
+  /** Stop giving `workerId` work, end its leases and its connection. The caller discards its open results. */
+  async quarantine(workerId: string, reason: string) {
+    this.quarantined.add(workerId);
+    const w = this.workers.get(workerId);
+    this.o.log.warn('worker quarantined', { worker: workerId, reason });
+    if (!w) return;
+    for (const shard of [...w.holds]) await this.revokeShard(shard, 'worker quarantined');
+    w.link.send({ type: 'error', code: 'QUARANTINED', message: reason });
+    w.link.close(4003, 'QUARANTINED');
+  }
+
+  isQuarantined(workerId: string) {
+    return this.quarantined.has(workerId);
   }
 
   /** Reserve `shard` for `w` at once, write the lease row, then send the assignment if nothing changed meanwhile. */
@@ -121,6 +157,7 @@ export class Dispatcher {
       round: round.index,
       shard: shard.index,
       workerId: w.link.id,
+      paramsVersion: run.version,
       until: this.o.now() + leaseMs,
       live: true,
     });
@@ -132,6 +169,7 @@ export class Dispatcher {
       round: round.index,
       shard: shard.index,
       model: spec.model,
+      paramsVersion: run.version,
       paramsUrl: `/api/jobs/${run.id}/params?version=${run.version}`,
       data: { dataset: spec.dataset.name, split: spec.dataset.split, seed: spec.seed, cursor: shard.cursor, count: shard.count },
       task: { mode: spec.mode, steps: stepsPerShard(spec), batch: spec.shardSize, lr: spec.mode === 'local' ? spec.local.lr : 0, encoding: spec.encoding },

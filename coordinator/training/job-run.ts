@@ -22,6 +22,8 @@ export interface Run {
   opt: OptimizerState;
   version: number;
   round: Round;
+  /** Results with a larger norm are refused; set from each closed round (none before the first). */
+  normLimit?: number;
 }
 
 /** Rebuild a job's state from its row and latest checkpoint; throws (the job is then failed) if it cannot run. */

@@ -5,6 +5,8 @@ export interface Lease {
   round: number;
   shard: number;
   workerId: string;
+  /** The parameter version the assignment named; its result must say the same. */
+  paramsVersion: number;
   until: number;
   live: boolean;
 }

@@ -37,9 +37,9 @@ describe('round arithmetic', () => {
   it('is complete only with every result, and weighs loss by samples', () => {
     const r = planRound(spec({ globalBatch: 8 }), 0, 0);
     expect(roundComplete(r)).toBe(false);
-    r.shards[0].result = { values: new Float32Array(N), samples: 4, loss: 1, correct: 1 };
+    r.shards[0].result = { workerId: 'a', assignmentId: 1, values: new Float32Array(N), samples: 4, loss: 1, correct: 1 };
     expect(roundComplete(r)).toBe(false);
-    r.shards[1].result = { values: new Float32Array(N), samples: 4, loss: 3, correct: 3 };
+    r.shards[1].result = { workerId: 'b', assignmentId: 2, values: new Float32Array(N), samples: 4, loss: 3, correct: 3 };
     expect(roundComplete(r)).toBe(true);
     expect(roundStats(r)).toEqual({ samples: 8, loss: 2, accuracy: 0.5 });
   });
@@ -49,7 +49,15 @@ describe('result check', () => {
   const shard = planRound(spec(), 0, 0).shards[0];
   const frame = (values: Float32Array, kind: 'gradient' | 'delta' = 'gradient') =>
     decodeFrame(encodeTensor({ kind, job: 1, round: 0, shard: 0 }, values, 'f32'));
-  const meta = (over: Record<string, number> = {}) => ({ type: 'result' as const, assignmentId: 1, samples: 4, loss: 0.5, correct: 2, ...over });
+  const meta = (over: Record<string, number> = {}) => ({
+    type: 'result' as const,
+    assignmentId: 1,
+    paramsVersion: 0,
+    samples: 4,
+    loss: 0.5,
+    correct: 2,
+    ...over,
+  });
   const refusal = (f: () => unknown) => {
     try {
       f();
@@ -60,7 +68,7 @@ describe('result check', () => {
   };
 
   it('accepts a good result and reports its norm', () => {
-    const r = checkResult(spec(), shard, N, meta(), frame(new Float32Array(N).fill(0.5)));
+    const r = checkResult(spec(), shard, N, meta(), frame(new Float32Array(N).fill(0.5)), 0);
     expect(r.norm).toBeCloseTo(Math.sqrt(N * 0.25));
   });
 
@@ -68,25 +76,34 @@ describe('result check', () => {
     const ok = new Float32Array(N).fill(0.1);
     const nan = ok.slice();
     nan[3] = Number.NaN;
-    expect(refusal(() => checkResult(spec(), shard, N, meta(), frame(ok, 'delta')))).toBe('BAD_FRAME');
-    expect(refusal(() => checkResult(spec(), shard, N, meta(), frame(new Float32Array(N + 1))))).toBe('WRONG_SIZE');
-    expect(refusal(() => checkResult(spec(), shard, N, meta({ samples: 3 }), frame(ok)))).toBe('BAD_MESSAGE');
-    expect(refusal(() => checkResult(spec(), shard, N, meta({ loss: MAX_LOSS * 2 }), frame(ok)))).toBe('BAD_MESSAGE');
-    expect(refusal(() => checkResult(spec(), shard, N, meta({ loss: -1 }), frame(ok)))).toBe('BAD_MESSAGE');
-    expect(refusal(() => checkResult(spec(), shard, N, meta({ correct: 5 }), frame(ok)))).toBe('BAD_MESSAGE');
-    expect(refusal(() => checkResult(spec(), shard, N, meta(), frame(nan)))).toBe('NON_FINITE');
-    expect(refusal(() => checkResult(spec({ aggregation: { maxNorm: 0.1 } }), shard, N, meta(), frame(ok)))).toBe('NORM_TOO_LARGE');
+    expect(refusal(() => checkResult(spec(), shard, N, meta(), frame(ok, 'delta'), 0))).toBe('BAD_FRAME');
+    expect(refusal(() => checkResult(spec(), shard, N, meta(), frame(new Float32Array(N + 1)), 0))).toBe('WRONG_SIZE');
+    expect(refusal(() => checkResult(spec(), shard, N, meta({ samples: 3 }), frame(ok), 0))).toBe('BAD_MESSAGE');
+    expect(refusal(() => checkResult(spec(), shard, N, meta({ loss: MAX_LOSS * 2 }), frame(ok), 0))).toBe('BAD_MESSAGE');
+    expect(refusal(() => checkResult(spec(), shard, N, meta({ loss: -1 }), frame(ok), 0))).toBe('BAD_MESSAGE');
+    expect(refusal(() => checkResult(spec(), shard, N, meta({ correct: 5 }), frame(ok), 0))).toBe('BAD_MESSAGE');
+    expect(refusal(() => checkResult(spec(), shard, N, meta(), frame(nan), 0))).toBe('NON_FINITE');
+    expect(refusal(() => checkResult(spec({ aggregation: { maxNorm: 0.1 } }), shard, N, meta(), frame(ok), 0))).toBe('NORM_TOO_LARGE');
   });
 
   it('clips to clipNorm when the job asks', () => {
-    const r = checkResult(spec({ aggregation: { clipNorm: 1 } }), shard, N, meta(), frame(new Float32Array(N).fill(10)));
+    const r = checkResult(spec({ aggregation: { clipNorm: 1 } }), shard, N, meta(), frame(new Float32Array(N).fill(10)), 0);
     expect(r.norm).toBeCloseTo(10 * Math.sqrt(N), 4);
     expect(Math.hypot(...r.values)).toBeCloseTo(1, 5);
   });
 });
 
 describe('lease table', () => {
-  const lease = (id: number, round: number, until: number) => ({ assignmentId: id, jobId: 1, round, shard: id, workerId: 'w', until, live: true });
+  const lease = (id: number, round: number, until: number) => ({
+    assignmentId: id,
+    jobId: 1,
+    round,
+    shard: id,
+    workerId: 'w',
+    paramsVersion: round,
+    until,
+    live: true,
+  });
 
   it('reports overdue leases by the injected clock and ends each lease once', () => {
     const t = new LeaseTable();

@@ -11,12 +11,27 @@ export type ResultMeta = Extract<ClientMessage, { type: 'result' }>;
 /** A loss above this is not a training signal but a broken or hostile worker (and would overflow the round's sums). */
 export const MAX_LOSS = 1e6;
 
+function maxMagnitude(values: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]));
+  return m;
+}
+
 /**
  * Check one result from an untrusted worker against its shard, without side effects: the frame's kind, dtype and
  * size, the reported numbers, finiteness and norm. Returns the decoded values (clipped when the job clips) or
  * throws a GridError whose code is the refusal.
  */
-export function checkResult(spec: JobSpec, shard: Shard, paramCount: number, meta: ResultMeta, frame: Frame): { values: Float32Array; norm: number } {
+export function checkResult(
+  spec: JobSpec,
+  shard: Shard,
+  paramCount: number,
+  meta: ResultMeta,
+  frame: Frame,
+  paramsVersion: number,
+): { values: Float32Array; norm: number } {
+  if (meta.paramsVersion !== paramsVersion)
+    throw new GridError('STALE_VERSION', `computed on parameters ${meta.paramsVersion}, the lease was for ${paramsVersion}`);
   const wantKind = spec.mode === 'local' ? 'delta' : 'gradient';
   if (frame.kind !== wantKind) throw new GridError('BAD_FRAME', `job expects ${wantKind} frames, got ${frame.kind}`);
   if (frame.dtype === 'u8') throw new GridError('BAD_DTYPE', 'results must be f32, f16 or int8');
@@ -27,7 +42,9 @@ export function checkResult(spec: JobSpec, shard: Shard, paramCount: number, met
   if (correct > meta.samples) throw new GridError('BAD_MESSAGE', `${correct} correct out of ${meta.samples} samples`);
   const values = decodeTensor(frame, sharedFloat32(frame.count)); // shared so the aggregation threads read it in place
   if (!allFinite(values)) throw new GridError('NON_FINITE', 'result holds NaN or Infinity');
-  const { clipNorm, maxNorm } = spec.aggregation;
+  const { clipNorm, maxNorm, maxAbs } = spec.aggregation;
+  const largest = maxMagnitude(values);
+  if (largest > maxAbs) throw new GridError('VALUE_TOO_LARGE', `an element of magnitude ${largest.toExponential(2)} exceeds ${maxAbs}`);
   const norm = clipNorm ? clipByNorm(values, clipNorm) : l2Norm(values);
   if (maxNorm && norm > maxNorm) throw new GridError('NORM_TOO_LARGE', `norm ${norm.toFixed(3)} exceeds ${maxNorm}`);
   return { values, norm };

@@ -1,9 +1,11 @@
 import { type JobSpec, shardsPerRound, stepsPerShard } from '../../protocol/job';
-import { aggregate } from './aggregate';
+import { aggregate, type Contribution } from './aggregate';
 import { type AggregationPool, sharedFloat32 } from './aggregate-pool';
 
 /** What a worker returned for one shard, after checking. */
 export interface ShardResult {
+  workerId: string;
+  assignmentId: number;
   values: Float32Array;
   samples: number;
   loss: number;
@@ -22,6 +24,8 @@ export interface Shard {
   count: number;
   lease?: ShardLease;
   result?: ShardResult;
+  /** Workers whose result for this shard was refused: it is not handed straight back to them. */
+  refusedBy?: Set<string>;
 }
 
 /** One synchronous round: its shards, and whether its close has begun (it begins exactly once). */
@@ -58,9 +62,28 @@ export function roundStats(r: Round) {
   return { samples, loss, accuracy };
 }
 
-/** Combine a complete round's results in shard order with the job's rule. */
+/** Each worker's sample-weighted mean over its shards of the round, in first-shard order. */
+export function perWorker(r: Round): Map<string, Contribution> {
+  const groups = new Map<string, Contribution[]>();
+  for (const s of r.shards) {
+    const res = s.result as ShardResult;
+    groups.set(res.workerId, [...(groups.get(res.workerId) ?? []), { values: res.values, samples: res.samples }]);
+  }
+  const out = new Map<string, Contribution>();
+  for (const [worker, parts] of groups)
+    out.set(worker, { values: parts.length === 1 ? parts[0].values : aggregate(parts, 'mean'), samples: parts.reduce((n, p) => n + p.samples, 0) });
+  return out;
+}
+
+/**
+ * Combine a complete round. `mean` weighs every shard by its samples, in shard order. The robust rules combine one
+ * contribution per worker, so a worker that returned many shards still has one vote.
+ */
 export async function combineRound(r: Round, spec: JobSpec, pool: AggregationPool, size: number): Promise<Float32Array> {
-  const parts = r.shards.map((s) => ({ values: (s.result as ShardResult).values, samples: (s.result as ShardResult).samples }));
   const { rule, trim } = spec.aggregation;
-  return rule === 'mean' ? pool.mean(parts, sharedFloat32(size)) : aggregate(parts, rule, trim);
+  if (rule === 'mean') {
+    const parts = r.shards.map((s) => ({ values: (s.result as ShardResult).values, samples: (s.result as ShardResult).samples }));
+    return pool.mean(parts, sharedFloat32(size));
+  }
+  return aggregate([...perWorker(r).values()], rule, trim);
 }

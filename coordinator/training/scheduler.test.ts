@@ -35,6 +35,7 @@ function link(id: string) {
     name: id,
     kind: 'native',
     send: (m) => inbox.push(m),
+    close: () => {},
     inbox,
     assigns: () => inbox.filter((m): m is Assignment => m.type === 'assign'),
   };
@@ -46,6 +47,7 @@ const gradient = (a: Assignment, fill = 0.01) =>
 const result = (a: Assignment, over: Record<string, number> = {}) => ({
   type: 'result' as const,
   assignmentId: a.assignmentId,
+  paramsVersion: a.paramsVersion,
   samples: a.data.count,
   loss: 0.7,
   correct: 4,

@@ -5,14 +5,16 @@ import type { DatasetRegistry } from '../data/dataset-registry';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { ResultRow, Store } from '../store/index';
+import { medianNorm } from './aggregate';
 import { AggregationPool } from './aggregate-pool';
 import { writeCheckpointFile } from './checkpoint';
 import { Dispatcher, type WorkerLink } from './dispatcher';
 import { type Evaluator, evaluateOnCpu } from './evaluate';
 import { checkSubmission, loadRun, publish, type Run } from './job-run';
 import { optimizerStep } from './optimizer';
+import { nextReputation, outliers, QUARANTINE_BELOW } from './reputation';
 import { checkResult, type ResultMeta } from './result-check';
-import { combineRound, planRound, roundComplete, roundStats } from './round';
+import { combineRound, perWorker, planRound, roundComplete, roundStats } from './round';
 
 export type { WorkerLink };
 
@@ -26,6 +28,9 @@ export interface SchedulerOptions {
   evaluator?: Evaluator;
   now?: () => number;
 }
+
+/** A result whose norm is this many times the last round's median is refused before it counts. */
+const NORM_FACTOR = 10;
 
 const errorText = (e: unknown) => String((e as Error)?.message ?? e).slice(0, 1000);
 
@@ -135,28 +140,34 @@ export class Scheduler {
     });
     let checked: { values: Float32Array; norm: number };
     try {
-      checked = checkResult(run.spec, shard, run.params.length, meta, frame);
+      checked = checkResult(run.spec, shard, run.params.length, meta, frame, lease.paramsVersion);
+      if (run.normLimit && checked.norm > run.normLimit)
+        throw new GridError('NORM_TOO_LARGE', `norm ${checked.norm.toExponential(2)} is over ${NORM_FACTOR}x the last round's median`);
     } catch (e) {
       if (!(e instanceof GridError)) throw e;
       await this.dispatcher.expire(meta.assignmentId, 'rejected', e.code);
-      await this.opts.store.refuseResult(row(0, false, e.code), -0.5);
+      shard.refusedBy = (shard.refusedBy ?? new Set()).add(workerId);
+      const reputation = await this.opts.store.refuseResult(row(0, false, e.code), (r) => nextReputation(r, 'bad'));
       this.opts.metrics.results.inc({ accepted: 'false', code: e.code });
+      if (reputation < QUARANTINE_BELOW) await this.quarantine(workerId, `reputation ${reputation.toFixed(3)} after refusal ${e.code}`);
       this.dispatcher.dispatchAll();
       throw e;
     }
     // Decide synchronously, before any await: only the result that completes the round closes it, exactly once.
     const round = run.round;
     this.dispatcher.settle(lease, shard);
-    shard.result = { values: checked.values, samples: meta.samples, loss: meta.loss, correct: meta.correct ?? 0 };
+    shard.result = { workerId, assignmentId: meta.assignmentId, values: checked.values, samples: meta.samples, loss: meta.loss, correct: meta.correct ?? 0 };
     const closes = !round.closing && roundComplete(round);
     if (closes) round.closing = true;
-    const write = this.opts.store.acceptResult(row(checked.norm, true, null), 0.01).then(
-      () => true,
-      (e) => {
-        this.opts.log.error('accepted result could not be recorded', { job: run.id, err: errorText(e) });
-        return false;
-      },
-    );
+    const write = this.opts.store
+      .acceptResult(row(checked.norm, true, null), (r) => r)
+      .then(
+        () => true,
+        (e) => {
+          this.opts.log.error('accepted result could not be recorded', { job: run.id, err: errorText(e) });
+          return false;
+        },
+      );
     round.writes.push(write);
     if (!(await write)) {
       if (closes || !round.closing) {
@@ -177,6 +188,9 @@ export class Scheduler {
     const timer = this.opts.metrics.roundCloseSeconds.startTimer();
     try {
       if ((await Promise.all(round.writes)).includes(false)) throw new Error('a result of this round could not be recorded');
+      const votes = perWorker(round);
+      const flagged = outliers(votes);
+      if (flagged.size) return await this.reopen(run, flagged);
       const update = await combineRound(round, run.spec, this.pool, run.params.length);
       optimizerStep(run.spec, run.params, update, run.opt);
       const stats = roundStats(round);
@@ -187,7 +201,16 @@ export class Scheduler {
       const checkpoint =
         last || next.index % run.spec.checkpointEvery === 0 ? writeCheckpointFile(this.opts.checkpointDir, run.id, run.spec.model, state) : undefined;
       const metrics = { train_loss: stats.loss, train_accuracy: stats.accuracy, samples: stats.samples };
-      await this.opts.store.closeRound({ jobId: run.id, round: next.index, paramsVersion: state.paramsVersion, metrics, checkpoint });
+      const judgements = [...votes.keys()].map((workerId) => ({ workerId, rule: (r: number) => nextReputation(r, 'good') }));
+      await this.opts.store.closeRound({
+        jobId: run.id,
+        round: next.index,
+        paramsVersion: state.paramsVersion,
+        metrics,
+        checkpoint,
+        judgements,
+      });
+      run.normLimit = NORM_FACTOR * medianNorm(round);
       run.version = state.paramsVersion;
       run.round = next;
       publish(run);
@@ -211,6 +234,48 @@ export class Scheduler {
     } finally {
       timer();
     }
+  }
+
+  /**
+   * A complete round with outlier contributions is not combined: the outliers' results are discarded (on record as
+   * OUTLIER), their workers lose reputation, and those shards are recomputed by other workers.
+   */
+  private async reopen(run: Run, flagged: Set<string>) {
+    const discarded: number[] = [];
+    for (const s of run.round.shards)
+      if (s.result && flagged.has(s.result.workerId)) {
+        discarded.push(s.result.assignmentId);
+        s.refusedBy = (s.refusedBy ?? new Set()).add(s.result.workerId);
+        s.result = undefined;
+      }
+    run.round.closing = false;
+    await this.opts.store.discardResults(discarded, 'OUTLIER');
+    this.opts.metrics.results.inc({ accepted: 'false', code: 'OUTLIER' }, discarded.length);
+    for (const id of flagged) {
+      const reputation = await this.opts.store.judgeWorker(id, (r) => nextReputation(r, 'bad'), false);
+      this.opts.log.warn('outlier contribution discarded', { job: run.id, round: run.round.index, worker: id, reputation });
+      if (reputation < QUARANTINE_BELOW) await this.quarantine(id, `reputation ${reputation.toFixed(3)} after outlier contributions`);
+    }
+    this.dispatcher.dispatchAll();
+  }
+
+  /** Stop a worker's work and discard its results in every open round; they are recomputed by others. */
+  private async quarantine(workerId: string, reason: string) {
+    if (this.dispatcher.isQuarantined(workerId)) return;
+    this.opts.metrics.quarantines.inc();
+    await this.dispatcher.quarantine(workerId, reason);
+    await this.opts.store.setWorkerState(workerId, 'quarantined');
+    const discarded: number[] = [];
+    for (const run of this.runs.values()) {
+      if (run.round.closing) continue; // already being combined: it stands
+      for (const s of run.round.shards)
+        if (s.result?.workerId === workerId) {
+          discarded.push(s.result.assignmentId);
+          s.result = undefined;
+        }
+    }
+    await this.opts.store.discardResults(discarded, 'QUARANTINED');
+    this.dispatcher.dispatchAll();
   }
 
   private async evaluate(run: Run, params: Float32Array, round: number) {

@@ -1,0 +1,85 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startCoordinator } from '../coordinator/server';
+import { CpuBackend } from '../kernels/cpu/backend';
+import { memoryCache } from '../worker/host';
+import { WorkerLoop } from '../worker/loop';
+import { api, mlpJob, tempDir, waitUntil } from './helpers';
+import { HostileBackend, type Hostility } from './hostile-backend';
+
+// Two honest workers and one hostile one train the Fashion-MNIST MLP; each row of the matrix is one hostile
+// behaviour. The job must finish within a point of the clean run (three honest workers, same spec), count nothing
+// twice, and the store must show the hostile worker quarantined.
+const ROUNDS = 60;
+const SPEC = mlpJob({ rounds: ROUNDS, globalBatch: 192, shardSize: 32, evalEvery: ROUNDS, evalSamples: 5000, checkpointEvery: 1000 });
+const caps = { kind: 'native' as const, backend: 'cpu' as const, cores: 1, memoryMB: 1000 };
+
+describe('fault matrix: one hostile worker among honest ones', () => {
+  let coord: Awaited<ReturnType<typeof startCoordinator>>;
+  let url: string;
+  const token = 'gt_matrix_operator';
+  let clean = 0;
+
+  beforeAll(async () => {
+    const dir = tempDir('grid-matrix-');
+    coord = await startCoordinator({
+      ...{ port: 0, host: '127.0.0.1', databaseUrl: ':memory:', dataDir: dir, webDir: join(dir, 'web'), enrolment: true, operatorToken: token },
+      ...{
+        maxFrameBytes: 1 << 22,
+        maxBodyBytes: 1 << 20,
+        heartbeatMs: 5000,
+        log: {
+          debug() {},
+          info() {},
+          warn: (m: string, f?: object) => console.log('WARN', m, JSON.stringify(f)),
+          error: (m: string, f?: object) => console.log('ERR', m, JSON.stringify(f)),
+        },
+      },
+    });
+    url = `http://127.0.0.1:${coord.port}`;
+  });
+  afterAll(() => coord?.close());
+
+  const worker = (backend: CpuBackend, workerToken: string) =>
+    new WorkerLoop({ coordinator: url, token: workerToken, backend, capabilities: caps, cache: memoryCache(), connect: (u) => new WebSocket(u) });
+
+  /** Run one job with two honest workers and `third`; returns its final test accuracy and the job's ledger. */
+  async function run(third: CpuBackend) {
+    const { token: volunteer } = await api<{ token: string }>(url, token, '/api/tokens', { name: 'volunteer', scopes: ['worker'] });
+    const loops = [worker(new CpuBackend(), token), worker(new CpuBackend(), token), worker(third, volunteer)];
+    for (const l of loops) l.start();
+    const { id } = await api<{ id: number }>(url, token, '/api/jobs', SPEC);
+    await waitUntil('job done', async () => (await api<{ state: string }>(url, token, `/api/jobs/${id}`)).state === 'done', 240_000);
+    await Promise.all(loops.map((l) => l.stop('release')));
+    const metrics = await api<{ name: string; value: number }[]>(url, token, `/api/jobs/${id}/metrics`);
+    const accuracy = metrics.find((m) => m.name === 'test_accuracy')?.value ?? 0;
+    const results = await coord.store.results(id);
+    const accepted = results.filter((r) => r.accepted === 1).map((r) => `${r.round}/${r.shard}`);
+    const third_ = await coord.store.worker(loops[2].workerId ?? '');
+    return { id, accuracy, accepted, results, thirdWorker: third_, thirdId: loops[2].workerId };
+  }
+
+  it('clean run: three honest workers', async () => {
+    const r = await run(new CpuBackend());
+    clean = r.accuracy;
+    console.log(`clean: test accuracy ${(clean * 100).toFixed(2)}%, third worker ${r.thirdWorker?.state} reputation ${r.thirdWorker?.reputation.toFixed(3)}`);
+    expect(clean).toBeGreaterThan(0.7);
+    expect(r.thirdWorker?.state).not.toBe('quarantined');
+  }, 300_000);
+
+  for (const how of ['scale', 'flip', 'replay', 'huge', 'nan'] satisfies Hostility[])
+    it(`hostile worker: ${how}`, async () => {
+      const r = await run(new HostileBackend(how));
+      const refused = r.results.filter((x) => x.worker_id === r.thirdId && !x.accepted).map((x) => x.reason);
+      const counted = r.results.filter((x) => x.worker_id === r.thirdId && x.accepted).length;
+      console.log(
+        `${how}: test accuracy ${(r.accuracy * 100).toFixed(2)}% (clean ${(clean * 100).toFixed(2)}%), hostile ${r.thirdWorker?.state}, ` +
+          `reputation ${r.thirdWorker?.reputation.toFixed(3)}, results counted ${counted}, refused ${refused.length} (${[...new Set(refused)].join(' ')})`,
+      );
+      expect(new Set(r.accepted).size).toBe(r.accepted.length); // nothing counted twice
+      expect(r.accepted.length).toBe(ROUNDS * 6);
+      expect(r.accuracy).toBeGreaterThan(clean - 0.01);
+      expect(r.thirdWorker?.state).toBe('quarantined');
+    }, 300_000);
+});
