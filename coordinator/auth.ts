@@ -30,17 +30,23 @@ const MAX_BUCKETS = 50_000;
 export class Auth {
   private readonly cache = new Map<string, { token: Token; at: number }>();
   private readonly buckets = new Map<string, { tokens: number; at: number; perMin: number }>();
+  private readonly revokeListeners: ((tokenId: number) => void)[] = [];
 
   constructor(
     private readonly store: Store,
     private readonly now: () => number = Date.now,
   ) {}
 
-  async issue(name: string, scopes: Scope[], ratePerMin = 600): Promise<{ id: number; token: string }> {
+  async issue(name: string, scopes: Scope[], ratePerMin = 600, expiresAt: number | null = null): Promise<{ id: number; token: string }> {
     for (const s of scopes) if (!SCOPES.includes(s)) throw new GridError('BAD_REQUEST', `unknown scope ${s}`);
     const token = newToken();
-    const id = await this.store.createToken({ name, hash: hashToken(token), scopes, ratePerMin });
+    const id = await this.store.createToken({ name, hash: hashToken(token), scopes, ratePerMin, expiresAt });
     return { id, token };
+  }
+
+  /** Called with a token's id the moment it is revoked (the worker socket closes its connections). */
+  onRevoke(listener: (tokenId: number) => void) {
+    this.revokeListeners.push(listener);
   }
 
   /** Register a token chosen by the operator (GRID_OPERATOR_TOKEN) if it is not already known. */
@@ -51,6 +57,7 @@ export class Auth {
   async revoke(id: number) {
     const ok = await this.store.revokeToken(id);
     this.cache.clear();
+    if (ok) for (const l of this.revokeListeners) l(id);
     return ok;
   }
 
@@ -68,7 +75,9 @@ export class Auth {
         throw new GridError('UNAUTHORIZED', 'unknown or revoked token');
       }
       this.remember(hash, row);
+      this.store.touchToken(row.id).catch(() => {}); // last use, at most once per cache period
     }
+    if (row.expires_at !== null && row.expires_at <= this.now()) throw new GridError('UNAUTHORIZED', 'token has expired');
     const scopes = new Set(row.scopes.split(',').filter(Boolean) as Scope[]);
     if (!scopes.has(need) && !scopes.has('operator')) throw new GridError('FORBIDDEN', `token lacks the "${need}" scope`);
     this.charge(`t${row.id}`, row.rate_per_min);

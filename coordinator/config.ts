@@ -2,7 +2,22 @@ import { join, resolve } from 'node:path';
 import type { Logger } from './log';
 import type { Evaluator } from './training/evaluate';
 
+/** What no spec or client may exceed, set by the operator (environment variables in brackets). */
+export interface Limits {
+  /** Parameters of one job's model [GRID_MAX_PARAMS]. */
+  maxParams: number;
+  /** Shards in one round [GRID_MAX_SHARDS_PER_ROUND]. */
+  maxShardsPerRound: number;
+  /** Open worker connections per token [GRID_MAX_SOCKETS_PER_TOKEN]. */
+  maxSocketsPerToken: number;
+  /** Anonymous enrolments per minute across all addresses [GRID_ENROL_PER_MIN]; each address gets 10. */
+  enrolPerMinute: number;
+}
+
+export const DEFAULT_LIMITS: Limits = { maxParams: 20_000_000, maxShardsPerRound: 1024, maxSocketsPerToken: 64, enrolPerMinute: 600 };
+
 export interface CoordinatorConfig {
+  limits?: Partial<Limits>;
   port: number;
   host: string;
   databaseUrl: string;
@@ -42,5 +57,11 @@ export function configFromEnv(env = process.env): CoordinatorConfig {
     maxBodyBytes: positiveInt(env, 'GRID_MAX_BODY_BYTES', 256 << 20),
     heartbeatMs: positiveInt(env, 'GRID_HEARTBEAT_MS', 5000),
     fashionMnistDir: env.FASHION_MNIST_DIR,
+    limits: {
+      maxParams: positiveInt(env, 'GRID_MAX_PARAMS', DEFAULT_LIMITS.maxParams),
+      maxShardsPerRound: positiveInt(env, 'GRID_MAX_SHARDS_PER_ROUND', DEFAULT_LIMITS.maxShardsPerRound),
+      maxSocketsPerToken: positiveInt(env, 'GRID_MAX_SOCKETS_PER_TOKEN', DEFAULT_LIMITS.maxSocketsPerToken),
+      enrolPerMinute: positiveInt(env, 'GRID_ENROL_PER_MIN', DEFAULT_LIMITS.enrolPerMinute),
+    },
   };
 }

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GridError } from '../protocol/errors';
 import { Auth } from './auth';
-import type { CoordinatorConfig } from './config';
+import { type CoordinatorConfig, DEFAULT_LIMITS } from './config';
 import { DatasetRegistry } from './data/dataset-registry';
 import { createLogger, type Logger } from './log';
 import { Metrics } from './metrics';
@@ -18,6 +18,7 @@ import { Scheduler } from './training/scheduler';
 /** Wire store, scheduler, API, static files and the worker socket onto one uWS app. */
 export async function startCoordinator(cfg: CoordinatorConfig) {
   const log = cfg.log ?? createLogger();
+  const limits = { ...DEFAULT_LIMITS, ...cfg.limits };
   const { uws, native } = loadUws();
   if (native) log.info('uWebSockets.js native binding in use');
   else log.warn('uWebSockets.js native binding failed to load; running on the slow JS fallback');
@@ -32,13 +33,25 @@ export async function startCoordinator(cfg: CoordinatorConfig) {
   const datasets = new DatasetRegistry(store, cfg.dataDir, cfg.fashionMnistDir, (m) => log.warn(m));
   await datasets.init();
   const owner = `coord-${randomUUID().slice(0, 8)}`;
-  const scheduler = new Scheduler({ store, datasets, checkpointDir: join(cfg.dataDir, 'checkpoints'), log, metrics, owner, evaluator: cfg.evaluator });
+  const scheduler = new Scheduler({ store, datasets, checkpointDir: join(cfg.dataDir, 'checkpoints'), log, metrics, owner, evaluator: cfg.evaluator, limits });
 
   const app = uws.App();
   const router = new HttpRouter(app, log, metrics, cfg.maxBodyBytes);
   const started = Date.now();
-  registerApi({ router, auth, store, scheduler, datasets, metrics, enrolment: cfg.enrolment, started, native });
-  app.ws('/ws', workerSocket({ auth, store, scheduler, log, metrics, maxFrameBytes: cfg.maxFrameBytes, heartbeatMs: cfg.heartbeatMs }));
+  registerApi({ router, auth, store, scheduler, datasets, metrics, enrolment: cfg.enrolment, enrolPerMinute: limits.enrolPerMinute, started, native });
+  app.ws(
+    '/ws',
+    workerSocket({
+      auth,
+      store,
+      scheduler,
+      log,
+      metrics,
+      maxFrameBytes: cfg.maxFrameBytes,
+      heartbeatMs: cfg.heartbeatMs,
+      maxSocketsPerToken: limits.maxSocketsPerToken,
+    }),
+  );
   const files = staticFiles([{ prefix: '/', dir: cfg.webDir }]);
   const pages: Record<string, string> = { '/console': '/console.html', '/console/': '/console.html' };
   router.route('get', '/*', async (req) => {
@@ -81,5 +94,7 @@ async function bootstrapOperatorToken(store: Awaited<ReturnType<typeof openStore
   const file = join(dataDir, 'operator-token');
   writeFileSync(file, `${t.token}\n`);
   chmodSync(file, 0o600);
-  log.info('operator token created', { file, token: t.token });
+  // Shown once on the terminal, never in the JSON log (logs get shipped and kept).
+  process.stderr.write(`\noperator token (also in ${file}): ${t.token}\n\n`);
+  log.info('operator token created', { file });
 }

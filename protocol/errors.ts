@@ -16,6 +16,7 @@ export const ErrorCodes = {
   NON_FINITE: [400, 'tensor holds NaN or Infinity'],
   NORM_TOO_LARGE: [400, 'tensor norm exceeds the job limit'],
   VALUE_TOO_LARGE: [400, 'a tensor element exceeds the job limit on magnitude'],
+  REPLAYED: [400, 'the result repeats one already received'],
   UNKNOWN_ASSIGNMENT: [400, 'assignment is not leased to this worker'],
   STALE_RESULT: [409, 'result is for an expired or reassigned lease'],
   STALE_VERSION: [409, 'parameter version is not the current one'],

@@ -43,14 +43,22 @@ export class DatasetRegistry {
     return name === 'fashion-mnist' && (split === 'train' || split === 'test') && fashionMnistAvailable(split, this.fashionDir);
   }
 
-  async uploadCsv(name: string, split: string, text: string): Promise<LoadedDataset> {
+  async uploadCsv(name: string, split: string, text: string, tokenId: number | null = null): Promise<LoadedDataset> {
     if (!/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(name) || !/^[a-z0-9_-]{1,40}$/i.test(split) || name === 'fashion-mnist')
       throw new GridError('BAD_REQUEST', 'data set name must be [A-Za-z0-9._-] and not a built-in name');
     const ds = parseCsvDataset(name, split, text);
     mkdirSync(join(this.dataDir, 'datasets'), { recursive: true });
     const path = join(this.dataDir, 'datasets', `${name}.${split}.csv`);
     writeFileSync(path, text);
-    await this.store.putDataset({ name, split, source: `csv:${path}`, samples: ds.manifest.samples, classes: ds.manifest.classes, manifest: ds.manifest });
+    await this.store.putDataset({
+      name,
+      split,
+      source: `csv:${path}`,
+      samples: ds.manifest.samples,
+      classes: ds.manifest.classes,
+      manifest: ds.manifest,
+      token_id: tokenId,
+    });
     this.loaded.set(`${name}/${split}`, ds);
     return ds;
   }

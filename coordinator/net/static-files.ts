@@ -15,11 +15,16 @@ const TYPES: Record<string, string> = {
   '.onnx': 'application/octet-stream',
 };
 
-// Cross-origin isolation lets the volunteer page use SharedArrayBuffer (onnxruntime-web's threaded wasm).
-const ISOLATION = {
+// Cross-origin isolation lets the volunteer page use SharedArrayBuffer (onnxruntime-web's threaded wasm); the CSP
+// allows only this origin's scripts, workers and sockets (and WebAssembly compilation, which the engines need).
+const PAGE_HEADERS = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',
   'Cross-Origin-Resource-Policy': 'same-origin',
+  'Content-Security-Policy':
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
 };
 
 /**
@@ -42,7 +47,7 @@ export function staticFiles(roots: { prefix: string; dir: string }[]) {
       const reply: Reply = {
         body: readFileSync(file),
         type: TYPES[extname(file)] ?? 'application/octet-stream',
-        headers: { ...ISOLATION, 'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache' },
+        headers: { ...PAGE_HEADERS, 'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache' },
       };
       cache.set(file, reply);
       return reply;

@@ -23,6 +23,9 @@ interface Conn {
   link?: WorkerLink;
   /** hello is being processed: a second one is refused. */
   joining?: boolean;
+  /** Message budget (token bucket) and when it was last charged. */
+  budget: number;
+  budgetAt: number;
   /** A `result` message waits here for the binary frame that carries its tensor. */
   pending?: ResultMessage;
   queue: (string | Uint8Array)[];
@@ -36,13 +39,34 @@ export interface WorkerSocketOptions {
   metrics: Metrics;
   maxFrameBytes: number;
   heartbeatMs: number;
+  /** Open connections one token may hold; more are refused at the upgrade. */
+  maxSocketsPerToken: number;
 }
 
 const MAX_ERRORS = 10;
+/** Messages a connection may send per second on average, with this burst; honest workers send a few per shard. */
+const MESSAGES_PER_S = 50;
+const MESSAGE_BURST = 200;
 const HIGH_WATER = 1 << 20;
 
 /** The worker WebSocket endpoint: token check at upgrade, validation of every frame, backpressure on every send. */
 export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn> {
+  // Connections by token: a revoked token's sockets close at once, and no token holds more than its share.
+  const byToken = new Map<number, Set<UWS.WebSocket<Conn>>>();
+  o.auth.onRevoke((tokenId) => {
+    for (const ws of byToken.get(tokenId) ?? []) {
+      send(ws, errorMessage('UNAUTHORIZED', 'token revoked'));
+      ws.end(4001, 'token revoked');
+    }
+  });
+  /** Charge one message to the connection's budget; false when it is spent. */
+  const withinRate = (c: Conn) => {
+    const now = performance.now();
+    c.budget = Math.min(MESSAGE_BURST, c.budget + ((now - c.budgetAt) / 1000) * MESSAGES_PER_S) - 1;
+    c.budgetAt = now;
+    return c.budget >= 0;
+  };
+
   const send = (ws: UWS.WebSocket<Conn>, msg: ServerMessage | Uint8Array) => {
     const c = ws.getUserData();
     if (c.closed) return;
@@ -172,7 +196,16 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
           if (aborted) return;
           res.cork(() =>
             res.upgrade<Conn>(
-              { tokenId: p.tokenId, volunteer: p.scopes.size === 1 && p.scopes.has('worker'), ip, closed: false, errors: 0, queue: [] },
+              {
+                tokenId: p.tokenId,
+                volunteer: p.scopes.size === 1 && p.scopes.has('worker'),
+                ip,
+                closed: false,
+                errors: 0,
+                queue: [],
+                budget: MESSAGE_BURST,
+                budgetAt: performance.now(),
+              },
               key,
               protocol,
               extensions,
@@ -188,7 +221,24 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
           res.cork(() => res.writeStatus(statusLine(err.status)).writeHeader('Content-Type', 'application/json').end(errorBody(err)));
         });
     },
+    open: (ws) => {
+      const c = ws.getUserData();
+      const mine = byToken.get(c.tokenId) ?? new Set();
+      byToken.set(c.tokenId, mine.add(ws));
+      if (mine.size > o.maxSocketsPerToken) {
+        send(ws, errorMessage('RATE_LIMITED', `this token already holds ${o.maxSocketsPerToken} connections`));
+        ws.end(1008, 'RATE_LIMITED');
+      }
+    },
     message: (ws, message, isBinary) => {
+      if (!withinRate(ws.getUserData())) {
+        const c = ws.getUserData();
+        if (c.closed) return;
+        o.metrics.wsRefusals.inc({ code: 'TOO_MANY_MESSAGES' });
+        send(ws, errorMessage('TOO_MANY_MESSAGES', `more than ${MESSAGES_PER_S} messages a second`));
+        ws.end(1008, 'TOO_MANY_MESSAGES');
+        return;
+      }
       o.metrics.wsMessages.inc({ binary: String(isBinary) });
       if (isBinary) {
         const c = ws.getUserData();
@@ -218,6 +268,9 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
     close: (ws, code) => {
       const c = ws.getUserData();
       c.closed = true;
+      const mine = byToken.get(c.tokenId);
+      mine?.delete(ws);
+      if (mine?.size === 0) byToken.delete(c.tokenId);
       if (c.link) {
         o.log.info('worker left', { worker: c.link.id, code });
         void o.scheduler.removeWorker(c.link).catch((e) => o.log.error('worker removal failed', { err: String(e) }));

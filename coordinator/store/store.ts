@@ -70,18 +70,40 @@ export class Store {
   }
 
   // Tokens
-  async createToken(t: { name: string; hash: string; scopes: string[]; ratePerMin: number }): Promise<number> {
+  async createToken(t: { name: string; hash: string; scopes: string[]; ratePerMin: number; expiresAt?: number | null }): Promise<number> {
     const r = await this.db
       .insertInto('tokens')
-      .values({ name: t.name, hash: t.hash, scopes: t.scopes.join(','), rate_per_min: t.ratePerMin, created_at: this.now(), revoked_at: null })
+      .values({
+        name: t.name,
+        hash: t.hash,
+        scopes: t.scopes.join(','),
+        rate_per_min: t.ratePerMin,
+        created_at: this.now(),
+        revoked_at: null,
+        expires_at: t.expiresAt ?? null,
+      })
       .executeTakeFirstOrThrow();
     return insertId(r);
   }
+  /** A live token: not revoked, not expired. */
   tokenByHash(hash: string) {
-    return this.db.selectFrom('tokens').selectAll().where('hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst();
+    return this.db
+      .selectFrom('tokens')
+      .selectAll()
+      .where('hash', '=', hash)
+      .where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', this.now())]))
+      .executeTakeFirst();
+  }
+  async touchToken(id: number) {
+    await this.db.updateTable('tokens').set({ last_used_at: this.now() }).where('id', '=', id).execute();
   }
   listTokens() {
-    return this.db.selectFrom('tokens').select(['id', 'name', 'scopes', 'rate_per_min', 'created_at', 'revoked_at']).orderBy('id').execute();
+    return this.db
+      .selectFrom('tokens')
+      .select(['id', 'name', 'scopes', 'rate_per_min', 'created_at', 'revoked_at', 'expires_at', 'last_used_at'])
+      .orderBy('id')
+      .execute();
   }
   async revokeToken(id: number): Promise<boolean> {
     const r = await this.db.updateTable('tokens').set({ revoked_at: this.now() }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
@@ -113,8 +135,11 @@ export class Store {
   job(id: number) {
     return this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
   }
-  listJobs(limit = 100) {
-    return this.db.selectFrom('jobs').selectAll().orderBy('id', 'desc').limit(limit).execute();
+  /** The newest jobs, all of them or only those `tokenId` submitted. */
+  listJobs(tokenId?: number, limit = 100) {
+    let q = this.db.selectFrom('jobs').selectAll();
+    if (tokenId !== undefined) q = q.where('token_id', '=', tokenId);
+    return q.orderBy('id', 'desc').limit(limit).execute();
   }
   /** Compare-and-set on state so two coordinators (or a late request) never overwrite each other's transition. */
   async setJobState(id: number, to: JobState, from?: JobState[], error?: string): Promise<boolean> {
@@ -287,7 +312,7 @@ export class Store {
   }
 
   // Data sets
-  putDataset(d: { name: string; split: string; source: string; samples: number; classes: number; manifest: unknown }) {
+  putDataset(d: { name: string; split: string; source: string; samples: number; classes: number; manifest: unknown; token_id?: number | null }) {
     return this.transaction(async (tx) => {
       await tx.db.deleteFrom('datasets').where('name', '=', d.name).where('split', '=', d.split).execute();
       await tx.db

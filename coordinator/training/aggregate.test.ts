@@ -18,10 +18,11 @@ describe('aggregate', () => {
     expect(aggregate(parts)).toEqual(aggregate(parts.map((p) => ({ values: p.values.slice(), samples: p.samples }))));
   });
 
-  it('median and trimmed mean ignore one wild contribution', () => {
+  it('median, trimmed mean and centered clipping ignore one wild contribution', () => {
     const parts = [vec(1), vec(1.1), vec(0.9), vec(1e6), vec(1)].map((values) => ({ values, samples: 1 }));
     expect(aggregate(parts, 'median')[0]).toBeCloseTo(1);
     expect(aggregate(parts, 'trimmed-mean', 0.2)[0]).toBeCloseTo(1.0333, 3);
+    expect(aggregate(parts, 'centered-clip')[0]).toBeCloseTo(1, 1);
     expect(aggregate(parts, 'mean')[0]).toBeGreaterThan(1e5);
   });
 

@@ -1,13 +1,15 @@
 import { initParams } from '../../kernels/models/index';
 import { GridError } from '../../protocol/errors';
 import { encodeFrame } from '../../protocol/frames';
-import { type JobSpec, parseJobSpec } from '../../protocol/job';
+import { type JobSpec, parseJobSpec, shardsPerRound } from '../../protocol/job';
 import { classCount, inputSize, parameterCount, sizeOf } from '../../protocol/model';
+import type { Limits } from '../config';
 import type { DatasetRegistry } from '../data/dataset-registry';
 import type { Logger } from '../log';
 import type { Job, Store } from '../store/index';
 import { readCheckpointFile } from './checkpoint';
 import { newOptimizerState, type OptimizerState } from './optimizer';
+import { ReplayGuard } from './replay-guard';
 import { planRound, type Round } from './round';
 
 /** The live state of one job this coordinator owns. */
@@ -24,6 +26,7 @@ export interface Run {
   round: Round;
   /** Results with a larger norm are refused; set from each closed round (none before the first). */
   normLimit?: number;
+  replays: ReplayGuard;
 }
 
 /** Rebuild a job's state from its row and latest checkpoint; throws (the job is then failed) if it cannot run. */
@@ -53,6 +56,7 @@ export async function loadRun(job: Job, store: Store, datasets: DatasetRegistry,
     opt,
     version,
     round: planRound(spec, round, cursor),
+    replays: new ReplayGuard(),
   };
   publish(run);
   return run;
@@ -65,8 +69,17 @@ export function publish(run: Run) {
 }
 
 /** Parse a submitted spec and check it against its data set; every mismatch is a BAD_JOB_SPEC naming it. */
-export function checkSubmission(input: unknown, datasets: DatasetRegistry): { spec: JobSpec; trainSamples: number } {
+export function checkSubmission(
+  input: unknown,
+  datasets: DatasetRegistry,
+  limits: Pick<Limits, 'maxParams' | 'maxShardsPerRound'>,
+): { spec: JobSpec; trainSamples: number } {
   const spec = parseJobSpec(input);
+  // Checked before anything is allocated: a spec must not be able to exhaust the coordinator.
+  const params = parameterCount(spec.model);
+  if (params > limits.maxParams) throw new GridError('BAD_JOB_SPEC', `model has ${params} parameters; this coordinator takes at most ${limits.maxParams}`);
+  if (shardsPerRound(spec) > limits.maxShardsPerRound)
+    throw new GridError('BAD_JOB_SPEC', `${shardsPerRound(spec)} shards per round; this coordinator takes at most ${limits.maxShardsPerRound}`);
   const { name, split, evalSplit } = spec.dataset;
   if (!datasets.has(name, split)) throw new GridError('BAD_JOB_SPEC', `dataset ${name}/${split} is not registered`);
   const train = datasets.get(name, split).manifest;

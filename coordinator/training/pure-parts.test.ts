@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeFrame, encodeTensor } from '../../protocol/frames';
 import { parseJobSpec } from '../../protocol/job';
 import { LeaseTable } from './leases';
+import { ReplayGuard } from './replay-guard';
+import { nextReputation, outliers, QUARANTINE_BELOW } from './reputation';
 import { checkResult, MAX_LOSS } from './result-check';
 import { planRound, roundComplete, roundStats } from './round';
 
@@ -129,5 +131,44 @@ describe('lease table', () => {
     expect(t.get(400)?.live).toBe(false); // a late result for the last round is still recognised as stale
     t.prune(1);
     expect(t.size).toBe(0);
+  });
+});
+
+describe('replay guard', () => {
+  it('recognises a payload seen before, for a bounded number of rounds', () => {
+    const g = new ReplayGuard(2);
+    const a = new Uint8Array([1, 2, 3]);
+    expect(g.seenBefore(a, 0)).toBe(false);
+    expect(g.seenBefore(new Uint8Array([1, 2, 4]), 0)).toBe(false);
+    expect(g.seenBefore(a.slice(), 1)).toBe(true);
+    g.prune(3);
+    expect(g.size).toBe(0);
+    expect(g.seenBefore(a, 3)).toBe(false);
+  });
+});
+
+describe('reputation', () => {
+  it('quarantines after three strikes, and forgives an honest worker its rare outlier', () => {
+    let r = 1;
+    for (let i = 0; i < 3; i++) r = nextReputation(r, 'bad');
+    expect(r).toBeLessThan(QUARANTINE_BELOW);
+    r = nextReputation(nextReputation(1, 'bad'), 'bad');
+    for (let i = 0; i < 20; i++) r = nextReputation(r, 'good');
+    expect(nextReputation(r, 'bad')).toBeGreaterThan(QUARANTINE_BELOW * 2);
+  });
+
+  it('flags a flipped and a scaled contribution against the workers, and nobody with fewer than three', () => {
+    const base = Float32Array.from({ length: 50 }, (_, i) => Math.sin(i));
+    const jitter = (k: number) => base.map((v, i) => v + 0.1 * Math.cos(i * k));
+    const votes = (x: Float32Array) =>
+      new Map([
+        ['a', { values: jitter(1), samples: 1 }],
+        ['b', { values: jitter(2), samples: 1 }],
+        ['x', { values: x, samples: 1 }],
+      ]);
+    expect([...outliers(votes(jitter(3)))]).toEqual([]);
+    expect([...outliers(votes(base.map((v) => -v)))]).toEqual(['x']);
+    expect([...outliers(votes(base.map((v) => v * 1000)))]).toEqual(['x']);
+    expect([...outliers(new Map([...votes(base.map((v) => -v))].slice(1)))]).toEqual([]);
   });
 });

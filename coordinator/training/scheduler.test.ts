@@ -42,8 +42,9 @@ function link(id: string) {
   return l;
 }
 
-const gradient = (a: Assignment, fill = 0.01) =>
-  decodeFrame(encodeTensor({ kind: 'gradient', job: a.jobId, round: a.round, shard: a.shard }, new Float32Array(N).fill(fill), 'f32'));
+/** A distinct gradient per assignment (identical payloads are refused as replays). */
+const gradient = (a: Assignment) =>
+  decodeFrame(encodeTensor({ kind: 'gradient', job: a.jobId, round: a.round, shard: a.shard }, new Float32Array(N).fill(0.01 + a.assignmentId * 1e-4), 'f32'));
 const result = (a: Assignment, over: Record<string, number> = {}) => ({
   type: 'result' as const,
   assignmentId: a.assignmentId,
@@ -54,6 +55,11 @@ const result = (a: Assignment, over: Record<string, number> = {}) => ({
   ...over,
 });
 const settle = () => new Promise((r) => setTimeout(r, 20));
+/** Wait (up to 10 s: lease rows take longer on a loaded MariaDB) until `l` has been sent `n` assignments. */
+const assigned = async (l: { assigns(): Assignment[] }, n: number) => {
+  for (let i = 0; i < 500 && l.assigns().length < n; i++) await new Promise((r) => setTimeout(r, 20));
+  return l.assigns();
+};
 
 for (const dialect of DIALECTS)
   describe(`scheduler on ${dialect}`, () => {
@@ -83,8 +89,7 @@ for (const dialect of DIALECTS)
       scheduler.addWorker(b);
       scheduler.ready(a.id, 1);
       scheduler.ready(b.id, 1);
-      await settle();
-      const [ja, jb] = [a.assigns()[0], b.assigns()[0]];
+      const [ja, jb] = [(await assigned(a, 1))[0], (await assigned(b, 1))[0]];
       await Promise.all([scheduler.result(a.id, result(ja), gradient(ja)), scheduler.result(b.id, result(jb), gradient(jb))]);
       await settle();
       expect((await store.job(id))?.round).toBe(1);
@@ -131,7 +136,7 @@ for (const dialect of DIALECTS)
       scheduler.addWorker(w);
       scheduler.ready(w.id, 1);
       await settle();
-      const a = w.assigns()[0];
+      const a = (await assigned(w, 1))[0];
       await scheduler.result(w.id, result(a), gradient(a)).catch(() => {});
       await settle();
       const row = await store.job(id);
@@ -145,13 +150,13 @@ for (const dialect of DIALECTS)
       scheduler.addWorker(w);
       scheduler.ready(w.id, 1);
       await settle();
-      let a = w.assigns()[0];
+      let a = (await assigned(w, 1))[0];
       await expect(scheduler.result(w.id, result(a, { loss: 1.7e308 }), gradient(a))).rejects.toMatchObject({ code: 'BAD_MESSAGE' });
       await settle();
-      a = w.assigns()[1];
+      a = (await assigned(w, 2))[1];
       await expect(scheduler.result(w.id, result(a, { correct: 1e10 }), gradient(a))).rejects.toMatchObject({ code: 'BAD_MESSAGE' });
       await settle();
-      a = w.assigns()[2];
+      a = (await assigned(w, 3))[2];
       await scheduler.result(w.id, result(a), gradient(a));
       await settle();
       expect((await store.job(id))?.round).toBe(1);
@@ -178,7 +183,7 @@ for (const dialect of DIALECTS)
       const id = await store.createJob({ name: 'toy', spec: job({ globalBatch: 8, rounds: 1 }), totalRounds: 1, tokenId: null });
       await Promise.all([scheduler.claim(), scheduler.claim(), scheduler.tick()]);
       await settle();
-      const a = w.assigns()[0];
+      const a = (await assigned(w, 1))[0];
       await scheduler.result(w.id, result(a), gradient(a));
       await settle();
       expect(w.assigns()).toHaveLength(1);
@@ -209,7 +214,7 @@ for (const dialect of DIALECTS)
       scheduler.addWorker(w);
       scheduler.ready(w.id, 2);
       await settle();
-      const a = w.assigns()[0];
+      const a = (await assigned(w, 1))[0];
       const done = scheduler.result(w.id, result(a), gradient(a));
       await settle();
       scheduler.ready(w.id, 2);

@@ -1,6 +1,7 @@
 import { GridError } from '../../protocol/errors';
 import type { Frame } from '../../protocol/frames';
 import { totalRounds } from '../../protocol/job';
+import { DEFAULT_LIMITS, type Limits } from '../config';
 import type { DatasetRegistry } from '../data/dataset-registry';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
@@ -27,6 +28,7 @@ export interface SchedulerOptions {
   owner: string;
   evaluator?: Evaluator;
   now?: () => number;
+  limits?: Pick<Limits, 'maxParams' | 'maxShardsPerRound'>;
 }
 
 /** A result whose norm is this many times the last round's median is refused before it counts. */
@@ -99,7 +101,7 @@ export class Scheduler {
 
   /** Validate, store and start a job; returns its id. */
   async submit(input: unknown, tokenId: number | null): Promise<number> {
-    const { spec, trainSamples } = checkSubmission(input, this.opts.datasets);
+    const { spec, trainSamples } = checkSubmission(input, this.opts.datasets, this.opts.limits ?? DEFAULT_LIMITS);
     const id = await this.opts.store.createJob({ name: spec.name, spec, totalRounds: totalRounds(spec, trainSamples), tokenId });
     await this.claim();
     return id;
@@ -141,6 +143,7 @@ export class Scheduler {
     let checked: { values: Float32Array; norm: number };
     try {
       checked = checkResult(run.spec, shard, run.params.length, meta, frame, lease.paramsVersion);
+      if (run.replays.seenBefore(frame.payload, lease.round)) throw new GridError('REPLAYED', 'this result was already received for another shard');
       if (run.normLimit && checked.norm > run.normLimit)
         throw new GridError('NORM_TOO_LARGE', `norm ${checked.norm.toExponential(2)} is over ${NORM_FACTOR}x the last round's median`);
     } catch (e) {
@@ -215,6 +218,7 @@ export class Scheduler {
       run.round = next;
       publish(run);
       this.dispatcher.leases.prune(run.id, next.index);
+      run.replays.prune(next.index);
       this.opts.metrics.rounds.inc();
       this.opts.log.info('round closed', {
         job: run.id,

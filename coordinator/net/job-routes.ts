@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs';
+import { GridError } from '../../protocol/errors';
+import type { Principal } from '../auth';
+import type { Job } from '../store/index';
+import type { ApiContext } from './routes';
+import { binary, intParam } from './routes';
+
+/** A researcher sees and controls only what their token created; an operator sees everything. */
+const owns = (who: Principal, tokenId: number | null) => who.scopes.has('operator') || tokenId === who.tokenId;
+
+/** Jobs, their metrics, checkpoints and parameters; data sets. Jobs and uploads belong to the token that made them. */
+export function registerJobRoutes({ router, as, store, scheduler, datasets }: ApiContext) {
+  /** The job named in the path, if the caller may see it; someone else's job is NOT_FOUND, not FORBIDDEN. */
+  const ownJob = async (id: string | undefined, who: Principal): Promise<Job> => {
+    const job = await store.job(intParam(id, 'id'));
+    if (!job || !owns(who, job.token_id)) throw new GridError('NOT_FOUND', `no job ${id}`);
+    return job;
+  };
+
+  router.route(
+    'post',
+    '/api/jobs',
+    as('researcher', async (req, who) => {
+      const id = await scheduler.submit(await req.json(), who.tokenId);
+      await store.audit(`token:${who.tokenId}`, 'job.submit', `job:${id}`);
+      return { status: 201, body: JSON.stringify({ id }), type: 'application/json' };
+    }),
+  );
+  router.route(
+    'get',
+    '/api/jobs',
+    as('researcher', async (_req, who) => (await store.listJobs(who.scopes.has('operator') ? undefined : who.tokenId)).map(publicJob)),
+  );
+  router.route(
+    'get',
+    '/api/jobs/:id',
+    as('researcher', async (req, who) => {
+      const job = await ownJob(req.params.id, who);
+      return { ...publicJob(job), live: scheduler.status(job.id) ?? null };
+    }),
+  );
+  for (const action of ['pause', 'resume', 'cancel'] as const)
+    router.route(
+      'post',
+      `/api/jobs/:id/${action}`,
+      as('researcher', async (req, who) => {
+        const { id } = await ownJob(req.params.id, who);
+        await scheduler.control(id, action);
+        await store.audit(`token:${who.tokenId}`, `job.${action}`, `job:${id}`);
+        return { id, action };
+      }),
+    );
+  router.route(
+    'get',
+    '/api/jobs/:id/metrics',
+    as('researcher', async (req, who) => store.metrics((await ownJob(req.params.id, who)).id, Number(req.query.get('since') ?? 0) || 0)),
+  );
+  router.route(
+    'get',
+    '/api/jobs/:id/checkpoints',
+    as('researcher', async (req, who) => (await store.checkpoints((await ownJob(req.params.id, who)).id)).map(({ path, ...c }) => c)),
+  );
+  router.route(
+    'get',
+    '/api/jobs/:id/checkpoints/:round',
+    as('researcher', async (req, who) => {
+      const job = await ownJob(req.params.id, who);
+      const round = intParam(req.params.round, 'round');
+      const c = (await store.checkpoints(job.id)).find((x) => x.round === round);
+      if (!c) throw new GridError('NOT_FOUND', `no checkpoint at round ${round}`);
+      return binary(readFileSync(c.path), {
+        'Content-Disposition': `attachment; filename="job-${c.job_id}-round-${round}.safetensors"`,
+        ETag: `"${c.sha256}"`,
+      });
+    }),
+  );
+  router.route(
+    'get',
+    '/api/jobs/:id/params',
+    as('worker', async (req) =>
+      binary(scheduler.params(intParam(req.params.id, 'id'), intParam(req.query.get('version') ?? undefined, 'version')), {
+        'Cache-Control': 'private, max-age=3600',
+      }),
+    ),
+  );
+
+  router.route(
+    'get',
+    '/api/datasets',
+    as('worker', async () => datasets.list()),
+  );
+  router.route(
+    'get',
+    '/api/datasets/:name/:split',
+    as('worker', async (req) => datasets.get(req.params.name, req.params.split).manifest),
+  );
+  router.route(
+    'get',
+    '/api/datasets/:name/:split/chunks/:index',
+    as('worker', async (req) => {
+      const ds = datasets.get(req.params.name, req.params.split);
+      const i = intParam(req.params.index, 'index');
+      const chunk = ds.chunks[i];
+      if (!chunk) throw new GridError('NOT_FOUND', `no chunk ${i}`);
+      // Content-addressed: the hash in the manifest names these bytes forever.
+      return binary(chunk, { ETag: `"${ds.manifest.chunks[i].sha256}"`, 'Cache-Control': 'public, max-age=31536000, immutable' });
+    }),
+  );
+  router.route(
+    'post',
+    '/api/datasets/:name/:split',
+    as('researcher', async (req, who) => {
+      const { name, split } = req.params;
+      const existing = await store.dataset(name, split);
+      if (existing && !owns(who, existing.token_id)) throw new GridError('FORBIDDEN', `data set ${name}/${split} belongs to another token`);
+      const ds = await datasets.uploadCsv(name, split, (await req.body()).toString('utf8'), who.tokenId);
+      await store.audit(`token:${who.tokenId}`, 'dataset.upload', `dataset:${name}/${split}`, { samples: ds.manifest.samples });
+      return { status: 201, body: JSON.stringify(ds.manifest), type: 'application/json' };
+    }),
+  );
+}
+
+const publicJob = (j: Job) => ({
+  id: j.id,
+  name: j.name,
+  state: j.state,
+  round: j.round,
+  totalRounds: j.total_rounds,
+  paramsVersion: j.params_version,
+  spec: JSON.parse(j.spec),
+  error: j.error,
+  createdAt: j.created_at,
+  updatedAt: j.updated_at,
+});

@@ -1,0 +1,127 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCoordinator } from '../coordinator/server';
+import { PROTOCOL_VERSION } from '../protocol/messages';
+import { api, mlpJob, tempDir } from './helpers';
+import { RawClient } from './raw-client';
+
+const caps = { kind: 'native', backend: 'cpu', cores: 1, memoryMB: 1000 };
+const hello = JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, capabilities: caps });
+
+// Ownership, secrets and limits: what one token may see, do and hold.
+describe('ownership and limits', () => {
+  let coord: Awaited<ReturnType<typeof startCoordinator>>;
+  let url: string;
+  const operator = 'gt_owner_operator';
+  const status = async (path: string, token: string, init: RequestInit = {}) =>
+    (await fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } })).status;
+  const token = async (scopes: string[], extra: Record<string, unknown> = {}) =>
+    api<{ id: number; token: string }>(url, operator, '/api/tokens', { name: scopes.join('+'), scopes, ...extra });
+  const wsUrl = (t: string) => `${url.replace('http', 'ws')}/ws?token=${t}`;
+
+  beforeAll(async () => {
+    const dir = tempDir('grid-owner-');
+    mkdirSync(join(dir, 'web'));
+    writeFileSync(join(dir, 'web', 'index.html'), '<!doctype html><title>grid</title>');
+    coord = await startCoordinator({
+      ...{ port: 0, host: '127.0.0.1', databaseUrl: ':memory:', dataDir: dir, webDir: join(dir, 'web'), enrolment: true, operatorToken: operator },
+      ...{ maxFrameBytes: 1 << 20, maxBodyBytes: 1 << 20, heartbeatMs: 5000, log: { debug() {}, info() {}, warn() {}, error() {} } },
+      limits: { maxParams: 1_000_000, maxShardsPerRound: 64, maxSocketsPerToken: 2, enrolPerMinute: 5 },
+    });
+    url = `http://127.0.0.1:${coord.port}`;
+  });
+  afterAll(() => coord?.close());
+
+  it('lets a researcher see and control only their own jobs and data sets; an operator sees all', async () => {
+    const alice = await token(['researcher']);
+    const bob = await token(['researcher']);
+    const { id } = await api<{ id: number }>(url, alice.token, '/api/jobs', mlpJob({ rounds: 1 }));
+    expect(await status(`/api/jobs/${id}`, alice.token)).toBe(200);
+    expect(await status(`/api/jobs/${id}`, bob.token)).toBe(404);
+    expect(await status(`/api/jobs/${id}/metrics`, bob.token)).toBe(404);
+    expect(await status(`/api/jobs/${id}/checkpoints`, bob.token)).toBe(404);
+    expect(await status(`/api/jobs/${id}/pause`, bob.token, { method: 'POST' })).toBe(404);
+    expect((await api<{ id: number }[]>(url, bob.token, '/api/jobs')).map((j) => j.id)).not.toContain(id);
+    expect((await api<{ id: number }[]>(url, operator, '/api/jobs')).map((j) => j.id)).toContain(id);
+    expect(await status(`/api/jobs/${id}/cancel`, operator, { method: 'POST' })).toBe(200);
+    expect(await status('/api/datasets/shared/train', alice.token, { method: 'POST', body: '1,2,0\n3,4,1\n' })).toBe(201);
+    expect(await status('/api/datasets/shared/train', bob.token, { method: 'POST', body: '9,9,0\n9,9,1\n' })).toBe(403);
+    expect(await status('/api/datasets/shared/train', alice.token, { method: 'POST', body: '5,6,0\n7,8,1\n' })).toBe(201);
+  });
+
+  it('refuses specs over the operator limits at once, before allocating anything', async () => {
+    const t0 = performance.now();
+    const huge = await fetch(`${url}/api/jobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${operator}` },
+      body: JSON.stringify(mlpJob({ model: { kind: 'mlp', layers: [784, 16384, 16384, 10] } })),
+    });
+    expect(huge.status).toBe(400);
+    expect(await huge.json()).toMatchObject({ error: { code: 'BAD_JOB_SPEC', message: expect.stringMatching(/at most 1000000/) } });
+    const shards = await fetch(`${url}/api/jobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${operator}` },
+      body: JSON.stringify(mlpJob({ globalBatch: 1 << 20, shardSize: 1 })),
+    });
+    expect(await shards.json()).toMatchObject({ error: { code: 'BAD_JOB_SPEC', message: expect.stringMatching(/shards per round/) } });
+    expect(performance.now() - t0).toBeLessThan(5000); // refused without building the model; generous for a loaded CI machine
+  });
+
+  it("closes a revoked token's sockets at once", async () => {
+    const worker = await token(['worker']);
+    const c = new RawClient(wsUrl(worker.token));
+    await c.opened();
+    c.send(hello);
+    await c.next('welcome');
+    await api(url, operator, `/api/tokens/${worker.id}`, undefined, 'DELETE');
+    expect((await c.closed).code).toBe(4001);
+    expect(await status('/api/datasets', worker.token)).toBe(401);
+  });
+
+  it('expires tokens and records their last use', async () => {
+    const short = await token(['worker'], { expiresInS: 1 });
+    expect(await status('/api/datasets', short.token)).toBe(200);
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(await status('/api/datasets', short.token)).toBe(401);
+    const listed = (await api<{ id: number; last_used_at: number | null; expires_at: number | null }[]>(url, operator, '/api/tokens')).find(
+      (t) => t.id === short.id,
+    );
+    expect(listed?.last_used_at).toBeGreaterThan(0);
+    expect(listed?.expires_at).toBeGreaterThan(0);
+  });
+
+  it('bounds connections per token and closes a connection that floods messages', async () => {
+    const worker = await token(['worker']);
+    const sockets = [new RawClient(wsUrl(worker.token)), new RawClient(wsUrl(worker.token)), new RawClient(wsUrl(worker.token))];
+    await Promise.all(sockets.map((s) => s.opened()));
+    const codes = await Promise.race([
+      Promise.all(sockets.map((s) => s.closed.then((c) => c.code))),
+      new Promise<number[]>((r) => setTimeout(() => r([]), 1500)),
+    ]);
+    expect(codes).toEqual([]); // not all closed...
+    const closedOne = await Promise.race(sockets.map((s) => s.closed.then((c) => c.code)));
+    expect(closedOne).toBe(1008); // ...but the third was
+    const flood = sockets.find((s) => s.ws.readyState === s.ws.OPEN) as RawClient;
+    flood.send(hello);
+    await flood.next('welcome');
+    for (let i = 0; i < 500; i++) flood.send(JSON.stringify({ type: 'heartbeat', t: i }));
+    await flood.error('TOO_MANY_MESSAGES');
+    expect((await flood.closed).code).toBe(1008);
+  });
+
+  it('bounds anonymous enrolment across all addresses', async () => {
+    const codes: number[] = [];
+    for (let i = 0; i < 8; i++) codes.push((await fetch(`${url}/api/enrol`, { method: 'POST' })).status);
+    expect(codes.filter((c) => c === 201)).toHaveLength(5);
+    expect(codes.filter((c) => c === 429)).toHaveLength(3);
+  });
+
+  it('serves pages with a CSP and security headers', async () => {
+    const res = await fetch(`${url}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toMatch(/default-src 'self'.*frame-ancestors 'none'/);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+  });
+});
