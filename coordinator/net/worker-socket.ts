@@ -111,7 +111,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
     if (!c.link) throw new GridError('NOT_REGISTERED');
     switch (msg.type) {
       case 'ready':
-        return o.scheduler.ready(c.link.id, msg.slots);
+        return o.scheduler.dispatcher.ready(c.link.id, msg.slots);
       case 'heartbeat':
         return;
       case 'result':
@@ -119,7 +119,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
         c.pending = msg;
         return;
       case 'release':
-        return o.scheduler.release(c.link.id, msg.assignmentId, msg.reason);
+        return o.scheduler.dispatcher.release(c.link.id, msg.assignmentId, msg.reason);
     }
   };
 
@@ -140,27 +140,27 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
       },
     });
     let link = make(claimed ?? randomUUID());
-    if (!o.scheduler.addWorker(link)) {
+    if (!o.scheduler.dispatcher.addWorker(link)) {
       link = make(randomUUID());
-      o.scheduler.addWorker(link);
+      o.scheduler.dispatcher.addWorker(link);
     }
     const row = { tokenId: c.tokenId, name: link.name, kind: link.kind, capabilities: msg.capabilities };
     try {
       let outcome = await o.store.registerWorker({ id: link.id, ...row }, c.volunteer);
       if (outcome === 'taken') {
-        await o.scheduler.removeWorker(link); // the id is another token's
+        await o.scheduler.dispatcher.removeWorker(link); // the id is another token's
         link = make(randomUUID());
-        o.scheduler.addWorker(link);
+        o.scheduler.dispatcher.addWorker(link);
         outcome = await o.store.registerWorker({ id: link.id, ...row }, c.volunteer);
       }
       if (outcome === 'quarantined') throw new GridError('QUARANTINED');
     } catch (e) {
-      await o.scheduler.removeWorker(link);
+      await o.scheduler.dispatcher.removeWorker(link);
       if (e instanceof GridError && e.code === 'QUARANTINED') ws.end(4003, 'QUARANTINED');
       throw e;
     }
     if (c.closed) {
-      await o.scheduler.removeWorker(link);
+      await o.scheduler.dispatcher.removeWorker(link);
       return undefined;
     }
     c.link = link;
@@ -273,7 +273,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
       if (mine?.size === 0) byToken.delete(c.tokenId);
       if (c.link) {
         o.log.info('worker left', { worker: c.link.id, code });
-        void o.scheduler.removeWorker(c.link).catch((e) => o.log.error('worker removal failed', { err: String(e) }));
+        void o.scheduler.dispatcher.removeWorker(c.link).catch((e) => o.log.error('worker removal failed', { err: String(e) }));
       }
     },
   };

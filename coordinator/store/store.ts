@@ -1,27 +1,15 @@
-import type { Kysely, Selectable } from 'kysely';
-import type { Dialect } from './db';
-import type { AssignmentTable, Database, JobState, JobTable, ResultTable, TokenTable, WorkerTable } from './schema';
+import type { Selectable } from 'kysely';
+import { AdminQueries, insertId } from './admin-queries';
+import type { AssignmentTable, JobState, JobTable, ResultTable, WorkerTable } from './schema';
 
 export type Job = Selectable<JobTable>;
-export type Token = Selectable<TokenTable>;
 export type WorkerRow = Selectable<WorkerTable>;
 export type AssignmentRow = Selectable<AssignmentTable>;
+export type { Token } from './admin-queries';
 export type ResultRow = Omit<Selectable<ResultTable>, 'id' | 'created_at'>;
 
-const insertId = (r: { insertId?: bigint }) => Number(r.insertId);
-
-/** Every query the coordinator makes, one code path for SQLite and MariaDB. */
-export class Store {
-  constructor(
-    readonly db: Kysely<Database>,
-    readonly dialect: Dialect,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  close() {
-    return this.db.destroy();
-  }
-
+/** Every query of training and workers, one code path for SQLite and MariaDB; tokens, audit and data sets are in AdminQueries. */
+export class Store extends AdminQueries {
   /** Run `fn` against a store bound to one transaction: every write in it lands, or none does. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     return this.db.transaction().execute((trx) => fn(new Store(trx, this.dialect, this.now)));
@@ -67,47 +55,6 @@ export class Store {
       for (const j of c.judgements ?? []) reputations.set(j.workerId, await tx.judgeWorker(j.workerId, j.rule, false));
       return reputations;
     });
-  }
-
-  // Tokens
-  async createToken(t: { name: string; hash: string; scopes: string[]; ratePerMin: number; expiresAt?: number | null }): Promise<number> {
-    const r = await this.db
-      .insertInto('tokens')
-      .values({
-        name: t.name,
-        hash: t.hash,
-        scopes: t.scopes.join(','),
-        rate_per_min: t.ratePerMin,
-        created_at: this.now(),
-        revoked_at: null,
-        expires_at: t.expiresAt ?? null,
-      })
-      .executeTakeFirstOrThrow();
-    return insertId(r);
-  }
-  /** A live token: not revoked, not expired. */
-  tokenByHash(hash: string) {
-    return this.db
-      .selectFrom('tokens')
-      .selectAll()
-      .where('hash', '=', hash)
-      .where('revoked_at', 'is', null)
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', this.now())]))
-      .executeTakeFirst();
-  }
-  async touchToken(id: number) {
-    await this.db.updateTable('tokens').set({ last_used_at: this.now() }).where('id', '=', id).execute();
-  }
-  listTokens() {
-    return this.db
-      .selectFrom('tokens')
-      .select(['id', 'name', 'scopes', 'rate_per_min', 'created_at', 'revoked_at', 'expires_at', 'last_used_at'])
-      .orderBy('id')
-      .execute();
-  }
-  async revokeToken(id: number): Promise<boolean> {
-    const r = await this.db.updateTable('tokens').set({ revoked_at: this.now() }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
   }
 
   // Jobs
@@ -300,31 +247,5 @@ export class Store {
   }
   metrics(jobId: number, sinceId = 0) {
     return this.db.selectFrom('metrics').selectAll().where('job_id', '=', jobId).where('id', '>', sinceId).orderBy('id').limit(10_000).execute();
-  }
-  async audit(actor: string, action: string, target: string, detail: unknown = {}) {
-    await this.db
-      .insertInto('audit_events')
-      .values({ at: this.now(), actor, action, target, detail: JSON.stringify(detail) })
-      .execute();
-  }
-  auditEvents(limit = 100) {
-    return this.db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(limit).execute();
-  }
-
-  // Data sets
-  putDataset(d: { name: string; split: string; source: string; samples: number; classes: number; manifest: unknown; token_id?: number | null }) {
-    return this.transaction(async (tx) => {
-      await tx.db.deleteFrom('datasets').where('name', '=', d.name).where('split', '=', d.split).execute();
-      await tx.db
-        .insertInto('datasets')
-        .values({ ...d, manifest: JSON.stringify(d.manifest), created_at: this.now() })
-        .execute();
-    });
-  }
-  dataset(name: string, split: string) {
-    return this.db.selectFrom('datasets').selectAll().where('name', '=', name).where('split', '=', split).executeTakeFirst();
-  }
-  listDatasets() {
-    return this.db.selectFrom('datasets').select(['name', 'split', 'source', 'samples', 'classes', 'created_at']).orderBy('name').execute();
   }
 }

@@ -1,8 +1,12 @@
 import { CpuBackend } from '../../kernels/cpu/backend';
 import { buildModel } from '../../kernels/models/index';
 import { gatherBatch } from '../../protocol/dataset';
+import type { JobSpec } from '../../protocol/job';
 import type { ModelSpec } from '../../protocol/model';
+import type { DatasetRegistry } from '../data/dataset-registry';
 import type { LoadedDataset } from '../data/datasets';
+import type { Logger } from '../log';
+import type { Store } from '../store/index';
 
 export type Evaluator = (
   spec: ModelSpec,
@@ -28,3 +32,22 @@ export const evaluateOnCpu: Evaluator = async (spec, params, data, samples) => {
   }
   return { loss: loss / n, accuracy: correct / n, samples: n };
 };
+
+/** Evaluate a job's parameters on its eval split and record test loss and accuracy; a failure is logged, not thrown. */
+export async function recordEvaluation(
+  evaluator: Evaluator,
+  run: { id: number; spec: JobSpec },
+  params: Float32Array,
+  round: number,
+  o: { datasets: DatasetRegistry; store: Store; log: Logger },
+) {
+  const split = run.spec.dataset.evalSplit ?? 'test';
+  try {
+    const r = await evaluator(run.spec.model, params, o.datasets.get(run.spec.dataset.name, split), run.spec.evalSamples);
+    await o.store.addMetrics(run.id, round, { test_loss: r.loss, test_accuracy: r.accuracy });
+    const fields = { job: run.id, round, split, accuracy: Number(r.accuracy.toFixed(4)), loss: Number(r.loss.toFixed(4)), samples: r.samples };
+    o.log.info('evaluated', fields);
+  } catch (e) {
+    o.log.warn('evaluation failed', { job: run.id, err: String((e as Error)?.message ?? e) });
+  }
+}

@@ -85,10 +85,10 @@ for (const dialect of DIALECTS)
     it('closes a round exactly once when its last two results land together', async () => {
       const id = await scheduler.submit(job(), null);
       const [a, b] = [link('worker-a-0001'), link('worker-b-0001')];
-      scheduler.addWorker(a);
-      scheduler.addWorker(b);
-      scheduler.ready(a.id, 1);
-      scheduler.ready(b.id, 1);
+      scheduler.dispatcher.addWorker(a);
+      scheduler.dispatcher.addWorker(b);
+      scheduler.dispatcher.ready(a.id, 1);
+      scheduler.dispatcher.ready(b.id, 1);
       const [ja, jb] = [(await assigned(a, 1))[0], (await assigned(b, 1))[0]];
       await Promise.all([scheduler.result(a.id, result(ja), gradient(ja)), scheduler.result(b.id, result(jb), gradient(jb))]);
       await settle();
@@ -105,12 +105,12 @@ for (const dialect of DIALECTS)
     it('hands the shard of a worker that left while its lease was being written to the next worker', async () => {
       await scheduler.submit(job({ globalBatch: 8 }), null);
       const bad = link('worker-bad-001');
-      scheduler.addWorker(bad);
-      scheduler.ready(bad.id, 1); // the lease insert is now in flight
-      await scheduler.removeWorker(bad); // e.g. closed for TOO_MANY_ERRORS
+      scheduler.dispatcher.addWorker(bad);
+      scheduler.dispatcher.ready(bad.id, 1); // the lease insert is now in flight
+      await scheduler.dispatcher.removeWorker(bad); // e.g. closed for TOO_MANY_ERRORS
       const good = link('worker-good-01');
-      scheduler.addWorker(good);
-      scheduler.ready(good.id, 1);
+      scheduler.dispatcher.addWorker(good);
+      scheduler.dispatcher.ready(good.id, 1);
       await settle();
       expect(good.assigns().length).toBe(1);
     });
@@ -121,10 +121,10 @@ for (const dialect of DIALECTS)
       let failures = 1;
       store.createAssignment = async (a) => (failures-- > 0 ? Promise.reject(new Error('database went away')) : insert(a));
       const w = link('worker-0000001');
-      scheduler.addWorker(w);
-      scheduler.ready(w.id, 1);
+      scheduler.dispatcher.addWorker(w);
+      scheduler.dispatcher.ready(w.id, 1);
       await settle();
-      scheduler.ready(w.id, 1);
+      scheduler.dispatcher.ready(w.id, 1);
       await settle();
       expect(w.assigns().length).toBe(1);
     });
@@ -133,8 +133,8 @@ for (const dialect of DIALECTS)
       const id = await scheduler.submit(job({ globalBatch: 8 }), null);
       store.closeRound = async () => Promise.reject(new Error('disk full')); // the round's one transaction fails
       const w = link('worker-0000001');
-      scheduler.addWorker(w);
-      scheduler.ready(w.id, 1);
+      scheduler.dispatcher.addWorker(w);
+      scheduler.dispatcher.ready(w.id, 1);
       await settle();
       const a = (await assigned(w, 1))[0];
       await scheduler.result(w.id, result(a), gradient(a)).catch(() => {});
@@ -147,8 +147,8 @@ for (const dialect of DIALECTS)
     it('refuses a result whose own numbers are out of range, and keeps the job running', async () => {
       const id = await scheduler.submit(job({ globalBatch: 8 }), null);
       const w = link('worker-0000001');
-      scheduler.addWorker(w);
-      scheduler.ready(w.id, 1);
+      scheduler.dispatcher.addWorker(w);
+      scheduler.dispatcher.ready(w.id, 1);
       await settle();
       let a = (await assigned(w, 1))[0];
       await expect(scheduler.result(w.id, result(a, { loss: 1.7e308 }), gradient(a))).rejects.toMatchObject({ code: 'BAD_MESSAGE' });
@@ -178,8 +178,8 @@ for (const dialect of DIALECTS)
 
     it('loads a job once when a submission and the timer claim at the same time', async () => {
       const w = link('worker-0000001');
-      scheduler.addWorker(w);
-      scheduler.ready(w.id, 2); // connected and idle: each load dispatches at once
+      scheduler.dispatcher.addWorker(w);
+      scheduler.dispatcher.ready(w.id, 2); // connected and idle: each load dispatches at once
       const id = await store.createJob({ name: 'toy', spec: job({ globalBatch: 8, rounds: 1 }), totalRounds: 1, tokenId: null });
       await Promise.all([scheduler.claim(), scheduler.claim(), scheduler.tick()]);
       await settle();
@@ -211,13 +211,13 @@ for (const dialect of DIALECTS)
       await scheduler.start();
       const id = await scheduler.submit(job({ globalBatch: 8, rounds: 1, evalEvery: 1, dataset: { name: 'toy', split: 'train', evalSplit: 'train' } }), null);
       const w = link('worker-0000001');
-      scheduler.addWorker(w);
-      scheduler.ready(w.id, 2);
+      scheduler.dispatcher.addWorker(w);
+      scheduler.dispatcher.ready(w.id, 2);
       await settle();
       const a = (await assigned(w, 1))[0];
       const done = scheduler.result(w.id, result(a), gradient(a));
       await settle();
-      scheduler.ready(w.id, 2);
+      scheduler.dispatcher.ready(w.id, 2);
       await settle();
       expect(w.assigns()).toHaveLength(1);
       release();

@@ -10,9 +10,10 @@ import { medianNorm } from './aggregate';
 import { AggregationPool } from './aggregate-pool';
 import { writeCheckpointFile } from './checkpoint';
 import { Dispatcher, type WorkerLink } from './dispatcher';
-import { type Evaluator, evaluateOnCpu } from './evaluate';
+import { type Evaluator, evaluateOnCpu, recordEvaluation } from './evaluate';
 import { checkSubmission, loadRun, publish, type Run } from './job-run';
 import { optimizerStep } from './optimizer';
+import { Quarantine } from './quarantine';
 import { nextReputation, outliers, QUARANTINE_BELOW } from './reputation';
 import { checkResult, type ResultMeta } from './result-check';
 import { combineRound, perWorker, planRound, roundComplete, roundStats } from './round';
@@ -52,12 +53,15 @@ export class Scheduler {
   private stopped = false;
   private claiming = Promise.resolve();
 
-  private readonly dispatcher: Dispatcher;
+  /** The worker registry and the leases; the transport registers connections here. */
+  readonly dispatcher: Dispatcher;
+  private readonly quarantine: Quarantine;
 
   constructor(private readonly opts: SchedulerOptions) {
     this.now = opts.now ?? Date.now;
     this.evaluator = opts.evaluator ?? evaluateOnCpu;
     this.dispatcher = new Dispatcher({ ...opts, runs: this.runs, now: this.now, stopped: () => this.stopped });
+    this.quarantine = new Quarantine({ ...opts, runs: this.runs, dispatcher: this.dispatcher });
   }
 
   async start() {
@@ -107,24 +111,6 @@ export class Scheduler {
     return id;
   }
 
-  // Workers: the dispatcher keeps the registry and the leases
-
-  addWorker(link: WorkerLink): boolean {
-    return this.dispatcher.addWorker(link);
-  }
-
-  removeWorker(link: WorkerLink) {
-    return this.dispatcher.removeWorker(link);
-  }
-
-  ready(workerId: string, slots: number) {
-    this.dispatcher.ready(workerId, slots);
-  }
-
-  release(workerId: string, assignmentId: number, reason = '') {
-    return this.dispatcher.release(workerId, assignmentId, reason);
-  }
-
   /** Check one result from an untrusted worker; accept it into its shard or refuse it with a code. */
   async result(workerId: string, meta: ResultMeta, frame: Frame): Promise<void> {
     const lease = this.dispatcher.leases.get(meta.assignmentId);
@@ -152,7 +138,7 @@ export class Scheduler {
       shard.refusedBy = (shard.refusedBy ?? new Set()).add(workerId);
       const reputation = await this.opts.store.refuseResult(row(0, false, e.code), (r) => nextReputation(r, 'bad'));
       this.opts.metrics.results.inc({ accepted: 'false', code: e.code });
-      if (reputation < QUARANTINE_BELOW) await this.quarantine(workerId, `reputation ${reputation.toFixed(3)} after refusal ${e.code}`);
+      if (reputation < QUARANTINE_BELOW) await this.quarantine.quarantine(workerId, `reputation ${reputation.toFixed(3)} after refusal ${e.code}`);
       this.dispatcher.dispatchAll();
       throw e;
     }
@@ -193,7 +179,7 @@ export class Scheduler {
       if ((await Promise.all(round.writes)).includes(false)) throw new Error('a result of this round could not be recorded');
       const votes = perWorker(round);
       const flagged = outliers(votes);
-      if (flagged.size) return await this.reopen(run, flagged);
+      if (flagged.size) return await this.quarantine.reopen(run, flagged);
       const update = await combineRound(round, run.spec, this.pool, run.params.length);
       optimizerStep(run.spec, run.params, update, run.opt);
       const stats = roundStats(round);
@@ -228,7 +214,7 @@ export class Scheduler {
         checkpoint: checkpoint?.sha256,
       });
       if (run.spec.evalEvery > 0 && (last || next.index % run.spec.evalEvery === 0)) {
-        const evaluation = this.evaluate(run, run.params.slice(), next.index);
+        const evaluation = recordEvaluation(this.evaluator, run, run.params.slice(), next.index, this.opts);
         if (last) await evaluation;
         else this.pending = this.pending.then(() => evaluation);
       }
@@ -237,66 +223,6 @@ export class Scheduler {
       await this.failJob(run.id, 'round', e);
     } finally {
       timer();
-    }
-  }
-
-  /**
-   * A complete round with outlier contributions is not combined: the outliers' results are discarded (on record as
-   * OUTLIER), their workers lose reputation, and those shards are recomputed by other workers.
-   */
-  private async reopen(run: Run, flagged: Set<string>) {
-    const discarded: number[] = [];
-    for (const s of run.round.shards)
-      if (s.result && flagged.has(s.result.workerId)) {
-        discarded.push(s.result.assignmentId);
-        s.refusedBy = (s.refusedBy ?? new Set()).add(s.result.workerId);
-        s.result = undefined;
-      }
-    run.round.closing = false;
-    await this.opts.store.discardResults(discarded, 'OUTLIER');
-    this.opts.metrics.results.inc({ accepted: 'false', code: 'OUTLIER' }, discarded.length);
-    for (const id of flagged) {
-      const reputation = await this.opts.store.judgeWorker(id, (r) => nextReputation(r, 'bad'), false);
-      this.opts.log.warn('outlier contribution discarded', { job: run.id, round: run.round.index, worker: id, reputation });
-      if (reputation < QUARANTINE_BELOW) await this.quarantine(id, `reputation ${reputation.toFixed(3)} after outlier contributions`);
-    }
-    this.dispatcher.dispatchAll();
-  }
-
-  /** Stop a worker's work and discard its results in every open round; they are recomputed by others. */
-  private async quarantine(workerId: string, reason: string) {
-    if (this.dispatcher.isQuarantined(workerId)) return;
-    this.opts.metrics.quarantines.inc();
-    await this.dispatcher.quarantine(workerId, reason);
-    await this.opts.store.setWorkerState(workerId, 'quarantined');
-    const discarded: number[] = [];
-    for (const run of this.runs.values()) {
-      if (run.round.closing) continue; // already being combined: it stands
-      for (const s of run.round.shards)
-        if (s.result?.workerId === workerId) {
-          discarded.push(s.result.assignmentId);
-          s.result = undefined;
-        }
-    }
-    await this.opts.store.discardResults(discarded, 'QUARANTINED');
-    this.dispatcher.dispatchAll();
-  }
-
-  private async evaluate(run: Run, params: Float32Array, round: number) {
-    const split = run.spec.dataset.evalSplit ?? 'test';
-    try {
-      const r = await this.evaluator(run.spec.model, params, this.opts.datasets.get(run.spec.dataset.name, split), run.spec.evalSamples);
-      await this.opts.store.addMetrics(run.id, round, { test_loss: r.loss, test_accuracy: r.accuracy });
-      this.opts.log.info('evaluated', {
-        job: run.id,
-        round,
-        split,
-        accuracy: Number(r.accuracy.toFixed(4)),
-        loss: Number(r.loss.toFixed(4)),
-        samples: r.samples,
-      });
-    } catch (e) {
-      this.opts.log.warn('evaluation failed', { job: run.id, err: errorText(e) });
     }
   }
 

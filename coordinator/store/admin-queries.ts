@@ -1,0 +1,89 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Dialect } from './db';
+import type { Database, TokenTable } from './schema';
+
+export type Token = Selectable<TokenTable>;
+
+export const insertId = (r: { insertId?: bigint }) => Number(r.insertId);
+
+/** Tokens, the audit log and the data-set registry: the operator's side of the store. */
+export class AdminQueries {
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: Dialect,
+    protected readonly now: () => number = Date.now,
+  ) {}
+
+  close() {
+    return this.db.destroy();
+  }
+
+  // Tokens
+  async createToken(t: { name: string; hash: string; scopes: string[]; ratePerMin: number; expiresAt?: number | null }): Promise<number> {
+    const r = await this.db
+      .insertInto('tokens')
+      .values({
+        name: t.name,
+        hash: t.hash,
+        scopes: t.scopes.join(','),
+        rate_per_min: t.ratePerMin,
+        created_at: this.now(),
+        revoked_at: null,
+        expires_at: t.expiresAt ?? null,
+      })
+      .executeTakeFirstOrThrow();
+    return insertId(r);
+  }
+  /** A live token: not revoked, not expired. */
+  tokenByHash(hash: string) {
+    return this.db
+      .selectFrom('tokens')
+      .selectAll()
+      .where('hash', '=', hash)
+      .where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', this.now())]))
+      .executeTakeFirst();
+  }
+  async touchToken(id: number) {
+    await this.db.updateTable('tokens').set({ last_used_at: this.now() }).where('id', '=', id).execute();
+  }
+  listTokens() {
+    return this.db
+      .selectFrom('tokens')
+      .select(['id', 'name', 'scopes', 'rate_per_min', 'created_at', 'revoked_at', 'expires_at', 'last_used_at'])
+      .orderBy('id')
+      .execute();
+  }
+  async revokeToken(id: number): Promise<boolean> {
+    const r = await this.db.updateTable('tokens').set({ revoked_at: this.now() }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  // Audit
+  async audit(actor: string, action: string, target: string, detail: unknown = {}) {
+    await this.db
+      .insertInto('audit_events')
+      .values({ at: this.now(), actor, action, target, detail: JSON.stringify(detail) })
+      .execute();
+  }
+  auditEvents(limit = 100) {
+    return this.db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(limit).execute();
+  }
+
+  // Data sets
+  putDataset(d: { name: string; split: string; source: string; samples: number; classes: number; manifest: unknown; token_id?: number | null }) {
+    return this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('datasets').where('name', '=', d.name).where('split', '=', d.split).execute();
+      await trx
+        .insertInto('datasets')
+        .values({ ...d, manifest: JSON.stringify(d.manifest), created_at: this.now() })
+        .execute();
+    });
+  }
+  dataset(name: string, split: string) {
+    return this.db.selectFrom('datasets').selectAll().where('name', '=', name).where('split', '=', split).executeTakeFirst();
+  }
+  listDatasets() {
+    return this.db.selectFrom('datasets').select(['name', 'split', 'source', 'samples', 'classes', 'created_at']).orderBy('name').execute();
+  }
+}

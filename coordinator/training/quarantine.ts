@@ -1,0 +1,61 @@
+import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
+import type { Store } from '../store/index';
+import type { Dispatcher } from './dispatcher';
+import type { Run } from './job-run';
+import { nextReputation, QUARANTINE_BELOW } from './reputation';
+
+export interface QuarantineOptions {
+  store: Store;
+  log: Logger;
+  metrics: Metrics;
+  dispatcher: Dispatcher;
+  runs: Map<number, Run>;
+}
+
+/** What happens to workers whose results are bad: their round is reopened without them, and below a reputation they are quarantined. */
+export class Quarantine {
+  constructor(private readonly o: QuarantineOptions) {}
+
+  /**
+   * A complete round with outlier contributions is not combined: the outliers' results are discarded (on record as
+   * OUTLIER), their workers lose reputation, and those shards are recomputed by other workers.
+   */
+  async reopen(run: Run, flagged: Set<string>) {
+    const discarded: number[] = [];
+    for (const s of run.round.shards)
+      if (s.result && flagged.has(s.result.workerId)) {
+        discarded.push(s.result.assignmentId);
+        s.refusedBy = (s.refusedBy ?? new Set()).add(s.result.workerId);
+        s.result = undefined;
+      }
+    run.round.closing = false;
+    await this.o.store.discardResults(discarded, 'OUTLIER');
+    this.o.metrics.results.inc({ accepted: 'false', code: 'OUTLIER' }, discarded.length);
+    for (const id of flagged) {
+      const reputation = await this.o.store.judgeWorker(id, (r) => nextReputation(r, 'bad'), false);
+      this.o.log.warn('outlier contribution discarded', { job: run.id, round: run.round.index, worker: id, reputation });
+      if (reputation < QUARANTINE_BELOW) await this.quarantine(id, `reputation ${reputation.toFixed(3)} after outlier contributions`);
+    }
+    this.o.dispatcher.dispatchAll();
+  }
+
+  /** Stop a worker's work and discard its results in every open round; they are recomputed by others. */
+  async quarantine(workerId: string, reason: string) {
+    if (this.o.dispatcher.isQuarantined(workerId)) return;
+    this.o.metrics.quarantines.inc();
+    await this.o.dispatcher.quarantine(workerId, reason);
+    await this.o.store.setWorkerState(workerId, 'quarantined');
+    const discarded: number[] = [];
+    for (const run of this.o.runs.values()) {
+      if (run.round.closing) continue; // already being combined: it stands
+      for (const s of run.round.shards)
+        if (s.result?.workerId === workerId) {
+          discarded.push(s.result.assignmentId);
+          s.result = undefined;
+        }
+    }
+    await this.o.store.discardResults(discarded, 'QUARANTINED');
+    this.o.dispatcher.dispatchAll();
+  }
+}
