@@ -24,6 +24,7 @@ export async function startCoordinator(cfg: CoordinatorConfig) {
   else log.warn('uWebSockets.js native binding failed to load; running on the slow JS fallback');
   mkdirSync(cfg.dataDir, { recursive: true });
   const store = await openStore(cfg.databaseUrl);
+  store.onRetry = (e, attempt) => log.warn('database unavailable; retrying the transaction', { attempt, err: String((e as Error)?.message ?? e) });
   log.info('store ready', { dialect: store.dialect, url: cfg.databaseUrl.replace(/\/\/[^@]*@/, '//***@') });
   const metrics = new Metrics();
   const auth = new Auth(store);

@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import { AdminQueries, insertId } from './admin-queries';
+import { withRetry } from './retry';
 import type { AssignmentTable, JobState, JobTable, ResultTable, WorkerTable } from './schema';
 
 export type Job = Selectable<JobTable>;
@@ -11,8 +12,15 @@ export type ResultRow = Omit<Selectable<ResultTable>, 'id' | 'created_at'>;
 /** Every query of training and workers, one code path for SQLite and MariaDB; tokens, audit and data sets are in AdminQueries. */
 export class Store extends AdminQueries {
   /** Run `fn` against a store bound to one transaction: every write in it lands, or none does. */
+  /** Told of each retry of a transaction after a transient error (the server logs it). */
+  onRetry: (e: unknown, attempt: number) => void = () => {};
+
+  /**
+   * Run `fn` against a store bound to one transaction: every write in it lands, or none does. Transient errors (a
+   * database restarting, a deadlock) roll it back and run it again, for up to 30 s.
+   */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => fn(new Store(trx, this.dialect, this.now)));
+    return withRetry(() => this.db.transaction().execute((trx) => fn(new Store(trx, this.dialect, this.now))), this.onRetry);
   }
 
   /** An accepted result: the lease is done, the result is on record and the worker is credited, all at once. */
