@@ -34,7 +34,7 @@ export async function startCoordinator(cfg: CoordinatorConfig) {
   const datasets = new DatasetRegistry(store, cfg.dataDir, cfg.fashionMnistDir, (m) => log.warn(m));
   await datasets.init();
   const owner = `coord-${randomUUID().slice(0, 8)}`;
-  const scheduler = new Scheduler({ store, datasets, checkpointDir: join(cfg.dataDir, 'checkpoints'), log, metrics, owner, evaluator: cfg.evaluator, limits });
+  const scheduler = new Scheduler({ store, datasets, log, metrics, owner, evaluator: cfg.evaluator, limits });
 
   const app = uws.App();
   const router = new HttpRouter(app, log, metrics, cfg.maxBodyBytes);

@@ -60,7 +60,7 @@ export async function startCoordinatorProcess(dataDir: string, port = 0, env: Re
   const p = spawnTs('coordinator/main.ts', [], { GRID_DATA_DIR: dataDir, PORT: String(port), GRID_WEB_DIR: join(dataDir, 'no-web'), ...env });
   const line = await p.waitFor(/coordinator listening/);
   const actualPort = JSON.parse(line).port as number;
-  const token = readFileSync(join(dataDir, 'operator-token'), 'utf8').trim();
+  const token = env.GRID_OPERATOR_TOKEN ?? readFileSync(join(dataDir, 'operator-token'), 'utf8').trim();
   return { ...p, port: actualPort, token, url: `http://127.0.0.1:${actualPort}` };
 }
 

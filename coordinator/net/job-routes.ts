@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { GridError } from '../../protocol/errors';
 import type { Principal } from '../auth';
 import type { Job } from '../store/index';
@@ -68,7 +67,7 @@ export function registerJobRoutes({ router, as, store, scheduler, datasets }: Ap
       const round = intParam(req.params.round, 'round');
       const c = (await store.checkpoints(job.id)).find((x) => x.round === round);
       if (!c) throw new GridError('NOT_FOUND', `no checkpoint at round ${round}`);
-      return binary(readFileSync(c.path), {
+      return binary(await store.checkpointData(c.id), {
         'Content-Disposition': `attachment; filename="job-${c.job_id}-round-${round}.safetensors"`,
         ETag: `"${c.sha256}"`,
       });

@@ -16,6 +16,10 @@ export async function openDb(url: string): Promise<OpenDb> {
   if (url.startsWith('mysql://') || url.startsWith('mariadb://')) {
     const { createPool } = await import('mysql2');
     const pool = createPool({ uri: url.replace(/^mariadb:/, 'mysql:'), connectionLimit: 10, supportBigNumbers: true, timezone: 'Z' });
+    // A coordinator frozen inside a transaction would hold its row locks for as long as its socket lives, and no
+    // other coordinator could take its jobs over: MariaDB ends a session idle in a transaction after 5 s (well inside
+    // the 15 s ownership lease). MySQL has no such variable; there the statement fails and is ignored.
+    pool.on('connection', (conn) => conn.query('SET SESSION idle_transaction_timeout = 5', () => {}));
     return { db: new Kysely<Database>({ dialect: new MysqlDialect({ pool }) }), dialect: 'mysql' };
   }
   const file = url.replace(/^sqlite:(\/\/)?/, '');

@@ -12,6 +12,8 @@ export interface JobTable {
   token_id: number | null;
   owner: string | null;
   owner_until: number | null;
+  /** Bumped at every change of owner; an owner's writes carry the epoch it claimed at. */
+  owner_epoch: Generated<number>;
   error: string | null;
   created_at: number;
   updated_at: number;
@@ -111,7 +113,14 @@ export interface DatasetTable {
   token_id: number | null;
 }
 
+export interface CheckpointPartTable {
+  checkpoint_id: number;
+  part: number;
+  data: Uint8Array;
+}
+
 export interface Database {
+  checkpoint_parts: CheckpointPartTable;
   jobs: JobTable;
   assignments: AssignmentTable;
   results: ResultTable;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, freshStore } from '../../test/stores';
-import type { Store } from './index';
+import { FencedError, type Store } from './index';
 
 // The same suite runs on the embedded SQLite store and on a real MariaDB started by test/global-setup.ts.
 for (const dialect of DIALECTS) {
@@ -43,8 +43,13 @@ for (const dialect of DIALECTS) {
       expect((await store.claimJobs('coord-a', 10_000)).map((j) => j.id)).toEqual([id]);
       expect(await store.claimJobs('coord-b', 10_000)).toEqual([]);
       clock += 10_001;
-      expect((await store.claimJobs('coord-b', 10_000)).map((j) => j.id)).toEqual([id]);
+      const [taken] = await store.claimJobs('coord-b', 10_000);
+      expect(taken).toMatchObject({ id, owner: 'coord-b', owner_epoch: 2 });
       expect(await store.claimJobs('coord-a', 10_000)).toEqual([]);
+      // The old owner wakes up: every write it fences on its epoch is refused; the new owner's pass.
+      await expect(store.fence({ jobId: id, owner: 'coord-a', epoch: 1 })).rejects.toBeInstanceOf(FencedError);
+      await store.fence({ jobId: id, owner: 'coord-b', epoch: 2 });
+      expect((await store.claimJobs('coord-b', 10_000))[0].owner_epoch).toBe(2); // renewal keeps the epoch
     });
 
     it('finishes a lease once and expires leftover leases', async () => {
@@ -78,10 +83,14 @@ for (const dialect of DIALECTS) {
     });
 
     it('keeps checkpoints, metrics, results, audit events and data sets', async () => {
-      await store.addCheckpoint({ jobId: 1, round: 10, path: 'a', sha256: 'f'.repeat(64), bytes: 5_000_000_000 });
-      await store.addCheckpoint({ jobId: 1, round: 20, path: 'b', sha256: 'e'.repeat(64), bytes: 12 });
-      expect(await store.latestCheckpoint(1)).toMatchObject({ round: 20, path: 'b' });
-      expect((await store.checkpoints(1))[0].bytes).toBe(5_000_000_000);
+      const big = Uint8Array.from({ length: (5 << 20) / 2 + 7 }, (_, i) => (i * 31) % 251); // 2.5 MB: three parts
+      await store.addCheckpoint({ jobId: 1, round: 10, sha256: 'f'.repeat(64), data: big });
+      await store.addCheckpoint({ jobId: 1, round: 20, sha256: 'e'.repeat(64), data: new Uint8Array(12) });
+      const latest = await store.latestCheckpoint(1);
+      expect(latest).toMatchObject({ round: 20, bytes: 12 });
+      const first = (await store.checkpoints(1))[0];
+      expect(first.bytes).toBe(big.length);
+      expect(Buffer.from(await store.checkpointData(first.id)).equals(Buffer.from(big))).toBe(true);
       await store.addMetrics(1, 3, { loss: 0.5, accuracy: 0.875 });
       const m = await store.metrics(1);
       expect(m.map((r) => [r.round, r.name, r.value])).toEqual([

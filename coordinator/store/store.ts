@@ -1,12 +1,29 @@
 import type { Selectable } from 'kysely';
 import { AdminQueries, insertId } from './admin-queries';
 import { withRetry } from './retry';
+
+const CHECKPOINT_PART = 1 << 20;
+
 import type { AssignmentTable, JobState, JobTable, ResultTable, WorkerTable } from './schema';
 
 export type Job = Selectable<JobTable>;
 export type WorkerRow = Selectable<WorkerTable>;
 export type AssignmentRow = Selectable<AssignmentTable>;
 export type { Token } from './admin-queries';
+/** Who may write for a job: the owner and the epoch it claimed the job at. */
+export interface Fence {
+  jobId: number;
+  owner: string;
+  epoch: number;
+}
+
+/** This coordinator no longer owns the job (another took it over): it must stop running it, not fail it. */
+export class FencedError extends Error {
+  constructor(readonly jobId: number) {
+    super(`job ${jobId} is owned by another coordinator now`);
+  }
+}
+
 export type ResultRow = Omit<Selectable<ResultTable>, 'id' | 'created_at'>;
 
 /** Every query of training and workers, one code path for SQLite and MariaDB; tokens, audit and data sets are in AdminQueries. */
@@ -24,8 +41,9 @@ export class Store extends AdminQueries {
   }
 
   /** An accepted result: the lease is done, the result is on record and the worker is credited, all at once. */
-  acceptResult(r: ResultRow, reputation: (current: number) => number) {
+  acceptResult(r: ResultRow, reputation: (current: number) => number, fence?: Fence) {
     return this.transaction(async (tx) => {
+      if (fence) await tx.fence(fence);
       await tx.finishAssignment(r.assignment_id, 'done');
       await tx.recordResult(r);
       return tx.judgeWorker(r.worker_id, reputation, true);
@@ -33,8 +51,9 @@ export class Store extends AdminQueries {
   }
 
   /** A refused result: on record with its code, the lease ended, the worker's reputation updated (returned). */
-  refuseResult(r: ResultRow, reputation: (current: number) => number) {
+  refuseResult(r: ResultRow, reputation: (current: number) => number, fence?: Fence) {
     return this.transaction(async (tx) => {
+      if (fence) await tx.fence(fence);
       await tx.finishAssignment(r.assignment_id, 'rejected');
       await tx.recordResult(r);
       return tx.judgeWorker(r.worker_id, reputation, false);
@@ -52,10 +71,12 @@ export class Store extends AdminQueries {
     round: number;
     paramsVersion: number;
     metrics: Record<string, number>;
-    checkpoint?: { path: string; sha256: string; bytes: number };
+    checkpoint?: { sha256: string; data: Uint8Array };
     judgements?: { workerId: string; rule: (current: number) => number }[];
+    fence?: Fence;
   }): Promise<Map<string, number>> {
     return this.transaction(async (tx) => {
+      if (c.fence) await tx.fence(c.fence);
       await tx.setJobProgress(c.jobId, c.round, c.paramsVersion);
       await tx.addMetrics(c.jobId, c.round, c.metrics);
       if (c.checkpoint) await tx.addCheckpoint({ jobId: c.jobId, round: c.round, ...c.checkpoint });
@@ -112,14 +133,49 @@ export class Store extends AdminQueries {
   /** Take or renew ownership of runnable jobs whose lease is free, ours, or expired; returns the jobs now owned. */
   async claimJobs(owner: string, ttlMs: number): Promise<Job[]> {
     const now = this.now();
-    await this.db
-      .updateTable('jobs')
-      .set({ owner, owner_until: now + ttlMs })
-      .where('state', 'in', ['queued', 'running', 'paused'])
-      .where((eb) => eb.or([eb('owner', 'is', null), eb('owner', '=', owner), eb('owner_until', '<', now)]))
-      .execute();
-    return this.db.selectFrom('jobs').selectAll().where('owner', '=', owner).where('state', 'in', ['queued', 'running', 'paused']).orderBy('id').execute();
+    const runnable = ['queued', 'running', 'paused'] as const;
+    await this.transaction(async (tx) => {
+      await tx.db
+        .updateTable('jobs')
+        .set({ owner_until: now + ttlMs })
+        .where('owner', '=', owner)
+        .where('state', 'in', runnable)
+        .execute();
+      // A takeover bumps the epoch: the previous owner's writes, fenced on the old one, can never land again.
+      await tx.db
+        .updateTable('jobs')
+        .set((eb) => ({ owner, owner_until: now + ttlMs, owner_epoch: eb('owner_epoch', '+', 1) }))
+        .where('state', 'in', runnable)
+        .where((eb) => eb.or([eb('owner', 'is', null), eb.and([eb('owner', '!=', owner), eb('owner_until', '<', now)])]))
+        .execute();
+    });
+    return this.db.selectFrom('jobs').selectAll().where('owner', '=', owner).where('state', 'in', runnable).orderBy('id').execute();
   }
+
+  /** Inside a transaction: go on only if `f` still owns the job at the epoch it claimed. */
+  async fence(f: Fence) {
+    const r = await this.db
+      .updateTable('jobs')
+      .set({ updated_at: this.now() })
+      .where('id', '=', f.jobId)
+      .where('owner', '=', f.owner)
+      .where('owner_epoch', '=', f.epoch)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) throw new FencedError(f.jobId);
+  }
+
+  /** A new owner resumes from a checkpoint: results after it no longer count and metrics after it are rewritten. */
+  async supersedeAfter(jobId: number, checkpointRound: number) {
+    await this.db
+      .updateTable('results')
+      .set({ accepted: 0, reason: 'SUPERSEDED' })
+      .where('job_id', '=', jobId)
+      .where('round', '>=', checkpointRound)
+      .where('accepted', '=', 1)
+      .execute();
+    await this.db.deleteFrom('metrics').where('job_id', '=', jobId).where('round', '>', checkpointRound).execute();
+  }
+
   async releaseJobs(owner: string) {
     await this.db.updateTable('jobs').set({ owner: null, owner_until: null }).where('owner', '=', owner).execute();
   }
@@ -232,11 +288,22 @@ export class Store extends AdminQueries {
   }
 
   // Checkpoints
-  async addCheckpoint(c: { jobId: number; round: number; path: string; sha256: string; bytes: number }) {
-    await this.db
+  /** A checkpoint's bytes, in the database in 1 MB parts so any coordinator on it can resume the job. */
+  async addCheckpoint(c: { jobId: number; round: number; sha256: string; data: Uint8Array }) {
+    const r = await this.db
       .insertInto('checkpoints')
-      .values({ job_id: c.jobId, round: c.round, path: c.path, sha256: c.sha256, bytes: c.bytes, created_at: this.now() })
-      .execute();
+      .values({ job_id: c.jobId, round: c.round, path: 'db', sha256: c.sha256, bytes: c.data.byteLength, created_at: this.now() })
+      .executeTakeFirstOrThrow();
+    const id = insertId(r);
+    for (let part = 0, at = 0; at < c.data.byteLength; part++, at += CHECKPOINT_PART)
+      await this.db
+        .insertInto('checkpoint_parts')
+        .values({ checkpoint_id: id, part, data: c.data.subarray(at, at + CHECKPOINT_PART) })
+        .execute();
+  }
+  async checkpointData(id: number): Promise<Uint8Array> {
+    const parts = await this.db.selectFrom('checkpoint_parts').select('data').where('checkpoint_id', '=', id).orderBy('part').execute();
+    return Buffer.concat(parts.map((p) => Buffer.from(p.data)));
   }
   latestCheckpoint(jobId: number) {
     return this.db.selectFrom('checkpoints').selectAll().where('job_id', '=', jobId).orderBy('round', 'desc').orderBy('id', 'desc').executeTakeFirst();

@@ -1,9 +1,6 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type CnnSpec, type MlpSpec, parameterCount } from '../../protocol/model';
-import { decodeCheckpoint, readCheckpointFile, writeCheckpointFile } from './checkpoint';
+import { decodeCheckpoint, packCheckpoint, unpackCheckpoint } from './checkpoint';
 
 const ramp = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => i * k);
 const data = (n: number) => ({ round: 12, cursor: 3072, paramsVersion: 12, params: ramp(n, 1), optimizer: { t: 12, m: ramp(n, 2), v: ramp(n, 3) } });
@@ -24,9 +21,8 @@ describe('checkpoints in the safetensors layout', () => {
   it('names and shapes every MLP layer, keeps the optimizer state, and reads back exactly', () => {
     const model: MlpSpec = { kind: 'mlp', layers: [784, 32, 10] };
     const n = parameterCount(model);
-    const dir = mkdtempSync(join(tmpdir(), 'grid-ckpt-'));
-    const c = writeCheckpointFile(dir, 1, model, data(n));
-    const buf = readFileSync(c.path);
+    const c = packCheckpoint(model, data(n));
+    const buf = c.data;
     const { header, tensor, dataStart } = readSafetensors(buf);
     expect(dataStart % 8).toBe(0);
     const shapes = Object.fromEntries(
@@ -52,7 +48,7 @@ describe('checkpoints in the safetensors layout', () => {
     expect(header.__metadata__).toMatchObject({ round: '12', cursor: '3072', optimizerStep: '12' });
     expect(tensor('b0')[0]).toBe(784 * 32); // b0 follows w0 in the flat parameter vector
     expect(tensor('optimizer.v.b1').at(-1)).toBe((n - 1) * 3);
-    const back = readCheckpointFile(c.path, c.sha256, model);
+    const back = unpackCheckpoint(c.data, c.sha256, model);
     expect(back.params).toEqual(data(n).params);
     expect(back.optimizer.m).toEqual(data(n).optimizer.m);
     expect(back).toMatchObject({ round: 12, cursor: 3072, paramsVersion: 12 });
@@ -60,12 +56,11 @@ describe('checkpoints in the safetensors layout', () => {
 
   it('names the CNN tensors and refuses a checkpoint of another model or a changed file', () => {
     const cnn: CnnSpec = { kind: 'cnn', input: [1, 28, 28], channels: [4, 8], kernel: 5, classes: 10 };
-    const dir = mkdtempSync(join(tmpdir(), 'grid-ckpt-'));
-    const c = writeCheckpointFile(dir, 2, cnn, data(parameterCount(cnn)));
-    const { header } = readSafetensors(readFileSync(c.path));
+    const c = packCheckpoint(cnn, data(parameterCount(cnn)));
+    const { header } = readSafetensors(c.data);
     expect(header['conv1.w'].shape).toEqual([4, 1, 5, 5]);
     expect(header['fc.w'].shape).toEqual([8 * 7 * 7, 10]);
-    expect(() => decodeCheckpoint({ kind: 'mlp', layers: [784, 10] }, readFileSync(c.path))).toThrow(/missing or not F32/);
-    expect(() => readCheckpointFile(c.path, '0'.repeat(64), cnn)).toThrow(/does not match/);
+    expect(() => decodeCheckpoint({ kind: 'mlp', layers: [784, 10] }, c.data)).toThrow(/missing or not F32/);
+    expect(() => unpackCheckpoint(c.data, '0'.repeat(64), cnn)).toThrow(/does not match/);
   });
 });

@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { type ModelSpec, parameterShapes, sizeOf } from '../../protocol/model';
 import type { OptimizerState } from './optimizer';
 
@@ -101,24 +99,15 @@ export function decodeCheckpoint(model: ModelSpec, buf: Buffer): CheckpointData 
 
 export const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-/** Write durably (temp file, fsync, rename) so a SIGKILL leaves either the old file or the new one, never half. */
-export function writeCheckpointFile(dir: string, jobId: number, model: ModelSpec, c: CheckpointData): { path: string; sha256: string; bytes: number } {
-  const buf = encodeCheckpoint(model, c);
-  const path = join(dir, `job-${jobId}`, `round-${String(c.round).padStart(8, '0')}.safetensors`);
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w');
-  writeSync(fd, buf);
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, path);
-  return { path, sha256: sha256(buf), bytes: buf.length };
+/** A checkpoint ready for the store: its bytes and their hash (the store keeps both; readers check one against the other). */
+export function packCheckpoint(model: ModelSpec, c: CheckpointData): { data: Buffer; sha256: string } {
+  const data = encodeCheckpoint(model, c);
+  return { data, sha256: sha256(data) };
 }
 
-/** Read and verify against the hash recorded in the store. */
-export function readCheckpointFile(path: string, expectedSha: string, model: ModelSpec): CheckpointData {
-  const buf = readFileSync(path);
-  const got = sha256(buf);
-  if (got !== expectedSha) throw new Error(`checkpoint ${path} hash ${got} does not match the store's ${expectedSha}`);
-  return decodeCheckpoint(model, buf);
+/** Verify checkpoint bytes against the hash on record, then decode them. */
+export function unpackCheckpoint(data: Uint8Array, expectedSha: string, model: ModelSpec): CheckpointData {
+  const got = sha256(data);
+  if (got !== expectedSha) throw new Error(`checkpoint hash ${got} does not match the store's ${expectedSha}`);
+  return decodeCheckpoint(model, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
 }

@@ -7,7 +7,7 @@ import type { Limits } from '../config';
 import type { DatasetRegistry } from '../data/dataset-registry';
 import type { Logger } from '../log';
 import type { Job, Store } from '../store/index';
-import { readCheckpointFile } from './checkpoint';
+import { unpackCheckpoint } from './checkpoint';
 import { newOptimizerState, type OptimizerState } from './optimizer';
 import { ReplayGuard } from './replay-guard';
 import { planRound, type Round } from './round';
@@ -27,6 +27,8 @@ export interface Run {
   /** Results with a larger norm are refused; set from each closed round (none before the first). */
   normLimit?: number;
   replays: ReplayGuard;
+  /** The ownership epoch this coordinator claimed the job at; every write for it is fenced on it. */
+  epoch: number;
 }
 
 /** Rebuild a job's state from its row and latest checkpoint; throws (the job is then failed) if it cannot run. */
@@ -40,12 +42,13 @@ export async function loadRun(job: Job, store: Store, datasets: DatasetRegistry,
   let version = 0;
   const ckpt = await store.latestCheckpoint(job.id);
   if (ckpt) {
-    const c = readCheckpointFile(ckpt.path, ckpt.sha256, spec.model);
+    const c = unpackCheckpoint(await store.checkpointData(ckpt.id), ckpt.sha256, spec.model);
     ({ params, round, cursor } = c);
     version = c.paramsVersion;
     opt = c.optimizer;
     log.info('job resumed from checkpoint', { job: job.id, round, sha256: ckpt.sha256 });
   }
+  await store.supersedeAfter(job.id, round); // whatever a previous owner did after this point is redone here
   const run: Run = {
     id: job.id,
     spec,
@@ -57,6 +60,7 @@ export async function loadRun(job: Job, store: Store, datasets: DatasetRegistry,
     version,
     round: planRound(spec, round, cursor),
     replays: new ReplayGuard(),
+    epoch: job.owner_epoch,
   };
   publish(run);
   return run;

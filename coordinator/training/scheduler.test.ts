@@ -67,8 +67,7 @@ for (const dialect of DIALECTS)
     let scheduler: Scheduler;
     let datasets: DatasetRegistry;
     const dir = mkdtempSync(join(tmpdir(), 'grid-sched-'));
-    const make = () =>
-      new Scheduler({ store, datasets, checkpointDir: join(dir, 'ckpt'), log: createLogger('error', () => true), metrics: new Metrics(), owner: 'test' });
+    const make = () => new Scheduler({ store, datasets, log: createLogger('error', () => true), metrics: new Metrics(), owner: 'test' });
 
     beforeEach(async () => {
       store = await freshStore(dialect);
@@ -200,7 +199,6 @@ for (const dialect of DIALECTS)
       const evaluating = new Scheduler({
         store,
         datasets,
-        checkpointDir: join(dir, 'ckpt'),
         log: createLogger('error', () => true),
         metrics: new Metrics(),
         owner: 'eval',

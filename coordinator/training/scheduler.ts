@@ -5,10 +5,10 @@ import { DEFAULT_LIMITS, type Limits } from '../config';
 import type { DatasetRegistry } from '../data/dataset-registry';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
-import type { ResultRow, Store } from '../store/index';
+import { type Fence, FencedError, type ResultRow, type Store } from '../store/index';
 import { medianNorm } from './aggregate';
 import { AggregationPool } from './aggregate-pool';
-import { writeCheckpointFile } from './checkpoint';
+import { packCheckpoint } from './checkpoint';
 import { Dispatcher, type WorkerLink } from './dispatcher';
 import { type Evaluator, evaluateOnCpu, recordEvaluation } from './evaluate';
 import { checkSubmission, loadRun, publish, type Run } from './job-run';
@@ -23,7 +23,6 @@ export type { WorkerLink };
 export interface SchedulerOptions {
   store: Store;
   datasets: DatasetRegistry;
-  checkpointDir: string;
   log: Logger;
   metrics: Metrics;
   owner: string;
@@ -34,6 +33,8 @@ export interface SchedulerOptions {
 
 /** A result whose norm is this many times the last round's median is refused before it counts. */
 const NORM_FACTOR = 10;
+/** How long a claim on a job lasts without renewal (renewed every second); a frozen owner loses its jobs after this. */
+const OWNERSHIP_MS = 15_000;
 
 const errorText = (e: unknown) => String((e as Error)?.message ?? e).slice(0, 1000);
 
@@ -87,7 +88,10 @@ export class Scheduler {
   }
 
   private async claimNow() {
-    for (const job of await this.opts.store.claimJobs(this.opts.owner, 15_000)) {
+    const owned = await this.opts.store.claimJobs(this.opts.owner, OWNERSHIP_MS);
+    // Jobs another coordinator took over while this one was away (a freeze, a partition) are abandoned, not failed.
+    for (const run of [...this.runs.values()]) if (!owned.some((j) => j.id === run.id && j.owner_epoch === run.epoch)) await this.abandon(run);
+    for (const job of owned) {
       if (this.runs.has(job.id)) continue;
       try {
         const run = await loadRun(job, this.opts.store, this.opts.datasets, this.opts.log);
@@ -101,6 +105,18 @@ export class Scheduler {
       }
     }
     this.dispatcher.dispatchAll();
+  }
+
+  /** Stop running a job this coordinator no longer owns: drop it and its leases, write nothing for it. */
+  private async abandon(run: Run) {
+    if (this.runs.get(run.id) !== run) return;
+    this.opts.log.warn('job taken over by another coordinator; stopped here', { job: run.id, round: run.round.index, epoch: run.epoch });
+    for (const s of run.round.shards) if (s.lease) await this.dispatcher.revokeShard(s, 'job moved to another coordinator').catch(() => {});
+    this.drop(run.id);
+  }
+
+  private fence(run: Run): Fence {
+    return { jobId: run.id, owner: this.opts.owner, epoch: run.epoch };
   }
 
   /** Validate, store and start a job; returns its id. */
@@ -136,7 +152,7 @@ export class Scheduler {
       if (!(e instanceof GridError)) throw e;
       await this.dispatcher.expire(meta.assignmentId, 'rejected', e.code);
       shard.refusedBy = (shard.refusedBy ?? new Set()).add(workerId);
-      const reputation = await this.opts.store.refuseResult(row(0, false, e.code), (r) => nextReputation(r, 'bad'));
+      const reputation = await this.opts.store.refuseResult(row(0, false, e.code), (r) => nextReputation(r, 'bad'), this.fence(run));
       this.opts.metrics.results.inc({ accepted: 'false', code: e.code });
       if (reputation < QUARANTINE_BELOW) await this.quarantine.quarantine(workerId, `reputation ${reputation.toFixed(3)} after refusal ${e.code}`);
       this.dispatcher.dispatchAll();
@@ -149,7 +165,7 @@ export class Scheduler {
     const closes = !round.closing && roundComplete(round);
     if (closes) round.closing = true;
     const write = this.opts.store
-      .acceptResult(row(checked.norm, true, null), (r) => r)
+      .acceptResult(row(checked.norm, true, null), (r) => r, this.fence(run))
       .then(
         () => true,
         (e) => {
@@ -187,8 +203,7 @@ export class Scheduler {
       const last = next.index >= run.totalRounds;
       next.closing = last; // past the last round nothing is handed out, while the final evaluation runs
       const state = { round: next.index, cursor: next.cursor, paramsVersion: run.version + 1, params: run.params, optimizer: run.opt };
-      const checkpoint =
-        last || next.index % run.spec.checkpointEvery === 0 ? writeCheckpointFile(this.opts.checkpointDir, run.id, run.spec.model, state) : undefined;
+      const checkpoint = last || next.index % run.spec.checkpointEvery === 0 ? packCheckpoint(run.spec.model, state) : undefined;
       const metrics = { train_loss: stats.loss, train_accuracy: stats.accuracy, samples: stats.samples };
       const judgements = [...votes.keys()].map((workerId) => ({ workerId, rule: (r: number) => nextReputation(r, 'good') }));
       await this.opts.store.closeRound({
@@ -220,7 +235,8 @@ export class Scheduler {
       }
       if (last) await this.finish(run);
     } catch (e) {
-      await this.failJob(run.id, 'round', e);
+      if (e instanceof FencedError) await this.abandon(run);
+      else await this.failJob(run.id, 'round', e);
     } finally {
       timer();
     }
