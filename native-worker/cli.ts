@@ -9,7 +9,8 @@ import { selfCheck } from './self-check';
 
 const HELP = `grid-worker: a native GPU worker for the volunteer compute grid
 
-  --coordinator URL   coordinator base URL (default http://localhost:8080, or GRID_COORDINATOR)
+  --coordinator URLS  coordinator base URL, or several separated by commas to fail over between them
+                      (default http://localhost:8080, or GRID_COORDINATOR)
   --token TOKEN       worker token (or GRID_TOKEN); without one, enrol anonymously
   --backend B         auto | vulkan | gl | cpu (default auto)
   --concurrency N     shards held at once (default 1)
@@ -55,7 +56,11 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const base = args.coordinator!.replace(/\/$/, '');
+  const coordinators = (args.coordinator ?? '')
+    .split(',')
+    .map((u) => u.trim().replace(/\/$/, ''))
+    .filter(Boolean);
+  const base = coordinators[0];
   if (args.status) {
     const res = await fetch(`${base}/health`).catch((e) => ({ ok: false, statusText: String(e), json: async () => null }) as never);
     console.log(JSON.stringify({ coordinator: base, reachable: res.ok, health: res.ok ? await res.json() : null }, null, 2));
@@ -95,7 +100,7 @@ async function main(): Promise<number> {
 
   let started = performance.now();
   const loop = new WorkerLoop({
-    coordinator: base,
+    coordinator: coordinators,
     token,
     backend,
     capabilities,

@@ -22,7 +22,8 @@ describe('two coordinators on one database', () => {
     const b = await startCoordinatorProcess(tempDir('grid-coord-b-'), 0, env);
     procs.push(a, b);
     const { id } = await api<{ id: number }>(a.url, TOKEN, '/api/jobs', mlpJob({ rounds: ROUNDS, globalBatch: 128, shardSize: 64, checkpointEvery: 1 }));
-    const workers = [startWorker(a.url, TOKEN, 'wa'), startWorker(b.url, TOKEN, 'wb')];
+    // Each worker knows both coordinators and fails over when its own goes away.
+    const workers = [startWorker(`${a.url},${b.url}`, TOKEN, 'wa'), startWorker(`${b.url},${a.url}`, TOKEN, 'wb')];
     procs.push(...workers);
     await waitUntil('round 5', async () => (await api<{ round: number }>(b.url, TOKEN, `/api/jobs/${id}`)).round >= 5, 60_000, 50);
     const stoppedAt = performance.now();
@@ -56,6 +57,8 @@ describe('two coordinators on one database', () => {
     expect([lost, doubled, duplicates]).toEqual([0, 0, 0]);
     expect(accepted.length).toBe(ROUNDS * 2);
     expect(takeoverS).toBeLessThan(30);
+    // wa lost a and carried on with b: connected twice.
+    if (stop === 'kill') expect(workers[0].output.filter((l) => l.includes('"msg":"connected"')).length).toBeGreaterThanOrEqual(2);
   }
 
   it('the owner freezes past its lease, the other takes over, the owner wakes and is fenced off', () => scenario('freeze'), 240_000);

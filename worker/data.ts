@@ -11,7 +11,8 @@ export class DataClient {
   bytesFetched = 0;
 
   constructor(
-    private readonly base: string,
+    /** The coordinator's base URL; the loop moves it when it fails over to another coordinator. */
+    public base: string,
     private readonly token: string,
     private readonly cache: ByteCache,
     // Called as a plain function: browsers refuse fetch invoked with another `this`.

@@ -7,7 +7,8 @@ import { DataClient } from './data';
 import type { ByteCache, SocketLike } from './host';
 
 export interface WorkerOptions {
-  coordinator: string;
+  /** Base URL of the coordinator, or several: after a disconnect the loop tries the next one. */
+  coordinator: string | string[];
   token: string;
   backend: Backend;
   capabilities: Capabilities;
@@ -47,6 +48,7 @@ const MAX_RESIDUALS = 2;
 export class WorkerLoop {
   private socket?: SocketLike;
   private readonly data: DataClient;
+  private readonly coordinators: string[];
   private readonly models = new Map<string, Model>();
   /** Error feedback per job: what compression dropped from the last result, added to the next one. */
   private readonly residuals = new Map<number, Float32Array>();
@@ -68,7 +70,8 @@ export class WorkerLoop {
 
   constructor(private readonly o: WorkerOptions) {
     this.workerId = o.workerId;
-    this.data = new DataClient(o.coordinator.replace(/\/$/, ''), o.token, o.cache, o.fetch);
+    this.coordinators = (Array.isArray(o.coordinator) ? o.coordinator : [o.coordinator]).map((u) => u.replace(/\/$/, ''));
+    this.data = new DataClient(this.coordinators[0], o.token, o.cache, o.fetch);
   }
 
   private emit(e: WorkerEvent) {
@@ -81,7 +84,9 @@ export class WorkerLoop {
   }
 
   private connect() {
-    const url = `${this.o.coordinator.replace(/^http/, 'ws').replace(/\/$/, '')}/ws?token=${encodeURIComponent(this.o.token)}`;
+    const base = this.coordinators[this.attempt % this.coordinators.length];
+    this.data.base = base;
+    const url = `${base.replace(/^http/, 'ws')}/ws?token=${encodeURIComponent(this.o.token)}`;
     const ws = this.o.connect(url);
     this.socket = ws;
     ws.binaryType = 'arraybuffer';
