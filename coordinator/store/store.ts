@@ -40,23 +40,16 @@ export class Store extends AdminQueries {
     return withRetry(() => this.db.transaction().execute((trx) => fn(new Store(trx, this.dialect, this.now))), this.onRetry);
   }
 
-  /** An accepted result: the lease is done, the result is on record and the worker is credited, all at once. */
-  acceptResult(r: ResultRow, reputation: (current: number) => number, fence?: Fence) {
+  /**
+   * A result, accepted or refused (by `r.accepted`), in one transaction: the lease ends, the result goes on record,
+   * and the worker's reputation rule is applied; returns the new reputation.
+   */
+  recordOutcome(r: ResultRow, reputation: (current: number) => number, fence?: Fence) {
     return this.transaction(async (tx) => {
       if (fence) await tx.fence(fence);
-      await tx.finishAssignment(r.assignment_id, 'done');
+      await tx.finishAssignment(r.assignment_id, r.accepted ? 'done' : 'rejected');
       await tx.recordResult(r);
-      return tx.judgeWorker(r.worker_id, reputation, true);
-    });
-  }
-
-  /** A refused result: on record with its code, the lease ended, the worker's reputation updated (returned). */
-  refuseResult(r: ResultRow, reputation: (current: number) => number, fence?: Fence) {
-    return this.transaction(async (tx) => {
-      if (fence) await tx.fence(fence);
-      await tx.finishAssignment(r.assignment_id, 'rejected');
-      await tx.recordResult(r);
-      return tx.judgeWorker(r.worker_id, reputation, false);
+      return tx.judgeWorker(r.worker_id, reputation, r.accepted === 1);
     });
   }
 

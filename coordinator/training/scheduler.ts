@@ -152,7 +152,13 @@ export class Scheduler {
       if (!(e instanceof GridError)) throw e;
       await this.dispatcher.expire(meta.assignmentId, 'rejected', e.code);
       shard.refusedBy = (shard.refusedBy ?? new Set()).add(workerId);
-      const reputation = await this.opts.store.refuseResult(row(0, false, e.code), (r) => nextReputation(r, 'bad'), this.fence(run));
+      const reputation = await this.opts.store
+        .recordOutcome(row(0, false, e.code), (r) => nextReputation(r, 'bad'), this.fence(run))
+        .catch(async (err) => {
+          if (!(err instanceof FencedError)) throw err;
+          await this.abandon(run); // another coordinator owns the job now: nothing is recorded here
+          return 1;
+        });
       this.opts.metrics.results.inc({ accepted: 'false', code: e.code });
       if (reputation < QUARANTINE_BELOW) await this.quarantine.quarantine(workerId, `reputation ${reputation.toFixed(3)} after refusal ${e.code}`);
       this.dispatcher.dispatchAll();
@@ -165,7 +171,7 @@ export class Scheduler {
     const closes = !round.closing && roundComplete(round);
     if (closes) round.closing = true;
     const write = this.opts.store
-      .acceptResult(row(checked.norm, true, null), (r) => r, this.fence(run))
+      .recordOutcome(row(checked.norm, true, null), (r) => r, this.fence(run))
       .then(
         () => true,
         (e) => {
