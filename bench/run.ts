@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<void>> = {
   aggregate: async () => (await import('./aggregate')).benchAggregate(),
   kernels: async () => (await import('./kernels')).benchKernels(),
   train: async () => (await import('./train')).benchTrain(),
+  load: async () => (await import('./load')).benchLoad(),
 };
 
 const names = process.argv.slice(2);

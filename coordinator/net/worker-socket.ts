@@ -44,7 +44,7 @@ export interface WorkerSocketOptions {
 }
 
 const MAX_ERRORS = 10;
-/** Messages a connection may send per second on average, with this burst; honest workers send a few per shard. */
+/** Messages a connection may send per second on average, with this burst; an accepted result gives its two back. */
 const MESSAGES_PER_S = 50;
 const MESSAGE_BURST = 200;
 const HIGH_WATER = 1 << 20;
@@ -172,6 +172,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
     if (!c.link) throw new GridError('NOT_REGISTERED');
     const frame = decodeFrame(bytes, o.maxFrameBytes);
     await o.scheduler.result(c.link.id, meta, frame);
+    c.budget = Math.min(MESSAGE_BURST, c.budget + 2); // accepted work is not charged: only floods and refusals spend the budget
     send(ws, { type: 'ack', assignmentId: meta.assignmentId });
   };
 

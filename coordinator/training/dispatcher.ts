@@ -45,6 +45,8 @@ export class Dispatcher {
   private readonly workers = new Map<string, ConnectedWorker>();
   /** Quarantined worker ids seen by this coordinator (the store keeps them for every coordinator). */
   private readonly quarantined = new Set<string>();
+  /** Connected workers not quarantined, in all and native only: what `maxShare` and refusals need to know. */
+  private readonly eligible = { any: 0, native: 0 };
   readonly leases = new LeaseTable();
 
   constructor(private readonly o: DispatcherOptions) {}
@@ -52,7 +54,9 @@ export class Dispatcher {
   /** Register a connection; false when a live connection already holds this worker id (the caller issues another). */
   addWorker(link: WorkerLink): boolean {
     if (this.workers.has(link.id)) return false;
-    this.workers.set(link.id, { link, slots: 0, holds: new Set() });
+    const w: ConnectedWorker = { link, slots: 0, holds: new Set() };
+    this.workers.set(link.id, w);
+    if (!this.quarantined.has(link.id)) this.count(w, 1);
     this.o.metrics.workersConnected.set(this.workers.size);
     return true;
   }
@@ -61,6 +65,7 @@ export class Dispatcher {
     const w = this.workers.get(link.id);
     if (w?.link !== link) return; // not this connection's registration
     this.workers.delete(link.id);
+    if (!this.quarantined.has(link.id)) this.count(w, -1);
     this.o.metrics.workersConnected.set(this.workers.size);
     for (const shard of [...w.holds]) await this.endLease(shard, 'expired', 'worker disconnected');
     if (this.o.stopped()) return; // sockets closing at shutdown: the store may already be gone
@@ -82,8 +87,15 @@ export class Dispatcher {
     this.dispatchAll();
   }
 
+  /** Offer free shards to workers with free slots; stops as soon as none is left (thousands of idle workers are usual). */
   dispatchAll() {
-    for (const w of this.workers.values()) this.dispatch(w);
+    let free = 0;
+    for (const run of this.o.runs.values())
+      if (run.state === 'running' && !run.round.closing) for (const s of run.round.shards) if (!s.lease && !s.result) free++;
+    for (const w of this.workers.values()) {
+      if (free <= 0) return;
+      if (w.holds.size < w.slots) free -= this.dispatch(w);
+    }
   }
 
   /**
@@ -91,8 +103,9 @@ export class Dispatcher {
    * worker could take them, `w` gets no shard whose result from it was refused and no more than the job's share
    * of a round, so one fast worker cannot supply most of a round's votes.
    */
-  private dispatch(w: ConnectedWorker) {
-    if (this.quarantined.has(w.link.id)) return;
+  private dispatch(w: ConnectedWorker): number {
+    if (this.quarantined.has(w.link.id)) return 0;
+    let leased = 0;
     for (const run of this.o.runs.values()) {
       if (run.state !== 'running' || run.round.closing) continue;
       if (run.spec.workers === 'native' && w.link.kind !== 'native') continue;
@@ -104,21 +117,31 @@ export class Dispatcher {
         if (w.holds.size >= w.slots || mine >= cap) break;
         if (shard.lease || shard.result || (!alone && shard.refusedBy?.has(w.link.id))) continue;
         mine++;
+        leased++;
         void this.lease(run, shard, w);
       }
     }
+    return leased;
   }
 
+  /** Whether another connected, unquarantined worker could take this job's shards (counted, not searched). */
   private othersCouldRun(w: ConnectedWorker, run: Run) {
-    for (const other of this.workers.values())
-      if (other !== w && !this.quarantined.has(other.link.id) && (run.spec.workers !== 'native' || other.link.kind === 'native')) return true;
-    return false;
+    const native = run.spec.workers === 'native';
+    const eligible = native ? this.eligible.native : this.eligible.any;
+    const self = !this.quarantined.has(w.link.id) && (!native || w.link.kind === 'native') ? 1 : 0;
+    return eligible - self > 0;
+  }
+
+  private count(w: ConnectedWorker, by: 1 | -1) {
+    this.eligible.any += by;
+    if (w.link.kind === 'native') this.eligible.native += by;
   }
 
   /** Stop giving `workerId` work, end its leases and its connection. The caller discards its open results. */
   async quarantine(workerId: string, reason: string) {
-    this.quarantined.add(workerId);
     const w = this.workers.get(workerId);
+    if (w && !this.quarantined.has(workerId)) this.count(w, -1);
+    this.quarantined.add(workerId);
     this.o.log.warn('worker quarantined', { worker: workerId, reason });
     if (!w) return;
     for (const shard of [...w.holds]) await this.revokeShard(shard, 'worker quarantined');
