@@ -18,6 +18,8 @@ export const DEFAULT_LIMITS: Limits = { maxParams: 20_000_000, maxShardsPerRound
 
 export interface CoordinatorConfig {
   limits?: Partial<Limits>;
+  /** Origins allowed to call the API from a browser [GRID_CORS_ORIGINS, comma-separated]. */
+  corsOrigins?: string[];
   port: number;
   host: string;
   databaseUrl: string;
@@ -57,6 +59,10 @@ export function configFromEnv(env = process.env): CoordinatorConfig {
     maxBodyBytes: positiveInt(env, 'GRID_MAX_BODY_BYTES', 256 << 20),
     heartbeatMs: positiveInt(env, 'GRID_HEARTBEAT_MS', 5000),
     fashionMnistDir: env.FASHION_MNIST_DIR,
+    corsOrigins: (env.GRID_CORS_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
     limits: {
       maxParams: positiveInt(env, 'GRID_MAX_PARAMS', DEFAULT_LIMITS.maxParams),
       maxShardsPerRound: positiveInt(env, 'GRID_MAX_SHARDS_PER_ROUND', DEFAULT_LIMITS.maxShardsPerRound),

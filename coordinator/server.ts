@@ -37,7 +37,7 @@ export async function startCoordinator(cfg: CoordinatorConfig) {
   const scheduler = new Scheduler({ store, datasets, log, metrics, owner, evaluator: cfg.evaluator, limits });
 
   const app = uws.App();
-  const router = new HttpRouter(app, log, metrics, cfg.maxBodyBytes);
+  const router = new HttpRouter(app, log, metrics, cfg.maxBodyBytes, cfg.corsOrigins);
   const started = Date.now();
   registerApi({ router, auth, store, scheduler, datasets, metrics, enrolment: cfg.enrolment, enrolPerMinute: limits.enrolPerMinute, started, native });
   app.ws(

@@ -19,6 +19,7 @@ describe('HTTP adapter on uWS', () => {
       createLogger('error', () => true),
       metrics,
       1024,
+      ['https://lab.example.org'],
     );
     router.route('post', '/echo', async (req) => {
       handled++;
@@ -84,5 +85,20 @@ describe('HTTP adapter on uWS', () => {
     expect(handled).toBe(before + 1);
     expect((await fetch(`${base}/conflict`)).status).toBe(409);
     expect(await metrics.render()).toMatch(/grid_http_requests_total\{route="\/conflict",status="409"\} [1-9]/);
+  });
+
+  it('answers CORS: only listed origins get a preflight and the allow header', async () => {
+    const pre = (origin: string) => fetch(`${base}/echo`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+    const allowed = await pre('https://lab.example.org');
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://lab.example.org');
+    expect(allowed.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+    const other = await pre('https://evil.example.com');
+    expect(other.status).toBe(403);
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    const get = await fetch(`${base}/item/x`, { headers: { origin: 'https://evil.example.com' } });
+    expect(get.headers.get('access-control-allow-origin')).toBeNull();
+    const ok = await fetch(`${base}/item/x`, { headers: { origin: 'https://lab.example.org' } });
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://lab.example.org');
   });
 });

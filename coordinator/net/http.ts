@@ -66,14 +66,27 @@ export class HttpRouter {
     private readonly log: Logger,
     private readonly metrics: Metrics,
     private readonly maxBody: number,
-  ) {}
+    /** Origins allowed to call the API from a browser; none by default (the console is served from this origin). */
+    private readonly corsOrigins: readonly string[] = [],
+  ) {
+    // Preflights: an allowed origin learns what it may send; any other is refused with a code (and no CORS headers).
+    this.route('options', '/*', async (req) => {
+      if (!this.corsOrigins.includes(req.headers.origin ?? '')) throw new GridError('FORBIDDEN', 'cross-origin requests from this origin are not allowed');
+      const headers = {
+        'Access-Control-Allow-Methods': 'GET, POST, PUT, DELETE',
+        'Access-Control-Allow-Headers': 'authorization, content-type',
+        'Access-Control-Max-Age': '600',
+      };
+      return { status: 204, headers };
+    });
+  }
 
-  route(method: 'get' | 'post' | 'delete' | 'put', pattern: string, handler: Handler) {
+  route(method: 'get' | 'post' | 'delete' | 'put' | 'options', pattern: string, handler: Handler) {
     const names = pattern
       .split('/')
       .filter((p) => p.startsWith(':'))
       .map((p) => p.slice(1));
-    const register = { get: this.app.get, post: this.app.post, delete: this.app.del, put: this.app.put }[method].bind(this.app);
+    const register = { get: this.app.get, post: this.app.post, delete: this.app.del, put: this.app.put, options: this.app.options }[method].bind(this.app);
     register(pattern, (res: UWS.HttpResponse, req: UWS.HttpRequest) => this.handle(res, req, names, handler, pattern));
   }
 
@@ -83,8 +96,11 @@ export class HttpRouter {
       aborted = true;
     });
     const started = performance.now();
+    let origin = '';
     const finish = (reply: Reply) => {
       const status = reply.status ?? 200;
+      if (origin && this.corsOrigins.includes(origin))
+        reply = { ...reply, headers: { ...reply.headers, 'Access-Control-Allow-Origin': origin, Vary: 'Origin' } };
       this.metrics.httpRequests.inc({ route: routeName, status });
       this.metrics.httpSeconds.observe({ route: routeName }, (performance.now() - started) / 1000);
       if (!aborted) send(res, status, reply, () => aborted);
@@ -97,6 +113,7 @@ export class HttpRouter {
     let request: Request;
     try {
       request = this.read(res, req, names);
+      origin = request.headers.origin ?? '';
     } catch (e) {
       return finish(refuse(e));
     }
