@@ -5,6 +5,7 @@ import { encodeTensor } from '../protocol/frames';
 import { PROTOCOL_VERSION } from '../protocol/messages';
 import { api, mlpJob, tempDir } from './helpers';
 import { RawClient, runHonestWorkerUntilDone } from './raw-client';
+import { RawTcpWorker } from './raw-tcp-worker';
 
 const caps = { kind: 'native', backend: 'cpu', cores: 1, memoryMB: 1000 };
 const hello = (workerId?: string) => JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, capabilities: caps, workerId });
@@ -96,4 +97,36 @@ describe('coordinator faults: nothing a client sends ends the process, drops a w
     expect(coord.auth.footprint.cachedTokens).toBe(before);
     expect([...codes].sort()).toEqual([401, 429]);
   });
+
+  for (const how of ['drops mid-frame', 'sends its frame a byte at a time'] as const)
+    it(`reassigns the shard of a worker that ${how}, and the job completes`, async () => {
+      const { id } = await api<{ id: number }>(url, token, '/api/jobs', mlpJob({ rounds: 2, globalBatch: 64, shardSize: 64, leaseMs: 2000 }));
+      const bad = new RawTcpWorker();
+      await bad.open(coord.port, token);
+      bad.write(RawTcpWorker.frame(hello()));
+      await bad.next('welcome');
+      bad.write(RawTcpWorker.frame(JSON.stringify({ type: 'ready', slots: 1 })));
+      const a = await bad.next('assign');
+      bad.write(
+        RawTcpWorker.frame(JSON.stringify({ type: 'result', assignmentId: a.assignmentId, paramsVersion: a.paramsVersion, samples: a.data.count, loss: 1 })),
+      );
+      const frame = RawTcpWorker.frame(
+        encodeTensor({ kind: 'gradient', job: a.jobId, round: a.round, shard: a.shard }, new Float32Array(784 * 64 + 64 + 64 * 10 + 10), 'f32'),
+      );
+      let trickle: NodeJS.Timeout | undefined;
+      if (how === 'drops mid-frame') {
+        bad.write(frame.subarray(0, frame.length >> 1));
+        bad.destroy();
+      } else {
+        let at = 0;
+        trickle = setInterval(() => bad.write(frame.subarray(at, ++at)), 20); // the lease (2 s) runs out long before
+      }
+      const job = await runHonestWorkerUntilDone(url, token, id, 60_000);
+      clearInterval(trickle);
+      bad.destroy();
+      expect(job.round).toBe(2);
+      const results = await coord.store.results(id);
+      expect(results.filter((r) => r.accepted).map((r) => `${r.round}/${r.shard}`)).toEqual(['0/0', '1/0']);
+      expect(results.some((r) => r.assignment_id === a.assignmentId && r.accepted)).toBe(false);
+    });
 });

@@ -83,6 +83,7 @@ export class Dispatcher {
   async release(workerId: string, assignmentId: number, reason = '') {
     const lease = this.leases.get(assignmentId);
     if (!lease || lease.workerId !== workerId) throw new GridError('UNKNOWN_ASSIGNMENT');
+    this.avoid(lease);
     await this.expire(assignmentId, 'released', `handed back by the worker: ${reason}`);
     this.dispatchAll();
   }
@@ -254,7 +255,16 @@ export class Dispatcher {
 
   /** Revoke every lease past its deadline. */
   async revokeOverdue() {
-    for (const lease of this.leases.overdue(this.o.now())) await this.revoke(lease.assignmentId, 'lease deadline passed');
+    for (const lease of this.leases.overdue(this.o.now())) {
+      this.avoid(lease);
+      await this.revoke(lease.assignmentId, 'lease deadline passed');
+    }
+  }
+
+  /** A lease let lapse or handed back is not free: while others can take the shard, it goes to someone else. */
+  private avoid(lease: Lease) {
+    const shard = this.shardOf(lease.jobId, lease.round, lease.shard);
+    if (shard) shard.refusedBy = (shard.refusedBy ?? new Set()).add(lease.workerId);
   }
 
   get workerCount() {

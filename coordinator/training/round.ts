@@ -24,7 +24,7 @@ export interface Shard {
   count: number;
   lease?: ShardLease;
   result?: ShardResult;
-  /** Workers whose result for this shard was refused: it is not handed straight back to them. */
+  /** Workers whose result for this shard was refused, or who let its lease lapse or handed it back: not offered it again while others can take it. */
   refusedBy?: Set<string>;
 }
 
