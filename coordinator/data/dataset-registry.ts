@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GridError } from '../../protocol/errors';
+import { Worker } from 'node:worker_threads';
+import { type ErrorCode, GridError } from '../../protocol/errors';
 import type { Store } from '../store/index';
 import { fashionMnistAvailable, type LoadedDataset, loadFashionMnist, parseCsvDataset } from './datasets';
 
@@ -43,10 +44,10 @@ export class DatasetRegistry {
     return name === 'fashion-mnist' && (split === 'train' || split === 'test') && fashionMnistAvailable(split, this.fashionDir);
   }
 
-  async uploadCsv(name: string, split: string, text: string, tokenId: number | null = null): Promise<LoadedDataset> {
+  async uploadCsv(name: string, split: string, text: string | Uint8Array, tokenId: number | null = null): Promise<LoadedDataset> {
     if (!/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(name) || !/^[a-z0-9_-]{1,40}$/i.test(split) || name === 'fashion-mnist')
       throw new GridError('BAD_REQUEST', 'data set name must be [A-Za-z0-9._-] and not a built-in name');
-    const ds = parseCsvDataset(name, split, text);
+    const ds = await parseOffThread(name, split, typeof text === 'string' ? Buffer.from(text) : text);
     mkdirSync(join(this.dataDir, 'datasets'), { recursive: true });
     const path = join(this.dataDir, 'datasets', `${name}.${split}.csv`);
     writeFileSync(path, text);
@@ -66,4 +67,18 @@ export class DatasetRegistry {
   async list() {
     return this.store.listDatasets();
   }
+}
+
+/** Parse a CSV upload in a worker thread (tsx loads the TypeScript there too): a 100 MB file takes seconds to parse. */
+function parseOffThread(name: string, split: string, bytes: Uint8Array): Promise<LoadedDataset> {
+  return new Promise((resolve, reject) => {
+    const thread = new Worker(new URL('./csv-thread-entry.mjs', import.meta.url), { workerData: { name, split, bytes } });
+    thread.once('message', (m: { ok?: LoadedDataset; error?: { code: ErrorCode; message: string } }) => {
+      if (m.error) return reject(new GridError(m.error.code, m.error.message));
+      const ds = m.ok as LoadedDataset;
+      resolve({ ...ds, chunks: ds.chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)) });
+    });
+    thread.once('error', reject);
+    thread.once('exit', (code) => code !== 0 && reject(new GridError('INTERNAL', `CSV parser thread exited with ${code}`)));
+  });
 }
