@@ -50,8 +50,11 @@ describe('fault matrix: one hostile worker among honest ones', () => {
     const loops = [worker(new CpuBackend(), token), worker(new CpuBackend(), token), worker(third, volunteer)];
     for (const l of loops) l.start();
     const { id } = await api<{ id: number }>(url, token, '/api/jobs', SPEC);
-    await waitUntil('job done', async () => (await api<{ state: string }>(url, token, `/api/jobs/${id}`)).state === 'done', 240_000);
-    await Promise.all(loops.map((l) => l.stop('release')));
+    try {
+      await waitUntil('job done', async () => (await api<{ state: string }>(url, token, `/api/jobs/${id}`)).state === 'done', 240_000);
+    } finally {
+      await Promise.all(loops.map((l) => l.stop('release'))); // a failed row must not leave workers on the next one
+    }
     const metrics = await api<{ name: string; value: number }[]>(url, token, `/api/jobs/${id}/metrics`);
     const accuracy = metrics.find((m) => m.name === 'test_accuracy')?.value ?? 0;
     const results = await coord.store.results(id);

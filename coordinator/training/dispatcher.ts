@@ -116,13 +116,29 @@ export class Dispatcher {
       let mine = shards.filter((s) => s.lease?.workerId === w.link.id || s.result?.workerId === w.link.id).length;
       for (const shard of shards) {
         if (w.holds.size >= w.slots || mine >= cap) break;
-        if (shard.lease || shard.result || (!alone && shard.refusedBy?.has(w.link.id))) continue;
+        if (shard.lease || shard.result || (!alone && this.someoneElseFor(shard, w, run))) continue;
         mine++;
         leased++;
         void this.lease(run, shard, w);
       }
     }
     return leased;
+  }
+
+  /**
+   * Whether `w` should leave `shard` to another worker: it failed it (refused, lapsed, handed back) and some eligible
+   * worker has not. When every eligible worker has failed it, anyone may take it again, or the round would stall.
+   */
+  private someoneElseFor(shard: Shard, w: ConnectedWorker, run: Run) {
+    const failed = shard.refusedBy;
+    if (!failed?.has(w.link.id)) return false;
+    const native = run.spec.workers === 'native';
+    let blocked = 0;
+    for (const id of failed) {
+      const other = this.workers.get(id);
+      if (other && !this.quarantined.has(id) && (!native || other.link.kind === 'native')) blocked++;
+    }
+    return (native ? this.eligible.native : this.eligible.any) - blocked > 0;
   }
 
   /** Whether another connected, unquarantined worker could take this job's shards (counted, not searched). */

@@ -222,4 +222,27 @@ for (const dialect of DIALECTS)
       await done;
       expect(await store.job(id)).toMatchObject({ state: 'done', round: 1 });
     });
+
+    it('hands a shard out again when every worker has let its lease lapse', async () => {
+      let clock = 1_000_000;
+      await scheduler.stop();
+      scheduler = new Scheduler({ store, datasets, log: createLogger('error', () => true), metrics: new Metrics(), owner: 'clock', now: () => clock });
+      await scheduler.start();
+      await scheduler.submit(job({ globalBatch: 8, leaseMs: 1000 }), null);
+      const [a, b] = [link('worker-a-0001'), link('worker-b-0001')];
+      scheduler.dispatcher.addWorker(a);
+      scheduler.dispatcher.addWorker(b);
+      scheduler.dispatcher.ready(a.id, 1);
+      await assigned(a, 1);
+      scheduler.dispatcher.ready(b.id, 1); // b is idle: the round's only shard is a's
+      clock += 2000;
+      await scheduler.tick(); // a's lease lapses: the shard goes to b
+      await assigned(b, 1);
+      clock += 2000;
+      await scheduler.tick(); // b's lapses too: both have failed it, so either may take it again
+      scheduler.dispatcher.ready(a.id, 1);
+      scheduler.dispatcher.ready(b.id, 1);
+      await settle();
+      expect(a.assigns().length + b.assigns().length).toBe(3);
+    });
   });
