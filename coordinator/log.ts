@@ -15,3 +15,6 @@ export function createLogger(min: Level = (process.env.LOG_LEVEL as Level) || 'i
   };
 }
 export type Logger = ReturnType<typeof createLogger>;
+
+/** An error's message for a log field, bounded (a database error can quote a whole statement). */
+export const errorText = (e: unknown) => String((e as Error)?.message ?? e).slice(0, 1000);

@@ -5,7 +5,7 @@ import { GridError } from '../protocol/errors';
 import { Auth } from './auth';
 import { type CoordinatorConfig, DEFAULT_LIMITS } from './config';
 import { DatasetRegistry } from './data/dataset-registry';
-import { createLogger, type Logger } from './log';
+import { createLogger, errorText, type Logger } from './log';
 import { Metrics } from './metrics';
 import { HttpRouter } from './net/http';
 import { registerApi } from './net/routes';
@@ -24,7 +24,7 @@ export async function startCoordinator(cfg: CoordinatorConfig) {
   else log.warn('uWebSockets.js native binding failed to load; running on the slow JS fallback');
   mkdirSync(cfg.dataDir, { recursive: true });
   const store = await openStore(cfg.databaseUrl);
-  store.onRetry = (e, attempt) => log.warn('database unavailable; retrying the transaction', { attempt, err: String((e as Error)?.message ?? e) });
+  store.onRetry = (e, attempt) => log.warn('database unavailable; retrying the transaction', { attempt, err: errorText(e) });
   log.info('store ready', { dialect: store.dialect, url: cfg.databaseUrl.replace(/\/\/[^@]*@/, '//***@') });
   const metrics = new Metrics();
   const auth = new Auth(store);

@@ -97,7 +97,7 @@ export function clipByNorm(a: Float32Array, max: number): number {
 }
 
 /** Median of the L2 norms of a round's accepted results: the yardstick for the next round's norm bound. */
-export function medianNorm(r: { shards: { result?: { values: Float32Array } }[] }): number {
-  const norms = r.shards.map((s) => (s.result ? l2Norm(s.result.values) : 0)).sort((a, b) => a - b);
+export function medianNorm(r: { shards: { result?: { norm: number } }[] }): number {
+  const norms = r.shards.map((s) => s.result?.norm ?? 0).sort((a, b) => a - b);
   return norms[norms.length >> 1] ?? 0;
 }

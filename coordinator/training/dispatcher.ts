@@ -1,7 +1,7 @@
 import { GridError } from '../../protocol/errors';
 import { stepsPerShard } from '../../protocol/job';
 import type { ServerMessage } from '../../protocol/messages';
-import type { Logger } from '../log';
+import { errorText, type Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { Store } from '../store/index';
 import type { Run } from './job-run';
@@ -34,8 +34,6 @@ export interface DispatcherOptions {
   now: () => number;
   stopped: () => boolean;
 }
-
-const errorText = (e: unknown) => String((e as Error)?.message ?? e).slice(0, 1000);
 
 /**
  * Connected workers and their leases: who may take which shard, writing each lease before it is sent, and ending

@@ -5,7 +5,7 @@ import type { JobSpec } from '../../protocol/job';
 import type { ModelSpec } from '../../protocol/model';
 import type { DatasetRegistry } from '../data/dataset-registry';
 import type { LoadedDataset } from '../data/datasets';
-import type { Logger } from '../log';
+import { errorText, type Logger } from '../log';
 import type { Store } from '../store/index';
 
 export type Evaluator = (
@@ -48,6 +48,6 @@ export async function recordEvaluation(
     const fields = { job: run.id, round, split, accuracy: Number(r.accuracy.toFixed(4)), loss: Number(r.loss.toFixed(4)), samples: r.samples };
     o.log.info('evaluated', fields);
   } catch (e) {
-    o.log.warn('evaluation failed', { job: run.id, err: String((e as Error)?.message ?? e) });
+    o.log.warn('evaluation failed', { job: run.id, err: errorText(e) });
   }
 }

@@ -39,10 +39,6 @@ export class LeaseTable {
     return [...this.byId.values()].filter((l) => l.live && l.until < now);
   }
 
-  live(filter: (l: Lease) => boolean): Lease[] {
-    return [...this.byId.values()].filter((l) => l.live && filter(l));
-  }
-
   /** Forget ended leases of `jobId` older than the round before `round`, or all of them when the job leaves. */
   prune(jobId: number, round = Number.POSITIVE_INFINITY) {
     for (const [id, l] of this.byId) if (l.jobId === jobId && !l.live && l.round < round - 1) this.byId.delete(id);

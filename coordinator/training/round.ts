@@ -7,6 +7,8 @@ export interface ShardResult {
   workerId: string;
   assignmentId: number;
   values: Float32Array;
+  /** L2 norm of `values` (after clipping), computed once by the result check. */
+  norm: number;
   samples: number;
   loss: number;
   correct: number;
@@ -79,11 +81,11 @@ export function perWorker(r: Round): Map<string, Contribution> {
  * Combine a complete round. `mean` weighs every shard by its samples, in shard order. The robust rules combine one
  * contribution per worker, so a worker that returned many shards still has one vote.
  */
-export async function combineRound(r: Round, spec: JobSpec, pool: AggregationPool, size: number): Promise<Float32Array> {
+export async function combineRound(r: Round, spec: JobSpec, pool: AggregationPool, size: number, votes = perWorker(r)): Promise<Float32Array> {
   const { rule, trim } = spec.aggregation;
   if (rule === 'mean') {
     const parts = r.shards.map((s) => ({ values: (s.result as ShardResult).values, samples: (s.result as ShardResult).samples }));
     return pool.mean(parts, sharedFloat32(size));
   }
-  return aggregate([...perWorker(r).values()], rule, trim);
+  return aggregate([...votes.values()], rule, trim);
 }

@@ -3,7 +3,7 @@ import type { Frame } from '../../protocol/frames';
 import { totalRounds } from '../../protocol/job';
 import { DEFAULT_LIMITS, type Limits } from '../config';
 import type { DatasetRegistry } from '../data/dataset-registry';
-import type { Logger } from '../log';
+import { errorText, type Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { type Fence, FencedError, type ResultRow, type Store } from '../store/index';
 import { medianNorm } from './aggregate';
@@ -35,8 +35,6 @@ export interface SchedulerOptions {
 const NORM_FACTOR = 10;
 /** How long a claim on a job lasts without renewal (renewed every second); a frozen owner loses its jobs after this. */
 const OWNERSHIP_MS = 15_000;
-
-const errorText = (e: unknown) => String((e as Error)?.message ?? e).slice(0, 1000);
 
 /**
  * Synchronous data-parallel rounds: lease shards to workers, check results (result-check.ts), combine them in shard
@@ -167,7 +165,11 @@ export class Scheduler {
     // Decide synchronously, before any await: only the result that completes the round closes it, exactly once.
     const round = run.round;
     this.dispatcher.settle(lease, shard);
-    shard.result = { workerId, assignmentId: meta.assignmentId, values: checked.values, samples: meta.samples, loss: meta.loss, correct: meta.correct ?? 0 };
+    const { clipNorm } = run.spec.aggregation;
+    shard.result = {
+      ...{ workerId, assignmentId: meta.assignmentId, values: checked.values, norm: clipNorm ? Math.min(checked.norm, clipNorm) : checked.norm },
+      ...{ samples: meta.samples, loss: meta.loss, correct: meta.correct ?? 0 },
+    };
     const closes = !round.closing && roundComplete(round);
     if (closes) round.closing = true;
     const write = this.opts.store
@@ -202,7 +204,7 @@ export class Scheduler {
       const votes = perWorker(round);
       const flagged = outliers(votes);
       if (flagged.size) return await this.quarantine.reopen(run, flagged);
-      const update = await combineRound(round, run.spec, this.pool, run.params.length);
+      const update = await combineRound(round, run.spec, this.pool, run.params.length, votes);
       optimizerStep(run.spec, run.params, update, run.opt);
       const stats = roundStats(round);
       const next = planRound(run.spec, round.index + 1, round.cursor + stats.samples);
