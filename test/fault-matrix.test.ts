@@ -53,7 +53,9 @@ describe('fault matrix: one hostile worker among honest ones', () => {
     try {
       await waitUntil('job done', async () => (await api<{ state: string }>(url, token, `/api/jobs/${id}`)).state === 'done', 240_000);
     } finally {
-      await Promise.all(loops.map((l) => l.stop('release'))); // a failed row must not leave workers on the next one
+      // A failed row must leave neither workers nor a running job behind for the next row.
+      await Promise.all(loops.map((l) => l.stop('release')));
+      await api(url, token, `/api/jobs/${id}/cancel`, {}).catch(() => {});
     }
     const metrics = await api<{ name: string; value: number }[]>(url, token, `/api/jobs/${id}/metrics`);
     const accuracy = metrics.find((m) => m.name === 'test_accuracy')?.value ?? 0;

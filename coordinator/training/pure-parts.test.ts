@@ -135,15 +135,23 @@ describe('lease table', () => {
 });
 
 describe('replay guard', () => {
-  it('recognises a payload seen before, for a bounded number of rounds', () => {
+  it('recognises a payload first received for another shard, for a bounded number of rounds', () => {
     const g = new ReplayGuard(2);
     const a = new Uint8Array([1, 2, 3]);
-    expect(g.seenBefore(a, 0)).toBe(false);
-    expect(g.seenBefore(new Uint8Array([1, 2, 4]), 0)).toBe(false);
-    expect(g.seenBefore(a.slice(), 1)).toBe(true);
+    expect(g.replayOf(a, { round: 0, shard: 0 })).toBeUndefined();
+    expect(g.replayOf(new Uint8Array([1, 2, 4]), { round: 0, shard: 1 })).toBeUndefined();
+    expect(g.replayOf(a.slice(), { round: 1, shard: 0 })).toEqual({ round: 0, shard: 0 });
+    expect(g.replayOf(a.slice(), { round: 0, shard: 2 })).toEqual({ round: 0, shard: 0 });
     g.prune(3);
     expect(g.size).toBe(0);
-    expect(g.seenBefore(a, 3)).toBe(false);
+    expect(g.replayOf(a, { round: 3, shard: 0 })).toBeUndefined();
+  });
+
+  it('does not call the same shard computed again to the same bytes a replay', () => {
+    const g = new ReplayGuard();
+    const a = new Uint8Array([5, 6, 7]);
+    expect(g.replayOf(a, { round: 4, shard: 1 })).toBeUndefined();
+    expect(g.replayOf(a.slice(), { round: 4, shard: 1 })).toBeUndefined(); // a lapsed lease redone elsewhere
   });
 });
 

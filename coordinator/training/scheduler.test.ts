@@ -128,6 +128,27 @@ for (const dialect of DIALECTS)
       expect(w.assigns().length).toBe(1);
     });
 
+    it('takes a shard computed again to the same bytes after its first result could not be recorded', async () => {
+      const id = await scheduler.submit(job({ globalBatch: 8 }), null);
+      const record = store.recordOutcome.bind(store);
+      let failures = 1;
+      store.recordOutcome = (...args) => (failures-- > 0 ? Promise.reject(new Error('database went away')) : record(...args));
+      const w = link('worker-0000001');
+      scheduler.dispatcher.addWorker(w);
+      scheduler.dispatcher.ready(w.id, 1);
+      const first = (await assigned(w, 1))[0];
+      // A deterministic engine gives the same bytes for the same shard on the same parameters.
+      const same = (a: Assignment) =>
+        decodeFrame(encodeTensor({ kind: 'gradient', job: a.jobId, round: a.round, shard: a.shard }, new Float32Array(N).fill(0.02), 'f32'));
+      await expect(scheduler.result(w.id, result(first), same(first))).rejects.toMatchObject({ code: 'INTERNAL' });
+      scheduler.dispatcher.ready(w.id, 1);
+      const again = (await assigned(w, 2))[1];
+      expect(again.shard).toBe(first.shard);
+      await scheduler.result(w.id, result(again), same(again));
+      await settle();
+      expect((await store.job(id))?.round).toBe(1);
+    });
+
     it('marks a job failed, with the reason, when closing its round throws', async () => {
       const id = await scheduler.submit(job({ globalBatch: 8 }), null);
       store.closeRound = async () => Promise.reject(new Error('disk full')); // the round's one transaction fails

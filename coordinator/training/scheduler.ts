@@ -143,7 +143,8 @@ export class Scheduler {
     let checked: { values: Float32Array; norm: number };
     try {
       checked = checkResult(run.spec, shard, run.params.length, meta, frame, lease.paramsVersion);
-      if (run.replays.seenBefore(frame.payload, lease.round)) throw new GridError('REPLAYED', 'this result was already received for another shard');
+      const replayed = run.replays.replayOf(frame.payload, { round: lease.round, shard: lease.shard });
+      if (replayed) throw new GridError('REPLAYED', `this result was already received for round ${replayed.round} shard ${replayed.shard}`);
       if (run.normLimit && checked.norm > run.normLimit)
         throw new GridError('NORM_TOO_LARGE', `norm ${checked.norm.toExponential(2)} is over ${NORM_FACTOR}x the last round's median`);
     } catch (e) {
@@ -184,7 +185,8 @@ export class Scheduler {
     round.writes.push(write);
     if (!(await write)) {
       if (closes || !round.closing) {
-        shard.result = undefined; // the shard is recomputed
+        shard.result = undefined; // the shard is recomputed, and its failed write no longer holds the round back
+        round.writes = round.writes.filter((w) => w !== write);
         round.closing = false;
       }
       throw new GridError('INTERNAL', 'the result could not be recorded; the shard will be recomputed');
