@@ -38,6 +38,11 @@ const common = {
     }),
     { rule: 'mean' as const, trim: 0.1, maxAbs: 1000, maxShare: 0.5 },
   ),
+  /**
+   * Validation by redundancy: `fraction` of shards (sampled unpredictably) is computed again by a worker of another
+   * identity and token; results must agree within `tolerance` (relative L2, plus what their encodings round away).
+   */
+  redundancy: withDefault(obj({ fraction: withDefault(num(0, 1), 0), tolerance: withDefault(num(0, 1), 0.005) }), { fraction: 0, tolerance: 0.005 }),
   encoding: withDefault(lit('fp32', 'fp16', 'int8'), 'fp32'),
   checkpointEvery: withDefault(int(1, 1_000_000), 10),
   evalEvery: withDefault(int(0, 1_000_000), 0),

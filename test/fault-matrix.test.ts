@@ -45,11 +45,11 @@ describe('fault matrix: one hostile worker among honest ones', () => {
     new WorkerLoop({ coordinator: url, token: workerToken, backend, capabilities: caps, cache: memoryCache(), connect: (u) => new WebSocket(u) });
 
   /** Run one job with two honest workers and `third`; returns its final test accuracy and the job's ledger. */
-  async function run(third: CpuBackend) {
+  async function run(third: CpuBackend, spec: object = SPEC) {
     const { token: volunteer } = await api<{ token: string }>(url, token, '/api/tokens', { name: 'volunteer', scopes: ['worker'] });
     const loops = [worker(new CpuBackend(), token), worker(new CpuBackend(), token), worker(third, volunteer)];
     for (const l of loops) l.start();
-    const { id } = await api<{ id: number }>(url, token, '/api/jobs', SPEC);
+    const { id } = await api<{ id: number }>(url, token, '/api/jobs', spec);
     try {
       await waitUntil('job done', async () => (await api<{ state: string }>(url, token, `/api/jobs/${id}`)).state === 'done', 240_000);
     } finally {
@@ -87,4 +87,26 @@ describe('fault matrix: one hostile worker among honest ones', () => {
       expect(r.accuracy).toBeGreaterThan(clean - 0.01);
       expect(r.thirdWorker?.state).toBe('quarantined');
     }, 300_000);
+
+  it('hostile worker: noise, caught only by redundant computation', async () => {
+    // Gradient plus noise of twice its norm: positive cosine, norm within the outlier bounds. Half the shards are
+    // computed again by a worker of another token; the noisy result is outvoted by a third worker.
+    const unchecked = await run(new HostileBackend('noise'));
+    expect(unchecked.thirdWorker?.state).not.toBe('quarantined'); // the other defences do not see it
+    const r = await run(new HostileBackend('noise'), { ...SPEC, redundancy: { fraction: 0.5 } });
+    const refused = r.results.filter((x) => x.worker_id === r.thirdId && !x.accepted).map((x) => x.reason);
+    const byRound = new Map<string, number>();
+    for (const k of r.accepted) byRound.set(k.split('/')[0], (byRound.get(k.split('/')[0]) ?? 0) + 1);
+    console.log(
+      `noise: test accuracy ${(r.accuracy * 100).toFixed(2)}% (clean ${(clean * 100).toFixed(2)}%), hostile ${r.thirdWorker?.state}, ` +
+        `reputation ${r.thirdWorker?.reputation.toFixed(3)}, refused ${refused.length} (${[...new Set(refused)].join(' ')}), ` +
+        `results accepted ${r.accepted.length} for ${ROUNDS * 6} shards`,
+    );
+    expect(new Set(r.accepted).size).toBe(r.accepted.length);
+    expect(byRound.size).toBe(ROUNDS);
+    for (const shards of byRound.values()) expect(shards).toBeGreaterThanOrEqual(6);
+    expect(refused).toContain('MISMATCH');
+    expect(r.accuracy).toBeGreaterThan(clean - 0.01);
+    expect(r.thirdWorker?.state).toBe('quarantined');
+  }, 300_000);
 });

@@ -1,7 +1,7 @@
 import type { Tensor } from '../kernels/backend';
 import { CpuBackend } from '../kernels/cpu/backend';
 
-export type Hostility = 'scale' | 'flip' | 'replay' | 'huge' | 'nan';
+export type Hostility = 'scale' | 'flip' | 'replay' | 'huge' | 'nan' | 'noise';
 
 /**
  * The CPU reference backend, lying about the gradients it reads back (the models read gradients, then loss and
@@ -23,10 +23,19 @@ export class HostileBackend extends CpuBackend {
     if (this.how === 'flip') for (let i = 0; i < grads.length; i++) grads[i] = -grads[i];
     if (this.how === 'huge') grads.fill(1e30);
     if (this.how === 'nan') grads[grads.length >> 1] = Number.NaN;
+    if (this.how === 'noise') addNoise(grads, 2); // points roughly the right way, at a plausible norm: only a recomputation shows it
     if (this.how === 'replay') {
       this.first ??= grads.slice();
       grads.set(this.first);
     }
     return out;
   }
+}
+
+/** Add Gaussian noise of `ratio` times the gradient's own norm. */
+function addNoise(grads: Float32Array, ratio: number) {
+  let norm = 0;
+  for (const g of grads) norm += g * g;
+  const sigma = (ratio * Math.sqrt(norm)) / Math.sqrt(grads.length);
+  for (let i = 0; i < grads.length; i++) grads[i] += sigma * Math.sqrt(-2 * Math.log(Math.random() || 1e-12)) * Math.cos(2 * Math.PI * Math.random());
 }

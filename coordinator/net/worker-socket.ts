@@ -134,6 +134,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
       id,
       name: msg.name ?? id.slice(0, 8),
       kind: msg.capabilities.kind,
+      tokenId: c.tokenId,
       send: (m) => send(ws, m),
       close: (code, reason) => {
         if (!c.closed) ws.end(code, reason);

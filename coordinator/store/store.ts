@@ -28,7 +28,6 @@ export type ResultRow = Omit<Selectable<ResultTable>, 'id' | 'created_at'>;
 
 /** Every query of training and workers, one code path for SQLite and MariaDB; tokens, audit and data sets are in AdminQueries. */
 export class Store extends AdminQueries {
-  /** Run `fn` against a store bound to one transaction: every write in it lands, or none does. */
   /** Told of each retry of a transaction after a transient error (the server logs it). */
   onRetry: (e: unknown, attempt: number) => void = () => {};
 
@@ -44,9 +43,8 @@ export class Store extends AdminQueries {
    * A result, accepted or refused (by `r.accepted`), in one transaction: the lease ends, the result goes on record,
    * and the worker's reputation rule is applied; returns the new reputation.
    */
-  recordOutcome(r: ResultRow, reputation: (current: number) => number, fence?: Fence) {
-    return this.transaction(async (tx) => {
-      if (fence) await tx.fence(fence);
+  recordOutcome(r: ResultRow, reputation: (current: number) => number, fence: Fence) {
+    return this.fenced(fence, async (tx) => {
       await tx.finishAssignment(r.assignment_id, r.accepted ? 'done' : 'rejected');
       await tx.recordResult(r);
       return tx.judgeWorker(r.worker_id, reputation, r.accepted === 1);
@@ -66,10 +64,9 @@ export class Store extends AdminQueries {
     metrics: Record<string, number>;
     checkpoint?: { sha256: string; data: Uint8Array };
     judgements?: { workerId: string; rule: (current: number) => number }[];
-    fence?: Fence;
+    fence: Fence;
   }): Promise<Map<string, number>> {
-    return this.transaction(async (tx) => {
-      if (c.fence) await tx.fence(c.fence);
+    return this.fenced(c.fence, async (tx) => {
       await tx.setJobProgress(c.jobId, c.round, c.paramsVersion);
       await tx.addMetrics(c.jobId, c.round, c.metrics);
       if (c.checkpoint) await tx.addCheckpoint({ jobId: c.jobId, round: c.round, ...c.checkpoint });
@@ -143,6 +140,14 @@ export class Store extends AdminQueries {
         .execute();
     });
     return this.db.selectFrom('jobs').selectAll().where('owner', '=', owner).where('state', 'in', runnable).orderBy('id').execute();
+  }
+
+  /** Writes for a job by its owner: one transaction that lands only while `f` still owns the job at its epoch. */
+  fenced<T>(f: Fence, fn: (tx: Store) => Promise<T>): Promise<T> {
+    return this.transaction(async (tx) => {
+      await tx.fence(f);
+      return fn(tx);
+    });
   }
 
   /** Inside a transaction: go on only if `f` still owns the job at the epoch it claimed. */

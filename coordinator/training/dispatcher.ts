@@ -7,12 +7,15 @@ import type { Store } from '../store/index';
 import type { Run } from './job-run';
 import { type Lease, LeaseTable } from './leases';
 import type { Shard, ShardLease } from './round';
+import { isTiebreak, othersIn } from './verification';
 
 /** A connected worker as the transport hands it over; one per connection. */
 export interface WorkerLink {
   id: string;
   name: string;
   kind: 'browser' | 'native';
+  /** The token it connected with: redundant computations of a shard go to workers of different tokens. */
+  tokenId: number | null;
   send(msg: ServerMessage): void;
   /** End the connection (quarantine, revoked token). */
   close(code: number, reason: string): void;
@@ -90,7 +93,7 @@ export class Dispatcher {
   dispatchAll() {
     let free = 0;
     for (const run of this.o.runs.values())
-      if (run.state === 'running' && !run.round.closing) for (const s of run.round.shards) if (!s.lease && !s.result) free++;
+      if (run.state === 'running' && !run.round.closing) for (const s of run.round.shards) if (!s.lease && !s.result && !s.waived) free++;
     for (const w of this.workers.values()) {
       if (free <= 0) return;
       if (w.holds.size < w.slots) free -= this.dispatch(w);
@@ -114,7 +117,8 @@ export class Dispatcher {
       let mine = shards.filter((s) => s.lease?.workerId === w.link.id || s.result?.workerId === w.link.id).length;
       for (const shard of shards) {
         if (w.holds.size >= w.slots || mine >= cap) break;
-        if (shard.lease || shard.result || (!alone && this.someoneElseFor(shard, w, run))) continue;
+        if (shard.lease || shard.result || shard.waived || (!alone && this.someoneElseFor(shard, w, run))) continue;
+        if (shard.copyOf !== undefined && !this.mayCheck(run, shard, w)) continue;
         mine++;
         leased++;
         void this.lease(run, shard, w);
@@ -137,6 +141,30 @@ export class Dispatcher {
       if (other && !this.quarantined.has(id) && (!native || other.link.kind === 'native')) blocked++;
     }
     return (native ? this.eligible.native : this.eligible.any) - blocked > 0;
+  }
+
+  /**
+   * Whether `w` may compute a redundant copy: only once its shard is leased or done (so nobody computing the shard
+   * can tell it is checked), never a worker already in the group, and only a worker of another token; a tiebreak
+   * falls back to another identity when no worker of a third token is connected.
+   */
+  private mayCheck(run: Run, copy: Shard, w: ConnectedWorker): boolean {
+    const primary = run.round.shards[copy.copyOf as number];
+    if (!primary.lease && !primary.result) return false;
+    const others = othersIn(run.round, copy);
+    if (others.some((o) => o.workerId === w.link.id)) return false;
+    if (!others.some((o) => o.tokenId === w.link.tokenId)) return true;
+    return isTiebreak(run.round, copy) && ![...this.workers.values()].some((x) => this.fits(x, run) && !others.some((o) => o.tokenId === x.link.tokenId));
+  }
+
+  /** Whether any connected worker could compute this redundant copy now; if not, it is waived. */
+  couldCheck(run: Run, copy: Shard): boolean {
+    for (const w of this.workers.values()) if (this.fits(w, run) && this.mayCheck(run, copy, w)) return true;
+    return false;
+  }
+
+  private fits(w: ConnectedWorker, run: Run) {
+    return !this.quarantined.has(w.link.id) && (run.spec.workers !== 'native' || w.link.kind === 'native');
   }
 
   /** Whether another connected, unquarantined worker could take this job's shards (counted, not searched). */
@@ -170,7 +198,7 @@ export class Dispatcher {
 
   /** Reserve `shard` for `w` at once, write the lease row, then send the assignment if nothing changed meanwhile. */
   private async lease(run: Run, shard: Shard, w: ConnectedWorker) {
-    const lease: ShardLease = { workerId: w.link.id };
+    const lease: ShardLease = { workerId: w.link.id, tokenId: w.link.tokenId };
     const round = run.round;
     shard.lease = lease;
     w.holds.add(shard);
@@ -279,6 +307,10 @@ export class Dispatcher {
   private avoid(lease: Lease) {
     const shard = this.shardOf(lease.jobId, lease.round, lease.shard);
     if (shard) shard.refusedBy = (shard.refusedBy ?? new Set()).add(lease.workerId);
+  }
+
+  tokenOf(workerId: string): number | null {
+    return this.workers.get(workerId)?.link.tokenId ?? null;
   }
 
   get workerCount() {

@@ -6,7 +6,7 @@ import type { ModelSpec } from '../../protocol/model';
 import type { DatasetRegistry } from '../data/dataset-registry';
 import type { LoadedDataset } from '../data/datasets';
 import { errorText, type Logger } from '../log';
-import type { Store } from '../store/index';
+import type { Fence, Store } from '../store/index';
 
 export type Evaluator = (
   spec: ModelSpec,
@@ -39,12 +39,13 @@ export async function recordEvaluation(
   run: { id: number; spec: JobSpec },
   params: Float32Array,
   round: number,
-  o: { datasets: DatasetRegistry; store: Store; log: Logger },
+  o: { datasets: DatasetRegistry; store: Store; log: Logger; fence: Fence },
 ) {
   const split = run.spec.dataset.evalSplit ?? 'test';
   try {
     const r = await evaluator(run.spec.model, params, o.datasets.get(run.spec.dataset.name, split), run.spec.evalSamples);
-    await o.store.addMetrics(run.id, round, { test_loss: r.loss, test_accuracy: r.accuracy });
+    // Fenced: a coordinator that lost the job while evaluating writes nothing.
+    await o.store.fenced(o.fence, (tx) => tx.addMetrics(run.id, round, { test_loss: r.loss, test_accuracy: r.accuracy }));
     const fields = { job: run.id, round, split, accuracy: Number(r.accuracy.toFixed(4)), loss: Number(r.loss.toFixed(4)), samples: r.samples };
     o.log.info('evaluated', fields);
   } catch (e) {

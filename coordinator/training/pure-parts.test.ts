@@ -39,9 +39,9 @@ describe('round arithmetic', () => {
   it('is complete only with every result, and weighs loss by samples', () => {
     const r = planRound(spec({ globalBatch: 8 }), 0, 0);
     expect(roundComplete(r)).toBe(false);
-    r.shards[0].result = { workerId: 'a', assignmentId: 1, values: new Float32Array(N), norm: 0, samples: 4, loss: 1, correct: 1 };
+    r.shards[0].result = { workerId: 'a', tokenId: 1, rounding: 0, assignmentId: 1, values: new Float32Array(N), norm: 0, samples: 4, loss: 1, correct: 1 };
     expect(roundComplete(r)).toBe(false);
-    r.shards[1].result = { workerId: 'b', assignmentId: 2, values: new Float32Array(N), norm: 0, samples: 4, loss: 3, correct: 3 };
+    r.shards[1].result = { workerId: 'b', tokenId: 2, rounding: 0, assignmentId: 2, values: new Float32Array(N), norm: 0, samples: 4, loss: 3, correct: 3 };
     expect(roundComplete(r)).toBe(true);
     expect(roundStats(r)).toEqual({ samples: 8, loss: 2, accuracy: 0.5 });
   });

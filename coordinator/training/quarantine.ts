@@ -4,6 +4,7 @@ import type { Store } from '../store/index';
 import type { Dispatcher } from './dispatcher';
 import type { Run } from './job-run';
 import { nextReputation, QUARANTINE_BELOW } from './reputation';
+import type { Settlement } from './verification';
 
 export interface QuarantineOptions {
   store: Store;
@@ -38,6 +39,31 @@ export class Quarantine {
       if (reputation < QUARANTINE_BELOW) await this.quarantine(id, `reputation ${reputation.toFixed(3)} after outlier contributions`);
     }
     this.o.dispatcher.dispatchAll();
+  }
+
+  /**
+   * Put redundancy's verdicts on record, once the results' own rows are written: outvoted results are discarded as
+   * MISMATCH and their workers lose reputation; results dropped for want of any agreement become UNVERIFIED.
+   */
+  async judge(run: Run, s: Settlement) {
+    if (!s.outvoted.length && !s.dropped.length) return;
+    await Promise.all(run.round.writes);
+    await this.o.store.discardResults(
+      s.dropped.map((r) => r.assignmentId),
+      'UNVERIFIED',
+    );
+    await this.o.store.discardResults(
+      s.outvoted.map((r) => r.assignmentId),
+      'MISMATCH',
+    );
+    this.o.metrics.results.inc({ accepted: 'false', code: 'UNVERIFIED' }, s.dropped.length);
+    this.o.metrics.results.inc({ accepted: 'false', code: 'MISMATCH' }, s.outvoted.length);
+    if (s.dropped.length) this.o.log.warn('redundant results all disagree; the shard is computed again', { job: run.id, round: run.round.index });
+    for (const { workerId } of s.outvoted) {
+      const reputation = await this.o.store.judgeWorker(workerId, (r) => nextReputation(r, 'bad'), false);
+      this.o.log.warn('result outvoted by redundant computations', { job: run.id, round: run.round.index, worker: workerId, reputation });
+      if (reputation < QUARANTINE_BELOW) await this.quarantine(workerId, `reputation ${reputation.toFixed(3)} after results outvoted`);
+    }
   }
 
   /** Stop a worker's work and discard its results in every open round; they are recomputed by others. */

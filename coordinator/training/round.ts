@@ -5,8 +5,11 @@ import { type AggregationPool, sharedFloat32 } from './aggregate-pool';
 /** What a worker returned for one shard, after checking. */
 export interface ShardResult {
   workerId: string;
+  tokenId: number | null;
   assignmentId: number;
   values: Float32Array;
+  /** Upper bound on the L2 error its wire encoding added: what a redundant computation may differ by. */
+  rounding: number;
   /** L2 norm of `values` (after clipping), computed once by the result check. */
   norm: number;
   samples: number;
@@ -17,6 +20,7 @@ export interface ShardResult {
 /** A shard's lease; `assignmentId` is unset while the lease row is being written. */
 export interface ShardLease {
   workerId: string;
+  tokenId: number | null;
   assignmentId?: number;
 }
 
@@ -28,6 +32,10 @@ export interface Shard {
   result?: ShardResult;
   /** Workers whose result for this shard was refused, or who let its lease lapse or handed it back: not offered it again while others can take it. */
   refusedBy?: Set<string>;
+  /** Set on a redundant computation: the index of the shard it checks (same samples). */
+  copyOf?: number;
+  /** A redundant computation no longer wanted (nobody eligible to run it, or its result was outvoted). */
+  waived?: boolean;
 }
 
 /** One synchronous round: its shards, and whether its close has begun (it begins exactly once). */
@@ -40,8 +48,11 @@ export interface Round {
   writes: Promise<boolean>[];
 }
 
-/** The shards of round `index`, starting at sample `cursor` of the endless shuffled stream. */
-export function planRound(spec: JobSpec, index: number, cursor: number): Round {
+/**
+ * The shards of round `index`, starting at sample `cursor` of the endless shuffled stream, then one redundant copy
+ * of each shard `random` samples (spec.redundancy.fraction); unpredictable, so no worker knows which are checked.
+ */
+export function planRound(spec: JobSpec, index: number, cursor: number, random = Math.random): Round {
   const steps = stepsPerShard(spec);
   const shards: Shard[] = [];
   let offset = 0;
@@ -50,14 +61,19 @@ export function planRound(spec: JobSpec, index: number, cursor: number): Round {
     shards.push({ index: i, cursor: cursor + offset, count: batch * steps });
     offset += batch * steps;
   }
+  for (const s of shards.slice()) if (random() < spec.redundancy.fraction) shards.push({ ...s, index: shards.length, copyOf: s.index });
   return { index, cursor, shards, closing: false, writes: [] };
 }
 
-export const roundComplete = (r: Round) => r.shards.every((s) => s.result);
+/** The shards whose results make up the round (not the redundant copies). */
+export const primaries = (r: Round) => r.shards.filter((s) => s.copyOf === undefined);
+
+/** Every shard has its result, and every redundant copy still wanted has one. */
+export const roundComplete = (r: Round) => r.shards.every((s) => s.result || s.waived);
 
 /** Sample-weighted training loss and accuracy of a complete round. */
 export function roundStats(r: Round) {
-  const results = r.shards.map((s) => s.result as ShardResult);
+  const results = primaries(r).map((s) => s.result as ShardResult);
   const samples = results.reduce((n, x) => n + x.samples, 0);
   const loss = results.reduce((n, x) => n + x.loss * x.samples, 0) / samples;
   const accuracy = results.reduce((n, x) => n + x.correct, 0) / samples;
@@ -67,7 +83,7 @@ export function roundStats(r: Round) {
 /** Each worker's sample-weighted mean over its shards of the round, in first-shard order. */
 export function perWorker(r: Round): Map<string, Contribution> {
   const groups = new Map<string, Contribution[]>();
-  for (const s of r.shards) {
+  for (const s of primaries(r)) {
     const res = s.result as ShardResult;
     groups.set(res.workerId, [...(groups.get(res.workerId) ?? []), { values: res.values, samples: res.samples }]);
   }
@@ -84,7 +100,7 @@ export function perWorker(r: Round): Map<string, Contribution> {
 export async function combineRound(r: Round, spec: JobSpec, pool: AggregationPool, size: number, votes = perWorker(r)): Promise<Float32Array> {
   const { rule, trim } = spec.aggregation;
   if (rule === 'mean') {
-    const parts = r.shards.map((s) => ({ values: (s.result as ShardResult).values, samples: (s.result as ShardResult).samples }));
+    const parts = primaries(r).map((s) => ({ values: (s.result as ShardResult).values, samples: (s.result as ShardResult).samples }));
     return pool.mean(parts, sharedFloat32(size));
   }
   return aggregate([...votes.values()], rule, trim);

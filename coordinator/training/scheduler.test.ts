@@ -28,12 +28,13 @@ const job = (over: Record<string, unknown> = {}) => ({
 });
 
 /** A worker as the scheduler sees it, recording what it is sent. */
-function link(id: string) {
+function link(id: string, tokenId: number | null = null) {
   const inbox: ServerMessage[] = [];
   const l: WorkerLink & { inbox: ServerMessage[]; assigns(): Assignment[] } = {
     id,
     name: id,
     kind: 'native',
+    tokenId,
     send: (m) => inbox.push(m),
     close: () => {},
     inbox,
@@ -146,6 +147,92 @@ for (const dialect of DIALECTS)
       expect(again.shard).toBe(first.shard);
       await scheduler.result(w.id, result(again), same(again));
       await settle();
+      expect((await store.job(id))?.round).toBe(1);
+    });
+
+    it('writes nothing for a round it closes after another coordinator took the job over', async () => {
+      const id = await scheduler.submit(job({ globalBatch: 8 }), null);
+      const record = store.recordOutcome.bind(store);
+      // The round's last result is on record; then this coordinator stalls past its lease and another claims the job.
+      store.recordOutcome = async (...args) => {
+        const reputation = await record(...args);
+        await store.db.updateTable('jobs').set({ owner_until: 0 }).where('id', '=', id).execute();
+        await store.claimJobs('other-coordinator', 60_000);
+        return reputation;
+      };
+      const w = link('worker-0000001');
+      scheduler.dispatcher.addWorker(w);
+      scheduler.dispatcher.ready(w.id, 1);
+      const a = (await assigned(w, 1))[0];
+      await scheduler.result(w.id, result(a), gradient(a));
+      await settle();
+      const row = await store.job(id);
+      expect(row).toMatchObject({ owner: 'other-coordinator', round: 0, state: 'running' });
+      expect((await store.metrics(id)).filter((m) => m.name === 'train_loss')).toEqual([]);
+    });
+
+    it('has a sampled shard computed again by a worker of another token, and closes the round when both agree', async () => {
+      const id = await scheduler.submit(job({ globalBatch: 8, rounds: 1, redundancy: { fraction: 1 } }), null);
+      const [a, sameToken, other] = [link('worker-a-0001', 1), link('worker-a-0002', 1), link('worker-b-0001', 2)];
+      for (const w of [a, sameToken, other]) scheduler.dispatcher.addWorker(w);
+      scheduler.dispatcher.ready(sameToken.id, 1);
+      scheduler.dispatcher.ready(a.id, 1);
+      scheduler.dispatcher.ready(other.id, 1);
+      const first = (await assigned(sameToken, 1))[0];
+      const copy = (await assigned(other, 1))[0];
+      await settle();
+      expect(a.assigns()).toEqual([]); // the copy never goes to the first worker's token
+      expect([first.shard, copy.shard, copy.data.cursor]).toEqual([0, 1, first.data.cursor]);
+      const same = (x: Assignment) =>
+        decodeFrame(encodeTensor({ kind: 'gradient', job: x.jobId, round: x.round, shard: x.shard }, new Float32Array(N).fill(0.02), 'f32'));
+      await scheduler.result(sameToken.id, result(first), same(first));
+      expect((await store.job(id))?.round).toBe(0); // waits for the check
+      await scheduler.result(other.id, result(copy), same(copy));
+      await settle();
+      expect(await store.job(id)).toMatchObject({ round: 1, state: 'done' });
+      expect((await store.results(id)).map((r) => r.accepted)).toEqual([1, 1]);
+    });
+
+    it('has a third worker break a mismatch, and discards the outvoted result against its worker', async () => {
+      const id = await scheduler.submit(job({ globalBatch: 8, rounds: 1, redundancy: { fraction: 1 } }), null);
+      const [honest, liar, judge] = [link('worker-h-0001', 1), link('worker-l-0001', 2), link('worker-j-0001', 3)];
+      for (const w of [honest, liar, judge]) {
+        await store.registerWorker({ id: w.id, tokenId: w.tokenId, name: w.name, kind: 'native', capabilities: {} });
+        scheduler.dispatcher.addWorker(w);
+      }
+      scheduler.dispatcher.ready(honest.id, 1);
+      scheduler.dispatcher.ready(liar.id, 1);
+      const first = (await assigned(honest, 1))[0];
+      const copy = (await assigned(liar, 1))[0];
+      const frame = (x: Assignment, v: number) =>
+        decodeFrame(encodeTensor({ kind: 'gradient', job: x.jobId, round: x.round, shard: x.shard }, new Float32Array(N).fill(v), 'f32'));
+      await scheduler.result(honest.id, result(first), frame(first, 0.02));
+      await scheduler.result(liar.id, result(copy), frame(copy, 0.03));
+      scheduler.dispatcher.ready(judge.id, 1);
+      const third = (await assigned(judge, 1))[0];
+      expect(third.data.cursor).toBe(first.data.cursor);
+      await scheduler.result(judge.id, result(third), frame(third, 0.02));
+      await settle();
+      expect((await store.job(id))?.round).toBe(1);
+      const rows = await store.results(id);
+      expect(rows.map((r) => [r.worker_id, r.accepted, r.reason])).toEqual([
+        [honest.id, 1, null],
+        [liar.id, 0, 'MISMATCH'],
+        [judge.id, 1, null],
+      ]);
+      expect((await store.worker(liar.id))?.reputation).toBeLessThan(0.6);
+      expect((await store.worker(honest.id))?.reputation).toBeGreaterThan(0.9);
+    });
+
+    it('waives the check when no worker of another token is connected', async () => {
+      const id = await scheduler.submit(job({ globalBatch: 8, rounds: 1, redundancy: { fraction: 1 } }), null);
+      const w = link('worker-0000001', 1);
+      scheduler.dispatcher.addWorker(w);
+      scheduler.dispatcher.ready(w.id, 2);
+      const a = (await assigned(w, 1))[0];
+      await scheduler.result(w.id, result(a), gradient(a));
+      await settle();
+      expect(w.assigns()).toHaveLength(1);
       expect((await store.job(id))?.round).toBe(1);
     });
 

@@ -14,9 +14,11 @@ import { type Evaluator, evaluateOnCpu, recordEvaluation } from './evaluate';
 import { checkSubmission, loadRun, publish, type Run } from './job-run';
 import { optimizerStep } from './optimizer';
 import { Quarantine } from './quarantine';
+import { encodingError } from './redundancy';
 import { nextReputation, outliers, QUARANTINE_BELOW } from './reputation';
 import { checkResult, type ResultMeta } from './result-check';
-import { combineRound, perWorker, planRound, roundComplete, roundStats } from './round';
+import { combineRound, perWorker, planRound, roundComplete, roundStats, type Shard } from './round';
+import { credited, verifyRound } from './verification';
 
 export type { WorkerLink };
 
@@ -93,13 +95,16 @@ export class Scheduler {
       if (this.runs.has(job.id)) continue;
       try {
         const run = await loadRun(job, this.opts.store, this.opts.datasets, this.opts.log);
-        await this.opts.store.expireOpenAssignments(job.id);
-        if (job.state === 'queued') await this.opts.store.setJobState(job.id, 'running', ['queued']);
-        await this.opts.store.setJobProgress(job.id, run.round.index, run.version);
+        await this.opts.store.fenced(this.fence(run), async (tx) => {
+          await tx.expireOpenAssignments(job.id);
+          if (job.state === 'queued') await tx.setJobState(job.id, 'running', ['queued']);
+          await tx.setJobProgress(job.id, run.round.index, run.version);
+        });
         if (run.round.index >= run.totalRounds) await this.finish(run);
         else this.runs.set(job.id, run);
       } catch (e) {
-        await this.failJob(job.id, 'load', e);
+        if (e instanceof FencedError) continue; // claimed by another coordinator meanwhile: theirs now
+        await this.failJob({ jobId: job.id, owner: this.opts.owner, epoch: job.owner_epoch }, 'load', e);
       }
     }
     this.dispatcher.dispatchAll();
@@ -143,7 +148,8 @@ export class Scheduler {
     let checked: { values: Float32Array; norm: number };
     try {
       checked = checkResult(run.spec, shard, run.params.length, meta, frame, lease.paramsVersion);
-      const replayed = run.replays.replayOf(frame.payload, { round: lease.round, shard: lease.shard });
+      // Keyed by the samples' shard: a redundant copy computed to the same bytes is agreement, not a replay.
+      const replayed = run.replays.replayOf(frame.payload, { round: lease.round, shard: shard.copyOf ?? shard.index });
       if (replayed) throw new GridError('REPLAYED', `this result was already received for round ${replayed.round} shard ${replayed.shard}`);
       if (run.normLimit && checked.norm > run.normLimit)
         throw new GridError('NORM_TOO_LARGE', `norm ${checked.norm.toExponential(2)} is over ${NORM_FACTOR}x the last round's median`);
@@ -168,9 +174,11 @@ export class Scheduler {
     this.dispatcher.settle(lease, shard);
     const { clipNorm } = run.spec.aggregation;
     shard.result = {
-      ...{ workerId, assignmentId: meta.assignmentId, values: checked.values, norm: clipNorm ? Math.min(checked.norm, clipNorm) : checked.norm },
+      ...{ workerId, tokenId: this.dispatcher.tokenOf(workerId), assignmentId: meta.assignmentId, values: checked.values },
+      ...{ norm: clipNorm ? Math.min(checked.norm, clipNorm) : checked.norm, rounding: encodingError(frame, checked.values) },
       ...{ samples: meta.samples, loss: meta.loss, correct: meta.correct ?? 0 },
     };
+    const settled = this.verify(run, shard);
     const closes = !round.closing && roundComplete(round);
     if (closes) round.closing = true;
     const write = this.opts.store
@@ -193,6 +201,7 @@ export class Scheduler {
     }
     this.opts.metrics.results.inc({ accepted: 'true', code: 'OK' });
     this.opts.metrics.resultBytes.inc({ encoding: frame.dtype }, frame.payload.byteLength);
+    await this.quarantine.judge(run, settled);
     if (closes) await this.closeRound(run);
     this.dispatcher.dispatchAll();
   }
@@ -215,7 +224,7 @@ export class Scheduler {
       const state = { round: next.index, cursor: next.cursor, paramsVersion: run.version + 1, params: run.params, optimizer: run.opt };
       const checkpoint = last || next.index % run.spec.checkpointEvery === 0 ? packCheckpoint(run.spec.model, state) : undefined;
       const metrics = { train_loss: stats.loss, train_accuracy: stats.accuracy, samples: stats.samples };
-      const judgements = [...votes.keys()].map((workerId) => ({ workerId, rule: (r: number) => nextReputation(r, 'good') }));
+      const judgements = credited(round).map((workerId) => ({ workerId, rule: (r: number) => nextReputation(r, 'good') }));
       await this.opts.store.closeRound({
         jobId: run.id,
         round: next.index,
@@ -223,6 +232,7 @@ export class Scheduler {
         metrics,
         checkpoint,
         judgements,
+        fence: this.fence(run),
       });
       run.normLimit = NORM_FACTOR * medianNorm(round);
       run.version = state.paramsVersion;
@@ -239,14 +249,14 @@ export class Scheduler {
         checkpoint: checkpoint?.sha256,
       });
       if (run.spec.evalEvery > 0 && (last || next.index % run.spec.evalEvery === 0)) {
-        const evaluation = recordEvaluation(this.evaluator, run, run.params.slice(), next.index, this.opts);
+        const evaluation = recordEvaluation(this.evaluator, run, run.params.slice(), next.index, { ...this.opts, fence: this.fence(run) });
         if (last) await evaluation;
         else this.pending = this.pending.then(() => evaluation);
       }
       if (last) await this.finish(run);
     } catch (e) {
       if (e instanceof FencedError) await this.abandon(run);
-      else await this.failJob(run.id, 'round', e);
+      else await this.failJob(this.fence(run), 'round', e);
     } finally {
       timer();
     }
@@ -254,12 +264,13 @@ export class Scheduler {
 
   private async finish(run: Run) {
     this.drop(run.id);
-    await this.opts.store.setJobState(run.id, 'done', ['running', 'queued', 'paused']);
+    await this.opts.store.fenced(this.fence(run), (tx) => tx.setJobState(run.id, 'done', ['running', 'queued', 'paused']));
     this.opts.log.info('job finished', { job: run.id, rounds: run.round.index });
   }
 
   /** The job's failure boundary: stop running it, tell its workers, and put the reason on record. */
-  private async failJob(jobId: number, stage: 'load' | 'round', e: unknown) {
+  private async failJob(fence: Fence, stage: 'load' | 'round', e: unknown) {
+    const { jobId } = fence;
     const reason = `${stage === 'load' ? 'cannot load' : 'round failed'}: ${errorText(e)}`;
     this.opts.log.error('job failed', { job: jobId, reason });
     this.opts.metrics.jobsFailed.inc({ stage });
@@ -267,7 +278,7 @@ export class Scheduler {
     if (run) for (const s of run.round.shards) if (s.lease?.assignmentId) await this.dispatcher.revoke(s.lease.assignmentId, 'job failed').catch(() => {});
     this.drop(jobId);
     await this.opts.store
-      .setJobState(jobId, 'failed', ['queued', 'running', 'paused'], reason)
+      .fenced(fence, (tx) => tx.setJobState(jobId, 'failed', ['queued', 'running', 'paused'], reason))
       .catch((err) => this.opts.log.error('could not mark job failed', { job: jobId, err: errorText(err) }));
   }
 
@@ -293,10 +304,21 @@ export class Scheduler {
     this.dispatcher.dispatchAll();
   }
 
-  /** Expire overdue leases, renew job ownership, hand out what is free. */
+  /** Expire overdue leases, renew job ownership, waive checks nobody can run now, hand out what is free. */
   async tick() {
     await this.dispatcher.revokeOverdue();
     await this.claim();
+    for (const run of [...this.runs.values()]) {
+      await this.quarantine.judge(run, this.verify(run));
+      if (run.round.closing || !roundComplete(run.round)) continue;
+      run.round.closing = true;
+      await this.closeRound(run);
+    }
+  }
+
+  /** Settle redundant computations in the run's round (synchronous: it decides what the round still needs). */
+  private verify(run: Run, landed?: Shard) {
+    return verifyRound(run.round, landed, run.spec.redundancy.tolerance, (copy) => this.dispatcher.couldCheck(run, copy));
   }
 
   params(jobId: number, version: number): Uint8Array {
