@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCoordinator } from '../coordinator/server';
@@ -20,8 +20,10 @@ describe('ownership and limits', () => {
     api<{ id: number; token: string }>(url, operator, '/api/tokens', { name: scopes.join('+'), scopes, ...extra });
   const wsUrl = (t: string) => `${url.replace('http', 'ws')}/ws?token=${t}`;
 
+  let dir: string;
+
   beforeAll(async () => {
-    const dir = tempDir('grid-owner-');
+    dir = tempDir('grid-owner-');
     mkdirSync(join(dir, 'web'));
     writeFileSync(join(dir, 'web', 'index.html'), '<!doctype html><title>grid</title>');
     coord = await startCoordinator({
@@ -32,6 +34,42 @@ describe('ownership and limits', () => {
     url = `http://127.0.0.1:${coord.port}`;
   });
   afterAll(() => coord?.close());
+
+  it('takes a CSV upload as a stream: chunked, refused past the limit or at its first bad line, leaving nothing', async () => {
+    const alice = await token(['researcher']);
+    const upload = (name: string, lines: AsyncIterable<string>) =>
+      fetch(`${url}/api/datasets/${name}/train`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${alice.token}` },
+        body: ReadableStream.from(
+          (async function* () {
+            for await (const l of lines) yield new TextEncoder().encode(l);
+          })(),
+        ),
+        duplex: 'half',
+      } as RequestInit);
+    /** `n` rows in chunks of 1,000; row `bad` is malformed, and the stream pauses a second after its chunk. */
+    const rows = async function* (n: number, bad = -1) {
+      for (let i = 0; i < n; i += 1000) {
+        yield Array.from({ length: 1000 }, (_, k) => (i + k === bad ? `${i + k},x,1\n` : `${(i + k) % 7},${(i + k) % 5},${(i + k) % 3}\n`)).join('');
+        if (bad >= i && bad < i + 1000) await new Promise((r) => setTimeout(r, 1000));
+      }
+    };
+    const ok = await upload('streamed', rows(20_000));
+    expect(ok.status).toBe(201);
+    expect(await ok.json()).toMatchObject({ samples: 20_000, classes: 3 });
+    const big = await upload('toobig', rows(200_000)); // about 1.4 MB, no Content-Length: refused as it streams
+    expect([big.status, ((await big.json()) as { error: { code: string } }).error.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+    // Over the size limit in all, but refused at its bad line while it is still streaming: parsed as it arrives.
+    const bad = await upload('broken', rows(200_000, 30_000));
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/line 30001 column 2/);
+    const names = (await api<{ name: string }[]>(url, operator, '/api/datasets')).map((d) => d.name);
+    expect(names).toContain('streamed');
+    expect(names).not.toContain('toobig');
+    expect(names).not.toContain('broken');
+    expect(readdirSync(join(dir, 'datasets')).sort()).toEqual(['streamed.train.csv']); // no spooled part left
+  });
 
   it('lets a researcher see and control only their own jobs and data sets; an operator sees all', async () => {
     const alice = await token(['researcher']);

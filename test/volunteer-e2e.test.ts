@@ -8,6 +8,7 @@ import { api, mlpJob, tempDir, waitUntil } from './helpers';
 
 // Callbacks given to page.evaluate run in Chromium; these are the page globals they touch (this file is Node code).
 declare const document: { querySelector(s: string): { shadowRoot: { querySelector(s: string): { textContent: string | null } | null } | null } | null };
+type Row = { querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> };
 declare const navigator: { serviceWorker?: { controller: unknown } };
 
 const DIST = resolve(import.meta.dirname, '..', 'dist');
@@ -63,6 +64,26 @@ describe('volunteer PWA in headless Chromium', () => {
     expect(workers[0]).toMatchObject({ kind: 'browser', shards_done: 6, capabilities: { backend: 'webgpu' } });
     await waitUntil('page shows contribution', async () => (await text('#contributed')).startsWith('6 shards'), 10_000);
   }, 400_000);
+
+  it('shows the operator the jobs and the workers with their standing, with no token in any URL', async () => {
+    const consolePage = await browser.newPage();
+    await consolePage.goto(`${url}/console`);
+    const input = await consolePage.waitForSelector('pierce/#token');
+    await input?.type(TOKEN);
+    await input?.press('Enter');
+    await consolePage.$eval('pierce/#token', (e) => e.dispatchEvent(new Event('change')));
+    const cells = async (table: string) =>
+      consolePage.$$eval(`pierce/#${table} tr`, (rows) =>
+        rows.slice(1).map((r) => Array.from((r as unknown as Row).querySelectorAll('td'), (td) => td.textContent?.trim())),
+      );
+    await waitUntil('workers table', async () => (await cells('workers')).length === 1, 20_000);
+    const [worker] = await cells('workers');
+    expect(worker.slice(1, 6)).toEqual(['browser', 'webgpu', 'online', '1.000', '6']);
+    expect((await cells('jobs'))[0]?.[2]).toBe('done');
+    const hrefs = await consolePage.$$eval('pierce/a', (as) => as.map((a) => (a as unknown as { href: string }).href));
+    expect(hrefs.filter((h) => h.includes('token='))).toEqual([]);
+    await consolePage.close();
+  }, 60_000);
 
   it('keeps its identity and totals across a reload and carries on contributing', async () => {
     const before = (await api<{ id: string }[]>(url, TOKEN, '/api/workers'))[0].id;

@@ -10,6 +10,16 @@ interface Job {
   round: number;
   totalRounds: number;
 }
+interface Worker {
+  id: string;
+  name: string;
+  kind: string;
+  state: string;
+  reputation: number;
+  shards_done: number;
+  last_seen: number;
+  capabilities: { backend?: string };
+}
 interface Metric {
   id: number;
   round: number;
@@ -39,7 +49,7 @@ export class GridConsole extends LitElement {
     input { font: inherit; width: 420px; }
     button { font: inherit; padding: 6px 12px; border-radius: 6px; border: 0; background: #3b82f6; color: #fff; cursor: pointer; margin-right: 6px; }
     table { border-collapse: collapse; width: 100%; } td, th { padding: 4px 8px; text-align: left; border-bottom: 1px solid #2a2f3a; }
-    tr.sel { background: #223; } a { color: #7cb2ff; }
+    tr.sel { background: #223; } a { color: #7cb2ff; } tr.quarantined td { color: #f87171; }
   `;
   token = localStorage.getItem('grid-token') ?? '';
   selected?: number;
@@ -49,6 +59,12 @@ export class GridConsole extends LitElement {
 
   private readonly jobs = new Task(this, {
     task: async ([token], { signal }) => (token ? this.api<Job[]>('/api/jobs', { signal }) : []),
+    args: () => [this.token],
+  });
+
+  /** Every worker with its standing: quarantined ones and falling reputations are what an operator acts on. */
+  private readonly workers = new Task(this, {
+    task: async ([token], { signal }) => (token ? this.api<Worker[]>('/api/workers', { signal }) : []),
     args: () => [this.token],
   });
 
@@ -71,6 +87,7 @@ export class GridConsole extends LitElement {
   private async refresh() {
     if (!this.token) return;
     void this.jobs.run();
+    void this.workers.run();
     if (this.selected === undefined) return;
     const job = this.selected;
     const since = this.metrics.at(-1)?.id ?? 0;
@@ -96,6 +113,25 @@ export class GridConsole extends LitElement {
       (e) => (this.message = String(e.message)),
     );
     void this.jobs.run();
+  }
+
+  /** Fetched with the token in a header (never in a URL), then saved from memory. */
+  private async download(id: number) {
+    try {
+      const list = await this.api<{ round: number }[]>(`/api/jobs/${id}/checkpoints`);
+      const last = list.at(-1);
+      if (!last) throw new Error(`job ${id} has no checkpoint yet`);
+      const res = await fetch(`/api/jobs/${id}/checkpoints/${last.round}`, { headers: { authorization: `Bearer ${this.token}` } });
+      if (!res.ok) throw new Error(`checkpoint: ${res.status}`);
+      const a = Object.assign(document.createElement('a'), {
+        href: URL.createObjectURL(await res.blob()),
+        download: `job-${id}-round-${last.round}.safetensors`,
+      });
+      a.click();
+      URL.revokeObjectURL(a.href);
+    } catch (e) {
+      this.message = String((e as Error).message);
+    }
   }
 
   private select(id: number) {
@@ -137,7 +173,7 @@ export class GridConsole extends LitElement {
                 <button @click=${() => this.control(j.id, 'pause')}>pause</button>
                 <button @click=${() => this.control(j.id, 'resume')}>resume</button>
                 <button @click=${() => this.control(j.id, 'cancel')}>cancel</button>
-                <a href="/api/jobs/${j.id}/checkpoints?token=${encodeURIComponent(this.token)}">checkpoints</a>
+                <button @click=${() => this.download(j.id)}>checkpoint</button>
               </td></tr>`,
             )}
           </table>`,
@@ -158,6 +194,21 @@ export class GridConsole extends LitElement {
           </section>`
           : ''
       }
+      <section>
+        <h2>Workers</h2>
+        ${this.workers.render({
+          error: (e) => html`<p>${String(e)}</p>`,
+          complete: (workers) => html`<table id="workers">
+            <tr><th>worker</th><th>kind</th><th>engine</th><th>state</th><th>reputation</th><th>shards</th><th>last seen</th></tr>
+            ${workers.map(
+              (w) => html`<tr class=${w.state}>
+              <td title=${w.id}>${w.name}</td><td>${w.kind}</td><td>${w.capabilities.backend ?? ''}</td>
+              <td class="state">${w.state}</td><td class="reputation">${w.reputation.toFixed(3)}</td>
+              <td>${w.shards_done}</td><td>${new Date(w.last_seen).toLocaleTimeString()}</td></tr>`,
+            )}
+          </table>`,
+        })}
+      </section>
       <section>
         <h2>Submit a job</h2>
         <textarea id="spec">${JSON.stringify(EXAMPLE, null, 2)}</textarea>

@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, GridError } from '../../protocol/errors';
 import type { Store } from '../store/index';
-import { fashionMnistAvailable, type LoadedDataset, loadFashionMnist, parseCsvDataset } from './datasets';
+import { fashionMnistAvailable, type LoadedDataset, loadFashionMnist } from './datasets';
 
 /** Data sets the coordinator serves, by "name/split"; Fashion-MNIST is built in, CSV uploads persist in the data dir. */
 export class DatasetRegistry {
@@ -20,7 +21,7 @@ export class DatasetRegistry {
   async init() {
     for (const row of await this.store.listDatasets())
       if (row.source.startsWith('csv:') && existsSync(row.source.slice(4)))
-        this.loaded.set(`${row.name}/${row.split}`, parseCsvDataset(row.name, row.split, readFileSync(row.source.slice(4), 'utf8')));
+        this.loaded.set(`${row.name}/${row.split}`, await parseOffThread(row.name, row.split, createReadStream(row.source.slice(4))));
   }
 
   get(name: string, split: string): LoadedDataset {
@@ -44,24 +45,43 @@ export class DatasetRegistry {
     return name === 'fashion-mnist' && (split === 'train' || split === 'test') && fashionMnistAvailable(split, this.fashionDir);
   }
 
-  async uploadCsv(name: string, split: string, text: string | Uint8Array, tokenId: number | null = null): Promise<LoadedDataset> {
+  /**
+   * Parse a CSV upload as it streams in (in a worker thread) while spooling it to the data dir; registered only
+   * when all of it parsed. A bad row fails the upload at once, naming the line, and leaves nothing behind.
+   */
+  async uploadCsv(name: string, split: string, body: AsyncIterable<Uint8Array> | string, tokenId: number | null = null): Promise<LoadedDataset> {
     if (!/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(name) || !/^[a-z0-9_-]{1,40}$/i.test(split) || name === 'fashion-mnist')
       throw new GridError('BAD_REQUEST', 'data set name must be [A-Za-z0-9._-] and not a built-in name');
-    const ds = await parseOffThread(name, split, typeof text === 'string' ? Buffer.from(text) : text);
     mkdirSync(join(this.dataDir, 'datasets'), { recursive: true });
     const path = join(this.dataDir, 'datasets', `${name}.${split}.csv`);
-    writeFileSync(path, text);
-    await this.store.putDataset({
-      name,
-      split,
-      source: `csv:${path}`,
-      samples: ds.manifest.samples,
-      classes: ds.manifest.classes,
-      manifest: ds.manifest,
-      token_id: tokenId,
+    const spool = `${path}.${process.pid}.${Date.now()}.part`;
+    const file = createWriteStream(spool);
+    let writeError: Error | undefined;
+    file.on('error', (e) => {
+      writeError ??= e; // disk full, or writes still queued when a refused upload is dropped
     });
-    this.loaded.set(`${name}/${split}`, ds);
-    return ds;
+    const copy = async function* (): AsyncIterable<Uint8Array> {
+      for await (const chunk of typeof body === 'string' ? [Buffer.from(body)] : body) {
+        file.write(chunk);
+        yield chunk;
+      }
+    };
+    try {
+      const ds = await parseOffThread(name, split, copy());
+      file.end();
+      await finished(file).catch(() => {});
+      if (writeError) throw new GridError('INTERNAL', `could not store the upload: ${writeError.message}`);
+      renameSync(spool, path);
+      const manifest = ds.manifest;
+      await this.store.putDataset({ name, split, source: `csv:${path}`, samples: manifest.samples, classes: manifest.classes, manifest, token_id: tokenId });
+      this.loaded.set(`${name}/${split}`, ds);
+      return ds;
+    } catch (e) {
+      file.destroy();
+      await finished(file).catch(() => {}); // the file may still be opening: remove it once closed, not before
+      rmSync(spool, { force: true });
+      throw e;
+    }
   }
 
   async list() {
@@ -69,10 +89,11 @@ export class DatasetRegistry {
   }
 }
 
-/** Parse a CSV upload in a worker thread (tsx loads the TypeScript there too): a 100 MB file takes seconds to parse. */
-function parseOffThread(name: string, split: string, bytes: Uint8Array): Promise<LoadedDataset> {
-  return new Promise((resolve, reject) => {
-    const thread = new Worker(new URL('./csv-thread-entry.mjs', import.meta.url), { workerData: { name, split, bytes } });
+/** Parse CSV chunks in a worker thread as they come (tsx loads the TypeScript there too); stops reading at its first error. */
+async function parseOffThread(name: string, split: string, chunks: AsyncIterable<Uint8Array>): Promise<LoadedDataset> {
+  const thread = new Worker(new URL('./csv-thread-entry.mjs', import.meta.url), { workerData: { name, split } });
+  let failure: unknown;
+  const outcome = new Promise<LoadedDataset>((resolve, reject) => {
     thread.once('message', (m: { ok?: LoadedDataset; error?: { code: ErrorCode; message: string } }) => {
       if (m.error) return reject(new GridError(m.error.code, m.error.message));
       const ds = m.ok as LoadedDataset;
@@ -80,5 +101,20 @@ function parseOffThread(name: string, split: string, bytes: Uint8Array): Promise
     });
     thread.once('error', reject);
     thread.once('exit', (code) => code !== 0 && reject(new GridError('INTERNAL', `CSV parser thread exited with ${code}`)));
+  }).catch((e) => {
+    failure = e;
+    throw e;
   });
+  outcome.catch(() => {}); // read below, after the chunks
+  try {
+    for await (const chunk of chunks) {
+      if (failure) break;
+      const copy = new Uint8Array(chunk); // transferred: the caller's buffer stays usable
+      thread.postMessage({ chunk: copy }, [copy.buffer]);
+    }
+    if (!failure) thread.postMessage({ end: true });
+    return await outcome;
+  } finally {
+    void thread.terminate();
+  }
 }

@@ -3,8 +3,9 @@ import { gatherBatch } from '../../protocol/dataset';
 import { sampleIndices } from '../../protocol/sampling';
 import { tempDir } from '../../test/helpers';
 import { openStore } from '../store/index';
+import { CsvParser, parseCsvDataset } from './csv';
 import { DatasetRegistry } from './dataset-registry';
-import { loadFashionMnist, parseCsvDataset } from './datasets';
+import { loadFashionMnist } from './datasets';
 
 describe('data sets', () => {
   it('parses a CSV upload into hashed chunks that workers can gather from', () => {
@@ -20,6 +21,20 @@ describe('data sets', () => {
     expect(() => parseCsvDataset('t', 'train', '1,2,0\n1,x,1\n')).toThrow(/line 2 column 2/);
     expect(() => parseCsvDataset('t', 'train', '1,2,0\n1,2\n')).toThrow(/line 2 has 2 columns/);
     expect(() => parseCsvDataset('t', 'train', '1,2,0.5\n')).toThrow(/label/);
+  });
+
+  it('parses the same data set whatever the chunk boundaries (split lines, numbers, CRLF, UTF-8 characters)', () => {
+    const text = 'größe,b,label\r\n1.25,2,0\r\n3.5,-4e-1,2\r\n\r\n5,6,1';
+    const bytes = new TextEncoder().encode(text);
+    const whole = parseCsvDataset('t', 'train', text);
+    expect(Array.from(whole.features)).toEqual([1.25, 2, 3.5, -0.4000000059604645, 5, 6]);
+    for (let size = 1; size <= 5; size++) {
+      const parser = new CsvParser();
+      for (let i = 0; i < bytes.length; i += size) parser.push(bytes.subarray(i, i + size));
+      const ds = parser.finish('t', 'train');
+      expect([Array.from(ds.features), Array.from(ds.labels), ds.manifest.classes]).toEqual([Array.from(whole.features), [0, 2, 1], 3]);
+    }
+    expect(() => new CsvParser().push(new Uint8Array([0x31, 0x2c, 0xff, 0x0a]))).toThrow(/UTF-8/);
   });
 
   it('loads Fashion-MNIST from the Debian package with the published sizes', () => {

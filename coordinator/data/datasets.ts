@@ -70,28 +70,3 @@ export function loadFashionMnist(split: 'train' | 'test', dir = FASHION_MNIST_DI
 }
 
 /** CSV upload: one sample per line, numeric features, the last column an integer class label. */
-export function parseCsvDataset(name: string, split: string, text: string): LoadedDataset {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  if (lines.length && Number.isNaN(Number(lines[0].split(',')[0]))) lines.shift(); // header row
-  if (lines.length === 0) throw new GridError('BAD_REQUEST', 'CSV has no data rows');
-  const width = lines[0].split(',').length;
-  if (width < 2) throw new GridError('BAD_REQUEST', 'CSV needs at least one feature column and a label column');
-  const features = new Float32Array(lines.length * (width - 1));
-  const labels = new Uint8Array(lines.length);
-  lines.forEach((line, row) => {
-    const cells = line.split(',');
-    if (cells.length !== width) throw new GridError('BAD_REQUEST', `CSV line ${row + 1} has ${cells.length} columns, expected ${width}`);
-    for (let c = 0; c < width - 1; c++) {
-      const v = Number(cells[c]);
-      if (!Number.isFinite(v)) throw new GridError('BAD_REQUEST', `CSV line ${row + 1} column ${c + 1} is not a number`);
-      features[row * (width - 1) + c] = v;
-    }
-    const label = Number(cells[width - 1]);
-    if (!Number.isInteger(label) || label < 0 || label > 255) throw new GridError('BAD_REQUEST', `CSV line ${row + 1} label must be an integer 0..255`);
-    labels[row] = label;
-  });
-  let maxLabel = 0;
-  for (const l of labels) maxLabel = Math.max(maxLabel, l);
-  const classes = Math.max(2, maxLabel + 1);
-  return buildDataset(name, split, labels, features, [width - 1], classes);
-}

@@ -1,6 +1,7 @@
 import { errorBody, GridError } from '../../protocol/errors';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
+import { BodyStream } from './body-stream';
 import type { UWS } from './uws';
 
 export interface Request {
@@ -12,6 +13,8 @@ export interface Request {
   ip: string;
   /** The body, refused with PAYLOAD_TOO_LARGE past the limit before it is all buffered. */
   body(): Promise<Buffer>;
+  /** The body chunk by chunk as it arrives (same limit), for uploads that must not be held whole. */
+  stream(): AsyncIterable<Uint8Array>;
   json(): Promise<unknown>;
 }
 
@@ -129,13 +132,17 @@ export class HttpRouter {
       headers[k] = v;
     });
     const method = req.getMethod().toUpperCase();
+    const stream = new BodyStream(this.maxBody);
+    const declared = Number(headers['content-length'] ?? 0);
+    // The body must be subscribed to synchronously, before any await, or uWS drops it.
+    if (declared > this.maxBody) stream.fail(new GridError('PAYLOAD_TOO_LARGE', `body of ${declared} bytes exceeds ${this.maxBody}`));
+    else if (method === 'POST' || method === 'PUT') res.onData((chunk, isLast) => stream.push(chunk, isLast));
+    else stream.push(new ArrayBuffer(0), true);
     let bodyPromise: Promise<Buffer> | undefined;
     const body = () => {
-      bodyPromise ??= readBody(res, this.maxBody, Number(headers['content-length'] ?? 0));
+      bodyPromise ??= stream.bytes();
       return bodyPromise;
     };
-    // The body must be subscribed to synchronously, before any await, or uWS drops it.
-    if (method === 'POST' || method === 'PUT') void body().catch(() => {});
     const rawParams = names.map((_, i) => req.getParameter(i) ?? '');
     const request: Request = {
       method,
@@ -145,6 +152,7 @@ export class HttpRouter {
       headers,
       ip: Buffer.from(res.getRemoteAddressAsText()).toString(),
       body,
+      stream: () => stream,
       json: async () => {
         const b = await body();
         try {
@@ -157,25 +165,6 @@ export class HttpRouter {
     request.params = Object.fromEntries(names.map((n, i) => [n, decodePathPart(rawParams[i])]));
     return request;
   }
-}
-
-function readBody(res: UWS.HttpResponse, max: number, declared: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    if (declared > max) return reject(new GridError('PAYLOAD_TOO_LARGE', `body of ${declared} bytes exceeds ${max}`));
-    const parts: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    res.onData((chunk, isLast) => {
-      if (failed) return;
-      size += chunk.byteLength;
-      if (size > max) {
-        failed = true;
-        return reject(new GridError('PAYLOAD_TOO_LARGE', `body exceeds ${max} bytes`));
-      }
-      parts.push(Buffer.from(chunk.slice(0))); // uWS neuters the chunk after this callback
-      if (isLast) resolve(Buffer.concat(parts));
-    });
-  });
 }
 
 /** Write a reply, streaming bodies larger than the socket buffer through onWritable. */

@@ -112,7 +112,7 @@ export function registerJobRoutes({ router, as, store, scheduler, datasets }: Ap
       const { name, split } = req.params;
       const existing = await store.dataset(name, split);
       if (existing && !owns(who, existing.token_id)) throw new GridError('FORBIDDEN', `data set ${name}/${split} belongs to another token`);
-      const ds = await datasets.uploadCsv(name, split, await req.body(), who.tokenId);
+      const ds = await datasets.uploadCsv(name, split, req.stream(), who.tokenId);
       await store.audit(`token:${who.tokenId}`, 'dataset.upload', `dataset:${name}/${split}`, { samples: ds.manifest.samples });
       return { status: 201, body: JSON.stringify(ds.manifest), type: 'application/json' };
     }),
