@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import { encodeTensor } from '../protocol/frames';
-import { PROTOCOL_VERSION } from '../protocol/messages';
+import { PROTOCOL_VERSION, workerProtocols } from '../protocol/messages';
 import { type Proc, spawnTs, tempDir } from '../test/helpers';
 
 const WORKERS = Number(process.env.LOAD_WORKERS ?? 10_000);
@@ -29,7 +29,7 @@ async function simulate(url: string, token: string, n: number, answer: boolean) 
   for (let i = 0; i < n; i += 250) {
     await Promise.all(
       Array.from({ length: Math.min(250, n - i) }, () => {
-        const ws = new WebSocket(`${url.replace('http', 'ws')}/ws?token=${token}`);
+        const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`, workerProtocols(token));
         sockets.push(ws);
         ws.on('error', () => {});
         ws.on('close', (code) => {

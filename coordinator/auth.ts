@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { GridError } from '../protocol/errors';
+import { WS_BEARER } from '../protocol/messages';
 import type { Store, Token } from './store/index';
 
 export type Scope = 'worker' | 'researcher' | 'operator';
@@ -15,9 +16,18 @@ export interface Principal {
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 export const newToken = () => `gt_${randomBytes(24).toString('base64url')}`;
 
-/** The bearer token of a request: the Authorization header, else `?token=` (browsers cannot set WebSocket headers). */
-export const bearerToken = (authorization: string | undefined, query: URLSearchParams): string | undefined =>
-  authorization?.replace(/^Bearer\s+/i, '') || query.get('token') || undefined;
+/**
+ * The bearer token of a request: the Authorization header, or on a WebSocket upgrade (browsers cannot set its
+ * headers) a `grid.bearer.<token>` subprotocol. Never a URL query: URLs end up in logs and browser history.
+ */
+export const bearerToken = (authorization: string | undefined, wsProtocols = ''): string | undefined =>
+  authorization?.replace(/^Bearer\s+/i, '') ||
+  wsProtocols
+    .split(',')
+    .map((p) => p.trim())
+    .find((p) => p.startsWith(WS_BEARER))
+    ?.slice(WS_BEARER.length) ||
+  undefined;
 
 const CACHE_MS = 5000;
 /** Known tokens kept in memory at most; unknown ones are never cached. */

@@ -107,7 +107,7 @@ async function main(): Promise<number> {
     name: args.name,
     concurrency,
     cache: fileCache(args['cache-dir']!),
-    connect: (url) => new WebSocket(url, { maxPayload: 256 << 20 }),
+    connect: (url, protocols) => new WebSocket(url, protocols, { maxPayload: 256 << 20 }),
     onEvent: (e) => report(e),
   });
   const report = (e: WorkerEvent) => {

@@ -95,3 +95,9 @@ export function parseServerMessage(text: string): ServerMessage {
 
 export const errorMessage = (code: ErrorCode, message: string, assignmentId?: number): ErrorMessage =>
   assignmentId === undefined ? { type: 'error', code, message } : { type: 'error', code, message, assignmentId };
+
+/** The subprotocol a worker socket speaks; offered beside `grid.bearer.<token>`, and the one the server answers. */
+export const WS_PROTOCOL = 'grid.v2';
+export const WS_BEARER = 'grid.bearer.';
+/** The subprotocols a worker offers: its token travels in the upgrade's headers, never in a URL. */
+export const workerProtocols = (token: string) => [WS_PROTOCOL, `${WS_BEARER}${token}`];

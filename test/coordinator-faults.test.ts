@@ -15,7 +15,7 @@ describe('coordinator faults: nothing a client sends ends the process, drops a w
   let coord: Awaited<ReturnType<typeof startCoordinator>>;
   let url: string;
   const token = 'gt_test_operator';
-  const wsUrl = (t = token) => `${url.replace('http', 'ws')}/ws?token=${t}`;
+  const wsUrl = () => `${url.replace('http', 'ws')}/ws`;
 
   beforeAll(async () => {
     const dir = tempDir('grid-coord-faults-');
@@ -37,11 +37,11 @@ describe('coordinator faults: nothing a client sends ends the process, drops a w
   });
 
   it('gives a second live connection with the same worker id its own id, and keeps dispatching to the survivor', async () => {
-    const first = new RawClient(wsUrl());
+    const first = new RawClient(wsUrl(), token);
     await first.opened();
     first.send(hello('volunteer-tab-0001'));
     expect((await first.next('welcome')).workerId).toBe('volunteer-tab-0001');
-    const second = new RawClient(wsUrl());
+    const second = new RawClient(wsUrl(), token);
     await second.opened();
     second.send(hello('volunteer-tab-0001'));
     const secondId = (await second.next('welcome')).workerId;
@@ -57,13 +57,13 @@ describe('coordinator faults: nothing a client sends ends the process, drops a w
 
   it("does not let another token's worker take over a worker id", async () => {
     const volunteer = await api<{ token: string }>(url, token, '/api/tokens', { name: 'v', scopes: ['worker'] });
-    const owner = new RawClient(wsUrl());
+    const owner = new RawClient(wsUrl(), token);
     await owner.opened();
     owner.send(hello('owned-worker-0001'));
     await owner.next('welcome');
     owner.ws.close();
     await owner.closed;
-    const thief = new RawClient(wsUrl(volunteer.token));
+    const thief = new RawClient(wsUrl(), volunteer.token);
     await thief.opened();
     thief.send(hello('owned-worker-0001'));
     expect((await thief.next('welcome')).workerId).not.toBe('owned-worker-0001');
@@ -72,7 +72,7 @@ describe('coordinator faults: nothing a client sends ends the process, drops a w
 
   it('frees the lease of a worker closed for TOO_MANY_ERRORS, so honest workers finish the job', async () => {
     const { id } = await api<{ id: number }>(url, token, '/api/jobs', mlpJob({ rounds: 2, globalBatch: 128, shardSize: 64 }));
-    const hostile = new RawClient(wsUrl());
+    const hostile = new RawClient(wsUrl(), token);
     await hostile.opened();
     hostile.send(hello());
     await hostile.next('welcome');

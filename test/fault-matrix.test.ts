@@ -42,7 +42,7 @@ describe('fault matrix: one hostile worker among honest ones', () => {
   afterAll(() => coord?.close());
 
   const worker = (backend: CpuBackend, workerToken: string) =>
-    new WorkerLoop({ coordinator: url, token: workerToken, backend, capabilities: caps, cache: memoryCache(), connect: (u) => new WebSocket(u) });
+    new WorkerLoop({ coordinator: url, token: workerToken, backend, capabilities: caps, cache: memoryCache(), connect: (u, p) => new WebSocket(u, p) });
 
   /** Run one job with two honest workers and `third`; returns its final test accuracy and the job's ledger. */
   async function run(third: CpuBackend, spec: object = SPEC) {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startCoordinator } from '../coordinator/server';
 import { encodeTensor } from '../protocol/frames';
-import { PROTOCOL_VERSION } from '../protocol/messages';
+import { PROTOCOL_VERSION, workerProtocols } from '../protocol/messages';
 import { api, mlpJob, tempDir } from './helpers';
 import { runHonestWorkerUntilDone } from './raw-client';
 
@@ -83,7 +83,7 @@ describe('fuzzing the worker socket', () => {
     const lane = async (seed: number) => {
       const rand = rng(seed);
       while ((await received()) < TARGET) {
-        const ws = new WebSocket(`${url.replace('http', 'ws')}/ws?token=${fuzzers[seed % fuzzers.length].token}`);
+        const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`, workerProtocols(fuzzers[seed % fuzzers.length].token));
         sockets++;
         const closed = new Promise<void>((r) => ws.once('close', () => r()));
         ws.on('error', () => {});

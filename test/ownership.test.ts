@@ -1,8 +1,9 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { startCoordinator } from '../coordinator/server';
-import { PROTOCOL_VERSION } from '../protocol/messages';
+import { PROTOCOL_VERSION, WS_PROTOCOL } from '../protocol/messages';
 import { api, mlpJob, tempDir } from './helpers';
 import { RawClient } from './raw-client';
 
@@ -18,7 +19,7 @@ describe('ownership and limits', () => {
     (await fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } })).status;
   const token = async (scopes: string[], extra: Record<string, unknown> = {}) =>
     api<{ id: number; token: string }>(url, operator, '/api/tokens', { name: scopes.join('+'), scopes, ...extra });
-  const wsUrl = (t: string) => `${url.replace('http', 'ws')}/ws?token=${t}`;
+  const wsUrl = () => `${url.replace('http', 'ws')}/ws`;
 
   let dir: string;
 
@@ -106,9 +107,24 @@ describe('ownership and limits', () => {
     expect(performance.now() - t0).toBeLessThan(5000); // refused without building the model; generous for a loaded CI machine
   });
 
+  it('takes a token from a header or a WebSocket subprotocol, never from a URL', async () => {
+    const worker = await token(['worker']);
+    expect(await status(`/api/datasets?token=${worker.token}`, 'none')).toBe(401);
+    expect(await status('/api/datasets', worker.token)).toBe(200);
+    const inUrl = new WebSocket(`${wsUrl()}?token=${worker.token}`);
+    const refused = await new Promise<number>((r) => inUrl.once('unexpected-response', (_req, res) => r(res.statusCode ?? 0)));
+    expect(refused).toBe(401);
+    const c = new RawClient(wsUrl(), worker.token);
+    await c.opened();
+    expect(c.ws.protocol).toBe(WS_PROTOCOL); // the answer does not echo the offer that carries the token
+    c.send(hello);
+    await c.next('welcome');
+    c.ws.close();
+  });
+
   it("closes a revoked token's sockets at once", async () => {
     const worker = await token(['worker']);
-    const c = new RawClient(wsUrl(worker.token));
+    const c = new RawClient(wsUrl(), worker.token);
     await c.opened();
     c.send(hello);
     await c.next('welcome');
@@ -131,7 +147,7 @@ describe('ownership and limits', () => {
 
   it('bounds connections per token and closes a connection that floods messages', async () => {
     const worker = await token(['worker']);
-    const sockets = [new RawClient(wsUrl(worker.token)), new RawClient(wsUrl(worker.token)), new RawClient(wsUrl(worker.token))];
+    const sockets = [new RawClient(wsUrl(), worker.token), new RawClient(wsUrl(), worker.token), new RawClient(wsUrl(), worker.token)];
     await Promise.all(sockets.map((s) => s.opened()));
     const codes = await Promise.race([
       Promise.all(sockets.map((s) => s.closed.then((c) => c.code))),

@@ -37,15 +37,15 @@ describe('protocol faults: every bad frame gets its code and the job is unaffect
   });
   afterAll(() => coord?.close());
 
-  const wsUrl = (t = token) => `${url.replace('http', 'ws')}/ws?token=${t}`;
+  const wsUrl = () => `${url.replace('http', 'ws')}/ws`;
 
   it('refuses a bad token at the upgrade', async () => {
-    const c = new RawClient(wsUrl('gt_nope'));
+    const c = new RawClient(wsUrl(), 'gt_nope');
     await expect(c.opened()).rejects.toThrow(/401/);
   });
 
   it('refuses a wrong protocol version and closes', async () => {
-    const c = new RawClient(wsUrl());
+    const c = new RawClient(wsUrl(), token);
     await c.opened();
     c.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION + 1, capabilities: caps }));
     await c.error('VERSION_MISMATCH');
@@ -53,7 +53,7 @@ describe('protocol faults: every bad frame gets its code and the job is unaffect
   });
 
   it('closes the socket on a frame over the size limit, before buffering it', async () => {
-    const c = new RawClient(wsUrl());
+    const c = new RawClient(wsUrl(), token);
     await c.opened();
     c.send(new Uint8Array(MAX_FRAME + 1024));
     // uWS drops the connection (1006, no close frame) as soon as the frame header announces too many bytes.
@@ -61,7 +61,7 @@ describe('protocol faults: every bad frame gets its code and the job is unaffect
   });
 
   it('answers malformed, truncated, mis-sized and NaN frames with stable codes, then disconnects', async () => {
-    const c = new RawClient(wsUrl());
+    const c = new RawClient(wsUrl(), token);
     await c.opened();
     c.send(JSON.stringify({ type: 'ready', slots: 1 }));
     await c.error('NOT_REGISTERED');

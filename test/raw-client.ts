@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import WebSocket from 'ws';
 import { CpuBackend } from '../kernels/cpu/backend';
+import { workerProtocols } from '../protocol/messages';
 import { memoryCache } from '../worker/host';
 import { WorkerLoop } from '../worker/loop';
 import { api, waitUntil } from './helpers';
@@ -10,8 +11,9 @@ export class RawClient {
   ws: WebSocket;
   inbox: Record<string, unknown>[] = [];
   closed: Promise<{ code: number; reason: string }>;
-  constructor(url: string) {
-    this.ws = new WebSocket(url);
+  /** A socket to `url` (the coordinator's /ws) offering `token` the way real workers do; no token: anonymous. */
+  constructor(url: string, token?: string) {
+    this.ws = new WebSocket(url, token ? workerProtocols(token) : []);
     this.ws.on('message', (d, binary) => !binary && this.inbox.push(JSON.parse(d.toString())));
     this.closed = new Promise((r) => this.ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
   }
@@ -45,7 +47,14 @@ export class RawClient {
 /** An honest CPU worker (the real worker loop) that runs until job `jobId` is done; returns the finished job. */
 export async function runHonestWorkerUntilDone(url: string, token: string, jobId: number, timeoutMs = 120_000) {
   const capabilities = { kind: 'native' as const, backend: 'cpu' as const, cores: 1, memoryMB: 1000 };
-  const loop = new WorkerLoop({ coordinator: url, token, backend: new CpuBackend(), capabilities, cache: memoryCache(), connect: (u) => new WebSocket(u) });
+  const loop = new WorkerLoop({
+    coordinator: url,
+    token,
+    backend: new CpuBackend(),
+    capabilities,
+    cache: memoryCache(),
+    connect: (u, p) => new WebSocket(u, p),
+  });
   loop.start();
   try {
     return await waitUntil(

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { workerProtocols } from '../protocol/messages';
 
 /**
  * A worker that speaks WebSocket by hand over TCP, so it can do what no WebSocket library lets a client do: stop
@@ -15,7 +16,8 @@ export class RawTcpWorker {
     await new Promise<void>((r) => this.socket.once('connect', () => r()));
     const key = randomBytes(16).toString('base64');
     this.socket.write(
-      `GET /ws?token=${token} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      `GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+        `Sec-WebSocket-Protocol: ${workerProtocols(token).join(', ')}\r\n\r\n`,
     );
     let upgraded = false;
     let onUpgrade = () => {};

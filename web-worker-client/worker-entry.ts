@@ -73,7 +73,7 @@ const api = {
       cache: idbCache,
       name: 'volunteer',
       workerId: await state.get<string>('workerId'),
-      connect: (url) => new WebSocket(url),
+      connect: (url, protocols) => new WebSocket(url, protocols),
       onEvent,
     });
     loop.start();

@@ -2,7 +2,15 @@ import type { Backend } from '../kernels/backend';
 import { buildModel, type Model } from '../kernels/models/index';
 import type { ErrorCode } from '../protocol/errors';
 import { decodeFrame, decodeTensor, encodeTensor } from '../protocol/frames';
-import { type Assignment, type Capabilities, type ClientMessage, PROTOCOL_VERSION, parseServerMessage, type ServerMessage } from '../protocol/messages';
+import {
+  type Assignment,
+  type Capabilities,
+  type ClientMessage,
+  PROTOCOL_VERSION,
+  parseServerMessage,
+  type ServerMessage,
+  workerProtocols,
+} from '../protocol/messages';
 import { DataClient } from './data';
 import type { ByteCache, SocketLike } from './host';
 
@@ -12,7 +20,8 @@ export interface WorkerOptions {
   token: string;
   backend: Backend;
   capabilities: Capabilities;
-  connect: (url: string) => SocketLike;
+  /** Open a WebSocket to `url` offering `protocols` (one of them carries the token). */
+  connect: (url: string, protocols: string[]) => SocketLike;
   cache: ByteCache;
   name?: string;
   /** Reused across reconnects (and reloads, where the host persists it) so the coordinator knows this worker. */
@@ -86,8 +95,7 @@ export class WorkerLoop {
   private connect() {
     const base = this.coordinators[this.attempt % this.coordinators.length];
     this.data.base = base;
-    const url = `${base.replace(/^http/, 'ws')}/ws?token=${encodeURIComponent(this.o.token)}`;
-    const ws = this.o.connect(url);
+    const ws = this.o.connect(`${base.replace(/^http/, 'ws')}/ws`, workerProtocols(this.o.token));
     this.socket = ws;
     ws.binaryType = 'arraybuffer';
     ws.onopen = () => {

@@ -52,7 +52,7 @@ export type ApiContext = ApiOptions & { as: Guard };
 /** The REST API: health, metrics, enrolment, tokens and workers here; jobs and data sets in job-routes.ts. */
 export function registerApi(o: ApiOptions) {
   const { router, auth, store, scheduler } = o;
-  const as: Guard = (scope, h) => async (req) => h(req, await auth.authenticate(bearerToken(req.headers.authorization, req.query), scope, req.ip));
+  const as: Guard = (scope, h) => async (req) => h(req, await auth.authenticate(bearerToken(req.headers.authorization), scope, req.ip));
 
   router.route('get', '/health', async () => ({
     ok: true,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { errorBody, GridError } from '../../protocol/errors';
 import { decodeFrame } from '../../protocol/frames';
-import { type ClientMessage, errorMessage, PROTOCOL_VERSION, parseClientMessage, type ServerMessage } from '../../protocol/messages';
+import { type ClientMessage, errorMessage, PROTOCOL_VERSION, parseClientMessage, type ServerMessage, WS_PROTOCOL } from '../../protocol/messages';
 import { type Auth, bearerToken } from '../auth';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
@@ -187,9 +187,11 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
       res.onAborted(() => {
         aborted = true;
       });
-      const token = bearerToken(req.getHeader('authorization') || undefined, new URLSearchParams(req.getQuery() ?? ''));
+      const offered = req.getHeader('sec-websocket-protocol');
+      const token = bearerToken(req.getHeader('authorization') || undefined, offered);
       const key = req.getHeader('sec-websocket-key');
-      const protocol = req.getHeader('sec-websocket-protocol');
+      // Answer with the grid protocol, never echoing the offer that carries the token.
+      const protocol = offered.split(',').some((p) => p.trim() === WS_PROTOCOL) ? WS_PROTOCOL : '';
       const extensions = req.getHeader('sec-websocket-extensions');
       const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
       o.auth
