@@ -3,7 +3,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { buildChunks, CHUNK_SAMPLES, type DatasetManifest } from '../../protocol/dataset';
-import { GridError } from '../../protocol/errors';
 import { sizeOf } from '../../protocol/model';
 
 /** A data set held in memory as content-hashed chunks: labels (u8) then features, per chunk. */

@@ -223,17 +223,7 @@ export class CpuBackend implements Backend {
   }
 
   adamwStep(p: Tensor, g: Tensor, m: Tensor, v: Tensor, h: AdamWHyper) {
-    const P = f(p);
-    const G = f(g);
-    const M = f(m);
-    const V = f(v);
-    const c1 = 1 - h.beta1 ** h.step;
-    const c2 = 1 - h.beta2 ** h.step;
-    for (let i = 0; i < P.length; i++) {
-      M[i] = h.beta1 * M[i] + (1 - h.beta1) * G[i];
-      V[i] = h.beta2 * V[i] + (1 - h.beta2) * G[i] * G[i];
-      P[i] -= h.lr * (M[i] / c1 / (Math.sqrt(V[i] / c2) + h.eps) + h.weightDecay * P[i]);
-    }
+    adamwUpdate(f(p), f(g), f(m), f(v), h);
   }
 }
 
@@ -249,4 +239,15 @@ function actGrad(x: number, kind: Activation): number {
   const u = SQRT_2_OVER_PI * (x + 0.044715 * x * x * x);
   const t = Math.tanh(u);
   return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x);
+}
+
+/** One AdamW step in place on plain arrays: the reference, and what engines without device optimizers run. */
+export function adamwUpdate(P: Float32Array, G: Float32Array, M: Float32Array, V: Float32Array, h: AdamWHyper) {
+  const c1 = 1 - h.beta1 ** h.step;
+  const c2 = 1 - h.beta2 ** h.step;
+  for (let i = 0; i < P.length; i++) {
+    M[i] = h.beta1 * M[i] + (1 - h.beta1) * G[i];
+    V[i] = h.beta2 * V[i] + (1 - h.beta2) * G[i] * G[i];
+    P[i] -= h.lr * (M[i] / c1 / (Math.sqrt(V[i] / c2) + h.eps) + h.weightDecay * P[i]);
+  }
 }

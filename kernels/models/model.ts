@@ -62,8 +62,7 @@ export abstract class Model {
   }
 
   private checkBatch(b: Batch) {
-    if (b.x.length !== b.y.length * this.inputSize) throw new Error(`batch has ${b.x.length} features for ${b.y.length} labels of ${this.inputSize}`);
-    for (const y of b.y) if (y >= this.classes) throw new Error(`label ${y} is out of range for ${this.classes} classes`);
+    checkBatch(b, this.inputSize, this.classes);
   }
 
   /** Mean loss and the flat gradient of the mean loss w.r.t. every parameter, in wire order. */
@@ -130,31 +129,47 @@ export abstract class Model {
   }
 
   /** Mean loss and accuracy over a labelled set, in batches of `batchSize`. */
-  async evaluate(flat: Float32Array, data: Batch, batchSize = 1000): Promise<{ loss: number; accuracy: number }> {
-    let loss = 0;
-    let correct = 0;
-    const n = data.y.length;
-    for (let s = 0; s < n; s += batchSize) {
-      const e = Math.min(n, s + batchSize);
-      const logits = await this.predict(flat, data.x.subarray(s * this.inputSize, e * this.inputSize));
-      for (let i = 0; i < e - s; i++) {
-        const row = logits.subarray(i * this.classes, (i + 1) * this.classes);
-        let max = -Infinity;
-        let arg = 0;
-        for (let j = 0; j < row.length; j++) if (row[j] > max) [max, arg] = [row[j], j];
-        let sum = 0;
-        for (const z of row) sum += Math.exp(z - max);
-        loss += Math.log(sum) + max - row[data.y[s + i]];
-        if (arg === data.y[s + i]) correct++;
-      }
-    }
-    return { loss: loss / n, accuracy: correct / n };
+  evaluate(flat: Float32Array, data: Batch, batchSize = 1000): Promise<{ loss: number; accuracy: number }> {
+    return evaluateByLogits(this, flat, data, batchSize);
   }
 
   dispose() {
     for (const t of this.params ?? []) this.backend.release(t);
     this.params = null;
   }
+}
+
+/** A batch must hold `inputSize` features per label and labels below `classes`, whatever engine runs it. */
+export function checkBatch(b: Batch, inputSize: number, classes: number) {
+  if (b.x.length !== b.y.length * inputSize) throw new Error(`batch has ${b.x.length} features for ${b.y.length} labels of ${inputSize}`);
+  for (const y of b.y) if (y >= classes) throw new Error(`label ${y} is out of range for ${classes} classes`);
+}
+
+/** Mean cross-entropy and accuracy of `model`'s logits over a labelled set, in batches: shared by every engine. */
+export async function evaluateByLogits(
+  model: Pick<Model, 'predict' | 'inputSize' | 'classes'>,
+  flat: Float32Array,
+  data: Batch,
+  batchSize: number,
+): Promise<{ loss: number; accuracy: number }> {
+  let loss = 0;
+  let correct = 0;
+  const n = data.y.length;
+  for (let s = 0; s < n; s += batchSize) {
+    const e = Math.min(n, s + batchSize);
+    const logits = await model.predict(flat, data.x.subarray(s * model.inputSize, e * model.inputSize));
+    for (let i = 0; i < e - s; i++) {
+      const row = logits.subarray(i * model.classes, (i + 1) * model.classes);
+      let max = -Infinity;
+      let arg = 0;
+      for (let j = 0; j < row.length; j++) if (row[j] > max) [max, arg] = [row[j], j];
+      let sum = 0;
+      for (const z of row) sum += Math.exp(z - max);
+      loss += Math.log(sum) + max - row[data.y[s + i]];
+      if (arg === data.y[s + i]) correct++;
+    }
+  }
+  return { loss: loss / n, accuracy: correct / n };
 }
 
 function summarize(loss: Float32Array, correct: Float32Array, n: number): StepResult {

@@ -1,0 +1,114 @@
+import type * as OrtTypes from 'onnxruntime-common';
+import { classCount, inputSize, type ModelSpec, parameterShapes, sizeOf, type TensorShape } from '../../protocol/model';
+import type { AdamWHyper } from '../backend';
+import { adamwUpdate } from '../cpu/backend';
+import type { Engine, TrainableModel } from '../engine';
+import { type Batch, checkBatch, evaluateByLogits, type StepResult } from '../models/model';
+import { inferenceGraph, trainingGraph } from './models';
+
+/** The part of onnxruntime we use; onnxruntime-node and onnxruntime-web both provide it, so the host injects one. */
+export type Ort = Pick<typeof OrtTypes, 'InferenceSession' | 'Tensor'>;
+type Session = OrtTypes.InferenceSession;
+type Tensor = OrtTypes.Tensor;
+
+/**
+ * onnxruntime with exactly one execution provider (`wasm`, `webgpu`, `cpu`): no fallback list, so a session that
+ * opens is running on the provider named, and one that cannot run there fails instead of silently moving.
+ */
+export function onnxEngine(ort: Ort, provider: string, name: string, adapter: string): Engine {
+  return { name, adapter, supports: () => true, build: (spec) => OnnxModel.open(ort, spec, provider) };
+}
+
+/** A model run by onnxruntime from the graphs in models.ts; local AdamW steps are applied here, between runs. */
+export class OnnxModel implements TrainableModel {
+  readonly shapes: TensorShape[];
+  readonly paramCount: number;
+  readonly inputSize: number;
+  readonly classes: number;
+
+  private constructor(
+    private readonly ort: Ort,
+    spec: ModelSpec,
+    private readonly train: Session,
+    private readonly infer: Session,
+  ) {
+    this.shapes = parameterShapes(spec);
+    this.paramCount = this.shapes.reduce((n, s) => n + sizeOf(s.shape), 0);
+    this.inputSize = inputSize(spec);
+    this.classes = classCount(spec);
+  }
+
+  static async open(ort: Ort, spec: ModelSpec, provider: string): Promise<OnnxModel> {
+    const options: OrtTypes.InferenceSession.SessionOptions = { executionProviders: [provider], graphOptimizationLevel: 'all' };
+    const [train, infer] = await Promise.all([
+      ort.InferenceSession.create(trainingGraph(spec), options),
+      ort.InferenceSession.create(inferenceGraph(spec), options),
+    ]);
+    return new OnnxModel(ort, spec, train, infer);
+  }
+
+  private params(flat: Float32Array): Record<string, Tensor> {
+    if (flat.length !== this.paramCount) throw new Error(`model has ${this.paramCount} parameters, got ${flat.length}`);
+    const feeds: Record<string, Tensor> = {};
+    let off = 0;
+    for (const s of this.shapes) {
+      const n = sizeOf(s.shape);
+      feeds[s.name] = new this.ort.Tensor('float32', flat.subarray(off, off + n), s.shape);
+      off += n;
+    }
+    return feeds;
+  }
+
+  async lossAndGradients(flat: Float32Array, batch: Batch): Promise<StepResult & { grads: Float32Array }> {
+    checkBatch(batch, this.inputSize, this.classes);
+    const n = batch.y.length;
+    const oneHot = new Float32Array(n * this.classes);
+    for (let i = 0; i < n; i++) oneHot[i * this.classes + batch.y[i]] = 1;
+    const out = await this.train.run({
+      x: new this.ort.Tensor('float32', batch.x, [n, this.inputSize]),
+      y: new this.ort.Tensor('float32', oneHot, [n, this.classes]),
+      ...this.params(flat),
+    });
+    const grads = new Float32Array(this.paramCount);
+    let off = 0;
+    for (const s of this.shapes) {
+      grads.set(out[`grad.${s.name}`].data as Float32Array, off);
+      off += sizeOf(s.shape);
+    }
+    return { grads, loss: Number(out.loss.data[0]), correct: Number(out.correct.data[0]), samples: n };
+  }
+
+  async localSteps(flat: Float32Array, batches: Batch[], h: Omit<AdamWHyper, 'step'>): Promise<StepResult & { delta: Float32Array }> {
+    const p = flat.slice();
+    const m = new Float32Array(p.length);
+    const v = new Float32Array(p.length);
+    let loss = 0;
+    let correct = 0;
+    let samples = 0;
+    for (const [step, batch] of batches.entries()) {
+      const r = await this.lossAndGradients(p, batch);
+      adamwUpdate(p, r.grads, m, v, { ...h, step: step + 1 }); // the optimizer state lives across the H steps
+      loss += r.loss * r.samples;
+      correct += r.correct;
+      samples += r.samples;
+    }
+    const delta = new Float32Array(p.length);
+    for (let i = 0; i < delta.length; i++) delta[i] = flat[i] - p[i];
+    return { delta, loss: loss / samples, correct, samples };
+  }
+
+  async predict(flat: Float32Array, x: Float32Array): Promise<Float32Array> {
+    const n = x.length / this.inputSize;
+    const out = await this.infer.run({ input: new this.ort.Tensor('float32', x, [n, this.inputSize]), ...this.params(flat) }, ['logits']);
+    return out.logits.data as Float32Array;
+  }
+
+  evaluate(flat: Float32Array, data: Batch, batchSize = 1000) {
+    return evaluateByLogits(this, flat, data, batchSize);
+  }
+
+  dispose() {
+    void this.train.release();
+    void this.infer.release();
+  }
+}

@@ -1,0 +1,107 @@
+import { onnx } from 'onnx-proto';
+
+/** Opset of every graph we write: ReduceSum takes its axes as an input (13+), LayerNorm-era ops are not needed. */
+export const OPSET = 17;
+
+type Attr = number | number[] | string;
+
+/**
+ * A small builder over onnx-proto's ModelProto: named values, nodes in order, inputs with symbolic batch dimensions,
+ * float initializers. Every helper returns the name of the value it produced, so graphs read like the math.
+ */
+export class GraphBuilder {
+  private readonly nodes: onnx.INodeProto[] = [];
+  private readonly inputs: onnx.IValueInfoProto[] = [];
+  private readonly outputs: onnx.IValueInfoProto[] = [];
+  private readonly initializers: onnx.ITensorProto[] = [];
+  private next = 0;
+
+  /** A graph input; a string dimension is symbolic (the batch). */
+  input(name: string, dims: (number | string)[], type: 'float' | 'int64' = 'float'): string {
+    this.inputs.push(valueInfo(name, dims, type));
+    return name;
+  }
+
+  output(value: string, name: string, dims: (number | string)[]): string {
+    const out = value === name ? name : this.op('Identity', [value], {}, name);
+    this.outputs.push(valueInfo(out, dims, 'float'));
+    return out;
+  }
+
+  /** A float tensor stored in the model (trained weights, constants). */
+  weight(name: string, dims: number[], values: Float32Array): string {
+    this.initializers.push({
+      name,
+      dims,
+      dataType: onnx.TensorProto.DataType.FLOAT,
+      rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice(),
+    });
+    return name;
+  }
+
+  scalar(value: number): string {
+    return this.weight(this.fresh('c'), [], Float32Array.of(value));
+  }
+
+  /** An int64 constant: a 1-D list, or a scalar when given a number. */
+  ints(values: number[] | number): string {
+    const name = this.fresh('i');
+    const list = typeof values === 'number' ? [values] : values;
+    const bytes = new Uint8Array(new BigInt64Array(list.map(BigInt)).buffer);
+    this.initializers.push({ name, dims: typeof values === 'number' ? [] : [list.length], dataType: onnx.TensorProto.DataType.INT64, rawData: bytes });
+    return name;
+  }
+
+  /** One node; returns its (first) output's name. */
+  op(type: string, inputs: string[], attrs: Record<string, Attr> = {}, output = this.fresh(type)): string {
+    this.nodes.push({
+      opType: type,
+      input: inputs,
+      output: [output],
+      name: `${type}_${this.nodes.length}`,
+      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+    });
+    return output;
+  }
+
+  /** A node with several outputs (MaxPool with its indices). */
+  ops(type: string, inputs: string[], outputs: number, attrs: Record<string, Attr> = {}): string[] {
+    const names = Array.from({ length: outputs }, () => this.fresh(type));
+    this.nodes.push({
+      opType: type,
+      input: inputs,
+      output: names,
+      name: `${type}_${this.nodes.length}`,
+      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+    });
+    return names;
+  }
+
+  /** The serialized ModelProto. */
+  build(name: string, metadata: Record<string, string> = {}): Uint8Array {
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: OPSET }],
+      producerName: 'webgpu-grid',
+      graph: { name, node: this.nodes, input: this.inputs, output: this.outputs, initializer: this.initializers },
+      metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+
+  private fresh(prefix: string) {
+    return `${prefix}_${this.next++}`;
+  }
+}
+
+function valueInfo(name: string, dims: (number | string)[], type: 'float' | 'int64'): onnx.IValueInfoProto {
+  const elemType = type === 'float' ? onnx.TensorProto.DataType.FLOAT : onnx.TensorProto.DataType.INT64;
+  return { name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } } };
+}
+
+function attribute(name: string, v: Attr): onnx.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
+  if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
+  return Number.isInteger(v) ? { name, type: T.INT, i: v } : { name, type: T.FLOAT, f: v };
+}

@@ -1,0 +1,51 @@
+import type { ModelSpec } from '../../protocol/model';
+import { parameterShapes, sizeOf } from '../../protocol/model';
+import { CpuBackend } from '../cpu/backend';
+import { type Engine, kernelsEngine } from '../engine';
+import { initParams } from '../models/index';
+import { sampleBatch } from '../models/sample-batch';
+
+/** Models every engine is checked on: MLPs with each activation and depth, and CNNs with both kernel sizes. */
+export const MODEL_CASES: { name: string; spec: ModelSpec }[] = [
+  { name: 'mlp relu 3 layers', spec: { kind: 'mlp', layers: [20, 16, 12, 5] } },
+  { name: 'mlp gelu', spec: { kind: 'mlp', layers: [20, 16, 5], activation: 'gelu' } },
+  { name: 'mlp tanh', spec: { kind: 'mlp', layers: [20, 16, 5], activation: 'tanh' } },
+  { name: 'cnn k3', spec: { kind: 'cnn', input: [1, 12, 12], channels: [3, 4], kernel: 3, classes: 5 } },
+  { name: 'cnn k5 2 channels, odd size', spec: { kind: 'cnn', input: [2, 10, 11], channels: [3, 2], kernel: 5, classes: 4 } },
+];
+
+const relativeL2 = (a: Float32Array, b: Float32Array) => {
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += (a[i] - b[i]) ** 2;
+    n += b[i] ** 2;
+  }
+  return Math.sqrt(d) / Math.max(Math.sqrt(n), 1e-12);
+};
+
+/**
+ * Run `engine` and the CPU reference on the same parameters and batch: the worst relative L2 error over each
+ * parameter's gradient, the loss, the correct count, the logits, and a local-steps delta.
+ */
+export async function compareWithReference(engine: Engine, spec: ModelSpec) {
+  const [model, ref] = await Promise.all([engine.build(spec), kernelsEngine(new CpuBackend()).build(spec)]);
+  const params = initParams(spec, 5);
+  for (let i = 0; i < params.length; i++) params[i] += 0.01 * Math.sin(i);
+  const batch = sampleBatch(spec, 9);
+  const [a, b] = await Promise.all([model.lossAndGradients(params, batch), ref.lossAndGradients(params, batch)]);
+  let gradients = 0;
+  let off = 0;
+  for (const s of parameterShapes(spec)) {
+    const n = sizeOf(s.shape);
+    gradients = Math.max(gradients, relativeL2(a.grads.subarray(off, off + n), b.grads.subarray(off, off + n)));
+    off += n;
+  }
+  const logits = relativeL2(await model.predict(params, batch.x), await ref.predict(params, batch.x));
+  const h = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
+  const halves = [0, 1].map((k) => ({ x: batch.x.subarray((k * batch.x.length) / 3, ((k + 1) * batch.x.length) / 3), y: batch.y.subarray(k * 3, k * 3 + 3) }));
+  const local = relativeL2((await model.localSteps(params, halves, h)).delta, (await ref.localSteps(params, halves, h)).delta);
+  model.dispose();
+  ref.dispose();
+  return { gradients, loss: Math.abs(a.loss - b.loss) / b.loss, correct: a.correct - b.correct, logits, local };
+}
