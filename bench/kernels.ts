@@ -1,16 +1,27 @@
 import { resolve } from 'node:path';
+import * as ortNode from 'onnxruntime-node';
+import * as ortWeb from 'onnxruntime-web';
 import { createServer } from 'vite';
+import { CpuBackend } from '../kernels/cpu/backend';
+import { kernelsEngine } from '../kernels/engine';
 import { GpuBackend } from '../kernels/gpu/backend';
 import { openDawn } from '../kernels/gpu/dawn';
+import { onnxEngine } from '../kernels/onnx/engine';
 import { launchChromium } from '../test/browser';
-import { BENCH_CNN, BENCH_MLP, ourMatmulGflops, ourStepRate } from './workloads';
+import { measure } from '../worker/engine-choice';
+import { BENCH_CNN, BENCH_MLP, ourMatmulGflops } from './workloads';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const r = (x: number) => x.toFixed(x < 10 ? 2 : 0);
 
 /** Ours against TensorFlow.js on the same Chromium adapter, then ours through Dawn in Node. */
 export async function benchKernels() {
-  const server = await createServer({ configFile: false, root: resolve(import.meta.dirname, '..'), logLevel: 'error', server: { port: 0, host: '127.0.0.1' } });
+  const server = await createServer({
+    configFile: false,
+    root: resolve(import.meta.dirname, '..'),
+    logLevel: 'error',
+    server: { port: 0, host: '127.0.0.1', headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } },
+  });
   await server.listen();
   const { port } = server.httpServer!.address() as { port: number };
   const browser = await launchChromium();
@@ -26,7 +37,12 @@ export async function benchKernels() {
     console.log(
       `  ratio ours / tfjs-webgpu: ${(b.oursMlp / b.tfWebgpuMlp).toFixed(2)} (target >= 1.5), ours / tfjs-wasm: ${(b.oursMlp / b.tfWasmMlp).toFixed(2)}`,
     );
+    console.log(
+      `  onnxruntime-web: ort-webgpu ${r(b.ortWebgpuMlp)} | ort-wasm (${b.ortThreads} threads) ${r(b.ortWasmMlp)}; best browser engine / tfjs-wasm: ` +
+        `${(Math.max(b.oursMlp, b.ortWebgpuMlp, b.ortWasmMlp) / b.tfWasmMlp).toFixed(2)} (target >= 5)`,
+    );
     console.log(`CNN conv8-pool-conv16-pool-dense, batch 64, samples/s: ours ${r(b.oursCnn)} | tfjs-webgpu ${r(b.tfWebgpuCnn)} | tfjs-cpu ${r(b.tfCpuCnn)}`);
+    console.log(`  onnxruntime-web: ort-webgpu ${r(b.ortWebgpuCnn)} | ort-wasm (${b.ortThreads} threads) ${r(b.ortWasmCnn)}`);
     console.log(
       `  ratio ours / tfjs-webgpu: ${(b.oursCnn / b.tfWebgpuCnn).toFixed(2)} (target >= 1.5), ours / tfjs-cpu: ${(b.oursCnn / b.tfCpuCnn).toFixed(2)}`,
     );
@@ -38,6 +54,22 @@ export async function benchKernels() {
   const dawn = new GpuBackend(gpu);
   console.log(`Dawn (Node) adapter: ${dawn.adapter} (our matmul: ${dawn.matmulVariant})`);
   console.log(`matmul 1024^3 (ours, Dawn): ${r(await ourMatmulGflops(dawn, 1024, SECONDS))} GFLOP/s`);
-  console.log(`MLP batch 256 (ours, Dawn): ${r(await ourStepRate(dawn, BENCH_MLP, 256, SECONDS))} samples/s`);
-  console.log(`CNN batch 64 (ours, Dawn): ${r(await ourStepRate(dawn, BENCH_CNN, 64, SECONDS))} samples/s`);
+  // Every engine a native worker has, on the same models and batches, in this process.
+  const engines = [
+    kernelsEngine(dawn),
+    onnxEngine(ortNode, 'cpu', 'ort-node', 'onnxruntime-node cpu'),
+    onnxEngine(ortWeb, 'wasm', `ort-wasm ${ortWeb.env.wasm.numThreads ?? 1}t`, 'onnxruntime-web wasm in Node'),
+    kernelsEngine(new CpuBackend()),
+  ];
+  for (const [name, spec, batch] of [
+    ['MLP 784-256-128-10', BENCH_MLP, 256],
+    ['CNN conv8-pool-conv16-pool-dense', BENCH_CNN, 64],
+  ] as const) {
+    const rates = [];
+    for (const e of engines) rates.push({ engine: e.name === 'webgpu' ? 'ours-dawn' : e.name, rate: await measure(e, spec, SECONDS * 1000, batch) });
+    const dawnRate = rates[0].rate;
+    const best = rates.reduce((a, b) => (b.rate > a.rate ? b : a));
+    console.log(`${name}, batch ${batch}, Node, samples/s: ${rates.map((x) => `${x.engine} ${r(x.rate)}`).join(' | ')}`);
+    console.log(`  best native engine ${best.engine} / ours-dawn: ${(best.rate / dawnRate).toFixed(1)}x (target >= 20x on the MLP)`);
+  }
 }

@@ -1,7 +1,7 @@
 import type { Backend } from '../kernels/backend';
-import { buildModel, initParams } from '../kernels/models/index';
-import { sampleBatch } from '../kernels/models/sample-batch';
+import { kernelsEngine } from '../kernels/engine';
 import type { ModelSpec } from '../protocol/model';
+import { measure } from '../worker/engine-choice';
 
 export const BENCH_MLP: ModelSpec = { kind: 'mlp', layers: [784, 256, 128, 10] };
 export const BENCH_CNN: ModelSpec = { kind: 'cnn', input: [1, 28, 28], channels: [8, 16], kernel: 5, classes: 10 };
@@ -9,20 +9,7 @@ export const BENCH_CNN: ModelSpec = { kind: 'cnn', input: [1, 28, 28], channels:
 const now = () => performance.now();
 
 /** Training-step throughput (forward, backward, gradients read back) of one of our models on `backend`. */
-export async function ourStepRate(backend: Backend, spec: ModelSpec, batch: number, seconds: number) {
-  const model = buildModel(spec, backend);
-  const params = initParams(spec, 1);
-  const data = sampleBatch(spec, batch);
-  await model.lossAndGradients(params, data); // warm-up: pipelines compile
-  let steps = 0;
-  const t0 = now();
-  while (steps < 2 || now() - t0 < seconds * 1000) {
-    await model.lossAndGradients(params, data);
-    steps++;
-  }
-  model.dispose();
-  return (steps * batch) / ((now() - t0) / 1000);
-}
+export const ourStepRate = (backend: Backend, spec: ModelSpec, batch: number, seconds: number) => measure(kernelsEngine(backend), spec, seconds * 1000, batch);
 
 /** C = A·B at n³ on `backend`, GFLOP/s, with the result read back each time. */
 export async function ourMatmulGflops(backend: Backend, n: number, seconds: number) {

@@ -1,8 +1,8 @@
-import { onnx } from 'onnx-proto';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { onnxEngine } from './onnx/engine';
+import { onnx } from './onnx/graph';
 import { inferenceGraph, trainingGraph } from './onnx/models';
 import { compareWithReference, MODEL_CASES } from './testing/engine-check';
 

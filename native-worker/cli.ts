@@ -2,7 +2,9 @@ import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
+import { EngineChooser, REFERENCE_MODEL } from '../worker/engine-choice';
 import { type WorkerEvent, WorkerLoop } from '../worker/loop';
+import { nativeEngines } from './engines';
 import { fileCache } from './file-cache';
 import { type BackendChoice, openBackend } from './open-backend';
 import { selfCheck } from './self-check';
@@ -17,8 +19,10 @@ const HELP = `grid-worker: a native GPU worker for the volunteer compute grid
   --max-memory MB     refuse to start when the backend reports less buffer memory than this
   --name NAME         name shown to operators (default the host name)
   --cache-dir DIR     where verified data chunks are kept (default ~/.cache/grid-worker)
-  --check             print adapter, limits and a self-benchmark, exit non-zero if this machine cannot serve
-  --check-seconds S   length of the --check benchmark (default 20)
+  --check             print adapter, limits and each engine's correctness and speed (fastest first); exit
+                      non-zero if no engine computes what the CPU reference computes
+  --check-seconds S   how long --check times each engine (default 5)
+  --measure-ms MS     how long each engine is timed on a model before choosing (default 2000; cached per engine)
   --status            print the coordinator's health and exit
 SIGINT finishes the shard in hand and exits; a second SIGINT hands it back at once.`;
 
@@ -32,7 +36,8 @@ const { values: args } = parseArgs({
     name: { type: 'string', default: hostname() },
     'cache-dir': { type: 'string', default: join(homedir(), '.cache', 'grid-worker') },
     check: { type: 'boolean', default: false },
-    'check-seconds': { type: 'string', default: '20' },
+    'check-seconds': { type: 'string', default: '5' },
+    'measure-ms': { type: 'string', default: process.env.GRID_MEASURE_MS ?? '2000' },
     status: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -83,12 +88,19 @@ async function main(): Promise<number> {
   if (maxMemory && capabilities.limits && capabilities.limits.maxBufferSize < maxMemory * 2 ** 20)
     throw new Error(`adapter allows buffers of ${capabilities.limits.maxBufferSize} bytes, less than --max-memory ${maxMemory} MB`);
 
+  const engines = nativeEngines(backend);
   if (args.check) {
     console.log(JSON.stringify({ adapter: backend.adapter, capabilities }, null, 2));
-    const r = await selfCheck(backend, intOption('check-seconds', args['check-seconds'], 1, 3600));
-    console.log(JSON.stringify({ check: 'ok', ...r, samplesPerSecond: Math.round(r.samplesPerSecond) }));
+    const rows = await selfCheck(engines, intOption('check-seconds', args['check-seconds'], 1, 3600));
+    console.table(rows);
+    console.log(JSON.stringify({ check: 'ok', engines: rows }));
     return 0;
   }
+  const cache = fileCache(args['cache-dir']!);
+  // Measured once per engine and adapter (the result is cached), and told to the coordinator in hello.
+  const measureMs = intOption('measure-ms', args['measure-ms'], 1, 600_000);
+  const rates = await new EngineChooser(engines, cache, measureMs).rank(REFERENCE_MODEL);
+  log('engines', { rates });
 
   let token = args.token;
   if (!token) {
@@ -102,11 +114,12 @@ async function main(): Promise<number> {
   const loop = new WorkerLoop({
     coordinator: coordinators,
     token,
-    backend,
-    capabilities,
+    engines,
+    measureMs,
+    capabilities: { ...capabilities, engines: rates },
     name: args.name,
     concurrency,
-    cache: fileCache(args['cache-dir']!),
+    cache,
     connect: (url, protocols) => new WebSocket(url, protocols, { maxPayload: 256 << 20 }),
     onEvent: (e) => report(e),
   });

@@ -1,34 +1,36 @@
-import type { Backend } from '../kernels/backend';
 import { CpuBackend } from '../kernels/cpu/backend';
-import { buildModel, initParams } from '../kernels/models/index';
+import { type Engine, kernelsEngine } from '../kernels/engine';
+import { initParams } from '../kernels/models/index';
 import { sampleBatch } from '../kernels/models/sample-batch';
-import type { ModelSpec } from '../protocol/model';
+import { measure, REFERENCE_MODEL } from '../worker/engine-choice';
 
-const MLP: ModelSpec = { kind: 'mlp', layers: [784, 256, 128, 10] };
-
-/**
- * `--check`: verify the backend computes what the CPU reference computes, then run MLP training steps
- * (batch 256) for `seconds` and report samples/s. Throws when the machine cannot serve.
- */
-export async function selfCheck(backend: Backend, seconds: number) {
-  const params = initParams(MLP, 5);
-  const small = sampleBatch(MLP, 8);
-  const want = await buildModel(MLP, new CpuBackend()).lossAndGradients(params, small);
-  const model = buildModel(MLP, backend);
-  const got = await model.lossAndGradients(params, small);
+/** Largest gradient difference from the CPU reference, relative to the largest gradient, on a small batch. */
+async function gradientError(engine: Engine): Promise<number> {
+  const params = initParams(REFERENCE_MODEL, 5);
+  const small = sampleBatch(REFERENCE_MODEL, 8);
+  const [model, reference] = await Promise.all([engine.build(REFERENCE_MODEL), kernelsEngine(new CpuBackend()).build(REFERENCE_MODEL)]);
+  const [got, want] = await Promise.all([model.lossAndGradients(params, small), reference.lossAndGradients(params, small)]);
+  model.dispose();
   let scale = 0;
   let err = 0;
-  for (let i = 0; i < want.grads.length; i++) scale = Math.max(scale, Math.abs(want.grads[i]));
+  for (const g of want.grads) scale = Math.max(scale, Math.abs(g));
   for (let i = 0; i < want.grads.length; i++) err = Math.max(err, Math.abs(got.grads[i] - want.grads[i]) / scale);
-  if (!(err < 1e-3)) throw new Error(`backend gradients differ from the CPU reference by ${err}`);
-  const batch = sampleBatch(MLP, 256);
-  let steps = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < seconds * 1000) {
-    await model.lossAndGradients(params, batch);
-    steps++;
+  return err;
+}
+
+/**
+ * `--check`: each engine's gradients against the CPU reference, then its training speed on the Fashion-MNIST MLP
+ * (batch 256) for `seconds`; fastest first. Throws when no engine computes correctly.
+ */
+export async function selfCheck(engines: Engine[], seconds: number) {
+  const rows = [];
+  for (const engine of engines) {
+    const error = await gradientError(engine).catch(() => Number.POSITIVE_INFINITY);
+    const ok = error < 1e-3;
+    const samplesPerSec = ok ? Math.round(await measure(engine, REFERENCE_MODEL, seconds * 1000)) : 0;
+    rows.push({ engine: engine.name, adapter: engine.adapter, gradientError: Number(error.toExponential(2)), ok, samplesPerSec });
   }
-  const s = (performance.now() - t0) / 1000;
-  model.dispose();
-  return { gradientError: err, steps, samplesPerSecond: (steps * 256) / s };
+  rows.sort((a, b) => b.samplesPerSec - a.samplesPerSec);
+  if (!rows.some((r) => r.ok)) throw new Error(`no engine matches the CPU reference: ${JSON.stringify(rows)}`);
+  return rows;
 }

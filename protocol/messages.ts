@@ -12,6 +12,8 @@ const capabilities = obj({
   features: opt(arr(str(100), 64)),
   cores: int(1, 4096),
   memoryMB: int(0, 1 << 30),
+  /** Engines it has, fastest first, with their measured training speed on the reference MLP. */
+  engines: opt(arr(obj({ engine: str(40), adapter: str(200), samplesPerSec: num(0) }), 8)),
   /** Shards this worker runs at once. */
   concurrency: opt(int(1, 64)),
 });

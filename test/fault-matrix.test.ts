@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startCoordinator } from '../coordinator/server';
 import { CpuBackend } from '../kernels/cpu/backend';
+import { kernelsEngine } from '../kernels/engine';
 import { memoryCache } from '../worker/host';
 import { WorkerLoop } from '../worker/loop';
 import { api, mlpJob, tempDir, waitUntil } from './helpers';
@@ -42,7 +43,14 @@ describe('fault matrix: one hostile worker among honest ones', () => {
   afterAll(() => coord?.close());
 
   const worker = (backend: CpuBackend, workerToken: string) =>
-    new WorkerLoop({ coordinator: url, token: workerToken, backend, capabilities: caps, cache: memoryCache(), connect: (u, p) => new WebSocket(u, p) });
+    new WorkerLoop({
+      coordinator: url,
+      token: workerToken,
+      engines: [kernelsEngine(backend)],
+      capabilities: caps,
+      cache: memoryCache(),
+      connect: (u, p) => new WebSocket(u, p),
+    });
 
   /** Run one job with two honest workers and `third`; returns its final test accuracy and the job's ledger. */
   async function run(third: CpuBackend, spec: object = SPEC) {

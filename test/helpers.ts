@@ -65,7 +65,20 @@ export async function startCoordinatorProcess(dataDir: string, port = 0, env: Re
 }
 
 export function startWorker(url: string, token: string, name: string, backend = 'cpu') {
-  return spawnTs('native-worker/cli.ts', ['--coordinator', url, '--token', token, '--backend', backend, '--name', name, '--cache-dir', tempDir('grid-cache-')]);
+  return spawnTs('native-worker/cli.ts', [
+    '--coordinator',
+    url,
+    '--token',
+    token,
+    '--backend',
+    backend,
+    '--name',
+    name,
+    '--cache-dir',
+    tempDir('grid-cache-'),
+    '--measure-ms',
+    '300',
+  ]);
 }
 
 export async function api<T = unknown>(url: string, token: string, path: string, body?: unknown, method = body ? 'POST' : 'GET'): Promise<T> {

@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import WebSocket from 'ws';
 import { CpuBackend } from '../kernels/cpu/backend';
+import { kernelsEngine } from '../kernels/engine';
 import { workerProtocols } from '../protocol/messages';
 import { memoryCache } from '../worker/host';
 import { WorkerLoop } from '../worker/loop';
@@ -50,7 +51,7 @@ export async function runHonestWorkerUntilDone(url: string, token: string, jobId
   const loop = new WorkerLoop({
     coordinator: url,
     token,
-    backend: new CpuBackend(),
+    engines: [kernelsEngine(new CpuBackend())],
     capabilities,
     cache: memoryCache(),
     connect: (u, p) => new WebSocket(u, p),

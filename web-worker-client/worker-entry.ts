@@ -1,6 +1,8 @@
 /// <reference lib="webworker" />
+
 import * as Comlink from 'comlink';
 import type { Backend } from '../kernels/backend';
+import { kernelsEngine } from '../kernels/engine';
 import { openGpu } from '../kernels/gpu/device';
 import type { Capabilities } from '../protocol/messages';
 import { backendFor } from '../worker/capabilities';
@@ -68,7 +70,7 @@ const api = {
     loop = new WorkerLoop({
       coordinator,
       token,
-      backend: backend!,
+      engines: [kernelsEngine(backend!)],
       capabilities: capabilities!,
       cache: idbCache,
       name: 'volunteer',

@@ -1,5 +1,4 @@
-import type { Backend } from '../kernels/backend';
-import { buildModel, type Model } from '../kernels/models/index';
+import type { Engine } from '../kernels/engine';
 import type { ErrorCode } from '../protocol/errors';
 import { decodeFrame, decodeTensor, encodeTensor } from '../protocol/frames';
 import {
@@ -12,13 +11,17 @@ import {
   workerProtocols,
 } from '../protocol/messages';
 import { DataClient } from './data';
+import { EngineChooser, type EngineRate } from './engine-choice';
 import type { ByteCache, SocketLike } from './host';
 
 export interface WorkerOptions {
   /** Base URL of the coordinator, or several: after a disconnect the loop tries the next one. */
   coordinator: string | string[];
   token: string;
-  backend: Backend;
+  /** The engines this machine has; each job's model runs on the fastest of them, by measurement. */
+  engines: Engine[];
+  /** How long each engine is timed on a new model when there is a choice (default 2 s). */
+  measureMs?: number;
   capabilities: Capabilities;
   /** Open a WebSocket to `url` offering `protocols` (one of them carries the token). */
   connect: (url: string, protocols: string[]) => SocketLike;
@@ -37,6 +40,7 @@ export type WorkerEvent =
   | { type: 'connected'; workerId: string }
   | { type: 'disconnected'; code: number; reason: string; retryInMs?: number }
   | { type: 'assigned'; job: number; round: number; shard: number; samples: number }
+  | { type: 'engine'; job: number; engine: string; rates: EngineRate[] }
   | { type: 'computed'; job: number; round: number; shard: number; samples: number; loss: number; ms: number; bytes: number }
   | { type: 'accepted'; assignmentId: number }
   | { type: 'refused'; code: string; message: string; assignmentId?: number }
@@ -58,7 +62,7 @@ export class WorkerLoop {
   private socket?: SocketLike;
   private readonly data: DataClient;
   private readonly coordinators: string[];
-  private readonly models = new Map<string, Model>();
+  private readonly engines: EngineChooser;
   /** Error feedback per job: what compression dropped from the last result, added to the next one. */
   private readonly residuals = new Map<number, Float32Array>();
   private readonly queue: Assignment[] = [];
@@ -81,6 +85,7 @@ export class WorkerLoop {
     this.workerId = o.workerId;
     this.coordinators = (Array.isArray(o.coordinator) ? o.coordinator : [o.coordinator]).map((u) => u.replace(/\/$/, ''));
     this.data = new DataClient(this.coordinators[0], o.token, o.cache, o.fetch);
+    this.engines = new EngineChooser(o.engines, o.cache, o.measureMs);
   }
 
   private emit(e: WorkerEvent) {
@@ -202,18 +207,8 @@ export class WorkerLoop {
     }
   }
 
-  private model(a: Assignment): Model {
-    const key = `${a.jobId}:${JSON.stringify(a.model)}`;
-    let m = this.models.get(key);
-    if (!m) {
-      for (const old of this.models.values()) old.dispose();
-      this.models.clear();
-      m = buildModel(a.model, this.o.backend);
-      this.models.set(key, m);
-    }
-    return m;
-  }
-
+  /** The engine ranking last announced, so each model's choice is reported once. */
+  private announced?: EngineRate[];
   private paramsCache?: { url: string; values: Float32Array };
 
   private async compute(a: Assignment) {
@@ -225,7 +220,9 @@ export class WorkerLoop {
     const params = this.paramsCache.values;
     const d = a.data;
     const batch = await this.data.batch(d.dataset, d.split, d.seed, d.cursor, d.count);
-    const model = this.model(a);
+    const { model, rates } = await this.engines.model(a.model);
+    if (this.announced !== rates) this.emit({ type: 'engine', job: a.jobId, engine: rates[0].engine, rates });
+    this.announced = rates;
     let values: Float32Array;
     let loss: number;
     let correct: number;

@@ -2,11 +2,24 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import * as ort from 'onnxruntime-web';
 import { GpuBackend } from '../../kernels/gpu/backend';
 import { openGpu } from '../../kernels/gpu/device';
+import { onnxEngine } from '../../kernels/onnx/engine';
+import { measure } from '../../worker/engine-choice';
 import { BENCH_CNN, BENCH_MLP, ourMatmulGflops, ourStepRate } from '../workloads';
 
 setWasmPaths('/node_modules/@tensorflow/tfjs-backend-wasm/dist/');
+ort.env.wasm.wasmPaths = '/node_modules/onnxruntime-web/dist/';
+// wasm threads need a cross-origin isolated page (the bench server sends COOP and COEP).
+ort.env.wasm.numThreads = self.crossOriginIsolated ? navigator.hardwareConcurrency : 1;
+
+/** onnxruntime-web on one provider; 0 (and the error on the console) where the provider cannot run here. */
+const ortRate = (provider: string, spec: typeof BENCH_MLP, batch: number, seconds: number) =>
+  measure(onnxEngine(ort, provider, `ort-${provider}`, provider), spec, seconds * 1000, batch).catch((e) => {
+    console.error(`ort-${provider}: ${e}`);
+    return 0;
+  });
 
 /** The same training step in TensorFlow.js: forward, softmax cross-entropy, gradients of every weight, read back. */
 function tfjsStep(kind: 'mlp' | 'cnn', batch: number) {
@@ -70,6 +83,11 @@ async function tfjsRate(backend: string, kind: 'mlp' | 'cnn', batch: number, sec
   out.tfWebgpuCnn = await tfjsRate('webgpu', 'cnn', 64, seconds);
   out.tfWasmMlp = await tfjsRate('wasm', 'mlp', 256, seconds);
   out.tfCpuCnn = await tfjsRate('cpu', 'cnn', 64, seconds); // tfjs-wasm has no conv backprop kernels
+  out.ortThreads = ort.env.wasm.numThreads;
+  out.ortWasmMlp = await ortRate('wasm', BENCH_MLP, 256, seconds);
+  out.ortWebgpuMlp = await ortRate('webgpu', BENCH_MLP, 256, seconds);
+  out.ortWasmCnn = await ortRate('wasm', BENCH_CNN, 64, seconds);
+  out.ortWebgpuCnn = await ortRate('webgpu', BENCH_CNN, 64, seconds);
   return out;
 };
 (window as unknown as { ready: boolean }).ready = true;

@@ -1,20 +1,22 @@
 import { GridError } from '../../protocol/errors';
 import type { Principal } from '../auth';
-import type { Job } from '../store/index';
+import type { Job, Store } from '../store/index';
 import type { ApiContext } from './routes';
 import { binary, intParam } from './routes';
 
 /** A researcher sees and controls only what their token created; an operator sees everything. */
 const owns = (who: Principal, tokenId: number | null) => who.scopes.has('operator') || tokenId === who.tokenId;
 
+/** The job named in the path, if the caller may see it; someone else's job is NOT_FOUND, not FORBIDDEN. */
+export async function ownedJob(store: Store, id: string | undefined, who: Principal): Promise<Job> {
+  const job = await store.job(intParam(id, 'id'));
+  if (!job || !owns(who, job.token_id)) throw new GridError('NOT_FOUND', `no job ${id}`);
+  return job;
+}
+
 /** Jobs, their metrics, checkpoints and parameters; data sets. Jobs and uploads belong to the token that made them. */
 export function registerJobRoutes({ router, as, store, scheduler, datasets }: ApiContext) {
-  /** The job named in the path, if the caller may see it; someone else's job is NOT_FOUND, not FORBIDDEN. */
-  const ownJob = async (id: string | undefined, who: Principal): Promise<Job> => {
-    const job = await store.job(intParam(id, 'id'));
-    if (!job || !owns(who, job.token_id)) throw new GridError('NOT_FOUND', `no job ${id}`);
-    return job;
-  };
+  const ownJob = (id: string | undefined, who: Principal) => ownedJob(store, id, who);
 
   router.route(
     'post',

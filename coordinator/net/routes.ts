@@ -7,6 +7,7 @@ import type { Store } from '../store/index';
 import type { Scheduler } from '../training/scheduler';
 import type { HttpRouter, Request } from './http';
 import { registerJobRoutes } from './job-routes';
+import { registerModelRoutes } from './model-routes';
 
 export interface ApiOptions {
   router: HttpRouter;
@@ -105,4 +106,5 @@ export function registerApi(o: ApiOptions) {
   );
 
   registerJobRoutes({ ...o, as });
+  registerModelRoutes({ ...o, as });
 }

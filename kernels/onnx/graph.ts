@@ -1,4 +1,8 @@
-import { onnx } from 'onnx-proto';
+import type { onnx as Onnx } from 'onnx-proto';
+import onnxProto from 'onnx-proto';
+
+// onnx-proto is CommonJS: Node's ESM loader gives it only as a default export.
+export const onnx = (onnxProto as unknown as { onnx: typeof Onnx }).onnx;
 
 /** Opset of every graph we write: ReduceSum takes its axes as an input (13+), LayerNorm-era ops are not needed. */
 export const OPSET = 17;
@@ -10,10 +14,10 @@ type Attr = number | number[] | string;
  * float initializers. Every helper returns the name of the value it produced, so graphs read like the math.
  */
 export class GraphBuilder {
-  private readonly nodes: onnx.INodeProto[] = [];
-  private readonly inputs: onnx.IValueInfoProto[] = [];
-  private readonly outputs: onnx.IValueInfoProto[] = [];
-  private readonly initializers: onnx.ITensorProto[] = [];
+  private readonly nodes: Onnx.INodeProto[] = [];
+  private readonly inputs: Onnx.IValueInfoProto[] = [];
+  private readonly outputs: Onnx.IValueInfoProto[] = [];
+  private readonly initializers: Onnx.ITensorProto[] = [];
   private next = 0;
 
   /** A graph input; a string dimension is symbolic (the batch). */
@@ -94,12 +98,12 @@ export class GraphBuilder {
   }
 }
 
-function valueInfo(name: string, dims: (number | string)[], type: 'float' | 'int64'): onnx.IValueInfoProto {
+function valueInfo(name: string, dims: (number | string)[], type: 'float' | 'int64'): Onnx.IValueInfoProto {
   const elemType = type === 'float' ? onnx.TensorProto.DataType.FLOAT : onnx.TensorProto.DataType.INT64;
   return { name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } } };
 }
 
-function attribute(name: string, v: Attr): onnx.IAttributeProto {
+function attribute(name: string, v: Attr): Onnx.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
   if (Array.isArray(v)) return { name, type: T.INTS, ints: v };

@@ -1,0 +1,9 @@
+import * as ort from 'onnxruntime-node';
+import type { Backend } from '../kernels/backend';
+import { type Engine, kernelsEngine } from '../kernels/engine';
+import { onnxEngine } from '../kernels/onnx/engine';
+
+/** What a native worker can run models on: onnxruntime-node's CPU provider, and our kernels on `backend`. */
+export function nativeEngines(backend: Backend): Engine[] {
+  return [onnxEngine(ort, 'cpu', 'ort-node', `onnxruntime-node ${ort.env.versions.node} cpu`), kernelsEngine(backend)];
+}

@@ -1,0 +1,95 @@
+import type { Engine, TrainableModel } from '../kernels/engine';
+import { initParams } from '../kernels/models/index';
+import { sampleBatch } from '../kernels/models/sample-batch';
+import type { ModelSpec } from '../protocol/model';
+import type { ByteCache } from './host';
+
+/** One engine's measured training speed on one model. */
+export interface EngineRate {
+  engine: string;
+  adapter: string;
+  samplesPerSec: number;
+}
+
+/** The model every worker measures at start, for its capabilities: the Fashion-MNIST MLP. */
+export const REFERENCE_MODEL: ModelSpec = { kind: 'mlp', layers: [784, 256, 128, 10] };
+
+/** Training steps of `engine` on `spec` for about `ms` after a warm-up step (compiling, allocating); samples/s. */
+export async function measure(engine: Engine, spec: ModelSpec, ms: number, size = 256, now = () => performance.now()): Promise<number> {
+  const model = await engine.build(spec);
+  try {
+    const params = initParams(spec, 1);
+    const batch = sampleBatch(spec, size);
+    await model.lossAndGradients(params, batch);
+    let samples = 0;
+    const start = now();
+    do {
+      await model.lossAndGradients(params, batch);
+      samples += size;
+    } while (samples < 2 * size || now() - start < ms);
+    return samples / ((now() - start) / 1000);
+  } finally {
+    model.dispose();
+  }
+}
+
+const specKey = (spec: ModelSpec) => JSON.stringify(spec);
+
+/**
+ * Runs each model on the fastest engine this machine has, by measurement: every engine that supports the model is
+ * timed once per (engine, adapter, model), and the rates are remembered in the host's cache across restarts. An
+ * engine that fails to build or run is left out, so a broken provider costs a measurement, not the worker.
+ */
+export class EngineChooser {
+  private readonly built = new Map<string, Promise<{ model: TrainableModel; rates: EngineRate[] }>>();
+
+  constructor(
+    private readonly engines: Engine[],
+    private readonly cache: ByteCache,
+    private readonly measureMs = 2000,
+  ) {
+    if (!engines.length) throw new Error('no engine to run models on');
+  }
+
+  /** Rates of every usable engine on `spec`, fastest first. */
+  async rank(spec: ModelSpec): Promise<EngineRate[]> {
+    const rates: EngineRate[] = [];
+    for (const engine of this.engines.filter((e) => e.supports(spec))) {
+      const key = `engine-rate:${engine.name}:${engine.adapter}:${specKey(spec)}`;
+      const cached = await this.cache.get(key);
+      let samplesPerSec = cached ? Number(new TextDecoder().decode(cached)) : Number.NaN;
+      if (!Number.isFinite(samplesPerSec)) {
+        if (this.engines.length === 1)
+          samplesPerSec = 0; // nothing to choose between: do not spend the time
+        else {
+          samplesPerSec = await measure(engine, spec, this.measureMs).catch(() => -1);
+          await this.cache.put(key, new TextEncoder().encode(String(samplesPerSec)));
+        }
+      }
+      if (samplesPerSec >= 0) rates.push({ engine: engine.name, adapter: engine.adapter, samplesPerSec: Math.round(samplesPerSec) });
+    }
+    return rates.sort((a, b) => b.samplesPerSec - a.samplesPerSec);
+  }
+
+  /** The model built on the fastest engine for it (built once per spec; the previous spec's model is disposed). */
+  model(spec: ModelSpec): Promise<{ model: TrainableModel; rates: EngineRate[] }> {
+    const key = specKey(spec);
+    let entry = this.built.get(key);
+    if (!entry) {
+      for (const old of this.built.values())
+        void old.then(
+          (o) => o.model.dispose(),
+          () => {},
+        );
+      this.built.clear();
+      entry = this.rank(spec).then(async (rates) => {
+        const best = this.engines.find((e) => e.name === rates[0]?.engine);
+        if (!best) throw new Error('no engine could run this model');
+        return { model: await best.build(spec), rates };
+      });
+      entry.catch(() => this.built.delete(key));
+      this.built.set(key, entry);
+    }
+    return entry;
+  }
+}
