@@ -1,11 +1,13 @@
 import { join } from 'node:path';
 import { startCoordinator } from '../coordinator/server';
 import { api, type Proc, startWorker, tempDir } from '../test/helpers';
+import { trainPlain } from './plain-train';
 
 const TARGET = Number(process.env.BENCH_TARGET ?? 0.88);
 const MAX_EPOCHS = Number(process.env.BENCH_MAX_EPOCHS ?? 12);
 const BACKEND = process.env.BENCH_WORKER_BACKEND ?? 'vulkan';
 const TOKEN = 'gt_bench_operator';
+const CNN_TARGET = Number(process.env.BENCH_CNN_TARGET ?? 0.91);
 
 interface Outcome {
   label: string;
@@ -15,6 +17,8 @@ interface Outcome {
   seconds: number;
   samplesPerSecond: number;
   bytesPerRound: number;
+  /** Mean seconds per round: wall, worker compute (one shard, summed over the round's shards / workers), close. */
+  perRound: { wall: number; compute: number; close: number };
 }
 
 const base = {
@@ -30,7 +34,7 @@ const base = {
 };
 
 /** Train the full Fashion-MNIST MLP until test accuracy reaches TARGET (or MAX_EPOCHS); time it. */
-async function run(label: string, workers: number, over: Record<string, unknown> = {}): Promise<Outcome> {
+async function run(label: string, workers: number, over: Record<string, unknown> = {}, target = TARGET): Promise<Outcome> {
   const dir = tempDir('grid-bench-');
   const quiet = { debug() {}, info() {}, warn() {}, error: console.error };
   const coord = await startCoordinator({
@@ -58,10 +62,13 @@ async function run(label: string, workers: number, over: Record<string, unknown>
     const m = await api<{ name: string; value: number }[]>(url, TOKEN, `/api/jobs/${id}/metrics`);
     accuracy = Math.max(0, ...m.filter((x) => x.name === 'test_accuracy').map((x) => x.value));
     const job = await api<{ state: string }>(url, TOKEN, `/api/jobs/${id}`);
-    if (accuracy >= TARGET) reached = true;
+    if (accuracy >= target) reached = true;
     if (reached || job.state === 'done') break;
   }
   const seconds = (performance.now() - t0) / 1000;
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  const metric = (name: string) => Number(metrics.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1] ?? 0);
+  const computeMs = procs.flatMap((p) => p.output.filter((l) => l.includes('"msg":"computed"')).map((l) => JSON.parse(l).ms as number));
   if (!reached) await coord.scheduler.idle();
   await api(url, TOKEN, `/api/jobs/${id}/cancel`, {}).catch(() => {});
   const results = (await coord.store.results(id)).filter((r) => r.accepted);
@@ -69,7 +76,21 @@ async function run(label: string, workers: number, over: Record<string, unknown>
   const samples = results.reduce((s, r) => s + r.samples, 0);
   for (const p of procs) p.child.kill('SIGKILL');
   await coord.close();
-  return { label, workers, reached, accuracy, seconds, samplesPerSecond: samples / seconds, bytesPerRound: results.reduce((s, r) => s + r.bytes, 0) / rounds };
+  const perRound = {
+    wall: seconds / rounds,
+    compute: computeMs.reduce((a, b) => a + b, 0) / 1000 / rounds / workers,
+    close: metric('grid_round_close_seconds_sum') / Math.max(1, metric('grid_round_close_seconds_count')),
+  };
+  return {
+    label,
+    workers,
+    reached,
+    accuracy,
+    seconds,
+    samplesPerSecond: samples / seconds,
+    bytesPerRound: results.reduce((s, r) => s + r.bytes, 0) / rounds,
+    perRound,
+  };
 }
 
 export async function benchTrain() {
@@ -90,6 +111,19 @@ export async function benchTrain() {
   };
   const counts = (process.env.BENCH_WORKERS ?? '1,2,4').split(',').map(Number);
   for (const n of counts) await add(run(`sync fp32, ${n} worker(s)`, n));
+  const one = runs[0];
+  const plain = await trainPlain(base, TARGET, MAX_EPOCHS);
+  const { wall, compute, close } = one.perRound;
+  console.log(
+    `plain process, onnxruntime-node, same job: ${plain.reached ? 'reached' : 'NOT reached'} ${(plain.accuracy * 100).toFixed(2)}% in ${plain.seconds.toFixed(1)} s | ` +
+      `grid/plain ${(one.seconds / plain.seconds).toFixed(2)} (goal <= 1.5)`,
+  );
+  console.log(
+    `  a round of the 1-worker run: ${(wall * 1000).toFixed(1)} ms = worker compute ${(compute * 1000).toFixed(1)} ms + close (aggregate, step, store) ` +
+      `${(close * 1000).toFixed(1)} ms + transfer, leasing and waiting ${((wall - compute - close) * 1000).toFixed(1)} ms`,
+  );
   await add(run('local-step H=4 (DiLoCo), 2 workers', 2, { mode: 'local', local: { steps: 4, lr: 0.001, outerLr: 0.7, outerMomentum: 0.9 }, evalEvery: 15 }));
   await add(run('sync int8 results, 2 workers', 2, { encoding: 'int8' }));
+  const cnn = { kind: 'cnn', input: [1, 28, 28], channels: [8, 16], kernel: 5, classes: 10 };
+  await add(run('CNN conv8-pool-conv16-pool-dense, 1 worker', 1, { model: cnn, globalBatch: 256, shardSize: 128, evalEvery: 117 }, CNN_TARGET));
 }

@@ -1,3 +1,4 @@
+import { Piscina } from 'piscina';
 import { CpuBackend } from '../../kernels/cpu/backend';
 import { buildModel } from '../../kernels/models/index';
 import { gatherBatch } from '../../protocol/dataset';
@@ -7,6 +8,7 @@ import type { DatasetRegistry } from '../data/dataset-registry';
 import type { LoadedDataset } from '../data/datasets';
 import { errorText, type Logger } from '../log';
 import type { Fence, Store } from '../store/index';
+import type { EvalTask } from './eval-thread';
 
 export type Evaluator = (
   spec: ModelSpec,
@@ -32,6 +34,41 @@ export const evaluateOnCpu: Evaluator = async (spec, params, data, samples) => {
   }
   return { loss: loss / n, accuracy: correct / n, samples: n };
 };
+
+/**
+ * Evaluations on onnxruntime-node in a piscina thread, so a 10,000-image test pass never holds the event loop.
+ * Each data set's features are gathered once into shared memory, which the thread reads without a copy.
+ */
+export class EvaluationPool {
+  private readonly pool = new Piscina({
+    filename: new URL('./eval-thread-entry.mjs', import.meta.url).href,
+    minThreads: 0,
+    maxThreads: 1,
+    idleTimeout: 60_000,
+  });
+  private readonly shared = new WeakMap<LoadedDataset, { x: Float32Array; y: Uint32Array }>();
+
+  readonly evaluate: Evaluator = async (spec, params, data, samples) => {
+    let d = this.shared.get(data);
+    if (!d) {
+      const all = gatherBatch(
+        data.manifest,
+        (c) => data.chunks[c],
+        Uint32Array.from({ length: data.manifest.samples }, (_, i) => i),
+      );
+      d = { x: new Float32Array(new SharedArrayBuffer(all.x.byteLength)), y: new Uint32Array(new SharedArrayBuffer(all.y.byteLength)) };
+      d.x.set(all.x);
+      d.y.set(all.y);
+      this.shared.set(data, d);
+    }
+    const task: EvalTask = { spec, params, ...d, samples: samples ?? data.manifest.samples };
+    return this.pool.run(task);
+  };
+
+  close() {
+    return this.pool.destroy();
+  }
+}
 
 /** Evaluate a job's parameters on its eval split and record test loss and accuracy; a failure is logged, not thrown. */
 export async function recordEvaluation(

@@ -10,7 +10,7 @@ import { medianNorm } from './aggregate';
 import { AggregationPool } from './aggregate-pool';
 import { packCheckpoint } from './checkpoint';
 import { Dispatcher, type WorkerLink } from './dispatcher';
-import { type Evaluator, evaluateOnCpu, recordEvaluation } from './evaluate';
+import { EvaluationPool, type Evaluator, recordEvaluation } from './evaluate';
 import { checkSubmission, loadRun, publish, type Run } from './job-run';
 import { optimizerStep } from './optimizer';
 import { Quarantine } from './quarantine';
@@ -48,6 +48,7 @@ export class Scheduler {
   private readonly now: () => number;
   private readonly evaluator: Evaluator;
   private readonly pool = new AggregationPool();
+  private readonly evaluations?: EvaluationPool;
   private timer?: NodeJS.Timeout;
   /** Background evaluations; stop() waits for them. */
   private pending = Promise.resolve();
@@ -60,7 +61,8 @@ export class Scheduler {
 
   constructor(private readonly opts: SchedulerOptions) {
     this.now = opts.now ?? Date.now;
-    this.evaluator = opts.evaluator ?? evaluateOnCpu;
+    if (!opts.evaluator) this.evaluations = new EvaluationPool();
+    this.evaluator = opts.evaluator ?? (this.evaluations as EvaluationPool).evaluate;
     this.dispatcher = new Dispatcher({ ...opts, runs: this.runs, now: this.now, stopped: () => this.stopped });
     this.quarantine = new Quarantine({ ...opts, runs: this.runs, dispatcher: this.dispatcher });
   }
@@ -75,6 +77,7 @@ export class Scheduler {
     clearInterval(this.timer);
     await this.pending;
     await this.pool.close();
+    await this.evaluations?.close();
   }
 
   /**
