@@ -50,7 +50,7 @@ describe('volunteer PWA in headless Chromium', () => {
 
   const text = async (sel: string) => (await page.$eval(`pierce/${sel}`, (e) => e.textContent ?? '')).trim();
 
-  it('consents, contributes shards computed on WebGPU, and the job completes', async () => {
+  it('consents, times its engines, contributes shards on the fastest, and the job completes', async () => {
     const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', mlpJob({ rounds: 3, globalBatch: 128, shardSize: 64, evalEvery: 0 }));
     await page.goto(url);
     await page.waitForFunction(() => document.querySelector('grid-volunteer')?.shadowRoot?.querySelector('#adapter')?.textContent?.includes('webgpu'), {
@@ -59,9 +59,20 @@ describe('volunteer PWA in headless Chromium', () => {
     console.log(`volunteer GPU: ${await text('#adapter')}`);
     await (await page.waitForSelector('pierce/#contribute'))!.click();
     await waitUntil('job done', async () => (await api<{ state: string }>(url, TOKEN, `/api/jobs/${id}`)).state === 'done', 300_000, 500);
-    const workers = await api<{ id: string; kind: string; shards_done: number; capabilities: { backend: string } }[]>(url, TOKEN, '/api/workers');
+    type Rate = { engine: string; adapter: string; samplesPerSec: number };
+    const workers = await api<{ id: string; kind: string; shards_done: number; capabilities: { backend: string; engines: Rate[] } }[]>(
+      url,
+      TOKEN,
+      '/api/workers',
+    );
     expect(workers).toHaveLength(1);
     expect(workers[0]).toMatchObject({ kind: 'browser', shards_done: 6, capabilities: { backend: 'webgpu' } });
+    // Every engine the browser has was timed; the shards ran on the fastest, as the page says.
+    const rates = workers[0].capabilities.engines;
+    console.log(`volunteer engines: ${rates.map((r) => `${r.engine} ${r.samplesPerSec}/s`).join(', ')}`);
+    expect(rates.map((r) => r.engine).sort()).toEqual(['ort-wasm', 'ort-webgpu', 'webgpu']);
+    expect(rates.every((r) => r.samplesPerSec > 0)).toBe(true);
+    expect(await text('#engine')).toMatch(new RegExp(`^${rates[0].engine} `));
     await waitUntil('page shows contribution', async () => (await text('#contributed')).startsWith('6 shards'), 10_000);
   }, 400_000);
 
@@ -78,7 +89,8 @@ describe('volunteer PWA in headless Chromium', () => {
       );
     await waitUntil('workers table', async () => (await cells('workers')).length === 1, 20_000);
     const [worker] = await cells('workers');
-    expect(worker.slice(1, 6)).toEqual(['browser', 'webgpu', 'online', '1.000', '6']);
+    const fastest = (await api<{ capabilities: { engines: { engine: string }[] } }[]>(url, TOKEN, '/api/workers'))[0].capabilities.engines[0].engine;
+    expect(worker.slice(1, 6)).toEqual(['browser', fastest, 'online', '1.000', '6']);
     expect((await cells('jobs'))[0]?.[2]).toBe('done');
     const hrefs = await consolePage.$$eval('pierce/a', (as) => as.map((a) => (a as unknown as { href: string }).href));
     expect(hrefs.filter((h) => h.includes('token='))).toEqual([]);

@@ -18,7 +18,7 @@ interface Worker {
   reputation: number;
   shards_done: number;
   last_seen: number;
-  capabilities: { backend?: string };
+  capabilities: { backend?: string; engines?: { engine: string; samplesPerSec: number }[] };
 }
 interface Metric {
   id: number;
@@ -202,7 +202,7 @@ export class GridConsole extends LitElement {
             <tr><th>worker</th><th>kind</th><th>engine</th><th>state</th><th>reputation</th><th>shards</th><th>last seen</th></tr>
             ${workers.map(
               (w) => html`<tr class=${w.state}>
-              <td title=${w.id}>${w.name}</td><td>${w.kind}</td><td>${w.capabilities.backend ?? ''}</td>
+              <td title=${w.id}>${w.name}</td><td>${w.kind}</td><td title=${(w.capabilities.engines ?? []).map((e) => `${e.engine}: ${e.samplesPerSec} samples/s`).join('\n')}>${w.capabilities.engines?.[0]?.engine ?? w.capabilities.backend ?? ''}</td>
               <td class="state">${w.state}</td><td class="reputation">${w.reputation.toFixed(3)}</td>
               <td>${w.shards_done}</td><td>${new Date(w.last_seen).toLocaleTimeString()}</td></tr>`,
             )}

@@ -87,6 +87,7 @@ export class GridVolunteer extends LitElement {
       <div class="card">
         <dl>
           <dt>GPU</dt><dd id="adapter">${s?.adapter || 'probing…'} (${s?.backend ?? ''})</dd>
+          <dt>Engine</dt><dd id="engine">${s?.engine ?? 'chosen when work arrives'}</dd>
           <dt>State</dt><dd id="state">${s?.state ?? 'idle'}</dd>
           <dt>Contributed</dt><dd id="contributed">${s?.shardsDone ?? 0} shards, ${s?.samplesDone ?? 0} samples</dd>
           <dt>Last loss</dt><dd>${s?.lastLoss?.toFixed(4) ?? '–'}</dd>

@@ -2,17 +2,20 @@
 
 import * as Comlink from 'comlink';
 import type { Backend } from '../kernels/backend';
-import { kernelsEngine } from '../kernels/engine';
 import { openGpu } from '../kernels/gpu/device';
 import type { Capabilities } from '../protocol/messages';
 import { backendFor } from '../worker/capabilities';
+import { EngineChooser, REFERENCE_MODEL } from '../worker/engine-choice';
 import { type WorkerEvent, WorkerLoop } from '../worker/loop';
+import { browserEngines } from './engines';
 import { idbCache, state } from './idb';
 
 export interface VolunteerStats {
   state: string;
   adapter: string;
   backend: string;
+  /** The engine the current job runs on, and its measured speed. */
+  engine?: string;
   workerId?: string;
   shardsDone: number;
   samplesDone: number;
@@ -40,6 +43,7 @@ function event(text: string) {
 
 function onEvent(e: WorkerEvent) {
   if (e.type === 'state') stats.state = e.state;
+  if (e.type === 'engine') stats.engine = `${e.engine} (${e.rates[0].samplesPerSec.toLocaleString()} samples/s)`;
   if (e.type === 'connected') {
     stats.workerId = e.workerId;
     void state.set('workerId', e.workerId);
@@ -67,11 +71,15 @@ const api = {
   async start(coordinator: string, token: string) {
     if (!backend) await api.probe();
     if (loop) return;
+    const engines = browserEngines(capabilities?.backend === 'webgpu' ? backend : undefined);
+    event('measuring engines');
+    // Timed once per engine and adapter (kept in IndexedDB), and told to the coordinator in hello.
+    const rates = await new EngineChooser(engines, idbCache).rank(REFERENCE_MODEL);
     loop = new WorkerLoop({
       coordinator,
       token,
-      engines: [kernelsEngine(backend!)],
-      capabilities: capabilities!,
+      engines,
+      capabilities: { ...capabilities!, engines: rates },
       cache: idbCache,
       name: 'volunteer',
       workerId: await state.get<string>('workerId'),

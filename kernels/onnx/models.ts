@@ -42,7 +42,7 @@ function mlp(g: GraphBuilder, spec: MlpSpec, x: string, p: string[]): Forward {
 }
 
 /** conv(same)-relu-maxpool2, twice, then dense: the layout of kernels/models/cnn.ts (NCHW, flattened C·H·W). */
-function cnn(g: GraphBuilder, spec: CnnSpec, x: string, p: string[]): Forward {
+function cnn(g: GraphBuilder, spec: CnnSpec, x: string, p: string[], training: boolean): Forward {
   const [c0, h, w] = spec.input;
   const pad = (spec.kernel - 1) >> 1;
   const conv = { pads: [pad, pad, pad, pad], kernel_shape: [spec.kernel, spec.kernel] };
@@ -50,10 +50,11 @@ function cnn(g: GraphBuilder, spec: CnnSpec, x: string, p: string[]): Forward {
   const x4 = g.op('Reshape', [x, g.ints([-1, c0, h, w])]);
   const c1 = g.op('Conv', [x4, p[0], p[1]], conv);
   const r1 = g.op('Relu', [c1]);
-  const [p1, i1] = g.ops('MaxPool', [r1], 2, pool);
+  // Indices only for training (the backward pass routes by them): an exported model has plain max-pools.
+  const [p1, i1] = g.ops('MaxPool', [r1], training ? 2 : 1, pool);
   const c2 = g.op('Conv', [p1, p[2], p[3]], conv);
   const r2 = g.op('Relu', [c2]);
-  const [p2, i2] = g.ops('MaxPool', [r2], 2, pool);
+  const [p2, i2] = g.ops('MaxPool', [r2], training ? 2 : 1, pool);
   const flat = spec.channels[1] * (h >> 2) * (w >> 2);
   const f = g.op('Reshape', [p2, g.ints([-1, flat])]);
   return {
@@ -91,7 +92,8 @@ function convGrad(g: GraphBuilder, x: string, w: string, dy: string, pad: number
   return { dw, db, dx };
 }
 
-const forward = (g: GraphBuilder, spec: ModelSpec, x: string, p: string[]) => (spec.kind === 'mlp' ? mlp(g, spec, x, p) : cnn(g, spec, x, p));
+const forward = (g: GraphBuilder, spec: ModelSpec, x: string, p: string[], training: boolean) =>
+  spec.kind === 'mlp' ? mlp(g, spec, x, p) : cnn(g, spec, x, p, training);
 
 /** The training step: inputs `x` [batch, inputs], `y` one-hot [batch, classes] and the parameters. */
 export function trainingGraph(spec: ModelSpec): Uint8Array {
@@ -100,7 +102,7 @@ export function trainingGraph(spec: ModelSpec): Uint8Array {
   const y = g.input('y', ['batch', classCount(spec)]);
   const shapes = parameterShapes(spec);
   const p = shapes.map((s) => g.input(s.name, s.shape));
-  const model = forward(g, spec, x, p);
+  const model = forward(g, spec, x, p, true);
   const { loss, correct, dlogits } = crossEntropy(g, model.logits, y, batchSize(g, x));
   g.output(loss, 'loss', []);
   g.output(correct, 'correct', []);
@@ -123,7 +125,7 @@ export function inferenceGraph(spec: ModelSpec, weights?: Float32Array, metadata
     return g.weight(s.name, s.shape, weights.subarray(offset - n, offset));
   });
   if (weights && offset !== weights.length) throw new Error(`model has ${offset} parameters, got ${weights.length}`);
-  const { logits } = forward(g, spec, x, p);
+  const { logits } = forward(g, spec, x, p, false);
   g.output(logits, 'logits', ['batch', classCount(spec)]);
   g.output(g.op('Softmax', [logits], { axis: 1 }), 'probabilities', ['batch', classCount(spec)]);
   return g.build(`${spec.kind}-inference`, metadata);
