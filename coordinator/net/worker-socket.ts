@@ -135,6 +135,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
       name: msg.name ?? id.slice(0, 8),
       kind: msg.capabilities.kind,
       tokenId: c.tokenId,
+      samplesPerSec: msg.capabilities.engines?.[0]?.samplesPerSec,
       send: (m) => send(ws, m),
       close: (code, reason) => {
         if (!c.closed) ws.end(code, reason);

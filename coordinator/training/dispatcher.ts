@@ -16,6 +16,8 @@ export interface WorkerLink {
   kind: 'browser' | 'native';
   /** The token it connected with: redundant computations of a shard go to workers of different tokens. */
   tokenId: number | null;
+  /** Training speed the worker measured on its fastest engine (samples/s), until its own results show the real one. */
+  samplesPerSec?: number;
   send(msg: ServerMessage): void;
   /** End the connection (quarantine, revoked token). */
   close(code: number, reason: string): void;
@@ -26,7 +28,12 @@ interface ConnectedWorker {
   slots: number;
   /** Shards it holds, including leases whose row is still being written. */
   holds: Set<Shard>;
+  /** Samples/s: as reported at first, then as observed from lease to accepted result. */
+  rate: number;
 }
+
+/** How often the dispatch order (fastest workers first) is rebuilt; between rebuilds newcomers go last. */
+const REORDER_MS = 1000;
 
 export interface DispatcherOptions {
   store: Store;
@@ -44,6 +51,9 @@ export interface DispatcherOptions {
  */
 export class Dispatcher {
   private readonly workers = new Map<string, ConnectedWorker>();
+  /** Workers fastest first, rebuilt at most every REORDER_MS: free shards go to whoever finishes them soonest. */
+  private order: ConnectedWorker[] = [];
+  private orderedAt = 0;
   /** Quarantined worker ids seen by this coordinator (the store keeps them for every coordinator). */
   private readonly quarantined = new Set<string>();
   /** Connected workers not quarantined, in all and native only: what `maxShare` and refusals need to know. */
@@ -55,8 +65,9 @@ export class Dispatcher {
   /** Register a connection; false when a live connection already holds this worker id (the caller issues another). */
   addWorker(link: WorkerLink): boolean {
     if (this.workers.has(link.id)) return false;
-    const w: ConnectedWorker = { link, slots: 0, holds: new Set() };
+    const w: ConnectedWorker = { link, slots: 0, holds: new Set(), rate: Math.min(link.samplesPerSec ?? 0, 1e7) };
     this.workers.set(link.id, w);
+    this.order.push(w);
     if (!this.quarantined.has(link.id)) this.count(w, 1);
     this.o.metrics.workersConnected.set(this.workers.size);
     return true;
@@ -94,9 +105,14 @@ export class Dispatcher {
     let free = 0;
     for (const run of this.o.runs.values())
       if (run.state === 'running' && !run.round.closing) for (const s of run.round.shards) if (!s.lease && !s.result && !s.waived) free++;
-    for (const w of this.workers.values()) {
+    const now = this.o.now();
+    if (now - this.orderedAt > REORDER_MS) {
+      this.order = [...this.workers.values()].sort((a, b) => b.rate - a.rate);
+      this.orderedAt = now;
+    }
+    for (const w of this.order) {
       if (free <= 0) return;
-      if (w.holds.size < w.slots) free -= this.dispatch(w);
+      if (this.workers.get(w.link.id) === w && w.holds.size < w.slots) free -= this.dispatch(w);
     }
   }
 
@@ -224,6 +240,7 @@ export class Dispatcher {
       shard: shard.index,
       workerId: w.link.id,
       paramsVersion: run.version,
+      since: this.o.now(),
       until: this.o.now() + leaseMs,
       live: true,
     });
@@ -291,7 +308,10 @@ export class Dispatcher {
   /** A result for `lease` was accepted: the lease ends without a store write (the result's transaction does it). */
   settle(lease: Lease, shard: Shard) {
     this.leases.end(lease.assignmentId);
-    this.workers.get(lease.workerId)?.holds.delete(shard);
+    const w = this.workers.get(lease.workerId);
+    w?.holds.delete(shard);
+    // Observed speed replaces the claimed one: a worker cannot talk its way to the front of the queue.
+    if (w) w.rate = shard.count / Math.max(0.001, (this.o.now() - lease.since) / 1000);
     shard.lease = undefined;
   }
 

@@ -7,6 +7,8 @@ export interface Lease {
   workerId: string;
   /** The parameter version the assignment named; its result must say the same. */
   paramsVersion: number;
+  /** When it was granted: the time to its result is the worker's observed speed. */
+  since: number;
   until: number;
   live: boolean;
 }

@@ -103,6 +103,7 @@ describe('lease table', () => {
     shard: id,
     workerId: 'w',
     paramsVersion: round,
+    since: 0,
     until,
     live: true,
   });

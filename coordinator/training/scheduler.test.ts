@@ -236,6 +236,28 @@ for (const dialect of DIALECTS)
       expect((await store.job(id))?.round).toBe(1);
     });
 
+    it('hands a new round to the fastest idle workers first, by their observed speed once they have one', async () => {
+      let clock = 1_000_000;
+      await scheduler.stop();
+      scheduler = new Scheduler({ store, datasets, log: createLogger('error', () => true), metrics: new Metrics(), owner: 'clock', now: () => clock });
+      await scheduler.start();
+      const slow = { ...link('worker-slow-01'), samplesPerSec: 100 };
+      const fast = { ...link('worker-fast-01'), samplesPerSec: 50_000 };
+      for (const w of [slow, fast]) {
+        scheduler.dispatcher.addWorker(w);
+        scheduler.dispatcher.ready(w.id, 1);
+      }
+      clock += 2_000; // the order is rebuilt at most every second; until then newcomers queue in arrival order
+      await scheduler.submit(job({ globalBatch: 8, rounds: 3 }), null); // one shard a round
+      const first = (await assigned(fast, 1))[0];
+      expect(slow.assigns()).toEqual([]); // the claimed speeds decide the first round
+      clock += 60_000; // ...but the "fast" worker takes a minute for its 8 samples: 0.13 samples/s observed
+      await scheduler.result(fast.id, result(first), gradient(first));
+      await settle();
+      expect((await assigned(slow, 1)).map((a) => a.round)).toEqual([1]);
+      expect(fast.assigns()).toHaveLength(1);
+    });
+
     it('marks a job failed, with the reason, when closing its round throws', async () => {
       const id = await scheduler.submit(job({ globalBatch: 8 }), null);
       store.closeRound = async () => Promise.reject(new Error('disk full')); // the round's one transaction fails
