@@ -8,6 +8,7 @@ const MAX_EPOCHS = Number(process.env.BENCH_MAX_EPOCHS ?? 12);
 const BACKEND = process.env.BENCH_WORKER_BACKEND ?? 'vulkan';
 const TOKEN = 'gt_bench_operator';
 const CNN_TARGET = Number(process.env.BENCH_CNN_TARGET ?? 0.91);
+const CNN_EPOCHS = Number(process.env.BENCH_CNN_EPOCHS ?? 20);
 
 interface Outcome {
   label: string;
@@ -110,6 +111,18 @@ export async function benchTrain() {
     print(runs[runs.length - 1]);
   };
   const counts = (process.env.BENCH_WORKERS ?? '1,2,4').split(',').map(Number);
+  // BENCH_RUNS picks among sync (with the plain floor), local, int8, cnn.
+  const wanted = new Set((process.env.BENCH_RUNS ?? 'sync,local,int8,cnn').split(','));
+  if (wanted.has('sync')) await benchSync(counts, runs, add);
+  if (wanted.has('local'))
+    await add(run('local-step H=4 (DiLoCo), 2 workers', 2, { mode: 'local', local: { steps: 4, lr: 0.001, outerLr: 0.7, outerMomentum: 0.9 }, evalEvery: 15 }));
+  if (wanted.has('int8')) await add(run('sync int8 results, 2 workers', 2, { encoding: 'int8' }));
+  const cnn = { kind: 'cnn', input: [1, 28, 28], channels: [8, 16], kernel: 5, classes: 10 };
+  const cnnJob = { model: cnn, optimizer: { kind: 'adamw', lr: 0.001, weightDecay: 0.0001 }, globalBatch: 256, shardSize: 128, epochs: CNN_EPOCHS, evalEvery: 117 };
+  if (wanted.has('cnn')) await add(run(`CNN conv8-pool-conv16-pool-dense, 1 worker (max ${CNN_EPOCHS} epochs)`, 1, cnnJob, CNN_TARGET));
+}
+
+async function benchSync(counts: number[], runs: Outcome[], add: (r: Promise<Outcome>) => Promise<void>) {
   for (const n of counts) await add(run(`sync fp32, ${n} worker(s)`, n));
   const one = runs[0];
   const plain = await trainPlain(base, TARGET, MAX_EPOCHS);
@@ -122,8 +135,4 @@ export async function benchTrain() {
     `  a round of the 1-worker run: ${(wall * 1000).toFixed(1)} ms = worker compute ${(compute * 1000).toFixed(1)} ms + close (aggregate, step, store) ` +
       `${(close * 1000).toFixed(1)} ms + transfer, leasing and waiting ${((wall - compute - close) * 1000).toFixed(1)} ms`,
   );
-  await add(run('local-step H=4 (DiLoCo), 2 workers', 2, { mode: 'local', local: { steps: 4, lr: 0.001, outerLr: 0.7, outerMomentum: 0.9 }, evalEvery: 15 }));
-  await add(run('sync int8 results, 2 workers', 2, { encoding: 'int8' }));
-  const cnn = { kind: 'cnn', input: [1, 28, 28], channels: [8, 16], kernel: 5, classes: 10 };
-  await add(run('CNN conv8-pool-conv16-pool-dense, 1 worker', 1, { model: cnn, globalBatch: 256, shardSize: 128, evalEvery: 117 }, CNN_TARGET));
 }

@@ -15,7 +15,7 @@ const HELP = `grid-worker: a native GPU worker for the volunteer compute grid
                       (default http://localhost:8080, or GRID_COORDINATOR)
   --token TOKEN       worker token (or GRID_TOKEN); without one, enrol anonymously
   --backend B         auto | vulkan | gl | cpu (default auto)
-  --concurrency N     shards held at once (default 1)
+  --concurrency N     shards held at once: one computes while the others' data and parameters arrive (default 2)
   --max-memory MB     refuse to start when the backend reports less buffer memory than this
   --name NAME         name shown to operators (default the host name)
   --cache-dir DIR     where verified data chunks are kept (default ~/.cache/grid-worker)
@@ -31,7 +31,7 @@ const { values: args } = parseArgs({
     coordinator: { type: 'string', default: process.env.GRID_COORDINATOR ?? 'http://localhost:8080' },
     token: { type: 'string', default: process.env.GRID_TOKEN },
     backend: { type: 'string', default: 'auto' },
-    concurrency: { type: 'string', default: '1' },
+    concurrency: { type: 'string', default: '2' },
     'max-memory': { type: 'string' },
     name: { type: 'string', default: hostname() },
     'cache-dir': { type: 'string', default: join(homedir(), '.cache', 'grid-worker') },

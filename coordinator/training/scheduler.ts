@@ -184,6 +184,7 @@ export class Scheduler {
     const settled = this.verify(run, shard);
     const closes = !round.closing && roundComplete(round);
     if (closes) round.closing = true;
+    else this.dispatcher.dispatchAll(); // the worker's next shard is leased while this result is written
     const write = this.opts.store
       .recordOutcome(row(checked.norm, true, null), (r) => r, this.fence(run))
       .then(
