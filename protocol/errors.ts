@@ -31,6 +31,7 @@ export const ErrorCodes = {
   BAD_JOB_SPEC: [400, 'job spec is invalid'],
   BAD_REQUEST: [400, 'request is invalid'],
   NOT_FOUND: [404, 'no such resource'],
+  METHOD_NOT_ALLOWED: [405, 'this path does not take that method'],
   CONFLICT: [409, 'resource is not in a state that allows this'],
   PAYLOAD_TOO_LARGE: [413, 'request body exceeds the configured maximum size'],
   INTERNAL: [500, 'internal error'],

@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import * as ort from 'onnxruntime-node';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCoordinator } from '../coordinator/server';
@@ -94,6 +95,14 @@ describe('volunteer PWA in headless Chromium', () => {
     expect((await cells('jobs'))[0]?.[2]).toBe('done');
     const hrefs = await consolePage.$$eval('pierce/a', (as) => as.map((a) => (a as unknown as { href: string }).href));
     expect(hrefs.filter((h) => h.includes('token='))).toEqual([]);
+    // model.onnx through the page (token in a header), loadable by onnxruntime-node.
+    const downloads = tempDir('grid-downloads-');
+    const cdp = await consolePage.createCDPSession();
+    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
+    await (await consolePage.waitForSelector('pierce/#jobs button.onnx'))?.click();
+    const file = await waitUntil('model.onnx downloaded', async () => readdirSync(downloads).find((f) => f.endsWith('.onnx')), 20_000);
+    const session = await ort.InferenceSession.create(readFileSync(join(downloads, file)));
+    expect(session.outputNames).toEqual(['logits', 'probabilities']);
     await consolePage.close();
   }, 60_000);
 

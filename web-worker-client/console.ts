@@ -51,7 +51,8 @@ export class GridConsole extends LitElement {
     table { border-collapse: collapse; width: 100%; } td, th { padding: 4px 8px; text-align: left; border-bottom: 1px solid #2a2f3a; }
     tr.sel { background: #223; } a { color: #7cb2ff; } tr.quarantined td { color: #f87171; }
   `;
-  token = localStorage.getItem('grid-token') ?? '';
+  /** Kept for this tab's session only: a researcher token must not outlive the tab on a shared machine. */
+  token = sessionStorage.getItem('grid-token') ?? '';
   selected?: number;
   message = '';
   metrics: Metric[] = [];
@@ -115,23 +116,26 @@ export class GridConsole extends LitElement {
     void this.jobs.run();
   }
 
-  /** Fetched with the token in a header (never in a URL), then saved from memory. */
-  private async download(id: number) {
+  /** The latest checkpoint (safetensors) or model (ONNX) of a job. */
+  private async download(id: number, what: 'checkpoint' | 'onnx') {
     try {
       const list = await this.api<{ round: number }[]>(`/api/jobs/${id}/checkpoints`);
       const last = list.at(-1);
       if (!last) throw new Error(`job ${id} has no checkpoint yet`);
-      const res = await fetch(`/api/jobs/${id}/checkpoints/${last.round}`, { headers: { authorization: `Bearer ${this.token}` } });
-      if (!res.ok) throw new Error(`checkpoint: ${res.status}`);
-      const a = Object.assign(document.createElement('a'), {
-        href: URL.createObjectURL(await res.blob()),
-        download: `job-${id}-round-${last.round}.safetensors`,
-      });
-      a.click();
-      URL.revokeObjectURL(a.href);
+      const path = `/api/jobs/${id}/checkpoints/${last.round}${what === 'onnx' ? '/model.onnx' : ''}`;
+      await this.save(path, `job-${id}-round-${last.round}.${what === 'onnx' ? 'onnx' : 'safetensors'}`);
     } catch (e) {
       this.message = String((e as Error).message);
     }
+  }
+
+  /** Fetched with the token in a header (never in a URL), then saved from memory. */
+  private async save(path: string, filename: string) {
+    const res = await fetch(path, { headers: { authorization: `Bearer ${this.token}` } });
+    if (!res.ok) throw new Error(`${filename}: ${res.status}`);
+    const a = Object.assign(document.createElement('a'), { href: URL.createObjectURL(await res.blob()), download: filename });
+    a.click();
+    URL.revokeObjectURL(a.href);
   }
 
   private select(id: number) {
@@ -151,7 +155,7 @@ export class GridConsole extends LitElement {
         <label>API token <input id="token" type="password" .value=${this.token}
           @change=${(e: Event) => {
             this.token = (e.target as HTMLInputElement).value.trim();
-            localStorage.setItem('grid-token', this.token);
+            sessionStorage.setItem('grid-token', this.token);
           }} /></label>
         <p id="message">${this.message}</p>
       </section>
@@ -173,7 +177,8 @@ export class GridConsole extends LitElement {
                 <button @click=${() => this.control(j.id, 'pause')}>pause</button>
                 <button @click=${() => this.control(j.id, 'resume')}>resume</button>
                 <button @click=${() => this.control(j.id, 'cancel')}>cancel</button>
-                <button @click=${() => this.download(j.id)}>checkpoint</button>
+                <button @click=${() => this.download(j.id, 'checkpoint')}>checkpoint</button>
+                <button class="onnx" @click=${() => this.download(j.id, 'onnx')}>model.onnx</button>
               </td></tr>`,
             )}
           </table>`,

@@ -71,6 +71,18 @@ describe('HTTP adapter on uWS', () => {
     expect(await bad.json()).toMatchObject({ error: { code: 'BAD_REQUEST' } });
   });
 
+  it('answers HEAD like GET without a body, and any other method with 405 and Allow', async () => {
+    const head = await fetch(`${base}/item/abc`, { method: 'HEAD', signal: AbortSignal.timeout(5000) });
+    expect([head.status, head.headers.get('content-length'), await head.text()]).toEqual([200, String(JSON.stringify({ name: 'abc' }).length), '']);
+    for (const method of ['PATCH', 'PUT']) {
+      const res = await fetch(`${base}/item/abc`, { method, signal: AbortSignal.timeout(5000) });
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toContain('GET');
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('METHOD_NOT_ALLOWED');
+    }
+    expect((await fetch(`${base}/echo`, { method: 'DELETE', signal: AbortSignal.timeout(5000) })).status).toBe(405);
+  });
+
   it('survives a client that aborts mid-body', async () => {
     const before = handled;
     const ctrl = new AbortController();

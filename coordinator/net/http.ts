@@ -36,6 +36,7 @@ const STATUS_TEXT: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  405: 'Method Not Allowed',
   409: 'Conflict',
   413: 'Payload Too Large',
   429: 'Too Many Requests',
@@ -82,6 +83,15 @@ export class HttpRouter {
       };
       return { status: 204, headers };
     });
+    // Any other method on any path: a 405 naming what is allowed, never a request left hanging.
+    this.app.any('/*', (res, req) => {
+      const method = req.getMethod().toUpperCase();
+      const refuse = async (): Promise<Reply> => ({
+        ...errorReply(new GridError('METHOD_NOT_ALLOWED', `${method} is not allowed here`)),
+        headers: { Allow: 'GET, HEAD, POST, PUT, DELETE, OPTIONS' },
+      });
+      this.handle(res, req, [], refuse, 'any');
+    });
   }
 
   route(method: 'get' | 'post' | 'delete' | 'put' | 'options', pattern: string, handler: Handler) {
@@ -91,9 +101,11 @@ export class HttpRouter {
       .map((p) => p.slice(1));
     const register = { get: this.app.get, post: this.app.post, delete: this.app.del, put: this.app.put, options: this.app.options }[method].bind(this.app);
     register(pattern, (res: UWS.HttpResponse, req: UWS.HttpRequest) => this.handle(res, req, names, handler, pattern));
+    // HEAD is GET without the body: same status and headers, Content-Length of what GET would send.
+    if (method === 'get') this.app.head(pattern, (res: UWS.HttpResponse, req: UWS.HttpRequest) => this.handle(res, req, names, handler, pattern, true));
   }
 
-  handle(res: UWS.HttpResponse, req: UWS.HttpRequest, names: string[], handler: Handler, routeName: string) {
+  handle(res: UWS.HttpResponse, req: UWS.HttpRequest, names: string[], handler: Handler, routeName: string, head = false) {
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
@@ -106,7 +118,7 @@ export class HttpRouter {
         reply = { ...reply, headers: { ...reply.headers, 'Access-Control-Allow-Origin': origin, Vary: 'Origin' } };
       this.metrics.httpRequests.inc({ route: routeName, status });
       this.metrics.httpSeconds.observe({ route: routeName }, (performance.now() - started) / 1000);
-      if (!aborted) send(res, status, reply, () => aborted);
+      if (!aborted) send(res, status, reply, () => aborted, head);
     };
     const refuse = (e: unknown) => {
       if (!(e instanceof GridError)) this.log.error('request failed', { route: routeName, err: String((e as Error)?.stack ?? e) });
@@ -168,13 +180,17 @@ export class HttpRouter {
 }
 
 /** Write a reply, streaming bodies larger than the socket buffer through onWritable. */
-function send(res: UWS.HttpResponse, status: number, reply: Reply, isAborted: () => boolean) {
+function send(res: UWS.HttpResponse, status: number, reply: Reply, isAborted: () => boolean, head = false) {
   const body = typeof reply.body === 'string' ? Buffer.from(reply.body) : (reply.body ?? new Uint8Array(0));
   const data = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
   res.cork(() => {
     res.writeStatus(statusLine(status));
     if (reply.type) res.writeHeader('Content-Type', reply.type);
     for (const [k, v] of Object.entries(reply.headers ?? {})) res.writeHeader(k, v);
+    if (head) {
+      res.endWithoutBody(data.byteLength);
+      return;
+    }
     const start = res.getWriteOffset();
     const [ok, done] = res.tryEnd(data, data.byteLength);
     if (ok || done) return;
