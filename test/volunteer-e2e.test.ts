@@ -58,6 +58,7 @@ describe('volunteer PWA in headless Chromium', () => {
       timeout: 60_000,
     });
     console.log(`volunteer GPU: ${await text('#adapter')}`);
+    expect(await text('#fallback')).toMatch(/software \(CPU\) fallback/); // SwiftShader here: the volunteer is told
     await (await page.waitForSelector('pierce/#contribute'))!.click();
     await waitUntil('job done', async () => (await api<{ state: string }>(url, TOKEN, `/api/jobs/${id}`)).state === 'done', 300_000, 500);
     type Rate = { engine: string; adapter: string; samplesPerSec: number };

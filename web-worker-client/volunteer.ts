@@ -87,6 +87,7 @@ export class GridVolunteer extends LitElement {
       <div class="card">
         <dl>
           <dt>GPU</dt><dd id="adapter">${s?.adapter || 'probing…'} (${s?.backend ?? ''})</dd>
+          ${softwareOnly(s) ? html`<dt></dt><dd id="fallback" class="err">No hardware GPU: this browser offers only a software (CPU) fallback, so your processor does the work.</dd>` : ''}
           <dt>Engine</dt><dd id="engine">${s?.engine ?? 'chosen when work arrives'}</dd>
           <dt>State</dt><dd id="state">${s?.state ?? 'idle'}</dd>
           <dt>Contributed</dt><dd id="contributed">${s?.shardsDone ?? 0} shards, ${s?.samplesDone ?? 0} samples</dd>
@@ -99,5 +100,9 @@ export class GridVolunteer extends LitElement {
   }
 }
 customElements.define('grid-volunteer', GridVolunteer);
+
+/** The browser's GPU is a software fallback (SwiftShader and the like), or there is none: say so plainly. */
+const softwareOnly = (s: VolunteerStats | undefined) =>
+  Boolean(s?.adapter) && (s?.backend === 'cpu' || /fallback|swiftshader|llvmpipe/i.test(s?.adapter ?? ''));
 
 if ('serviceWorker' in navigator && !import.meta.env.DEV) void new Workbox('/sw.js').register();
