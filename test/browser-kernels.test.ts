@@ -37,14 +37,14 @@ describe('kernel tier: WebGPU in headless Chromium', () => {
       expect(report.cases[variant].length).toBeGreaterThan(20);
     });
   }
-  it('onnxruntime-web matches the CPU reference: wasm on every model, webgpu on the MLPs', () => {
+  it('onnxruntime-web matches the CPU reference on every model, on wasm and on webgpu', () => {
     for (const [name, r] of Object.entries(onnxReport)) console.log(`${name}: ${r.error ?? `gradients ${r.gradients.toExponential(1)}`}`);
     for (const [name, r] of Object.entries(onnxReport)) {
-      if (name.startsWith('webgpu: cnn')) continue; // known: onnxruntime-web's webgpu provider fails our CNN step (see README)
       expect(r.error, name).toBeUndefined();
       expect(r.gradients, name).toBeLessThan(1e-4);
       expect(r.logits, name).toBeLessThan(1e-4);
-      expect(r.correct, name).toBe(0);
+      // A GPU's summation order can flip a near-tie between two logits: one sample either way, no more.
+      expect(Math.abs(r.correct), name).toBeLessThanOrEqual(name.startsWith('webgpu') ? 1 : 0);
     }
   });
 

@@ -68,19 +68,6 @@ export class GraphBuilder {
     return output;
   }
 
-  /** A node with several outputs (MaxPool with its indices). */
-  ops(type: string, inputs: string[], outputs: number, attrs: Record<string, Attr> = {}): string[] {
-    const names = Array.from({ length: outputs }, () => this.fresh(type));
-    this.nodes.push({
-      opType: type,
-      input: inputs,
-      output: names,
-      name: `${type}_${this.nodes.length}`,
-      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
-    });
-    return names;
-  }
-
   /** The serialized ModelProto. */
   build(name: string, metadata: Record<string, string> = {}): Uint8Array {
     const model = onnx.ModelProto.create({

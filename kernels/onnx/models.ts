@@ -45,26 +45,25 @@ function mlp(g: GraphBuilder, spec: MlpSpec, x: string, p: string[]): Forward {
 function cnn(g: GraphBuilder, spec: CnnSpec, x: string, p: string[], training: boolean): Forward {
   const [c0, h, w] = spec.input;
   const pad = (spec.kernel - 1) >> 1;
-  const conv = { pads: [pad, pad, pad, pad], kernel_shape: [spec.kernel, spec.kernel] };
+  const conv = { pads: [pad, pad, pad, pad], kernel_shape: [spec.kernel, spec.kernel], strides: [1, 1], dilations: [1, 1] };
   const pool = { kernel_shape: [2, 2], strides: [2, 2] };
   const x4 = g.op('Reshape', [x, g.ints([-1, c0, h, w])]);
   const c1 = g.op('Conv', [x4, p[0], p[1]], conv);
   const r1 = g.op('Relu', [c1]);
-  // Indices only for training (the backward pass routes by them): an exported model has plain max-pools.
-  const [p1, i1] = g.ops('MaxPool', [r1], training ? 2 : 1, pool);
+  const p1 = g.op('MaxPool', [r1], pool);
   const c2 = g.op('Conv', [p1, p[2], p[3]], conv);
   const r2 = g.op('Relu', [c2]);
-  const [p2, i2] = g.ops('MaxPool', [r2], training ? 2 : 1, pool);
+  const p2 = g.op('MaxPool', [r2], pool);
   const flat = spec.channels[1] * (h >> 2) * (w >> 2);
   const f = g.op('Reshape', [p2, g.ints([-1, flat])]);
   return {
     logits: g.op('Gemm', [f, p[4], p[5]]),
     backward(dlogits) {
       const fc = denseGrad(g, f, p[4], dlogits, true);
-      const dc2 = reluGrad(g, maxPoolGrad(g, g.op('Reshape', [fc.dx as string, g.op('Shape', [p2])]), i2, r2), c2);
-      const conv2 = convGrad(g, p1, p[2], dc2, pad, true);
-      const dc1 = reluGrad(g, maxPoolGrad(g, conv2.dx as string, i1, r1), c1);
-      const conv1 = convGrad(g, x4, p[0], dc1, pad, false);
+      const dc2 = reluGrad(g, maxPoolGrad(g, g.op('Reshape', [fc.dx as string, g.op('Shape', [p2])]), p2, r2, [h >> 1, w >> 1]), c2);
+      const conv2 = convGrad(g, p1, p[2], dc2, spec.kernel, [h >> 1, w >> 1], true);
+      const dc1 = reluGrad(g, maxPoolGrad(g, conv2.dx as string, p1, r1, [h, w]), c1);
+      const conv1 = convGrad(g, x4, p[0], dc1, spec.kernel, [h, w], false);
       return [conv1.dw, conv1.db, conv2.dw, conv2.db, fc.dw, fc.db];
     },
   };
@@ -72,23 +71,31 @@ function cnn(g: GraphBuilder, spec: CnnSpec, x: string, p: string[], training: b
 
 const reluGrad = (g: GraphBuilder, dy: string, z: string) => g.op('Where', [g.op('Greater', [z, g.scalar(0)]), dy, g.scalar(0)]);
 
-/** Max-pool backward: each gradient goes to the input its window took (flat indices from MaxPool), zeros elsewhere. */
-function maxPoolGrad(g: GraphBuilder, dy: string, indices: string, input: string): string {
-  const shape = g.op('Shape', [input]);
-  const zeros = g.op('Reshape', [g.op('ConstantOfShape', [shape]), g.ints([-1])]);
-  const flat = (t: string) => g.op('Reshape', [t, g.ints([-1])]);
-  return g.op('Reshape', [g.op('ScatterElements', [zeros, flat(indices), flat(dy)], { axis: 0 }), shape]);
+/**
+ * 2x2 max-pool backward without indices (which some providers cannot produce): each window's gradient goes where
+ * the input equals the window's maximum. Exact ties share it; the ones that occur, zeros from ReLU, get nothing
+ * anyway from the ReLU backward that follows. An odd last row or column took no part and gets zero.
+ */
+function maxPoolGrad(g: GraphBuilder, dy: string, pooled: string, input: string, [h, w]: [number, number]): string {
+  const [eh, ew] = [h & ~1, w & ~1];
+  const even = g.op('Slice', [input, g.ints([0, 0]), g.ints([eh, ew]), g.ints([2, 3])]);
+  const up = (t: string) => g.op('Resize', [t, '', g.weight(`scales_${t}`, [4], Float32Array.of(1, 1, 2, 2))], { mode: 'nearest' });
+  const routed = g.op('Mul', [g.op('Cast', [g.op('Equal', [even, up(pooled)])], { to: 1 }), up(dy)]);
+  return eh === h && ew === w ? routed : g.op('Pad', [routed, g.ints([0, 0, 0, 0, 0, 0, h - eh, w - ew])]);
 }
 
 /**
  * Gradients of a stride-1 'same' convolution y = conv(x, W) + b: dx = ConvTranspose(dy, W); dW is the
  * correlation of x with dy over the batch, i.e. a Conv with batch and channels swapped; db sums dy.
  */
-function convGrad(g: GraphBuilder, x: string, w: string, dy: string, pad: number, wantDx: boolean) {
+function convGrad(g: GraphBuilder, x: string, w: string, dy: string, k: number, [h, wd]: [number, number], wantDx: boolean) {
+  const pad = (k - 1) >> 1;
+  const pads = [pad, pad, pad, pad];
+  const unit = { strides: [1, 1], dilations: [1, 1] }; // spelled out: some providers cannot infer them from a runtime-shaped kernel
   const swap = (t: string) => g.op('Transpose', [t], { perm: [1, 0, 2, 3] });
-  const dw = swap(g.op('Conv', [swap(x), swap(dy)], { pads: [pad, pad, pad, pad] }));
+  const dw = swap(g.op('Conv', [swap(x), swap(dy)], { pads, kernel_shape: [h, wd], ...unit }));
   const db = g.op('ReduceSum', [dy, g.ints([0, 2, 3])], { keepdims: 0 });
-  const dx = wantDx ? g.op('ConvTranspose', [dy, w], { pads: [pad, pad, pad, pad] }) : undefined;
+  const dx = wantDx ? g.op('ConvTranspose', [dy, w], { pads, kernel_shape: [k, k], ...unit }) : undefined;
   return { dw, db, dx };
 }
 
