@@ -42,7 +42,7 @@ function mlp(g: GraphBuilder, spec: MlpSpec, x: string, p: string[]): Forward {
 }
 
 /** conv(same)-relu-maxpool2, twice, then dense: the layout of kernels/models/cnn.ts (NCHW, flattened C·H·W). */
-function cnn(g: GraphBuilder, spec: CnnSpec, x: string, p: string[], training: boolean): Forward {
+function cnn(g: GraphBuilder, spec: CnnSpec, x: string, p: string[]): Forward {
   const [c0, h, w] = spec.input;
   const pad = (spec.kernel - 1) >> 1;
   const conv = { pads: [pad, pad, pad, pad], kernel_shape: [spec.kernel, spec.kernel], strides: [1, 1], dilations: [1, 1] };
@@ -99,8 +99,7 @@ function convGrad(g: GraphBuilder, x: string, w: string, dy: string, k: number, 
   return { dw, db, dx };
 }
 
-const forward = (g: GraphBuilder, spec: ModelSpec, x: string, p: string[], training: boolean) =>
-  spec.kind === 'mlp' ? mlp(g, spec, x, p) : cnn(g, spec, x, p, training);
+const forward = (g: GraphBuilder, spec: ModelSpec, x: string, p: string[]) => (spec.kind === 'mlp' ? mlp(g, spec, x, p) : cnn(g, spec, x, p));
 
 /** The training step: inputs `x` [batch, inputs], `y` one-hot [batch, classes] and the parameters. */
 export function trainingGraph(spec: ModelSpec): Uint8Array {
@@ -109,7 +108,7 @@ export function trainingGraph(spec: ModelSpec): Uint8Array {
   const y = g.input('y', ['batch', classCount(spec)]);
   const shapes = parameterShapes(spec);
   const p = shapes.map((s) => g.input(s.name, s.shape));
-  const model = forward(g, spec, x, p, true);
+  const model = forward(g, spec, x, p);
   const { loss, correct, dlogits } = crossEntropy(g, model.logits, y, batchSize(g, x));
   g.output(loss, 'loss', []);
   g.output(correct, 'correct', []);
@@ -132,7 +131,7 @@ export function inferenceGraph(spec: ModelSpec, weights?: Float32Array, metadata
     return g.weight(s.name, s.shape, weights.subarray(offset - n, offset));
   });
   if (weights && offset !== weights.length) throw new Error(`model has ${offset} parameters, got ${weights.length}`);
-  const { logits } = forward(g, spec, x, p, false);
+  const { logits } = forward(g, spec, x, p);
   g.output(logits, 'logits', ['batch', classCount(spec)]);
   g.output(g.op('Softmax', [logits], { axis: 1 }), 'probabilities', ['batch', classCount(spec)]);
   return g.build(`${spec.kind}-inference`, metadata);
