@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelSpec } from '../protocol/model';
 import { CpuBackend } from './cpu/backend';
+import { kernelsEngine } from './engine';
 import { buildModel, initParams } from './models/index';
 import { sampleBatch } from './models/sample-batch';
 import { KERNEL_CASES } from './testing/cases';
+import { compareWithReference, MODEL_CASES } from './testing/engine-check';
 import { finiteDifferenceCheck } from './testing/gradcheck';
 import { runKernelCases } from './testing/run-cases';
 
@@ -77,6 +79,11 @@ describe('training on the CPU backend', () => {
       )
     ).loss;
     expect(after).toBeLessThan(before);
+  });
+
+  it('carries the inner AdamW state from one round of local steps to the next, on the MLP and the CNN', async () => {
+    for (const c of MODEL_CASES.filter((x) => x.name === 'mlp relu 3 layers' || x.name === 'cnn k3'))
+      expect((await compareWithReference(kernelsEngine(cpu), c.spec)).resumed, c.name).toBeLessThan(1e-6);
   });
 
   it('refuses a batch whose size does not match the model', async () => {

@@ -1,5 +1,6 @@
 import type { ModelSpec } from '../protocol/model';
 import type { AdamWHyper, Backend } from './backend';
+import type { InnerState } from './inner-state';
 import { buildModel } from './models/index';
 import type { Batch, StepResult } from './models/model';
 
@@ -9,7 +10,7 @@ export interface TrainableModel {
   readonly inputSize: number;
   readonly classes: number;
   lossAndGradients(flat: Float32Array, batch: Batch): Promise<StepResult & { grads: Float32Array }>;
-  localSteps(flat: Float32Array, batches: Batch[], h: Omit<AdamWHyper, 'step'>): Promise<StepResult & { delta: Float32Array }>;
+  localSteps(flat: Float32Array, batches: Batch[], h: Omit<AdamWHyper, 'step'>, state?: InnerState): Promise<StepResult & { delta: Float32Array }>;
   predict(flat: Float32Array, x: Float32Array): Promise<Float32Array>;
   evaluate(flat: Float32Array, data: Batch, batchSize?: number): Promise<{ loss: number; accuracy: number }>;
   dispose(): void;

@@ -17,6 +17,7 @@ describe.each(ENGINES.map((e) => [e.name, e] as const))('%s matches the CPU refe
     expect(r.correct).toBe(0);
     expect(r.logits).toBeLessThan(1e-5);
     expect(r.local).toBeLessThan(1e-3);
+    expect(r.resumed).toBeLessThan(1e-5);
   });
 });
 

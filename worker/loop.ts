@@ -1,4 +1,5 @@
 import type { Engine } from '../kernels/engine';
+import { type InnerState, newInnerState } from '../kernels/inner-state';
 import type { ErrorCode } from '../protocol/errors';
 import { decodeFrame, decodeTensor, encodeTensor } from '../protocol/frames';
 import {
@@ -13,6 +14,7 @@ import {
 import { DataClient } from './data';
 import { EngineChooser, type EngineRate } from './engine-choice';
 import type { ByteCache, SocketLike } from './host';
+import { PerJob } from './per-job';
 
 export interface WorkerOptions {
   /** Base URL of the coordinator, or several: after a disconnect the loop tries the next one. */
@@ -50,8 +52,6 @@ export type WorkerEvent =
 const HEARTBEAT_MS = 5000;
 /** Closes that reconnecting cannot fix: an unsupported protocol (1002), a quarantined worker (4003). */
 const TERMINAL_CLOSES = [1002, 4003];
-/** Error-feedback residuals are full-model vectors: keep those of the few most recent jobs only. */
-const MAX_RESIDUALS = 2;
 
 /**
  * The worker loop, shared by the browser Web Worker and the native worker: connect, say hello, take assignments,
@@ -64,7 +64,9 @@ export class WorkerLoop {
   private readonly coordinators: string[];
   private readonly engines: EngineChooser;
   /** Error feedback per job: what compression dropped from the last result, added to the next one. */
-  private readonly residuals = new Map<number, Float32Array>();
+  private readonly residuals = new PerJob<Float32Array>();
+  /** Local-step (DiLoCo) inner AdamW state per job, carried from round to round while this worker stays on it. */
+  private readonly inner = new PerJob<InnerState>();
   private readonly queue: Assignment[] = [];
   private readonly revoked = new Set<number>();
   private readonly inFlight = new Set<number>();
@@ -231,7 +233,16 @@ export class WorkerLoop {
       const batches = [];
       for (let s = 0; s < batch.y.length; s += per)
         batches.push({ x: batch.x.subarray(s * model.inputSize, (s + per) * model.inputSize), y: batch.y.subarray(s, s + per) });
-      const r = await model.localSteps(params, batches, { lr: a.task.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
+      const r = await model.localSteps(
+        params,
+        batches,
+        { lr: a.task.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 },
+        this.inner.get(
+          a.jobId,
+          (s) => s.m.length === model.paramCount,
+          () => newInnerState(model.paramCount),
+        ),
+      );
       ({ loss, correct } = r);
       values = r.delta;
     } else {
@@ -246,12 +257,12 @@ export class WorkerLoop {
     const dtype = a.task.encoding === 'fp32' ? 'f32' : a.task.encoding === 'fp16' ? 'f16' : 'int8';
     let residual: Float32Array | undefined;
     if (dtype !== 'f32') {
-      residual = this.residuals.get(a.jobId);
-      if (!residual || residual.length !== values.length) residual = new Float32Array(values.length);
+      residual = this.residuals.get(
+        a.jobId,
+        (r) => r.length === values.length,
+        () => new Float32Array(values.length),
+      );
       for (let i = 0; i < values.length; i++) values[i] += residual[i];
-      this.residuals.delete(a.jobId); // re-inserted last: the map keeps the most recently used jobs
-      this.residuals.set(a.jobId, residual);
-      if (this.residuals.size > MAX_RESIDUALS) this.residuals.delete(this.residuals.keys().next().value as number);
     }
     const frame = encodeTensor({ kind: a.task.mode === 'local' ? 'delta' : 'gradient', job: a.jobId, round: a.round, shard: a.shard }, values, dtype, residual);
     this.send({ type: 'result', assignmentId: a.assignmentId, paramsVersion: a.paramsVersion, samples: d.count, loss, correct });

@@ -1,5 +1,6 @@
 import { classCount, inputSize, type ModelSpec, parameterShapes, sizeOf, type TensorShape } from '../../protocol/model';
 import type { AdamWHyper, Backend, Tensor } from '../backend';
+import { type InnerState, newInnerState } from '../inner-state';
 
 export interface Batch {
   /** Row-major features, `inputSize` floats per sample. */
@@ -83,10 +84,20 @@ export abstract class Model {
    * Local-step training (DiLoCo inner loop): AdamW steps on the device over `batches`, starting from `flat`.
    * Returns the parameter delta (start - end), which the coordinator treats as a pseudo-gradient.
    */
-  async localSteps(flat: Float32Array, batches: Batch[], h: Omit<AdamWHyper, 'step'>): Promise<StepResult & { delta: Float32Array }> {
+  async localSteps(
+    flat: Float32Array,
+    batches: Batch[],
+    h: Omit<AdamWHyper, 'step'>,
+    state: InnerState = newInnerState(this.paramCount),
+  ): Promise<StepResult & { delta: Float32Array }> {
     const params = this.setParams(flat);
     const b = this.backend;
-    const moments = params.map((p) => [b.upload(new Float32Array(p.size), p.shape, 'm'), b.upload(new Float32Array(p.size), p.shape, 'v')]);
+    let off = 0;
+    const moments = params.map((p) => {
+      const at = off;
+      off += p.size;
+      return [b.upload(state.m.slice(at, off), p.shape, 'm'), b.upload(state.v.slice(at, off), p.shape, 'v')];
+    });
     const stats: Tensor[] = [];
     let samples = 0;
     batches.forEach((batch, step) => {
@@ -96,18 +107,21 @@ export abstract class Model {
       const x = b.upload(batch.x, [n, this.inputSize], 'x');
       const y = b.uploadLabels(batch.y);
       const pass = this.forwardBackward(params, x, y, n);
-      params.forEach((p, i) => b.adamwStep(p, pass.grads[i], moments[i][0], moments[i][1], { ...h, step: step + 1 }));
+      params.forEach((p, i) => b.adamwStep(p, pass.grads[i], moments[i][0], moments[i][1], { ...h, step: state.step + step + 1 }));
       stats.push(pass.loss, pass.correct);
       for (const t of [x, y, ...pass.grads, ...pass.scratch]) b.release(t);
       b.flush();
     });
-    const all = await b.readConcat([...params, ...stats]);
+    const all = await b.readConcat([...params, ...stats, ...moments.map((x) => x[0]), ...moments.map((x) => x[1])]);
     for (const t of [...stats, ...moments.flat()]) b.release(t);
+    const tail = all.length - 2 * this.paramCount;
+    // The next round continues this optimizer.
+    Object.assign(state, { m: all.slice(tail, tail + this.paramCount), v: all.slice(tail + this.paramCount), step: state.step + batches.length });
     const delta = new Float32Array(this.paramCount);
     for (let i = 0; i < delta.length; i++) delta[i] = flat[i] - all[i];
     let loss = 0;
     let correct = 0;
-    let off = this.paramCount;
+    off = this.paramCount;
     for (let s = 0; s < stats.length; s += 2) {
       const n = stats[s].size;
       for (let i = 0; i < n; i++) loss += all[off + i];

@@ -3,6 +3,7 @@ import { classCount, inputSize, type ModelSpec, parameterShapes, sizeOf, type Te
 import type { AdamWHyper } from '../backend';
 import { adamwUpdate } from '../cpu/backend';
 import type { Engine, TrainableModel } from '../engine';
+import { type InnerState, newInnerState } from '../inner-state';
 import { type Batch, checkBatch, evaluateByLogits, type StepResult } from '../models/model';
 import { inferenceGraph, trainingGraph } from './models';
 
@@ -78,20 +79,25 @@ export class OnnxModel implements TrainableModel {
     return { grads, loss: Number(out.loss.data[0]), correct: Number(out.correct.data[0]), samples: n };
   }
 
-  async localSteps(flat: Float32Array, batches: Batch[], h: Omit<AdamWHyper, 'step'>): Promise<StepResult & { delta: Float32Array }> {
+  async localSteps(
+    flat: Float32Array,
+    batches: Batch[],
+    h: Omit<AdamWHyper, 'step'>,
+    state: InnerState = newInnerState(flat.length),
+  ): Promise<StepResult & { delta: Float32Array }> {
     const p = flat.slice();
-    const m = new Float32Array(p.length);
-    const v = new Float32Array(p.length);
+    const { m, v } = state;
     let loss = 0;
     let correct = 0;
     let samples = 0;
     for (const [step, batch] of batches.entries()) {
       const r = await this.lossAndGradients(p, batch);
-      adamwUpdate(p, r.grads, m, v, { ...h, step: step + 1 }); // the optimizer state lives across the H steps
+      adamwUpdate(p, r.grads, m, v, { ...h, step: state.step + step + 1 }); // the state lives across steps and rounds
       loss += r.loss * r.samples;
       correct += r.correct;
       samples += r.samples;
     }
+    state.step += batches.length;
     const delta = new Float32Array(p.length);
     for (let i = 0; i < delta.length; i++) delta[i] = flat[i] - p[i];
     return { delta, loss: loss / samples, correct, samples };

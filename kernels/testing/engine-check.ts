@@ -2,6 +2,7 @@ import type { ModelSpec } from '../../protocol/model';
 import { parameterShapes, sizeOf } from '../../protocol/model';
 import { CpuBackend } from '../cpu/backend';
 import { type Engine, kernelsEngine } from '../engine';
+import { newInnerState } from '../inner-state';
 import { initParams } from '../models/index';
 import { sampleBatch } from '../models/sample-batch';
 
@@ -44,8 +45,24 @@ export async function compareWithReference(engine: Engine, spec: ModelSpec) {
   const logits = relativeL2(await model.predict(params, batch.x), await ref.predict(params, batch.x));
   const h = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
   const halves = [0, 1].map((k) => ({ x: batch.x.subarray((k * batch.x.length) / 3, ((k + 1) * batch.x.length) / 3), y: batch.y.subarray(k * 3, k * 3 + 3) }));
-  const local = relativeL2((await model.localSteps(params, halves, h)).delta, (await ref.localSteps(params, halves, h)).delta);
+  const whole = (await model.localSteps(params, halves, h)).delta;
+  const local = relativeL2(whole, (await ref.localSteps(params, halves, h)).delta);
+  // The same two steps as two rounds of one step, the inner state carried between them: the same trajectory.
+  const state = newInnerState(params.length);
+  const first = (await model.localSteps(params, halves.slice(0, 1), h, state)).delta;
+  const second = (
+    await model.localSteps(
+      params.map((p, i) => p - first[i]),
+      halves.slice(1),
+      h,
+      state,
+    )
+  ).delta;
+  const resumed = relativeL2(
+    first.map((d, i) => d + second[i]),
+    whole,
+  );
   model.dispose();
   ref.dispose();
-  return { gradients, loss: Math.abs(a.loss - b.loss) / b.loss, correct: a.correct - b.correct, logits, local };
+  return { gradients, loss: Math.abs(a.loss - b.loss) / b.loss, correct: a.correct - b.correct, logits, local, resumed };
 }
