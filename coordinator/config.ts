@@ -30,6 +30,10 @@ export interface CoordinatorConfig {
   operatorToken?: string;
   maxFrameBytes: number;
   maxBodyBytes: number;
+  /** Largest ONNX model accepted [GRID_MAX_MODEL_BYTES]. */
+  maxModelBytes?: number;
+  /** When set, the only model sha256s that may be registered [GRID_MODEL_ALLOWLIST, comma-separated]. */
+  modelAllowlist?: string[];
   heartbeatMs: number;
   fashionMnistDir?: string;
   evaluator?: Evaluator;
@@ -57,6 +61,8 @@ export function configFromEnv(env = process.env): CoordinatorConfig {
     operatorToken: env.GRID_OPERATOR_TOKEN,
     maxFrameBytes: positiveInt(env, 'GRID_MAX_FRAME_BYTES', 64 << 20),
     maxBodyBytes: positiveInt(env, 'GRID_MAX_BODY_BYTES', 256 << 20),
+    maxModelBytes: positiveInt(env, 'GRID_MAX_MODEL_BYTES', 64 << 20),
+    modelAllowlist: env.GRID_MODEL_ALLOWLIST ? env.GRID_MODEL_ALLOWLIST.split(',').map((s) => s.trim().toLowerCase()) : undefined,
     heartbeatMs: positiveInt(env, 'GRID_HEARTBEAT_MS', 5000),
     fashionMnistDir: env.FASHION_MNIST_DIR,
     corsOrigins: (env.GRID_CORS_ORIGINS ?? '')

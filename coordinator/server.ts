@@ -7,6 +7,7 @@ import { type CoordinatorConfig, DEFAULT_LIMITS } from './config';
 import { DatasetRegistry } from './data/dataset-registry';
 import { createLogger, errorText, type Logger } from './log';
 import { Metrics } from './metrics';
+import { ModelRegistry } from './models/registry';
 import { HttpRouter } from './net/http';
 import { registerApi } from './net/routes';
 import { staticFiles } from './net/static-files';
@@ -35,11 +36,13 @@ export async function startCoordinator(cfg: CoordinatorConfig) {
   await datasets.init();
   const owner = `coord-${randomUUID().slice(0, 8)}`;
   const scheduler = new Scheduler({ store, datasets, log, metrics, owner, evaluator: cfg.evaluator, limits });
+  const allowlist = cfg.modelAllowlist ? new Set(cfg.modelAllowlist) : undefined;
+  const models = new ModelRegistry({ store, maxBytes: cfg.maxModelBytes ?? 64 << 20, allowlist });
 
   const app = uws.App();
   const router = new HttpRouter(app, log, metrics, cfg.maxBodyBytes, cfg.corsOrigins);
   const started = Date.now();
-  registerApi({ router, auth, store, scheduler, datasets, metrics, enrolment: cfg.enrolment, enrolPerMinute: limits.enrolPerMinute, started, native });
+  registerApi({ router, auth, store, scheduler, datasets, models, metrics, enrolment: cfg.enrolment, enrolPerMinute: limits.enrolPerMinute, started, native });
   app.ws(
     '/ws',
     workerSocket({
@@ -81,6 +84,7 @@ export async function startCoordinator(cfg: CoordinatorConfig) {
     async close() {
       uws.us_listen_socket_close(listen as never);
       await scheduler.stop();
+      await models.close();
       await store.releaseJobs(owner);
       await store.close();
     },

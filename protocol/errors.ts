@@ -29,6 +29,8 @@ export const ErrorCodes = {
   RATE_LIMITED: [429, 'too many requests for this token'],
   ENROLMENT_CLOSED: [403, 'anonymous enrolment is switched off'],
   BAD_JOB_SPEC: [400, 'job spec is invalid'],
+  BAD_MODEL: [400, 'model file is not acceptable'],
+  MODEL_NOT_ALLOWED: [403, "model is not on this coordinator's allow-list"],
   BAD_REQUEST: [400, 'request is invalid'],
   NOT_FOUND: [404, 'no such resource'],
   METHOD_NOT_ALLOWED: [405, 'this path does not take that method'],

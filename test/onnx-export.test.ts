@@ -66,6 +66,10 @@ describe('ONNX export', () => {
     const earlier = await fetch(`${url}/api/jobs/${id}/checkpoints/20/model.onnx`, { headers: { authorization: `Bearer ${token}` } });
     expect(earlier.status).toBe(200);
     expect((await fetch(`${url}/api/jobs/${id}/checkpoints/21/model.onnx`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
+    // The trained model goes into the registry as any uploaded model would.
+    const registered = await api<{ sha256: string; inputs: { name: string; shape: unknown[] }[] }>(url, token, `/api/models/from-job/${id}`, {});
+    expect(registered.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(registered.inputs).toEqual([{ name: 'input', type: 'float32', shape: ['batch', 784] }]);
     const other = await api<{ token: string }>(url, token, '/api/tokens', { name: 'other', scopes: ['researcher'] });
     expect((await fetch(`${url}/api/jobs/${id}/model.onnx`, { headers: { authorization: `Bearer ${other.token}` } })).status).toBe(404);
   }, 180_000);

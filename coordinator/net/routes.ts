@@ -3,6 +3,7 @@ import { arr, int, lit, obj, opt, type Schema, SchemaError, str, withDefault } f
 import { type Auth, bearerToken, type Principal, SCOPES, type Scope } from '../auth';
 import type { DatasetRegistry } from '../data/dataset-registry';
 import type { Metrics } from '../metrics';
+import type { ModelRegistry } from '../models/registry';
 import type { Store } from '../store/index';
 import type { Scheduler } from '../training/scheduler';
 import type { HttpRouter, Request } from './http';
@@ -15,6 +16,7 @@ export interface ApiOptions {
   store: Store;
   scheduler: Scheduler;
   datasets: DatasetRegistry;
+  models: ModelRegistry;
   metrics: Metrics;
   enrolment: boolean;
   enrolPerMinute: number;

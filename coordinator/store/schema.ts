@@ -119,7 +119,27 @@ export interface CheckpointPartTable {
   data: Uint8Array;
 }
 
+/** A registered ONNX model; `inputs` and `outputs` are JSON lists of {name, type, shape}. */
+export interface ModelTable {
+  sha256: string;
+  name: string;
+  token_id: number | null;
+  bytes: number;
+  opset: number;
+  inputs: string;
+  outputs: string;
+  created_at: number;
+}
+
+export interface ModelPartTable {
+  sha256: string;
+  part: number;
+  data: Uint8Array;
+}
+
 export interface Database {
+  models: ModelTable;
+  model_parts: ModelPartTable;
   checkpoint_parts: CheckpointPartTable;
   jobs: JobTable;
   assignments: AssignmentTable;

@@ -82,6 +82,16 @@ for (const dialect of DIALECTS) {
       expect(JSON.parse((await store.worker('w1'))!.capabilities)).toEqual({ cores: 4 });
     });
 
+    it('stores a model once by hash, its bytes in parts', async () => {
+      const data = new Uint8Array((1 << 20) + 5).map((_, i) => i % 251);
+      const row = { sha256: 'a'.repeat(64), name: 'm', token_id: 3, bytes: data.byteLength, opset: 17, inputs: '[]', outputs: '[]' };
+      expect(await store.putModel(row, data)).toBe(true);
+      expect(await store.putModel(row, data)).toBe(false);
+      expect(await store.modelData(row.sha256)).toEqual(Buffer.from(data));
+      expect((await store.listModels(3)).map((m) => m.sha256)).toEqual([row.sha256]);
+      expect(await store.listModels(4)).toEqual([]);
+    });
+
     it('keeps checkpoints, metrics, results, audit events and data sets', async () => {
       const big = Uint8Array.from({ length: (5 << 20) / 2 + 7 }, (_, i) => (i * 31) % 251); // 2.5 MB: three parts
       await store.addCheckpoint({ jobId: 1, round: 10, sha256: 'f'.repeat(64), data: big });

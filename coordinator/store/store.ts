@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
-import { AdminQueries, insertId } from './admin-queries';
+import { insertId } from './admin-queries';
+import { ModelQueries } from './model-queries';
 import { withRetry } from './retry';
 
 const CHECKPOINT_PART = 1 << 20;
@@ -27,7 +28,7 @@ export class FencedError extends Error {
 export type ResultRow = Omit<Selectable<ResultTable>, 'id' | 'created_at'>;
 
 /** Every query of training and workers, one code path for SQLite and MariaDB; tokens, audit and data sets are in AdminQueries. */
-export class Store extends AdminQueries {
+export class Store extends ModelQueries {
   /** Told of each retry of a transaction after a transient error (the server logs it). */
   onRetry: (e: unknown, attempt: number) => void = () => {};
 

@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as initial from './20261122T160000_initial';
 import * as ownership from './20261123T190000_ownership';
 import * as fencing from './20261123T200000_fencing';
+import * as models from './20261123T230000_models';
 
 /** Every migration, keyed by its timestamped name; Kysely runs them in name order. */
 export const migrations: Record<string, Migration> = {
   '20261122T160000_initial': initial,
   '20261123T190000_ownership': ownership,
   '20261123T200000_fencing': fencing,
+  '20261123T230000_models': models,
 };

@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCoordinator } from '../coordinator/server';
+import { initParams } from '../kernels/models/index';
+import { GraphBuilder, onnx } from '../kernels/onnx/graph';
+import { inferenceGraph } from '../kernels/onnx/models';
+import type { ModelSpec } from '../protocol/model';
+import { api, tempDir } from './helpers';
+
+const mlp = (hidden: number): Uint8Array => {
+  const spec: ModelSpec = { kind: 'mlp', layers: [784, hidden, 10] };
+  return inferenceGraph(spec, initParams(spec, 1));
+};
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** A one-node model running `op` on a float input. */
+function oneOp(op: string): Uint8Array {
+  const g = new GraphBuilder();
+  const x = g.input('x', ['batch', 4]);
+  g.output(g.op(op, [x]), 'y', ['batch', 4]);
+  return g.build('one-op');
+}
+
+/** A model whose weights live in a file beside it (external data). */
+function externalData(): Uint8Array {
+  const model = onnx.ModelProto.decode(mlp(8));
+  const w = model.graph?.initializer?.[0];
+  if (!w) throw new Error('the model has no initializer');
+  w.rawData = new Uint8Array(0);
+  w.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+  w.externalData = [{ key: 'location', value: 'weights.bin' }];
+  return onnx.ModelProto.encode(model).finish();
+}
+
+// The model registry: ONNX files checked before they are accepted, stored once by sha256, served to workers.
+describe('model registry', () => {
+  let coord: Awaited<ReturnType<typeof startCoordinator>>;
+  let url: string;
+  const token = 'gt_models_operator';
+  const allowed = mlp(32);
+  const post = (body: Uint8Array, name = 'test model', who = token) =>
+    fetch(`${url}/api/models?name=${encodeURIComponent(name)}`, { method: 'POST', headers: { authorization: `Bearer ${who}` }, body });
+  const code = async (res: Response) => [res.status, ((await res.json()) as { error?: { code: string; message: string } }).error?.code];
+
+  beforeAll(async () => {
+    const dir = tempDir('grid-models-');
+    coord = await startCoordinator({
+      ...{ port: 0, host: '127.0.0.1', databaseUrl: ':memory:', dataDir: dir, webDir: join(dir, 'web'), enrolment: false, operatorToken: token },
+      ...{ maxFrameBytes: 1 << 24, maxBodyBytes: 16 << 20, heartbeatMs: 5000, log: { debug() {}, info() {}, warn() {}, error: console.error } },
+      maxModelBytes: 400_000,
+    });
+    url = `http://127.0.0.1:${coord.port}`;
+  });
+  afterAll(() => coord?.close());
+
+  it('accepts an ONNX model once, lists its inputs and outputs, and serves its bytes to workers by hash', async () => {
+    const res = await post(allowed, 'mlp 32');
+    expect(res.status).toBe(201);
+    const model = (await res.json()) as { sha256: string; opset: number; inputs: unknown[]; outputs: { name: string }[]; ops: string[] };
+    expect(model.sha256).toBe(sha(allowed));
+    expect(model.opset).toBe(17);
+    expect(model.inputs).toEqual([{ name: 'input', type: 'float32', shape: ['batch', 784] }]);
+    expect(model.outputs.map((o) => o.name)).toEqual(['logits', 'probabilities']);
+    expect(model.ops).toContain('Gemm');
+    expect((await post(allowed, 'again')).status).toBe(200); // the same bytes are one model
+    const worker = await api<{ token: string }>(url, token, '/api/tokens', { name: 'w', scopes: ['worker'] });
+    const file = await fetch(`${url}/api/models/${model.sha256}/model.onnx`, { headers: { authorization: `Bearer ${worker.token}` } });
+    expect(sha(new Uint8Array(await file.arrayBuffer()))).toBe(model.sha256);
+    expect(file.headers.get('cache-control')).toContain('immutable');
+    expect((await api<{ name: string }>(url, worker.token, `/api/models/${model.sha256}`)).name).toBe('mlp 32');
+    expect((await fetch(`${url}/api/models/${'0'.repeat(64)}`, { headers: { authorization: `Bearer ${worker.token}` } })).status).toBe(404);
+    expect((await post(allowed, 'by a worker', worker.token)).status).toBe(403);
+  });
+
+  it('refuses, each with its code: not ONNX, an operator onnxruntime-web lacks, external data, a file over the limit', async () => {
+    expect(await code(await post(new TextEncoder().encode('this is not a model')))).toEqual([400, 'BAD_MODEL']);
+    const unknownOp = await post(oneOp('NoSuchOperator'));
+    expect(unknownOp.status).toBe(400);
+    expect(((await unknownOp.json()) as { error: { message: string } }).error.message).toMatch(/NoSuchOperator/);
+    expect((await post(oneOp('Relu'))).status).toBe(201); // the same graph with an operator it has
+    const external = await post(externalData());
+    expect((await external.clone().json()) as object).toMatchObject({ error: { code: 'BAD_MODEL' } });
+    expect(((await external.json()) as { error: { message: string } }).error.message).toMatch(/external data/);
+    expect(mlp(128).byteLength).toBeGreaterThan(400_000);
+    expect(await code(await post(mlp(128)))).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+  });
+});
+
+describe('model registry with an allow-list', () => {
+  it('accepts only the listed hashes', async () => {
+    const dir = tempDir('grid-models-allow-');
+    const listed = mlp(16);
+    const coord = await startCoordinator({
+      ...{ port: 0, host: '127.0.0.1', databaseUrl: ':memory:', dataDir: dir, webDir: join(dir, 'web'), enrolment: false, operatorToken: 'gt_allow' },
+      ...{ maxFrameBytes: 1 << 24, maxBodyBytes: 16 << 20, heartbeatMs: 5000, log: { debug() {}, info() {}, warn() {}, error: console.error } },
+      modelAllowlist: [sha(listed)],
+    });
+    try {
+      const post = (body: Uint8Array) =>
+        fetch(`http://127.0.0.1:${coord.port}/api/models?name=m`, { method: 'POST', headers: { authorization: 'Bearer gt_allow' }, body });
+      const refused = await post(mlp(24));
+      expect([refused.status, ((await refused.json()) as { error: { code: string } }).error.code]).toEqual([403, 'MODEL_NOT_ALLOWED']);
+      expect((await post(listed)).status).toBe(201);
+    } finally {
+      await coord.close();
+    }
+  });
+});
