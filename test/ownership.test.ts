@@ -122,6 +122,26 @@ describe('ownership and limits', () => {
     c.ws.close();
   });
 
+  it('names every JSON field in camelCase, in every listing', async () => {
+    const { id } = await api<{ id: number }>(url, operator, '/api/jobs', mlpJob({ rounds: 1 }));
+    const snake: string[] = [];
+    const walk = (v: unknown, at: string) => {
+      if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${at}[${i}]`));
+      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) k.includes('_') ? snake.push(`${at}.${k}`) : 0, walk(x, `${at}.${k}`);
+    };
+    for (const path of [
+      '/api/jobs',
+      `/api/jobs/${id}`,
+      `/api/jobs/${id}/metrics`,
+      `/api/jobs/${id}/checkpoints`,
+      '/api/workers',
+      '/api/tokens',
+      '/api/datasets',
+    ])
+      walk(await api(url, operator, path), path);
+    expect(snake).toEqual([]);
+  });
+
   it("closes a revoked token's sockets at once", async () => {
     const worker = await token(['worker']);
     const c = new RawClient(wsUrl(), worker.token);
@@ -138,11 +158,11 @@ describe('ownership and limits', () => {
     expect(await status('/api/datasets', short.token)).toBe(200);
     await new Promise((r) => setTimeout(r, 1200));
     expect(await status('/api/datasets', short.token)).toBe(401);
-    const listed = (await api<{ id: number; last_used_at: number | null; expires_at: number | null }[]>(url, operator, '/api/tokens')).find(
+    const listed = (await api<{ id: number; lastUsedAt: number | null; expiresAt: number | null }[]>(url, operator, '/api/tokens')).find(
       (t) => t.id === short.id,
     );
-    expect(listed?.last_used_at).toBeGreaterThan(0);
-    expect(listed?.expires_at).toBeGreaterThan(0);
+    expect(listed?.lastUsedAt).toBeGreaterThan(0);
+    expect(listed?.expiresAt).toBeGreaterThan(0);
   });
 
   it('bounds connections per token and closes a connection that floods messages', async () => {

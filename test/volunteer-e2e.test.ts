@@ -62,13 +62,13 @@ describe('volunteer PWA in headless Chromium', () => {
     await (await page.waitForSelector('pierce/#contribute'))!.click();
     await waitUntil('job done', async () => (await api<{ state: string }>(url, TOKEN, `/api/jobs/${id}`)).state === 'done', 300_000, 500);
     type Rate = { engine: string; adapter: string; samplesPerSec: number };
-    const workers = await api<{ id: string; kind: string; shards_done: number; capabilities: { backend: string; engines: Rate[] } }[]>(
+    const workers = await api<{ id: string; kind: string; shardsDone: number; capabilities: { backend: string; engines: Rate[] } }[]>(
       url,
       TOKEN,
       '/api/workers',
     );
     expect(workers).toHaveLength(1);
-    expect(workers[0]).toMatchObject({ kind: 'browser', shards_done: 6, capabilities: { backend: 'webgpu' } });
+    expect(workers[0]).toMatchObject({ kind: 'browser', shardsDone: 6, capabilities: { backend: 'webgpu' } });
     // Every engine the browser has was timed; the shards ran on the fastest, as the page says.
     const rates = workers[0].capabilities.engines;
     console.log(`volunteer engines: ${rates.map((r) => `${r.engine} ${r.samplesPerSec}/s`).join(', ')}`);
@@ -114,9 +114,9 @@ describe('volunteer PWA in headless Chromium', () => {
     expect(await text('#contributed')).toMatch(/^6 shards/);
     const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', mlpJob({ rounds: 1, globalBatch: 64, shardSize: 64, evalEvery: 0 }));
     await waitUntil('second job done', async () => (await api<{ state: string }>(url, TOKEN, `/api/jobs/${id}`)).state === 'done', 120_000, 500);
-    const workers = await api<{ id: string; shards_done: number }[]>(url, TOKEN, '/api/workers');
+    const workers = await api<{ id: string; shardsDone: number }[]>(url, TOKEN, '/api/workers');
     expect(workers.map((w) => w.id)).toEqual([before]);
-    expect(workers[0].shards_done).toBe(7);
+    expect(workers[0].shardsDone).toBe(7);
   }, 200_000);
 
   it('is installable and starts offline from the service worker', async () => {

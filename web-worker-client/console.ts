@@ -16,8 +16,8 @@ interface Worker {
   kind: string;
   state: string;
   reputation: number;
-  shards_done: number;
-  last_seen: number;
+  shardsDone: number;
+  lastSeen: number;
   capabilities: { backend?: string; engines?: { engine: string; samplesPerSec: number }[] };
 }
 interface Metric {
@@ -209,7 +209,7 @@ export class GridConsole extends LitElement {
               (w) => html`<tr class=${w.state}>
               <td title=${w.id}>${w.name}</td><td>${w.kind}</td><td title=${(w.capabilities.engines ?? []).map((e) => `${e.engine}: ${e.samplesPerSec} samples/s`).join('\n')}>${w.capabilities.engines?.[0]?.engine ?? w.capabilities.backend ?? ''}</td>
               <td class="state">${w.state}</td><td class="reputation">${w.reputation.toFixed(3)}</td>
-              <td>${w.shards_done}</td><td>${new Date(w.last_seen).toLocaleTimeString()}</td></tr>`,
+              <td>${w.shardsDone}</td><td>${new Date(w.lastSeen).toLocaleTimeString()}</td></tr>`,
             )}
           </table>`,
         })}

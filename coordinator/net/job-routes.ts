@@ -2,7 +2,7 @@ import { GridError } from '../../protocol/errors';
 import type { Principal } from '../auth';
 import type { Job, Store } from '../store/index';
 import type { ApiContext } from './routes';
-import { binary, intParam } from './routes';
+import { binary, camelKeys, intParam } from './routes';
 
 /** A researcher sees and controls only what their token created; an operator sees everything. */
 const owns = (who: Principal, tokenId: number | null) => who.scopes.has('operator') || tokenId === who.tokenId;
@@ -54,12 +54,12 @@ export function registerJobRoutes({ router, as, store, scheduler, datasets }: Ap
   router.route(
     'get',
     '/api/jobs/:id/metrics',
-    as('researcher', async (req, who) => store.metrics((await ownJob(req.params.id, who)).id, Number(req.query.get('since') ?? 0) || 0)),
+    as('researcher', async (req, who) => (await store.metrics((await ownJob(req.params.id, who)).id, Number(req.query.get('since') ?? 0) || 0)).map(camelKeys)),
   );
   router.route(
     'get',
     '/api/jobs/:id/checkpoints',
-    as('researcher', async (req, who) => (await store.checkpoints((await ownJob(req.params.id, who)).id)).map(({ path, ...c }) => c)),
+    as('researcher', async (req, who) => (await store.checkpoints((await ownJob(req.params.id, who)).id)).map(({ path, ...c }) => camelKeys(c))),
   );
   router.route(
     'get',
@@ -88,7 +88,7 @@ export function registerJobRoutes({ router, as, store, scheduler, datasets }: Ap
   router.route(
     'get',
     '/api/datasets',
-    as('worker', async () => datasets.list()),
+    as('worker', async () => (await datasets.list()).map(camelKeys)),
   );
   router.route(
     'get',

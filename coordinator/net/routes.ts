@@ -46,6 +46,10 @@ function parseBody<T>(schema: Schema<T>, body: unknown): T {
   }
 }
 
+/** One naming convention for every JSON field the API returns: the store's snake_case columns become camelCase. */
+export const camelKeys = (row: object): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(row).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v]));
+
 export const binary = (body: Uint8Array, headers: Record<string, string> = {}) => ({ body, type: 'application/octet-stream', headers });
 
 /** Wrap a handler: authenticate the bearer token for `scope` and hand the principal over. */
@@ -88,7 +92,7 @@ export function registerApi(o: ApiOptions) {
   router.route(
     'get',
     '/api/tokens',
-    as('operator', async () => store.listTokens()),
+    as('operator', async () => (await store.listTokens()).map(camelKeys)),
   );
   router.route(
     'delete',
@@ -104,7 +108,7 @@ export function registerApi(o: ApiOptions) {
   router.route(
     'get',
     '/api/workers',
-    as('researcher', async () => (await store.listWorkers()).map((w) => ({ ...w, capabilities: JSON.parse(w.capabilities) }))),
+    as('researcher', async () => (await store.listWorkers()).map((w) => camelKeys({ ...w, capabilities: JSON.parse(w.capabilities) }))),
   );
 
   registerJobRoutes({ ...o, as });
