@@ -142,6 +142,28 @@ describe('ownership and limits', () => {
     expect(snake).toEqual([]);
   });
 
+  it('publishes an OpenAPI 3.1 document generated from the routes and the validators the server uses', async () => {
+    const doc = (await (await fetch(`${url}/api/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { 'x-scope'?: string; parameters?: { name: string }[]; requestBody?: unknown }>>;
+      components: { schemas: { JobSpec: { oneOf: { properties: Record<string, unknown>; required: string[] }[] } } };
+    };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(doc.paths['/api/jobs'].post['x-scope']).toBe('researcher');
+    expect(doc.paths['/api/jobs/{id}'].get.parameters?.map((p) => p.name)).toEqual(['id']);
+    expect(doc.paths['/api/models/{sha256}/model.onnx'].get['x-scope']).toBe('worker');
+    expect(doc.paths['/api/tokens'].post.requestBody).toBeDefined();
+    // Every field the document calls required is one the server refuses a job without.
+    const sync = doc.components.schemas.JobSpec.oneOf[0];
+    expect(sync.required.sort()).toEqual(['dataset', 'globalBatch', 'model', 'name', 'optimizer', 'shardSize']);
+    for (const field of sync.required) {
+      const spec: Record<string, unknown> = mlpJob({ rounds: 1 });
+      delete spec[field];
+      const res = await fetch(`${url}/api/jobs`, { method: 'POST', headers: { authorization: `Bearer ${operator}` }, body: JSON.stringify(spec) });
+      expect([field, res.status]).toEqual([field, 400]);
+    }
+  });
+
   it("closes a revoked token's sockets at once", async () => {
     const worker = await token(['worker']);
     const c = new RawClient(wsUrl(), worker.token);

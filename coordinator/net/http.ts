@@ -25,7 +25,19 @@ export interface Reply {
   headers?: Record<string, string>;
 }
 
-export type Handler = (req: Request) => Promise<Reply | unknown>;
+export type Handler = ((req: Request) => Promise<Reply | unknown>) & { scope?: string };
+
+/** What the API document says of a route: its JSON request body, and who may call it. */
+export interface RouteDoc {
+  body?: Record<string, unknown>;
+}
+
+/** A registered route, as the OpenAPI document lists it. */
+export interface RouteInfo extends RouteDoc {
+  method: string;
+  pattern: string;
+  scope?: string;
+}
 
 const STATUS_TEXT: Record<number, string> = {
   200: 'OK',
@@ -65,6 +77,9 @@ const isReply = (v: unknown): v is Reply => typeof v === 'object' && v !== null 
  * `{error: {code, message}}` with the GridError's status, and large bodies streamed with backpressure.
  */
 export class HttpRouter {
+  /** Every route registered, in order: the OpenAPI document is generated from this list. */
+  readonly routes: RouteInfo[] = [];
+
   constructor(
     private readonly app: UWS.TemplatedApp,
     private readonly log: Logger,
@@ -94,7 +109,8 @@ export class HttpRouter {
     });
   }
 
-  route(method: 'get' | 'post' | 'delete' | 'put' | 'options', pattern: string, handler: Handler) {
+  route(method: 'get' | 'post' | 'delete' | 'put' | 'options', pattern: string, handler: Handler, doc: RouteDoc = {}) {
+    this.routes.push({ method, pattern, scope: handler.scope, ...doc });
     const names = pattern
       .split('/')
       .filter((p) => p.startsWith(':'))

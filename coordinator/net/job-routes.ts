@@ -26,6 +26,7 @@ export function registerJobRoutes({ router, as, store, scheduler, datasets }: Ap
       await store.audit(`token:${who.tokenId}`, 'job.submit', `job:${id}`);
       return { status: 201, body: JSON.stringify({ id }), type: 'application/json' };
     }),
+    { body: { $ref: '#/components/schemas/JobSpec' } },
   );
   router.route(
     'get',

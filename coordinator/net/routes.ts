@@ -1,4 +1,5 @@
 import { GridError } from '../../protocol/errors';
+import { PROTOCOL_VERSION } from '../../protocol/messages';
 import { arr, int, lit, obj, opt, type Schema, SchemaError, str, withDefault } from '../../protocol/schema';
 import { type Auth, bearerToken, type Principal, SCOPES, type Scope } from '../auth';
 import type { DatasetRegistry } from '../data/dataset-registry';
@@ -6,9 +7,10 @@ import type { Metrics } from '../metrics';
 import type { ModelRegistry } from '../models/registry';
 import type { Store } from '../store/index';
 import type { Scheduler } from '../training/scheduler';
-import type { HttpRouter, Request } from './http';
+import type { Handler, HttpRouter, Request } from './http';
 import { registerJobRoutes } from './job-routes';
 import { registerModelRoutes } from './model-routes';
+import { openApi } from './openapi';
 
 export interface ApiOptions {
   router: HttpRouter;
@@ -53,13 +55,14 @@ export const camelKeys = (row: object): Record<string, unknown> =>
 export const binary = (body: Uint8Array, headers: Record<string, string> = {}) => ({ body, type: 'application/octet-stream', headers });
 
 /** Wrap a handler: authenticate the bearer token for `scope` and hand the principal over. */
-export type Guard = (scope: Scope, h: (req: Request, who: Principal) => Promise<unknown>) => (req: Request) => Promise<unknown>;
+export type Guard = (scope: Scope, h: (req: Request, who: Principal) => Promise<unknown>) => Handler;
 export type ApiContext = ApiOptions & { as: Guard };
 
 /** The REST API: health, metrics, enrolment, tokens and workers here; jobs and data sets in job-routes.ts. */
 export function registerApi(o: ApiOptions) {
   const { router, auth, store, scheduler } = o;
-  const as: Guard = (scope, h) => async (req) => h(req, await auth.authenticate(bearerToken(req.headers.authorization), scope, req.ip));
+  const as: Guard = (scope, h) =>
+    Object.assign(async (req: Request) => h(req, await auth.authenticate(bearerToken(req.headers.authorization), scope, req.ip)), { scope });
 
   router.route('get', '/health', async () => ({
     ok: true,
@@ -88,6 +91,7 @@ export function registerApi(o: ApiOptions) {
       await store.audit(`token:${who.tokenId}`, 'token.issue', `token:${t.id}`, { scopes: b.scopes });
       return { status: 201, body: JSON.stringify(t), type: 'application/json' };
     }),
+    { body: tokenRequest.json },
   );
   router.route(
     'get',
@@ -113,4 +117,6 @@ export function registerApi(o: ApiOptions) {
 
   registerJobRoutes({ ...o, as });
   registerModelRoutes({ ...o, as });
+  const document = JSON.stringify(openApi(router.routes, PROTOCOL_VERSION.toString()));
+  router.route('get', '/api/openapi.json', async () => ({ body: document, type: 'application/json' }));
 }
