@@ -1,0 +1,82 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { GridClient } from './client';
+
+const HELP = `grid: the researcher's command line for the volunteer compute grid
+
+  grid jobs submit SPEC.json         submit a job; prints its id
+  grid jobs list                     your jobs (an operator's token: everyone's)
+  grid jobs watch ID                 follow a job until it ends: a progress bar on a terminal, JSON lines otherwise
+  grid jobs download ID --onnx|--checkpoint [--round R] [--out FILE]
+  grid models register FILE.onnx [--name NAME]
+
+  --coordinator URL   (default http://localhost:8080, or GRID_COORDINATOR)
+  --token TOKEN       a researcher token (or GRID_TOKEN); sent in a header, never in a URL
+Exit status: 0 on success (watch: the job finished), 1 on a refusal or a failed job, 2 on a usage error.`;
+
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    coordinator: { type: 'string', default: process.env.GRID_COORDINATOR ?? 'http://localhost:8080' },
+    token: { type: 'string', default: process.env.GRID_TOKEN },
+    onnx: { type: 'boolean', default: false },
+    checkpoint: { type: 'boolean', default: false },
+    round: { type: 'string' },
+    out: { type: 'string' },
+    name: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+class UsageError extends Error {}
+
+async function main(): Promise<number> {
+  const [group, command, arg] = positionals;
+  if (opts.help || !group) {
+    console.log(HELP);
+    return opts.help ? 0 : 2;
+  }
+  if (!opts.token) throw new UsageError('a token is needed: --token or GRID_TOKEN');
+  const grid = new GridClient(opts.coordinator ?? '', opts.token);
+  const need = (what: string) => {
+    if (!arg) throw new UsageError(`${group} ${command} needs ${what}`);
+    return arg;
+  };
+  switch (`${group} ${command}`) {
+    case 'jobs submit': {
+      const { id } = await grid.json<{ id: number }>('POST', '/api/jobs', JSON.parse(readFileSync(need('a spec file'), 'utf8')));
+      console.log(id);
+      return 0;
+    }
+    case 'jobs list':
+      for (const j of await grid.json<{ id: number; name: string; state: string; round: number; totalRounds: number }[]>('GET', '/api/jobs'))
+        console.log(`${String(j.id).padStart(5)}  ${j.state.padEnd(9)} ${`${j.round}/${j.totalRounds}`.padStart(11)}  ${j.name}`);
+      return 0;
+    case 'jobs watch':
+      return (await grid.watch(Number(need('a job id')), process.stdout.isTTY ? 'bar' : 'json')) === 'done' ? 0 : 1;
+    case 'jobs download': {
+      const id = Number(need('a job id'));
+      if (opts.onnx === opts.checkpoint) throw new UsageError('say --onnx or --checkpoint');
+      const { bytes, filename } = await grid.download(id, opts.onnx ? 'onnx' : 'checkpoint', opts.round === undefined ? undefined : Number(opts.round));
+      writeFileSync(opts.out ?? filename, bytes);
+      console.log(opts.out ?? filename);
+      return 0;
+    }
+    case 'models register': {
+      const file = need('an ONNX file');
+      const model = await grid.json<{ sha256: string }>('POST', `/api/models?name=${encodeURIComponent(opts.name ?? file)}`, readFileSync(file));
+      console.log(JSON.stringify(model, null, 2));
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${group} ${command ?? ''}"; see grid --help`);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(`grid: ${e?.message ?? e}`);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  },
+);

@@ -1,0 +1,72 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startCoordinator } from '../coordinator/server';
+import { onnxEngine } from '../kernels/onnx/engine';
+import { memoryCache } from '../worker/host';
+import { WorkerLoop } from '../worker/loop';
+import { mlpJob, spawnTs, tempDir } from './helpers';
+
+/** Run the `grid` CLI to its end: exit code and output lines. */
+async function grid(args: string[], env: Record<string, string>): Promise<{ code: number; lines: string[] }> {
+  const p = spawnTs('cli/grid.ts', args, env);
+  const code = await new Promise<number>((r) => p.child.on('exit', (c) => r(c ?? -1)));
+  return { code, lines: p.output };
+}
+
+// The researcher CLI on the same REST API: submit a job from a file, list it, watch it to the end, take its
+// model out as ONNX, register a model; refusals exit non-zero with the server's code.
+describe('grid, the researcher CLI', () => {
+  let coord: Awaited<ReturnType<typeof startCoordinator>>;
+  let env: Record<string, string>;
+  const dir = tempDir('grid-cli-');
+  const token = 'gt_cli_operator';
+
+  beforeAll(async () => {
+    coord = await startCoordinator({
+      ...{ port: 0, host: '127.0.0.1', databaseUrl: ':memory:', dataDir: dir, webDir: join(dir, 'web'), enrolment: false, operatorToken: token },
+      ...{ maxFrameBytes: 1 << 24, maxBodyBytes: 1 << 24, heartbeatMs: 5000, log: { debug() {}, info() {}, warn() {}, error: console.error } },
+    });
+    env = { GRID_COORDINATOR: `http://127.0.0.1:${coord.port}`, GRID_TOKEN: token };
+  });
+  afterAll(() => coord?.close());
+
+  it('submits, lists, watches to the end and downloads model.onnx', async () => {
+    const spec = join(dir, 'spec.json');
+    writeFileSync(spec, JSON.stringify(mlpJob({ name: 'cli-job', rounds: 6, globalBatch: 128, shardSize: 128, evalEvery: 6, evalSamples: 1000 })));
+    const submitted = await grid(['jobs', 'submit', spec], env);
+    expect(submitted.code).toBe(0);
+    const id = Number(submitted.lines.at(-1));
+    expect((await grid(['jobs', 'list'], env)).lines.some((l) => l.includes('cli-job') && l.trim().startsWith(String(id)))).toBe(true);
+    const loop = new WorkerLoop({
+      ...{ coordinator: env.GRID_COORDINATOR, token, cache: memoryCache(), connect: (u, p) => new WebSocket(u, p) },
+      engines: [onnxEngine(ort, 'cpu', 'ort-node', 'onnxruntime-node cpu')],
+      capabilities: { kind: 'native', backend: 'cpu', cores: 2, memoryMB: 1000 },
+    });
+    loop.start();
+    const watched = await grid(['jobs', 'watch', String(id)], env);
+    await loop.stop('release');
+    expect(watched.code).toBe(0);
+    const last = JSON.parse(watched.lines.at(-1) ?? '{}');
+    expect(last).toMatchObject({ job: id, state: 'done', round: 6, totalRounds: 6 });
+    expect(last.testAccuracy).toBeGreaterThan(0.3);
+    const out = join(dir, 'model.onnx');
+    expect((await grid(['jobs', 'download', String(id), '--onnx', '--out', out], env)).code).toBe(0);
+    const session = await ort.InferenceSession.create(out);
+    expect(session.inputNames).toEqual(['input']);
+    const registered = await grid(['models', 'register', out, '--name', 'from the cli'], env);
+    expect(registered.code).toBe(0);
+    expect(JSON.parse(registered.lines.join('\n')).sha256).toMatch(/^[0-9a-f]{64}$/);
+  }, 120_000);
+
+  it('exits 2 on a usage error and 1 on a refusal, with the code', async () => {
+    expect((await grid(['jobs', 'download', '1'], env)).code).toBe(2);
+    expect((await grid(['jobs', 'fly'], env)).code).toBe(2);
+    const refused = await grid(['jobs', 'list'], { ...env, GRID_TOKEN: 'gt_wrong' });
+    expect(refused.code).toBe(1);
+    expect(refused.lines.join('\n')).toMatch(/UNAUTHORIZED/);
+    expect((await grid(['jobs', 'watch', '999'], env)).lines.join('\n')).toMatch(/NOT_FOUND/);
+  });
+});
