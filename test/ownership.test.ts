@@ -127,7 +127,11 @@ describe('ownership and limits', () => {
     const snake: string[] = [];
     const walk = (v: unknown, at: string) => {
       if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${at}[${i}]`));
-      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) k.includes('_') ? snake.push(`${at}.${k}`) : 0, walk(x, `${at}.${k}`);
+      else if (v && typeof v === 'object')
+        for (const [k, x] of Object.entries(v)) {
+          if (k.includes('_')) snake.push(`${at}.${k}`);
+          walk(x, `${at}.${k}`);
+        }
     };
     for (const path of [
       '/api/jobs',
