@@ -92,7 +92,6 @@ export class DatasetRegistry {
 /** Parse CSV chunks in a worker thread as they come (tsx loads the TypeScript there too); stops reading at its first error. */
 async function parseOffThread(name: string, split: string, chunks: AsyncIterable<Uint8Array>): Promise<LoadedDataset> {
   const thread = new Worker(new URL('./csv-thread-entry.mjs', import.meta.url), { workerData: { name, split } });
-  let failure: unknown;
   const outcome = new Promise<LoadedDataset>((resolve, reject) => {
     thread.once('message', (m: { ok?: LoadedDataset; error?: { code: ErrorCode; message: string } }) => {
       if (m.error) return reject(new GridError(m.error.code, m.error.message));
@@ -101,20 +100,25 @@ async function parseOffThread(name: string, split: string, chunks: AsyncIterable
     });
     thread.once('error', reject);
     thread.once('exit', (code) => code !== 0 && reject(new GridError('INTERNAL', `CSV parser thread exited with ${code}`)));
-  }).catch((e) => {
-    failure = e;
-    throw e;
   });
-  outcome.catch(() => {}); // read below, after the chunks
+  // A refusal from the parser ends the upload at once, without waiting for the client's next chunk.
+  const refused = outcome.then(
+    () => new Promise<never>(() => {}),
+    (e) => ({ refused: e as unknown }),
+  );
+  const it = chunks[Symbol.asyncIterator]();
   try {
-    for await (const chunk of chunks) {
-      if (failure) break;
-      const copy = new Uint8Array(chunk); // transferred: the caller's buffer stays usable
+    for (;;) {
+      const next = await Promise.race([it.next(), refused]);
+      if ('refused' in next) throw next.refused;
+      if (next.done) break;
+      const copy = new Uint8Array(next.value); // transferred: the caller's buffer stays usable
       thread.postMessage({ chunk: copy }, [copy.buffer]);
     }
-    if (!failure) thread.postMessage({ end: true });
+    thread.postMessage({ end: true });
     return await outcome;
   } finally {
+    void it.return?.(); // stop reading the body: what still arrives is dropped
     void thread.terminate();
   }
 }
