@@ -32,7 +32,7 @@ export interface Run {
 }
 
 /** Rebuild a job's state from its row and latest checkpoint; throws (the job is then failed) if it cannot run. */
-export async function loadRun(job: Job, store: Store, datasets: DatasetRegistry, log: Logger): Promise<Run> {
+export async function loadRun(job: Job, owner: string, store: Store, datasets: DatasetRegistry, log: Logger): Promise<Run> {
   const spec = parseJobSpec(JSON.parse(job.spec));
   datasets.get(spec.dataset.name, spec.dataset.split); // the data set must still be there
   let params = initParams(spec.model, spec.seed);
@@ -48,7 +48,8 @@ export async function loadRun(job: Job, store: Store, datasets: DatasetRegistry,
     opt = c.optimizer;
     log.info('job resumed from checkpoint', { job: job.id, round, sha256: ckpt.sha256 });
   }
-  await store.supersedeAfter(job.id, round); // whatever a previous owner did after this point is redone here
+  // Whatever a previous owner did after this point is redone here; fenced, like every write for the job.
+  await store.fenced({ jobId: job.id, owner, epoch: job.owner_epoch }, (tx) => tx.supersedeAfter(job.id, round));
   const run: Run = {
     id: job.id,
     spec,

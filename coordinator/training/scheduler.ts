@@ -97,7 +97,7 @@ export class Scheduler {
     for (const job of owned) {
       if (this.runs.has(job.id)) continue;
       try {
-        const run = await loadRun(job, this.opts.store, this.opts.datasets, this.opts.log);
+        const run = await loadRun(job, this.opts.owner, this.opts.store, this.opts.datasets, this.opts.log);
         await this.opts.store.fenced(this.fence(run), async (tx) => {
           await tx.expireOpenAssignments(job.id);
           if (job.state === 'queued') await tx.setJobState(job.id, 'running', ['queued']);
