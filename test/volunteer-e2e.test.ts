@@ -76,6 +76,8 @@ describe('volunteer PWA in headless Chromium', () => {
     expect(rates.every((r) => r.samplesPerSec > 0)).toBe(true);
     expect(await text('#engine')).toMatch(new RegExp(`^${rates[0].engine} `));
     await waitUntil('page shows contribution', async () => (await text('#contributed')).startsWith('6 shards'), 10_000);
+    // 6 fp32 results of the 784-64-10 MLP (50,890 parameters, 4 bytes each) went up: at least 1.2 MB.
+    expect(Number.parseFloat(await text('#uploaded'))).toBeGreaterThanOrEqual(1.2);
   }, 400_000);
 
   it('shows the operator the jobs and the workers with their standing, with no token in any URL', async () => {

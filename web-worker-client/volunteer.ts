@@ -92,7 +92,8 @@ export class GridVolunteer extends LitElement {
           <dt>State</dt><dd id="state">${s?.state ?? 'idle'}</dd>
           <dt>Contributed</dt><dd id="contributed">${s?.shardsDone ?? 0} shards, ${s?.samplesDone ?? 0} samples</dd>
           <dt>Last loss</dt><dd>${s?.lastLoss?.toFixed(4) ?? '–'}</dd>
-          <dt>Downloaded</dt><dd>${((s?.bytesFetched ?? 0) / 1e6).toFixed(1)} MB</dd>
+          <dt>Downloaded</dt><dd id="downloaded">${((s?.bytesFetched ?? 0) / 1e6).toFixed(1)} MB</dd>
+          <dt>Uploaded</dt><dd id="uploaded">${((s?.bytesSent ?? 0) / 1e6).toFixed(1)} MB</dd>
           <dt>Last event</dt><dd>${s?.lastEvent ?? ''}</dd>
         </dl>
       </div>

@@ -20,6 +20,7 @@ export interface VolunteerStats {
   shardsDone: number;
   samplesDone: number;
   bytesFetched: number;
+  bytesSent: number;
   lastLoss?: number;
   lastEvent?: string;
 }
@@ -27,7 +28,7 @@ export interface VolunteerStats {
 let loop: WorkerLoop | undefined;
 let backend: Backend | undefined;
 let capabilities: Capabilities | undefined;
-const stats: VolunteerStats = { state: 'idle', adapter: '', backend: '', shardsDone: 0, samplesDone: 0, bytesFetched: 0 };
+const stats: VolunteerStats = { state: 'idle', adapter: '', backend: '', shardsDone: 0, samplesDone: 0, bytesFetched: 0, bytesSent: 0 };
 let listener: ((s: VolunteerStats) => void) | undefined;
 
 async function openBackend() {
@@ -55,6 +56,7 @@ function onEvent(e: WorkerEvent) {
     void state.set('totals', { shardsDone: stats.shardsDone, samplesDone: stats.samplesDone });
   }
   stats.bytesFetched = loop?.bytesFetched ?? 0;
+  stats.bytesSent = loop?.bytesSent ?? 0;
   event(e.type === 'computed' ? `computed job ${e.job} round ${e.round} shard ${e.shard}` : e.type);
 }
 

@@ -81,6 +81,8 @@ export class WorkerLoop {
   private failures = 0;
   workerId?: string;
   shardsDone = 0;
+  /** Bytes this worker has sent (results, messages): what the volunteer's uplink gave. */
+  bytesSent = 0;
   samplesDone = 0;
 
   constructor(private readonly o: WorkerOptions) {
@@ -141,7 +143,9 @@ export class WorkerLoop {
 
   private send(msg: ClientMessage | Uint8Array) {
     if (this.socket?.readyState !== 1) return false;
-    this.socket.send(msg instanceof Uint8Array ? msg : JSON.stringify(msg));
+    const data = msg instanceof Uint8Array ? msg : JSON.stringify(msg);
+    this.socket.send(data);
+    this.bytesSent += typeof data === 'string' ? data.length : data.byteLength; // messages are ASCII JSON
     return true;
   }
 
