@@ -3,7 +3,12 @@ import { AdminQueries } from './admin-queries';
 import type { ModelTable } from './schema';
 
 /** Bytes per stored part: MariaDB's mediumblob holds 16 MB, and parts keep single rows small. */
-export const PART_BYTES = 1 << 20;
+const PART_BYTES = 1 << 20;
+
+/** A blob cut into numbered parts for the `*_parts` tables (checkpoints, models). */
+export function* partsOf(data: Uint8Array): Generator<{ part: number; data: Uint8Array }> {
+  for (let part = 0, at = 0; at < data.byteLength; part++, at += PART_BYTES) yield { part, data: data.subarray(at, at + PART_BYTES) };
+}
 
 export type ModelRow = Selectable<ModelTable>;
 
@@ -16,10 +21,10 @@ export class ModelQueries extends AdminQueries {
       .insertInto('models')
       .values({ ...m, created_at: this.now() })
       .execute();
-    for (let part = 0, at = 0; at < data.byteLength; part++, at += PART_BYTES)
+    for (const p of partsOf(data))
       await this.db
         .insertInto('model_parts')
-        .values({ sha256: m.sha256, part, data: data.subarray(at, at + PART_BYTES) })
+        .values({ sha256: m.sha256, ...p })
         .execute();
     return true;
   }

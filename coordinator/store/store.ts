@@ -1,9 +1,7 @@
 import type { Selectable } from 'kysely';
 import { insertId } from './admin-queries';
-import { ModelQueries } from './model-queries';
+import { ModelQueries, partsOf } from './model-queries';
 import { withRetry } from './retry';
-
-const CHECKPOINT_PART = 1 << 20;
 
 import type { AssignmentTable, JobState, JobTable, ResultTable, WorkerTable } from './schema';
 
@@ -294,10 +292,10 @@ export class Store extends ModelQueries {
       .values({ job_id: c.jobId, round: c.round, path: 'db', sha256: c.sha256, bytes: c.data.byteLength, created_at: this.now() })
       .executeTakeFirstOrThrow();
     const id = insertId(r);
-    for (let part = 0, at = 0; at < c.data.byteLength; part++, at += CHECKPOINT_PART)
+    for (const p of partsOf(c.data))
       await this.db
         .insertInto('checkpoint_parts')
-        .values({ checkpoint_id: id, part, data: c.data.subarray(at, at + CHECKPOINT_PART) })
+        .values({ checkpoint_id: id, ...p })
         .execute();
   }
   async checkpointData(id: number): Promise<Uint8Array> {

@@ -150,13 +150,12 @@ export class Dispatcher {
   private someoneElseFor(shard: Shard, w: ConnectedWorker, run: Run) {
     const failed = shard.refusedBy;
     if (!failed?.has(w.link.id)) return false;
-    const native = run.spec.workers === 'native';
     let blocked = 0;
     for (const id of failed) {
       const other = this.workers.get(id);
-      if (other && !this.quarantined.has(id) && (!native || other.link.kind === 'native')) blocked++;
+      if (other && this.fits(other, run)) blocked++;
     }
-    return (native ? this.eligible.native : this.eligible.any) - blocked > 0;
+    return this.eligibleFor(run) - blocked > 0;
   }
 
   /**
@@ -183,12 +182,14 @@ export class Dispatcher {
     return !this.quarantined.has(w.link.id) && (run.spec.workers !== 'native' || w.link.kind === 'native');
   }
 
-  /** Whether another connected, unquarantined worker could take this job's shards (counted, not searched). */
+  /** Connected, unquarantined workers that may run this job's shards (counted, not searched). */
+  private eligibleFor(run: Run) {
+    return run.spec.workers === 'native' ? this.eligible.native : this.eligible.any;
+  }
+
+  /** Whether another connected, unquarantined worker could take this job's shards. */
   private othersCouldRun(w: ConnectedWorker, run: Run) {
-    const native = run.spec.workers === 'native';
-    const eligible = native ? this.eligible.native : this.eligible.any;
-    const self = !this.quarantined.has(w.link.id) && (!native || w.link.kind === 'native') ? 1 : 0;
-    return eligible - self > 0;
+    return this.eligibleFor(run) - (this.fits(w, run) ? 1 : 0) > 0;
   }
 
   private count(w: ConnectedWorker, by: 1 | -1) {

@@ -206,7 +206,8 @@ export class Scheduler {
     this.opts.metrics.results.inc({ accepted: 'true', code: 'OK' });
     this.opts.metrics.resultBytes.inc({ encoding: frame.dtype }, frame.payload.byteLength);
     await this.quarantine.judge(run, settled);
-    if (closes) await this.closeRound(run);
+    if (!closes) return; // the next shard was handed out before the write
+    await this.closeRound(run);
     this.dispatcher.dispatchAll();
   }
 
