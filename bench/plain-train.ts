@@ -4,7 +4,7 @@ import { newOptimizerState, optimizerStep } from '../coordinator/training/optimi
 import { initParams } from '../kernels/models/index';
 import { onnxEngine } from '../kernels/onnx/engine';
 import { gatherBatch } from '../protocol/dataset';
-import { parseJobSpec } from '../protocol/job';
+import { parseTrainingSpec } from '../protocol/job';
 import { sampleIndices } from '../protocol/sampling';
 
 /**
@@ -12,7 +12,7 @@ import { sampleIndices } from '../protocol/sampling';
  * one plain process on onnxruntime-node, no coordinator, no sockets. Seconds until test accuracy reaches `target`.
  */
 export async function trainPlain(job: Record<string, unknown>, target: number, maxEpochs: number) {
-  const spec = parseJobSpec({ name: 'plain', ...job });
+  const spec = parseTrainingSpec({ name: 'plain', ...job });
   const train = loadFashionMnist('train');
   const test = loadFashionMnist('test');
   const testSet = gatherBatch(

@@ -25,6 +25,11 @@ export class Metrics {
     buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10],
     registers: this.r,
   });
+  readonly rechecks = new Counter({
+    name: 'grid_rechecks_total',
+    help: 'Results computed again as checks because their worker was outvoted elsewhere',
+    registers: this.r,
+  });
   readonly quarantines = new Counter({ name: 'grid_workers_quarantined_total', help: 'Workers quarantined for bad results', registers: this.r });
   readonly jobsFailed = new Counter({ name: 'grid_jobs_failed_total', help: 'Jobs marked failed', labelNames: ['stage'], registers: this.r });
   readonly httpRequests = new Counter({

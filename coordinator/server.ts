@@ -35,8 +35,8 @@ export async function startCoordinator(cfg: CoordinatorConfig) {
   const datasets = new DatasetRegistry(store, cfg.dataDir, cfg.fashionMnistDir, (m) => log.warn(m));
   await datasets.init();
   const owner = `coord-${randomUUID().slice(0, 8)}`;
-  const scheduler = new Scheduler({ store, datasets, log, metrics, owner, evaluator: cfg.evaluator, limits });
   const allowlist = cfg.modelAllowlist ? new Set(cfg.modelAllowlist) : undefined;
+  const scheduler = new Scheduler({ store, datasets, log, metrics, owner, evaluator: cfg.evaluator, limits, modelAllowlist: allowlist });
   const models = new ModelRegistry({ store, maxBytes: cfg.maxModelBytes ?? 64 << 20, allowlist });
 
   const app = uws.App();

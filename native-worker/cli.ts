@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { EngineChooser, REFERENCE_MODEL } from '../worker/engine-choice';
 import { type WorkerEvent, WorkerLoop } from '../worker/loop';
-import { nativeEngines } from './engines';
+import { nativeEngines, nativeInference } from './engines';
 import { fileCache } from './file-cache';
 import { type BackendChoice, openBackend } from './open-backend';
 import { selfCheck } from './self-check';
@@ -115,6 +115,7 @@ async function main(): Promise<number> {
     coordinator: coordinators,
     token,
     engines,
+    inference: nativeInference(),
     measureMs,
     capabilities: { ...capabilities, engines: rates },
     name: args.name,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJobSpec, shardsPerRound, stepsPerShard, totalRounds } from './job';
+import { parseTrainingSpec, shardsPerRound, stepsPerShard, totalRounds } from './job';
 import { parseClientMessage } from './messages';
 import { int, lit, obj, SchemaError, variant } from './schema';
 
@@ -14,7 +14,7 @@ const base = {
 };
 const refusal = (input: unknown) => {
   try {
-    parseJobSpec(input);
+    parseTrainingSpec(input);
   } catch (e) {
     return `${(e as { code: string }).code}: ${(e as Error).message}`;
   }
@@ -23,9 +23,9 @@ const refusal = (input: unknown) => {
 
 describe('job spec', () => {
   it('fills defaults once, in the schema, for both modes', () => {
-    const sync = parseJobSpec(base);
+    const sync = parseTrainingSpec(base);
     expect(sync).toMatchObject({ mode: 'sync', encoding: 'fp32', dataset: { split: 'train' }, aggregation: { rule: 'mean', trim: 0.1 }, leaseMs: 30_000 });
-    const local = parseJobSpec({ ...base, mode: 'local', local: { steps: 4, lr: 0.001 } });
+    const local = parseTrainingSpec({ ...base, mode: 'local', local: { steps: 4, lr: 0.001 } });
     expect(local.mode === 'local' && local.local).toEqual({ steps: 4, lr: 0.001, outerLr: 0.7, outerMomentum: 0.9 });
     expect(stepsPerShard(local)).toBe(4);
     expect(stepsPerShard(sync)).toBe(1);

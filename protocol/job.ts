@@ -1,4 +1,5 @@
 import { GridError } from './errors';
+import { inferenceJob, parsePostprocess } from './inference';
 import { classCount, inputSize, modelSpec } from './model';
 import { type Infer, int, lit, num, obj, opt, SchemaError, str, variant, withDefault } from './schema';
 
@@ -62,9 +63,12 @@ const localJob = obj({
   local: obj({ steps: int(1, 1000), lr: num(0, 10), outerLr: withDefault(num(0, 10), 0.7), outerMomentum: withDefault(num(0, 0.9999), 0.9) }),
 });
 
-export const jobSpecSchema = variant('mode', { sync: syncJob, local: localJob }, 'sync');
+export const jobSpecSchema = variant('mode', { sync: syncJob, local: localJob, inference: inferenceJob }, 'sync');
 
 export type JobSpec = Infer<typeof jobSpecSchema>;
+/** A job that trains a model (synchronous or local steps). */
+export type TrainingSpec = Exclude<JobSpec, { mode: 'inference' }>;
+export type InferenceSpec = Extract<JobSpec, { mode: 'inference' }>;
 
 /** Parse and cross-check a job spec; every problem is a BAD_JOB_SPEC with the path that is wrong. */
 export function parseJobSpec(input: unknown): JobSpec {
@@ -76,18 +80,32 @@ export function parseJobSpec(input: unknown): JobSpec {
     throw e;
   }
   const bad = (msg: string) => new GridError('BAD_JOB_SPEC', msg);
+  if (spec.mode === 'inference') {
+    if (!/^[0-9a-f]{64}$/.test(spec.model.sha256)) throw bad('model.sha256: expected the 64 hex digits of a registered model');
+    if (!parsePostprocess(spec.postprocess)) throw bad(`postprocess: expected raw, argmax or topk:K, not ${JSON.stringify(spec.postprocess)}`);
+    return spec;
+  }
   if (spec.rounds === undefined && spec.epochs === undefined) throw bad('rounds or epochs is required');
   if (spec.shardSize > spec.globalBatch) throw bad('shardSize must not exceed globalBatch');
   if (inputSize(spec.model) <= 0 || classCount(spec.model) < 2) throw bad('model needs inputs and at least 2 classes');
   return spec;
 }
 
-export const shardsPerRound = (spec: JobSpec) => Math.ceil(spec.globalBatch / spec.shardSize);
+/** The spec of a job that trains; an inference job here is a bug upstream, reported as a bad spec. */
+export function trainingSpec(spec: JobSpec): TrainingSpec {
+  if (spec.mode === 'inference') throw new GridError('BAD_JOB_SPEC', 'this is an inference job; it trains nothing');
+  return spec;
+}
+
+/** Parse a spec that must be a training job's. */
+export const parseTrainingSpec = (input: unknown) => trainingSpec(parseJobSpec(input));
+
+export const shardsPerRound = (spec: TrainingSpec) => Math.ceil(spec.globalBatch / spec.shardSize);
 
 /** Optimizer steps a worker takes per shard: one gradient in sync mode, `local.steps` in local mode. */
-export const stepsPerShard = (spec: JobSpec) => (spec.mode === 'local' ? spec.local.steps : 1);
+export const stepsPerShard = (spec: TrainingSpec) => (spec.mode === 'local' ? spec.local.steps : 1);
 
-export function totalRounds(spec: JobSpec, trainSamples: number): number {
+export function totalRounds(spec: TrainingSpec, trainSamples: number): number {
   if (spec.rounds !== undefined) return spec.rounds;
   return Math.max(1, Math.ceil(((spec.epochs ?? 1) * trainSamples) / (spec.globalBatch * stepsPerShard(spec))));
 }

@@ -24,13 +24,23 @@ export const clientMessage = variant('type', {
   ready: obj({ type: lit('ready'), slots: int(0, 64) }),
   heartbeat: obj({ type: lit('heartbeat'), t: num() }),
   /** Announces the binary frame that follows: loss and metrics of a computed shard. */
-  result: obj({ type: lit('result'), assignmentId: int(1), paramsVersion: int(0), samples: int(1), loss: num(), correct: opt(int(0)) }),
+  result: obj({
+    type: lit('result'),
+    assignmentId: int(1),
+    paramsVersion: int(0),
+    samples: int(1),
+    loss: num(),
+    correct: opt(int(0)),
+    /** The engine and execution provider that actually ran the shard, as it reported itself. */
+    provider: opt(str(200)),
+  }),
   release: obj({ type: lit('release'), assignmentId: int(1), reason: str(200) }),
 });
 export type ClientMessage = Infer<typeof clientMessage>;
 export type Capabilities = Infer<typeof capabilities>;
 
-const dataRef = obj({ dataset: str(100), split: str(40), seed: int(0), cursor: int(0), count: int(1) });
+/** Samples [cursor, cursor+count) of the job's shuffled stream over a data set, or of the set itself in order when `ordered`. */
+const dataRef = obj({ dataset: str(100), split: str(40), seed: int(0), cursor: int(0), count: int(1), ordered: opt(bool) });
 const task = obj({
   mode: lit('sync', 'local'),
   /** Local mode: steps of `batch` samples each, with AdamW at `lr`. */
@@ -56,12 +66,28 @@ export const serverMessage = variant('type', {
     data: dataRef,
     task,
   }),
+  /** Run a registered ONNX model over samples in input order; the result is an `output` frame of `count` rows. */
+  infer: obj({
+    type: lit('infer'),
+    assignmentId: int(1),
+    jobId: int(1),
+    shard: int(0),
+    model: obj({ sha256: str(64), input: str(200), output: str(200) }),
+    /** The input's full shape; -1 where the batch goes (a fixed first dimension is run that many samples at a time). */
+    inputShape: arr(int(-1, 1 << 30), 8, 1),
+    /** Output values per sample, before post-processing. */
+    outputWidth: int(1, 1 << 24),
+    postprocess: str(20),
+    dtype: lit('f32', 'f16'),
+    data: dataRef,
+  }),
   revoke: obj({ type: lit('revoke'), assignmentId: int(1), reason: str(200) }),
   ack: obj({ type: lit('ack'), assignmentId: int(1) }),
   error: obj({ type: lit('error'), code: str(64), message: str(1000), assignmentId: opt(int(1)) }),
 });
 export type ServerMessage = Infer<typeof serverMessage>;
 export type Assignment = Extract<ServerMessage, { type: 'assign' }>;
+export type InferAssignment = Extract<ServerMessage, { type: 'infer' }>;
 export type ErrorMessage = Extract<ServerMessage, { type: 'error' }>;
 
 /** Parse a text frame; every failure is a GridError with a stable code. */

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { JobSpec } from '../protocol/job';
+import type { TrainingSpec } from '../protocol/job';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const TSX = ['--import', 'tsx'];
@@ -102,7 +102,7 @@ export async function waitUntil<T>(what: string, probe: () => Promise<T | undefi
   }
 }
 
-export const mlpJob = (over: Partial<Record<keyof JobSpec, unknown>> = {}) => ({
+export const mlpJob = (over: Partial<Record<keyof TrainingSpec, unknown>> = {}) => ({
   name: 'test-mlp',
   model: { kind: 'mlp', layers: [784, 64, 10] },
   dataset: { name: 'fashion-mnist', split: 'train', evalSplit: 'test' },

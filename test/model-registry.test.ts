@@ -82,12 +82,47 @@ describe('model registry', () => {
     const external = await post(externalData());
     expect((await external.clone().json()) as object).toMatchObject({ error: { code: 'BAD_MODEL' } });
     expect(((await external.json()) as { error: { message: string } }).error.message).toMatch(/external data/);
+    const foreign = onnx.ModelProto.decode(oneOp('Relu'));
+    Object.assign(foreign.graph?.node?.[0] ?? {}, { opType: 'FusedThing', domain: 'com.example' });
+    foreign.opsetImport.push({ domain: 'com.example', version: 1 });
+    const custom = await post(onnx.ModelProto.encode(foreign).finish());
+    expect(((await custom.json()) as { error: { message: string } }).error.message).toMatch(/FusedThing of domain com.example/);
     expect(mlp(128).byteLength).toBeGreaterThan(400_000);
     expect(await code(await post(mlp(128)))).toEqual([413, 'PAYLOAD_TOO_LARGE']);
   });
 });
 
 describe('model registry with an allow-list', () => {
+  it('refuses an inference job whose model left the allow-list after it was registered', async () => {
+    const dir = tempDir('grid-models-relist-');
+    const common = {
+      ...{ port: 0, host: '127.0.0.1', databaseUrl: `sqlite:${join(dir, 'grid.db')}`, dataDir: dir, webDir: join(dir, 'web'), enrolment: false },
+      ...{ operatorToken: 'gt_relist', maxFrameBytes: 1 << 24, maxBodyBytes: 16 << 20, heartbeatMs: 5000 },
+      log: { debug() {}, info() {}, warn() {}, error: console.error },
+    };
+    const model = mlp(16);
+    const first = await startCoordinator(common);
+    const reg = await fetch(`http://127.0.0.1:${first.port}/api/models?name=m`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer gt_relist' },
+      body: model,
+    });
+    expect(reg.status).toBe(201);
+    await first.close();
+    const second = await startCoordinator({ ...common, modelAllowlist: [sha(mlp(24))] });
+    try {
+      const spec = { name: 'i', mode: 'inference', model: { sha256: sha(model) }, dataset: { name: 'fashion-mnist', split: 'test' }, shardSize: 500 };
+      const res = await fetch(`http://127.0.0.1:${second.port}/api/jobs`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer gt_relist' },
+        body: JSON.stringify(spec),
+      });
+      expect([res.status, ((await res.json()) as { error: { code: string } }).error.code]).toEqual([403, 'MODEL_NOT_ALLOWED']);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('accepts only the listed hashes', async () => {
     const dir = tempDir('grid-models-allow-');
     const listed = mlp(16);

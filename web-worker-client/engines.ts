@@ -3,6 +3,7 @@ import jsepWasm from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
 import type { Backend } from '../kernels/backend';
 import { type Engine, kernelsEngine } from '../kernels/engine';
 import { onnxEngine } from '../kernels/onnx/engine';
+import { type InferenceEngine, onnxInference } from '../kernels/onnx/session';
 
 // The wasm binary ships with the app (vite copies it); threads only where the page is cross-origin isolated.
 ort.env.wasm.wasmPaths = { wasm: jsepWasm };
@@ -14,4 +15,10 @@ export function browserEngines(gpuBackend: Backend | undefined): Engine[] {
   const engines = [onnxEngine(ort, 'wasm', 'ort-wasm', `onnxruntime-web ${ort.env.versions.web} wasm, ${threads} thread(s)`)];
   if (gpuBackend) engines.unshift(kernelsEngine(gpuBackend), onnxEngine(ort, 'webgpu', 'ort-webgpu', `onnxruntime-web webgpu on ${gpuBackend.adapter}`));
   return engines;
+}
+
+/** What runs registered ONNX models in the browser: onnxruntime-web on WebGPU where there is a GPU, and on wasm. */
+export function browserInference(hasGpu: boolean): InferenceEngine[] {
+  const wasm = onnxInference(ort, 'wasm', `ort-web ${ort.env.versions.web} wasm`);
+  return hasGpu ? [onnxInference(ort, 'webgpu', `ort-web ${ort.env.versions.web} webgpu`), wasm] : [wasm];
 }

@@ -7,7 +7,7 @@ import type { Capabilities } from '../protocol/messages';
 import { backendFor } from '../worker/capabilities';
 import { EngineChooser, REFERENCE_MODEL } from '../worker/engine-choice';
 import { type WorkerEvent, WorkerLoop } from '../worker/loop';
-import { browserEngines } from './engines';
+import { browserEngines, browserInference } from './engines';
 import { idbCache, state } from './idb';
 
 export interface VolunteerStats {
@@ -53,6 +53,7 @@ function onEvent(e: WorkerEvent) {
     stats.shardsDone++;
     stats.samplesDone += e.samples;
     stats.lastLoss = e.loss;
+    if (e.provider) stats.engine = e.provider;
     void state.set('totals', { shardsDone: stats.shardsDone, samplesDone: stats.samplesDone });
   }
   stats.bytesFetched = loop?.bytesFetched ?? 0;
@@ -81,6 +82,7 @@ const api = {
       coordinator,
       token,
       engines,
+      inference: browserInference(capabilities?.backend === 'webgpu'),
       capabilities: { ...capabilities!, engines: rates },
       cache: idbCache,
       name: 'volunteer',

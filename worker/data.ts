@@ -52,15 +52,21 @@ export class DataClient {
     return bytes;
   }
 
-  /** The samples [cursor, cursor+count) of the job's shuffled stream, as model input. */
-  async batch(name: string, split: string, seed: number, cursor: number, count: number) {
+  /** The samples [cursor, cursor+count) of the job's shuffled stream (of the data set itself when `ordered`), as model input. */
+  async batch(name: string, split: string, seed: number, cursor: number, count: number, ordered = false) {
     const m = await this.manifest(name, split);
-    const indices = sampleIndices(seed, m.samples, cursor, count);
+    if (ordered && cursor + count > m.samples) throw new Error(`samples ${cursor}..${cursor + count} are past the end of ${name}/${split}`);
+    const indices = ordered ? Uint32Array.from({ length: count }, (_, i) => cursor + i) : sampleIndices(seed, m.samples, cursor, count);
     const needed = new Set<number>();
     for (const i of indices) needed.add(Math.floor(i / m.chunkSize));
     const loaded = new Map<number, Uint8Array>();
     await Promise.all([...needed].map(async (c) => loaded.set(c, await this.chunk(m, c))));
     return gatherBatch(m, (c) => loaded.get(c)!, indices);
+  }
+
+  /** A registered model's bytes, by hash (the caller verifies them). */
+  async model(sha256: string): Promise<Uint8Array> {
+    return new Uint8Array(await (await this.get(`/api/models/${sha256}/model.onnx`)).arrayBuffer());
   }
 
   /** Current parameters of a job, by version (one download per round). */

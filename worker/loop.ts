@@ -1,11 +1,13 @@
 import type { Engine } from '../kernels/engine';
 import { type InnerState, newInnerState } from '../kernels/inner-state';
+import type { InferenceEngine } from '../kernels/onnx/session';
 import type { ErrorCode } from '../protocol/errors';
 import { decodeFrame, decodeTensor, encodeTensor } from '../protocol/frames';
 import {
   type Assignment,
   type Capabilities,
   type ClientMessage,
+  type InferAssignment,
   PROTOCOL_VERSION,
   parseServerMessage,
   type ServerMessage,
@@ -14,6 +16,7 @@ import {
 import { DataClient } from './data';
 import { EngineChooser, type EngineRate } from './engine-choice';
 import type { ByteCache, SocketLike } from './host';
+import { InferenceRunner } from './inference';
 import { PerJob } from './per-job';
 
 export interface WorkerOptions {
@@ -22,6 +25,8 @@ export interface WorkerOptions {
   token: string;
   /** The engines this machine has; each job's model runs on the fastest of them, by measurement. */
   engines: Engine[];
+  /** Engines that run registered ONNX models (inference jobs); without any, the worker takes no inference shards. */
+  inference?: InferenceEngine[];
   /** How long each engine is timed on a new model when there is a choice (default 2 s). */
   measureMs?: number;
   capabilities: Capabilities;
@@ -43,7 +48,7 @@ export type WorkerEvent =
   | { type: 'disconnected'; code: number; reason: string; retryInMs?: number }
   | { type: 'assigned'; job: number; round: number; shard: number; samples: number }
   | { type: 'engine'; job: number; engine: string; rates: EngineRate[] }
-  | { type: 'computed'; job: number; round: number; shard: number; samples: number; loss: number; ms: number; bytes: number }
+  | { type: 'computed'; job: number; round: number; shard: number; samples: number; loss: number; ms: number; bytes: number; provider?: string }
   | { type: 'accepted'; assignmentId: number }
   | { type: 'refused'; code: string; message: string; assignmentId?: number }
   | { type: 'dropped'; assignmentId: number; reason: string }
@@ -67,7 +72,8 @@ export class WorkerLoop {
   private readonly residuals = new PerJob<Float32Array>();
   /** Local-step (DiLoCo) inner AdamW state per job, carried from round to round while this worker stays on it. */
   private readonly inner = new PerJob<InnerState>();
-  private readonly queue: Assignment[] = [];
+  private readonly inference: InferenceRunner;
+  private readonly queue: (Assignment | InferAssignment)[] = [];
   private readonly revoked = new Set<number>();
   private readonly inFlight = new Set<number>();
   private heartbeat?: ReturnType<typeof setInterval>;
@@ -90,6 +96,7 @@ export class WorkerLoop {
     this.coordinators = (Array.isArray(o.coordinator) ? o.coordinator : [o.coordinator]).map((u) => u.replace(/\/$/, ''));
     this.data = new DataClient(this.coordinators[0], o.token, o.cache, o.fetch);
     this.engines = new EngineChooser(o.engines, o.cache, o.measureMs);
+    this.inference = new InferenceRunner(o.inference ?? [], o.cache, this.data, (sha256) => this.data.model(sha256));
   }
 
   private emit(e: WorkerEvent) {
@@ -167,8 +174,9 @@ export class WorkerLoop {
         this.send({ type: 'ready', slots: this.slots() });
         return;
       case 'assign':
+      case 'infer':
         this.queue.push(msg);
-        this.emit({ type: 'assigned', job: msg.jobId, round: msg.round, shard: msg.shard, samples: msg.data.count });
+        this.emit({ type: 'assigned', job: msg.jobId, round: msg.type === 'assign' ? msg.round : 0, shard: msg.shard, samples: msg.data.count });
         return this.drain();
       case 'revoke':
         if (this.holds(msg.assignmentId)) this.revoked.add(msg.assignmentId);
@@ -217,7 +225,25 @@ export class WorkerLoop {
   private announced?: EngineRate[];
   private paramsCache?: { url: string; values: Float32Array };
 
-  private async compute(a: Assignment) {
+  /** Run an inference shard and send its kept outputs as one `output` frame, with the provider that ran it. */
+  private async infer(a: InferAssignment) {
+    const t0 = performance.now();
+    const { values, provider } = await this.inference.run(a);
+    if (this.revoked.has(a.assignmentId)) {
+      this.emit({ type: 'dropped', assignmentId: a.assignmentId, reason: 'lease ended while computing' });
+      return;
+    }
+    const frame = encodeTensor({ kind: 'output', job: a.jobId, round: 0, shard: a.shard }, values, a.dtype);
+    this.send({ type: 'result', assignmentId: a.assignmentId, paramsVersion: 0, samples: a.data.count, loss: 0, provider });
+    this.send(frame);
+    this.shardsDone++;
+    this.samplesDone += a.data.count;
+    const ms = performance.now() - t0;
+    this.emit({ type: 'computed', job: a.jobId, round: 0, shard: a.shard, samples: a.data.count, loss: 0, ms, bytes: frame.byteLength, provider });
+  }
+
+  private async compute(a: Assignment | InferAssignment) {
+    if (a.type === 'infer') return this.infer(a);
     const t0 = performance.now();
     if (this.paramsCache?.url !== a.paramsUrl) {
       const frame = decodeFrame(await this.data.params(a.paramsUrl));
@@ -315,8 +341,8 @@ export class WorkerLoop {
     this.emit({ type: 'state', state });
   }
 
-  /** Bytes of data and parameters downloaded so far. */
+  /** Bytes of data, parameters and models downloaded so far. */
   get bytesFetched() {
-    return this.data.bytesFetched;
+    return this.data.bytesFetched + this.inference.bytesFetched;
   }
 }

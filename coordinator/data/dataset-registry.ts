@@ -1,10 +1,11 @@
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, GridError } from '../../protocol/errors';
+import { decodeNpy } from '../../protocol/npy';
 import type { Store } from '../store/index';
-import { fashionMnistAvailable, type LoadedDataset, loadFashionMnist } from './datasets';
+import { buildDataset, fashionMnistAvailable, type LoadedDataset, loadFashionMnist } from './datasets';
 
 /** Data sets the coordinator serves, by "name/split"; Fashion-MNIST is built in, CSV uploads persist in the data dir. */
 export class DatasetRegistry {
@@ -17,11 +18,36 @@ export class DatasetRegistry {
     private readonly onError: (message: string) => void = () => {},
   ) {}
 
-  /** Register what is available at start: Fashion-MNIST if installed, and every CSV uploaded before. */
+  /** Register what is available at start: Fashion-MNIST if installed, and every CSV and .npy uploaded before. */
   async init() {
-    for (const row of await this.store.listDatasets())
-      if (row.source.startsWith('csv:') && existsSync(row.source.slice(4)))
-        this.loaded.set(`${row.name}/${row.split}`, await parseOffThread(row.name, row.split, createReadStream(row.source.slice(4))));
+    for (const row of await this.store.listDatasets()) {
+      const [kind, path] = [row.source.slice(0, 4), row.source.slice(4)];
+      if (!existsSync(path)) continue;
+      if (kind === 'csv:') this.loaded.set(`${row.name}/${row.split}`, await parseOffThread(row.name, row.split, createReadStream(path)));
+      if (kind === 'npy:') this.loaded.set(`${row.name}/${row.split}`, npyDataset(row.name, row.split, readFileSync(path)));
+    }
+  }
+
+  /**
+   * A raw tensor upload (numpy `.npy`, first dimension the samples): inputs for inference, without labels. Parsed
+   * whole (the body limit bounds it), kept in the data dir, registered.
+   */
+  async uploadNpy(name: string, split: string, bytes: Uint8Array, tokenId: number | null = null): Promise<LoadedDataset> {
+    const path = this.uploadPath(name, split, 'npy');
+    const ds = npyDataset(name, split, bytes);
+    writeFileSync(`${path}.part`, bytes);
+    renameSync(`${path}.part`, path);
+    const m = ds.manifest;
+    await this.store.putDataset({ name, split, source: `npy:${path}`, samples: m.samples, classes: 0, manifest: m, token_id: tokenId });
+    this.loaded.set(`${name}/${split}`, ds);
+    return ds;
+  }
+
+  private uploadPath(name: string, split: string, ext: 'csv' | 'npy') {
+    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(name) || !/^[a-z0-9_-]{1,40}$/i.test(split) || name === 'fashion-mnist')
+      throw new GridError('BAD_REQUEST', 'data set name must be [A-Za-z0-9._-] and not a built-in name');
+    mkdirSync(join(this.dataDir, 'datasets'), { recursive: true });
+    return join(this.dataDir, 'datasets', `${name}.${split}.${ext}`);
   }
 
   get(name: string, split: string): LoadedDataset {
@@ -50,10 +76,7 @@ export class DatasetRegistry {
    * when all of it parsed. A bad row fails the upload at once, naming the line, and leaves nothing behind.
    */
   async uploadCsv(name: string, split: string, body: AsyncIterable<Uint8Array> | string, tokenId: number | null = null): Promise<LoadedDataset> {
-    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(name) || !/^[a-z0-9_-]{1,40}$/i.test(split) || name === 'fashion-mnist')
-      throw new GridError('BAD_REQUEST', 'data set name must be [A-Za-z0-9._-] and not a built-in name');
-    mkdirSync(join(this.dataDir, 'datasets'), { recursive: true });
-    const path = join(this.dataDir, 'datasets', `${name}.${split}.csv`);
+    const path = this.uploadPath(name, split, 'csv');
     const spool = `${path}.${process.pid}.${Date.now()}.part`;
     const file = createWriteStream(spool);
     let writeError: Error | undefined;
@@ -87,6 +110,14 @@ export class DatasetRegistry {
   async list() {
     return this.store.listDatasets();
   }
+}
+
+/** An `.npy` of shape [samples, ...features] as a data set without labels. */
+function npyDataset(name: string, split: string, bytes: Uint8Array): LoadedDataset {
+  const a = decodeNpy(bytes);
+  if (a.shape.length < 2 || a.shape[0] < 1) throw new GridError('BAD_REQUEST', `.npy of shape [${a.shape}]: expected [samples, features...]`);
+  if (a.shape[0] > 1 << 24) throw new GridError('BAD_REQUEST', `${a.shape[0]} samples is more than a data set may hold`);
+  return buildDataset(name, split, new Uint8Array(a.shape[0]), a.values, a.shape.slice(1), 0);
 }
 
 /** Parse CSV chunks in a worker thread as they come (tsx loads the TypeScript there too); stops reading at its first error. */

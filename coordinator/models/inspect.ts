@@ -22,6 +22,8 @@ export interface ModelInfo {
 /** Opsets onnxruntime-web 1.30 runs (default domain). */
 const OPSETS = { min: 7, max: 21 };
 const TYPES: Record<number, string> = { 1: 'float32', 2: 'uint8', 3: 'int8', 5: 'int16', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
+/** The operator domains onnxruntime-web implements; whether each operator runs is checked by opening the model. */
+const STANDARD_DOMAINS = ['ai.onnx', 'ai.onnx.ml'];
 const bad = (message: string) => new GridError('BAD_MODEL', message);
 
 /**
@@ -43,8 +45,9 @@ export function inspectOnnx(bytes: Uint8Array, maxBytes: number): ModelInfo {
   const external = (graph.initializer ?? []).find((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL || t.externalData?.length);
   if (external) throw bad(`initializer ${external.name} refers to external data; embed the weights in the file`);
   const domains = new Map((model.opsetImport ?? []).map((o) => [o.domain || 'ai.onnx', Number(o.version)]));
-  const foreign = [...domains.keys()].find((d) => d !== 'ai.onnx');
-  if (foreign) throw bad(`operator domain ${foreign} is not supported; use standard ONNX operators`);
+  // Only domains the nodes use count: exporters often import ai.onnx.ml without a node from it.
+  const foreign = graph.node.find((n) => !STANDARD_DOMAINS.includes(n.domain || 'ai.onnx'));
+  if (foreign) throw bad(`operator ${foreign.opType} of domain ${foreign.domain} is not supported; use standard ONNX operators`);
   const opset = domains.get('ai.onnx') ?? 0;
   if (opset < OPSETS.min || opset > OPSETS.max) throw bad(`opset ${opset} is outside ${OPSETS.min}..${OPSETS.max}`);
   const stored = new Set((graph.initializer ?? []).map((t) => t.name));

@@ -38,7 +38,9 @@ export function registerJobRoutes({ router, as, store, scheduler, datasets }: Ap
     '/api/jobs/:id',
     as('researcher', async (req, who) => {
       const job = await ownJob(req.params.id, who);
-      return { ...publicJob(job), live: scheduler.status(job.id) ?? null };
+      // An inference job shows which engines and providers computed its standing shards.
+      const providers = JSON.parse(job.spec).mode === 'inference' ? await store.providerMix(job.id) : undefined;
+      return { ...publicJob(job), live: scheduler.status(job.id) ?? null, ...(providers ? { providers } : {}) };
     }),
   );
   for (const action of ['pause', 'resume', 'cancel'] as const)
@@ -115,7 +117,9 @@ export function registerJobRoutes({ router, as, store, scheduler, datasets }: Ap
       const { name, split } = req.params;
       const existing = await store.dataset(name, split);
       if (existing && !owns(who, existing.token_id)) throw new GridError('FORBIDDEN', `data set ${name}/${split} belongs to another token`);
-      const ds = await datasets.uploadCsv(name, split, req.stream(), who.tokenId);
+      // A numpy tensor (inference inputs) when asked for; CSV (features, then the label) otherwise.
+      const npy = req.query.get('format') === 'npy';
+      const ds = npy ? await datasets.uploadNpy(name, split, await req.body(), who.tokenId) : await datasets.uploadCsv(name, split, req.stream(), who.tokenId);
       await store.audit(`token:${who.tokenId}`, 'dataset.upload', `dataset:${name}/${split}`, { samples: ds.manifest.samples });
       return { status: 201, body: JSON.stringify(ds.manifest), type: 'application/json' };
     }),

@@ -1,5 +1,5 @@
 import { GridError } from '../../protocol/errors';
-import { parseJobSpec } from '../../protocol/job';
+import { parseTrainingSpec } from '../../protocol/job';
 import type { Principal } from '../auth';
 import { publicModel } from '../models/registry';
 import { unpackCheckpoint } from '../training/checkpoint';
@@ -16,7 +16,7 @@ export function registerModelRoutes({ router, as, store, datasets, models }: Api
     const all = await store.checkpoints(job.id);
     const c = round === undefined ? all.at(-1) : all.find((x) => x.round === round);
     if (!c) throw new GridError('NOT_FOUND', round === undefined ? `job ${job.id} has no checkpoint yet` : `no checkpoint at round ${round}`);
-    const spec = parseJobSpec(JSON.parse(job.spec));
+    const spec = parseTrainingSpec(JSON.parse(job.spec));
     const { params } = unpackCheckpoint(await store.checkpointData(c.id), c.sha256, spec.model);
     const data = datasets.get(spec.dataset.name, spec.dataset.split).manifest;
     return { job, round: c.round, sha256: c.sha256, file: exportOnnx({ id: job.id, name: job.name, spec }, c.round, params, data) };

@@ -11,6 +11,7 @@ import type { Handler, HttpRouter, Request } from './http';
 import { registerJobRoutes } from './job-routes';
 import { registerModelRoutes } from './model-routes';
 import { openApi } from './openapi';
+import { registerOutputRoutes } from './output-routes';
 
 export interface ApiOptions {
   router: HttpRouter;
@@ -117,6 +118,7 @@ export function registerApi(o: ApiOptions) {
 
   registerJobRoutes({ ...o, as });
   registerModelRoutes({ ...o, as });
+  registerOutputRoutes({ ...o, as });
   const document = JSON.stringify(openApi(router.routes, PROTOCOL_VERSION.toString()));
   router.route('get', '/api/openapi.json', async () => ({ body: document, type: 'application/json' }));
 }

@@ -137,7 +137,21 @@ export interface ModelPartTable {
   data: Uint8Array;
 }
 
+/** One accepted computation of an inference shard: its kept outputs, as the worker's frame payload. */
+export interface InferenceOutputTable {
+  assignment_id: number;
+  job_id: number;
+  shard: number;
+  worker_id: string;
+  provider: string;
+  dtype: string;
+  count: number;
+  data: Uint8Array;
+  created_at: number;
+}
+
 export interface Database {
+  inference_outputs: InferenceOutputTable;
   models: ModelTable;
   model_parts: ModelPartTable;
   checkpoint_parts: CheckpointPartTable;

@@ -92,6 +92,39 @@ for (const dialect of DIALECTS) {
       expect(await store.listModels(4)).toEqual([]);
     });
 
+    it('keeps inference outputs that an accepted result stands behind, and the providers that ran them', async () => {
+      const job = await store.createJob({ name: 'i', spec: {}, totalRounds: 2, tokenId: null });
+      const fence = { jobId: job, owner: 'c1', epoch: 1 };
+      await store.claimJobs('c1', 10_000);
+      const bytes = (n: number) => Uint8Array.from({ length: 8 }, (_, i) => n + i);
+      for (const [shard, worker, provider] of [
+        [1, 'w1', 'ort-node cpu'],
+        [0, 'w2', 'ort-web wasm'],
+        [1, 'w2', 'ort-web wasm'],
+      ] as const) {
+        const assignment = await store.createAssignment({ jobId: job, round: 0, shard, workerId: worker, leaseMs: 1000 });
+        const row = { assignment_id: assignment, job_id: job, round: 0, shard, worker_id: worker, samples: 2, loss: 0, norm: 0, bytes: 8 };
+        await store.recordOutcome(
+          { ...row, encoding: 'f32', accepted: 1, reason: null },
+          (r) => r,
+          fence,
+          (tx) =>
+            tx.putOutput({ assignment_id: assignment, job_id: job, shard, worker_id: worker, provider, dtype: 'f32', count: 2, data: bytes(10 * assignment) }),
+        );
+      }
+      const all = await store.outputs(job);
+      expect(all.map((o) => [o.shard, o.worker_id])).toEqual([
+        [0, 'w2'],
+        [1, 'w1'],
+        [1, 'w2'],
+      ]);
+      expect(all[0].data).toEqual(bytes(10 * all[0].assignment_id)); // bytes back as a Uint8Array on both dialects
+      expect(await store.providerMix(job)).toEqual({ 'ort-node cpu': 1, 'ort-web wasm': 2 });
+      await store.discardResults([all[2].assignment_id], 'MISMATCH'); // an outvoted output no longer counts
+      expect((await store.outputs(job)).map((o) => o.worker_id)).toEqual(['w2', 'w1']);
+      expect(await store.providerMix(job)).toEqual({ 'ort-node cpu': 1, 'ort-web wasm': 1 });
+    });
+
     it('keeps checkpoints, metrics, results, audit events and data sets', async () => {
       const big = Uint8Array.from({ length: (5 << 20) / 2 + 7 }, (_, i) => (i * 31) % 251); // 2.5 MB: three parts
       await store.addCheckpoint({ jobId: 1, round: 10, sha256: 'f'.repeat(64), data: big });

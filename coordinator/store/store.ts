@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import { insertId } from './admin-queries';
-import { ModelQueries, partsOf } from './model-queries';
+import { partsOf } from './model-queries';
+import { OutputQueries } from './output-queries';
 import { withRetry } from './retry';
 
 import type { AssignmentTable, JobState, JobTable, ResultTable, WorkerTable } from './schema';
@@ -26,7 +27,7 @@ export class FencedError extends Error {
 export type ResultRow = Omit<Selectable<ResultTable>, 'id' | 'created_at'>;
 
 /** Every query of training and workers, one code path for SQLite and MariaDB; tokens, audit and data sets are in AdminQueries. */
-export class Store extends ModelQueries {
+export class Store extends OutputQueries {
   /** Told of each retry of a transaction after a transient error (the server logs it). */
   onRetry: (e: unknown, attempt: number) => void = () => {};
 
@@ -42,10 +43,11 @@ export class Store extends ModelQueries {
    * A result, accepted or refused (by `r.accepted`), in one transaction: the lease ends, the result goes on record,
    * and the worker's reputation rule is applied; returns the new reputation.
    */
-  recordOutcome(r: ResultRow, reputation: (current: number) => number, fence: Fence) {
+  recordOutcome(r: ResultRow, reputation: (current: number) => number, fence: Fence, also?: (tx: Store) => Promise<void>) {
     return this.fenced(fence, async (tx) => {
       await tx.finishAssignment(r.assignment_id, r.accepted ? 'done' : 'rejected');
       await tx.recordResult(r);
+      await also?.(tx); // what the result carries besides (an inference shard's outputs), in the same transaction
       return tx.judgeWorker(r.worker_id, reputation, r.accepted === 1);
     });
   }

@@ -1,10 +1,9 @@
 import { GridError } from '../../protocol/errors';
-import { stepsPerShard } from '../../protocol/job';
 import type { ServerMessage } from '../../protocol/messages';
 import { errorText, type Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { Store } from '../store/index';
-import type { Run } from './job-run';
+import { assignmentFor, type Run } from './job-run';
 import { type Lease, LeaseTable } from './leases';
 import type { Shard, ShardLease } from './round';
 import { isTiebreak, othersIn } from './verification';
@@ -129,7 +128,9 @@ export class Dispatcher {
       if (run.spec.workers === 'native' && w.link.kind !== 'native') continue;
       const alone = !this.othersCouldRun(w, run);
       const shards = run.round.shards;
-      const cap = alone ? shards.length : Math.max(1, Math.floor(shards.length * run.spec.aggregation.maxShare));
+      // Training rounds cap one worker's share of the votes; inference has no votes to cap.
+      const share = run.spec.mode === 'inference' ? 1 : run.spec.aggregation.maxShare;
+      const cap = alone ? shards.length : Math.max(1, Math.floor(shards.length * share));
       let mine = shards.filter((s) => s.lease?.workerId === w.link.id || s.result?.workerId === w.link.id).length;
       for (const shard of shards) {
         if (w.holds.size >= w.slots || mine >= cap) break;
@@ -245,19 +246,7 @@ export class Dispatcher {
       until: this.o.now() + leaseMs,
       live: true,
     });
-    const { spec } = run;
-    w.link.send({
-      type: 'assign',
-      assignmentId: id,
-      jobId: run.id,
-      round: round.index,
-      shard: shard.index,
-      model: spec.model,
-      paramsVersion: run.version,
-      paramsUrl: `/api/jobs/${run.id}/params?version=${run.version}`,
-      data: { dataset: spec.dataset.name, split: spec.dataset.split, seed: spec.seed, cursor: shard.cursor, count: shard.count },
-      task: { mode: spec.mode, steps: stepsPerShard(spec), batch: spec.shardSize, lr: spec.mode === 'local' ? spec.local.lr : 0, encoding: spec.encoding },
-    });
+    w.link.send(assignmentFor(run, shard, id));
     this.o.metrics.shardsAssigned.inc();
   }
 

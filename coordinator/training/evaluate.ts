@@ -2,7 +2,7 @@ import { Piscina } from 'piscina';
 import { CpuBackend } from '../../kernels/cpu/backend';
 import { buildModel } from '../../kernels/models/index';
 import { gatherBatch } from '../../protocol/dataset';
-import type { JobSpec } from '../../protocol/job';
+import type { TrainingSpec } from '../../protocol/job';
 import type { ModelSpec } from '../../protocol/model';
 import type { DatasetRegistry } from '../data/dataset-registry';
 import type { LoadedDataset } from '../data/datasets';
@@ -73,7 +73,7 @@ export class EvaluationPool {
 /** Evaluate a job's parameters on its eval split and record test loss and accuracy; a failure is logged, not thrown. */
 export async function recordEvaluation(
   evaluator: Evaluator,
-  run: { id: number; spec: JobSpec },
+  run: { id: number; spec: TrainingSpec },
   params: Float32Array,
   round: number,
   o: { datasets: DatasetRegistry; store: Store; log: Logger; fence: Fence },

@@ -1,6 +1,6 @@
 import { inferenceGraph } from '../../kernels/onnx/models';
 import type { DatasetManifest } from '../../protocol/dataset';
-import type { JobSpec } from '../../protocol/job';
+import type { TrainingSpec } from '../../protocol/job';
 import { inputSize } from '../../protocol/model';
 
 /**
@@ -8,7 +8,7 @@ import { inputSize } from '../../protocol/model';
  * [batch, features] float32, outputs `logits` and `probabilities` [batch, classes], and in `metadata_props` what
  * a user needs to feed it the way it was trained.
  */
-export function exportOnnx(job: { id: number; name: string; spec: JobSpec }, round: number, params: Float32Array, data: DatasetManifest): Uint8Array {
+export function exportOnnx(job: { id: number; name: string; spec: TrainingSpec }, round: number, params: Float32Array, data: DatasetManifest): Uint8Array {
   const { featureDtype, featureScale, featureShape } = data;
   const preprocessing =
     `input = ${featureDtype === 'u8' ? 'uint8 pixel' : 'float32 feature'} values × ${featureScale}, ` +

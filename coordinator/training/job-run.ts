@@ -1,16 +1,19 @@
 import { initParams } from '../../kernels/models/index';
 import { GridError } from '../../protocol/errors';
 import { encodeFrame } from '../../protocol/frames';
-import { type JobSpec, parseJobSpec, shardsPerRound } from '../../protocol/job';
+import { type JobSpec, parseJobSpec, shardsPerRound, stepsPerShard, type TrainingSpec, totalRounds, trainingSpec } from '../../protocol/job';
+import type { ServerMessage } from '../../protocol/messages';
 import { classCount, inputSize, parameterCount, sizeOf } from '../../protocol/model';
 import type { Limits } from '../config';
 import type { DatasetRegistry } from '../data/dataset-registry';
+import { type InferencePlan, planInference } from '../inference/plan';
+import { inferAssignment, loadInferenceRun } from '../inference/run';
 import type { Logger } from '../log';
 import type { Job, Store } from '../store/index';
 import { unpackCheckpoint } from './checkpoint';
 import { newOptimizerState, type OptimizerState } from './optimizer';
 import { ReplayGuard } from './replay-guard';
-import { planRound, type Round } from './round';
+import { planRound, type Round, type Shard } from './round';
 
 /** The live state of one job this coordinator owns. */
 export interface Run {
@@ -29,11 +32,24 @@ export interface Run {
   replays: ReplayGuard;
   /** The ownership epoch this coordinator claimed the job at; every write for it is fenced on it. */
   epoch: number;
+  /** Set for an inference job (which has no parameters of its own): its model, input and output as checked. */
+  inference?: InferencePlan;
+}
+
+/** What loading a job needs besides the job: the allow-list and limits an inference job is checked against again. */
+export interface LoadContext {
+  owner: string;
+  store: Store;
+  datasets: DatasetRegistry;
+  log: Logger;
+  allowlist?: ReadonlySet<string>;
 }
 
 /** Rebuild a job's state from its row and latest checkpoint; throws (the job is then failed) if it cannot run. */
-export async function loadRun(job: Job, owner: string, store: Store, datasets: DatasetRegistry, log: Logger): Promise<Run> {
-  const spec = parseJobSpec(JSON.parse(job.spec));
+export async function loadRun(job: Job, { owner, store, datasets, log, allowlist }: LoadContext): Promise<Run> {
+  const parsed = parseJobSpec(JSON.parse(job.spec));
+  if (parsed.mode === 'inference') return loadInferenceRun(job, parsed, store, datasets, allowlist);
+  const spec = parsed;
   datasets.get(spec.dataset.name, spec.dataset.split); // the data set must still be there
   let params = initParams(spec.model, spec.seed);
   let opt = newOptimizerState(parameterCount(spec.model));
@@ -73,13 +89,43 @@ export function publish(run: Run) {
   run.paramsFrame = encodeFrame(header, new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
 }
 
-/** Parse a submitted spec and check it against its data set; every mismatch is a BAD_JOB_SPEC naming it. */
-export function checkSubmission(
+/** The message that leases `shard` of `run` to a worker. */
+export function assignmentFor(run: Run, shard: Shard, assignmentId: number): ServerMessage {
+  if (run.spec.mode === 'inference' && run.inference) return inferAssignment(run.id, run.spec, run.inference, shard, assignmentId);
+  const spec = trainingSpec(run.spec);
+  return {
+    type: 'assign',
+    assignmentId,
+    jobId: run.id,
+    round: run.round.index,
+    shard: shard.index,
+    model: spec.model,
+    paramsVersion: run.version,
+    paramsUrl: `/api/jobs/${run.id}/params?version=${run.version}`,
+    data: { dataset: spec.dataset.name, split: spec.dataset.split, seed: spec.seed, cursor: shard.cursor, count: shard.count },
+    task: { mode: spec.mode, steps: stepsPerShard(spec), batch: spec.shardSize, lr: spec.mode === 'local' ? spec.local.lr : 0, encoding: spec.encoding },
+  };
+}
+
+/**
+ * Parse a submitted spec and check it against its model and data set; every mismatch is a BAD_JOB_SPEC naming it.
+ * `rounds` is what the job's progress counts to: rounds of training, or shards of inference.
+ */
+export async function checkSubmission(
   input: unknown,
-  datasets: DatasetRegistry,
+  ctx: Pick<LoadContext, 'store' | 'datasets' | 'allowlist'>,
   limits: Pick<Limits, 'maxParams' | 'maxShardsPerRound'>,
-): { spec: JobSpec; trainSamples: number } {
+): Promise<{ spec: JobSpec; rounds: number }> {
   const spec = parseJobSpec(input);
+  if (spec.mode === 'inference') {
+    const plan = await planInference(spec, ctx.store, ctx.datasets, ctx.allowlist);
+    return { spec, rounds: Math.ceil(plan.samples / spec.shardSize) };
+  }
+  const { trainSamples } = checkTraining(spec, ctx.datasets, limits);
+  return { spec, rounds: totalRounds(spec, trainSamples) };
+}
+
+function checkTraining(spec: TrainingSpec, datasets: DatasetRegistry, limits: Pick<Limits, 'maxParams' | 'maxShardsPerRound'>) {
   // Checked before anything is allocated: a spec must not be able to exhaust the coordinator.
   const params = parameterCount(spec.model);
   if (params > limits.maxParams) throw new GridError('BAD_JOB_SPEC', `model has ${params} parameters; this coordinator takes at most ${limits.maxParams}`);
@@ -94,5 +140,5 @@ export function checkSubmission(
   if (classCount(spec.model) < train.classes)
     throw new GridError('BAD_JOB_SPEC', `model has ${classCount(spec.model)} outputs but the data set has ${train.classes} classes`);
   if (spec.evalEvery && evalSplit && !datasets.has(name, evalSplit)) throw new GridError('BAD_JOB_SPEC', `eval split ${evalSplit} is not registered`);
-  return { spec, trainSamples: train.samples };
+  return { trainSamples: train.samples };
 }

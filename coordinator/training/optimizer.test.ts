@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseJobSpec } from '../../protocol/job';
+import { parseTrainingSpec } from '../../protocol/job';
 import { newOptimizerState, optimizerStep } from './optimizer';
 
 const base = { name: 't', model: { kind: 'mlp', layers: [1, 2] }, dataset: { name: 'd' }, globalBatch: 4, shardSize: 2, rounds: 1 };
 
 // Minimise f(x) = (x - 3)^2 / 2 with each optimizer; its gradient is x - 3.
 function minimise(optimizer: object, steps = 300, extra: object = {}) {
-  const spec = parseJobSpec({ ...base, optimizer, ...extra });
+  const spec = parseTrainingSpec({ ...base, optimizer, ...extra });
   const p = Float32Array.of(0);
   const s = newOptimizerState(1);
   for (let i = 0; i < steps; i++) optimizerStep(spec, p, Float32Array.of(p[0] - 3), s);
@@ -22,7 +22,7 @@ describe('optimizers', () => {
     expect(x).toBeGreaterThan(2);
   });
   it('SGD takes exactly one momentum step', () => {
-    const spec = parseJobSpec({ ...base, optimizer: { kind: 'sgd', lr: 0.5, momentum: 0.9 } });
+    const spec = parseTrainingSpec({ ...base, optimizer: { kind: 'sgd', lr: 0.5, momentum: 0.9 } });
     const p = Float32Array.of(1);
     const s = newOptimizerState(1);
     optimizerStep(spec, p, Float32Array.of(2), s);

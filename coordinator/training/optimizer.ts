@@ -1,4 +1,4 @@
-import type { JobSpec } from '../../protocol/job';
+import type { TrainingSpec } from '../../protocol/job';
 
 /** Optimizer state that goes into checkpoints: step count and moment buffers. */
 export interface OptimizerState {
@@ -10,7 +10,7 @@ export interface OptimizerState {
 export const newOptimizerState = (n: number): OptimizerState => ({ t: 0, m: new Float32Array(n), v: new Float32Array(n) });
 
 /** One coordinator step. Sync mode: `update` is the averaged gradient. Local mode: it is the averaged delta (old - new) and the outer step is Nesterov SGD. */
-export function optimizerStep(spec: JobSpec, params: Float32Array, update: Float32Array, s: OptimizerState): void {
+export function optimizerStep(spec: TrainingSpec, params: Float32Array, update: Float32Array, s: OptimizerState): void {
   s.t++;
   const o = spec.optimizer;
   if (spec.mode === 'local') nesterov(params, update, s, spec.local.outerLr, spec.local.outerMomentum);

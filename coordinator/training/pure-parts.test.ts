@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeFrame, encodeTensor } from '../../protocol/frames';
-import { parseJobSpec } from '../../protocol/job';
+import { parseTrainingSpec } from '../../protocol/job';
 import { LeaseTable } from './leases';
 import { ReplayGuard } from './replay-guard';
 import { nextReputation, outliers, QUARANTINE_BELOW } from './reputation';
@@ -8,7 +8,7 @@ import { checkResult, MAX_LOSS } from './result-check';
 import { planRound, roundComplete, roundStats } from './round';
 
 const spec = (over: Record<string, unknown> = {}) =>
-  parseJobSpec({
+  parseTrainingSpec({
     name: 'j',
     model: { kind: 'mlp', layers: [3, 2] },
     dataset: { name: 'd' },

@@ -1,6 +1,6 @@
 import { GridError } from '../../protocol/errors';
 import { allFinite, decodeTensor, type Frame } from '../../protocol/frames';
-import type { JobSpec } from '../../protocol/job';
+import type { TrainingSpec } from '../../protocol/job';
 import type { ClientMessage } from '../../protocol/messages';
 import { clipByNorm, l2Norm } from './aggregate';
 import { sharedFloat32 } from './aggregate-pool';
@@ -23,7 +23,7 @@ function maxMagnitude(values: Float32Array): number {
  * throws a GridError whose code is the refusal.
  */
 export function checkResult(
-  spec: JobSpec,
+  spec: TrainingSpec,
   shard: Shard,
   paramCount: number,
   meta: ResultMeta,

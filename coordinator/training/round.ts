@@ -1,4 +1,4 @@
-import { type JobSpec, shardsPerRound, stepsPerShard } from '../../protocol/job';
+import { shardsPerRound, stepsPerShard, type TrainingSpec } from '../../protocol/job';
 import { aggregate, type Contribution } from './aggregate';
 import { type AggregationPool, sharedFloat32 } from './aggregate-pool';
 
@@ -52,7 +52,7 @@ export interface Round {
  * The shards of round `index`, starting at sample `cursor` of the endless shuffled stream, then one redundant copy
  * of each shard `random` samples (spec.redundancy.fraction); unpredictable, so no worker knows which are checked.
  */
-export function planRound(spec: JobSpec, index: number, cursor: number, random = Math.random): Round {
+export function planRound(spec: TrainingSpec, index: number, cursor: number, random = Math.random): Round {
   const steps = stepsPerShard(spec);
   const shards: Shard[] = [];
   let offset = 0;
@@ -97,7 +97,7 @@ export function perWorker(r: Round): Map<string, Contribution> {
  * Combine a complete round. `mean` weighs every shard by its samples, in shard order. The robust rules combine one
  * contribution per worker, so a worker that returned many shards still has one vote.
  */
-export async function combineRound(r: Round, spec: JobSpec, pool: AggregationPool, size: number, votes = perWorker(r)): Promise<Float32Array> {
+export async function combineRound(r: Round, spec: TrainingSpec, pool: AggregationPool, size: number, votes = perWorker(r)): Promise<Float32Array> {
   const { rule, trim } = spec.aggregation;
   if (rule === 'mean') {
     const parts = primaries(r).map((s) => ({ values: (s.result as ShardResult).values, samples: (s.result as ShardResult).samples }));

@@ -1,8 +1,10 @@
 import { GridError } from '../../protocol/errors';
 import type { Frame } from '../../protocol/frames';
-import { totalRounds } from '../../protocol/job';
+import { trainingSpec } from '../../protocol/job';
 import { DEFAULT_LIMITS, type Limits } from '../config';
 import type { DatasetRegistry } from '../data/dataset-registry';
+import { checkOutput, correctIn } from '../inference/outputs';
+import { inferenceProgress, recordOutput } from '../inference/record';
 import { errorText, type Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { type Fence, FencedError, type ResultRow, type Store } from '../store/index';
@@ -18,7 +20,7 @@ import { encodingError } from './redundancy';
 import { nextReputation, outliers, QUARANTINE_BELOW } from './reputation';
 import { checkResult, type ResultMeta } from './result-check';
 import { combineRound, perWorker, planRound, roundComplete, roundStats, type Shard } from './round';
-import { credited, verifyRound } from './verification';
+import { credited, recheck, verifyRound } from './verification';
 
 export type { WorkerLink };
 
@@ -31,6 +33,8 @@ export interface SchedulerOptions {
   evaluator?: Evaluator;
   now?: () => number;
   limits?: Pick<Limits, 'maxParams' | 'maxShardsPerRound'>;
+  /** When set, inference jobs may only run these model hashes [GRID_MODEL_ALLOWLIST]. */
+  modelAllowlist?: ReadonlySet<string>;
 }
 
 /** A result whose norm is this many times the last round's median is refused before it counts. */
@@ -97,13 +101,13 @@ export class Scheduler {
     for (const job of owned) {
       if (this.runs.has(job.id)) continue;
       try {
-        const run = await loadRun(job, this.opts.owner, this.opts.store, this.opts.datasets, this.opts.log);
+        const run = await loadRun(job, { ...this.opts, allowlist: this.opts.modelAllowlist });
         await this.opts.store.fenced(this.fence(run), async (tx) => {
           await tx.expireOpenAssignments(job.id);
           if (job.state === 'queued') await tx.setJobState(job.id, 'running', ['queued']);
           await tx.setJobProgress(job.id, run.round.index, run.version);
         });
-        if (run.round.index >= run.totalRounds) await this.finish(run);
+        if (run.inference ? roundComplete(run.round) : run.round.index >= run.totalRounds) await this.finish(run);
         else this.runs.set(job.id, run);
       } catch (e) {
         if (e instanceof FencedError) continue; // claimed by another coordinator meanwhile: theirs now
@@ -127,8 +131,8 @@ export class Scheduler {
 
   /** Validate, store and start a job; returns its id. */
   async submit(input: unknown, tokenId: number | null): Promise<number> {
-    const { spec, trainSamples } = checkSubmission(input, this.opts.datasets, this.opts.limits ?? DEFAULT_LIMITS);
-    const id = await this.opts.store.createJob({ name: spec.name, spec, totalRounds: totalRounds(spec, trainSamples), tokenId });
+    const { spec, rounds } = await checkSubmission(input, { ...this.opts, allowlist: this.opts.modelAllowlist }, this.opts.limits ?? DEFAULT_LIMITS);
+    const id = await this.opts.store.createJob({ name: spec.name, spec, totalRounds: rounds, tokenId });
     await this.claim();
     return id;
   }
@@ -150,12 +154,10 @@ export class Scheduler {
     });
     let checked: { values: Float32Array; norm: number };
     try {
-      checked = checkResult(run.spec, shard, run.params.length, meta, frame, lease.paramsVersion);
-      // Keyed by the samples' shard: a redundant copy computed to the same bytes is agreement, not a replay.
-      const replayed = run.replays.replayOf(frame.payload, { round: lease.round, shard: shard.copyOf ?? shard.index });
-      if (replayed) throw new GridError('REPLAYED', `this result was already received for round ${replayed.round} shard ${replayed.shard}`);
-      if (run.normLimit && checked.norm > run.normLimit)
-        throw new GridError('NORM_TOO_LARGE', `norm ${checked.norm.toExponential(2)} is over ${NORM_FACTOR}x the last round's median`);
+      checked =
+        run.spec.mode === 'inference' && run.inference
+          ? { values: checkOutput(run.spec, run.inference, shard, meta, frame), norm: 0 }
+          : this.checkTraining(run, shard, meta, frame, lease.paramsVersion);
     } catch (e) {
       if (!(e instanceof GridError)) throw e;
       await this.dispatcher.expire(meta.assignmentId, 'rejected', e.code);
@@ -175,18 +177,20 @@ export class Scheduler {
     // Decide synchronously, before any await: only the result that completes the round closes it, exactly once.
     const round = run.round;
     this.dispatcher.settle(lease, shard);
-    const { clipNorm } = run.spec.aggregation;
+    const inference = run.inference;
     shard.result = {
       ...{ workerId, tokenId: this.dispatcher.tokenOf(workerId), assignmentId: meta.assignmentId, values: checked.values },
-      ...{ norm: clipNorm ? Math.min(checked.norm, clipNorm) : checked.norm, rounding: encodingError(frame, checked.values) },
-      ...{ samples: meta.samples, loss: meta.loss, correct: meta.correct ?? 0 },
+      ...{ norm: checked.norm, rounding: encodingError(frame, checked.values) },
+      // Inference accuracy is counted here from the outputs and the labels, never taken from the worker.
+      ...{ samples: meta.samples, loss: meta.loss, correct: inference ? correctIn(inference, shard, checked.values) : (meta.correct ?? 0) },
     };
     const settled = this.verify(run, shard);
     const closes = !round.closing && roundComplete(round);
     if (closes) round.closing = true;
     else this.dispatcher.dispatchAll(); // the worker's next shard is leased while this result is written
+    const output = { assignmentId: meta.assignmentId, workerId, provider: meta.provider ?? 'unreported', frame };
     const write = this.opts.store
-      .recordOutcome(row(checked.norm, true, null), (r) => r, this.fence(run))
+      .recordOutcome(row(checked.norm, true, null), (r) => r, this.fence(run), inference && ((tx) => recordOutput(tx, run, shard, output)))
       .then(
         () => true,
         (e) => {
@@ -211,8 +215,37 @@ export class Scheduler {
     this.dispatcher.dispatchAll();
   }
 
+  /** Refusals particular to training results: the checks of result-check.ts, replays, and norms far above the last round's. */
+  private checkTraining(run: Run, shard: Shard, meta: ResultMeta, frame: Frame, paramsVersion: number) {
+    const spec = trainingSpec(run.spec);
+    const checked = checkResult(spec, shard, run.params.length, meta, frame, paramsVersion);
+    // Keyed by the samples' shard: a redundant copy computed to the same bytes is agreement, not a replay.
+    const replayed = run.replays.replayOf(frame.payload, { round: run.round.index, shard: shard.copyOf ?? shard.index });
+    if (replayed) throw new GridError('REPLAYED', `this result was already received for round ${replayed.round} shard ${replayed.shard}`);
+    if (run.normLimit && checked.norm > run.normLimit)
+      throw new GridError('NORM_TOO_LARGE', `norm ${checked.norm.toExponential(2)} is over ${NORM_FACTOR}x the last round's median`);
+    const { clipNorm } = spec.aggregation;
+    return { values: checked.values, norm: clipNorm ? Math.min(checked.norm, clipNorm) : checked.norm };
+  }
+
+  /** Every shard of an inference job is in and on record: its last progress and accuracy, then done. */
+  private async finishInference(run: Run) {
+    try {
+      if ((await Promise.all(run.round.writes)).includes(false)) throw new Error('an output of this job could not be recorded');
+      const p = inferenceProgress(run);
+      this.opts.log.info('inference complete', { job: run.id, shards: p.shards, samples: p.samples, accuracy: p.accuracy });
+      await this.opts.store.fenced(this.fence(run), (tx) => tx.setJobProgress(run.id, p.shards, 0));
+      await this.finish(run);
+    } catch (e) {
+      if (e instanceof FencedError) await this.abandon(run);
+      else await this.failJob(this.fence(run), 'round', e);
+    }
+  }
+
   /** All shards are in: combine in shard order, step, record the round in one transaction, checkpoint, evaluate. */
   private async closeRound(run: Run) {
+    if (run.inference) return this.finishInference(run);
+    const spec = trainingSpec(run.spec);
     const round = run.round;
     const timer = this.opts.metrics.roundCloseSeconds.startTimer();
     try {
@@ -220,14 +253,14 @@ export class Scheduler {
       const votes = perWorker(round);
       const flagged = outliers(votes);
       if (flagged.size) return await this.quarantine.reopen(run, flagged);
-      const update = await combineRound(round, run.spec, this.pool, run.params.length, votes);
-      optimizerStep(run.spec, run.params, update, run.opt);
+      const update = await combineRound(round, spec, this.pool, run.params.length, votes);
+      optimizerStep(spec, run.params, update, run.opt);
       const stats = roundStats(round);
-      const next = planRound(run.spec, round.index + 1, round.cursor + stats.samples);
+      const next = planRound(spec, round.index + 1, round.cursor + stats.samples);
       const last = next.index >= run.totalRounds;
       next.closing = last; // past the last round nothing is handed out, while the final evaluation runs
       const state = { round: next.index, cursor: next.cursor, paramsVersion: run.version + 1, params: run.params, optimizer: run.opt };
-      const checkpoint = last || next.index % run.spec.checkpointEvery === 0 ? packCheckpoint(run.spec.model, state) : undefined;
+      const checkpoint = last || next.index % spec.checkpointEvery === 0 ? packCheckpoint(spec.model, state) : undefined;
       const metrics = { train_loss: stats.loss, train_accuracy: stats.accuracy, samples: stats.samples };
       const judgements = credited(round).map((workerId) => ({ workerId, rule: (r: number) => nextReputation(r, 'good') }));
       await this.opts.store.closeRound({
@@ -253,8 +286,8 @@ export class Scheduler {
         accuracy: Number(stats.accuracy.toFixed(4)),
         checkpoint: checkpoint?.sha256,
       });
-      if (run.spec.evalEvery > 0 && (last || next.index % run.spec.evalEvery === 0)) {
-        const evaluation = recordEvaluation(this.evaluator, run, run.params.slice(), next.index, { ...this.opts, fence: this.fence(run) });
+      if (spec.evalEvery > 0 && (last || next.index % spec.evalEvery === 0)) {
+        const evaluation = recordEvaluation(this.evaluator, { id: run.id, spec }, run.params.slice(), next.index, { ...this.opts, fence: this.fence(run) });
         if (last) await evaluation;
         else this.pending = this.pending.then(() => evaluation);
       }
@@ -321,9 +354,15 @@ export class Scheduler {
     }
   }
 
-  /** Settle redundant computations in the run's round (synchronous: it decides what the round still needs). */
+  /**
+   * Settle redundant computations in the run's round (synchronous: it decides what the round still needs); an
+   * outvoted worker's other results in the round are checked too. Class outputs must agree exactly.
+   */
   private verify(run: Run, landed?: Shard) {
-    return verifyRound(run.round, landed, run.spec.redundancy.tolerance, (copy) => this.dispatcher.couldCheck(run, copy));
+    const tolerance = run.inference && run.inference.post.kind !== 'raw' ? 0 : run.spec.redundancy.tolerance;
+    const settled = verifyRound(run.round, landed, tolerance, (copy) => this.dispatcher.couldCheck(run, copy));
+    for (const r of settled.outvoted) this.opts.metrics.rechecks.inc(recheck(run.round, r.workerId));
+    return settled;
   }
 
   params(jobId: number, version: number): Uint8Array {

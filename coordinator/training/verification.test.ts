@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { decodeFrame, decodeTensor, encodeTensor } from '../../protocol/frames';
-import { parseJobSpec } from '../../protocol/job';
+import { parseTrainingSpec } from '../../protocol/job';
 import { agree, encodingError, verdict } from './redundancy';
 import { planRound, type Round, roundComplete, type ShardResult } from './round';
-import { credited, settle, verifyRound, waive } from './verification';
+import { credited, recheck, settle, verifyRound, waive } from './verification';
 
 const N = 1000;
 const gradient = (seed: number, scale = 1) => Float32Array.from({ length: N }, (_, i) => scale * Math.sin(seed * 7.1 + i * 0.37));
 const computed = (values: Float32Array, rounding = 0) => ({ values, rounding });
 const spec = (fraction: number) =>
-  parseJobSpec({
+  parseTrainingSpec({
     name: 't',
     model: { kind: 'mlp', layers: [3, 4, 2] },
     dataset: { name: 'd' },
@@ -125,5 +125,16 @@ describe('settling a shard and its copies', () => {
     expect(r.shards[2].waived).toBeUndefined();
     verifyRound(r, undefined, 0.005, () => false);
     expect(r.shards[2].waived).toBe(true);
+  });
+
+  it("checks an outvoted worker's other standing results again, once each", () => {
+    const r = withCopy();
+    r.shards[0].result = result('w1', gradient(1));
+    r.shards[1].result = result('w1', gradient(2));
+    expect(recheck(r, 'w1')).toBe(1); // shard 0 has a copy already; shard 1 gets one
+    expect(r.shards.at(-1)).toMatchObject({ copyOf: 1, cursor: r.shards[1].cursor, count: r.shards[1].count });
+    expect(recheck(r, 'w1')).toBe(0);
+    expect(recheck(r, 'w2')).toBe(0);
+    expect(roundComplete(r)).toBe(false);
   });
 });

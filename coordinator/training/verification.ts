@@ -1,5 +1,5 @@
 import { verdict } from './redundancy';
-import type { Round, Shard, ShardLease, ShardResult } from './round';
+import { primaries, type Round, type Shard, type ShardLease, type ShardResult } from './round';
 
 /** What settling a shard's group decided, for the store and the workers' reputations. */
 export interface Settlement {
@@ -94,3 +94,17 @@ export function verifyRound(round: Round, shard: Shard | undefined, tolerance: n
 
 /** Workers whose results stand in a complete round: they earn credit for it. */
 export const credited = (round: Round) => [...new Set(round.shards.flatMap((s) => (s.result ? [s.result.workerId] : [])))];
+
+/**
+ * After `workerId` was outvoted, every other result of it standing in the round is computed again by another
+ * worker, as a check; returns how many checks were added.
+ */
+export function recheck(round: Round, workerId: string): number {
+  let added = 0;
+  for (const s of primaries(round)) {
+    if (s.result?.workerId !== workerId || groupOf(round, s).length > 1) continue;
+    round.shards.push({ index: round.shards.length, cursor: s.cursor, count: s.count, copyOf: s.index });
+    added++;
+  }
+  return added;
+}

@@ -3,6 +3,7 @@ import * as initial from './20261122T160000_initial';
 import * as ownership from './20261123T190000_ownership';
 import * as fencing from './20261123T200000_fencing';
 import * as models from './20261123T230000_models';
+import * as inference from './20261124T000000_inference';
 
 /** Every migration, keyed by its timestamped name; Kysely runs them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '20261123T190000_ownership': ownership,
   '20261123T200000_fencing': fencing,
   '20261123T230000_models': models,
+  '20261124T000000_inference': inference,
 };

@@ -1,0 +1,32 @@
+import type { Frame } from '../../protocol/frames';
+import type { Store } from '../store/index';
+import type { Run } from '../training/job-run';
+import { primaries, type Shard } from '../training/round';
+
+/** Shards done, samples done and correct so far (accuracy counts only with labels). */
+export function inferenceProgress(run: Run) {
+  const done = primaries(run.round).filter((s) => s.result);
+  const samples = done.reduce((n, s) => n + s.count, 0);
+  const correct = done.reduce((n, s) => n + (s.result?.correct ?? 0), 0);
+  return { shards: done.length, samples, accuracy: run.inference?.labels && samples ? correct / samples : undefined };
+}
+
+/**
+ * Inside an accepted result's transaction: the shard's outputs (filed under the shard they compute, a check's too),
+ * the job's progress, and its accuracy so far when the data set has labels.
+ */
+export async function recordOutput(tx: Store, run: Run, shard: Shard, o: { assignmentId: number; workerId: string; provider: string; frame: Frame }) {
+  await tx.putOutput({
+    assignment_id: o.assignmentId,
+    job_id: run.id,
+    shard: shard.copyOf ?? shard.index,
+    worker_id: o.workerId,
+    provider: o.provider.slice(0, 200),
+    dtype: o.frame.dtype,
+    count: o.frame.count,
+    data: o.frame.payload,
+  });
+  const p = inferenceProgress(run);
+  await tx.setJobProgress(run.id, p.shards, 0);
+  await tx.addMetrics(run.id, p.shards, { samples: p.samples, ...(p.accuracy === undefined ? {} : { accuracy: p.accuracy }) });
+}

@@ -1,0 +1,104 @@
+import type { InferenceEngine, ModelSession } from '../kernels/onnx/session';
+import { parsePostprocess, postprocess } from '../protocol/inference';
+import type { InferAssignment } from '../protocol/messages';
+import type { DataClient } from './data';
+import { type ByteCache, sha256Hex } from './host';
+
+/** Samples timed on each engine before a model's first shard, to pick the fastest. */
+const PROBE_SAMPLES = 64;
+
+/**
+ * Runs inference shards: fetches each model once by its hash (verified, kept in the byte cache), opens it on every
+ * engine this machine has, keeps the fastest on the model's first shard, and runs shards in input order.
+ */
+export class InferenceRunner {
+  private current?: { sha256: string; open: Promise<{ session: ModelSession; engine: string }> };
+  bytesFetched = 0;
+
+  constructor(
+    private readonly engines: InferenceEngine[],
+    private readonly cache: ByteCache,
+    private readonly data: DataClient,
+    private readonly fetchModel: (sha256: string) => Promise<Uint8Array>,
+  ) {}
+
+  /** The shard's kept outputs (post-processed), and the engine that computed them. */
+  async run(a: InferAssignment): Promise<{ values: Float32Array; provider: string }> {
+    const post = parsePostprocess(a.postprocess);
+    if (!post) throw new Error(`unknown post-processing ${a.postprocess}`);
+    const d = a.data;
+    const { x } = await this.data.batch(d.dataset, d.split, d.seed, d.cursor, d.count, true);
+    const { session, engine } = await this.session(a, x);
+    const raw = await runBatched(session, a, x, d.count);
+    return { values: postprocess(raw, d.count, a.outputWidth, post), provider: engine };
+  }
+
+  private session(a: InferAssignment, x: Float32Array) {
+    if (this.current?.sha256 !== a.model.sha256) {
+      void this.current?.open.then(({ session }) => session.release()).catch(() => {});
+      const open = this.model(a.model.sha256).then((bytes) => this.fastest(bytes, a, x));
+      open.catch(() => (this.current = undefined));
+      this.current = { sha256: a.model.sha256, open };
+    }
+    return this.current.open;
+  }
+
+  private async model(sha256: string): Promise<Uint8Array> {
+    const cached = await this.cache.get(`model:${sha256}`);
+    if (cached && (await sha256Hex(cached)) === sha256) return cached;
+    const bytes = await this.fetchModel(sha256);
+    this.bytesFetched += bytes.byteLength;
+    const got = await sha256Hex(bytes);
+    if (got !== sha256) throw new Error(`model ${sha256} arrived with hash ${got}`);
+    await this.cache.put(`model:${sha256}`, bytes);
+    return bytes;
+  }
+
+  /** Open the model on each engine, time a few samples of the shard on each, keep the fastest that ran. */
+  private async fastest(bytes: Uint8Array, a: InferAssignment, x: Float32Array) {
+    const per = x.length / a.data.count;
+    const n = Math.min(a.data.count, Math.max(1, a.inputShape[0]), PROBE_SAMPLES);
+    const probe = x.subarray(0, n * per);
+    let best: { session: ModelSession; engine: string; ms: number } | undefined;
+    let lastError: unknown;
+    for (const engine of this.engines) {
+      try {
+        const session = await engine.open(bytes);
+        await runBatched(session, a, probe, n); // warm-up: kernels compile, buffers are allocated
+        const t0 = performance.now();
+        await runBatched(session, a, probe, n);
+        const ms = performance.now() - t0;
+        if (!best || ms < best.ms) {
+          best?.session.release();
+          best = { session, engine: engine.name, ms };
+        } else session.release();
+      } catch (e) {
+        lastError = e; // this engine cannot run the model: another may
+      }
+    }
+    if (!best) throw new Error(`no engine could run model ${a.model.sha256}: ${String((lastError as Error)?.message ?? lastError)}`);
+    return best;
+  }
+}
+
+/**
+ * Feed `n` samples through the model: all at once when its batch dimension is free, else that many at a time (the
+ * last run padded with zeros, its extra rows dropped). Returns `n` rows of `outputWidth` values.
+ */
+async function runBatched(session: ModelSession, a: InferAssignment, x: Float32Array, n: number): Promise<Float32Array> {
+  const per = x.length / n;
+  const step = a.inputShape[0] > 0 ? a.inputShape[0] : n; // a fixed batch dimension, or all at once
+  const out = new Float32Array(n * a.outputWidth);
+  for (let s = 0; s < n; s += step) {
+    let chunk = x.subarray(s * per, Math.min(n, s + step) * per);
+    if (chunk.length < step * per) {
+      const padded = new Float32Array(step * per);
+      padded.set(chunk);
+      chunk = padded;
+    }
+    const y = await session.run(a.model.input, chunk, [step, ...a.inputShape.slice(1)], a.model.output);
+    if (y.length !== step * a.outputWidth) throw new Error(`model gave ${y.length} outputs for ${step} samples; the job expects ${a.outputWidth} each`);
+    out.set(y.subarray(0, Math.min(step, n - s) * a.outputWidth), s * a.outputWidth);
+  }
+  return out;
+}
