@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<void>> = {
   aggregate: async () => (await import('./aggregate')).benchAggregate(),
   kernels: async () => (await import('./kernels')).benchKernels(),
   train: async () => (await import('./train')).benchTrain(),
+  inference: async () => (await import('./inference')).benchInference(),
   load: async () => (await import('./load')).benchLoad(),
 };
 

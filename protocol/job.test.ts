@@ -37,7 +37,7 @@ describe('job spec', () => {
   it('refuses bad specs with BAD_JOB_SPEC naming the path', () => {
     expect(refusal({ ...base, mode: 'local' })).toBe('BAD_JOB_SPEC: local: expected object');
     expect(refusal({ ...base, local: { steps: 4, lr: 0.1 } })).toBe('BAD_JOB_SPEC: local: expected no such field');
-    expect(refusal({ ...base, mode: 'async' })).toBe('BAD_JOB_SPEC: mode: expected one of sync|local');
+    expect(refusal({ ...base, mode: 'async' })).toBe('BAD_JOB_SPEC: mode: expected one of sync|local|inference');
     expect(refusal({ ...base, optimizer: { kind: 'lion', lr: 1 } })).toBe('BAD_JOB_SPEC: optimizer.kind: expected one of sgd|adam|adamw');
     expect(refusal({ ...base, model: { kind: 'mlp', layers: [784, 10], extra: 1 } })).toBe('BAD_JOB_SPEC: model.extra: expected no such field');
     expect(refusal({ ...base, shardSize: 512 })).toMatch(/shardSize must not exceed globalBatch/);
