@@ -31,6 +31,13 @@ export class GridClient {
     return { bytes: new Uint8Array(await res.arrayBuffer()), filename: `job-${id}-round-${r}.${what === 'onnx' ? 'onnx' : 'safetensors'}` };
   }
 
+  /** An inference job's outputs as `.npy` or `.csv` (partial while it runs: `rowsDone` of `rows`). */
+  async outputs(id: number, format: 'npy' | 'csv') {
+    const res = await this.request('GET', `/api/jobs/${id}/output.${format}`);
+    const rows = res.headers.get('grid-rows');
+    return { bytes: new Uint8Array(await res.arrayBuffer()), filename: `job-${id}-output.${format}`, rows, rowsDone: res.headers.get('grid-rows-done') };
+  }
+
   /** Follow a job until it is done, failed or cancelled; returns that state. */
   async watch(id: number, style: 'bar' | 'json', everyMs = 1000): Promise<string> {
     for (;;) {

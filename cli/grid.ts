@@ -8,6 +8,7 @@ const HELP = `grid: the researcher's command line for the volunteer compute grid
   grid jobs list                     your jobs (an operator's token: everyone's)
   grid jobs watch ID                 follow a job until it ends: a progress bar on a terminal, JSON lines otherwise
   grid jobs download ID --onnx|--checkpoint [--round R] [--out FILE]
+  grid jobs download ID --output npy|csv [--out FILE]   an inference job's outputs (partial while it runs)
   grid models register FILE.onnx [--name NAME]
 
   --coordinator URL   (default http://localhost:8080, or GRID_COORDINATOR)
@@ -20,6 +21,7 @@ const { values: opts, positionals } = parseArgs({
     coordinator: { type: 'string', default: process.env.GRID_COORDINATOR ?? 'http://localhost:8080' },
     token: { type: 'string', default: process.env.GRID_TOKEN },
     onnx: { type: 'boolean', default: false },
+    output: { type: 'string' },
     checkpoint: { type: 'boolean', default: false },
     round: { type: 'string' },
     out: { type: 'string' },
@@ -56,7 +58,14 @@ async function main(): Promise<number> {
       return (await grid.watch(Number(need('a job id')), process.stdout.isTTY ? 'bar' : 'json')) === 'done' ? 0 : 1;
     case 'jobs download': {
       const id = Number(need('a job id'));
-      if (opts.onnx === opts.checkpoint) throw new UsageError('say --onnx or --checkpoint');
+      if (opts.output !== undefined) {
+        if (opts.output !== 'npy' && opts.output !== 'csv') throw new UsageError('--output takes npy or csv');
+        const out = await grid.outputs(id, opts.output);
+        writeFileSync(opts.out ?? out.filename, out.bytes);
+        console.log(`${opts.out ?? out.filename}${out.rows && out.rowsDone !== out.rows ? ` (${out.rowsDone} of ${out.rows} rows so far)` : ''}`);
+        return 0;
+      }
+      if (opts.onnx === opts.checkpoint) throw new UsageError('say --onnx, --checkpoint or --output');
       const { bytes, filename } = await grid.download(id, opts.onnx ? 'onnx' : 'checkpoint', opts.round === undefined ? undefined : Number(opts.round));
       writeFileSync(opts.out ?? filename, bytes);
       console.log(opts.out ?? filename);

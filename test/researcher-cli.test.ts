@@ -1,10 +1,11 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startCoordinator } from '../coordinator/server';
 import { onnxEngine } from '../kernels/onnx/engine';
+import { onnxInference } from '../kernels/onnx/session';
 import { memoryCache } from '../worker/host';
 import { WorkerLoop } from '../worker/loop';
 import { mlpJob, spawnTs, tempDir } from './helpers';
@@ -43,11 +44,11 @@ describe('grid, the researcher CLI', () => {
     const loop = new WorkerLoop({
       ...{ coordinator: env.GRID_COORDINATOR, token, cache: memoryCache(), connect: (u, p) => new WebSocket(u, p) },
       engines: [onnxEngine(ort, 'cpu', 'ort-node', 'onnxruntime-node cpu')],
+      inference: [onnxInference(ort, 'cpu', 'ort-node cpu')],
       capabilities: { kind: 'native', backend: 'cpu', cores: 2, memoryMB: 1000 },
     });
     loop.start();
     const watched = await grid(['jobs', 'watch', String(id)], env);
-    await loop.stop('release');
     expect(watched.code).toBe(0);
     const last = JSON.parse(watched.lines.at(-1) ?? '{}');
     expect(last).toMatchObject({ job: id, state: 'done', round: 6, totalRounds: 6 });
@@ -58,11 +59,25 @@ describe('grid, the researcher CLI', () => {
     expect(session.inputNames).toEqual(['input']);
     const registered = await grid(['models', 'register', out, '--name', 'from the cli'], env);
     expect(registered.code).toBe(0);
-    expect(JSON.parse(registered.lines.join('\n')).sha256).toMatch(/^[0-9a-f]{64}$/);
+    const { sha256 } = JSON.parse(registered.lines.join('\n'));
+    expect(sha256).toMatch(/^[0-9a-f]{64}$/);
+    // The model it trained, run over the test set as an inference job, its classes out as CSV.
+    const inference = { name: 'cli-infer', mode: 'inference', model: { sha256, output: 'logits' }, dataset: { name: 'fashion-mnist' }, shardSize: 2500 };
+    writeFileSync(spec, JSON.stringify({ ...inference, postprocess: 'argmax', redundancy: { fraction: 0 } }));
+    const inferId = (await grid(['jobs', 'submit', spec], env)).lines.at(-1);
+    expect((await grid(['jobs', 'watch', String(inferId)], env)).code).toBe(0);
+    await loop.stop('release');
+    const csv = join(dir, 'classes.csv');
+    expect((await grid(['jobs', 'download', String(inferId), '--output', 'csv', '--out', csv], env)).code).toBe(0);
+    const lines = readFileSync(csv, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(10_001);
+    expect(lines[0]).toBe('index,class');
+    expect(lines.slice(1).every((l, i) => new RegExp(`^${i},[0-9]$`).test(l))).toBe(true);
   }, 120_000);
 
   it('exits 2 on a usage error and 1 on a refusal, with the code', async () => {
     expect((await grid(['jobs', 'download', '1'], env)).code).toBe(2);
+    expect((await grid(['jobs', 'download', '1', '--output', 'xml'], env)).code).toBe(2);
     expect((await grid(['jobs', 'fly'], env)).code).toBe(2);
     const refused = await grid(['jobs', 'list'], { ...env, GRID_TOKEN: 'gt_wrong' });
     expect(refused.code).toBe(1);

@@ -9,6 +9,7 @@ interface Job {
   state: string;
   round: number;
   totalRounds: number;
+  spec: { mode?: string };
 }
 interface Worker {
   id: string;
@@ -177,8 +178,13 @@ export class GridConsole extends LitElement {
                 <button @click=${() => this.control(j.id, 'pause')}>pause</button>
                 <button @click=${() => this.control(j.id, 'resume')}>resume</button>
                 <button @click=${() => this.control(j.id, 'cancel')}>cancel</button>
-                <button @click=${() => this.download(j.id, 'checkpoint')}>checkpoint</button>
-                <button class="onnx" @click=${() => this.download(j.id, 'onnx')}>model.onnx</button>
+                ${
+                  j.spec.mode === 'inference'
+                    ? html`<button class="npy" @click=${() => this.save(`/api/jobs/${j.id}/output.npy`, `job-${j.id}-output.npy`)}>output.npy</button>
+                      <button @click=${() => this.save(`/api/jobs/${j.id}/output.csv`, `job-${j.id}-output.csv`)}>output.csv</button>`
+                    : html`<button @click=${() => this.download(j.id, 'checkpoint')}>checkpoint</button>
+                      <button class="onnx" @click=${() => this.download(j.id, 'onnx')}>model.onnx</button>`
+                }
               </td></tr>`,
             )}
           </table>`,
@@ -195,6 +201,7 @@ export class GridConsole extends LitElement {
             <grid-chart label="accuracy" .series=${this.series([
               ['train_accuracy', '#22c55e'],
               ['test_accuracy', '#3b82f6'],
+              ['accuracy', '#a855f7'],
             ])}></grid-chart>
           </section>`
           : ''
