@@ -47,9 +47,7 @@ export class EngineChooser {
     private readonly engines: Engine[],
     private readonly cache: ByteCache,
     private readonly measureMs = 2000,
-  ) {
-    if (!engines.length) throw new Error('no engine to run models on');
-  }
+  ) {}
 
   /** Rates of every usable engine on `spec`, fastest first. */
   async rank(spec: ModelSpec): Promise<EngineRate[]> {
