@@ -35,7 +35,7 @@ const base = {
 };
 
 /** Train the full Fashion-MNIST MLP until test accuracy reaches TARGET (or MAX_EPOCHS); time it. */
-async function run(label: string, workers: number, over: Record<string, unknown> = {}, target = TARGET): Promise<Outcome> {
+async function run(label: string, workers: number, over: Record<string, unknown> = {}, target = TARGET, slowdown = 1): Promise<Outcome> {
   const dir = tempDir('grid-bench-');
   const quiet = { debug() {}, info() {}, warn() {}, error: console.error };
   const coord = await startCoordinator({
@@ -52,7 +52,9 @@ async function run(label: string, workers: number, over: Record<string, unknown>
     log: quiet,
   });
   const url = `http://127.0.0.1:${coord.port}`;
-  const procs: Proc[] = Array.from({ length: workers }, (_, i) => startWorker(url, TOKEN, `bench-${i}`, BACKEND));
+  // With `slowdown`, the last worker takes that many times as long over each shard: a straggler.
+  const slow = (i: number) => (slowdown > 1 && i === workers - 1 ? ['--slowdown', String(slowdown)] : []);
+  const procs: Proc[] = Array.from({ length: workers }, (_, i) => startWorker(url, TOKEN, `bench-${i}`, BACKEND, slow(i)));
   await Promise.all(procs.map((p) => p.waitFor(/backend ready/)));
   const t0 = performance.now();
   const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', { name: label, ...base, ...over });
@@ -109,11 +111,13 @@ export async function benchTrain() {
   const add = async (r: Promise<Outcome>) => {
     runs.push(await r);
     print(runs[runs.length - 1]);
+    return runs[runs.length - 1];
   };
   const counts = (process.env.BENCH_WORKERS ?? '1,2,4').split(',').map(Number);
-  // BENCH_RUNS picks among sync (with the plain floor), local, int8, cnn.
+  // BENCH_RUNS picks among sync (with the plain floor), straggler, local, int8, cnn.
   const wanted = new Set((process.env.BENCH_RUNS ?? 'sync,local,int8,cnn').split(','));
   if (wanted.has('sync')) await benchSync(counts, runs, add);
+  if (wanted.has('straggler')) await benchStraggler(add);
   if (wanted.has('local'))
     await add(run('local-step H=4 (DiLoCo), 2 workers', 2, { mode: 'local', local: { steps: 4, lr: 0.001, outerLr: 0.7, outerMomentum: 0.9 }, evalEvery: 15 }));
   if (wanted.has('int8')) await add(run('sync int8 results, 2 workers', 2, { encoding: 'int8' }));
@@ -122,7 +126,7 @@ export async function benchTrain() {
   if (wanted.has('cnn')) await add(run(`CNN conv8-pool-conv16-pool-dense, 1 worker (max ${CNN_EPOCHS} epochs)`, 1, cnnJob, CNN_TARGET));
 }
 
-async function benchSync(counts: number[], runs: Outcome[], add: (r: Promise<Outcome>) => Promise<void>) {
+async function benchSync(counts: number[], runs: Outcome[], add: (r: Promise<Outcome>) => Promise<Outcome>) {
   for (const n of counts) await add(run(`sync fp32, ${n} worker(s)`, n));
   const one = runs[0];
   const plain = await trainPlain(base, TARGET, MAX_EPOCHS);
@@ -134,5 +138,16 @@ async function benchSync(counts: number[], runs: Outcome[], add: (r: Promise<Out
   console.log(
     `  a round of the 1-worker run: ${(wall * 1000).toFixed(1)} ms = worker compute ${(compute * 1000).toFixed(1)} ms + close (aggregate, step, store) ` +
       `${(close * 1000).toFixed(1)} ms + transfer, leasing and waiting ${((wall - compute - close) * 1000).toFixed(1)} ms`,
+  );
+}
+
+/** Three workers, one of them 5x slower: time to target against three healthy workers and against the two fast ones alone. */
+async function benchStraggler(add: (r: Promise<Outcome>) => Promise<Outcome>) {
+  const healthy = await add(run('sync fp32, 3 workers', 3));
+  const two = await add(run('sync fp32, 2 workers (the slow one absent)', 2));
+  const slowed = await add(run('sync fp32, 3 workers, one slowed 5x', 3, {}, TARGET, 5));
+  console.log(
+    `straggler: time to ${TARGET * 100}% with one worker slowed 5x is ${(slowed.seconds / healthy.seconds).toFixed(2)}x three healthy workers' ` +
+      `and ${(slowed.seconds / two.seconds).toFixed(2)}x the two fast ones' alone (target <= 1.3)`,
   );
 }

@@ -25,6 +25,11 @@ export class Metrics {
     buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10],
     registers: this.r,
   });
+  readonly backups = new Counter({
+    name: 'grid_backup_leases_total',
+    help: 'Backup leases of late shards given to idle workers (the first valid result wins)',
+    registers: this.r,
+  });
   readonly rechecks = new Counter({
     name: 'grid_rechecks_total',
     help: 'Results computed again as checks because their worker was outvoted elsewhere',

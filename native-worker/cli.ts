@@ -23,6 +23,7 @@ const HELP = `grid-worker: a native GPU worker for the volunteer compute grid
                       non-zero if no engine computes what the CPU reference computes
   --check-seconds S   how long --check times each engine (default 5)
   --measure-ms MS     how long each engine is timed on a model before choosing (default 2000; cached per engine)
+  --slowdown K        take K times as long over each shard as computing it took (tests and benches: a slow volunteer)
   --status            print the coordinator's health and exit
 SIGINT finishes the shard in hand and exits; a second SIGINT hands it back at once.`;
 
@@ -38,6 +39,7 @@ const { values: args } = parseArgs({
     check: { type: 'boolean', default: false },
     'check-seconds': { type: 'string', default: '5' },
     'measure-ms': { type: 'string', default: process.env.GRID_MEASURE_MS ?? '2000' },
+    slowdown: { type: 'string', default: '1' },
     status: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -116,6 +118,7 @@ async function main(): Promise<number> {
     token,
     engines,
     inference: nativeInference(),
+    slowdown: intOption('slowdown', args.slowdown, 1, 1000),
     measureMs,
     capabilities: { ...capabilities, engines: rates },
     name: args.name,

@@ -64,8 +64,9 @@ export async function startCoordinatorProcess(dataDir: string, port = 0, env: Re
   return { ...p, port: actualPort, token, url: `http://127.0.0.1:${actualPort}` };
 }
 
-export function startWorker(url: string, token: string, name: string, backend = 'cpu') {
+export function startWorker(url: string, token: string, name: string, backend = 'cpu', extra: string[] = []) {
   return spawnTs('native-worker/cli.ts', [
+    ...extra,
     '--coordinator',
     url,
     '--token',

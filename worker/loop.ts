@@ -39,6 +39,8 @@ export interface WorkerOptions {
   concurrency?: number;
   fetch?: (url: string, init?: RequestInit) => Promise<Response>;
   onEvent?: (e: WorkerEvent) => void;
+  /** Tests and benches: every shard takes this many times as long as it computed (a slow volunteer). */
+  slowdown?: number;
   /** Backoff: base and cap in ms. */
   backoff?: { baseMs: number; maxMs: number };
 }
@@ -225,10 +227,17 @@ export class WorkerLoop {
   private announced?: EngineRate[];
   private paramsCache?: { url: string; values: Float32Array };
 
+  /** With `slowdown` k, wait until the shard has taken k times what its computation took (a slow volunteer). */
+  private async slowDown(t0: number) {
+    const k = this.o.slowdown ?? 1;
+    if (k > 1) await new Promise((r) => setTimeout(r, (performance.now() - t0) * (k - 1)));
+  }
+
   /** Run an inference shard and send its kept outputs as one `output` frame, with the provider that ran it. */
   private async infer(a: InferAssignment) {
     const t0 = performance.now();
     const { values, provider } = await this.inference.run(a);
+    await this.slowDown(t0);
     if (this.revoked.has(a.assignmentId)) {
       this.emit({ type: 'dropped', assignmentId: a.assignmentId, reason: 'lease ended while computing' });
       return;
@@ -280,6 +289,7 @@ export class WorkerLoop {
       ({ loss, correct } = r);
       values = r.grads; // a fresh readback per call: safe to adjust in place for error feedback
     }
+    await this.slowDown(t0);
     if (this.revoked.has(a.assignmentId)) {
       this.emit({ type: 'dropped', assignmentId: a.assignmentId, reason: 'lease ended while computing' });
       return;

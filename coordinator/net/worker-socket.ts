@@ -79,7 +79,8 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
     const c = ws.getUserData();
     const err = e instanceof GridError ? e : new GridError('INTERNAL');
     if (!(e instanceof GridError)) o.log.error('worker message failed', { err: String((e as Error)?.stack ?? e) });
-    c.errors++;
+    // A result that arrives after its lease ended (revoked, backed up, reassigned) is the protocol's ordinary race, not misconduct.
+    if (err.code !== 'STALE_RESULT') c.errors++;
     o.metrics.wsRefusals.inc({ code: err.code });
     o.log.warn('worker message refused', { worker: c.link?.id, code: err.code, message: err.message });
     send(ws, errorMessage(err.code, err.message, assignmentId));

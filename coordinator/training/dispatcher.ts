@@ -4,6 +4,7 @@ import { errorText, type Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { Store } from '../store/index';
 import { assignmentFor, type Run } from './job-run';
+import { lateShard } from './late-shards';
 import { type Lease, LeaseTable } from './leases';
 import type { Shard, ShardLease } from './round';
 import { isTiebreak, othersIn } from './verification';
@@ -78,7 +79,7 @@ export class Dispatcher {
     this.workers.delete(link.id);
     if (!this.quarantined.has(link.id)) this.count(w, -1);
     this.o.metrics.workersConnected.set(this.workers.size);
-    for (const shard of [...w.holds]) await this.endLease(shard, 'expired', 'worker disconnected');
+    for (const shard of [...w.holds]) await this.endLease(shard, link.id, 'expired', 'worker disconnected');
     if (this.o.stopped()) return; // sockets closing at shutdown: the store may already be gone
     await this.o.store.setWorkerState(link.id, 'offline');
     this.dispatchAll();
@@ -141,7 +142,35 @@ export class Dispatcher {
         void this.lease(run, shard, w);
       }
     }
-    return leased;
+    return leased + this.backUp(w);
+  }
+
+  /**
+   * Straggler insurance: a worker with a free slot and nothing left to take leases a backup of a late shard, one
+   * whose holder will finish, at its observed speed, well after this worker could (see late-shards.ts).
+   */
+  private backUp(w: ConnectedWorker): number {
+    if (w.holds.size >= w.slots || this.quarantined.has(w.link.id) || !(w.rate > 0)) return 0;
+    for (const run of this.o.runs.values()) {
+      if (run.state !== 'running' || run.round.closing || !this.fits(w, run)) continue;
+      const shard = lateShard(
+        run.round,
+        w.link.id,
+        w.rate,
+        this.o.now(),
+        (id) => this.leaseOf(id),
+        (id) => this.workers.get(id)?.rate ?? 0,
+      );
+      if (!shard) continue;
+      void this.lease(run, shard, w, 'backup');
+      this.o.metrics.backups.inc();
+      return 1;
+    }
+    return 0;
+  }
+
+  private leaseOf(assignmentId: number | undefined) {
+    return assignmentId === undefined ? undefined : this.leases.get(assignmentId);
   }
 
   /**
@@ -205,7 +234,7 @@ export class Dispatcher {
     this.quarantined.add(workerId);
     this.o.log.warn('worker quarantined', { worker: workerId, reason });
     if (!w) return;
-    for (const shard of [...w.holds]) await this.revokeShard(shard, 'worker quarantined');
+    for (const shard of [...w.holds]) await this.revokeShard(shard, 'worker quarantined', workerId);
     w.link.send({ type: 'error', code: 'QUARANTINED', message: reason });
     w.link.close(4003, 'QUARANTINED');
   }
@@ -215,10 +244,10 @@ export class Dispatcher {
   }
 
   /** Reserve `shard` for `w` at once, write the lease row, then send the assignment if nothing changed meanwhile. */
-  private async lease(run: Run, shard: Shard, w: ConnectedWorker) {
+  private async lease(run: Run, shard: Shard, w: ConnectedWorker, slot: 'lease' | 'backup' = 'lease') {
     const lease: ShardLease = { workerId: w.link.id, tokenId: w.link.tokenId };
     const round = run.round;
-    shard.lease = lease;
+    shard[slot] = lease;
     w.holds.add(shard);
     const { leaseMs } = run.spec;
     const row = { jobId: run.id, round: round.index, shard: shard.index, workerId: w.link.id, leaseMs };
@@ -227,9 +256,14 @@ export class Dispatcher {
       return undefined;
     });
     const current =
-      shard.lease === lease && this.workers.get(w.link.id) === w && this.o.runs.get(run.id) === run && run.round === round && run.state === 'running';
+      shard[slot] === lease &&
+      !shard.result &&
+      this.workers.get(w.link.id) === w &&
+      this.o.runs.get(run.id) === run &&
+      run.round === round &&
+      run.state === 'running';
     if (id === undefined || !current) {
-      if (shard.lease === lease) shard.lease = undefined;
+      if (shard[slot] === lease) shard[slot] = undefined;
       w.holds.delete(shard);
       if (id !== undefined) await this.o.store.finishAssignment(id, 'expired').catch(() => {});
       return;
@@ -250,12 +284,13 @@ export class Dispatcher {
     this.o.metrics.shardsAssigned.inc();
   }
 
-  /** End whatever lease `shard` has (pending or written); the shard goes back to the pool. */
-  private async endLease(shard: Shard, state: 'expired' | 'released', reason: string) {
-    const id = shard.lease?.assignmentId;
+  /** End `workerId`'s lease of `shard` (pending or written); the shard goes back to the pool. */
+  private async endLease(shard: Shard, workerId: string, state: 'expired' | 'released', reason: string) {
+    const slot = shard.backup?.workerId === workerId ? 'backup' : 'lease';
+    const id = shard[slot]?.assignmentId;
     if (id !== undefined) return this.expire(id, state, reason);
-    for (const w of this.workers.values()) w.holds.delete(shard);
-    shard.lease = undefined; // a pending insert sees this and marks its row expired
+    this.workers.get(workerId)?.holds.delete(shard);
+    if (shard[slot]?.workerId === workerId) shard[slot] = undefined; // a pending insert sees this and marks its row expired
   }
 
   /** End a written lease that will not complete. */
@@ -265,6 +300,7 @@ export class Dispatcher {
     const shard = this.shardOf(lease.jobId, lease.round, lease.shard);
     if (shard) this.workers.get(lease.workerId)?.holds.delete(shard);
     if (shard?.lease?.assignmentId === assignmentId) shard.lease = undefined;
+    if (shard?.backup?.assignmentId === assignmentId) shard.backup = undefined;
     this.o.metrics.leasesEnded.inc({ state });
     this.o.log.info('lease ended', {
       assignment: assignmentId,
@@ -283,10 +319,14 @@ export class Dispatcher {
     return run?.round.index === round ? run.round.shards[index] : undefined;
   }
 
-  async revokeShard(shard: Shard, reason: string) {
-    const id = shard.lease?.assignmentId;
-    if (id === undefined) return this.endLease(shard, 'released', reason);
-    return this.revoke(id, reason);
+  /** Revoke `shard`'s leases: both (the lease and a backup), or only `workerId`'s. */
+  async revokeShard(shard: Shard, reason: string, workerId?: string) {
+    for (const l of [shard.lease, shard.backup]) if (l && (workerId === undefined || l.workerId === workerId)) await this.revokeLease(shard, l, reason);
+  }
+
+  private async revokeLease(shard: Shard, l: ShardLease, reason: string) {
+    if (l.assignmentId === undefined) return this.endLease(shard, l.workerId, 'released', reason);
+    return this.revoke(l.assignmentId, reason);
   }
 
   async revoke(assignmentId: number, reason: string) {
@@ -295,14 +335,20 @@ export class Dispatcher {
     if (lease) this.workers.get(lease.workerId)?.link.send({ type: 'revoke', assignmentId, reason });
   }
 
-  /** A result for `lease` was accepted: the lease ends without a store write (the result's transaction does it). */
+  /**
+   * A result for `lease` was accepted: the lease ends without a store write (the result's transaction does it), and
+   * the shard's other lease, if it was backed up, is revoked: its result is no longer wanted.
+   */
   settle(lease: Lease, shard: Shard) {
     this.leases.end(lease.assignmentId);
     const w = this.workers.get(lease.workerId);
     w?.holds.delete(shard);
     // Observed speed replaces the claimed one: a worker cannot talk its way to the front of the queue.
     if (w) w.rate = shard.count / Math.max(0.001, (this.o.now() - lease.since) / 1000);
+    const other = shard.lease?.assignmentId === lease.assignmentId ? shard.backup : shard.lease;
     shard.lease = undefined;
+    shard.backup = undefined;
+    if (other) void this.revokeLease(shard, other, 'the shard was finished by another worker').catch(() => {});
   }
 
   /** Revoke every lease past its deadline. */

@@ -29,6 +29,8 @@ export interface Shard {
   cursor: number;
   count: number;
   lease?: ShardLease;
+  /** A second lease of a late shard to an idle worker: the first valid result of the two wins, the other is revoked. */
+  backup?: ShardLease;
   result?: ShardResult;
   /** Workers whose result for this shard was refused, or who let its lease lapse or handed it back: not offered it again while others can take it. */
   refusedBy?: Set<string>;

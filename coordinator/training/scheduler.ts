@@ -121,7 +121,7 @@ export class Scheduler {
   private async abandon(run: Run) {
     if (this.runs.get(run.id) !== run) return;
     this.opts.log.warn('job taken over by another coordinator; stopped here', { job: run.id, round: run.round.index, epoch: run.epoch });
-    for (const s of run.round.shards) if (s.lease) await this.dispatcher.revokeShard(s, 'job moved to another coordinator').catch(() => {});
+    for (const s of run.round.shards) await this.dispatcher.revokeShard(s, 'job moved to another coordinator').catch(() => {});
     this.drop(run.id);
   }
 
@@ -313,7 +313,7 @@ export class Scheduler {
     this.opts.log.error('job failed', { job: jobId, reason });
     this.opts.metrics.jobsFailed.inc({ stage });
     const run = this.runs.get(jobId);
-    if (run) for (const s of run.round.shards) if (s.lease?.assignmentId) await this.dispatcher.revoke(s.lease.assignmentId, 'job failed').catch(() => {});
+    if (run) for (const s of run.round.shards) await this.dispatcher.revokeShard(s, 'job failed').catch(() => {});
     this.drop(jobId);
     await this.opts.store
       .fenced(fence, (tx) => tx.setJobState(jobId, 'failed', ['queued', 'running', 'paused'], reason))
@@ -335,7 +335,7 @@ export class Scheduler {
       throw new GridError('CONFLICT', `job ${jobId} is ${job.state}; cannot ${action}`);
     const run = this.runs.get(jobId);
     if (run) {
-      if (action !== 'resume') for (const s of run.round.shards) if (s.lease) await this.dispatcher.revokeShard(s, `job ${action}d`);
+      if (action !== 'resume') for (const s of run.round.shards) await this.dispatcher.revokeShard(s, `job ${action}d`);
       if (action === 'cancel') this.drop(jobId);
       else run.state = action === 'pause' ? 'paused' : 'running';
     }
