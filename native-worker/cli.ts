@@ -23,6 +23,8 @@ const HELP = `grid-worker: a native GPU worker for the volunteer compute grid
                       non-zero if no engine computes what the CPU reference computes
   --check-seconds S   how long --check times each engine (default 5)
   --measure-ms MS     how long each engine is timed on a model before choosing (default 2000; cached per engine)
+  --max-mb-per-hour M cap on bytes up and down together over any hour, in MB (10^6 bytes); shards that would
+                      break it are handed back until there is room again (default: no cap)
   --slowdown K        take K times as long over each shard as computing it took (tests and benches: a slow volunteer)
   --status            print the coordinator's health and exit
 SIGINT finishes the shard in hand and exits; a second SIGINT hands it back at once.`;
@@ -40,6 +42,7 @@ const { values: args } = parseArgs({
     'check-seconds': { type: 'string', default: '5' },
     'measure-ms': { type: 'string', default: process.env.GRID_MEASURE_MS ?? '2000' },
     slowdown: { type: 'string', default: '1' },
+    'max-mb-per-hour': { type: 'string' },
     status: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -55,6 +58,13 @@ const log = (msg: string, fields: Record<string, unknown> = {}) =>
 function intOption(name: string, raw: string | undefined, min: number, max: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be a whole number from ${min} to ${max}, not ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** A number above zero, or a clear error naming the flag. */
+function positiveNumber(name: string, raw: string): number {
+  const n = Number(raw);
+  if (!(n > 0) || !Number.isFinite(n)) throw new Error(`--${name} must be a number above 0, not ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -112,6 +122,8 @@ async function main(): Promise<number> {
     log('enrolled as an anonymous volunteer');
   }
 
+  const cap = args['max-mb-per-hour'];
+  const maxBytesPerHour = cap === undefined ? undefined : Math.round(positiveNumber('max-mb-per-hour', cap) * 1e6);
   let started = performance.now();
   const loop = new WorkerLoop({
     coordinator: coordinators,
@@ -120,7 +132,8 @@ async function main(): Promise<number> {
     inference: nativeInference(),
     slowdown: intOption('slowdown', args.slowdown, 1, 1000),
     measureMs,
-    capabilities: { ...capabilities, engines: rates },
+    capabilities: { ...capabilities, engines: rates, ...(maxBytesPerHour === undefined ? {} : { bytesPerHour: maxBytesPerHour }) },
+    maxBytesPerHour,
     name: args.name,
     concurrency,
     cache,

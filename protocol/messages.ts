@@ -16,6 +16,8 @@ const capabilities = obj({
   engines: opt(arr(obj({ engine: str(40), adapter: str(200), samplesPerSec: num(0) }), 8)),
   /** Shards this worker runs at once. */
   concurrency: opt(int(1, 64)),
+  /** The volunteer's bandwidth cap (bytes up and down per hour), when set: the coordinator gives it work that fits. */
+  bytesPerHour: opt(int(0)),
 });
 
 /** Worker -> coordinator. */

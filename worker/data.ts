@@ -19,8 +19,12 @@ export class DataClient {
     private readonly fetchFn: Fetch = (url, init) => fetch(url, init),
   ) {}
 
+  /** Sent with every download so the coordinator counts its bytes against this worker. */
+  workerId?: string;
+
   private async get(path: string): Promise<Response> {
-    const res = await this.fetchFn(`${this.base}${path}`, { headers: { authorization: `Bearer ${this.token}` } });
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, ...(this.workerId ? { 'grid-worker': this.workerId } : {}) };
+    const res = await this.fetchFn(`${this.base}${path}`, { headers });
     if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
     return res;
   }
@@ -29,7 +33,11 @@ export class DataClient {
     const key = `${name}/${split}`;
     let m = this.manifests.get(key);
     if (!m) {
-      m = this.get(`/api/datasets/${encodeURIComponent(name)}/${encodeURIComponent(split)}`).then((r) => r.json() as Promise<DatasetManifest>);
+      m = this.get(`/api/datasets/${encodeURIComponent(name)}/${encodeURIComponent(split)}`).then(async (r) => {
+        const text = await r.text();
+        this.bytesFetched += text.length;
+        return JSON.parse(text) as DatasetManifest;
+      });
       m.catch(() => this.manifests.delete(key));
       this.manifests.set(key, m);
     }
@@ -52,16 +60,38 @@ export class DataClient {
     return bytes;
   }
 
+  /** Bytes that fetching these samples would download: the chunks neither in memory nor in the cache. */
+  async missingBytes(name: string, split: string, seed: number, cursor: number, count: number, ordered = false): Promise<number> {
+    const m = await this.manifest(name, split);
+    const needed = new Set<number>();
+    for (const i of this.indices(m, seed, cursor, count, ordered)) needed.add(Math.floor(i / m.chunkSize));
+    let bytes = 0;
+    for (const c of needed) {
+      const { sha256 } = m.chunks[c];
+      if (!this.chunks.has(sha256) && !(await this.cache.get(`chunk:${sha256}`))) bytes += m.chunks[c].bytes;
+    }
+    return bytes;
+  }
+
+  private indices(m: DatasetManifest, seed: number, cursor: number, count: number, ordered: boolean) {
+    if (ordered && cursor + count > m.samples) throw new Error(`samples ${cursor}..${cursor + count} are past the end of ${m.name}/${m.split}`);
+    return ordered ? Uint32Array.from({ length: count }, (_, i) => cursor + i) : sampleIndices(seed, m.samples, cursor, count);
+  }
+
   /** The samples [cursor, cursor+count) of the job's shuffled stream (of the data set itself when `ordered`), as model input. */
   async batch(name: string, split: string, seed: number, cursor: number, count: number, ordered = false) {
     const m = await this.manifest(name, split);
-    if (ordered && cursor + count > m.samples) throw new Error(`samples ${cursor}..${cursor + count} are past the end of ${name}/${split}`);
-    const indices = ordered ? Uint32Array.from({ length: count }, (_, i) => cursor + i) : sampleIndices(seed, m.samples, cursor, count);
+    const indices = this.indices(m, seed, cursor, count, ordered);
     const needed = new Set<number>();
     for (const i of indices) needed.add(Math.floor(i / m.chunkSize));
     const loaded = new Map<number, Uint8Array>();
     await Promise.all([...needed].map(async (c) => loaded.set(c, await this.chunk(m, c))));
     return gatherBatch(m, (c) => loaded.get(c)!, indices);
+  }
+
+  /** The size in bytes of a registered model's file. */
+  async modelSize(sha256: string): Promise<number> {
+    return ((await (await this.get(`/api/models/${sha256}`)).json()) as { bytes: number }).bytes;
   }
 
   /** A registered model's bytes, by hash (the caller verifies them). */

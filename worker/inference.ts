@@ -20,6 +20,8 @@ export class InferenceRunner {
     private readonly cache: ByteCache,
     private readonly data: DataClient,
     private readonly fetchModel: (sha256: string) => Promise<Uint8Array>,
+    /** The size of a model's file, without its bytes (for bandwidth budgets). */
+    private readonly fetchSize: (sha256: string) => Promise<number> = async () => 0,
   ) {}
 
   /** The shard's kept outputs (post-processed), and the engine that computed them. */
@@ -41,6 +43,12 @@ export class InferenceRunner {
       this.current = { sha256: a.model.sha256, open };
     }
     return this.current.open;
+  }
+
+  /** Bytes that running `sha256` would download: its file, unless it is open or cached. */
+  async missingBytes(sha256: string): Promise<number> {
+    if (this.current?.sha256 === sha256 || (await this.cache.get(`model:${sha256}`))) return 0;
+    return this.fetchSize(sha256);
   }
 
   private async model(sha256: string): Promise<Uint8Array> {

@@ -2,7 +2,7 @@ import type { Engine } from '../kernels/engine';
 import { type InnerState, newInnerState } from '../kernels/inner-state';
 import type { InferenceEngine } from '../kernels/onnx/session';
 import type { ErrorCode } from '../protocol/errors';
-import { decodeFrame, decodeTensor, encodeTensor } from '../protocol/frames';
+import { decodeFrame, decodeTensor, encodeTensor, INT8_BLOCK } from '../protocol/frames';
 import {
   type Assignment,
   type Capabilities,
@@ -13,6 +13,8 @@ import {
   type ServerMessage,
   workerProtocols,
 } from '../protocol/messages';
+import { parameterCount } from '../protocol/model';
+import { TransferBudget } from './budget';
 import { DataClient } from './data';
 import { EngineChooser, type EngineRate } from './engine-choice';
 import type { ByteCache, SocketLike } from './host';
@@ -39,6 +41,8 @@ export interface WorkerOptions {
   concurrency?: number;
   fetch?: (url: string, init?: RequestInit) => Promise<Response>;
   onEvent?: (e: WorkerEvent) => void;
+  /** The volunteer's cap on bytes up and down over any hour; shards that would break it are handed back. */
+  maxBytesPerHour?: number;
   /** Tests and benches: every shard takes this many times as long as it computed (a slow volunteer). */
   slowdown?: number;
   /** Backoff: base and cap in ms. */
@@ -54,9 +58,12 @@ export type WorkerEvent =
   | { type: 'accepted'; assignmentId: number }
   | { type: 'refused'; code: string; message: string; assignmentId?: number }
   | { type: 'dropped'; assignmentId: number; reason: string }
-  | { type: 'state'; state: 'running' | 'paused' | 'stopping' | 'stopped' };
+  | { type: 'state'; state: 'running' | 'paused' | 'stopping' | 'stopped' }
+  | { type: 'budget'; usedBytes: number; bytesPerHour: number; resumeInMs: number };
 
 const HEARTBEAT_MS = 5000;
+/** Kept free under a bandwidth cap for an hour of heartbeats and acknowledgements between shards. */
+const KEEPALIVE_BYTES = 48_000;
 /** Closes that reconnecting cannot fix: an unsupported protocol (1002), a quarantined worker (4003). */
 const TERMINAL_CLOSES = [1002, 4003];
 
@@ -75,6 +82,9 @@ export class WorkerLoop {
   /** Local-step (DiLoCo) inner AdamW state per job, carried from round to round while this worker stays on it. */
   private readonly inner = new PerJob<InnerState>();
   private readonly inference: InferenceRunner;
+  /** The bandwidth cap, when the volunteer set one; `budgetWait` is set while the loop waits for room in it. */
+  private readonly budget?: TransferBudget;
+  private budgetWait?: ReturnType<typeof setTimeout>;
   private readonly queue: (Assignment | InferAssignment)[] = [];
   private readonly revoked = new Set<number>();
   private readonly inFlight = new Set<number>();
@@ -91,6 +101,10 @@ export class WorkerLoop {
   shardsDone = 0;
   /** Bytes this worker has sent (results, messages): what the volunteer's uplink gave. */
   bytesSent = 0;
+  /** Bytes of messages received (assignments, acks): downloads too, as far as a bandwidth cap is concerned. */
+  bytesReceived = 0;
+  /** What the budget has been told of so far. */
+  private budgeted = 0;
   samplesDone = 0;
 
   constructor(private readonly o: WorkerOptions) {
@@ -98,7 +112,14 @@ export class WorkerLoop {
     this.coordinators = (Array.isArray(o.coordinator) ? o.coordinator : [o.coordinator]).map((u) => u.replace(/\/$/, ''));
     this.data = new DataClient(this.coordinators[0], o.token, o.cache, o.fetch);
     this.engines = new EngineChooser(o.engines, o.cache, o.measureMs);
-    this.inference = new InferenceRunner(o.inference ?? [], o.cache, this.data, (sha256) => this.data.model(sha256));
+    this.inference = new InferenceRunner(
+      o.inference ?? [],
+      o.cache,
+      this.data,
+      (sha256) => this.data.model(sha256),
+      (sha256) => this.data.modelSize(sha256),
+    );
+    if (o.maxBytesPerHour !== undefined) this.budget = new TransferBudget(o.maxBytesPerHour);
   }
 
   private emit(e: WorkerEvent) {
@@ -121,6 +142,7 @@ export class WorkerLoop {
     };
     ws.onmessage = (ev) => {
       if (typeof ev.data !== 'string') return;
+      this.bytesReceived += ev.data.length;
       let msg: ServerMessage;
       try {
         msg = parseServerMessage(ev.data);
@@ -163,7 +185,47 @@ export class WorkerLoop {
   }
 
   private slots() {
-    return this.paused || this.stopping ? 0 : (this.o.concurrency ?? 1);
+    return this.paused || this.stopping || this.budgetWait ? 0 : (this.o.concurrency ?? 1);
+  }
+
+  /**
+   * Whether the shard's bytes still fit the volunteer's cap. If not, it is handed back and no work is taken until
+   * enough of the last hour's traffic has aged out.
+   */
+  private async affordable(a: Assignment | InferAssignment): Promise<boolean> {
+    if (!this.budget) return true;
+    this.chargeBudget();
+    const cost = (await this.costOf(a)) + KEEPALIVE_BYTES;
+    if (this.budget.fits(cost)) return true;
+    this.send({ type: 'release', assignmentId: a.assignmentId, reason: `bandwidth cap: ${cost} bytes do not fit the hour's remaining budget` });
+    const wait = Math.min(this.budget.msUntilFits(cost), 3_600_000);
+    this.emit({ type: 'budget', usedBytes: this.budget.used(), bytesPerHour: this.budget.bytesPerHour, resumeInMs: wait });
+    if (!this.budgetWait) {
+      this.budgetWait = setTimeout(() => {
+        this.budgetWait = undefined;
+        this.send({ type: 'ready', slots: this.slots() });
+      }, wait);
+      this.send({ type: 'ready', slots: 0 });
+    }
+    return false;
+  }
+
+  /** Tell the budget every byte moved since it was last told (messages, heartbeats, downloads). */
+  private chargeBudget() {
+    const total = this.bytesSent + this.bytesReceived + this.bytesFetched;
+    this.budget?.record(total - this.budgeted);
+    this.budgeted = total;
+  }
+
+  /** Bytes a shard will move at most: missing data and parameters down, the result up, and its messages. */
+  private async costOf(a: Assignment | InferAssignment): Promise<number> {
+    const d = a.data;
+    const data = await this.data.missingBytes(d.dataset, d.split, d.seed, d.cursor, d.count, d.ordered);
+    if (a.type === 'infer') return data + (await this.inference.missingBytes(a.model.sha256)) + 32 + 4 * d.count * a.outputWidth + 1024;
+    const n = parameterCount(a.model);
+    const params = this.paramsCache?.url === a.paramsUrl ? 0 : 32 + 4 * n;
+    const result = 32 + { fp32: 4 * n, fp16: 2 * n, int8: n + 4 * Math.ceil(n / INT8_BLOCK) }[a.task.encoding];
+    return data + params + result + 1024;
   }
 
   private async onMessage(msg: ServerMessage) {
@@ -171,6 +233,7 @@ export class WorkerLoop {
       case 'welcome':
         this.attempt = 0;
         this.workerId = msg.workerId;
+        this.data.workerId = msg.workerId;
         this.emit({ type: 'connected', workerId: msg.workerId });
         this.heartbeat = setInterval(() => this.send({ type: 'heartbeat', t: Date.now() }), Math.min(HEARTBEAT_MS, msg.heartbeatMs));
         this.send({ type: 'ready', slots: this.slots() });
@@ -200,6 +263,7 @@ export class WorkerLoop {
     try {
       for (let a = this.queue.shift(); a; a = this.queue.shift()) {
         if (this.revoked.delete(a.assignmentId)) continue;
+        if (!(await this.affordable(a))) continue;
         this.inFlight.add(a.assignmentId);
         try {
           const t0 = performance.now();
@@ -213,6 +277,7 @@ export class WorkerLoop {
           // Back off before taking more work, or a broken worker would spin on re-leased shards.
           await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** this.failures++)));
         } finally {
+          this.chargeBudget();
           this.inFlight.delete(a.assignmentId);
           this.revoked.delete(a.assignmentId);
         }

@@ -1,6 +1,8 @@
 import { GridError } from '../../protocol/errors';
 import type { Principal } from '../auth';
 import type { Job, Store } from '../store/index';
+import type { Scheduler } from '../training/scheduler';
+import type { Request } from './http';
 import type { ApiContext } from './routes';
 import { binary, camelKeys, intParam } from './routes';
 
@@ -81,11 +83,12 @@ export function registerJobRoutes({ router, as, store, scheduler, datasets }: Ap
   router.route(
     'get',
     '/api/jobs/:id/params',
-    as('worker', async (req) =>
-      binary(scheduler.params(intParam(req.params.id, 'id'), intParam(req.query.get('version') ?? undefined, 'version')), {
-        'Cache-Control': 'private, max-age=3600',
-      }),
-    ),
+    as('worker', async (req, who) => {
+      const job = intParam(req.params.id, 'id');
+      const frame = scheduler.params(job, intParam(req.query.get('version') ?? undefined, 'version'));
+      scheduler.transfers.add('down', frame.byteLength, downloader(scheduler, req, who), job);
+      return binary(frame, { 'Cache-Control': 'private, max-age=3600' });
+    }),
   );
 
   router.route(
@@ -101,11 +104,12 @@ export function registerJobRoutes({ router, as, store, scheduler, datasets }: Ap
   router.route(
     'get',
     '/api/datasets/:name/:split/chunks/:index',
-    as('worker', async (req) => {
+    as('worker', async (req, who) => {
       const ds = datasets.get(req.params.name, req.params.split);
       const i = intParam(req.params.index, 'index');
       const chunk = ds.chunks[i];
       if (!chunk) throw new GridError('NOT_FOUND', `no chunk ${i}`);
+      scheduler.transfers.add('down', chunk.byteLength, downloader(scheduler, req, who));
       // Content-addressed: the hash in the manifest names these bytes forever.
       return binary(chunk, { ETag: `"${ds.manifest.chunks[i].sha256}"`, 'Cache-Control': 'public, max-age=31536000, immutable' });
     }),
@@ -126,6 +130,12 @@ export function registerJobRoutes({ router, as, store, scheduler, datasets }: Ap
   );
 }
 
+/** The worker a download is for, by its `Grid-Worker` header, when that worker is connected with the caller's token. */
+export function downloader(scheduler: Scheduler, req: Request, who: Principal): string | undefined {
+  const id = req.headers['grid-worker'];
+  return id && scheduler.dispatcher.isConnectedWith(id, who.tokenId) ? id : undefined;
+}
+
 const publicJob = (j: Job) => ({
   id: j.id,
   name: j.name,
@@ -137,4 +147,6 @@ const publicJob = (j: Job) => ({
   error: j.error,
   createdAt: j.created_at,
   updatedAt: j.updated_at,
+  bytesUp: j.bytes_up,
+  bytesDown: j.bytes_down,
 });

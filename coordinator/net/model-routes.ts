@@ -4,12 +4,12 @@ import type { Principal } from '../auth';
 import { publicModel } from '../models/registry';
 import { unpackCheckpoint } from '../training/checkpoint';
 import { exportOnnx } from '../training/export';
-import { ownedJob } from './job-routes';
+import { downloader, ownedJob } from './job-routes';
 import type { ApiContext } from './routes';
 import { binary, intParam } from './routes';
 
 /** Trained models out as ONNX (the latest checkpoint, or a given round's), and the registry of ONNX models. */
-export function registerModelRoutes({ router, as, store, datasets, models }: ApiContext) {
+export function registerModelRoutes({ router, as, store, datasets, models, scheduler }: ApiContext) {
   /** A job's trained model as an ONNX file, from its latest checkpoint or the one of `round`. */
   const exported = async (jobId: string | undefined, round: number | undefined, who: Principal) => {
     const job = await ownedJob(store, jobId, who);
@@ -75,8 +75,9 @@ export function registerModelRoutes({ router, as, store, datasets, models }: Api
   router.route(
     'get',
     '/api/models/:sha256/model.onnx',
-    as('worker', async (req) => {
+    as('worker', async (req, who) => {
       const m = await stored(req.params.sha256);
+      scheduler.transfers.add('down', m.bytes, downloader(scheduler, req, who));
       return binary(await store.modelData(m.sha256), { ETag: `"${m.sha256}"`, 'Cache-Control': 'public, max-age=31536000, immutable' });
     }),
   );

@@ -71,6 +71,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
     const c = ws.getUserData();
     if (c.closed) return;
     const data = msg instanceof Uint8Array ? msg : JSON.stringify(msg);
+    o.scheduler.transfers.add('down', data.length, c.link?.id); // messages are ASCII JSON: length is bytes
     if (c.queue.length || ws.getBufferedAmount() > HIGH_WATER) c.queue.push(data);
     else ws.send(data, typeof data !== 'string');
   };
@@ -137,6 +138,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
       kind: msg.capabilities.kind,
       tokenId: c.tokenId,
       samplesPerSec: msg.capabilities.engines?.[0]?.samplesPerSec,
+      bytesPerHour: msg.capabilities.bytesPerHour,
       send: (m) => send(ws, m),
       close: (code, reason) => {
         if (!c.closed) ws.end(code, reason);
@@ -246,6 +248,9 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
         return;
       }
       o.metrics.wsMessages.inc({ binary: String(isBinary) });
+      const from = ws.getUserData();
+      const lease = isBinary && from.pending ? o.scheduler.dispatcher.leases.get(from.pending.assignmentId) : undefined;
+      o.scheduler.transfers.add('up', message.byteLength, from.link?.id, lease?.workerId === from.link?.id ? lease?.jobId : undefined);
       if (isBinary) {
         const c = ws.getUserData();
         const meta = c.pending;

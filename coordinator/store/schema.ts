@@ -17,6 +17,8 @@ export interface JobTable {
   error: string | null;
   created_at: number;
   updated_at: number;
+  bytes_up: Generated<number>;
+  bytes_down: Generated<number>;
 }
 export type JobState = 'queued' | 'running' | 'paused' | 'cancelled' | 'done' | 'failed';
 
@@ -60,6 +62,8 @@ export interface WorkerTable {
   shards_done: number;
   connected_at: number;
   last_seen: number;
+  bytes_up: Generated<number>;
+  bytes_down: Generated<number>;
 }
 
 export interface CheckpointTable {

@@ -311,6 +311,12 @@ export class Store extends OutputQueries {
     return this.db.selectFrom('checkpoints').selectAll().where('job_id', '=', jobId).orderBy('round').execute();
   }
 
+  /** Add to a worker's or a job's running byte totals. */
+  async addTransfer(table: 'workers' | 'jobs', id: string | number, up: number, down: number) {
+    const q = this.db.updateTable(table).set((eb) => ({ bytes_up: eb('bytes_up', '+', up), bytes_down: eb('bytes_down', '+', down) }));
+    await (table === 'workers' ? q.where('id', '=', String(id)) : q.where('id', '=', Number(id))).execute();
+  }
+
   // Metrics and audit
   async addMetrics(jobId: number, round: number, values: Record<string, number>) {
     const at = this.now();

@@ -3,7 +3,7 @@ import type { ServerMessage } from '../../protocol/messages';
 import { errorText, type Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { Store } from '../store/index';
-import { assignmentFor, type Run } from './job-run';
+import { assignmentFor, type Run, shardBytes } from './job-run';
 import { lateShard } from './late-shards';
 import { type Lease, LeaseTable } from './leases';
 import type { Shard, ShardLease } from './round';
@@ -18,6 +18,8 @@ export interface WorkerLink {
   tokenId: number | null;
   /** Training speed the worker measured on its fastest engine (samples/s), until its own results show the real one. */
   samplesPerSec?: number;
+  /** The volunteer's bandwidth cap, bytes per hour (up and down together), when it set one. */
+  bytesPerHour?: number;
   send(msg: ServerMessage): void;
   /** End the connection (quarantine, revoked token). */
   close(code: number, reason: string): void;
@@ -30,6 +32,8 @@ interface ConnectedWorker {
   holds: Set<Shard>;
   /** Samples/s: as reported at first, then as observed from lease to accepted result. */
   rate: number;
+  /** Counted in `eligible`: not quarantined, and taking work (a paused volunteer, or one out of bandwidth, is not). */
+  counted: boolean;
 }
 
 /** How often the dispatch order (fastest workers first) is rebuilt; between rebuilds newcomers go last. */
@@ -65,10 +69,9 @@ export class Dispatcher {
   /** Register a connection; false when a live connection already holds this worker id (the caller issues another). */
   addWorker(link: WorkerLink): boolean {
     if (this.workers.has(link.id)) return false;
-    const w: ConnectedWorker = { link, slots: 0, holds: new Set(), rate: Math.min(link.samplesPerSec ?? 0, 1e7) };
+    const w: ConnectedWorker = { link, slots: 0, holds: new Set(), rate: Math.min(link.samplesPerSec ?? 0, 1e7), counted: false };
     this.workers.set(link.id, w);
     this.order.push(w);
-    if (!this.quarantined.has(link.id)) this.count(w, 1);
     this.o.metrics.workersConnected.set(this.workers.size);
     return true;
   }
@@ -77,7 +80,8 @@ export class Dispatcher {
     const w = this.workers.get(link.id);
     if (w?.link !== link) return; // not this connection's registration
     this.workers.delete(link.id);
-    if (!this.quarantined.has(link.id)) this.count(w, -1);
+    w.slots = 0;
+    this.recount(w);
     this.o.metrics.workersConnected.set(this.workers.size);
     for (const shard of [...w.holds]) await this.endLease(shard, link.id, 'expired', 'worker disconnected');
     if (this.o.stopped()) return; // sockets closing at shutdown: the store may already be gone
@@ -89,6 +93,7 @@ export class Dispatcher {
     const w = this.workers.get(workerId);
     if (!w) return;
     w.slots = slots;
+    this.recount(w);
     this.dispatch(w);
   }
 
@@ -124,7 +129,7 @@ export class Dispatcher {
   private dispatch(w: ConnectedWorker): number {
     if (this.quarantined.has(w.link.id)) return 0;
     let leased = 0;
-    for (const run of this.o.runs.values()) {
+    for (const run of this.affordable(w)) {
       if (run.state !== 'running' || run.round.closing) continue;
       if (run.spec.workers === 'native' && w.link.kind !== 'native') continue;
       const alone = !this.othersCouldRun(w, run);
@@ -143,6 +148,17 @@ export class Dispatcher {
       }
     }
     return leased + this.backUp(w);
+  }
+
+  /**
+   * The jobs `w` may take shards of, in order: all of them, by id; for a worker with a bandwidth cap, only those of
+   * which a shard fits in an hour of it, fewest bytes per sample first (local-step jobs before synchronous ones).
+   */
+  private affordable(w: ConnectedWorker): Iterable<Run> {
+    const cap = w.link.bytesPerHour;
+    if (cap === undefined) return this.o.runs.values();
+    const cost = (run: Run) => shardBytes(run) / (run.round.shards[0]?.count || 1);
+    return [...this.o.runs.values()].filter((run) => shardBytes(run) <= cap).sort((a, b) => cost(a) - cost(b));
   }
 
   /**
@@ -208,11 +224,12 @@ export class Dispatcher {
     return false;
   }
 
+  /** Whether `w` takes work now (unquarantined, with slots) and may run this job's shards. */
   private fits(w: ConnectedWorker, run: Run) {
-    return !this.quarantined.has(w.link.id) && (run.spec.workers !== 'native' || w.link.kind === 'native');
+    return w.counted && (run.spec.workers !== 'native' || w.link.kind === 'native');
   }
 
-  /** Connected, unquarantined workers that may run this job's shards (counted, not searched). */
+  /** Workers taking work now that may run this job's shards (counted, not searched). */
   private eligibleFor(run: Run) {
     return run.spec.workers === 'native' ? this.eligible.native : this.eligible.any;
   }
@@ -222,7 +239,12 @@ export class Dispatcher {
     return this.eligibleFor(run) - (this.fits(w, run) ? 1 : 0) > 0;
   }
 
-  private count(w: ConnectedWorker, by: 1 | -1) {
+  /** Keep `eligible` in step with who takes work now. */
+  private recount(w: ConnectedWorker) {
+    const counted = w.slots > 0 && !this.quarantined.has(w.link.id) && this.workers.get(w.link.id) === w;
+    if (counted === w.counted) return;
+    w.counted = counted;
+    const by = counted ? 1 : -1;
     this.eligible.any += by;
     if (w.link.kind === 'native') this.eligible.native += by;
   }
@@ -230,8 +252,8 @@ export class Dispatcher {
   /** Stop giving `workerId` work, end its leases and its connection. The caller discards its open results. */
   async quarantine(workerId: string, reason: string) {
     const w = this.workers.get(workerId);
-    if (w && !this.quarantined.has(workerId)) this.count(w, -1);
     this.quarantined.add(workerId);
+    if (w) this.recount(w);
     this.o.log.warn('worker quarantined', { worker: workerId, reason });
     if (!w) return;
     for (const shard of [...w.holds]) await this.revokeShard(shard, 'worker quarantined', workerId);
@@ -363,6 +385,11 @@ export class Dispatcher {
   private avoid(lease: Lease) {
     const shard = this.shardOf(lease.jobId, lease.round, lease.shard);
     if (shard) shard.refusedBy = (shard.refusedBy ?? new Set()).add(lease.workerId);
+  }
+
+  /** Whether `workerId` is connected now, under `tokenId`. */
+  isConnectedWith(workerId: string, tokenId: number): boolean {
+    return this.workers.get(workerId)?.link.tokenId === tokenId;
   }
 
   tokenOf(workerId: string): number | null {

@@ -89,6 +89,15 @@ export function publish(run: Run) {
   run.paramsFrame = encodeFrame(header, new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
 }
 
+/** Bytes one shard of `run` moves at least: parameters down and the result up (training), or the outputs up. */
+export function shardBytes(run: Run): number {
+  const count = run.round.shards[0]?.count ?? 0;
+  if (run.spec.mode === 'inference') return count * (run.inference?.kept ?? 1) * (run.spec.outputDtype === 'f16' ? 2 : 4);
+  const n = run.params.length;
+  const up = { fp32: 4 * n, fp16: 2 * n, int8: n + 4 * Math.ceil(n / 256) }[run.spec.encoding];
+  return 4 * n + up;
+}
+
 /** The message that leases `shard` of `run` to a worker. */
 export function assignmentFor(run: Run, shard: Shard, assignmentId: number): ServerMessage {
   if (run.spec.mode === 'inference' && run.inference) return inferAssignment(run.id, run.spec, run.inference, shard, assignmentId);

@@ -1,10 +1,13 @@
 import { GridError } from '../../protocol/errors';
 import { allFinite, decodeTensor, type Frame } from '../../protocol/frames';
-import type { TrainingSpec } from '../../protocol/job';
+import { type TrainingSpec, trainingSpec } from '../../protocol/job';
 import type { ClientMessage } from '../../protocol/messages';
+import { checkOutput } from '../inference/outputs';
 import { clipByNorm, l2Norm } from './aggregate';
 import { sharedFloat32 } from './aggregate-pool';
+import type { Run } from './job-run';
 import type { Shard } from './round';
+import { NORM_FACTOR } from './round-close';
 
 export type ResultMeta = Extract<ClientMessage, { type: 'result' }>;
 
@@ -48,4 +51,21 @@ export function checkResult(
   const norm = clipNorm ? clipByNorm(values, clipNorm) : l2Norm(values);
   if (maxNorm && norm > maxNorm) throw new GridError('NORM_TOO_LARGE', `norm ${norm.toFixed(3)} exceeds ${maxNorm}`);
   return { values, norm };
+}
+
+/**
+ * Every check of a result for `run`: an inference shard's outputs (outputs.ts), or a training result's frame and
+ * numbers (above), not a replay of another result, and a norm not far above the last round's median.
+ */
+export function checkAnyResult(run: Run, shard: Shard, meta: ResultMeta, frame: Frame, paramsVersion: number): { values: Float32Array; norm: number } {
+  if (run.spec.mode === 'inference' && run.inference) return { values: checkOutput(run.spec, run.inference, shard, meta, frame), norm: 0 };
+  const spec = trainingSpec(run.spec);
+  const checked = checkResult(spec, shard, run.params.length, meta, frame, paramsVersion);
+  // Keyed by the samples' shard: a redundant copy computed to the same bytes is agreement, not a replay.
+  const replayed = run.replays.replayOf(frame.payload, { round: run.round.index, shard: shard.copyOf ?? shard.index });
+  if (replayed) throw new GridError('REPLAYED', `this result was already received for round ${replayed.round} shard ${replayed.shard}`);
+  if (run.normLimit && checked.norm > run.normLimit)
+    throw new GridError('NORM_TOO_LARGE', `norm ${checked.norm.toExponential(2)} is over ${NORM_FACTOR}x the last round's median`);
+  const { clipNorm } = spec.aggregation;
+  return { values: checked.values, norm: clipNorm ? Math.min(checked.norm, clipNorm) : checked.norm };
 }

@@ -154,11 +154,11 @@ for (const dialect of DIALECTS)
       scheduler.dispatcher.ready(liar.id, 1);
       const first = (await assigned(honest, 1))[0];
       const copy = (await assigned(liar, 1))[0];
+      scheduler.dispatcher.ready(judge.id, 1); // a worker taking work: the tie can be broken
       const frame = (x: Assignment, v: number) =>
         decodeFrame(encodeTensor({ kind: 'gradient', job: x.jobId, round: x.round, shard: x.shard }, new Float32Array(N).fill(v), 'f32'));
       await scheduler.result(honest.id, result(first), frame(first, 0.02));
       await scheduler.result(liar.id, result(copy), frame(copy, 0.03));
-      scheduler.dispatcher.ready(judge.id, 1);
       const third = (await assigned(judge, 1))[0];
       expect(third.data.cursor).toBe(first.data.cursor);
       await scheduler.result(judge.id, result(third), frame(third, 0.02));
@@ -172,6 +172,22 @@ for (const dialect of DIALECTS)
       ]);
       expect((await store.worker(liar.id))?.reputation).toBeLessThan(0.6);
       expect((await store.worker(honest.id))?.reputation).toBeGreaterThan(0.9);
+    });
+
+    it('lets a paused worker hold back neither the share cap nor a check: it takes no work', async () => {
+      const id = await scheduler.submit(job({ rounds: 1, redundancy: { fraction: 1 } }), null);
+      const [busy, paused] = [link('worker-busy-001', 1), link('worker-paused-1', 2)];
+      scheduler.dispatcher.addWorker(busy);
+      scheduler.dispatcher.addWorker(paused);
+      scheduler.dispatcher.ready(paused.id, 0); // connected, paused by its volunteer (or out of bandwidth)
+      scheduler.dispatcher.ready(busy.id, 1);
+      for (let n = 1; n <= 2; n++) {
+        const a = (await assigned(busy, n))[n - 1];
+        await scheduler.result(busy.id, result(a), gradient(a));
+      }
+      await settle();
+      expect((await store.job(id))?.round).toBe(1); // both shards from one worker, checks waived: the round closed
+      expect(paused.assigns()).toHaveLength(0);
     });
 
     it('waives the check when no worker of another token is connected', async () => {

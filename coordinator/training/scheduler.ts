@@ -3,24 +3,23 @@ import type { Frame } from '../../protocol/frames';
 import { trainingSpec } from '../../protocol/job';
 import { DEFAULT_LIMITS, type Limits } from '../config';
 import type { DatasetRegistry } from '../data/dataset-registry';
-import { checkOutput, correctIn } from '../inference/outputs';
+import { correctIn } from '../inference/outputs';
 import { inferenceProgress, recordOutput } from '../inference/record';
 import { errorText, type Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { type Fence, FencedError, type ResultRow, type Store } from '../store/index';
-import { medianNorm } from './aggregate';
 import { AggregationPool } from './aggregate-pool';
-import { packCheckpoint } from './checkpoint';
 import { Dispatcher, type WorkerLink } from './dispatcher';
 import { EvaluationPool, type Evaluator, recordEvaluation } from './evaluate';
-import { checkSubmission, loadRun, publish, type Run } from './job-run';
-import { optimizerStep } from './optimizer';
+import { checkSubmission, loadRun, type Run } from './job-run';
 import { Quarantine } from './quarantine';
 import { encodingError } from './redundancy';
-import { nextReputation, outliers, QUARANTINE_BELOW } from './reputation';
-import { checkResult, type ResultMeta } from './result-check';
-import { combineRound, perWorker, planRound, roundComplete, roundStats, type Shard } from './round';
-import { credited, recheck, verifyRound } from './verification';
+import { nextReputation, QUARANTINE_BELOW } from './reputation';
+import { checkAnyResult, type ResultMeta } from './result-check';
+import { roundComplete, type Shard } from './round';
+import { stepRound } from './round-close';
+import { TransferLedger } from './transfer';
+import { recheck, verifyRound } from './verification';
 
 export type { WorkerLink };
 
@@ -37,8 +36,6 @@ export interface SchedulerOptions {
   modelAllowlist?: ReadonlySet<string>;
 }
 
-/** A result whose norm is this many times the last round's median is refused before it counts. */
-const NORM_FACTOR = 10;
 /** How long a claim on a job lasts without renewal (renewed every second); a frozen owner loses its jobs after this. */
 const OWNERSHIP_MS = 15_000;
 
@@ -61,6 +58,8 @@ export class Scheduler {
 
   /** The worker registry and the leases; the transport registers connections here. */
   readonly dispatcher: Dispatcher;
+  /** Bytes moved per worker and per job; the transport and the download routes count into it. */
+  readonly transfers = new TransferLedger();
   private readonly quarantine: Quarantine;
 
   constructor(private readonly opts: SchedulerOptions) {
@@ -79,6 +78,7 @@ export class Scheduler {
   async stop() {
     this.stopped = true;
     clearInterval(this.timer);
+    await this.transfers.flush(this.opts.store).catch(() => {});
     await this.pending;
     await this.pool.close();
     await this.evaluations?.close();
@@ -154,10 +154,7 @@ export class Scheduler {
     });
     let checked: { values: Float32Array; norm: number };
     try {
-      checked =
-        run.spec.mode === 'inference' && run.inference
-          ? { values: checkOutput(run.spec, run.inference, shard, meta, frame), norm: 0 }
-          : this.checkTraining(run, shard, meta, frame, lease.paramsVersion);
+      checked = checkAnyResult(run, shard, meta, frame, lease.paramsVersion);
     } catch (e) {
       if (!(e instanceof GridError)) throw e;
       await this.dispatcher.expire(meta.assignmentId, 'rejected', e.code);
@@ -215,19 +212,6 @@ export class Scheduler {
     this.dispatcher.dispatchAll();
   }
 
-  /** Refusals particular to training results: the checks of result-check.ts, replays, and norms far above the last round's. */
-  private checkTraining(run: Run, shard: Shard, meta: ResultMeta, frame: Frame, paramsVersion: number) {
-    const spec = trainingSpec(run.spec);
-    const checked = checkResult(spec, shard, run.params.length, meta, frame, paramsVersion);
-    // Keyed by the samples' shard: a redundant copy computed to the same bytes is agreement, not a replay.
-    const replayed = run.replays.replayOf(frame.payload, { round: run.round.index, shard: shard.copyOf ?? shard.index });
-    if (replayed) throw new GridError('REPLAYED', `this result was already received for round ${replayed.round} shard ${replayed.shard}`);
-    if (run.normLimit && checked.norm > run.normLimit)
-      throw new GridError('NORM_TOO_LARGE', `norm ${checked.norm.toExponential(2)} is over ${NORM_FACTOR}x the last round's median`);
-    const { clipNorm } = spec.aggregation;
-    return { values: checked.values, norm: clipNorm ? Math.min(checked.norm, clipNorm) : checked.norm };
-  }
-
   /** Every shard of an inference job is in and on record: its last progress and accuracy, then done. */
   private async finishInference(run: Run) {
     try {
@@ -242,56 +226,22 @@ export class Scheduler {
     }
   }
 
-  /** All shards are in: combine in shard order, step, record the round in one transaction, checkpoint, evaluate. */
+  /** All shards are in: step the round (round-close.ts), evaluate when due, finish after the last. */
   private async closeRound(run: Run) {
     if (run.inference) return this.finishInference(run);
-    const spec = trainingSpec(run.spec);
-    const round = run.round;
     const timer = this.opts.metrics.roundCloseSeconds.startTimer();
     try {
-      if ((await Promise.all(round.writes)).includes(false)) throw new Error('a result of this round could not be recorded');
-      const votes = perWorker(round);
-      const flagged = outliers(votes);
-      if (flagged.size) return await this.quarantine.reopen(run, flagged);
-      const update = await combineRound(round, spec, this.pool, run.params.length, votes);
-      optimizerStep(spec, run.params, update, run.opt);
-      const stats = roundStats(round);
-      const next = planRound(spec, round.index + 1, round.cursor + stats.samples);
-      const last = next.index >= run.totalRounds;
-      next.closing = last; // past the last round nothing is handed out, while the final evaluation runs
-      const state = { round: next.index, cursor: next.cursor, paramsVersion: run.version + 1, params: run.params, optimizer: run.opt };
-      const checkpoint = last || next.index % spec.checkpointEvery === 0 ? packCheckpoint(spec.model, state) : undefined;
-      const metrics = { train_loss: stats.loss, train_accuracy: stats.accuracy, samples: stats.samples };
-      const judgements = credited(round).map((workerId) => ({ workerId, rule: (r: number) => nextReputation(r, 'good') }));
-      await this.opts.store.closeRound({
-        jobId: run.id,
-        round: next.index,
-        paramsVersion: state.paramsVersion,
-        metrics,
-        checkpoint,
-        judgements,
-        fence: this.fence(run),
-      });
-      run.normLimit = NORM_FACTOR * medianNorm(round);
-      run.version = state.paramsVersion;
-      run.round = next;
-      publish(run);
-      this.dispatcher.leases.prune(run.id, next.index);
-      run.replays.prune(next.index);
-      this.opts.metrics.rounds.inc();
-      this.opts.log.info('round closed', {
-        job: run.id,
-        round: next.index,
-        loss: Number(stats.loss.toFixed(5)),
-        accuracy: Number(stats.accuracy.toFixed(4)),
-        checkpoint: checkpoint?.sha256,
-      });
-      if (spec.evalEvery > 0 && (last || next.index % spec.evalEvery === 0)) {
-        const evaluation = recordEvaluation(this.evaluator, { id: run.id, spec }, run.params.slice(), next.index, { ...this.opts, fence: this.fence(run) });
-        if (last) await evaluation;
+      const ctx = { ...this.opts, pool: this.pool, quarantine: this.quarantine, leases: this.dispatcher.leases, fence: this.fence(run) };
+      const closed = await stepRound(ctx, run);
+      if (!closed) return;
+      const spec = trainingSpec(run.spec);
+      const round = run.round.index;
+      if (spec.evalEvery > 0 && (closed.last || round % spec.evalEvery === 0)) {
+        const evaluation = recordEvaluation(this.evaluator, { id: run.id, spec }, run.params.slice(), round, { ...this.opts, fence: this.fence(run) });
+        if (closed.last) await evaluation;
         else this.pending = this.pending.then(() => evaluation);
       }
-      if (last) await this.finish(run);
+      if (closed.last) await this.finish(run);
     } catch (e) {
       if (e instanceof FencedError) await this.abandon(run);
       else await this.failJob(this.fence(run), 'round', e);
@@ -344,6 +294,7 @@ export class Scheduler {
 
   /** Expire overdue leases, renew job ownership, waive checks nobody can run now, hand out what is free. */
   async tick() {
+    await this.transfers.flush(this.opts.store).catch((e) => this.opts.log.warn('byte totals not recorded', { err: errorText(e) }));
     await this.dispatcher.revokeOverdue();
     await this.claim();
     for (const run of [...this.runs.values()]) {

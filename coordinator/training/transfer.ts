@@ -1,0 +1,35 @@
+import type { Store } from '../store/index';
+
+interface Bytes {
+  up: number;
+  down: number;
+}
+
+/**
+ * Bytes each worker and each job moved, counted where they cross the wire (socket messages and frames, parameter,
+ * data and model downloads) and added to the store's running totals every second, not one write per frame.
+ */
+export class TransferLedger {
+  private workers = new Map<string, Bytes>();
+  private jobs = new Map<number, Bytes>();
+
+  /** `bytes` went to (`down`) or came from (`up`) the worker `workerId`, for the job `jobId` when there is one. */
+  add(direction: keyof Bytes, bytes: number, workerId?: string, jobId?: number) {
+    if (workerId !== undefined) bump(this.workers, workerId, direction, bytes);
+    if (jobId !== undefined) bump(this.jobs, jobId, direction, bytes);
+  }
+
+  async flush(store: Store) {
+    const [workers, jobs] = [this.workers, this.jobs];
+    this.workers = new Map();
+    this.jobs = new Map();
+    for (const [id, b] of workers) await store.addTransfer('workers', id, b.up, b.down);
+    for (const [id, b] of jobs) await store.addTransfer('jobs', id, b.up, b.down);
+  }
+}
+
+function bump<K>(m: Map<K, Bytes>, key: K, direction: keyof Bytes, bytes: number) {
+  const b = m.get(key) ?? { up: 0, down: 0 };
+  b[direction] += bytes;
+  m.set(key, b);
+}
