@@ -121,6 +121,21 @@ describe('volunteer PWA in headless Chromium', () => {
     expect(workers[0].shardsDone).toBe(7);
   }, 200_000);
 
+  it('keeps its local-step optimizer state across a reload (IndexedDB), continuing the step count', async () => {
+    const local = { mode: 'local', local: { steps: 4, lr: 0.001 }, rounds: 2000, globalBatch: 64, shardSize: 64, evalEvery: 0 };
+    const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', mlpJob(local));
+    const step = async () => Number((await text('#inner').catch(() => '')).match(/step (\d+)/)?.[1] ?? 0);
+    await waitUntil('a few local shards', async () => (await step()) >= 12, 60_000, 100);
+    const before = await step();
+    await page.reload();
+    await waitUntil('auto-resume', async () => (await text('#state')) === 'running', 30_000);
+    const after = await waitUntil('a local shard after the reload', step, 60_000, 50);
+    console.log(`inner AdamW step before the reload ${before}, first after it ${after}`);
+    expect(after).toBeGreaterThan(before); // a fresh state would start again at 4
+    expect(after % 4).toBe(0);
+    await api(url, TOKEN, `/api/jobs/${id}/cancel`, {});
+  }, 200_000);
+
   it('is installable and starts offline from the service worker', async () => {
     await page.waitForFunction(() => navigator.serviceWorker?.controller !== null, { timeout: 30_000 });
     const manifest = await page.$eval('link[rel=manifest]', (l) => (l as unknown as { href: string }).href);

@@ -6,7 +6,14 @@ import type { VolunteerApi, VolunteerStats } from './worker-entry';
 
 /** The volunteer page: consent first, then a Web Worker runs shards on WebGPU until paused or closed. */
 export class GridVolunteer extends LitElement {
-  static override properties = { stats: { state: true }, consented: { state: true }, error: { state: true }, throttle: { state: true } };
+  static override properties = {
+    stats: { state: true },
+    consented: { state: true },
+    error: { state: true },
+    throttle: { state: true },
+    capMb: { state: true },
+    pauseMetered: { state: true },
+  };
   static override styles = css`
     .card { background: #171a21; border-radius: 12px; padding: 20px; margin: 16px 0; }
     button { font: inherit; padding: 10px 18px; border-radius: 8px; border: 0; background: #3b82f6; color: white; cursor: pointer; margin-right: 8px; }
@@ -18,12 +25,20 @@ export class GridVolunteer extends LitElement {
   consented = false;
   error = '';
   throttle = 0;
+  /** Bandwidth cap in MB (10^6 bytes) per hour; 0 is none. Kept in IndexedDB with the other settings. */
+  capMb = 0;
+  pauseMetered = false;
+  /** Bytes up and down at the last stats update, for the current rates. */
+  private last?: { at: number; up: number; down: number; upRate: number; downRate: number };
   private readonly worker = Comlink.wrap<VolunteerApi>(new Worker(new URL('./worker-entry.ts', import.meta.url), { type: 'module' }));
 
   override async connectedCallback() {
     super.connectedCallback();
     this.consented = (await saved.get<boolean>('consent')) === true;
-    await this.worker.subscribe(Comlink.proxy((s: VolunteerStats) => (this.stats = s)));
+    this.capMb = (await saved.get<number>('capMb')) ?? 0;
+    this.pauseMetered = (await saved.get<boolean>('pauseMetered')) ?? false;
+    connection()?.addEventListener?.('change', () => void this.applyMetered());
+    await this.worker.subscribe(Comlink.proxy((s: VolunteerStats) => this.onStats(s)));
     this.stats = await this.worker.probe();
     if (this.consented && (await saved.get<boolean>('contributing'))) await this.contribute();
   }
@@ -44,7 +59,8 @@ export class GridVolunteer extends LitElement {
       await saved.set('consent', true);
       await saved.set('contributing', true);
       this.consented = true;
-      await this.worker.start(location.origin, await this.token());
+      await this.worker.start(location.origin, await this.token(), this.capMb > 0 ? this.capMb * 1e6 : undefined);
+      await this.applyMetered();
     } catch (e) {
       this.error = String((e as Error).message ?? e);
     }
@@ -54,6 +70,38 @@ export class GridVolunteer extends LitElement {
     const paused = this.stats?.state === 'paused';
     await (paused ? this.worker.resume() : this.worker.pause());
   }
+
+  private onStats(s: VolunteerStats) {
+    const now = performance.now();
+    const l = this.last;
+    const dt = l ? (now - l.at) / 1000 : 0;
+    const rate = (now: number, then: number, old: number) => (dt > 0.5 ? (now - then) / dt : old);
+    this.last = {
+      at: dt > 0.5 || !l ? now : l.at,
+      up: dt > 0.5 || !l ? s.bytesSent : l.up,
+      down: dt > 0.5 || !l ? s.bytesFetched : l.down,
+      upRate: l ? rate(s.bytesSent, l.up, l.upRate) : 0,
+      downRate: l ? rate(s.bytesFetched, l.down, l.downRate) : 0,
+    };
+    this.stats = s;
+  }
+
+  private async setCap(mb: number) {
+    this.capMb = Number.isFinite(mb) && mb > 0 ? mb : 0;
+    await saved.set('capMb', this.capMb);
+    await this.worker.setBandwidth(this.capMb > 0 ? this.capMb * 1e6 : undefined);
+  }
+
+  /** On a metered connection (cellular, or Save-Data on), pause when the volunteer asked; resume when it ends. */
+  private async applyMetered() {
+    const s = await this.worker.stats();
+    if (!['running', 'paused'].includes(s.state)) return;
+    const metered = isMetered();
+    if (this.pauseMetered && metered && s.state === 'running') await this.worker.pause();
+    if ((!this.pauseMetered || !metered) && s.state === 'paused' && this.meteredPause) await this.worker.resume();
+    this.meteredPause = this.pauseMetered && metered;
+  }
+  private meteredPause = false;
 
   private async stop() {
     await saved.set('contributing', false);
@@ -85,6 +133,17 @@ export class GridVolunteer extends LitElement {
         ${this.error ? html`<p class="err" id="error">${this.error}</p>` : ''}
       </div>
       <div class="card">
+        <label>Bandwidth cap, MB per hour (up and down; 0 for none)
+          <input id="cap" type="number" min="0" step="1" .value=${String(this.capMb)}
+            @change=${(e: Event) => this.setCap(Number((e.target as HTMLInputElement).value))} /></label>
+        <label><input id="metered" type="checkbox" .checked=${this.pauseMetered}
+          @change=${async (e: Event) => {
+            this.pauseMetered = (e.target as HTMLInputElement).checked;
+            await saved.set('pauseMetered', this.pauseMetered);
+            await this.applyMetered();
+          }} /> Pause on a metered connection</label>
+      </div>
+      <div class="card">
         <dl>
           <dt>GPU</dt><dd id="adapter">${s?.adapter || 'probing…'} (${s?.backend ?? ''})</dd>
           ${softwareOnly(s) ? html`<dt></dt><dd id="fallback" class="err">No hardware GPU: this browser offers only a software (CPU) fallback, so your processor does the work.</dd>` : ''}
@@ -92,8 +151,9 @@ export class GridVolunteer extends LitElement {
           <dt>State</dt><dd id="state">${s?.state ?? 'idle'}</dd>
           <dt>Contributed</dt><dd id="contributed">${s?.shardsDone ?? 0} shards, ${s?.samplesDone ?? 0} samples</dd>
           <dt>Last loss</dt><dd>${s?.lastLoss?.toFixed(4) ?? '–'}</dd>
-          <dt>Downloaded</dt><dd id="downloaded">${((s?.bytesFetched ?? 0) / 1e6).toFixed(1)} MB</dd>
-          <dt>Uploaded</dt><dd id="uploaded">${((s?.bytesSent ?? 0) / 1e6).toFixed(1)} MB</dd>
+          ${s?.innerStep ? html`<dt>Local optimizer</dt><dd id="inner">inner AdamW step ${s.innerStep}</dd>` : ''}
+          <dt>Downloaded</dt><dd id="downloaded">${((s?.bytesFetched ?? 0) / 1e6).toFixed(1)} MB (${kbps(this.last?.downRate)})</dd>
+          <dt>Uploaded</dt><dd id="uploaded">${((s?.bytesSent ?? 0) / 1e6).toFixed(1)} MB (${kbps(this.last?.upRate)})</dd>
           <dt>Last event</dt><dd>${s?.lastEvent ?? ''}</dd>
         </dl>
       </div>
@@ -101,6 +161,13 @@ export class GridVolunteer extends LitElement {
   }
 }
 customElements.define('grid-volunteer', GridVolunteer);
+
+const kbps = (bytesPerSec = 0) => `${(bytesPerSec / 1000).toFixed(1)} kB/s`;
+
+/** The Network Information API, where the browser has it. */
+const connection = () =>
+  (navigator as { connection?: { type?: string; saveData?: boolean; addEventListener?: (t: string, f: () => void) => void } }).connection;
+const isMetered = () => connection()?.type === 'cellular' || connection()?.saveData === true;
 
 /** The browser's GPU is a software fallback (SwiftShader and the like), or there is none: say so plainly. */
 const softwareOnly = (s: VolunteerStats | undefined) =>

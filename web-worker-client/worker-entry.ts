@@ -21,6 +21,10 @@ export interface VolunteerStats {
   samplesDone: number;
   bytesFetched: number;
   bytesSent: number;
+  /** Local-step jobs: the inner optimizer's step count, which a reload resumes. */
+  innerStep?: number;
+  /** The bandwidth cap in bytes per hour, when set. */
+  bytesPerHour?: number;
   lastLoss?: number;
   lastEvent?: string;
 }
@@ -54,11 +58,14 @@ function onEvent(e: WorkerEvent) {
     stats.samplesDone += e.samples;
     stats.lastLoss = e.loss;
     if (e.provider) stats.engine = e.provider;
+    stats.innerStep = e.innerStep;
     void state.set('totals', { shardsDone: stats.shardsDone, samplesDone: stats.samplesDone });
   }
-  stats.bytesFetched = loop?.bytesFetched ?? 0;
+  if (e.type === 'budget') stats.lastEvent = `bandwidth cap reached: resuming in ${Math.ceil(e.resumeInMs / 60_000)} min`;
+  stats.bytesFetched = (loop?.bytesFetched ?? 0) + (loop?.bytesReceived ?? 0);
   stats.bytesSent = loop?.bytesSent ?? 0;
-  event(e.type === 'computed' ? `computed job ${e.job} round ${e.round} shard ${e.shard}` : e.type);
+  if (e.type !== 'budget') event(e.type === 'computed' ? `computed job ${e.job} round ${e.round} shard ${e.shard}` : e.type);
+  else event(stats.lastEvent ?? e.type);
 }
 
 /** The volunteer's Web Worker, driven from the page through comlink. */
@@ -71,7 +78,7 @@ const api = {
     Object.assign(stats, totals ?? {});
     return { ...stats };
   },
-  async start(coordinator: string, token: string) {
+  async start(coordinator: string, token: string, bytesPerHour?: number) {
     if (!backend) await api.probe();
     if (loop) return;
     const engines = browserEngines(capabilities?.backend === 'webgpu' ? backend : undefined);
@@ -83,18 +90,25 @@ const api = {
       token,
       engines,
       inference: browserInference(capabilities?.backend === 'webgpu'),
-      capabilities: { ...capabilities!, engines: rates },
+      capabilities: { ...capabilities!, engines: rates, ...(bytesPerHour === undefined ? {} : { bytesPerHour }) },
+      maxBytesPerHour: bytesPerHour,
       cache: idbCache,
       name: 'volunteer',
       workerId: await state.get<string>('workerId'),
       connect: (url, protocols) => new WebSocket(url, protocols),
       onEvent,
     });
+    stats.bytesPerHour = bytesPerHour;
     loop.start();
     stats.state = 'running';
     event('started');
   },
   pause: () => loop?.pause(),
+  /** The volunteer's bandwidth cap, bytes per hour (undefined: none). */
+  setBandwidth(bytesPerHour: number | undefined) {
+    stats.bytesPerHour = bytesPerHour;
+    loop?.setMaxBytesPerHour(bytesPerHour);
+  },
   throttle: (fraction: number) => {
     if (loop) loop.throttle = Math.min(0.95, Math.max(0, fraction));
   },

@@ -1,4 +1,13 @@
+import { INT8_BLOCK } from '../protocol/frames';
+import type { Assignment, InferAssignment } from '../protocol/messages';
+import { parameterCount } from '../protocol/model';
+import type { DataClient } from './data';
+import type { InferenceRunner } from './inference';
+import type { TrainingRunner } from './train-task';
+
 const HOUR_MS = 3_600_000;
+/** Kept free under a bandwidth cap for an hour of heartbeats and acknowledgements between shards. */
+export const KEEPALIVE_BYTES = 48_000;
 
 /**
  * A volunteer's bandwidth cap: bytes up and down together over any sliding hour. The loop asks before each shard
@@ -6,9 +15,11 @@ const HOUR_MS = 3_600_000;
  */
 export class TransferBudget {
   private readonly spent: { at: number; bytes: number }[] = [];
+  /** The worker's running byte total when last recorded. */
+  private recorded = 0;
 
   constructor(
-    readonly bytesPerHour: number,
+    public bytesPerHour: number,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -21,6 +32,12 @@ export class TransferBudget {
 
   record(bytes: number) {
     if (bytes > 0) this.spent.push({ at: this.now(), bytes });
+  }
+
+  /** Record whatever the worker's running total of bytes moved grew by since the last call. */
+  recordTotal(total: number) {
+    this.record(total - this.recorded);
+    this.recorded = total;
   }
 
   fits(bytes: number): boolean {
@@ -38,4 +55,15 @@ export class TransferBudget {
     }
     return HOUR_MS;
   }
+}
+
+/** Bytes a shard will move at most: the data and parameters or model not here yet, the result up, its messages. */
+export async function shardCost(a: Assignment | InferAssignment, data: DataClient, training: TrainingRunner, inference: InferenceRunner): Promise<number> {
+  const d = a.data;
+  const missing = await data.missingBytes(d.dataset, d.split, d.seed, d.cursor, d.count, d.ordered);
+  if (a.type === 'infer') return missing + (await inference.missingBytes(a.model.sha256)) + 32 + 4 * d.count * a.outputWidth + 1024;
+  const n = parameterCount(a.model);
+  const params = training.holds(a.paramsUrl) ? 0 : 32 + 4 * n;
+  const result = 32 + { fp32: 4 * n, fp16: 2 * n, int8: n + 4 * Math.ceil(n / INT8_BLOCK) }[a.task.encoding];
+  return missing + params + result + 1024;
 }

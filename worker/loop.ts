@@ -1,8 +1,7 @@
 import type { Engine } from '../kernels/engine';
-import { type InnerState, newInnerState } from '../kernels/inner-state';
 import type { InferenceEngine } from '../kernels/onnx/session';
 import type { ErrorCode } from '../protocol/errors';
-import { decodeFrame, decodeTensor, encodeTensor, INT8_BLOCK } from '../protocol/frames';
+import { encodeTensor } from '../protocol/frames';
 import {
   type Assignment,
   type Capabilities,
@@ -13,13 +12,12 @@ import {
   type ServerMessage,
   workerProtocols,
 } from '../protocol/messages';
-import { parameterCount } from '../protocol/model';
-import { TransferBudget } from './budget';
+import { KEEPALIVE_BYTES, shardCost, TransferBudget } from './budget';
 import { DataClient } from './data';
-import { EngineChooser, type EngineRate } from './engine-choice';
+import type { EngineRate } from './engine-choice';
 import type { ByteCache, SocketLike } from './host';
 import { InferenceRunner } from './inference';
-import { PerJob } from './per-job';
+import { type ComputedShard, TrainingRunner } from './train-task';
 
 export interface WorkerOptions {
   /** Base URL of the coordinator, or several: after a disconnect the loop tries the next one. */
@@ -54,16 +52,22 @@ export type WorkerEvent =
   | { type: 'disconnected'; code: number; reason: string; retryInMs?: number }
   | { type: 'assigned'; job: number; round: number; shard: number; samples: number }
   | { type: 'engine'; job: number; engine: string; rates: EngineRate[] }
-  | { type: 'computed'; job: number; round: number; shard: number; samples: number; loss: number; ms: number; bytes: number; provider?: string }
+  | ({ type: 'computed'; job: number; round: number; shard: number; samples: number; loss: number } & ShardFigures)
   | { type: 'accepted'; assignmentId: number }
   | { type: 'refused'; code: string; message: string; assignmentId?: number }
   | { type: 'dropped'; assignmentId: number; reason: string }
   | { type: 'state'; state: 'running' | 'paused' | 'stopping' | 'stopped' }
   | { type: 'budget'; usedBytes: number; bytesPerHour: number; resumeInMs: number };
 
+/** What a computed shard took: time, result bytes, the provider that ran it, the inner optimizer's step. */
+interface ShardFigures {
+  ms: number;
+  bytes: number;
+  provider?: string;
+  innerStep?: number;
+}
+
 const HEARTBEAT_MS = 5000;
-/** Kept free under a bandwidth cap for an hour of heartbeats and acknowledgements between shards. */
-const KEEPALIVE_BYTES = 48_000;
 /** Closes that reconnecting cannot fix: an unsupported protocol (1002), a quarantined worker (4003). */
 const TERMINAL_CLOSES = [1002, 4003];
 
@@ -76,14 +80,10 @@ export class WorkerLoop {
   private socket?: SocketLike;
   private readonly data: DataClient;
   private readonly coordinators: string[];
-  private readonly engines: EngineChooser;
-  /** Error feedback per job: what compression dropped from the last result, added to the next one. */
-  private readonly residuals = new PerJob<Float32Array>();
-  /** Local-step (DiLoCo) inner AdamW state per job, carried from round to round while this worker stays on it. */
-  private readonly inner = new PerJob<InnerState>();
+  private readonly training: TrainingRunner;
   private readonly inference: InferenceRunner;
   /** The bandwidth cap, when the volunteer set one; `budgetWait` is set while the loop waits for room in it. */
-  private readonly budget?: TransferBudget;
+  private budget?: TransferBudget;
   private budgetWait?: ReturnType<typeof setTimeout>;
   private readonly queue: (Assignment | InferAssignment)[] = [];
   private readonly revoked = new Set<number>();
@@ -103,15 +103,19 @@ export class WorkerLoop {
   bytesSent = 0;
   /** Bytes of messages received (assignments, acks): downloads too, as far as a bandwidth cap is concerned. */
   bytesReceived = 0;
-  /** What the budget has been told of so far. */
-  private budgeted = 0;
   samplesDone = 0;
 
   constructor(private readonly o: WorkerOptions) {
     this.workerId = o.workerId;
     this.coordinators = (Array.isArray(o.coordinator) ? o.coordinator : [o.coordinator]).map((u) => u.replace(/\/$/, ''));
     this.data = new DataClient(this.coordinators[0], o.token, o.cache, o.fetch);
-    this.engines = new EngineChooser(o.engines, o.cache, o.measureMs);
+    this.training = new TrainingRunner(
+      o.engines,
+      o.cache,
+      this.data,
+      (job, rates) => this.emit({ type: 'engine', job, engine: rates[0].engine, rates }),
+      o.measureMs,
+    );
     this.inference = new InferenceRunner(
       o.inference ?? [],
       o.cache,
@@ -119,7 +123,7 @@ export class WorkerLoop {
       (sha256) => this.data.model(sha256),
       (sha256) => this.data.modelSize(sha256),
     );
-    if (o.maxBytesPerHour !== undefined) this.budget = new TransferBudget(o.maxBytesPerHour);
+    this.setMaxBytesPerHour(o.maxBytesPerHour);
   }
 
   private emit(e: WorkerEvent) {
@@ -194,8 +198,8 @@ export class WorkerLoop {
    */
   private async affordable(a: Assignment | InferAssignment): Promise<boolean> {
     if (!this.budget) return true;
-    this.chargeBudget();
-    const cost = (await this.costOf(a)) + KEEPALIVE_BYTES;
+    this.budget.recordTotal(this.bytesMoved);
+    const cost = (await shardCost(a, this.data, this.training, this.inference)) + KEEPALIVE_BYTES;
     if (this.budget.fits(cost)) return true;
     this.send({ type: 'release', assignmentId: a.assignmentId, reason: `bandwidth cap: ${cost} bytes do not fit the hour's remaining budget` });
     const wait = Math.min(this.budget.msUntilFits(cost), 3_600_000);
@@ -208,24 +212,6 @@ export class WorkerLoop {
       this.send({ type: 'ready', slots: 0 });
     }
     return false;
-  }
-
-  /** Tell the budget every byte moved since it was last told (messages, heartbeats, downloads). */
-  private chargeBudget() {
-    const total = this.bytesSent + this.bytesReceived + this.bytesFetched;
-    this.budget?.record(total - this.budgeted);
-    this.budgeted = total;
-  }
-
-  /** Bytes a shard will move at most: missing data and parameters down, the result up, and its messages. */
-  private async costOf(a: Assignment | InferAssignment): Promise<number> {
-    const d = a.data;
-    const data = await this.data.missingBytes(d.dataset, d.split, d.seed, d.cursor, d.count, d.ordered);
-    if (a.type === 'infer') return data + (await this.inference.missingBytes(a.model.sha256)) + 32 + 4 * d.count * a.outputWidth + 1024;
-    const n = parameterCount(a.model);
-    const params = this.paramsCache?.url === a.paramsUrl ? 0 : 32 + 4 * n;
-    const result = 32 + { fp32: 4 * n, fp16: 2 * n, int8: n + 4 * Math.ceil(n / INT8_BLOCK) }[a.task.encoding];
-    return data + params + result + 1024;
   }
 
   private async onMessage(msg: ServerMessage) {
@@ -277,7 +263,7 @@ export class WorkerLoop {
           // Back off before taking more work, or a broken worker would spin on re-leased shards.
           await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** this.failures++)));
         } finally {
-          this.chargeBudget();
+          this.budget?.recordTotal(this.bytesMoved);
           this.inFlight.delete(a.assignmentId);
           this.revoked.delete(a.assignmentId);
         }
@@ -288,93 +274,44 @@ export class WorkerLoop {
     }
   }
 
-  /** The engine ranking last announced, so each model's choice is reported once. */
-  private announced?: EngineRate[];
-  private paramsCache?: { url: string; values: Float32Array };
-
   /** With `slowdown` k, wait until the shard has taken k times what its computation took (a slow volunteer). */
   private async slowDown(t0: number) {
     const k = this.o.slowdown ?? 1;
     if (k > 1) await new Promise((r) => setTimeout(r, (performance.now() - t0) * (k - 1)));
   }
 
-  /** Run an inference shard and send its kept outputs as one `output` frame, with the provider that ran it. */
-  private async infer(a: InferAssignment) {
-    const t0 = performance.now();
+  /** An inference shard's kept outputs, as one `output` frame with the provider that ran it. */
+  private async infer(a: InferAssignment): Promise<ComputedShard> {
     const { values, provider } = await this.inference.run(a);
-    await this.slowDown(t0);
-    if (this.revoked.has(a.assignmentId)) {
-      this.emit({ type: 'dropped', assignmentId: a.assignmentId, reason: 'lease ended while computing' });
-      return;
-    }
-    const frame = encodeTensor({ kind: 'output', job: a.jobId, round: 0, shard: a.shard }, values, a.dtype);
-    this.send({ type: 'result', assignmentId: a.assignmentId, paramsVersion: 0, samples: a.data.count, loss: 0, provider });
-    this.send(frame);
-    this.shardsDone++;
-    this.samplesDone += a.data.count;
-    const ms = performance.now() - t0;
-    this.emit({ type: 'computed', job: a.jobId, round: 0, shard: a.shard, samples: a.data.count, loss: 0, ms, bytes: frame.byteLength, provider });
+    const frame = () => encodeTensor({ kind: 'output', job: a.jobId, round: 0, shard: a.shard }, values, a.dtype);
+    return { samples: a.data.count, loss: 0, paramsVersion: 0, provider, frame };
   }
 
+  /** Compute a shard (training or inference) and send its result, unless its lease ended meanwhile. */
   private async compute(a: Assignment | InferAssignment) {
-    if (a.type === 'infer') return this.infer(a);
     const t0 = performance.now();
-    if (this.paramsCache?.url !== a.paramsUrl) {
-      const frame = decodeFrame(await this.data.params(a.paramsUrl));
-      this.paramsCache = { url: a.paramsUrl, values: decodeTensor(frame) };
-    }
-    const params = this.paramsCache.values;
-    const d = a.data;
-    const batch = await this.data.batch(d.dataset, d.split, d.seed, d.cursor, d.count);
-    const { model, rates } = await this.engines.model(a.model);
-    if (this.announced !== rates) this.emit({ type: 'engine', job: a.jobId, engine: rates[0].engine, rates });
-    this.announced = rates;
-    let values: Float32Array;
-    let loss: number;
-    let correct: number;
-    if (a.task.mode === 'local') {
-      const per = a.task.batch;
-      const batches = [];
-      for (let s = 0; s < batch.y.length; s += per)
-        batches.push({ x: batch.x.subarray(s * model.inputSize, (s + per) * model.inputSize), y: batch.y.subarray(s, s + per) });
-      const r = await model.localSteps(
-        params,
-        batches,
-        { lr: a.task.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 },
-        this.inner.get(
-          a.jobId,
-          (s) => s.m.length === model.paramCount,
-          () => newInnerState(model.paramCount),
-        ),
-      );
-      ({ loss, correct } = r);
-      values = r.delta;
-    } else {
-      const r = await model.lossAndGradients(params, batch);
-      ({ loss, correct } = r);
-      values = r.grads; // a fresh readback per call: safe to adjust in place for error feedback
-    }
+    const done = a.type === 'infer' ? await this.infer(a) : await this.training.run(a);
     await this.slowDown(t0);
     if (this.revoked.has(a.assignmentId)) {
       this.emit({ type: 'dropped', assignmentId: a.assignmentId, reason: 'lease ended while computing' });
       return;
     }
-    const dtype = a.task.encoding === 'fp32' ? 'f32' : a.task.encoding === 'fp16' ? 'f16' : 'int8';
-    let residual: Float32Array | undefined;
-    if (dtype !== 'f32') {
-      residual = this.residuals.get(
-        a.jobId,
-        (r) => r.length === values.length,
-        () => new Float32Array(values.length),
-      );
-      for (let i = 0; i < values.length; i++) values[i] += residual[i];
-    }
-    const frame = encodeTensor({ kind: a.task.mode === 'local' ? 'delta' : 'gradient', job: a.jobId, round: a.round, shard: a.shard }, values, dtype, residual);
-    this.send({ type: 'result', assignmentId: a.assignmentId, paramsVersion: a.paramsVersion, samples: d.count, loss, correct });
+    const frame = done.frame();
+    const { samples, loss, correct, paramsVersion, provider, innerStep } = done;
+    this.send({ type: 'result', assignmentId: a.assignmentId, paramsVersion, samples, loss, correct, provider });
     this.send(frame);
     this.shardsDone++;
-    this.samplesDone += d.count;
-    this.emit({ type: 'computed', job: a.jobId, round: a.round, shard: a.shard, samples: d.count, loss, ms: performance.now() - t0, bytes: frame.byteLength });
+    this.samplesDone += samples;
+    const round = a.type === 'assign' ? a.round : 0;
+    const ms = performance.now() - t0;
+    this.emit({ type: 'computed', job: a.jobId, round, shard: a.shard, samples, loss, ms, bytes: frame.byteLength, provider, innerStep });
+  }
+
+  /** Set, change or lift (undefined) the bandwidth cap; what was moved in the last hour still counts. */
+  setMaxBytesPerHour(bytes: number | undefined) {
+    if (bytes === undefined) this.budget = undefined;
+    else if (this.budget) this.budget.bytesPerHour = bytes;
+    else this.budget = new TransferBudget(bytes);
   }
 
   pause() {
@@ -414,6 +351,11 @@ export class WorkerLoop {
 
   private setState(state: 'running' | 'paused' | 'stopping' | 'stopped') {
     this.emit({ type: 'state', state });
+  }
+
+  /** Every byte this worker moved: messages both ways, downloads. */
+  private get bytesMoved() {
+    return this.bytesSent + this.bytesReceived + this.bytesFetched;
   }
 
   /** Bytes of data, parameters and models downloaded so far. */

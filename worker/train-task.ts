@@ -1,0 +1,132 @@
+import type { Engine } from '../kernels/engine';
+import { type InnerState, newInnerState } from '../kernels/inner-state';
+import { decodeFrame, decodeTensor, encodeTensor } from '../protocol/frames';
+import type { Assignment } from '../protocol/messages';
+import type { DataClient } from './data';
+import { EngineChooser, type EngineRate } from './engine-choice';
+import type { ByteCache } from './host';
+import { PerJob } from './per-job';
+
+/** A computed shard, ready to send: its numbers, and its frame (encoded only if it is still wanted). */
+export interface ComputedShard {
+  samples: number;
+  loss: number;
+  correct?: number;
+  paramsVersion: number;
+  /** The engine and provider that ran it (inference shards report it). */
+  provider?: string;
+  /** Local steps: the inner optimizer's step count after this shard. */
+  innerStep?: number;
+  frame(): Uint8Array;
+}
+
+/** Saved inner state older than this many rounds is not resumed: a returning worker starts cleanly. */
+const STALE_ROUNDS = 10;
+
+/**
+ * Training shards: parameters by version (one download per round), the model on the fastest engine, error feedback
+ * per job for compressed results, and the local-step (DiLoCo) inner AdamW state per job, kept across rounds and in
+ * the host's cache (IndexedDB in the browser) so a reload resumes it.
+ */
+export class TrainingRunner {
+  private readonly engines: EngineChooser;
+  /** Error feedback per job: what compression dropped from the last result, added to the next one. */
+  private readonly residuals = new PerJob<Float32Array>();
+  private readonly inner = new PerJob<InnerState>();
+  private paramsCache?: { url: string; values: Float32Array };
+  /** The engine ranking last announced, so each model's choice is reported once. */
+  private announced?: EngineRate[];
+
+  constructor(
+    engines: Engine[],
+    private readonly cache: ByteCache,
+    private readonly data: DataClient,
+    private readonly onEngine: (job: number, rates: EngineRate[]) => void,
+    measureMs?: number,
+  ) {
+    this.engines = new EngineChooser(engines, cache, measureMs);
+  }
+
+  /** Whether the parameters this URL names are already here. */
+  holds(paramsUrl: string) {
+    return this.paramsCache?.url === paramsUrl;
+  }
+
+  async run(a: Assignment): Promise<ComputedShard> {
+    if (!this.holds(a.paramsUrl)) this.paramsCache = { url: a.paramsUrl, values: decodeTensor(decodeFrame(await this.data.params(a.paramsUrl))) };
+    const params = (this.paramsCache as { values: Float32Array }).values;
+    const d = a.data;
+    const batch = await this.data.batch(d.dataset, d.split, d.seed, d.cursor, d.count);
+    const { model, rates } = await this.engines.model(a.model);
+    if (this.announced !== rates) this.onEngine(a.jobId, rates);
+    this.announced = rates;
+    let values: Float32Array;
+    let r: { loss: number; correct: number };
+    let innerStep: number | undefined;
+    if (a.task.mode === 'local') {
+      const per = a.task.batch;
+      const batches = [];
+      for (let s = 0; s < batch.y.length; s += per)
+        batches.push({ x: batch.x.subarray(s * model.inputSize, (s + per) * model.inputSize), y: batch.y.subarray(s, s + per) });
+      const state = await this.innerState(a.jobId, a.round, model.paramCount);
+      const out = await model.localSteps(params, batches, { lr: a.task.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, state);
+      await this.cache.put(`inner:${a.jobId}`, packInner(state, a.round));
+      innerStep = state.step;
+      r = out;
+      values = out.delta;
+    } else {
+      const out = await model.lossAndGradients(params, batch);
+      r = out;
+      values = out.grads; // a fresh readback per call: safe to adjust in place for error feedback
+    }
+    return { samples: d.count, loss: r.loss, correct: r.correct, paramsVersion: a.paramsVersion, innerStep, frame: () => this.encode(a, values) };
+  }
+
+  /** The job's inner state: in memory, else as saved (unless stale or for another model size), else fresh. */
+  private async innerState(jobId: number, round: number, n: number): Promise<InnerState> {
+    const held = this.inner.peek(jobId, (s) => s.m.length === n);
+    if (held) return held;
+    const saved = unpackInner(await this.cache.get(`inner:${jobId}`));
+    const resumable = saved && saved.m.length === n && round >= saved.round && round - saved.round <= STALE_ROUNDS;
+    return this.inner.set(jobId, resumable ? saved : newInnerState(n));
+  }
+
+  /** The result frame, with error feedback carried to the next result when the encoding is lossy. */
+  private encode(a: Assignment, values: Float32Array): Uint8Array {
+    const dtype = a.task.encoding === 'fp32' ? 'f32' : a.task.encoding === 'fp16' ? 'f16' : 'int8';
+    let residual: Float32Array | undefined;
+    if (dtype !== 'f32') {
+      residual = this.residuals.get(
+        a.jobId,
+        (r) => r.length === values.length,
+        () => new Float32Array(values.length),
+      );
+      for (let i = 0; i < values.length; i++) values[i] += residual[i];
+    }
+    return encodeTensor({ kind: a.task.mode === 'local' ? 'delta' : 'gradient', job: a.jobId, round: a.round, shard: a.shard }, values, dtype, residual);
+  }
+}
+
+/** Inner state as bytes: u32 step, u32 round, then m and v. */
+function packInner(s: InnerState, round: number): Uint8Array {
+  const out = new Uint8Array(8 + 8 * s.m.length);
+  const head = new DataView(out.buffer);
+  head.setUint32(0, s.step, true);
+  head.setUint32(4, round, true);
+  new Float32Array(out.buffer, 8, s.m.length).set(s.m);
+  new Float32Array(out.buffer, 8 + 4 * s.m.length, s.v.length).set(s.v);
+  return out;
+}
+
+function unpackInner(bytes: Uint8Array | undefined): (InnerState & { round: number }) | undefined {
+  if (!bytes || bytes.byteLength < 8 || (bytes.byteLength - 8) % 8 !== 0) return undefined;
+  const copy = bytes.slice(); // aligned, and not shared with the cache
+  const head = new DataView(copy.buffer);
+  const n = (copy.byteLength - 8) / 8;
+  return {
+    step: head.getUint32(0, true),
+    round: head.getUint32(4, true),
+    m: new Float32Array(copy.buffer, 8, n),
+    v: new Float32Array(copy.buffer, 8 + 4 * n, n),
+  };
+}
