@@ -13,7 +13,7 @@ export const FRAME_MAGIC = 0x4754;
 export const FRAME_VERSION = 1;
 export const HEADER_BYTES = 32;
 
-export const FrameKind = { gradient: 1, delta: 2, params: 3, data: 4, output: 5 } as const;
+export const FrameKind = { gradient: 1, delta: 2, params: 3, data: 4, output: 5, 'params-delta': 6 } as const;
 export type FrameKindName = keyof typeof FrameKind;
 export const DType = { f32: 0, f16: 1, int8: 2, u8: 3 } as const;
 export type DTypeName = keyof typeof DType;

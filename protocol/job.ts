@@ -45,6 +45,8 @@ const common = {
    */
   redundancy: withDefault(obj({ fraction: withDefault(num(0, 1), 0), tolerance: withDefault(num(0, 1), 0.005) }), { fraction: 0, tolerance: 0.005 }),
   encoding: withDefault(lit('fp32', 'fp16', 'int8'), 'fp32'),
+  /** Parameter downloads: full fp32 copies, or int8 deltas from the version a worker holds (params-delta.ts). */
+  download: withDefault(lit('fp32', 'int8-delta'), 'fp32'),
   checkpointEvery: withDefault(int(1, 1_000_000), 10),
   evalEvery: withDefault(int(0, 1_000_000), 0),
   evalSamples: opt(int(1, 1 << 24)),

@@ -63,7 +63,7 @@ export async function shardCost(a: Assignment | InferAssignment, data: DataClien
   const missing = await data.missingBytes(d.dataset, d.split, d.seed, d.cursor, d.count, d.ordered);
   if (a.type === 'infer') return missing + (await inference.missingBytes(a.model.sha256)) + 32 + 4 * d.count * a.outputWidth + 1024;
   const n = parameterCount(a.model);
-  const params = training.holds(a.paramsUrl) ? 0 : 32 + 4 * n;
+  const params = training.paramsBytes(a, n);
   const result = 32 + { fp32: 4 * n, fp16: 2 * n, int8: n + 4 * Math.ceil(n / INT8_BLOCK) }[a.task.encoding];
   return missing + params + result + 1024;
 }

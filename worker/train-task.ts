@@ -1,7 +1,8 @@
 import type { Engine } from '../kernels/engine';
 import { type InnerState, newInnerState } from '../kernels/inner-state';
-import { decodeFrame, decodeTensor, encodeTensor } from '../protocol/frames';
+import { encodeTensor, INT8_BLOCK } from '../protocol/frames';
 import type { Assignment } from '../protocol/messages';
+import { readParams } from '../protocol/params-delta';
 import type { DataClient } from './data';
 import { EngineChooser, type EngineRate } from './engine-choice';
 import type { ByteCache } from './host';
@@ -33,7 +34,8 @@ export class TrainingRunner {
   /** Error feedback per job: what compression dropped from the last result, added to the next one. */
   private readonly residuals = new PerJob<Float32Array>();
   private readonly inner = new PerJob<InnerState>();
-  private paramsCache?: { url: string; values: Float32Array };
+  /** The parameters last fetched: a delta from them is all the next version costs. */
+  private held?: { job: number; version: number; values: Float32Array };
   /** The engine ranking last announced, so each model's choice is reported once. */
   private announced?: EngineRate[];
 
@@ -47,14 +49,33 @@ export class TrainingRunner {
     this.engines = new EngineChooser(engines, cache, measureMs);
   }
 
-  /** Whether the parameters this URL names are already here. */
-  holds(paramsUrl: string) {
-    return this.paramsCache?.url === paramsUrl;
+  /** Bytes the assignment's parameters cost to download at most: none if held, a delta from the version before. */
+  paramsBytes(a: Assignment, n: number): number {
+    if (this.held?.job === a.jobId && this.held.version === a.paramsVersion) return 0;
+    return 32 + (this.prior(a) ? n + 4 * Math.ceil(n / INT8_BLOCK) : 4 * n);
+  }
+
+  private prior(a: Assignment) {
+    return this.held?.job === a.jobId && this.held.version === a.paramsVersion - 1 ? this.held.values : undefined;
+  }
+
+  /** The assignment's parameters: held, or a delta from the version before (when the job sends them), or a full copy. */
+  private async params(a: Assignment): Promise<Float32Array> {
+    if (this.held?.job === a.jobId && this.held.version === a.paramsVersion) return this.held.values;
+    const prior = this.prior(a);
+    let values: Float32Array;
+    try {
+      values = readParams(await this.data.params(prior ? `${a.paramsUrl}&from=${a.paramsVersion - 1}` : a.paramsUrl), prior);
+    } catch (e) {
+      if (!prior) throw e;
+      values = readParams(await this.data.params(a.paramsUrl)); // a delta that did not check out: take a full copy
+    }
+    this.held = { job: a.jobId, version: a.paramsVersion, values };
+    return values;
   }
 
   async run(a: Assignment): Promise<ComputedShard> {
-    if (!this.holds(a.paramsUrl)) this.paramsCache = { url: a.paramsUrl, values: decodeTensor(decodeFrame(await this.data.params(a.paramsUrl))) };
-    const params = (this.paramsCache as { values: Float32Array }).values;
+    const params = await this.params(a);
     const d = a.data;
     const batch = await this.data.batch(d.dataset, d.split, d.seed, d.cursor, d.count);
     const { model, rates } = await this.engines.model(a.model);

@@ -36,6 +36,7 @@ export async function loadInferenceRun(
     state: job.state === 'paused' ? 'paused' : 'running',
     totalRounds: job.total_rounds,
     params: new Float32Array(0),
+    published: new Float32Array(0),
     paramsFrame: new Uint8Array(0),
     opt: newOptimizerState(0),
     version: 0,

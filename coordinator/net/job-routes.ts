@@ -85,7 +85,8 @@ export function registerJobRoutes({ router, as, store, scheduler, datasets }: Ap
     '/api/jobs/:id/params',
     as('worker', async (req, who) => {
       const job = intParam(req.params.id, 'id');
-      const frame = scheduler.params(job, intParam(req.query.get('version') ?? undefined, 'version'));
+      const from = req.query.get('from');
+      const frame = scheduler.params(job, intParam(req.query.get('version') ?? undefined, 'version'), from === null ? undefined : intParam(from, 'from'));
       scheduler.transfers.add('down', frame.byteLength, downloader(scheduler, req, who), job);
       return binary(frame, { 'Cache-Control': 'private, max-age=3600' });
     }),

@@ -1,9 +1,9 @@
 import { initParams } from '../../kernels/models/index';
 import { GridError } from '../../protocol/errors';
-import { encodeFrame } from '../../protocol/frames';
 import { type JobSpec, parseJobSpec, shardsPerRound, stepsPerShard, type TrainingSpec, totalRounds, trainingSpec } from '../../protocol/job';
 import type { ServerMessage } from '../../protocol/messages';
 import { classCount, inputSize, parameterCount, sizeOf } from '../../protocol/model';
+import { fullParams, stepPublished } from '../../protocol/params-delta';
 import type { Limits } from '../config';
 import type { DatasetRegistry } from '../data/dataset-registry';
 import { type InferencePlan, planInference } from '../inference/plan';
@@ -22,8 +22,14 @@ export interface Run {
   state: 'running' | 'paused';
   totalRounds: number;
   params: Float32Array;
-  /** The current parameters as one wire frame, served to every worker of this version. */
+  /**
+   * The parameters workers compute on: the optimizer's own with fp32 downloads, else a shadow that follows them by
+   * int8 deltas (params-delta.ts). `paramsFrame` is it as one full frame; `delta` takes a worker from the version
+   * before to this one.
+   */
+  published: Float32Array;
   paramsFrame: Uint8Array;
+  delta?: Uint8Array;
   opt: OptimizerState;
   version: number;
   round: Round;
@@ -72,6 +78,7 @@ export async function loadRun(job: Job, { owner, store, datasets, log, allowlist
     state: job.state === 'paused' ? 'paused' : 'running',
     totalRounds: job.total_rounds,
     params,
+    published: params,
     paramsFrame: new Uint8Array(0),
     opt,
     version,
@@ -79,14 +86,24 @@ export async function loadRun(job: Job, { owner, store, datasets, log, allowlist
     replays: new ReplayGuard(),
     epoch: job.owner_epoch,
   };
-  publish(run);
+  publish(run, true);
   return run;
 }
 
-export function publish(run: Run) {
-  const p = run.params;
-  const header = { kind: 'params', dtype: 'f32', job: run.id, round: run.round.index, shard: 0, count: p.length, blockSize: 0 } as const;
-  run.paramsFrame = encodeFrame(header, new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
+/** A full copy of the published parameters at least this often (in versions), whatever the deltas. */
+const FULL_COPY_EVERY = 50;
+
+/**
+ * Publish the parameters of `run.version`: with int8-delta downloads, move the shadow by one delta (a full reset to
+ * the parameters when loaded and every FULL_COPY_EVERY versions); otherwise workers get the parameters themselves.
+ */
+export function publish(run: Run, loaded = false) {
+  const deltas = run.spec.mode !== 'inference' && run.spec.download === 'int8-delta';
+  run.delta = undefined;
+  if (!deltas) run.published = run.params;
+  else if (loaded || run.version % FULL_COPY_EVERY === 0) run.published = run.params.slice();
+  else run.delta = stepPublished(run.published, run.params, run.id, run.version);
+  run.paramsFrame = fullParams(run.published, run.id, run.version);
 }
 
 /** Bytes one shard of `run` moves at least: parameters down and the result up (training), or the outputs up. */

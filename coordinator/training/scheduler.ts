@@ -316,11 +316,12 @@ export class Scheduler {
     return settled;
   }
 
-  params(jobId: number, version: number): Uint8Array {
+  /** The parameters workers compute on at `version`: a delta when the caller holds the version before and there is one. */
+  params(jobId: number, version: number, from?: number): Uint8Array {
     const run = this.runs.get(jobId);
     if (!run) throw new GridError('NOT_FOUND', `job ${jobId} is not running here`);
     if (version !== run.version) throw new GridError('STALE_VERSION', `version ${version} is not current (${run.version})`);
-    return run.paramsFrame;
+    return run.delta && from === version - 1 ? run.delta : run.paramsFrame;
   }
 
   /** Live status for the API. */
