@@ -18,6 +18,9 @@ interface Outcome {
   seconds: number;
   samplesPerSecond: number;
   bytesPerRound: number;
+  /** Bytes the job moved (parameters, results, messages), and every byte of its workers (with the data set). */
+  jobBytes: number;
+  allBytes: number;
   /** Mean seconds per round: wall, worker compute (one shard, summed over the round's shards / workers), close. */
   perRound: { wall: number; compute: number; close: number };
 }
@@ -74,6 +77,10 @@ async function run(label: string, workers: number, over: Record<string, unknown>
   const computeMs = procs.flatMap((p) => p.output.filter((l) => l.includes('"msg":"computed"')).map((l) => JSON.parse(l).ms as number));
   if (!reached) await coord.scheduler.idle();
   await api(url, TOKEN, `/api/jobs/${id}/cancel`, {}).catch(() => {});
+  await coord.scheduler.transfers.flush(coord.store);
+  const job = await coord.store.job(id);
+  const jobBytes = Number(job?.bytes_up ?? 0) + Number(job?.bytes_down ?? 0);
+  const allBytes = (await coord.store.listWorkers()).reduce((n, w) => n + Number(w.bytes_up) + Number(w.bytes_down), 0);
   const results = (await coord.store.results(id)).filter((r) => r.accepted);
   const rounds = new Set(results.map((r) => r.round)).size;
   const samples = results.reduce((s, r) => s + r.samples, 0);
@@ -92,6 +99,8 @@ async function run(label: string, workers: number, over: Record<string, unknown>
     seconds,
     samplesPerSecond: samples / seconds,
     bytesPerRound: results.reduce((s, r) => s + r.bytes, 0) / rounds,
+    jobBytes,
+    allBytes,
     perRound,
   };
 }
@@ -114,10 +123,11 @@ export async function benchTrain() {
     return runs[runs.length - 1];
   };
   const counts = (process.env.BENCH_WORKERS ?? '1,2,4').split(',').map(Number);
-  // BENCH_RUNS picks among sync (with the plain floor), straggler, local, int8, cnn.
+  // BENCH_RUNS picks among sync (with the plain floor), straggler, bytes, local, int8, cnn.
   const wanted = new Set((process.env.BENCH_RUNS ?? 'sync,local,int8,cnn').split(','));
   if (wanted.has('sync')) await benchSync(counts, runs, add);
   if (wanted.has('straggler')) await benchStraggler(add);
+  if (wanted.has('bytes')) await benchBytes(add);
   if (wanted.has('local'))
     await add(run('local-step H=4 (DiLoCo), 2 workers', 2, { mode: 'local', local: { steps: 4, lr: 0.001, outerLr: 0.7, outerMomentum: 0.9 }, evalEvery: 15 }));
   if (wanted.has('int8')) await add(run('sync int8 results, 2 workers', 2, { encoding: 'int8' }));
@@ -150,4 +160,27 @@ async function benchStraggler(add: (r: Promise<Outcome>) => Promise<Outcome>) {
     `straggler: time to ${TARGET * 100}% with one worker slowed 5x is ${(slowed.seconds / healthy.seconds).toFixed(2)}x three healthy workers' ` +
       `and ${(slowed.seconds / two.seconds).toFixed(2)}x the two fast ones' alone (target <= 1.3)`,
   );
+}
+
+/** The volunteer mode (settings in README): local steps, int8 results up and int8 parameter deltas down. */
+export const VOLUNTEER_MODE = {
+  mode: 'local',
+  local: { steps: 16, lr: 0.001, outerLr: 0.7, outerMomentum: 0.9 },
+  globalBatch: 256,
+  encoding: 'int8',
+  download: 'int8-delta',
+  evalEvery: 7,
+};
+
+/** Bytes to target, all workers up and down: sync fp32, sync int8 both ways, and the volunteer mode; ratios to sync fp32. */
+async function benchBytes(add: (r: Promise<Outcome>) => Promise<Outcome>) {
+  const fp32 = await add(run('sync fp32, 2 workers', 2));
+  const int8 = await add(run('sync int8 both ways, 2 workers', 2, { encoding: 'int8', download: 'int8-delta' }));
+  const volunteer = await add(run('volunteer mode (local H=16, int8 both ways), 2 workers', 2, VOLUNTEER_MODE));
+  const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+  for (const r of [fp32, int8, volunteer])
+    console.log(
+      `bytes: ${r.label.padEnd(56)} | ${r.reached ? 'reached' : 'NOT reached'} in ${r.seconds.toFixed(0)} s | parameters, results and messages ${mb(r.jobBytes)} ` +
+        `(${(fp32.jobBytes / r.jobBytes).toFixed(1)}x fewer than sync fp32; target >= 50x for the volunteer mode) | with the data set ${mb(r.allBytes)} (${(fp32.allBytes / r.allBytes).toFixed(1)}x fewer)`,
+    );
 }

@@ -1,0 +1,179 @@
+import type { ServerMessage } from '../../protocol/messages';
+import { errorText, type Logger } from '../log';
+import type { Metrics } from '../metrics';
+import type { Store } from '../store/index';
+import { assignmentFor, type Run } from './job-run';
+import { type Lease, LeaseTable } from './leases';
+import type { Shard, ShardLease } from './round';
+
+/** A connected worker as the transport hands it over; one per connection. */
+export interface WorkerLink {
+  id: string;
+  name: string;
+  kind: 'browser' | 'native';
+  /** The token it connected with: redundant computations of a shard go to workers of different tokens. */
+  tokenId: number | null;
+  /** Training speed the worker measured on its fastest engine (samples/s), until its own results show the real one. */
+  samplesPerSec?: number;
+  /** The volunteer's bandwidth cap, bytes per hour (up and down together), when it set one. */
+  bytesPerHour?: number;
+  send(msg: ServerMessage): void;
+  /** End the connection (quarantine, revoked token). */
+  close(code: number, reason: string): void;
+}
+
+export interface ConnectedWorker {
+  link: WorkerLink;
+  slots: number;
+  /** Shards it holds, including leases whose row is still being written. */
+  holds: Set<Shard>;
+  /** Samples/s: as reported at first, then as observed from lease to accepted result. */
+  rate: number;
+  /** Counted in `eligible`: not quarantined, and taking work (a paused volunteer, or one out of bandwidth, is not). */
+  counted: boolean;
+}
+
+export interface DispatcherOptions {
+  store: Store;
+  log: Logger;
+  metrics: Metrics;
+  /** The scheduler's live jobs, read here to find free shards. */
+  runs: Map<number, Run>;
+  now: () => number;
+  stopped: () => boolean;
+}
+
+/**
+ * Connected workers and their leases: each lease written before it is sent, and every lease that will not complete
+ * (disconnect, release, deadline, refusal, a backup that lost) ended so its shard goes back to the pool.
+ */
+export class LeaseKeeper {
+  protected readonly workers = new Map<string, ConnectedWorker>();
+  /** Quarantined worker ids seen by this coordinator (the store keeps them for every coordinator). */
+  protected readonly quarantined = new Set<string>();
+  readonly leases = new LeaseTable();
+
+  constructor(protected readonly o: DispatcherOptions) {}
+
+  /** Reserve `shard` for `w` at once, write the lease row, then send the assignment if nothing changed meanwhile. */
+  protected async lease(run: Run, shard: Shard, w: ConnectedWorker, slot: 'lease' | 'backup' = 'lease') {
+    const lease: ShardLease = { workerId: w.link.id, tokenId: w.link.tokenId };
+    const round = run.round;
+    shard[slot] = lease;
+    w.holds.add(shard);
+    const { leaseMs } = run.spec;
+    const row = { jobId: run.id, round: round.index, shard: shard.index, workerId: w.link.id, leaseMs };
+    const id = await this.o.store.createAssignment(row).catch((e) => {
+      this.o.log.error('lease could not be written; the shard stays free', { job: run.id, err: errorText(e) });
+      return undefined;
+    });
+    const current =
+      shard[slot] === lease &&
+      !shard.result &&
+      this.workers.get(w.link.id) === w &&
+      this.o.runs.get(run.id) === run &&
+      run.round === round &&
+      run.state === 'running';
+    if (id === undefined || !current) {
+      if (shard[slot] === lease) shard[slot] = undefined;
+      w.holds.delete(shard);
+      if (id !== undefined) await this.o.store.finishAssignment(id, 'expired').catch(() => {});
+      return;
+    }
+    lease.assignmentId = id;
+    this.leases.add({
+      assignmentId: id,
+      jobId: run.id,
+      round: round.index,
+      shard: shard.index,
+      workerId: w.link.id,
+      paramsVersion: run.version,
+      since: this.o.now(),
+      until: this.o.now() + leaseMs,
+      live: true,
+    });
+    w.link.send(assignmentFor(run, shard, id));
+    this.o.metrics.shardsAssigned.inc();
+  }
+
+  /** End `workerId`'s lease of `shard` (pending or written); the shard goes back to the pool. */
+  protected async endLease(shard: Shard, workerId: string, state: 'expired' | 'released', reason: string) {
+    const slot = shard.backup?.workerId === workerId ? 'backup' : 'lease';
+    const id = shard[slot]?.assignmentId;
+    if (id !== undefined) return this.expire(id, state, reason);
+    this.workers.get(workerId)?.holds.delete(shard);
+    if (shard[slot]?.workerId === workerId) shard[slot] = undefined; // a pending insert sees this and marks its row expired
+  }
+
+  /** End a written lease that will not complete. */
+  async expire(assignmentId: number, state: 'expired' | 'released' | 'rejected', reason: string) {
+    const lease = this.leases.end(assignmentId);
+    if (!lease) return;
+    const shard = this.shardOf(lease.jobId, lease.round, lease.shard);
+    if (shard) this.workers.get(lease.workerId)?.holds.delete(shard);
+    if (shard?.lease?.assignmentId === assignmentId) shard.lease = undefined;
+    if (shard?.backup?.assignmentId === assignmentId) shard.backup = undefined;
+    this.o.metrics.leasesEnded.inc({ state });
+    this.o.log.info('lease ended', {
+      assignment: assignmentId,
+      job: lease.jobId,
+      round: lease.round,
+      shard: lease.shard,
+      worker: lease.workerId,
+      state,
+      reason,
+    });
+    if (state !== 'rejected' && !this.o.stopped()) await this.o.store.finishAssignment(assignmentId, state);
+  }
+
+  shardOf(jobId: number, round: number, index: number): Shard | undefined {
+    const run = this.o.runs.get(jobId);
+    return run?.round.index === round ? run.round.shards[index] : undefined;
+  }
+
+  /** Revoke `shard`'s leases: both (the lease and a backup), or only `workerId`'s. */
+  async revokeShard(shard: Shard, reason: string, workerId?: string) {
+    for (const l of [shard.lease, shard.backup]) if (l && (workerId === undefined || l.workerId === workerId)) await this.revokeLease(shard, l, reason);
+  }
+
+  private async revokeLease(shard: Shard, l: ShardLease, reason: string) {
+    if (l.assignmentId === undefined) return this.endLease(shard, l.workerId, 'released', reason);
+    return this.revoke(l.assignmentId, reason);
+  }
+
+  async revoke(assignmentId: number, reason: string) {
+    const lease = this.leases.get(assignmentId);
+    await this.expire(assignmentId, 'released', reason);
+    if (lease) this.workers.get(lease.workerId)?.link.send({ type: 'revoke', assignmentId, reason });
+  }
+
+  /**
+   * A result for `lease` was accepted: the lease ends without a store write (the result's transaction does it), and
+   * the shard's other lease, if it was backed up, is revoked: its result is no longer wanted.
+   */
+  settle(lease: Lease, shard: Shard) {
+    this.leases.end(lease.assignmentId);
+    const w = this.workers.get(lease.workerId);
+    w?.holds.delete(shard);
+    // Observed speed replaces the claimed one: a worker cannot talk its way to the front of the queue.
+    if (w) w.rate = shard.count / Math.max(0.001, (this.o.now() - lease.since) / 1000);
+    const other = shard.lease?.assignmentId === lease.assignmentId ? shard.backup : shard.lease;
+    shard.lease = undefined;
+    shard.backup = undefined;
+    if (other) void this.revokeLease(shard, other, 'the shard was finished by another worker').catch(() => {});
+  }
+
+  /** Revoke every lease past its deadline. */
+  async revokeOverdue() {
+    for (const lease of this.leases.overdue(this.o.now())) {
+      this.avoid(lease);
+      await this.revoke(lease.assignmentId, 'lease deadline passed');
+    }
+  }
+
+  /** A lease let lapse or handed back is not free: while others can take the shard, it goes to someone else. */
+  protected avoid(lease: Lease) {
+    const shard = this.shardOf(lease.jobId, lease.round, lease.shard);
+    if (shard) shard.refusedBy = (shard.refusedBy ?? new Set()).add(lease.workerId);
+  }
+}
