@@ -1,5 +1,6 @@
 import type { Frame } from '../../protocol/frames';
-import type { Store } from '../store/index';
+import type { Logger } from '../log';
+import type { Fence, Store } from '../store/index';
 import type { Run } from '../training/job-run';
 import { primaries, type Shard } from '../training/round';
 
@@ -29,4 +30,12 @@ export async function recordOutput(tx: Store, run: Run, shard: Shard, o: { assig
   const p = inferenceProgress(run);
   await tx.setJobProgress(run.id, p.shards, 0);
   await tx.addMetrics(run.id, p.shards, { samples: p.samples, ...(p.accuracy === undefined ? {} : { accuracy: p.accuracy }) });
+}
+
+/** Every shard of an inference job is in: once its outputs are all on record, its last progress (then it is done). */
+export async function completeInference(o: { store: Store; log: Logger }, run: Run, fence: Fence) {
+  if ((await Promise.all(run.round.writes)).includes(false)) throw new Error('an output of this job could not be recorded');
+  const p = inferenceProgress(run);
+  o.log.info('inference complete', { job: run.id, shards: p.shards, samples: p.samples, accuracy: p.accuracy });
+  await o.store.fenced(fence, (tx) => tx.setJobProgress(run.id, p.shards, 0));
 }

@@ -1,9 +1,10 @@
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
-import type { Store } from '../store/index';
+import { type Fence, FencedError, type ResultRow, type Store } from '../store/index';
 import type { Dispatcher } from './dispatcher';
 import type { Run } from './job-run';
 import { nextReputation, QUARANTINE_BELOW } from './reputation';
+import type { Shard } from './round';
 import type { Settlement } from './verification';
 
 export interface QuarantineOptions {
@@ -17,6 +18,28 @@ export interface QuarantineOptions {
 /** What happens to workers whose results are bad: their round is reopened without them, and below a reputation they are quarantined. */
 export class Quarantine {
   constructor(private readonly o: QuarantineOptions) {}
+
+  /**
+   * A refused result: its lease ends, the shard goes to another worker while one can take it, the refusal goes on
+   * record against the worker's reputation, and below the threshold the worker is quarantined. False when the job
+   * is no longer this coordinator's (nothing was recorded).
+   */
+  async refuse(shard: Shard, row: ResultRow, fence: Fence): Promise<boolean> {
+    const { worker_id: workerId, reason: code } = row;
+    await this.o.dispatcher.expire(row.assignment_id, 'rejected', code ?? 'REFUSED');
+    shard.refusedBy = (shard.refusedBy ?? new Set()).add(workerId);
+    this.o.metrics.results.inc({ accepted: 'false', code: code ?? 'REFUSED' });
+    let reputation: number;
+    try {
+      reputation = await this.o.store.recordOutcome(row, (r) => nextReputation(r, 'bad'), fence);
+    } catch (e) {
+      if (e instanceof FencedError) return false;
+      throw e;
+    }
+    if (reputation < QUARANTINE_BELOW) await this.quarantine(workerId, `reputation ${reputation.toFixed(3)} after refusal ${code}`);
+    this.o.dispatcher.dispatchAll();
+    return true;
+  }
 
   /**
    * A complete round with outlier contributions is not combined: the outliers' results are discarded (on record as

@@ -4,7 +4,7 @@ import { trainingSpec } from '../../protocol/job';
 import { DEFAULT_LIMITS, type Limits } from '../config';
 import type { DatasetRegistry } from '../data/dataset-registry';
 import { correctIn } from '../inference/outputs';
-import { inferenceProgress, recordOutput } from '../inference/record';
+import { completeInference, recordOutput } from '../inference/record';
 import { errorText, type Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { type Fence, FencedError, type ResultRow, type Store } from '../store/index';
@@ -14,7 +14,6 @@ import { EvaluationPool, type Evaluator, recordEvaluation } from './evaluate';
 import { checkSubmission, loadRun, type Run } from './job-run';
 import { Quarantine } from './quarantine';
 import { encodingError } from './redundancy';
-import { nextReputation, QUARANTINE_BELOW } from './reputation';
 import { checkAnyResult, type ResultMeta } from './result-check';
 import { roundComplete, type Shard } from './round';
 import { stepRound } from './round-close';
@@ -157,18 +156,8 @@ export class Scheduler {
       checked = checkAnyResult(run, shard, meta, frame, lease.paramsVersion);
     } catch (e) {
       if (!(e instanceof GridError)) throw e;
-      await this.dispatcher.expire(meta.assignmentId, 'rejected', e.code);
-      shard.refusedBy = (shard.refusedBy ?? new Set()).add(workerId);
-      const reputation = await this.opts.store
-        .recordOutcome(row(0, false, e.code), (r) => nextReputation(r, 'bad'), this.fence(run))
-        .catch(async (err) => {
-          if (!(err instanceof FencedError)) throw err;
-          await this.abandon(run); // another coordinator owns the job now: nothing is recorded here
-          return 1;
-        });
-      this.opts.metrics.results.inc({ accepted: 'false', code: e.code });
-      if (reputation < QUARANTINE_BELOW) await this.quarantine.quarantine(workerId, `reputation ${reputation.toFixed(3)} after refusal ${e.code}`);
-      this.dispatcher.dispatchAll();
+      const recorded = await this.quarantine.refuse(shard, row(0, false, e.code), this.fence(run));
+      if (!recorded) await this.abandon(run); // another coordinator owns the job now: nothing is recorded here
       throw e;
     }
     // Decide synchronously, before any await: only the result that completes the round closes it, exactly once.
@@ -212,25 +201,14 @@ export class Scheduler {
     this.dispatcher.dispatchAll();
   }
 
-  /** Every shard of an inference job is in and on record: its last progress and accuracy, then done. */
-  private async finishInference(run: Run) {
-    try {
-      if ((await Promise.all(run.round.writes)).includes(false)) throw new Error('an output of this job could not be recorded');
-      const p = inferenceProgress(run);
-      this.opts.log.info('inference complete', { job: run.id, shards: p.shards, samples: p.samples, accuracy: p.accuracy });
-      await this.opts.store.fenced(this.fence(run), (tx) => tx.setJobProgress(run.id, p.shards, 0));
-      await this.finish(run);
-    } catch (e) {
-      if (e instanceof FencedError) await this.abandon(run);
-      else await this.failJob(this.fence(run), 'round', e);
-    }
-  }
-
-  /** All shards are in: step the round (round-close.ts), evaluate when due, finish after the last. */
+  /** All shards are in: step the round (round-close.ts), evaluate when due, finish after the last; an inference job is done. */
   private async closeRound(run: Run) {
-    if (run.inference) return this.finishInference(run);
     const timer = this.opts.metrics.roundCloseSeconds.startTimer();
     try {
+      if (run.inference) {
+        await completeInference(this.opts, run, this.fence(run));
+        return await this.finish(run);
+      }
       const ctx = { ...this.opts, pool: this.pool, quarantine: this.quarantine, leases: this.dispatcher.leases, fence: this.fence(run) };
       const closed = await stepRound(ctx, run);
       if (!closed) return;
