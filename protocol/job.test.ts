@@ -35,7 +35,8 @@ describe('job spec', () => {
   });
 
   it('refuses bad specs with BAD_JOB_SPEC naming the path', () => {
-    expect(refusal({ ...base, mode: 'local' })).toBe('BAD_JOB_SPEC: local: expected object');
+    expect(parseTrainingSpec({ ...base, mode: 'local' })).toMatchObject({ local: { steps: 16, lr: 0.001, outerLr: 0.7, outerMomentum: 0.9 } });
+    expect(refusal({ ...base, mode: 'local', local: { steps: 0 } })).toBe('BAD_JOB_SPEC: local.steps: expected integer in [1, 1000]');
     expect(refusal({ ...base, local: { steps: 4, lr: 0.1 } })).toBe('BAD_JOB_SPEC: local: expected no such field');
     expect(refusal({ ...base, mode: 'async' })).toBe('BAD_JOB_SPEC: mode: expected one of sync|local|inference');
     expect(refusal({ ...base, optimizer: { kind: 'lion', lr: 1 } })).toBe('BAD_JOB_SPEC: optimizer.kind: expected one of sgd|adam|adamw');
