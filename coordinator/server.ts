@@ -8,7 +8,7 @@ import { DatasetRegistry } from './data/dataset-registry';
 import { createLogger, errorText, type Logger } from './log';
 import { Metrics } from './metrics';
 import { ModelRegistry } from './models/registry';
-import { HttpRouter } from './net/http';
+import { HttpRouter, type RouteInfo } from './net/http';
 import { registerApi } from './net/routes';
 import { staticFiles } from './net/static-files';
 import { loadUws } from './net/uws';
@@ -81,6 +81,8 @@ export async function startCoordinator(cfg: CoordinatorConfig) {
     store,
     scheduler,
     auth,
+    /** The HTTP routes as registered (method, pattern, scope): what the OpenAPI document is made from. */
+    routes: router.routes as readonly RouteInfo[],
     async close() {
       uws.us_listen_socket_close(listen as never);
       await scheduler.stop();

@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startCoordinator } from '../coordinator/server';
@@ -185,6 +186,17 @@ describe('ownership and limits', () => {
       components: { schemas: { JobSpec: { oneOf: { properties: Record<string, unknown>; required: string[] }[] } } };
     };
     expect(doc.openapi).toBe('3.1.0');
+    // Valid OpenAPI 3.1, as a validator of the specification (not this project) reads it.
+    const validator = new Validator();
+    const verdict = await validator.validate(doc as unknown as Parameters<Validator['validate']>[0]);
+    expect(verdict.errors ?? []).toEqual([]);
+    expect([verdict.valid, validator.version]).toEqual([true, '3.1']);
+    // Every route the server registered is in it (bar static files and CORS preflights).
+    const listed = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
+    const api = coord.routes.filter((r) => !r.pattern.includes('*') && r.method !== 'options');
+    const registered = api.map((r) => `${r.method} ${r.pattern.replace(/:(\w+)/g, '{$1}')}`);
+    expect(listed.sort()).toEqual([...new Set(registered)].sort());
+    expect(listed).toContain('get /api/jobs/{id}/output.npy');
     expect(doc.paths['/api/jobs'].post['x-scope']).toBe('researcher');
     expect(doc.paths['/api/jobs/{id}'].get.parameters?.map((p) => p.name)).toEqual(['id']);
     expect(doc.paths['/api/models/{sha256}/model.onnx'].get['x-scope']).toBe('worker');

@@ -119,6 +119,10 @@ export function registerApi(o: ApiOptions) {
   registerJobRoutes({ ...o, as });
   registerModelRoutes({ ...o, as });
   registerOutputRoutes({ ...o, as });
-  const document = JSON.stringify(openApi(router.routes, PROTOCOL_VERSION.toString()));
-  router.route('get', '/api/openapi.json', async () => ({ body: document, type: 'application/json' }));
+  // Made on first request, when every route (this one too) is registered.
+  let document: string | undefined;
+  router.route('get', '/api/openapi.json', async () => {
+    document ??= JSON.stringify(openApi(router.routes, PROTOCOL_VERSION.toString()));
+    return { body: document, type: 'application/json' };
+  });
 }
