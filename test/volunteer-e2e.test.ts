@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Browser, Page } from 'puppeteer-core';
@@ -8,11 +9,18 @@ import { launchChromium } from './browser';
 import { api, mlpJob, tempDir, waitUntil } from './helpers';
 
 // Callbacks given to page.evaluate run in Chromium; these are the page globals they touch (this file is Node code).
-declare const document: { querySelector(s: string): { shadowRoot: { querySelector(s: string): { textContent: string | null } | null } | null } | null };
+declare const document: {
+  querySelector(s: string): { shadowRoot: { querySelector(s: string): { textContent: string | null } | null } | null } | null;
+  dispatchEvent(e: unknown): void;
+};
+declare const Event: new (type: string) => unknown;
 type Row = { querySelectorAll(s: string): ArrayLike<{ textContent: string | null }> };
 declare const navigator: { serviceWorker?: { controller: unknown } };
 
 const DIST = resolve(import.meta.dirname, '..', 'dist');
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+type AxeResults = { violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[] };
+declare const axe: { run(o: object): Promise<unknown> };
 const TOKEN = 'gt_volunteer_test_operator';
 
 // A volunteer opens the page, consents, and its Web Worker trains on Chromium's WebGPU; the PWA survives a reload
@@ -135,6 +143,52 @@ describe('volunteer PWA in headless Chromium', () => {
     expect(after % 4).toBe(0);
     await api(url, TOKEN, `/api/jobs/${id}/cancel`, {});
   }, 200_000);
+
+  it("pauses while its tab is hidden when asked to, and shows the verified credit on the coordinator's record", async () => {
+    await (await page.waitForSelector('pierce/#hidden'))?.click(); // "Pause while this tab is hidden"
+    const visibility = (state: 'hidden' | 'visible') =>
+      page.evaluate((v) => {
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => v });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, state);
+    await visibility('hidden');
+    await waitUntil('paused while hidden', async () => (await text('#state')) === 'paused: this tab is hidden', 10_000, 100);
+    await visibility('visible');
+    await waitUntil('resumed when visible', async () => (await text('#state')) === 'running', 10_000, 100);
+    const [worker] = await api<{ id: string; name: string }[]>(url, TOKEN, '/api/workers');
+    const standing = (await Promise.all((await api<{ id: number }[]>(url, TOKEN, '/api/jobs')).map((j) => coord.store.results(j.id))))
+      .flat()
+      .filter((r) => r.worker_id === worker.id && r.accepted === 1);
+    const expected = `${standing.length} shards, ${standing.reduce((n, r) => n + r.samples, 0)} samples`;
+    await page.reload(); // the page reads the credit when it starts (and every 10 s)
+    await waitUntil('credit shown', async () => (await text('#credit')) === expected, 20_000, 200);
+    const board = await page.$$eval('pierce/#leaderboard tr', (rows) => rows.slice(1).map((r) => (r as unknown as Row).querySelectorAll('td')[1]?.textContent));
+    expect(board).toEqual([String(standing.length)]);
+  }, 60_000);
+
+  it('has no serious or critical accessibility violations (axe-core) on the volunteer page and the console', async () => {
+    const shots = resolve(import.meta.dirname, '..', 'artifacts', 'screenshots');
+    mkdirSync(shots, { recursive: true });
+    const problems: string[] = [];
+    for (const path of ['/', '/console']) {
+      const p = await browser.newPage();
+      await p.goto(`${url}${path}`);
+      await p.waitForSelector(path === '/' ? 'pierce/#adapter' : 'pierce/#token');
+      await p.evaluate(readFileSync(AXE, 'utf8')); // through DevTools: the page's CSP allows no injected scripts
+      const found = (await p.evaluate(() => axe.run({ resultTypes: ['violations'] }))) as AxeResults;
+      for (const v of found.violations.filter((x) => x.impact === 'serious' || x.impact === 'critical'))
+        problems.push(`${path}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+      for (const [name, width, height] of [
+        ['desktop', 1280, 900],
+        ['phone', 390, 844],
+      ] as const) {
+        await p.setViewport({ width, height });
+        await p.screenshot({ path: join(shots, `${path === '/' ? 'volunteer' : 'console'}-${name}.png`), fullPage: true });
+      }
+      await p.close();
+    }
+    expect(problems).toEqual([]);
+  }, 60_000);
 
   it('is installable and starts offline from the service worker', async () => {
     await page.waitForFunction(() => navigator.serviceWorker?.controller !== null, { timeout: 30_000 });

@@ -48,7 +48,7 @@ export class GridConsole extends LitElement {
     section { background: #171a21; border-radius: 12px; padding: 16px; margin: 12px 0; }
     textarea { width: 100%; height: 220px; font: 13px monospace; background: #0f1115; color: #e6e6e6; }
     input { font: inherit; width: 420px; }
-    button { font: inherit; padding: 6px 12px; border-radius: 6px; border: 0; background: #3b82f6; color: #fff; cursor: pointer; margin-right: 6px; }
+    button { font: inherit; padding: 6px 12px; border-radius: 6px; border: 0; background: #2563eb; color: #fff; cursor: pointer; margin-right: 6px; }
     table { border-collapse: collapse; width: 100%; } td, th { padding: 4px 8px; text-align: left; border-bottom: 1px solid #2a2f3a; }
     tr.sel { background: #223; } a { color: #7cb2ff; } tr.quarantined td { color: #f87171; }
   `;
@@ -222,8 +222,8 @@ export class GridConsole extends LitElement {
         })}
       </section>
       <section>
-        <h2>Submit a job</h2>
-        <textarea id="spec">${JSON.stringify(EXAMPLE, null, 2)}</textarea>
+        <h2><label for="spec">Submit a job</label></h2>
+        <textarea id="spec" aria-describedby="message">${JSON.stringify(EXAMPLE, null, 2)}</textarea>
         <p><button id="submit" @click=${this.submit}>Submit</button></p>
       </section>`;
   }

@@ -2,7 +2,14 @@ import * as Comlink from 'comlink';
 import { css, html, LitElement } from 'lit';
 import { Workbox } from 'workbox-window';
 import { state as saved } from './idb';
+import './settings';
+import { type Circumstances, type ComputeSettings, DEFAULT_SETTINGS, pauseReason, watchCircumstances } from './when';
 import type { VolunteerApi, VolunteerStats } from './worker-entry';
+
+interface Credit {
+  shards: number;
+  samples: number;
+}
 
 /** The volunteer page: consent first, then a Web Worker runs shards on WebGPU until paused or closed. */
 export class GridVolunteer extends LitElement {
@@ -10,24 +17,30 @@ export class GridVolunteer extends LitElement {
     stats: { state: true },
     consented: { state: true },
     error: { state: true },
-    throttle: { state: true },
-    capMb: { state: true },
-    pauseMetered: { state: true },
+    settings: { state: true },
+    reason: { state: true },
+    credit: { state: true },
+    leaders: { state: true },
   };
   static override styles = css`
     .card { background: #171a21; border-radius: 12px; padding: 20px; margin: 16px 0; }
-    button { font: inherit; padding: 10px 18px; border-radius: 8px; border: 0; background: #3b82f6; color: white; cursor: pointer; margin-right: 8px; }
+    button { font: inherit; padding: 10px 18px; border-radius: 8px; border: 0; background: #2563eb; color: white; cursor: pointer; margin-right: 8px; }
     button.secondary { background: #2a2f3a; }
     dt { color: #9aa4b2; } dd { margin: 0 0 8px; }
     .err { color: #ff8080; }
+    table { border-collapse: collapse; } td, th { padding: 2px 12px 2px 0; text-align: left; }
   `;
   stats?: VolunteerStats;
   consented = false;
   error = '';
-  throttle = 0;
-  /** Bandwidth cap in MB (10^6 bytes) per hour; 0 is none. Kept in IndexedDB with the other settings. */
-  capMb = 0;
-  pauseMetered = false;
+  settings: ComputeSettings = DEFAULT_SETTINGS;
+  /** Why the settings pause computing now (tab hidden, battery, schedule…), or undefined. */
+  reason?: string;
+  credit?: Credit;
+  leaders: (Credit & { name: string })[] = [];
+  private circumstances?: () => Circumstances;
+  /** The page paused the worker for `reason` (not the volunteer's button): it resumes when the reason goes. */
+  private autoPaused = false;
   /** Bytes up and down at the last stats update, for the current rates. */
   private last?: { at: number; up: number; down: number; upRate: number; downRate: number };
   private readonly worker = Comlink.wrap<VolunteerApi>(new Worker(new URL('./worker-entry.ts', import.meta.url), { type: 'module' }));
@@ -35,12 +48,12 @@ export class GridVolunteer extends LitElement {
   override async connectedCallback() {
     super.connectedCallback();
     this.consented = (await saved.get<boolean>('consent')) === true;
-    this.capMb = (await saved.get<number>('capMb')) ?? 0;
-    this.pauseMetered = (await saved.get<boolean>('pauseMetered')) ?? false;
-    connection()?.addEventListener?.('change', () => void this.applyMetered());
+    this.settings = { ...DEFAULT_SETTINGS, ...(await saved.get<ComputeSettings>('settings')) };
+    this.circumstances = await watchCircumstances(() => void this.applySettings());
     await this.worker.subscribe(Comlink.proxy((s: VolunteerStats) => this.onStats(s)));
     this.stats = await this.worker.probe();
     if (this.consented && (await saved.get<boolean>('contributing'))) await this.contribute();
+    setInterval(() => void this.refreshCredit(), 10_000);
   }
 
   private async token(): Promise<string> {
@@ -59,8 +72,10 @@ export class GridVolunteer extends LitElement {
       await saved.set('consent', true);
       await saved.set('contributing', true);
       this.consented = true;
-      await this.worker.start(location.origin, await this.token(), this.capMb > 0 ? this.capMb * 1e6 : undefined);
-      await this.applyMetered();
+      const { capMb, name } = this.settings;
+      await this.worker.start(location.origin, await this.token(), capMb > 0 ? capMb * 1e6 : undefined, name || undefined);
+      await this.applySettings();
+      await this.refreshCredit();
     } catch (e) {
       this.error = String((e as Error).message ?? e);
     }
@@ -68,49 +83,63 @@ export class GridVolunteer extends LitElement {
 
   private async pause() {
     const paused = this.stats?.state === 'paused';
+    this.autoPaused = false; // the volunteer's own choice: the settings do not undo it
     await (paused ? this.worker.resume() : this.worker.pause());
   }
-
-  private onStats(s: VolunteerStats) {
-    const now = performance.now();
-    const l = this.last;
-    const dt = l ? (now - l.at) / 1000 : 0;
-    const rate = (now: number, then: number, old: number) => (dt > 0.5 ? (now - then) / dt : old);
-    this.last = {
-      at: dt > 0.5 || !l ? now : l.at,
-      up: dt > 0.5 || !l ? s.bytesSent : l.up,
-      down: dt > 0.5 || !l ? s.bytesFetched : l.down,
-      upRate: l ? rate(s.bytesSent, l.up, l.upRate) : 0,
-      downRate: l ? rate(s.bytesFetched, l.down, l.downRate) : 0,
-    };
-    this.stats = s;
-  }
-
-  private async setCap(mb: number) {
-    this.capMb = Number.isFinite(mb) && mb > 0 ? mb : 0;
-    await saved.set('capMb', this.capMb);
-    await this.worker.setBandwidth(this.capMb > 0 ? this.capMb * 1e6 : undefined);
-  }
-
-  /** On a metered connection (cellular, or Save-Data on), pause when the volunteer asked; resume when it ends. */
-  private async applyMetered() {
-    const s = await this.worker.stats();
-    if (!['running', 'paused'].includes(s.state)) return;
-    const metered = isMetered();
-    if (this.pauseMetered && metered && s.state === 'running') await this.worker.pause();
-    if ((!this.pauseMetered || !metered) && s.state === 'paused' && this.meteredPause) await this.worker.resume();
-    this.meteredPause = this.pauseMetered && metered;
-  }
-  private meteredPause = false;
 
   private async stop() {
     await saved.set('contributing', false);
     await this.worker.stop();
   }
 
+  private async changeSettings(patch: Partial<ComputeSettings>) {
+    this.settings = { ...this.settings, ...patch };
+    await saved.set('settings', this.settings);
+    if ('capMb' in patch) await this.worker.setBandwidth(this.settings.capMb > 0 ? this.settings.capMb * 1e6 : undefined);
+    await this.applySettings();
+  }
+
+  /** Pause for the first reason the settings give, resume when none is left; apply the share of time. */
+  private async applySettings() {
+    await this.worker.throttle(1 - this.settings.share);
+    this.reason = this.circumstances ? pauseReason(this.settings, this.circumstances()) : undefined;
+    const s = await this.worker.stats();
+    if (this.reason && s.state === 'running') {
+      this.autoPaused = true;
+      await this.worker.pause();
+    } else if (!this.reason && this.autoPaused && s.state === 'paused') {
+      this.autoPaused = false;
+      await this.worker.resume();
+    }
+  }
+
+  /** Verified credit (results that stand on the coordinator's record), and the leaderboard. */
+  private async refreshCredit() {
+    const token = await saved.get<string>('token');
+    if (!token) return;
+    const get = async <T>(path: string) => (await fetch(path, { headers: { authorization: `Bearer ${token}` } })).json() as Promise<T>;
+    this.credit = await get<Credit>('/api/me/credit').catch(() => this.credit);
+    this.leaders = await get<(Credit & { name: string })[]>('/api/leaderboard').catch(() => this.leaders);
+  }
+
+  private onStats(s: VolunteerStats) {
+    const now = performance.now();
+    const l = this.last;
+    const dt = l ? (now - l.at) / 1000 : 0;
+    const fresh = !l || dt > 0.5;
+    const rate = (bytes: number, then: number, old: number) => (dt > 0.5 ? (bytes - then) / dt : old);
+    this.last = {
+      ...(fresh ? { at: now, up: s.bytesSent, down: s.bytesFetched } : { at: l.at, up: l.up, down: l.down }),
+      upRate: l ? rate(s.bytesSent, l.up, l.upRate) : 0,
+      downRate: l ? rate(s.bytesFetched, l.down, l.downRate) : 0,
+    };
+    this.stats = s;
+  }
+
   override render() {
     const s = this.stats;
     const running = s && ['running', 'paused', 'stopping'].includes(s.state);
+    const state = s?.state === 'paused' && this.reason ? `paused: ${this.reason}` : (s?.state ?? 'idle');
     return html`
       <h1>Lend your GPU to science</h1>
       <div class="card">
@@ -121,35 +150,23 @@ export class GridVolunteer extends LitElement {
         </p>
         ${
           running
-            ? html`<button id="pause" @click=${this.pause}>${s!.state === 'paused' ? 'Resume' : 'Pause'}</button>
-              <button id="stop" class="secondary" @click=${this.stop}>Stop</button>
-              <label>Throttle <input id="throttle" type="range" min="0" max="0.9" step="0.1" .value=${String(this.throttle)}
-                @input=${(e: Event) => {
-                  this.throttle = Number((e.target as HTMLInputElement).value);
-                  this.worker.throttle(this.throttle);
-                }} /></label>`
+            ? html`<button id="pause" @click=${this.pause}>${s?.state === 'paused' ? 'Resume' : 'Pause'}</button>
+              <button id="stop" class="secondary" @click=${this.stop}>Stop</button>`
             : html`<button id="contribute" @click=${this.contribute}>${this.consented ? 'Contribute' : 'I agree, contribute'}</button>`
         }
         ${this.error ? html`<p class="err" id="error">${this.error}</p>` : ''}
       </div>
       <div class="card">
-        <label>Bandwidth cap, MB per hour (up and down; 0 for none)
-          <input id="cap" type="number" min="0" step="1" .value=${String(this.capMb)}
-            @change=${(e: Event) => this.setCap(Number((e.target as HTMLInputElement).value))} /></label>
-        <label><input id="metered" type="checkbox" .checked=${this.pauseMetered}
-          @change=${async (e: Event) => {
-            this.pauseMetered = (e.target as HTMLInputElement).checked;
-            await saved.set('pauseMetered', this.pauseMetered);
-            await this.applyMetered();
-          }} /> Pause on a metered connection</label>
+        <grid-settings .settings=${this.settings} @change-settings=${(e: CustomEvent<Partial<ComputeSettings>>) => this.changeSettings(e.detail)}></grid-settings>
       </div>
       <div class="card">
         <dl>
           <dt>GPU</dt><dd id="adapter">${s?.adapter || 'probing…'} (${s?.backend ?? ''})</dd>
           ${softwareOnly(s) ? html`<dt></dt><dd id="fallback" class="err">No hardware GPU: this browser offers only a software (CPU) fallback, so your processor does the work.</dd>` : ''}
           <dt>Engine</dt><dd id="engine">${s?.engine ?? 'chosen when work arrives'}</dd>
-          <dt>State</dt><dd id="state">${s?.state ?? 'idle'}</dd>
+          <dt>State</dt><dd id="state">${state}</dd>
           <dt>Contributed</dt><dd id="contributed">${s?.shardsDone ?? 0} shards, ${s?.samplesDone ?? 0} samples</dd>
+          <dt>Verified credit</dt><dd id="credit">${this.credit ? `${this.credit.shards} shards, ${this.credit.samples} samples` : '–'}</dd>
           <dt>Last loss</dt><dd>${s?.lastLoss?.toFixed(4) ?? '–'}</dd>
           ${s?.innerStep ? html`<dt>Local optimizer</dt><dd id="inner">inner AdamW step ${s.innerStep}</dd>` : ''}
           <dt>Downloaded</dt><dd id="downloaded">${((s?.bytesFetched ?? 0) / 1e6).toFixed(1)} MB (${kbps(this.last?.downRate)})</dd>
@@ -157,17 +174,19 @@ export class GridVolunteer extends LitElement {
           <dt>Last event</dt><dd>${s?.lastEvent ?? ''}</dd>
         </dl>
       </div>
+      <div class="card">
+        <h2>Leaderboard</h2>
+        <table id="leaderboard">
+          <tr><th>volunteer</th><th>verified shards</th><th>samples</th></tr>
+          ${this.leaders.map((l) => html`<tr><td>${l.name}</td><td>${l.shards}</td><td>${l.samples}</td></tr>`)}
+        </table>
+      </div>
     `;
   }
 }
 customElements.define('grid-volunteer', GridVolunteer);
 
 const kbps = (bytesPerSec = 0) => `${(bytesPerSec / 1000).toFixed(1)} kB/s`;
-
-/** The Network Information API, where the browser has it. */
-const connection = () =>
-  (navigator as { connection?: { type?: string; saveData?: boolean; addEventListener?: (t: string, f: () => void) => void } }).connection;
-const isMetered = () => connection()?.type === 'cellular' || connection()?.saveData === true;
 
 /** The browser's GPU is a software fallback (SwiftShader and the like), or there is none: say so plainly. */
 const softwareOnly = (s: VolunteerStats | undefined) =>

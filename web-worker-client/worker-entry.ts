@@ -78,7 +78,7 @@ const api = {
     Object.assign(stats, totals ?? {});
     return { ...stats };
   },
-  async start(coordinator: string, token: string, bytesPerHour?: number) {
+  async start(coordinator: string, token: string, bytesPerHour?: number, name = 'volunteer') {
     if (!backend) await api.probe();
     if (loop) return;
     const engines = browserEngines(capabilities?.backend === 'webgpu' ? backend : undefined);
@@ -93,7 +93,7 @@ const api = {
       capabilities: { ...capabilities!, engines: rates, ...(bytesPerHour === undefined ? {} : { bytesPerHour }) },
       maxBytesPerHour: bytesPerHour,
       cache: idbCache,
-      name: 'volunteer',
+      name,
       workerId: await state.get<string>('workerId'),
       connect: (url, protocols) => new WebSocket(url, protocols),
       onEvent,

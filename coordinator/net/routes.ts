@@ -116,6 +116,21 @@ export function registerApi(o: ApiOptions) {
     as('researcher', async () => (await store.listWorkers()).map((w) => camelKeys({ ...w, capabilities: JSON.parse(w.capabilities) }))),
   );
 
+  // Verified credit: results that stand. A volunteer's own, per worker id of its token, and the leaderboard by name.
+  router.route(
+    'get',
+    '/api/me/credit',
+    as('worker', async (_req, who) => {
+      const workers = (await store.credit({ tokenId: who.tokenId })).map((w) => ({ ...w, shards: Number(w.shards), samples: Number(w.samples ?? 0) }));
+      return { shards: workers.reduce((n, w) => n + w.shards, 0), samples: workers.reduce((n, w) => n + w.samples, 0), workers };
+    }),
+  );
+  router.route(
+    'get',
+    '/api/leaderboard',
+    as('worker', async () => (await store.credit({ limit: 50 })).map((r) => ({ name: r.name, shards: Number(r.shards), samples: Number(r.samples ?? 0) }))),
+  );
+
   registerJobRoutes({ ...o, as });
   registerModelRoutes({ ...o, as });
   registerOutputRoutes({ ...o, as });

@@ -1,10 +1,9 @@
 import type { Selectable } from 'kysely';
 import { insertId } from './admin-queries';
 import { partsOf } from './model-queries';
-import { OutputQueries } from './output-queries';
 import { withRetry } from './retry';
-
 import type { AssignmentTable, JobState, JobTable, ResultTable, WorkerTable } from './schema';
+import { WorkerQueries } from './worker-queries';
 
 export type Job = Selectable<JobTable>;
 export type WorkerRow = Selectable<WorkerTable>;
@@ -27,7 +26,7 @@ export class FencedError extends Error {
 export type ResultRow = Omit<Selectable<ResultTable>, 'id' | 'created_at'>;
 
 /** Every query of training and workers, one code path for SQLite and MariaDB; tokens, audit and data sets are in AdminQueries. */
-export class Store extends OutputQueries {
+export class Store extends WorkerQueries {
   /** Told of each retry of a transaction after a transient error (the server logs it). */
   onRetry: (e: unknown, attempt: number) => void = () => {};
 
@@ -263,29 +262,6 @@ export class Store extends OutputQueries {
       return 'ok';
     });
   }
-  async setWorkerState(id: string, state: WorkerRow['state']) {
-    // A quarantine outlives the connection: going offline does not lift it.
-    await this.db.updateTable('workers').set({ state, last_seen: this.now() }).where('id', '=', id).where('state', '!=', 'quarantined').execute();
-  }
-  /** Apply a reputation rule to a worker (and count a finished shard); returns the new reputation. */
-  async judgeWorker(id: string, rule: (current: number) => number, shardDone: boolean): Promise<number> {
-    const row = await this.db.selectFrom('workers').select('reputation').where('id', '=', id).executeTakeFirst();
-    if (!row) return 1;
-    const reputation = rule(row.reputation);
-    await this.db
-      .updateTable('workers')
-      .set((eb) => ({ reputation, shards_done: eb('shards_done', '+', shardDone ? 1 : 0), last_seen: this.now() }))
-      .where('id', '=', id)
-      .execute();
-    return reputation;
-  }
-  worker(id: string) {
-    return this.db.selectFrom('workers').selectAll().where('id', '=', id).executeTakeFirst();
-  }
-  listWorkers() {
-    return this.db.selectFrom('workers').selectAll().orderBy('last_seen', 'desc').limit(500).execute();
-  }
-
   // Checkpoints
   /** A checkpoint's bytes, in the database in 1 MB parts so any coordinator on it can resume the job. */
   async addCheckpoint(c: { jobId: number; round: number; sha256: string; data: Uint8Array }) {
@@ -309,12 +285,6 @@ export class Store extends OutputQueries {
   }
   checkpoints(jobId: number) {
     return this.db.selectFrom('checkpoints').selectAll().where('job_id', '=', jobId).orderBy('round').execute();
-  }
-
-  /** Add to a worker's or a job's running byte totals. */
-  async addTransfer(table: 'workers' | 'jobs', id: string | number, up: number, down: number) {
-    const q = this.db.updateTable(table).set((eb) => ({ bytes_up: eb('bytes_up', '+', up), bytes_down: eb('bytes_down', '+', down) }));
-    await (table === 'workers' ? q.where('id', '=', String(id)) : q.where('id', '=', Number(id))).execute();
   }
 
   // Metrics and audit

@@ -1,0 +1,51 @@
+import type { Selectable } from 'kysely';
+import { OutputQueries } from './output-queries';
+import type { WorkerTable } from './schema';
+
+type WorkerRow = Selectable<WorkerTable>;
+
+/** Workers' standing: state, reputation, verified credit, and the bytes workers and jobs moved. */
+export class WorkerQueries extends OutputQueries {
+  async setWorkerState(id: string, state: WorkerRow['state']) {
+    // A quarantine outlives the connection: going offline does not lift it.
+    await this.db.updateTable('workers').set({ state, last_seen: this.now() }).where('id', '=', id).where('state', '!=', 'quarantined').execute();
+  }
+  /** Apply a reputation rule to a worker (and count a finished shard); returns the new reputation. */
+  async judgeWorker(id: string, rule: (current: number) => number, shardDone: boolean): Promise<number> {
+    const row = await this.db.selectFrom('workers').select('reputation').where('id', '=', id).executeTakeFirst();
+    if (!row) return 1;
+    const reputation = rule(row.reputation);
+    await this.db
+      .updateTable('workers')
+      .set((eb) => ({ reputation, shards_done: eb('shards_done', '+', shardDone ? 1 : 0), last_seen: this.now() }))
+      .where('id', '=', id)
+      .execute();
+    return reputation;
+  }
+  /**
+   * Verified credit, as BOINC grants it: the results that stand (accepted and never discarded since), per worker of
+   * `tokenId`, or the top `limit` volunteer names over every token.
+   */
+  credit(by: { tokenId: number } | { limit: number }) {
+    const q = this.db
+      .selectFrom('results as r')
+      .innerJoin('workers as w', 'w.id', 'r.worker_id')
+      .where('r.accepted', '=', 1)
+      .select((eb) => [eb.fn.countAll<number>().as('shards'), eb.fn.sum<number>('r.samples').as('samples')]);
+    if ('tokenId' in by) return q.where('w.token_id', '=', by.tokenId).select(['w.id', 'w.name']).groupBy(['w.id', 'w.name']).execute();
+    return q.select('w.name').groupBy('w.name').orderBy('shards', 'desc').limit(by.limit).execute();
+  }
+
+  worker(id: string) {
+    return this.db.selectFrom('workers').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+  listWorkers() {
+    return this.db.selectFrom('workers').selectAll().orderBy('last_seen', 'desc').limit(500).execute();
+  }
+
+  /** Add to a worker's or a job's running byte totals. */
+  async addTransfer(table: 'workers' | 'jobs', id: string | number, up: number, down: number) {
+    const q = this.db.updateTable(table).set((eb) => ({ bytes_up: eb('bytes_up', '+', up), bytes_down: eb('bytes_down', '+', down) }));
+    await (table === 'workers' ? q.where('id', '=', String(id)) : q.where('id', '=', Number(id))).execute();
+  }
+}
