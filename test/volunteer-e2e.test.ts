@@ -1,11 +1,10 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCoordinator } from '../coordinator/server';
-import { launchChromium } from './browser';
+import { accessibilityProblems, launchChromium } from './browser';
 import { api, mlpJob, tempDir, waitUntil } from './helpers';
 
 // Callbacks given to page.evaluate run in Chromium; these are the page globals they touch (this file is Node code).
@@ -18,9 +17,6 @@ type Row = { querySelectorAll(s: string): ArrayLike<{ textContent: string | null
 declare const navigator: { serviceWorker?: { controller: unknown } };
 
 const DIST = resolve(import.meta.dirname, '..', 'dist');
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-type AxeResults = { violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[] };
-declare const axe: { run(o: object): Promise<unknown> };
 const TOKEN = 'gt_volunteer_test_operator';
 
 // A volunteer opens the page, consents, and its Web Worker trains on Chromium's WebGPU; the PWA survives a reload
@@ -174,10 +170,7 @@ describe('volunteer PWA in headless Chromium', () => {
       const p = await browser.newPage();
       await p.goto(`${url}${path}`);
       await p.waitForSelector(path === '/' ? 'pierce/#adapter' : 'pierce/#token');
-      await p.evaluate(readFileSync(AXE, 'utf8')); // through DevTools: the page's CSP allows no injected scripts
-      const found = (await p.evaluate(() => axe.run({ resultTypes: ['violations'] }))) as AxeResults;
-      for (const v of found.violations.filter((x) => x.impact === 'serious' || x.impact === 'critical'))
-        problems.push(`${path}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+      for (const problem of await accessibilityProblems(p)) problems.push(`${path}: ${problem}`);
       for (const [name, width, height] of [
         ['desktop', 1280, 900],
         ['phone', 390, 844],

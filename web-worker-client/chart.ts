@@ -1,4 +1,6 @@
-import { css, html, LitElement, svg } from 'lit';
+import { css, html, LitElement, type PropertyValues, unsafeCSS } from 'lit';
+import uPlot from 'uplot';
+import uPlotCss from 'uplot/dist/uPlot.min.css?inline';
 
 export interface Series {
   name: string;
@@ -6,34 +8,70 @@ export interface Series {
   points: { x: number; y: number }[];
 }
 
-/** A dependency-free SVG line chart for live loss and accuracy curves. */
+/**
+ * A live line chart on uPlot: axes, a legend that shows the values under the cursor, x as round or time. Series
+ * sampled at different x (training every round, evaluation now and then) share one x axis, gaps spanned.
+ */
 export class GridChart extends LitElement {
-  static override properties = { series: { attribute: false }, label: {} };
-  static override styles = css`
-    svg { width: 100%; height: 220px; background: #171a21; border-radius: 8px; }
-    .legend span { margin-right: 12px; }
-  `;
+  static override properties = { series: { attribute: false }, label: {}, xLabel: {} };
+  static override styles = [
+    unsafeCSS(uPlotCss),
+    css`
+      :host { display: block; margin: 8px 0; }
+      .u-legend { color: #e6e6e6; font-size: 13px; }
+      h3 { font-size: 14px; margin: 4px 0; color: #9aa4b2; }
+    `,
+  ];
   series: Series[] = [];
   label = '';
+  /** 'round', or 'time' (x values are epoch milliseconds). */
+  xLabel: 'round' | 'time' = 'round';
+  private plot?: uPlot;
+  private shape = '';
 
   override render() {
-    const all = this.series.flatMap((s) => s.points);
-    if (!all.length) return html`<p>${this.label}: no data yet</p>`;
-    // A loop, not Math.min(...xs): spreading a long series overflows the call stack.
-    let [x0, x1, y0, y1] = [Number.POSITIVE_INFINITY, 1, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
-    for (const p of all) [x0, x1, y0, y1] = [Math.min(x0, p.x), Math.max(x1, p.x), Math.min(y0, p.y), Math.max(y1, p.y)];
-    const W = 600;
-    const H = 200;
-    const sx = (x: number) => 40 + ((x - x0) / (x1 - x0 || 1)) * (W - 50);
-    const sy = (y: number) => H - 20 - ((y - y0) / (y1 - y0 || 1)) * (H - 40);
-    return html`
-      <div class="legend">${this.label}: ${this.series.map((s) => html`<span style="color:${s.color}">● ${s.name} ${s.points.at(-1)?.y.toFixed(4) ?? ''}</span>`)}</div>
-      <svg viewBox="0 0 ${W} ${H}">
-        <text x="4" y="16" fill="#9aa4b2" font-size="11">${y1.toFixed(3)}</text>
-        <text x="4" y="${H - 20}" fill="#9aa4b2" font-size="11">${y0.toFixed(3)}</text>
-        <text x="${W - 60}" y="${H - 4}" fill="#9aa4b2" font-size="11">round ${x1}</text>
-        ${this.series.map((s) => svg`<polyline fill="none" stroke=${s.color} stroke-width="2" points=${s.points.map((p) => `${sx(p.x)},${sy(p.y)}`).join(' ')} />`)}
-      </svg>`;
+    return html`<h3>${this.label}</h3><div id="plot" role="img" aria-label=${`${this.label} by ${this.xLabel}`}></div>`;
+  }
+
+  protected override updated(changed: PropertyValues) {
+    super.updated(changed);
+    const data = aligned(this.series, this.xLabel === 'time' ? 1000 : 1);
+    const shape = `${this.xLabel}|${this.series.map((s) => s.name).join(',')}`;
+    if (this.plot && shape === this.shape) return this.plot.setData(data);
+    this.plot?.destroy();
+    this.shape = shape;
+    const target = this.renderRoot.querySelector('#plot') as HTMLElement;
+    const axis = { stroke: '#9aa4b2', grid: { stroke: '#2a2f3a' }, ticks: { stroke: '#2a2f3a' } };
+    this.plot = new uPlot(
+      {
+        width: Math.max(280, Math.min(1000, target.clientWidth || 600)),
+        height: 220,
+        scales: { x: { time: this.xLabel === 'time' } },
+        axes: [{ ...axis, label: this.xLabel === 'time' ? 'time' : 'round' }, { ...axis }],
+        series: [{ label: this.xLabel }, ...this.series.map((s) => ({ label: s.name, stroke: s.color, width: 2, spanGaps: true }))],
+      },
+      data,
+      target,
+    );
+  }
+
+  override disconnectedCallback() {
+    super.disconnectedCallback();
+    this.plot?.destroy();
+    this.plot = undefined;
+    this.shape = '';
   }
 }
 customElements.define('grid-chart', GridChart);
+
+/** One x array (the union of every series' x, divided by `xScale`) and each series' y at it, null where it has none. */
+function aligned(series: Series[], xScale: number): uPlot.AlignedData {
+  const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p.x)))].sort((a, b) => a - b);
+  const index = new Map(xs.map((x, i) => [x, i]));
+  const ys = series.map((s) => {
+    const y: (number | null)[] = new Array(xs.length).fill(null);
+    for (const p of s.points) y[index.get(p.x) as number] = p.y;
+    return y;
+  });
+  return [xs.map((x) => x / xScale), ...ys];
+}

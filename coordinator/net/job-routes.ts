@@ -63,6 +63,18 @@ export function registerJobRoutes({ router, as, store, scheduler, datasets }: Ap
   );
   router.route(
     'get',
+    '/api/jobs/:id/workers',
+    as('researcher', async (req, who) => {
+      const job = await ownJob(req.params.id, who);
+      const workers = (await store.jobWorkers(job.id)).map((w) => {
+        const engines = (JSON.parse(w.capabilities) as { engines?: { engine: string; adapter: string; samplesPerSec: number }[] }).engines ?? [];
+        return { id: w.id, name: w.name, kind: w.kind, engine: engines[0] ?? null, accepted: Number(w.accepted), refused: Number(w.refused) };
+      });
+      return { workers, refusals: (await store.refusals(job.id)).map(camelKeys) };
+    }),
+  );
+  router.route(
+    'get',
     '/api/jobs/:id/checkpoints',
     as('researcher', async (req, who) => (await store.checkpoints((await ownJob(req.params.id, who)).id)).map(({ path, ...c }) => camelKeys(c))),
   );

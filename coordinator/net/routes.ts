@@ -112,6 +112,11 @@ export function registerApi(o: ApiOptions) {
 
   router.route(
     'get',
+    '/api/audit',
+    as('operator', async () => (await store.auditEvents(200)).map((e) => camelKeys({ ...e, detail: JSON.parse(e.detail) }))),
+  );
+  router.route(
+    'get',
     '/api/workers',
     as('researcher', async () => (await store.listWorkers()).map((w) => camelKeys({ ...w, capabilities: JSON.parse(w.capabilities) }))),
   );

@@ -48,4 +48,31 @@ export class WorkerQueries extends OutputQueries {
     const q = this.db.updateTable(table).set((eb) => ({ bytes_up: eb('bytes_up', '+', up), bytes_down: eb('bytes_down', '+', down) }));
     await (table === 'workers' ? q.where('id', '=', String(id)) : q.where('id', '=', Number(id))).execute();
   }
+
+  /** The workers of a job: results that stand and results refused or set aside, with their capabilities. */
+  jobWorkers(jobId: number) {
+    return this.db
+      .selectFrom('results as r')
+      .innerJoin('workers as w', 'w.id', 'r.worker_id')
+      .where('r.job_id', '=', jobId)
+      .select(['w.id', 'w.name', 'w.kind', 'w.capabilities'])
+      .select((eb) => [
+        eb.fn.sum<number>(eb.case().when('r.accepted', '=', 1).then(1).else(0).end()).as('accepted'),
+        eb.fn.sum<number>(eb.case().when('r.accepted', '=', 0).then(1).else(0).end()).as('refused'),
+      ])
+      .groupBy(['w.id', 'w.name', 'w.kind', 'w.capabilities'])
+      .execute();
+  }
+
+  /** The job's latest refused or set-aside results, newest first. */
+  refusals(jobId: number, limit = 20) {
+    return this.db
+      .selectFrom('results')
+      .select(['worker_id', 'round', 'shard', 'reason', 'created_at'])
+      .where('job_id', '=', jobId)
+      .where('accepted', '=', 0)
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+  }
 }

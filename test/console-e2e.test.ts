@@ -1,0 +1,112 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCoordinator } from '../coordinator/server';
+import { accessibilityProblems, launchChromium } from './browser';
+import { type Proc, startWorker, tempDir, waitUntil } from './helpers';
+
+const DIST = resolve(import.meta.dirname, '..', 'dist');
+const SHOTS = resolve(import.meta.dirname, '..', 'artifacts', 'screenshots');
+const TOKEN = 'gt_console_researcher_op';
+
+// A researcher's way through the console: sign in, fill the job form (a bad value is refused at its field), submit,
+// watch the job page's charts fill, download model.onnx through the page.
+describe('researcher console in headless Chromium', () => {
+  let coord: Awaited<ReturnType<typeof startCoordinator>>;
+  let browser: Browser;
+  let page: Page;
+  let worker: Proc;
+
+  beforeAll(async () => {
+    if (!existsSync(join(DIST, 'console.html'))) throw new Error('web client not built: `npm test` runs `npm run build` first');
+    const dir = tempDir('grid-console-');
+    coord = await startCoordinator({
+      ...{ port: 0, host: '127.0.0.1', databaseUrl: `sqlite:${join(dir, 'grid.db')}`, dataDir: dir, webDir: DIST, enrolment: false },
+      ...{ operatorToken: TOKEN, maxFrameBytes: 64 << 20, maxBodyBytes: 1 << 20, heartbeatMs: 5000 },
+      log: { debug() {}, info() {}, warn() {}, error: console.error },
+    });
+    worker = startWorker(`http://127.0.0.1:${coord.port}`, TOKEN, 'console-worker');
+    browser = await launchChromium();
+    page = await browser.newPage();
+    page.on('pageerror', (e) => console.error(`page error: ${e}`));
+  }, 120_000);
+  afterAll(async () => {
+    worker?.child.kill('SIGKILL');
+    await browser?.close();
+    await coord?.close();
+  });
+
+  const text = async (sel: string) => (await page.$eval(`pierce/${sel}`, (e) => e.textContent ?? '')).trim();
+  const fill = async (sel: string, value: string) => {
+    const input = await page.waitForSelector(`pierce/${sel}`);
+    await input?.click({ count: 3 });
+    await input?.type(value);
+  };
+  const shoot = async (name: string) => {
+    mkdirSync(SHOTS, { recursive: true });
+    for (const [size, width, height] of [
+      ['desktop', 1280, 900],
+      ['phone', 390, 844],
+    ] as const) {
+      await page.setViewport({ width, height });
+      await page.screenshot({ path: join(SHOTS, `${name}-${size}.png`), fullPage: true });
+    }
+    await page.setViewport({ width: 1280, height: 900 });
+  };
+
+  it('submits through the form, shows the job live, and hands over its model.onnx', async () => {
+    await page.goto(`http://127.0.0.1:${coord.port}/console`);
+    await fill('#token', TOKEN);
+    await page.$eval('pierce/#token', (e) => e.dispatchEvent(new Event('change')));
+    await fill('#f-name', 'console-mlp');
+    await fill('#f-layers', '784,64,10');
+    await fill('#f-globalBatch', '-5'); // checked as typed, by the schema the server uses
+    await waitUntil('field error', async () => (await text('#e-globalBatch')).includes('globalBatch'), 5000, 100);
+    expect(await page.$eval('pierce/#f-globalBatch', (e) => e.getAttribute('aria-invalid'))).toBe('true');
+    await fill('#f-globalBatch', '256');
+    await fill('#f-epochs', '0.2');
+    expect(await text('#e-globalBatch')).toBe('');
+    expect(JSON.parse(await text('#raw'))).toMatchObject({ name: 'console-mlp', globalBatch: 256, model: { layers: [784, 64, 10] } });
+    await shoot('job-form');
+    await (await page.waitForSelector('pierce/#submit'))?.click();
+    await waitUntil('job page', async () => (await text('#job-state').catch(() => '')).startsWith('running'), 20_000, 200);
+    // The charts fill as rounds close: the loss chart's legend shows a value once a round is in.
+    const progress = async () => Number((await text('#job-progress')).split(' ')[0]);
+    await waitUntil('rounds closing', async () => (await progress()) >= 3, 60_000, 200);
+    await page.waitForSelector('pierce/.uplot canvas');
+    await waitUntil('done', async () => (await text('#job-state')).startsWith('done'), 120_000, 500);
+    expect(await text('#job-best')).toMatch(/^\d+\.\d\d%$/);
+    expect(await accessibilityProblems(page)).toEqual([]); // signed in: form, job page, operator view
+    await shoot('job-page');
+    const downloads = tempDir('grid-console-downloads-');
+    const cdp = await page.createCDPSession();
+    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
+    await (await page.waitForSelector('pierce/#job-onnx'))?.click();
+    const file = await waitUntil('model.onnx downloaded', async () => readdirSync(downloads).find((f) => f.endsWith('.onnx')), 20_000);
+    const session = await ort.InferenceSession.create(readFileSync(join(downloads, file)));
+    expect(session.inputNames).toEqual(['input']);
+  }, 240_000);
+
+  it('shows the server’s refusal at the field it names', async () => {
+    await fill('#f-layers', '784,64,3'); // fewer outputs than Fashion-MNIST has classes: only the server knows
+    await (await page.waitForSelector('pierce/#submit'))?.click();
+    await waitUntil('server refusal at the model field', async () => (await text('#e-kind')).includes('classes'), 10_000, 100);
+  });
+
+  it('lets an operator issue and revoke a token, and shows the audit log', async () => {
+    await fill('input[name=name]', 'lab volunteer');
+    await (await page.waitForSelector('pierce/#issue button'))?.click();
+    await waitUntil('token shown once', async () => (await text('#issued').catch(() => '')).startsWith('gt_'), 10_000, 200);
+    const rows = async () => page.$$eval('pierce/#tokens tr', (r) => r.slice(1).map((x) => x.textContent ?? ''));
+    await waitUntil('token listed', async () => (await rows()).some((r) => r.includes('lab volunteer')), 10_000, 200);
+    page.once('dialog', (d) => void d.accept()); // "Revoke token N?"
+    await page.$$eval('pierce/#tokens tr', (trs) => {
+      const row = trs.find((r) => r.textContent?.includes('lab volunteer'));
+      (row?.querySelector('button') as unknown as { click(): void } | null)?.click();
+    });
+    await waitUntil('token revoked', async () => (await rows()).some((r) => r.includes('lab volunteer') && r.includes('revoked')), 10_000, 200);
+    await waitUntil('audit', async () => (await page.$$eval('pierce/#audit td', (c) => c.map((x) => x.textContent))).includes('token.revoke'), 10_000, 200);
+  });
+});

@@ -1,0 +1,226 @@
+import { css, html, LitElement } from 'lit';
+import { parseJobSpec } from '../protocol/job';
+
+/** The form's fields as typed, by the name of the spec path they fill. */
+type Fields = Record<string, string>;
+
+const TRAINING: Fields = {
+  name: 'fashion-mnist-mlp',
+  kind: 'mlp',
+  layers: '784,256,128,10',
+  channels: '16,32',
+  dataset: 'fashion-mnist/train',
+  evalSplit: 'test',
+  optimizer: 'adamw',
+  lr: '0.001',
+  globalBatch: '512',
+  shardSize: '128',
+  epochs: '5',
+  mode: 'sync',
+  steps: '16',
+  encoding: 'fp32',
+  download: 'fp32',
+  rule: 'mean',
+  fraction: '0',
+  model: '',
+  output: '',
+  postprocess: 'argmax',
+};
+
+const num = (s: string) => (s.trim() === '' ? undefined : Number(s));
+const list = (s: string) => s.split(',').map((x) => Number(x.trim()));
+
+/** The spec the fields describe (not yet checked: parseJobSpec does that, as the server will). */
+export function specOf(f: Fields): Record<string, unknown> {
+  const [name, split] = f.dataset.split('/');
+  if (f.kind === 'inference')
+    return {
+      name: f.name,
+      mode: 'inference',
+      model: { sha256: f.model, ...(f.output ? { output: f.output } : {}) },
+      dataset: { name, split },
+      shardSize: num(f.shardSize),
+      postprocess: f.postprocess,
+    };
+  const model =
+    f.kind === 'cnn' ? { kind: 'cnn', input: [1, 28, 28], channels: list(f.channels), kernel: 5, classes: 10 } : { kind: 'mlp', layers: list(f.layers) };
+  return {
+    name: f.name,
+    mode: f.mode,
+    model,
+    dataset: { name, split, ...(f.evalSplit ? { evalSplit: f.evalSplit } : {}) },
+    optimizer: { kind: f.optimizer, lr: num(f.lr) },
+    globalBatch: num(f.globalBatch),
+    shardSize: num(f.shardSize),
+    epochs: num(f.epochs),
+    ...(f.mode === 'local' ? { local: { steps: num(f.steps) } } : {}),
+    encoding: f.encoding,
+    download: f.download,
+    aggregation: { rule: f.rule },
+    redundancy: { fraction: num(f.fraction) },
+    ...(f.evalSplit ? { evalEvery: 50 } : {}),
+  };
+}
+
+/** The form field an error message is about: its spec path's last part when it names a field, else the first field it names. */
+export function fieldOf(message: string, fields: string[]): string | undefined {
+  const path = /^([\w.[\]]+): /.exec(message)?.[1];
+  const parts = path?.split(/[.[\]]/).filter(Boolean) ?? [];
+  const byPath = [...parts].reverse().find((p) => fields.includes(p));
+  if (byPath) return parts[0] === 'model' && !['layers', 'channels'].includes(byPath) ? 'kind' : byPath;
+  if (parts[0] === 'model') return 'kind';
+  return fields.find((f) => new RegExp(`\\b${f}\\b`).test(message));
+}
+
+/**
+ * The job form: every field checked as it is typed by the same schema the server uses, the error shown at its
+ * field; the raw JSON one click away; the server's refusal, if any, shown at the field it names.
+ */
+export class GridJobForm extends LitElement {
+  static override properties = { fields: { state: true }, errors: { state: true }, datasets: { attribute: false }, models: { attribute: false } };
+  static override styles = css`
+    form { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: 10px 16px; }
+    label { display: flex; flex-direction: column; font-size: 13px; color: #9aa4b2; }
+    input, select { font: inherit; color: #e6e6e6; background: #0f1115; border: 1px solid #2a2f3a; border-radius: 6px; padding: 5px; }
+    [aria-invalid='true'] { border-color: #f87171; }
+    .error { color: #f87171; font-size: 12px; min-height: 1em; }
+    pre { background: #0f1115; padding: 8px; overflow: auto; font-size: 12px; }
+    button { font: inherit; padding: 6px 12px; border-radius: 6px; border: 0; background: #2563eb; color: #fff; cursor: pointer; }
+  `;
+  fields: Fields = { ...TRAINING };
+  errors: Record<string, string> = {};
+  datasets: string[] = ['fashion-mnist/train', 'fashion-mnist/test'];
+  models: { sha256: string; name: string }[] = [];
+
+  /** Check the spec the fields make now; field errors are shown, the spec returned when it is valid. */
+  check(): Record<string, unknown> | undefined {
+    const spec = specOf(this.fields);
+    try {
+      parseJobSpec(spec);
+      this.errors = {};
+      return spec;
+    } catch (e) {
+      this.showError(String((e as Error).message));
+      return undefined;
+    }
+  }
+
+  /** Show a refusal (the schema's or the server's) at the field it is about, or under the form. */
+  showError(message: string) {
+    const field = fieldOf(message, Object.keys(this.fields)) ?? 'form';
+    // A training job's model is described by the model kind and sizes: its errors go there.
+    this.errors = { [field === 'model' && this.fields.kind !== 'inference' ? 'kind' : field]: message };
+  }
+
+  private set(key: string, value: string) {
+    this.fields = { ...this.fields, [key]: value };
+    this.check();
+  }
+
+  private submit(e: Event) {
+    e.preventDefault();
+    const spec = this.check();
+    if (spec) this.dispatchEvent(new CustomEvent('submit-job', { detail: spec, bubbles: true, composed: true }));
+  }
+
+  private input(key: string, label: string, type = 'text') {
+    const error = this.errors[key];
+    return html`<label>${label}
+      <input id=${`f-${key}`} type=${type} .value=${this.fields[key]} aria-invalid=${error ? 'true' : 'false'} aria-describedby=${`e-${key}`}
+        @input=${(e: Event) => this.set(key, (e.target as HTMLInputElement).value)} />
+      <span class="error" id=${`e-${key}`}>${error ?? ''}</span></label>`;
+  }
+
+  private choice(key: string, label: string, options: [string, string][]) {
+    const error = this.errors[key];
+    return html`<label>${label}
+      <select id=${`f-${key}`} aria-invalid=${error ? 'true' : 'false'} aria-describedby=${`e-${key}`}
+        @change=${(e: Event) => this.set(key, (e.target as HTMLSelectElement).value)}>
+        ${options.map(([v, text]) => html`<option value=${v} ?selected=${this.fields[key] === v}>${text}</option>`)}
+      </select>
+      <span class="error" id=${`e-${key}`}>${error ?? ''}</span></label>`;
+  }
+
+  override render() {
+    const f = this.fields;
+    const inference = f.kind === 'inference';
+    const datasets = this.datasets.map((d): [string, string] => [d, d]);
+    return html`
+      <form @submit=${this.submit} novalidate>
+        ${this.input('name', 'Name')}
+        ${this.choice('kind', 'Model', [
+          ['mlp', 'MLP (train)'],
+          ['cnn', 'CNN (train)'],
+          ['inference', 'Registered ONNX model (inference)'],
+        ])}
+        ${f.kind === 'mlp' ? this.input('layers', 'Layer widths, input to classes') : ''}
+        ${f.kind === 'cnn' ? this.input('channels', 'Conv channels (two)') : ''}
+        ${inference ? this.choice('model', 'Registered model', [['', 'choose…'], ...this.models.map((m): [string, string] => [m.sha256, `${m.name} (${m.sha256.slice(0, 8)})`])]) : ''}
+        ${inference ? this.input('output', 'Output to keep (default: first)') : ''}
+        ${
+          inference
+            ? this.choice('postprocess', 'Post-processing', [
+                ['argmax', 'argmax'],
+                ['topk:5', 'top 5'],
+                ['raw', 'raw'],
+              ])
+            : ''
+        }
+        ${this.choice('dataset', 'Data set', datasets)}
+        ${inference ? '' : this.input('evalSplit', 'Evaluation split')}
+        ${
+          inference
+            ? ''
+            : this.choice('optimizer', 'Optimizer', [
+                ['adamw', 'AdamW'],
+                ['adam', 'Adam'],
+                ['sgd', 'SGD'],
+              ])
+        }
+        ${inference ? '' : this.input('lr', 'Learning rate', 'number')}
+        ${inference ? '' : this.input('globalBatch', 'Global batch (samples per round)', 'number')}
+        ${this.input('shardSize', 'Shard size (samples)', 'number')}
+        ${inference ? '' : this.input('epochs', 'Epochs', 'number')}
+        ${
+          inference
+            ? ''
+            : this.choice('mode', 'Mode', [
+                ['sync', 'synchronous'],
+                ['local', 'local steps (DiLoCo)'],
+              ])
+        }
+        ${!inference && f.mode === 'local' ? this.input('steps', 'Local steps per shard', 'number') : ''}
+        ${
+          inference
+            ? ''
+            : this.choice('encoding', 'Results', [
+                ['fp32', 'fp32'],
+                ['fp16', 'fp16'],
+                ['int8', 'int8'],
+              ])
+        }
+        ${
+          inference
+            ? ''
+            : this.choice('download', 'Parameter downloads', [
+                ['fp32', 'fp32 copies'],
+                ['int8-delta', 'int8 deltas'],
+              ])
+        }
+        ${
+          inference
+            ? ''
+            : this.choice('rule', 'Aggregation', [
+                ['mean', 'mean'],
+                ['trimmed-mean', 'trimmed mean'],
+                ['median', 'median'],
+                ['centered-clip', 'centered clip'],
+              ])
+        }
+        ${inference ? '' : this.input('fraction', 'Checked by redundancy (fraction)', 'number')}
+        <div><button id="submit" type="submit">Submit</button><p class="error" id="e-form">${this.errors.form ?? ''}</p></div>
+      </form>
+      <details><summary>Raw JSON</summary><pre id="raw">${JSON.stringify(specOf(f), null, 2)}</pre></details>`;
+  }
+}
+customElements.define('grid-job-form', GridJobForm);

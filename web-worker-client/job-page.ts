@@ -1,0 +1,161 @@
+import { css, html, LitElement } from 'lit';
+import './chart';
+import type { Series } from './chart';
+
+export interface JobView {
+  id: number;
+  name: string;
+  state: string;
+  round: number;
+  totalRounds: number;
+  error: string | null;
+  createdAt: number;
+  bytesUp: number;
+  bytesDown: number;
+  spec: Record<string, unknown> & { mode?: string; globalBatch?: number; shardSize?: number };
+  providers?: Record<string, number>;
+}
+interface Metric {
+  id: number;
+  round: number;
+  name: string;
+  value: number;
+  at: number;
+}
+interface JobWorker {
+  id: string;
+  name: string;
+  kind: string;
+  engine: { engine: string; adapter: string; samplesPerSec: number } | null;
+  accepted: number;
+  refused: number;
+}
+interface Refusal {
+  workerId: string;
+  round: number;
+  shard: number;
+  reason: string;
+  createdAt: number;
+}
+
+export type Api = <T>(path: string, init?: RequestInit) => Promise<T>;
+
+const ACTIONS: Record<string, string[]> = { running: ['pause', 'cancel'], queued: ['pause', 'cancel'], paused: ['resume', 'cancel'] };
+const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+
+/**
+ * One job: spec, state and why, progress with ETA and speed, bytes moved, best accuracy, live charts (by round or by
+ * time), the workers on it and its latest refusals, the controls that apply now, and its downloads.
+ */
+export class GridJobPage extends LitElement {
+  static override properties = { job: { attribute: false }, metrics: { attribute: false }, detail: { state: true }, byTime: { state: true } };
+  static override styles = css`
+    dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 8px 0; }
+    dt { color: #9aa4b2; } dd { margin: 0; }
+    button { font: inherit; padding: 6px 12px; border-radius: 6px; border: 0; background: #2563eb; color: #fff; cursor: pointer; margin: 0 6px 6px 0; }
+    button.danger { background: #b91c1c; }
+    table { border-collapse: collapse; width: 100%; } td, th { padding: 4px 8px; text-align: left; border-bottom: 1px solid #2a2f3a; }
+    pre { background: #0f1115; padding: 8px; overflow: auto; font-size: 12px; max-height: 240px; }
+    .err { color: #f87171; }
+  `;
+  job?: JobView;
+  metrics: Metric[] = [];
+  detail?: { workers: JobWorker[]; refusals: Refusal[] };
+  byTime = false;
+  api?: Api;
+
+  /** Refresh the workers and refusals (the page's owner refreshes the job and its metrics). */
+  async refreshDetail() {
+    if (this.job && this.api)
+      this.detail = await this.api<{ workers: JobWorker[]; refusals: Refusal[] }>(`/api/jobs/${this.job.id}/workers`).catch(() => this.detail);
+  }
+
+  private emit(name: string, detail: unknown) {
+    this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+  }
+
+  private control(action: string) {
+    if (action === 'cancel' && !confirm(`Cancel job ${this.job?.id}? Its progress is kept but it will not run again.`)) return;
+    this.emit('control-job', { id: this.job?.id, action });
+  }
+
+  private series(names: [string, string][]): Series[] {
+    const x = (m: Metric) => (this.byTime ? m.at : m.round);
+    return names.map(([name, color]) => ({ name, color, points: this.metrics.filter((m) => m.name === name).map((m) => ({ x: x(m), y: m.value })) }));
+  }
+
+  /** Samples per second and the time left, from the job's age and its progress. */
+  private pace(j: JobView) {
+    const seconds = (Date.now() - j.createdAt) / 1000;
+    const steps = (j.spec.local as { steps?: number } | undefined)?.steps ?? 1;
+    const perRound = j.spec.mode === 'inference' ? (j.spec.shardSize ?? 0) : (j.spec.globalBatch ?? 0) * steps;
+    const rate = j.round > 0 ? (j.round * perRound) / seconds : 0;
+    const eta = j.round > 0 && j.state === 'running' ? ((j.totalRounds - j.round) * seconds) / j.round : undefined;
+    return { rate, eta };
+  }
+
+  override render() {
+    const j = this.job;
+    if (!j) return html``;
+    const inference = j.spec.mode === 'inference';
+    const best = Math.max(0, ...this.metrics.filter((m) => m.name === (inference ? 'accuracy' : 'test_accuracy')).map((m) => m.value));
+    const { rate, eta } = this.pace(j);
+    const reason =
+      j.error ??
+      (j.state === 'queued' ? 'waiting for a coordinator to take it' : j.state === 'running' && j.round === 0 ? 'waiting for workers that can run it' : '');
+    return html`
+      <h2>Job ${j.id}: ${j.name}</h2>
+      <dl>
+        <dt>State</dt><dd id="job-state">${j.state}${reason ? html` <span class=${j.error ? 'err' : ''}>(${reason})</span>` : ''}</dd>
+        <dt>Progress</dt><dd id="job-progress">${j.round} / ${j.totalRounds} ${inference ? 'shards' : 'rounds'}${eta !== undefined ? `, about ${Math.ceil(eta / 60)} min left` : ''}</dd>
+        <dt>Speed</dt><dd>${rate.toFixed(0)} samples/s</dd>
+        <dt>Bytes moved</dt><dd id="job-bytes">${mb(j.bytesUp)} up, ${mb(j.bytesDown)} down</dd>
+        <dt>Best ${inference ? 'accuracy' : 'test accuracy'}</dt><dd id="job-best">${best ? `${(best * 100).toFixed(2)}%` : '–'}</dd>
+        ${
+          j.providers
+            ? html`<dt>Providers</dt><dd>${Object.entries(j.providers)
+                .map(([p, n]) => `${p}: ${n}`)
+                .join(', ')}</dd>`
+            : ''
+        }
+      </dl>
+      <div>
+        ${(ACTIONS[j.state] ?? []).map((a) => html`<button class=${a === 'cancel' ? 'danger' : ''} id=${`job-${a}`} @click=${() => this.control(a)}>${a}</button>`)}
+        ${
+          inference
+            ? html`<button @click=${() => this.emit('download', { path: `/api/jobs/${j.id}/output.npy`, name: `job-${j.id}-output.npy` })}>output.npy</button>
+              <button @click=${() => this.emit('download', { path: `/api/jobs/${j.id}/output.csv`, name: `job-${j.id}-output.csv` })}>output.csv</button>`
+            : html`<button id="job-onnx" @click=${() => this.emit('download-latest', { id: j.id, what: 'onnx' })}>model.onnx</button>
+              <button @click=${() => this.emit('download-latest', { id: j.id, what: 'checkpoint' })}>checkpoint (safetensors)</button>`
+        }
+      </div>
+      <label><input id="by-time" type="checkbox" .checked=${this.byTime} @change=${(e: Event) => (this.byTime = (e.target as HTMLInputElement).checked)} /> x axis: time</label>
+      <grid-chart id="loss-chart" label="loss" .xLabel=${this.byTime ? 'time' : 'round'} .series=${this.series([
+        ['train_loss', '#f59e0b'],
+        ['test_loss', '#ef4444'],
+      ])}></grid-chart>
+      <grid-chart id="accuracy-chart" label="accuracy" .xLabel=${this.byTime ? 'time' : 'round'} .series=${this.series([
+        ['train_accuracy', '#22c55e'],
+        ['test_accuracy', '#60a5fa'],
+        ['accuracy', '#a855f7'],
+      ])}></grid-chart>
+      <h3>Workers on this job</h3>
+      <table id="job-workers">
+        <tr><th>worker</th><th>kind</th><th>engine</th><th>adapter</th><th>rate</th><th>accepted</th><th>refused</th></tr>
+        ${(this.detail?.workers ?? []).map(
+          (w) => html`<tr><td title=${w.id}>${w.name}</td><td>${w.kind}</td><td>${w.engine?.engine ?? ''}</td><td>${w.engine?.adapter ?? ''}</td>
+            <td>${w.engine ? `${w.engine.samplesPerSec.toLocaleString()} samples/s` : ''}</td><td>${w.accepted}</td><td>${w.refused}</td></tr>`,
+        )}
+      </table>
+      <h3>Recent refusals</h3>
+      <table id="job-refusals">
+        <tr><th>when</th><th>worker</th><th>round</th><th>shard</th><th>code</th></tr>
+        ${(this.detail?.refusals ?? []).map(
+          (r) =>
+            html`<tr><td>${new Date(r.createdAt).toLocaleTimeString()}</td><td>${r.workerId.slice(0, 8)}</td><td>${r.round}</td><td>${r.shard}</td><td>${r.reason}</td></tr>`,
+        )}
+      </table>
+      <details><summary>Spec</summary><pre>${JSON.stringify(j.spec, null, 2)}</pre></details>`;
+  }
+}
+customElements.define('grid-job-page', GridJobPage);
