@@ -23,7 +23,7 @@ describe('researcher console in headless Chromium', () => {
     if (!existsSync(join(DIST, 'console.html'))) throw new Error('web client not built: `npm test` runs `npm run build` first');
     const dir = tempDir('grid-console-');
     coord = await startCoordinator({
-      ...{ port: 0, host: '127.0.0.1', databaseUrl: `sqlite:${join(dir, 'grid.db')}`, dataDir: dir, webDir: DIST, enrolment: false },
+      ...{ port: 0, host: '127.0.0.1', databaseUrl: `sqlite:${join(dir, 'grid.db')}`, dataDir: dir, webDir: DIST, enrolment: true },
       ...{ operatorToken: TOKEN, maxFrameBytes: 64 << 20, maxBodyBytes: 1 << 20, heartbeatMs: 5000 },
       log: { debug() {}, info() {}, warn() {}, error: console.error },
     });
@@ -109,4 +109,29 @@ describe('researcher console in headless Chromium', () => {
     await waitUntil('token revoked', async () => (await rows()).some((r) => r.includes('lab volunteer') && r.includes('revoked')), 10_000, 200);
     await waitUntil('audit', async () => (await page.$$eval('pierce/#audit td', (c) => c.map((x) => x.textContent))).includes('token.revoke'), 10_000, 200);
   });
+
+  it('closes enrolment from the operator view; a volunteer then joins with an invitation token', async () => {
+    const box = await page.waitForSelector('pierce/#enrolment');
+    await waitUntil('enrolment shown open', async () => box?.evaluate((e) => (e as unknown as { checked: boolean }).checked), 10_000, 200);
+    await box?.click(); // open -> closed
+    const enrol = async () => (await fetch(`http://127.0.0.1:${coord.port}/api/enrol`, { method: 'POST' })).status;
+    await waitUntil('enrolment closed', async () => (await enrol()) === 403, 10_000, 200);
+    const issued = await fetch(`http://127.0.0.1:${coord.port}/api/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ name: 'invited', scopes: ['worker'] }),
+    });
+    const { token } = (await issued.json()) as { token: string };
+    const volunteer = await browser.newPage();
+    await volunteer.goto(`http://127.0.0.1:${coord.port}/`);
+    await (await volunteer.waitForSelector('pierce/#contribute'))?.click();
+    const error = () => volunteer.$eval('pierce/#error', (e) => e.textContent ?? '').catch(() => '');
+    await waitUntil('told to bring an invitation', async () => /invited volunteers only/.test(await error()), 30_000, 200);
+    const invitation = await volunteer.waitForSelector('pierce/#invitation');
+    await invitation?.type(token);
+    await (await volunteer.waitForSelector('pierce/#join'))?.click();
+    const state = () => volunteer.$eval('pierce/#state', (e) => e.textContent).catch(() => '');
+    await waitUntil('invited volunteer running', async () => (await state()) === 'running', 60_000, 200);
+    await volunteer.close();
+  }, 90_000);
 });

@@ -36,7 +36,14 @@ const when = (t: number | null) => (t ? new Date(t).toLocaleString() : '–');
 
 /** The operator's view: status, workers with their standing, tokens (issue, revoke), the audit log. */
 export class GridOperator extends LitElement {
-  static override properties = { workers: { state: true }, tokens: { state: true }, audit: { state: true }, health: { state: true }, issued: { state: true } };
+  static override properties = {
+    workers: { state: true },
+    tokens: { state: true },
+    audit: { state: true },
+    health: { state: true },
+    issued: { state: true },
+    enrolment: { state: true },
+  };
   static override styles = css`
     table { border-collapse: collapse; width: 100%; } td, th { padding: 4px 8px; text-align: left; border-bottom: 1px solid #2a2f3a; }
     tr.quarantined td { color: #f87171; } tr.revoked td { color: #6b7280; }
@@ -51,6 +58,7 @@ export class GridOperator extends LitElement {
   health?: Health;
   /** A token just issued: shown once, here. */
   issued?: string;
+  enrolment?: boolean;
 
   async refresh() {
     if (!this.api) return;
@@ -59,6 +67,7 @@ export class GridOperator extends LitElement {
       (r) => r.json() as Promise<Health>,
       () => this.health,
     );
+    this.enrolment = (await this.api<{ open: boolean }>('/api/enrolment').catch(() => undefined))?.open;
     // Only an operator token may read these: a researcher's gets FORBIDDEN, and the sections stay hidden.
     this.tokens = await this.api<Token[]>('/api/tokens').catch(() => undefined);
     this.audit = await this.api<AuditEvent[]>('/api/audit').catch(() => undefined);
@@ -73,6 +82,10 @@ export class GridOperator extends LitElement {
     const t = await this.api?.<{ token: string }>('/api/tokens', { method: 'POST', body: JSON.stringify(body) });
     this.issued = t?.token;
     await this.refresh();
+  }
+
+  private async setEnrolment(open: boolean) {
+    this.enrolment = (await this.api?.<{ open: boolean }>('/api/enrolment', { method: 'PUT', body: JSON.stringify({ open }) }))?.open;
   }
 
   private async revoke(id: number) {
@@ -100,6 +113,9 @@ export class GridOperator extends LitElement {
       ${
         this.tokens
           ? html`<h2>Tokens</h2>
+            <label><input id="enrolment" type="checkbox" .checked=${this.enrolment === true}
+              @change=${(e: Event) => this.setEnrolment((e.target as HTMLInputElement).checked)} /> Anonymous volunteers may enrol
+              (otherwise they need an invitation: a worker token issued here)</label>
             <form id="issue" @submit=${this.issue}>
               <label>Name <input name="name" required /></label>
               <label>Scope <select name="scope"><option>worker</option><option>researcher</option><option>operator</option></select></label>

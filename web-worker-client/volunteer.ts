@@ -21,6 +21,7 @@ export class GridVolunteer extends LitElement {
     reason: { state: true },
     credit: { state: true },
     leaders: { state: true },
+    invite: { state: true },
   };
   static override styles = css`
     .card { background: #171a21; border-radius: 12px; padding: 20px; margin: 16px 0; }
@@ -38,6 +39,8 @@ export class GridVolunteer extends LitElement {
   reason?: string;
   credit?: Credit;
   leaders: (Credit & { name: string })[] = [];
+  /** Enrolment is closed: the volunteer needs an invitation (a worker token an operator issued). */
+  invite = false;
   private circumstances?: () => Circumstances;
   /** The page paused the worker for `reason` (not the volunteer's button): it resumes when the reason goes. */
   private autoPaused = false;
@@ -60,7 +63,11 @@ export class GridVolunteer extends LitElement {
     const known = await saved.get<string>('token');
     if (known) return known;
     const res = await fetch('/api/enrol', { method: 'POST' });
-    if (!res.ok) throw new Error(`enrolment refused (${res.status}): ${(await res.json()).error?.message}`);
+    if (!res.ok) {
+      const error = (await res.json()).error;
+      this.invite = error?.code === 'ENROLMENT_CLOSED';
+      throw new Error(this.invite ? 'This grid takes invited volunteers only: paste your invitation token below.' : `enrolment refused: ${error?.message}`);
+    }
     const { token } = await res.json();
     await saved.set('token', token);
     return token;
@@ -79,6 +86,20 @@ export class GridVolunteer extends LitElement {
     } catch (e) {
       this.error = String((e as Error).message ?? e);
     }
+  }
+
+  /** An invitation token, checked against the coordinator before it is kept. */
+  private async useInvitation(e: Event) {
+    e.preventDefault();
+    const token = ((e.target as HTMLFormElement).elements.namedItem('invitation') as HTMLInputElement).value.trim();
+    const res = await fetch('/api/me/credit', { headers: { authorization: `Bearer ${token}` } });
+    if (!res.ok) {
+      this.error = 'That invitation token is not valid here.';
+      return;
+    }
+    await saved.set('token', token);
+    this.invite = false;
+    await this.contribute();
   }
 
   private async pause() {
@@ -154,7 +175,14 @@ export class GridVolunteer extends LitElement {
               <button id="stop" class="secondary" @click=${this.stop}>Stop</button>`
             : html`<button id="contribute" @click=${this.contribute}>${this.consented ? 'Contribute' : 'I agree, contribute'}</button>`
         }
-        ${this.error ? html`<p class="err" id="error">${this.error}</p>` : ''}
+        ${this.error ? html`<p class="err" id="error" role="alert">${this.error}</p>` : ''}
+        ${
+          this.invite
+            ? html`<form @submit=${this.useInvitation}><label>Invitation token
+                <input id="invitation" name="invitation" type="password" autocomplete="off" required /></label>
+                <button id="join" type="submit">Join</button></form>`
+            : ''
+        }
       </div>
       <div class="card">
         <grid-settings .settings=${this.settings} @change-settings=${(e: CustomEvent<Partial<ComputeSettings>>) => this.changeSettings(e.detail)}></grid-settings>

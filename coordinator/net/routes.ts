@@ -1,6 +1,6 @@
 import { GridError } from '../../protocol/errors';
 import { PROTOCOL_VERSION } from '../../protocol/messages';
-import { arr, int, lit, obj, opt, type Schema, SchemaError, str, withDefault } from '../../protocol/schema';
+import { arr, bool, int, lit, obj, opt, type Schema, SchemaError, str, withDefault } from '../../protocol/schema';
 import { type Auth, bearerToken, type Principal, SCOPES, type Scope } from '../auth';
 import type { DatasetRegistry } from '../data/dataset-registry';
 import type { Metrics } from '../metrics';
@@ -32,6 +32,7 @@ export const intParam = (v: string | undefined, name: string) => {
   if (!Number.isInteger(n) || n < 0) throw new GridError('BAD_REQUEST', `${name} must be a non-negative integer`);
   return n;
 };
+const enrolmentRequest = obj({ open: bool });
 const tokenRequest = obj({
   name: str(100),
   scopes: arr(lit(...SCOPES), 3, 1),
@@ -110,6 +111,18 @@ export function registerApi(o: ApiOptions) {
     }),
   );
 
+  // Anonymous enrolment, switched at run time by an operator (GRID_ENROLMENT sets it at start; per coordinator).
+  router.route('get', '/api/enrolment', async () => ({ open: o.enrolment }));
+  router.route(
+    'put',
+    '/api/enrolment',
+    as('operator', async (req, who) => {
+      o.enrolment = parseBody(enrolmentRequest, await req.json()).open;
+      await store.audit(`token:${who.tokenId}`, o.enrolment ? 'enrolment.open' : 'enrolment.close', 'enrolment');
+      return { open: o.enrolment };
+    }),
+    { body: enrolmentRequest.json },
+  );
   router.route(
     'get',
     '/api/audit',
