@@ -14,6 +14,8 @@ export interface JobView {
   bytesDown: number;
   spec: Record<string, unknown> & { mode?: string; globalBatch?: number; shardSize?: number };
   providers?: Record<string, number>;
+  /** What the coordinator running it says, when it is running here. */
+  live?: { waiting?: string } | null;
 }
 interface Metric {
   id: number;
@@ -100,9 +102,7 @@ export class GridJobPage extends LitElement {
     const inference = j.spec.mode === 'inference';
     const best = Math.max(0, ...this.metrics.filter((m) => m.name === (inference ? 'accuracy' : 'test_accuracy')).map((m) => m.value));
     const { rate, eta } = this.pace(j);
-    const reason =
-      j.error ??
-      (j.state === 'queued' ? 'waiting for a coordinator to take it' : j.state === 'running' && j.round === 0 ? 'waiting for workers that can run it' : '');
+    const reason = j.error ?? (j.live?.waiting ? `waiting: ${j.live.waiting}` : j.state === 'queued' ? 'waiting for a coordinator to take it' : '');
     return html`
       <h2>Job ${j.id}: ${j.name}</h2>
       <dl>

@@ -186,7 +186,7 @@ export class Dispatcher extends LeaseKeeper {
   }
 
   /** Workers taking work now that may run this job's shards (counted, not searched). */
-  private eligibleFor(run: Run) {
+  eligibleFor(run: Run) {
     return run.spec.workers === 'native' ? this.eligible.native : this.eligible.any;
   }
 

@@ -190,6 +190,21 @@ for (const dialect of DIALECTS)
       expect(paused.assigns()).toHaveLength(0);
     });
 
+    it('says why a job waits: no connected worker can run it', async () => {
+      const id = await scheduler.submit(job({ workers: 'native' }), null);
+      const browser = Object.assign(link('worker-browser-1'), { kind: 'browser' as const });
+      scheduler.dispatcher.addWorker(browser);
+      scheduler.dispatcher.ready(browser.id, 1);
+      await settle();
+      expect(scheduler.status(id)?.waiting).toBe('no connected worker can run it (native workers only)');
+      const native = link('worker-native-1');
+      scheduler.dispatcher.addWorker(native);
+      scheduler.dispatcher.ready(native.id, 1);
+      await assigned(native, 1);
+      expect(scheduler.status(id)?.waiting).toBeUndefined();
+      expect(browser.assigns()).toHaveLength(0);
+    });
+
     it('waives the check when no worker of another token is connected', async () => {
       const id = await scheduler.submit(job({ globalBatch: 8, rounds: 1, redundancy: { fraction: 1 } }), null);
       const w = link('worker-0000001', 1);

@@ -307,7 +307,9 @@ export class Scheduler {
     const run = this.runs.get(jobId);
     if (!run) return undefined;
     const shards = run.round.shards.map((s) => ({ index: s.index, state: s.result ? 'done' : s.lease ? 'leased' : 'pending', worker: s.lease?.workerId }));
-    return { round: run.round.index, version: run.version, shards };
+    const idle = run.state === 'running' && !shards.some((s) => s.state === 'leased') && this.dispatcher.eligibleFor(run) === 0;
+    const waiting = idle ? `no connected worker can run it${run.spec.workers === 'native' ? ' (native workers only)' : ''}` : undefined;
+    return { round: run.round.index, version: run.version, shards, ...(waiting ? { waiting } : {}) };
   }
 
   async idle() {
