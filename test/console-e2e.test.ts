@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Browser, Page } from 'puppeteer-core';
@@ -95,8 +95,20 @@ describe('researcher console in headless Chromium', () => {
     await waitUntil('server refusal at the model field', async () => (await text('#e-kind')).includes('classes'), 10_000, 100);
   });
 
+  it('uploads a data set from the form and offers it at once', async () => {
+    const csv = join(tempDir('grid-console-csv-'), 'toy.csv');
+    writeFileSync(csv, Array.from({ length: 50 }, (_, i) => `${i % 7},${i % 5},${i % 3}`).join('\n'));
+    await page.$eval('pierce/#upload', (d) => d.setAttribute('open', ''));
+    const file = await page.waitForSelector('pierce/#upload input[type=file]');
+    await (file as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(csv);
+    await fill('#upload input[name=name]', 'toy');
+    await (await page.waitForSelector('pierce/#upload button'))?.click();
+    await waitUntil('uploaded', async () => (await text('#message')) === 'data set toy/train: 50 samples', 10_000, 200);
+    expect(await page.$eval('pierce/#f-dataset', (e) => (e as unknown as { value: string }).value)).toBe('toy/train');
+  });
+
   it('lets an operator issue and revoke a token, and shows the audit log', async () => {
-    await fill('input[name=name]', 'lab volunteer');
+    await fill('#issue input[name=name]', 'lab volunteer');
     await (await page.waitForSelector('pierce/#issue button'))?.click();
     await waitUntil('token shown once', async () => (await text('#issued').catch(() => '')).startsWith('gt_'), 10_000, 200);
     const rows = async () => page.$$eval('pierce/#tokens tr', (r) => r.slice(1).map((x) => x.textContent ?? ''));

@@ -104,6 +104,20 @@ export class GridConsole extends LitElement {
     }
   }
 
+  /** Upload a data set (CSV, or .npy for inference inputs) with the token in a header; the form then offers it. */
+  private async uploadDataset({ file, name, split }: { file: File; name: string; split: string }) {
+    const npy = file.name.endsWith('.npy');
+    const path = `/api/datasets/${encodeURIComponent(name)}/${encodeURIComponent(split)}${npy ? '?format=npy' : ''}`;
+    try {
+      const m = await this.api<{ samples: number }>(path, { method: 'POST', body: file, headers: { 'content-type': 'application/octet-stream' } });
+      this.message = `data set ${name}/${split}: ${m.samples} samples`;
+      await this.refreshForm();
+      this.child<GridJobForm>('grid-job-form')?.choose('dataset', `${name}/${split}`);
+    } catch (e) {
+      this.message = String((e as Error).message);
+    }
+  }
+
   private async control(id: number, action: string) {
     await this.api(`/api/jobs/${id}/${action}`, { method: 'POST' }).then(
       () => (this.message = `job ${id}: ${action}`),
@@ -182,7 +196,8 @@ export class GridConsole extends LitElement {
       }
       <section>
         <h2>Submit a job</h2>
-        <grid-job-form @submit-job=${(e: CustomEvent<unknown>) => this.submit(e.detail)}></grid-job-form>
+        <grid-job-form @submit-job=${(e: CustomEvent<unknown>) => this.submit(e.detail)}
+          @upload-dataset=${(e: CustomEvent<{ file: File; name: string; split: string }>) => this.uploadDataset(e.detail)}></grid-job-form>
       </section>
       <section><grid-operator></grid-operator></section>`;
   }

@@ -112,6 +112,11 @@ export class GridJobForm extends LitElement {
     this.errors = { [field === 'model' && this.fields.kind !== 'inference' ? 'kind' : field]: message };
   }
 
+  /** Set a field from outside (a data set just uploaded) and check the spec again. */
+  choose(key: string, value: string) {
+    this.set(key, value);
+  }
+
   private set(key: string, value: string) {
     this.fields = { ...this.fields, [key]: value };
     this.check();
@@ -121,6 +126,18 @@ export class GridJobForm extends LitElement {
     e.preventDefault();
     const spec = this.check();
     if (spec) this.dispatchEvent(new CustomEvent('submit-job', { detail: spec, bubbles: true, composed: true }));
+  }
+
+  /** Hand the file to the console, which uploads it with the token and selects it here once registered. */
+  private upload(e: Event) {
+    e.preventDefault();
+    const form = e.target as HTMLFormElement;
+    const field = (name: string) => form.elements.namedItem(name) as HTMLInputElement;
+    const file = field('file').files?.[0];
+    if (file)
+      this.dispatchEvent(
+        new CustomEvent('upload-dataset', { detail: { file, name: field('name').value, split: field('split').value }, bubbles: true, composed: true }),
+      );
   }
 
   private input(key: string, label: string, type = 'text') {
@@ -220,6 +237,15 @@ export class GridJobForm extends LitElement {
         ${inference ? '' : this.input('fraction', 'Checked by redundancy (fraction)', 'number')}
         <div><button id="submit" type="submit">Submit</button><p class="error" id="e-form">${this.errors.form ?? ''}</p></div>
       </form>
+      <details id="upload"><summary>Upload a data set</summary>
+        <form @submit=${this.upload}>
+          <label>File (CSV: features then the label; or a numpy .npy for inference)
+            <input name="file" type="file" accept=".csv,.npy,text/csv" required /></label>
+          <label>Name <input name="name" pattern="[A-Za-z0-9][A-Za-z0-9._-]*" required /></label>
+          <label>Split <input name="split" value="train" pattern="[A-Za-z0-9_-]+" required /></label>
+          <button type="submit">Upload</button>
+        </form>
+      </details>
       <details><summary>Raw JSON</summary><pre id="raw">${JSON.stringify(specOf(f), null, 2)}</pre></details>`;
   }
 }
