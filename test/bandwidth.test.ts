@@ -1,7 +1,6 @@
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCoordinator } from '../coordinator/server';
-import { api, type Proc, startWorker, tempDir, waitUntil } from './helpers';
+import type { startCoordinator } from '../coordinator/server';
+import { api, type Proc, startTestCoordinator, startWorker, tempDir, waitUntil } from './helpers';
 
 const TOKEN = 'gt_bandwidth_operator';
 const CAP_MB = 0.4;
@@ -19,11 +18,7 @@ describe('bandwidth budgets', () => {
 
   beforeAll(async () => {
     const dir = tempDir('grid-bandwidth-');
-    coord = await startCoordinator({
-      ...{ port: 0, host: '127.0.0.1', databaseUrl: `sqlite:${join(dir, 'grid.db')}`, dataDir: dir, webDir: join(dir, 'web'), enrolment: false },
-      ...{ operatorToken: TOKEN, maxFrameBytes: 16 << 20, maxBodyBytes: 16 << 20, heartbeatMs: 5000 },
-      log: { debug() {}, info() {}, warn() {}, error: console.error },
-    });
+    coord = await startTestCoordinator(dir, TOKEN, { maxFrameBytes: 16 << 20 });
     url = `http://127.0.0.1:${coord.port}`;
   });
   afterAll(async () => {

@@ -1,12 +1,11 @@
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startCoordinator } from '../coordinator/server';
+import type { startCoordinator } from '../coordinator/server';
 import { onnxEngine } from '../kernels/onnx/engine';
 import { memoryCache } from '../worker/host';
 import { WorkerLoop } from '../worker/loop';
-import { api, mlpJob, tempDir, waitUntil } from './helpers';
+import { api, mlpJob, startTestCoordinator, tempDir, waitUntil } from './helpers';
 
 const TOKEN = 'gt_compression_operator';
 
@@ -19,11 +18,7 @@ describe('compressed parameter downloads', () => {
 
   beforeAll(async () => {
     const dir = tempDir('grid-compression-');
-    coord = await startCoordinator({
-      ...{ port: 0, host: '127.0.0.1', databaseUrl: `sqlite:${join(dir, 'grid.db')}`, dataDir: dir, webDir: join(dir, 'web'), enrolment: false },
-      ...{ operatorToken: TOKEN, maxFrameBytes: 16 << 20, maxBodyBytes: 1 << 20, heartbeatMs: 5000 },
-      log: { debug() {}, info() {}, warn() {}, error: console.error },
-    });
+    coord = await startTestCoordinator(dir, TOKEN, { maxFrameBytes: 16 << 20, maxBodyBytes: 1 << 20 });
     url = `http://127.0.0.1:${coord.port}`;
     loop = new WorkerLoop({
       ...{ coordinator: url, token: TOKEN, cache: memoryCache(), connect: (u, p) => new WebSocket(u, p) },

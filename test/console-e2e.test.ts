@@ -3,9 +3,9 @@ import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCoordinator } from '../coordinator/server';
+import type { startCoordinator } from '../coordinator/server';
 import { accessibilityProblems, launchChromium } from './browser';
-import { type Proc, startWorker, tempDir, waitUntil } from './helpers';
+import { type Proc, startTestCoordinator, startWorker, tempDir, waitUntil } from './helpers';
 
 const DIST = resolve(import.meta.dirname, '..', 'dist');
 const SHOTS = resolve(import.meta.dirname, '..', 'artifacts', 'screenshots');
@@ -22,11 +22,7 @@ describe('researcher console in headless Chromium', () => {
   beforeAll(async () => {
     if (!existsSync(join(DIST, 'console.html'))) throw new Error('web client not built: `npm test` runs `npm run build` first');
     const dir = tempDir('grid-console-');
-    coord = await startCoordinator({
-      ...{ port: 0, host: '127.0.0.1', databaseUrl: `sqlite:${join(dir, 'grid.db')}`, dataDir: dir, webDir: DIST, enrolment: true },
-      ...{ operatorToken: TOKEN, maxFrameBytes: 64 << 20, maxBodyBytes: 1 << 20, heartbeatMs: 5000 },
-      log: { debug() {}, info() {}, warn() {}, error: console.error },
-    });
+    coord = await startTestCoordinator(dir, TOKEN, { webDir: DIST, enrolment: true, maxBodyBytes: 1 << 20 });
     worker = startWorker(`http://127.0.0.1:${coord.port}`, TOKEN, 'console-worker');
     browser = await launchChromium();
     page = await browser.newPage();

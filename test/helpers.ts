@@ -2,6 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { CoordinatorConfig } from '../coordinator/config';
+import { startCoordinator } from '../coordinator/server';
 import type { TrainingSpec } from '../protocol/job';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -115,3 +117,13 @@ export const mlpJob = (over: Partial<Record<keyof TrainingSpec, unknown>> = {}) 
   leaseMs: 10_000,
   ...over,
 });
+
+/** A coordinator in this process on a fresh SQLite file in `dir`, quiet but for errors; `over` changes any setting. */
+export function startTestCoordinator(dir: string, token: string, over: Partial<CoordinatorConfig> = {}) {
+  return startCoordinator({
+    ...{ port: 0, host: '127.0.0.1', databaseUrl: `sqlite:${join(dir, 'grid.db')}`, dataDir: dir, webDir: join(dir, 'web'), enrolment: false },
+    ...{ operatorToken: token, maxFrameBytes: 64 << 20, maxBodyBytes: 16 << 20, heartbeatMs: 5000 },
+    log: { debug() {}, info() {}, warn() {}, error: console.error },
+    ...over,
+  });
+}

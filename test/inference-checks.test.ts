@@ -1,9 +1,8 @@
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadFashionMnist } from '../coordinator/data/datasets';
-import { startCoordinator } from '../coordinator/server';
+import type { startCoordinator } from '../coordinator/server';
 import { initParams } from '../kernels/models/index';
 import { inferenceGraph } from '../kernels/onnx/models';
 import { type InferenceEngine, onnxInference } from '../kernels/onnx/session';
@@ -13,7 +12,7 @@ import type { ModelSpec } from '../protocol/model';
 import { decodeNpy } from '../protocol/npy';
 import { memoryCache } from '../worker/host';
 import { WorkerLoop } from '../worker/loop';
-import { api, tempDir, waitUntil } from './helpers';
+import { api, startTestCoordinator, tempDir, waitUntil } from './helpers';
 
 const TOKEN = 'gt_inference_checks';
 const MODEL: ModelSpec = { kind: 'mlp', layers: [784, 32, 10] };
@@ -46,11 +45,7 @@ describe('inference results checked by redundancy', () => {
 
   beforeAll(async () => {
     const dir = tempDir('grid-inference-checks-');
-    coord = await startCoordinator({
-      ...{ port: 0, host: '127.0.0.1', databaseUrl: `sqlite:${join(dir, 'grid.db')}`, dataDir: dir, webDir: join(dir, 'web'), enrolment: false },
-      ...{ operatorToken: TOKEN, maxFrameBytes: 64 << 20, maxBodyBytes: 16 << 20, heartbeatMs: 5000 },
-      log: { debug() {}, info() {}, warn() {}, error: console.error },
-    });
+    coord = await startTestCoordinator(dir, TOKEN);
     url = `http://127.0.0.1:${coord.port}`;
   });
   afterAll(async () => {

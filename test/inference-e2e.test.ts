@@ -4,11 +4,11 @@ import * as ort from 'onnxruntime-node';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFashionMnist } from '../coordinator/data/datasets';
-import { startCoordinator } from '../coordinator/server';
+import type { startCoordinator } from '../coordinator/server';
 import { gatherBatch } from '../protocol/dataset';
 import { decodeNpy, encodeNpy } from '../protocol/npy';
 import { launchChromium } from './browser';
-import { api, mlpJob, type Proc, startWorker, tempDir, waitUntil } from './helpers';
+import { api, mlpJob, type Proc, startTestCoordinator, startWorker, tempDir, waitUntil } from './helpers';
 
 const DIST = resolve(import.meta.dirname, '..', 'dist');
 const TOKEN = 'gt_inference_operator';
@@ -68,11 +68,7 @@ describe('inference jobs', () => {
   beforeAll(async () => {
     if (!existsSync(join(DIST, 'index.html'))) throw new Error('web client not built: `npm test` runs `npm run build` first');
     const dir = tempDir('grid-inference-');
-    coord = await startCoordinator({
-      ...{ port: 0, host: '127.0.0.1', databaseUrl: `sqlite:${join(dir, 'grid.db')}`, dataDir: dir, webDir: DIST, enrolment: true },
-      ...{ operatorToken: TOKEN, maxFrameBytes: 64 << 20, maxBodyBytes: 64 << 20, heartbeatMs: 5000 },
-      log: { debug() {}, info() {}, warn() {}, error: console.error },
-    });
+    coord = await startTestCoordinator(dir, TOKEN, { webDir: DIST, enrolment: true, maxBodyBytes: 64 << 20 });
     url = `http://127.0.0.1:${coord.port}`;
     browser = await launchChromium();
   }, 120_000);

@@ -1,18 +1,10 @@
 import { css, html, LitElement } from 'lit';
 import type { GridJobForm } from './job-form';
 import './job-form';
-import type { GridJobPage, JobView } from './job-page';
+import type { GridJobPage, JobView, Metric } from './job-page';
 import './job-page';
 import type { GridOperator } from './operator';
 import './operator';
-
-interface Metric {
-  id: number;
-  round: number;
-  name: string;
-  value: number;
-  at: number;
-}
 
 /**
  * The researcher console: sign in with a token (kept for this tab only), submit jobs through a checked form, follow

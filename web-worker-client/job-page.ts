@@ -17,7 +17,7 @@ export interface JobView {
   /** What the coordinator running it says, when it is running here. */
   live?: { waiting?: string } | null;
 }
-interface Metric {
+export interface Metric {
   id: number;
   round: number;
   name: string;
