@@ -7,6 +7,7 @@ import { int, lit, num, obj, opt, str, withDefault } from './schema';
  */
 export const inferenceJob = obj({
   name: str(200),
+  description: opt(str(1000)),
   mode: lit('inference'),
   model: obj({
     sha256: str(64),

@@ -16,6 +16,8 @@ const adam = obj({
 /** Fields every job has, whatever its mode. */
 const common = {
   name: str(200),
+  /** Shown to the volunteers computing it: what it is for, in the submitter's words. */
+  description: opt(str(1000)),
   model: modelSpec,
   dataset: obj({ name: str(100), split: withDefault(str(40), 'train'), evalSplit: opt(str(40)) }),
   optimizer: variant('kind', { sgd, adam, adamw: adam }),

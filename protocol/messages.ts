@@ -52,6 +52,9 @@ const task = obj({
   encoding: lit('fp32', 'fp16', 'int8'),
 });
 
+/** What a shard is for, shown to the volunteer computing it: the job, who submitted it, and their description. */
+const about = obj({ job: str(200), owner: str(100), description: opt(str(1000)) });
+
 /** Coordinator -> worker. */
 export const serverMessage = variant('type', {
   welcome: obj({ type: lit('welcome'), protocol: int(), workerId: str(64), heartbeatMs: int() }),
@@ -67,6 +70,7 @@ export const serverMessage = variant('type', {
     paramsUrl: str(400),
     data: dataRef,
     task,
+    about: opt(about),
   }),
   /** Run a registered ONNX model over samples in input order; the result is an `output` frame of `count` rows. */
   infer: obj({
@@ -82,6 +86,7 @@ export const serverMessage = variant('type', {
     postprocess: str(20),
     dtype: lit('f32', 'f16'),
     data: dataRef,
+    about: opt(about),
   }),
   revoke: obj({ type: lit('revoke'), assignmentId: int(1), reason: str(200) }),
   ack: obj({ type: lit('ack'), assignmentId: int(1) }),

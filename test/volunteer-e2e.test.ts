@@ -56,7 +56,8 @@ describe('volunteer PWA in headless Chromium', () => {
   const text = async (sel: string) => (await page.$eval(`pierce/${sel}`, (e) => e.textContent ?? '')).trim();
 
   it('consents, times its engines, contributes shards on the fastest, and the job completes', async () => {
-    const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', mlpJob({ rounds: 3, globalBatch: 128, shardSize: 64, evalEvery: 0 }));
+    const spec = mlpJob({ rounds: 3, globalBatch: 128, shardSize: 64, evalEvery: 0, leaseMs: 120_000, description: 'telling trousers from pullovers' });
+    const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', spec);
     await page.goto(url);
     await page.waitForFunction(() => document.querySelector('grid-volunteer')?.shadowRoot?.querySelector('#adapter')?.textContent?.includes('webgpu'), {
       timeout: 60_000,
@@ -80,6 +81,7 @@ describe('volunteer PWA in headless Chromium', () => {
     expect(rates.every((r) => r.samplesPerSec > 0)).toBe(true);
     expect(await text('#engine')).toMatch(new RegExp(`^${rates[0].engine} `));
     await waitUntil('page shows contribution', async () => (await text('#contributed')).startsWith('6 shards'), 10_000);
+    expect(await text('#about')).toBe('test-mlp, for operator (env): telling trousers from pullovers'); // what, for whom
     // 6 fp32 results of the 784-64-10 MLP (50,890 parameters, 4 bytes each) went up: at least 1.2 MB.
     expect(Number.parseFloat(await text('#uploaded'))).toBeGreaterThanOrEqual(1.2);
   }, 400_000);
@@ -118,7 +120,7 @@ describe('volunteer PWA in headless Chromium', () => {
     await page.reload();
     await waitUntil('auto-resume', async () => (await text('#state')) === 'running', 30_000);
     expect(await text('#contributed')).toMatch(/^6 shards/);
-    const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', mlpJob({ rounds: 1, globalBatch: 64, shardSize: 64, evalEvery: 0 }));
+    const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', mlpJob({ rounds: 1, globalBatch: 64, shardSize: 64, evalEvery: 0, leaseMs: 120_000 }));
     await waitUntil('second job done', async () => (await api<{ state: string }>(url, TOKEN, `/api/jobs/${id}`)).state === 'done', 120_000, 500);
     const workers = await api<{ id: string; shardsDone: number }[]>(url, TOKEN, '/api/workers');
     expect(workers.map((w) => w.id)).toEqual([before]);

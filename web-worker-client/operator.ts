@@ -43,6 +43,7 @@ export class GridOperator extends LitElement {
     health: { state: true },
     issued: { state: true },
     enrolment: { state: true },
+    jobs: { state: true },
   };
   static override styles = css`
     table { border-collapse: collapse; width: 100%; } td, th { padding: 4px 8px; text-align: left; border-bottom: 1px solid #2a2f3a; }
@@ -60,8 +61,15 @@ export class GridOperator extends LitElement {
   issued?: string;
   enrolment?: boolean;
 
+  /** Jobs by state, for the status line. */
+  jobs: Record<string, number> = {};
+
   async refresh() {
     if (!this.api) return;
+    const jobs = await this.api<{ state: string }[]>('/api/jobs').catch(() => []);
+    const counts: Record<string, number> = {};
+    for (const j of jobs) counts[j.state] = (counts[j.state] ?? 0) + 1;
+    this.jobs = counts;
     this.workers = await this.api<Worker[]>('/api/workers').catch(() => this.workers);
     this.health = await fetch('/health').then(
       (r) => r.json() as Promise<Health>,
@@ -98,7 +106,7 @@ export class GridOperator extends LitElement {
     const online = this.workers.filter((w) => w.state === 'online').length;
     return html`
       <h2>Status</h2>
-      <p id="status">${this.health ? `${this.health.workers} workers connected (${online} online on record), up ${Math.round(this.health.uptimeS / 60)} min` : '…'}</p>
+      <p id="status">${this.health ? `${this.health.workers} workers connected (${online} online on record), up ${Math.round(this.health.uptimeS / 60)} min; jobs: ${this.jobs.running ?? 0} running, ${this.jobs.queued ?? 0} queued, ${this.jobs.paused ?? 0} paused` : '…'}</p>
       <h2>Workers</h2>
       <div class="wide"><table id="workers">
         <tr><th>worker</th><th>kind</th><th>engine</th><th>state</th><th>reputation</th><th>shards</th><th>rate</th><th>last seen</th></tr>

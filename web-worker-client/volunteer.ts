@@ -191,6 +191,7 @@ export class GridVolunteer extends LitElement {
         <dl>
           <dt>GPU</dt><dd id="adapter">${s?.adapter || 'probing…'} (${s?.backend ?? ''})</dd>
           ${softwareOnly(s) ? html`<dt></dt><dd id="fallback" class="err">No hardware GPU: this browser offers only a software (CPU) fallback, so your processor does the work.</dd>` : ''}
+          <dt>Working on</dt><dd id="about">${s?.about ? `${s.about.job}, for ${s.about.owner}${s.about.description ? `: ${s.about.description}` : ''}` : 'waiting for work'}</dd>
           <dt>Engine</dt><dd id="engine">${s?.engine ?? 'chosen when work arrives'}</dd>
           <dt>State</dt><dd id="state">${state}</dd>
           <dt>Contributed</dt><dd id="contributed">${s?.shardsDone ?? 0} shards, ${s?.samplesDone ?? 0} samples</dd>

@@ -21,6 +21,8 @@ export interface VolunteerStats {
   samplesDone: number;
   bytesFetched: number;
   bytesSent: number;
+  /** The job the last shard was for, who submitted it and why. */
+  about?: { job: string; owner: string; description?: string };
   /** Local-step jobs: the inner optimizer's step count, which a reload resumes. */
   innerStep?: number;
   /** The bandwidth cap in bytes per hour, when set. */
@@ -48,6 +50,7 @@ function event(text: string) {
 
 function onEvent(e: WorkerEvent) {
   if (e.type === 'state') stats.state = e.state;
+  if (e.type === 'assigned' && e.about) stats.about = e.about;
   if (e.type === 'engine') stats.engine = `${e.engine} (${e.rates[0].samplesPerSec.toLocaleString()} samples/s)`;
   if (e.type === 'connected') {
     stats.workerId = e.workerId;

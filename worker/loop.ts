@@ -178,7 +178,14 @@ export class WorkerLoop {
       case 'assign':
       case 'infer':
         this.queue.push(msg);
-        this.emit({ type: 'assigned', job: msg.jobId, round: msg.type === 'assign' ? msg.round : 0, shard: msg.shard, samples: msg.data.count });
+        this.emit({
+          type: 'assigned',
+          job: msg.jobId,
+          round: msg.type === 'assign' ? msg.round : 0,
+          shard: msg.shard,
+          samples: msg.data.count,
+          about: msg.about,
+        });
         return this.drain();
       case 'revoke':
         if (this.holds(msg.assignmentId)) this.revoked.add(msg.assignmentId);

@@ -35,7 +35,7 @@ export interface WorkerOptions {
 export type WorkerEvent =
   | { type: 'connected'; workerId: string }
   | { type: 'disconnected'; code: number; reason: string; retryInMs?: number }
-  | { type: 'assigned'; job: number; round: number; shard: number; samples: number }
+  | { type: 'assigned'; job: number; round: number; shard: number; samples: number; about?: { job: string; owner: string; description?: string } }
   | { type: 'engine'; job: number; engine: string; rates: EngineRate[] }
   | ({ type: 'computed'; job: number; round: number; shard: number; samples: number; loss: number } & ShardFigures)
   | { type: 'accepted'; assignmentId: number }

@@ -47,6 +47,11 @@ export class AdminQueries {
   async touchToken(id: number) {
     await this.db.updateTable('tokens').set({ last_used_at: this.now() }).where('id', '=', id).execute();
   }
+  /** The name a token was issued under (a job's owner, as volunteers see it). */
+  async tokenName(id: number | null): Promise<string | undefined> {
+    if (id === null) return undefined;
+    return (await this.db.selectFrom('tokens').select('name').where('id', '=', id).executeTakeFirst())?.name;
+  }
   listTokens() {
     return this.db
       .selectFrom('tokens')

@@ -40,6 +40,8 @@ export interface Run {
   epoch: number;
   /** Set for an inference job (which has no parameters of its own): its model, input and output as checked. */
   inference?: InferencePlan;
+  /** What volunteers are told the job is (every assignment carries it). */
+  about?: { job: string; owner: string; description?: string };
 }
 
 /** What loading a job needs besides the job: the allow-list and limits an inference job is checked against again. */
@@ -52,9 +54,17 @@ export interface LoadContext {
 }
 
 /** Rebuild a job's state from its row and latest checkpoint; throws (the job is then failed) if it cannot run. */
-export async function loadRun(job: Job, { owner, store, datasets, log, allowlist }: LoadContext): Promise<Run> {
+export async function loadRun(job: Job, ctx: LoadContext): Promise<Run> {
   const parsed = parseJobSpec(JSON.parse(job.spec));
-  if (parsed.mode === 'inference') return loadInferenceRun(job, parsed, store, datasets, allowlist);
+  const run = parsed.mode === 'inference' ? await loadInferenceRun(job, parsed, ctx.store, ctx.datasets, ctx.allowlist) : await loadTraining(job, ctx);
+  const owner = (await ctx.store.tokenName(job.token_id)) ?? 'the operator';
+  run.about = { job: parsed.name, owner, ...(parsed.description ? { description: parsed.description } : {}) };
+  return run;
+}
+
+async function loadTraining(job: Job, { owner, store, datasets, log }: LoadContext): Promise<Run> {
+  const parsed = parseJobSpec(JSON.parse(job.spec));
+  if (parsed.mode === 'inference') throw new Error('not a training job');
   const spec = parsed;
   datasets.get(spec.dataset.name, spec.dataset.split); // the data set must still be there
   let params = initParams(spec.model, spec.seed);
@@ -117,7 +127,8 @@ export function shardBytes(run: Run): number {
 
 /** The message that leases `shard` of `run` to a worker. */
 export function assignmentFor(run: Run, shard: Shard, assignmentId: number): ServerMessage {
-  if (run.spec.mode === 'inference' && run.inference) return inferAssignment(run.id, run.spec, run.inference, shard, assignmentId);
+  const about = run.about ? { about: run.about } : {};
+  if (run.spec.mode === 'inference' && run.inference) return { ...inferAssignment(run.id, run.spec, run.inference, shard, assignmentId), ...about };
   const spec = trainingSpec(run.spec);
   return {
     type: 'assign',
@@ -130,6 +141,7 @@ export function assignmentFor(run: Run, shard: Shard, assignmentId: number): Ser
     paramsUrl: `/api/jobs/${run.id}/params?version=${run.version}`,
     data: { dataset: spec.dataset.name, split: spec.dataset.split, seed: spec.seed, cursor: shard.cursor, count: shard.count },
     task: { mode: spec.mode, steps: stepsPerShard(spec), batch: spec.shardSize, lr: spec.mode === 'local' ? spec.local.lr : 0, encoding: spec.encoding },
+    ...about,
   };
 }
 
