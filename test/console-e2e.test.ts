@@ -4,6 +4,9 @@ import * as ort from 'onnxruntime-node';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { startCoordinator } from '../coordinator/server';
+import { initParams } from '../kernels/models/index';
+import { inferenceGraph } from '../kernels/onnx/models';
+import type { ModelSpec } from '../protocol/model';
 import { accessibilityProblems, launchChromium } from './browser';
 import { type Proc, startTestCoordinator, startWorker, tempDir, waitUntil } from './helpers';
 
@@ -101,6 +104,21 @@ describe('researcher console in headless Chromium', () => {
     await (await page.waitForSelector('pierce/#upload button'))?.click();
     await waitUntil('uploaded', async () => (await text('#message')) === 'data set toy/train: 50 samples', 10_000, 200);
     expect(await page.$eval('pierce/#f-dataset', (e) => (e as unknown as { value: string }).value)).toBe('toy/train');
+  });
+
+  it('registers an ONNX model from the form and sets up an inference job on it', async () => {
+    const spec: ModelSpec = { kind: 'mlp', layers: [784, 16, 10] };
+    const onnxFile = join(tempDir('grid-console-onnx-'), 'small.onnx');
+    writeFileSync(onnxFile, inferenceGraph(spec, initParams(spec, 1)));
+    const file = await page.waitForSelector('pierce/#upload input[type=file]');
+    await (file as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(onnxFile);
+    await fill('#upload input[name=name]', 'small-mlp');
+    await (await page.waitForSelector('pierce/#upload button'))?.click();
+    await waitUntil('registered', async () => (await text('#message')).startsWith('model small-mlp registered: '), 20_000, 200);
+    const sha = (await text('#message')).split(': ')[1];
+    const value = (sel: string) => page.$eval(`pierce/${sel}`, (e) => (e as unknown as { value: string }).value);
+    await waitUntil('inference form on the model', async () => (await value('#f-kind')) === 'inference' && (await value('#f-model')) === sha, 10_000, 200);
+    expect(JSON.parse(await text('#raw'))).toMatchObject({ mode: 'inference', model: { sha256: sha } });
   });
 
   it('lets an operator issue and revoke a token, and shows the audit log', async () => {

@@ -193,6 +193,8 @@ describe('volunteer PWA in headless Chromium', () => {
     await page.reload();
     await page.waitForSelector('pierce/h1', { timeout: 30_000 });
     expect(await text('h1')).toContain('Lend your GPU');
+    // The volunteer is told, in words, that the server cannot be reached and when the next try is.
+    await waitUntil('told it is offline', async () => /^server unreachable, retrying in \d+ s$/.test(await text('#event')), 60_000, 200);
     await page.setOfflineMode(false);
   }, 120_000);
 });

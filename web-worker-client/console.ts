@@ -96,8 +96,9 @@ export class GridConsole extends LitElement {
     }
   }
 
-  /** Upload a data set (CSV, or .npy for inference inputs) with the token in a header; the form then offers it. */
+  /** Upload a data set (CSV, or .npy for inference inputs) or a model with the token in a header; the form then offers it. */
   private async uploadDataset({ file, name, split }: { file: File; name: string; split: string }) {
+    if (file.name.endsWith('.onnx')) return this.uploadModel(file, name);
     const npy = file.name.endsWith('.npy');
     const path = `/api/datasets/${encodeURIComponent(name)}/${encodeURIComponent(split)}${npy ? '?format=npy' : ''}`;
     try {
@@ -105,6 +106,20 @@ export class GridConsole extends LitElement {
       this.message = `data set ${name}/${split}: ${m.samples} samples`;
       await this.refreshForm();
       this.child<GridJobForm>('grid-job-form')?.choose('dataset', `${name}/${split}`);
+    } catch (e) {
+      this.message = String((e as Error).message);
+    }
+  }
+
+  /** Register an ONNX model (checked by the coordinator) and pick it for an inference job. */
+  private async uploadModel(file: File, name: string) {
+    try {
+      const m = await this.api<{ sha256: string }>(`/api/models?name=${encodeURIComponent(name)}`, { method: 'POST', body: file });
+      this.message = `model ${name} registered: ${m.sha256}`;
+      await this.refreshForm();
+      const form = this.child<GridJobForm>('grid-job-form');
+      form?.choose('kind', 'inference');
+      form?.choose('model', m.sha256);
     } catch (e) {
       this.message = String((e as Error).message);
     }

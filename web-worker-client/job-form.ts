@@ -237,10 +237,10 @@ export class GridJobForm extends LitElement {
         ${inference ? '' : this.input('fraction', 'Checked by redundancy (fraction)', 'number')}
         <div><button id="submit" type="submit">Submit</button><p class="error" id="e-form">${this.errors.form ?? ''}</p></div>
       </form>
-      <details id="upload"><summary>Upload a data set</summary>
+      <details id="upload"><summary>Upload a data set or a model</summary>
         <form @submit=${this.upload}>
-          <label>File (CSV: features then the label; or a numpy .npy for inference)
-            <input name="file" type="file" accept=".csv,.npy,text/csv" required /></label>
+          <label>File: a data set (CSV, features then the label; or a numpy .npy of inputs), or an ONNX model to run
+            <input name="file" type="file" accept=".csv,.npy,.onnx,text/csv" required /></label>
           <label>Name <input name="name" pattern="[A-Za-z0-9][A-Za-z0-9._-]*" required /></label>
           <label>Split <input name="split" value="train" pattern="[A-Za-z0-9_-]+" required /></label>
           <button type="submit">Upload</button>

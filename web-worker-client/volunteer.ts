@@ -200,7 +200,7 @@ export class GridVolunteer extends LitElement {
           ${s?.innerStep ? html`<dt>Local optimizer</dt><dd id="inner">inner AdamW step ${s.innerStep}</dd>` : ''}
           <dt>Downloaded</dt><dd id="downloaded">${((s?.bytesFetched ?? 0) / 1e6).toFixed(1)} MB (${kbps(this.last?.downRate)})</dd>
           <dt>Uploaded</dt><dd id="uploaded">${((s?.bytesSent ?? 0) / 1e6).toFixed(1)} MB (${kbps(this.last?.upRate)})</dd>
-          <dt>Last event</dt><dd>${s?.lastEvent ?? ''}</dd>
+          <dt>Last event</dt><dd id="event" aria-live="polite">${s?.lastEvent ?? ''}</dd>
         </dl>
       </div>
       <div class="card">

@@ -64,11 +64,17 @@ function onEvent(e: WorkerEvent) {
     stats.innerStep = e.innerStep;
     void state.set('totals', { shardsDone: stats.shardsDone, samplesDone: stats.samplesDone });
   }
-  if (e.type === 'budget') stats.lastEvent = `bandwidth cap reached: resuming in ${Math.ceil(e.resumeInMs / 60_000)} min`;
   stats.bytesFetched = (loop?.bytesFetched ?? 0) + (loop?.bytesReceived ?? 0);
   stats.bytesSent = loop?.bytesSent ?? 0;
-  if (e.type !== 'budget') event(e.type === 'computed' ? `computed job ${e.job} round ${e.round} shard ${e.shard}` : e.type);
-  else event(stats.lastEvent ?? e.type);
+  event(describe(e));
+}
+
+/** The event in the volunteer's words. */
+function describe(e: WorkerEvent): string {
+  if (e.type === 'budget') return `bandwidth cap reached: resuming in ${Math.ceil(e.resumeInMs / 60_000)} min`;
+  if (e.type === 'disconnected' && e.retryInMs !== undefined) return `server unreachable, retrying in ${Math.ceil(e.retryInMs / 1000)} s`;
+  if (e.type === 'computed') return `computed job ${e.job} round ${e.round} shard ${e.shard}`;
+  return e.type;
 }
 
 /** The volunteer's Web Worker, driven from the page through comlink. */
