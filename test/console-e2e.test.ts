@@ -122,6 +122,7 @@ describe('researcher console in headless Chromium', () => {
   });
 
   it('lets an operator issue and revoke a token, and shows the audit log', async () => {
+    expect(await text('#status')).toMatch(/^1 workers connected .*; jobs: 0 running, 0 queued, 0 paused; [\d,]+ samples\/s over the last minute$/);
     await fill('#issue input[name=name]', 'lab volunteer');
     await (await page.waitForSelector('pierce/#issue button'))?.click();
     await waitUntil('token shown once', async () => (await text('#issued').catch(() => '')).startsWith('gt_'), 10_000, 200);

@@ -30,6 +30,7 @@ interface AuditEvent {
 interface Health {
   workers: number;
   uptimeS: number;
+  samplesPerSec: number;
 }
 
 const when = (t: number | null) => (t ? new Date(t).toLocaleString() : '–');
@@ -106,7 +107,7 @@ export class GridOperator extends LitElement {
     const online = this.workers.filter((w) => w.state === 'online').length;
     return html`
       <h2>Status</h2>
-      <p id="status">${this.health ? `${this.health.workers} workers connected (${online} online on record), up ${Math.round(this.health.uptimeS / 60)} min; jobs: ${this.jobs.running ?? 0} running, ${this.jobs.queued ?? 0} queued, ${this.jobs.paused ?? 0} paused` : '…'}</p>
+      <p id="status">${this.health ? `${this.health.workers} workers connected (${online} online on record), up ${Math.round(this.health.uptimeS / 60)} min; jobs: ${this.jobs.running ?? 0} running, ${this.jobs.queued ?? 0} queued, ${this.jobs.paused ?? 0} paused; ${this.health.samplesPerSec.toLocaleString()} samples/s over the last minute` : '…'}</p>
       <h2>Workers</h2>
       <div class="wide"><table id="workers">
         <tr><th>worker</th><th>kind</th><th>engine</th><th>state</th><th>reputation</th><th>shards</th><th>rate</th><th>last seen</th></tr>

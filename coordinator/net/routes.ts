@@ -72,6 +72,7 @@ export function registerApi(o: ApiOptions) {
     store: store.dialect,
     uws: o.native ? 'native' : 'fallback',
     workers: scheduler.workerCount,
+    samplesPerSec: Math.round(scheduler.throughput.perSecond(Date.now())),
   }));
   router.route('get', '/metrics', async () => ({ body: await o.metrics.render(), type: o.metrics.contentType }));
 

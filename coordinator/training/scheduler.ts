@@ -17,7 +17,7 @@ import { encodingError } from './redundancy';
 import { checkAnyResult, type ResultMeta } from './result-check';
 import { roundComplete, type Shard } from './round';
 import { stepRound } from './round-close';
-import { TransferLedger } from './transfer';
+import { RecentSamples, TransferLedger } from './transfer';
 import { recheck, verifyRound } from './verification';
 
 export type { WorkerLink };
@@ -59,6 +59,8 @@ export class Scheduler {
   readonly dispatcher: Dispatcher;
   /** Bytes moved per worker and per job; the transport and the download routes count into it. */
   readonly transfers = new TransferLedger();
+  /** Samples in accepted results over the last minute, for the status summary. */
+  readonly throughput = new RecentSamples();
   private readonly quarantine: Quarantine;
 
   constructor(private readonly opts: SchedulerOptions) {
@@ -194,6 +196,7 @@ export class Scheduler {
       throw new GridError('INTERNAL', 'the result could not be recorded; the shard will be recomputed');
     }
     this.opts.metrics.results.inc({ accepted: 'true', code: 'OK' });
+    this.throughput.add(meta.samples, this.now());
     this.opts.metrics.resultBytes.inc({ encoding: frame.dtype }, frame.payload.byteLength);
     await this.quarantine.judge(run, settled);
     if (!closes) return; // the next shard was handed out before the write

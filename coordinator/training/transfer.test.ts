@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freshStore } from '../../test/stores';
 import type { Store } from '../store/index';
-import { TransferLedger } from './transfer';
+import { RecentSamples, TransferLedger } from './transfer';
 
 describe('transfer ledger', () => {
   let store: Store;
@@ -22,5 +22,14 @@ describe('transfer ledger', () => {
     await ledger.flush(store); // nothing new: totals unchanged
     expect(await store.worker('worker-0001')).toMatchObject({ bytes_down: 1050, bytes_up: 300 });
     expect(await store.job(job)).toMatchObject({ bytes_down: 1000, bytes_up: 307 });
+  });
+
+  it('counts the samples of accepted results over a sliding minute', () => {
+    const t = new RecentSamples();
+    t.add(600, 1_000);
+    t.add(1200, 30_000);
+    expect(t.perSecond(30_000)).toBe(30);
+    expect(t.perSecond(61_000)).toBe(20); // the first has aged out
+    expect(t.perSecond(200_000)).toBe(0);
   });
 });

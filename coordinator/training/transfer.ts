@@ -33,3 +33,23 @@ function bump<K>(m: Map<K, Bytes>, key: K, direction: keyof Bytes, bytes: number
   b[direction] += bytes;
   m.set(key, b);
 }
+
+/** Samples in accepted results over a sliding minute: the grid's throughput as the status line shows it. */
+export class RecentSamples {
+  private readonly recent: { at: number; samples: number }[] = [];
+
+  add(samples: number, at: number) {
+    this.recent.push({ at, samples });
+    this.trim(at);
+  }
+
+  /** Samples per second over the last minute before `now`. */
+  perSecond(now: number): number {
+    this.trim(now);
+    return this.recent.reduce((n, r) => n + r.samples, 0) / 60;
+  }
+
+  private trim(now: number) {
+    while (this.recent.length && this.recent[0].at <= now - 60_000) this.recent.shift();
+  }
+}
