@@ -9,7 +9,7 @@ const BACKEND = process.env.BENCH_WORKER_BACKEND ?? 'vulkan';
 const TOKEN = 'gt_bench_operator';
 const CNN_TARGET = Number(process.env.BENCH_CNN_TARGET ?? 0.91);
 const CNN_EPOCHS = Number(process.env.BENCH_CNN_EPOCHS ?? 15);
-const CNN_LR = Number(process.env.BENCH_CNN_LR ?? 0.001);
+const CNN_LR = Number(process.env.BENCH_CNN_LR ?? 0.002);
 
 interface Outcome {
   label: string;
@@ -134,7 +134,8 @@ export async function benchTrain() {
   if (wanted.has('int8')) await add(run('sync int8 results, 2 workers', 2, { encoding: 'int8' }));
   const channels = (process.env.BENCH_CNN_CHANNELS ?? '16,32').split(',').map(Number);
   const cnn = { kind: 'cnn', input: [1, 28, 28], channels, kernel: 5, classes: 10 };
-  const cnnJob = { model: cnn, optimizer: { kind: 'adamw', lr: CNN_LR, weightDecay: 0 }, globalBatch: 256, shardSize: 128, epochs: CNN_EPOCHS, evalEvery: 117 };
+  const optimizer = { kind: 'adamw', lr: CNN_LR, weightDecay: 0, schedule: process.env.BENCH_CNN_SCHEDULE ?? 'cosine' };
+  const cnnJob = { model: cnn, optimizer, globalBatch: 256, shardSize: 128, epochs: CNN_EPOCHS, evalEvery: 117 };
   if (wanted.has('cnn'))
     await add(run(`CNN conv${channels[0]}-pool-conv${channels[1]}-pool-dense, 1 worker (max ${CNN_EPOCHS} epochs)`, 1, cnnJob, CNN_TARGET));
 }

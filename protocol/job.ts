@@ -3,7 +3,15 @@ import { inferenceJob, parsePostprocess } from './inference';
 import { classCount, inputSize, modelSpec } from './model';
 import { type Infer, int, lit, num, obj, opt, SchemaError, str, variant, withDefault } from './schema';
 
-const sgd = obj({ kind: lit('sgd'), lr: num(0, 10), momentum: withDefault(num(0, 0.9999), 0), weightDecay: withDefault(num(0, 1), 0) });
+/** `cosine` decays the learning rate from `lr` to 0 over the job's rounds (half a cosine); `constant` keeps it. */
+const schedule = withDefault(lit('constant', 'cosine'), 'constant');
+const sgd = obj({
+  kind: lit('sgd'),
+  lr: num(0, 10),
+  momentum: withDefault(num(0, 0.9999), 0),
+  weightDecay: withDefault(num(0, 1), 0),
+  schedule,
+});
 const adam = obj({
   kind: lit('adam', 'adamw'),
   lr: num(0, 10),
@@ -11,6 +19,7 @@ const adam = obj({
   beta2: withDefault(num(0, 0.999999), 0.999),
   eps: withDefault(num(0, 1), 1e-8),
   weightDecay: withDefault(num(0, 1), 0),
+  schedule,
 });
 
 /** Fields every job has, whatever its mode. */

@@ -33,4 +33,17 @@ describe('optimizers', () => {
     const x = minimise({ kind: 'adamw', lr: 0.01 }, 200, { mode: 'local', local: { steps: 4, lr: 0.01, outerLr: 0.5, outerMomentum: 0.5 } });
     expect(x).toBeCloseTo(3, 2);
   });
+
+  it('decays the learning rate along half a cosine when asked: full at the start, half midway, none at the end', () => {
+    const spec = parseTrainingSpec({ ...base, optimizer: { kind: 'sgd', lr: 0.5, schedule: 'cosine' } });
+    const step = (progress: number) => {
+      const p = Float32Array.of(1);
+      optimizerStep(spec, p, Float32Array.of(2), newOptimizerState(1), progress);
+      return 1 - p[0];
+    };
+    expect(step(0)).toBeCloseTo(1, 6);
+    expect(step(0.5)).toBeCloseTo(0.5, 6);
+    expect(step(1)).toBeCloseTo(0, 6);
+    expect(parseTrainingSpec({ ...base, optimizer: { kind: 'adamw', lr: 0.001 } }).optimizer.schedule).toBe('constant');
+  });
 });

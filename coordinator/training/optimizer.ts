@@ -9,13 +9,17 @@ export interface OptimizerState {
 
 export const newOptimizerState = (n: number): OptimizerState => ({ t: 0, m: new Float32Array(n), v: new Float32Array(n) });
 
-/** One coordinator step. Sync mode: `update` is the averaged gradient. Local mode: it is the averaged delta (old - new) and the outer step is Nesterov SGD. */
-export function optimizerStep(spec: TrainingSpec, params: Float32Array, update: Float32Array, s: OptimizerState): void {
+/**
+ * One coordinator step at `progress` (rounds done / all rounds) through the job. Sync mode: `update` is the
+ * averaged gradient. Local mode: it is the averaged delta (old - new) and the outer step is Nesterov SGD.
+ */
+export function optimizerStep(spec: TrainingSpec, params: Float32Array, update: Float32Array, s: OptimizerState, progress = 0): void {
   s.t++;
   const o = spec.optimizer;
-  if (spec.mode === 'local') nesterov(params, update, s, spec.local.outerLr, spec.local.outerMomentum);
-  else if (o.kind === 'sgd') sgd(params, update, s, o.lr, o.momentum, o.weightDecay);
-  else adam(params, update, s, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.kind === 'adamw');
+  const f = o.schedule === 'cosine' ? 0.5 * (1 + Math.cos(Math.PI * Math.min(1, Math.max(0, progress)))) : 1;
+  if (spec.mode === 'local') nesterov(params, update, s, f * spec.local.outerLr, spec.local.outerMomentum);
+  else if (o.kind === 'sgd') sgd(params, update, s, f * o.lr, o.momentum, o.weightDecay);
+  else adam(params, update, s, f * o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.kind === 'adamw');
 }
 
 function sgd(p: Float32Array, g: Float32Array, s: OptimizerState, lr: number, mu: number, wd: number) {

@@ -42,7 +42,7 @@ export async function stepRound(ctx: RoundCloseContext, run: Run): Promise<{ las
     return undefined;
   }
   const update = await combineRound(round, spec, ctx.pool, run.params.length, votes);
-  optimizerStep(spec, run.params, update, run.opt);
+  optimizerStep(spec, run.params, update, run.opt, round.index / run.totalRounds);
   const stats = roundStats(round);
   const next = planRound(spec, round.index + 1, round.cursor + stats.samples);
   const last = next.index >= run.totalRounds;
