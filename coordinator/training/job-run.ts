@@ -180,3 +180,11 @@ function checkTraining(spec: TrainingSpec, datasets: DatasetRegistry, limits: Pi
   if (spec.evalEvery && evalSplit && !datasets.has(name, evalSplit)) throw new GridError('BAD_JOB_SPEC', `eval split ${evalSplit} is not registered`);
   return { trainSamples: train.samples };
 }
+
+/** A running job's shards and, when nothing is leased and no connected worker may take them, why it waits. */
+export function liveStatus(run: Run, eligibleWorkers: number) {
+  const shards = run.round.shards.map((s) => ({ index: s.index, state: s.result ? 'done' : s.lease ? 'leased' : 'pending', worker: s.lease?.workerId }));
+  const idle = run.state === 'running' && !shards.some((s) => s.state === 'leased') && eligibleWorkers === 0;
+  const waiting = idle ? `no connected worker can run it${run.spec.workers === 'native' ? ' (native workers only)' : ''}` : undefined;
+  return { round: run.round.index, version: run.version, shards, ...(waiting ? { waiting } : {}) };
+}

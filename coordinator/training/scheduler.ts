@@ -11,7 +11,7 @@ import { type Fence, FencedError, type ResultRow, type Store } from '../store/in
 import { AggregationPool } from './aggregate-pool';
 import { Dispatcher, type WorkerLink } from './dispatcher';
 import { EvaluationPool, type Evaluator, recordEvaluation } from './evaluate';
-import { checkSubmission, loadRun, type Run } from './job-run';
+import { checkSubmission, liveStatus, loadRun, type Run } from './job-run';
 import { Quarantine } from './quarantine';
 import { encodingError } from './redundancy';
 import { checkAnyResult, type ResultMeta } from './result-check';
@@ -305,14 +305,10 @@ export class Scheduler {
     return run.delta && from === version - 1 ? run.delta : run.paramsFrame;
   }
 
-  /** Live status for the API. */
+  /** Live status for the API (job-run.ts). */
   status(jobId: number) {
     const run = this.runs.get(jobId);
-    if (!run) return undefined;
-    const shards = run.round.shards.map((s) => ({ index: s.index, state: s.result ? 'done' : s.lease ? 'leased' : 'pending', worker: s.lease?.workerId }));
-    const idle = run.state === 'running' && !shards.some((s) => s.state === 'leased') && this.dispatcher.eligibleFor(run) === 0;
-    const waiting = idle ? `no connected worker can run it${run.spec.workers === 'native' ? ' (native workers only)' : ''}` : undefined;
-    return { round: run.round.index, version: run.version, shards, ...(waiting ? { waiting } : {}) };
+    return run && liveStatus(run, this.dispatcher.eligibleFor(run));
   }
 
   async idle() {
