@@ -75,6 +75,8 @@ async function run(label: string, workers: number, over: Record<string, unknown>
   const seconds = (performance.now() - t0) / 1000;
   const metrics = await (await fetch(`${url}/metrics`)).text();
   const metric = (name: string) => Number(metrics.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1] ?? 0);
+  const backups = metric('grid_backup_leases_total');
+  if (backups) console.log(`  ${label}: ${backups} backup leases of late shards`);
   const computeMs = procs.flatMap((p) => p.output.filter((l) => l.includes('"msg":"computed"')).map((l) => JSON.parse(l).ms as number));
   if (!reached) await coord.scheduler.idle();
   await api(url, TOKEN, `/api/jobs/${id}/cancel`, {}).catch(() => {});

@@ -61,7 +61,7 @@ export class Dispatcher extends LeaseKeeper {
     this.dispatchAll();
   }
 
-  /** Offer free shards to workers with free slots; stops as soon as none is left (thousands of idle workers are usual). */
+  /** Offer free shards to workers with free slots, then backups of late shards; stops as soon as neither is left (thousands of idle workers are usual). */
   dispatchAll() {
     let free = 0;
     for (const run of this.o.runs.values())
@@ -72,8 +72,10 @@ export class Dispatcher extends LeaseKeeper {
       this.orderedAt = now;
     }
     for (const w of this.order) {
-      if (free <= 0) return;
-      if (this.workers.get(w.link.id) === w && w.holds.size < w.slots) free -= this.dispatch(w);
+      if (this.workers.get(w.link.id) !== w || w.holds.size >= w.slots) continue;
+      if (free > 0) free -= this.dispatch(w);
+      // Nothing free: the fastest idle worker may back up a late shard; if it finds none, no slower one will.
+      else if (!this.backUp(w)) return;
     }
   }
 
