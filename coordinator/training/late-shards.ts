@@ -4,8 +4,9 @@ import type { Round, Shard } from './round';
 /**
  * Which shard of `round` an idle worker (`workerId`, observed `rate` samples/s) should lease a backup of, if any.
  * Only once nothing unleased is left, and only a shard whose holder, at its own observed rate, still needs at least
- * twice what this worker would take, and has had at least that long already: a holder that is merely a little
- * slower is left alone, and the backup that wins is the one that ends the wait soonest. Checks (copies) are never
+ * twice what this worker would take, and has had at least that long already: a holder up to about three times
+ * slower (or that only looks it, its shard having queued behind another) is left alone, and the backup that wins is
+ * the one that ends the wait soonest. Checks (copies) are never
  * backed up: who computes them is chosen for verification.
  */
 export function lateShard(
@@ -26,7 +27,7 @@ export function lateShard(
     const mine = (1000 * s.count) / rate;
     const elapsed = now - lease.since;
     const remaining = (1000 * s.count) / Math.max(rateOf(lease.workerId), 1e-9) - elapsed;
-    if (elapsed < mine || remaining < 2 * mine || remaining <= latest) continue;
+    if (elapsed < 2 * mine || remaining < 2 * mine || remaining <= latest) continue;
     late = s;
     latest = remaining;
   }
