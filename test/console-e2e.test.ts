@@ -50,6 +50,7 @@ describe('researcher console in headless Chromium', () => {
       ['phone', 390, 844],
     ] as const) {
       await page.setViewport({ width, height });
+      await new Promise((r) => setTimeout(r, 500)); // let the page lay out and paint at the new width
       await page.screenshot({ path: join(SHOTS, `${name}-${size}.png`), fullPage: true });
     }
     await page.setViewport({ width: 1280, height: 900 });

@@ -178,6 +178,7 @@ describe('volunteer PWA in headless Chromium', () => {
         ['phone', 390, 844],
       ] as const) {
         await p.setViewport({ width, height });
+        await new Promise((r) => setTimeout(r, 500)); // let the page lay out and paint at the new width
         await p.screenshot({ path: join(shots, `${path === '/' ? 'volunteer' : 'console'}-${name}.png`), fullPage: true });
       }
       await p.close();
