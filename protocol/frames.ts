@@ -49,6 +49,12 @@ export function payloadBytes(dtype: DTypeName, count: number, blockSize: number)
   }
 }
 
+/** The wire dtype of a job's result encoding. */
+export const dtypeOf = (encoding: 'fp32' | 'fp16' | 'int8'): 'f32' | 'f16' | 'int8' => (encoding === 'fp32' ? 'f32' : encoding === 'fp16' ? 'f16' : 'int8');
+
+/** Bytes of a whole frame of `count` values in `encoding`, as encodeTensor writes it. */
+export const frameBytes = (encoding: 'fp32' | 'fp16' | 'int8', count: number) => HEADER_BYTES + payloadBytes(dtypeOf(encoding), count, INT8_BLOCK);
+
 /** Decode a frame header and check the payload length; copies nothing. */
 export function decodeFrame(buf: ArrayBuffer | Uint8Array, maxBytes = Infinity): Frame {
   const bytes = buf instanceof Uint8Array ? buf : new Uint8Array(buf);

@@ -45,9 +45,17 @@ export function postprocess(out: Float32Array, n: number, width: number, p: Post
   const kept = new Float32Array(n * k);
   for (let i = 0; i < n; i++) {
     const row = out.subarray(i * width, (i + 1) * width);
-    const order = Array.from({ length: width }, (_, j) => j);
-    if (k === 1) kept[i] = order.reduce((best, j) => (row[j] > row[best] ? j : best), 0);
-    else kept.set(order.sort((a, b) => row[b] - row[a] || a - b).slice(0, k), i * k);
+    if (k === 1) {
+      let best = 0;
+      for (let j = 1; j < width; j++) if (row[j] > row[best]) best = j;
+      kept[i] = best;
+    } else
+      kept.set(
+        Array.from({ length: width }, (_, j) => j)
+          .sort((a, b) => row[b] - row[a] || a - b)
+          .slice(0, k),
+        i * k,
+      );
   }
   return kept;
 }

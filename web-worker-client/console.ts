@@ -39,6 +39,7 @@ export class GridConsole extends LitElement {
     super.connectedCallback();
     this.poll = setInterval(() => void this.refresh(), 2000);
     void this.refresh();
+    void this.updateComplete.then(() => this.refreshForm());
   }
   override disconnectedCallback() {
     super.disconnectedCallback();
@@ -58,9 +59,8 @@ export class GridConsole extends LitElement {
     const operator = this.child<GridOperator>('grid-operator');
     if (operator) {
       operator.api = this.api;
-      void operator.refresh();
+      void operator.refresh(this.jobs);
     }
-    void this.refreshForm();
     if (this.selected === undefined) return;
     const id = this.selected;
     const since = this.metrics.at(-1)?.id ?? 0;
@@ -169,6 +169,7 @@ export class GridConsole extends LitElement {
             this.token = (e.target as HTMLInputElement).value.trim();
             sessionStorage.setItem('grid-token', this.token);
             void this.refresh();
+            void this.refreshForm(); // the form's choices change only with the token and with uploads
           }} /></label>
         <p id="message" role="status">${this.message}</p>
       </section>

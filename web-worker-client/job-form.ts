@@ -67,9 +67,7 @@ export function fieldOf(message: string, fields: string[]): string | undefined {
   const path = /^([\w.[\]]+): /.exec(message)?.[1];
   const parts = path?.split(/[.[\]]/).filter(Boolean) ?? [];
   const byPath = [...parts].reverse().find((p) => fields.includes(p));
-  if (byPath) return parts[0] === 'model' && !['layers', 'channels'].includes(byPath) ? 'kind' : byPath;
-  if (parts[0] === 'model') return 'kind';
-  return fields.find((f) => new RegExp(`\\b${f}\\b`).test(message));
+  return byPath ?? fields.find((f) => new RegExp(`\\b${f}\\b`).test(message));
 }
 
 /**

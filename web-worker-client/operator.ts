@@ -65,12 +65,14 @@ export class GridOperator extends LitElement {
   /** Jobs by state, for the status line. */
   jobs: Record<string, number> = {};
 
-  async refresh() {
+  /** Refresh everything; the jobs come from the console, which has just fetched them (kept when not given). */
+  async refresh(jobs?: { state: string }[]) {
     if (!this.api) return;
-    const jobs = await this.api<{ state: string }[]>('/api/jobs').catch(() => []);
-    const counts: Record<string, number> = {};
-    for (const j of jobs) counts[j.state] = (counts[j.state] ?? 0) + 1;
-    this.jobs = counts;
+    if (jobs) {
+      const counts: Record<string, number> = {};
+      for (const j of jobs) counts[j.state] = (counts[j.state] ?? 0) + 1;
+      this.jobs = counts;
+    }
     this.workers = await this.api<Worker[]>('/api/workers').catch(() => this.workers);
     this.health = await fetch('/health').then(
       (r) => r.json() as Promise<Health>,

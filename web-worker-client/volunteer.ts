@@ -143,17 +143,15 @@ export class GridVolunteer extends LitElement {
     this.leaders = await get<(Credit & { name: string })[]>('/api/leaderboard').catch(() => this.leaders);
   }
 
+  /** Keep the stats; every half second or more, the upload and download rates since the last sample. */
   private onStats(s: VolunteerStats) {
     const now = performance.now();
     const l = this.last;
-    const dt = l ? (now - l.at) / 1000 : 0;
-    const fresh = !l || dt > 0.5;
-    const rate = (bytes: number, then: number, old: number) => (dt > 0.5 ? (bytes - then) / dt : old);
-    this.last = {
-      ...(fresh ? { at: now, up: s.bytesSent, down: s.bytesFetched } : { at: l.at, up: l.up, down: l.down }),
-      upRate: l ? rate(s.bytesSent, l.up, l.upRate) : 0,
-      downRate: l ? rate(s.bytesFetched, l.down, l.downRate) : 0,
-    };
+    if (!l) this.last = { at: now, up: s.bytesSent, down: s.bytesFetched, upRate: 0, downRate: 0 };
+    else if (now - l.at > 500) {
+      const dt = (now - l.at) / 1000;
+      this.last = { at: now, up: s.bytesSent, down: s.bytesFetched, upRate: (s.bytesSent - l.up) / dt, downRate: (s.bytesFetched - l.down) / dt };
+    }
     this.stats = s;
   }
 

@@ -1,4 +1,4 @@
-import { INT8_BLOCK } from '../protocol/frames';
+import { frameBytes } from '../protocol/frames';
 import type { Assignment, InferAssignment } from '../protocol/messages';
 import { parameterCount } from '../protocol/model';
 import type { DataClient } from './data';
@@ -64,6 +64,5 @@ export async function shardCost(a: Assignment | InferAssignment, data: DataClien
   if (a.type === 'infer') return missing + (await inference.missingBytes(a.model.sha256)) + 32 + 4 * d.count * a.outputWidth + 1024;
   const n = parameterCount(a.model);
   const params = training.paramsBytes(a, n);
-  const result = 32 + { fp32: 4 * n, fp16: 2 * n, int8: n + 4 * Math.ceil(n / INT8_BLOCK) }[a.task.encoding];
-  return missing + params + result + 1024;
+  return missing + params + frameBytes(a.task.encoding, n) + 1024;
 }

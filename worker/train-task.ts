@@ -1,6 +1,6 @@
 import type { Engine } from '../kernels/engine';
 import { type InnerState, newInnerState } from '../kernels/inner-state';
-import { encodeTensor, INT8_BLOCK } from '../protocol/frames';
+import { dtypeOf, encodeTensor, frameBytes } from '../protocol/frames';
 import type { Assignment } from '../protocol/messages';
 import { readParams } from '../protocol/params-delta';
 import type { DataClient } from './data';
@@ -52,7 +52,7 @@ export class TrainingRunner {
   /** Bytes the assignment's parameters cost to download at most: none if held, a delta from the version before. */
   paramsBytes(a: Assignment, n: number): number {
     if (this.held?.job === a.jobId && this.held.version === a.paramsVersion) return 0;
-    return 32 + (this.prior(a) ? n + 4 * Math.ceil(n / INT8_BLOCK) : 4 * n);
+    return frameBytes(this.prior(a) ? 'int8' : 'fp32', n);
   }
 
   private prior(a: Assignment) {
@@ -114,7 +114,7 @@ export class TrainingRunner {
 
   /** The result frame, with error feedback carried to the next result when the encoding is lossy. */
   private encode(a: Assignment, values: Float32Array): Uint8Array {
-    const dtype = a.task.encoding === 'fp32' ? 'f32' : a.task.encoding === 'fp16' ? 'f16' : 'int8';
+    const dtype = dtypeOf(a.task.encoding);
     let residual: Float32Array | undefined;
     if (dtype !== 'f32') {
       residual = this.residuals.get(

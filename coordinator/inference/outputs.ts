@@ -42,6 +42,18 @@ export interface StoredOutput {
   data: Uint8Array;
 }
 
+/** Each shard's decoded outputs with its first row and row count, once per shard (a checked shard is stored twice, alike). */
+function* shardsDone(spec: InferenceSpec, plan: InferencePlan, outputs: StoredOutput[]) {
+  const seen = new Set<number>();
+  for (const o of outputs) {
+    if (seen.has(o.shard)) continue;
+    seen.add(o.shard);
+    const start = o.shard * spec.shardSize;
+    const count = Math.min(spec.shardSize, plan.samples - start);
+    yield { start, count, values: decodeTensor({ dtype: spec.outputDtype, count: count * plan.kept, payload: o.data } as Frame) };
+  }
+}
+
 /**
  * The job's outputs in input order, whatever has arrived: rows of shards not done yet are NaN (raw outputs) or -1
  * (class indices). Raw outputs keep the job's dtype; class indices are int32.
@@ -54,14 +66,7 @@ export function assemble(spec: InferenceSpec, plan: InferencePlan, outputs: Stor
   const missing = classes ? -1 : Number.NaN;
   for (let i = 0; i < rows * plan.kept; i++) classes ? view.setInt32(i * 4, missing, true) : view.setFloat32(i * 4, missing, true);
   let rowsDone = 0;
-  const seen = new Set<number>();
-  for (const o of outputs) {
-    if (seen.has(o.shard)) continue;
-    seen.add(o.shard);
-    const start = o.shard * spec.shardSize;
-    const count = Math.min(spec.shardSize, rows - start);
-    const frame = { dtype: spec.outputDtype, count: count * plan.kept, payload: o.data } as Frame;
-    const values = decodeTensor(frame);
+  for (const { start, count, values } of shardsDone(spec, plan, outputs)) {
     for (let i = 0; i < values.length; i++)
       classes ? view.setInt32((start * plan.kept + i) * 4, values[i], true) : view.setFloat32((start * plan.kept + i) * 4, values[i], true);
     rowsDone += count;
@@ -86,13 +91,7 @@ export function outputCsv(spec: InferenceSpec, plan: InferencePlan, outputs: Sto
     ...Array.from({ length: plan.kept }, (_, i) => (plan.post.kind === 'raw' ? `v${i}` : plan.post.kind === 'argmax' ? 'class' : `top${i + 1}`)),
   ];
   const lines = [header.join(',')];
-  const seen = new Set<number>();
-  for (const o of outputs) {
-    if (seen.has(o.shard)) continue;
-    seen.add(o.shard);
-    const start = o.shard * spec.shardSize;
-    const count = Math.min(spec.shardSize, plan.samples - start);
-    const values = decodeTensor({ dtype: spec.outputDtype, count: count * plan.kept, payload: o.data } as Frame);
+  for (const { start, count, values } of shardsDone(spec, plan, outputs)) {
     for (let i = 0; i < count; i++) lines.push([start + i, ...values.subarray(i * plan.kept, (i + 1) * plan.kept)].join(','));
   }
   return `${lines.join('\n')}\n`;

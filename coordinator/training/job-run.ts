@@ -1,5 +1,6 @@
 import { initParams } from '../../kernels/models/index';
 import { GridError } from '../../protocol/errors';
+import { frameBytes } from '../../protocol/frames';
 import { type JobSpec, parseJobSpec, shardsPerRound, stepsPerShard, type TrainingSpec, totalRounds, trainingSpec } from '../../protocol/job';
 import type { ServerMessage } from '../../protocol/messages';
 import { classCount, inputSize, parameterCount, sizeOf } from '../../protocol/model';
@@ -56,16 +57,13 @@ export interface LoadContext {
 /** Rebuild a job's state from its row and latest checkpoint; throws (the job is then failed) if it cannot run. */
 export async function loadRun(job: Job, ctx: LoadContext): Promise<Run> {
   const parsed = parseJobSpec(JSON.parse(job.spec));
-  const run = parsed.mode === 'inference' ? await loadInferenceRun(job, parsed, ctx.store, ctx.datasets, ctx.allowlist) : await loadTraining(job, ctx);
+  const run = parsed.mode === 'inference' ? await loadInferenceRun(job, parsed, ctx.store, ctx.datasets, ctx.allowlist) : await loadTraining(job, parsed, ctx);
   const owner = (await ctx.store.tokenName(job.token_id)) ?? 'the operator';
   run.about = { job: parsed.name, owner, ...(parsed.description ? { description: parsed.description } : {}) };
   return run;
 }
 
-async function loadTraining(job: Job, { owner, store, datasets, log }: LoadContext): Promise<Run> {
-  const parsed = parseJobSpec(JSON.parse(job.spec));
-  if (parsed.mode === 'inference') throw new Error('not a training job');
-  const spec = parsed;
+async function loadTraining(job: Job, spec: TrainingSpec, { owner, store, datasets, log }: LoadContext): Promise<Run> {
   datasets.get(spec.dataset.name, spec.dataset.split); // the data set must still be there
   let params = initParams(spec.model, spec.seed);
   let opt = newOptimizerState(parameterCount(spec.model));
@@ -121,8 +119,7 @@ export function shardBytes(run: Run): number {
   const count = run.round.shards[0]?.count ?? 0;
   if (run.spec.mode === 'inference') return count * (run.inference?.kept ?? 1) * (run.spec.outputDtype === 'f16' ? 2 : 4);
   const n = run.params.length;
-  const up = { fp32: 4 * n, fp16: 2 * n, int8: n + 4 * Math.ceil(n / 256) }[run.spec.encoding];
-  return 4 * n + up;
+  return frameBytes('fp32', n) + frameBytes(run.spec.encoding, n);
 }
 
 /** The message that leases `shard` of `run` to a worker. */
