@@ -60,6 +60,10 @@ describe('fault matrix: one hostile worker among honest ones', () => {
     const { id } = await api<{ id: number }>(url, token, '/api/jobs', spec);
     try {
       await waitUntil('job done', async () => (await api<{ state: string }>(url, token, `/api/jobs/${id}`)).state === 'done', 240_000);
+    } catch (e) {
+      // What a stalled round looks like, for whoever reads a failed CI log.
+      console.log('stalled:', JSON.stringify(coord.scheduler.status(id)), 'workers', loops.map((l) => l.workerId).join(' '));
+      throw e;
     } finally {
       // A failed row must leave neither workers nor a running job behind for the next row.
       await Promise.all(loops.map((l) => l.stop('release')));

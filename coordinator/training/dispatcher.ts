@@ -80,9 +80,10 @@ export class Dispatcher extends LeaseKeeper {
   }
 
   /**
-   * Hand `w` as many unleased shards as it has free slots; shard order first, jobs in id order. While any other
-   * worker could take them, `w` gets no shard whose result from it was refused and no more than the job's share
-   * of a round, so one fast worker cannot supply most of a round's votes.
+   * Hand `w` as many unleased shards as it has free slots; shard order first, jobs in id order. `w` is passed over
+   * for a shard whose result from it was refused (or whose lease it let lapse or handed back), and once it holds the
+   * job's share of a round (so one fast worker cannot supply most of a round's votes), but only while another
+   * worker could take that shard without either: preferences never leave a shard nobody may take.
    */
   private dispatch(w: ConnectedWorker): number {
     if (this.quarantined.has(w.link.id)) return 0;
@@ -90,22 +91,35 @@ export class Dispatcher extends LeaseKeeper {
     for (const run of this.affordable(w)) {
       if (run.state !== 'running' || run.round.closing) continue;
       if (run.spec.workers === 'native' && w.link.kind !== 'native') continue;
-      const alone = !this.othersCouldRun(w, run);
-      const shards = run.round.shards;
-      // Training rounds cap one worker's share of the votes; inference has no votes to cap.
-      const share = run.spec.mode === 'inference' ? 1 : run.spec.aggregation.maxShare;
-      const cap = alone ? shards.length : Math.max(1, Math.floor(shards.length * share));
-      let mine = shards.filter((s) => s.lease?.workerId === w.link.id || s.result?.workerId === w.link.id).length;
-      for (const shard of shards) {
-        if (w.holds.size >= w.slots || mine >= cap) break;
-        if (shard.lease || shard.result || shard.waived || (!alone && this.someoneElseFor(shard, w, run))) continue;
+      const cap = shareCap(run);
+      const held = holders(run);
+      let mine = held.get(w.link.id) ?? 0;
+      let othersFree: boolean | undefined; // whether another worker could take any shard nobody refused
+      for (const shard of run.round.shards) {
+        if (w.holds.size >= w.slots) break;
+        if (shard.lease || shard.result || shard.waived) continue;
         if (shard.copyOf !== undefined && !this.mayCheck(run, shard, w)) continue;
+        if (mine >= cap || shard.refusedBy?.has(w.link.id)) {
+          // Any plain shard answers for all of them: the search runs once per job, not once per shard.
+          const plain = !shard.refusedBy?.size && shard.copyOf === undefined;
+          if (plain && othersFree === undefined) othersFree = this.preferredOther(run, shard, w, cap, held);
+          if (plain ? othersFree : this.preferredOther(run, shard, w, cap, held)) continue;
+        }
         mine++;
         leased++;
         void this.lease(run, shard, w);
       }
     }
     return leased + this.backUp(w);
+  }
+
+  /** Whether a worker other than `w` may run `run` and could take `shard` without passing over a preference. */
+  private preferredOther(run: Run, shard: Shard, w: ConnectedWorker, cap: number, held: Map<string, number>): boolean {
+    for (const other of this.workers.values()) {
+      if (other === w || !this.fits(other, run) || shard.refusedBy?.has(other.link.id) || (held.get(other.link.id) ?? 0) >= cap) continue;
+      if (shard.copyOf === undefined || this.mayCheck(run, shard, other)) return true;
+    }
+    return false;
   }
 
   /**
@@ -148,21 +162,6 @@ export class Dispatcher extends LeaseKeeper {
   }
 
   /**
-   * Whether `w` should leave `shard` to another worker: it failed it (refused, lapsed, handed back) and some eligible
-   * worker has not. When every eligible worker has failed it, anyone may take it again, or the round would stall.
-   */
-  private someoneElseFor(shard: Shard, w: ConnectedWorker, run: Run) {
-    const failed = shard.refusedBy;
-    if (!failed?.has(w.link.id)) return false;
-    let blocked = 0;
-    for (const id of failed) {
-      const other = this.workers.get(id);
-      if (other && this.fits(other, run)) blocked++;
-    }
-    return this.eligibleFor(run) - blocked > 0;
-  }
-
-  /**
    * Whether `w` may compute a redundant copy: only once its shard is leased or done (so nobody computing the shard
    * can tell it is checked), never a worker already in the group, and only a worker of another token; a tiebreak
    * falls back to another identity when no worker of a third token is connected.
@@ -190,11 +189,6 @@ export class Dispatcher extends LeaseKeeper {
   /** Workers taking work now that may run this job's shards (counted, not searched). */
   eligibleFor(run: Run) {
     return run.spec.workers === 'native' ? this.eligible.native : this.eligible.any;
-  }
-
-  /** Whether another connected, unquarantined worker could take this job's shards. */
-  private othersCouldRun(w: ConnectedWorker, run: Run) {
-    return this.eligibleFor(run) - (this.fits(w, run) ? 1 : 0) > 0;
   }
 
   /** Keep `eligible` in step with who takes work now. */
@@ -235,4 +229,17 @@ export class Dispatcher extends LeaseKeeper {
   get workerCount() {
     return this.workers.size;
   }
+}
+
+/** The most shards of a training round one worker may hold or have computed while others could take them (inference has no votes to cap). */
+function shareCap(run: Run): number {
+  const share = run.spec.mode === 'inference' ? 1 : run.spec.aggregation.maxShare;
+  return Math.max(1, Math.floor(run.round.shards.length * share));
+}
+
+/** How many shards of the run's round each worker holds a lease on or has computed. */
+function holders(run: Run): Map<string, number> {
+  const n = new Map<string, number>();
+  for (const s of run.round.shards) for (const id of new Set([s.lease?.workerId, s.result?.workerId])) if (id !== undefined) n.set(id, (n.get(id) ?? 0) + 1);
+  return n;
 }
