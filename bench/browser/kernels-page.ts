@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import * as ort from 'onnxruntime-web';
+import * as ortJsep from 'onnxruntime-web';
+import * as ortWasm from 'onnxruntime-web/wasm';
 import { GpuBackend } from '../../kernels/gpu/backend';
 import { openGpu } from '../../kernels/gpu/device';
 import { onnxEngine } from '../../kernels/onnx/engine';
@@ -10,13 +11,16 @@ import { measure } from '../../worker/engine-choice';
 import { BENCH_CNN, BENCH_MLP, ourMatmulGflops, ourStepRate } from '../workloads';
 
 setWasmPaths('/node_modules/@tensorflow/tfjs-backend-wasm/dist/');
-ort.env.wasm.wasmPaths = '/node_modules/onnxruntime-web/dist/';
+// As in the volunteer's worker (web-worker-client/engines.ts): the plain build for wasm, the JSEP build for webgpu.
 // wasm threads need a cross-origin isolated page (the bench server sends COOP and COEP).
-ort.env.wasm.numThreads = self.crossOriginIsolated ? navigator.hardwareConcurrency : 1;
+for (const ort of [ortWasm, ortJsep]) {
+  ort.env.wasm.wasmPaths = '/node_modules/onnxruntime-web/dist/';
+  ort.env.wasm.numThreads = self.crossOriginIsolated ? navigator.hardwareConcurrency : 1;
+}
 
 /** onnxruntime-web on one provider; 0 (and the error on the console) where the provider cannot run here. */
-const ortRate = (provider: string, spec: typeof BENCH_MLP, batch: number, seconds: number) =>
-  measure(onnxEngine(ort, provider, `ort-${provider}`, provider), spec, seconds * 1000, batch).catch((e) => {
+const ortRate = (provider: 'wasm' | 'webgpu', spec: typeof BENCH_MLP, batch: number, seconds: number) =>
+  measure(onnxEngine(provider === 'wasm' ? ortWasm : ortJsep, provider, `ort-${provider}`, provider), spec, seconds * 1000, batch).catch((e) => {
     console.error(`ort-${provider}: ${e}`);
     return 0;
   });
@@ -83,7 +87,7 @@ async function tfjsRate(backend: string, kind: 'mlp' | 'cnn', batch: number, sec
   out.tfWebgpuCnn = await tfjsRate('webgpu', 'cnn', 64, seconds);
   out.tfWasmMlp = await tfjsRate('wasm', 'mlp', 256, seconds);
   out.tfCpuCnn = await tfjsRate('cpu', 'cnn', 64, seconds); // tfjs-wasm has no conv backprop kernels
-  out.ortThreads = ort.env.wasm.numThreads;
+  out.ortThreads = ortWasm.env.wasm.numThreads;
   out.ortWasmMlp = await ortRate('wasm', BENCH_MLP, 256, seconds);
   out.ortWebgpuMlp = await ortRate('webgpu', BENCH_MLP, 256, seconds);
   out.ortWasmCnn = await ortRate('wasm', BENCH_CNN, 64, seconds);

@@ -2,6 +2,7 @@ import { GridError } from '../../protocol/errors';
 import { type Run, shardBytes } from './job-run';
 import { lateShard } from './late-shards';
 import { type ConnectedWorker, LeaseKeeper, type WorkerLink } from './lease-keeper';
+import { busyMs, fasterFinishAll, type Pace } from './pace';
 import type { Shard } from './round';
 import { isTiebreak, othersIn } from './verification';
 
@@ -21,11 +22,13 @@ export class Dispatcher extends LeaseKeeper {
   private orderedAt = 0;
   /** Connected workers not quarantined, in all and native only: what `maxShare` and refusals need to know. */
   private readonly eligible = { any: 0, native: 0 };
+  /** Per job, the fastest rate found held back in this dispatch pass: any slower worker is held back too. */
+  private heldBack = new Map<number, number>();
 
   /** Register a connection; false when a live connection already holds this worker id (the caller issues another). */
   addWorker(link: WorkerLink): boolean {
     if (this.workers.has(link.id)) return false;
-    const w: ConnectedWorker = { link, slots: 0, holds: new Set(), rate: Math.min(link.samplesPerSec ?? 0, 1e7), counted: false };
+    const w: ConnectedWorker = { link, slots: 0, holds: new Set(), rate: Math.min(link.samplesPerSec ?? 0, 1e7), observed: false, counted: false };
     this.workers.set(link.id, w);
     this.order.push(w);
     this.o.metrics.workersConnected.set(this.workers.size);
@@ -50,6 +53,7 @@ export class Dispatcher extends LeaseKeeper {
     if (!w) return;
     w.slots = slots;
     this.recount(w);
+    this.heldBack.clear();
     this.dispatch(w);
   }
 
@@ -67,6 +71,7 @@ export class Dispatcher extends LeaseKeeper {
     for (const run of this.o.runs.values())
       if (run.state === 'running' && !run.round.closing) for (const s of run.round.shards) if (!s.lease && !s.result && !s.waived) free++;
     const now = this.o.now();
+    this.heldBack.clear();
     if (now - this.orderedAt > REORDER_MS) {
       this.order = [...this.workers.values()].sort((a, b) => b.rate - a.rate);
       this.orderedAt = now;
@@ -83,7 +88,9 @@ export class Dispatcher extends LeaseKeeper {
    * Hand `w` as many unleased shards as it has free slots; shard order first, jobs in id order. `w` is passed over
    * for a shard whose result from it was refused (or whose lease it let lapse or handed back), and once it holds the
    * job's share of a round (so one fast worker cannot supply most of a round's votes), but only while another
-   * worker could take that shard without either: preferences never leave a shard nobody may take.
+   * worker could take that shard without either: preferences never leave a shard nobody may take. A worker slower
+   * than others leaves the round's last shards to them when, at the rates measured, they would finish them all
+   * before it finished one: the round is not held by its slowest worker.
    */
   private dispatch(w: ConnectedWorker): number {
     if (this.quarantined.has(w.link.id)) return 0;
@@ -95,15 +102,19 @@ export class Dispatcher extends LeaseKeeper {
       const held = holders(run);
       let mine = held.get(w.link.id) ?? 0;
       let othersFree: boolean | undefined; // whether another worker could take any shard nobody refused
+      let leave: boolean | undefined; // whether faster workers would finish every plain free shard sooner
       for (const shard of run.round.shards) {
         if (w.holds.size >= w.slots) break;
         if (shard.lease || shard.result || shard.waived) continue;
         if (shard.copyOf !== undefined && !this.mayCheck(run, shard, w)) continue;
+        // Any plain shard answers for all of them: each search runs once per job, not once per shard.
+        const plain = !shard.refusedBy?.size && shard.copyOf === undefined;
         if (mine >= cap || shard.refusedBy?.has(w.link.id)) {
-          // Any plain shard answers for all of them: the search runs once per job, not once per shard.
-          const plain = !shard.refusedBy?.size && shard.copyOf === undefined;
           if (plain && othersFree === undefined) othersFree = this.preferredOther(run, shard, w, cap, held);
           if (plain ? othersFree : this.preferredOther(run, shard, w, cap, held)) continue;
+        } else if (plain) {
+          if (leave === undefined) leave = this.leaveToFaster(run, w, cap, held);
+          if (leave) continue;
         }
         mine++;
         leased++;
@@ -111,6 +122,26 @@ export class Dispatcher extends LeaseKeeper {
       }
     }
     return leased + this.backUp(w);
+  }
+
+  /** Whether `w` should leave the run's plain free shards to faster workers (pace.ts); only measured rates count. */
+  private leaveToFaster(run: Run, w: ConnectedWorker, cap: number, held: Map<string, number>): boolean {
+    if (!w.observed) return false;
+    if (w.rate <= (this.heldBack.get(run.id) ?? -1)) return true;
+    const shards = run.round.shards.filter((s) => !s.lease && !s.result && !s.waived && s.copyOf === undefined && !s.refusedBy?.size);
+    const faster: Pace[] = [];
+    const now = this.o.now();
+    for (const x of this.order) {
+      if (x.rate <= w.rate || faster.length >= 64) break; // fastest first: the rest are slower
+      if (x === w || this.workers.get(x.link.id) !== x || !x.observed || !this.fits(x, run) || (held.get(x.link.id) ?? 0) >= cap) continue;
+      if (x.link.bytesPerHour !== undefined && shardBytes(run) > x.link.bytesPerHour) continue;
+      const leases = [...x.holds].map((s) => ({ since: this.leaseOf(s.lease?.assignmentId ?? s.backup?.assignmentId)?.since ?? now, count: s.count }));
+      const busy = busyMs(leases, x.rate, now);
+      if (busy !== undefined) faster.push({ rate: x.rate, busyMs: busy });
+    }
+    const leave = fasterFinishAll(shards.length, shards[0]?.count ?? 0, w.rate, faster);
+    if (leave) this.heldBack.set(run.id, Math.max(w.rate, this.heldBack.get(run.id) ?? -1));
+    return leave;
   }
 
   /** Whether a worker other than `w` may run `run` and could take `shard` without passing over a preference. */

@@ -29,6 +29,8 @@ export interface ConnectedWorker {
   holds: Set<Shard>;
   /** Samples/s: as reported at first, then as observed from lease to accepted result. */
   rate: number;
+  /** Whether `rate` is observed (it has had a result accepted), not only claimed: only observed rates hold others back. */
+  observed: boolean;
   /** Counted in `eligible`: not quarantined, and taking work (a paused volunteer, or one out of bandwidth, is not). */
   counted: boolean;
 }
@@ -156,7 +158,10 @@ export class LeaseKeeper {
     const w = this.workers.get(lease.workerId);
     w?.holds.delete(shard);
     // Observed speed replaces the claimed one: a worker cannot talk its way to the front of the queue.
-    if (w) w.rate = shard.count / Math.max(0.001, (this.o.now() - lease.since) / 1000);
+    if (w) {
+      w.rate = shard.count / Math.max(0.001, (this.o.now() - lease.since) / 1000);
+      w.observed = true;
+    }
     const other = shard.lease?.assignmentId === lease.assignmentId ? shard.backup : shard.lease;
     shard.lease = undefined;
     shard.backup = undefined;

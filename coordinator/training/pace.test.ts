@@ -1,0 +1,80 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { freshStore } from '../../test/stores';
+import { DatasetRegistry } from '../data/dataset-registry';
+import { createLogger } from '../log';
+import { Metrics } from '../metrics';
+import type { Store } from '../store/index';
+import { busyMs, fasterFinishAll } from './pace';
+import { Scheduler } from './scheduler';
+import { assigned, CSV, gradient, job, link, result, settle } from './scheduler-harness';
+
+describe('pace arithmetic', () => {
+  it('leaves shards to faster workers only when they would finish all of them first', () => {
+    // 100 samples a shard; this worker needs 1 s for one. A worker 10x faster, free in 200 ms, does 8 in that second.
+    expect(fasterFinishAll(8, 100, 100, [{ rate: 1000, busyMs: 200 }])).toBe(true);
+    expect(fasterFinishAll(9, 100, 100, [{ rate: 1000, busyMs: 200 }])).toBe(false);
+    expect(fasterFinishAll(9, 100, 100, [{ rate: 1000, busyMs: 200 }, { rate: 200, busyMs: 0 }])).toBe(true);
+    expect(fasterFinishAll(1, 100, 100, [{ rate: 1000, busyMs: 2000 }])).toBe(false); // busy longer than this worker needs
+    expect(fasterFinishAll(1, 100, 0, [{ rate: 1000, busyMs: 0 }])).toBe(false); // no measured rate: nothing to compare
+  });
+
+  it('counts a worker over twice its expected time as not keeping pace', () => {
+    expect(busyMs([{ since: 0, count: 100 }], 100, 400)).toBe(600);
+    expect(busyMs([], 100, 400)).toBe(0);
+    expect(busyMs([{ since: 0, count: 100 }], 100, 2001)).toBeUndefined();
+  });
+});
+
+describe('slow workers leave a round to faster ones', () => {
+  let store: Store;
+  let scheduler: Scheduler;
+  let clock = 1_000_000;
+
+  beforeEach(async () => {
+    store = await freshStore('sqlite');
+    const datasets = new DatasetRegistry(store, mkdtempSync(join(tmpdir(), 'grid-pace-')));
+    await datasets.uploadCsv('toy', 'train', CSV);
+    scheduler = new Scheduler({ store, datasets, log: createLogger('error', () => true), metrics: new Metrics(), owner: 'test', now: () => clock });
+    await scheduler.start();
+  });
+  afterEach(async () => {
+    await scheduler.stop();
+    await store.close();
+  });
+
+  it('gives a worker measured 400x slower no shard the fast one finishes sooner, and all of them once it leaves', async () => {
+    const id = await scheduler.submit(job({ globalBatch: 24, rounds: 3, aggregation: { maxShare: 1 } }), null); // 3 shards a round
+    const fast = Object.assign(link('worker-fast-001', 1), { samplesPerSec: 800 });
+    const slow = Object.assign(link('worker-slow-001', 2), { samplesPerSec: 800 }); // claims to be fast: its first result says otherwise
+    for (const w of [fast, slow]) {
+      scheduler.dispatcher.addWorker(w);
+      scheduler.dispatcher.ready(w.id, 1);
+    }
+    const [s] = await assigned(slow, 1);
+    for (let n = 1; n <= 2; n++) {
+      const [a] = (await assigned(fast, n)).slice(n - 1);
+      clock += 10; // 8 samples in 10 ms: 800 samples/s
+      await scheduler.result(fast.id, result(a), gradient(a));
+      await settle();
+    }
+    clock += 4000; // 8 samples in 4 s: 2 samples/s
+    await scheduler.result(slow.id, result(s), gradient(s));
+    await settle();
+    expect((await store.job(id))?.round).toBe(1);
+    for (let n = 3; n <= 5; n++) {
+      const [a] = (await assigned(fast, n)).slice(n - 1);
+      expect(a.round).toBe(1);
+      clock += 10;
+      await scheduler.result(fast.id, result(a), gradient(a));
+      await settle();
+    }
+    expect(slow.assigns()).toHaveLength(1); // round 1 went to the fast worker alone
+    expect((await store.job(id))?.round).toBe(2);
+    await scheduler.dispatcher.removeWorker(fast); // nobody faster left: the slow worker takes the round
+    await settle();
+    expect(slow.assigns().slice(1).map((a) => a.round)).toEqual([2]);
+  });
+});
