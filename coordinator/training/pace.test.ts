@@ -16,7 +16,12 @@ describe('pace arithmetic', () => {
     // 100 samples a shard; this worker needs 1 s for one. A worker 10x faster, free in 200 ms, does 8 in that second.
     expect(fasterFinishAll(8, 100, 100, [{ rate: 1000, busyMs: 200 }])).toBe(true);
     expect(fasterFinishAll(9, 100, 100, [{ rate: 1000, busyMs: 200 }])).toBe(false);
-    expect(fasterFinishAll(9, 100, 100, [{ rate: 1000, busyMs: 200 }, { rate: 200, busyMs: 0 }])).toBe(true);
+    expect(
+      fasterFinishAll(9, 100, 100, [
+        { rate: 1000, busyMs: 200 },
+        { rate: 200, busyMs: 0 },
+      ]),
+    ).toBe(true);
     expect(fasterFinishAll(1, 100, 100, [{ rate: 1000, busyMs: 2000 }])).toBe(false); // busy longer than this worker needs
     expect(fasterFinishAll(1, 100, 0, [{ rate: 1000, busyMs: 0 }])).toBe(false); // no measured rate: nothing to compare
   });
@@ -75,6 +80,11 @@ describe('slow workers leave a round to faster ones', () => {
     expect((await store.job(id))?.round).toBe(2);
     await scheduler.dispatcher.removeWorker(fast); // nobody faster left: the slow worker takes the round
     await settle();
-    expect(slow.assigns().slice(1).map((a) => a.round)).toEqual([2]);
+    expect(
+      slow
+        .assigns()
+        .slice(1)
+        .map((a) => a.round),
+    ).toEqual([2]);
   });
 });
