@@ -40,6 +40,9 @@ export default defineConfig({
       },
     },
   },
+  // onnxruntime-web's wasm build without its glue bundled in: the glue loads from its own file (engines.ts), so
+  // the threads it starts run the glue, not the volunteer's worker script.
+  resolve: { alias: [{ find: /^onnxruntime-web\/wasm$/, replacement: resolve(import.meta.dirname, 'node_modules/onnxruntime-web/dist/ort.wasm.min.mjs') }] },
   worker: { format: 'es' },
   plugins: [serviceWorker()],
   server: { fs: { allow: [import.meta.dirname] } },

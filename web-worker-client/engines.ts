@@ -1,5 +1,6 @@
 import * as ortJsep from 'onnxruntime-web';
 import jsepWasm from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
+import plainMjs from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
 import plainWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import * as ortWasm from 'onnxruntime-web/wasm';
 import type { Backend } from '../kernels/backend';
@@ -11,7 +12,8 @@ import { type InferenceEngine, onnxInference } from '../kernels/onnx/session';
 // for the wasm provider (the JSEP build that carries the webgpu provider runs the same CPU kernels 1.3-1.9x slower,
 // measured in Chromium here), the JSEP build for webgpu. Threads only where the page is cross-origin isolated.
 const threads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-ortWasm.env.wasm.wasmPaths = { wasm: plainWasm };
+// The plain build's glue ships as its own file: bundled into this worker, it would start its threads from this script.
+ortWasm.env.wasm.wasmPaths = { wasm: plainWasm, mjs: plainMjs };
 ortJsep.env.wasm.wasmPaths = { wasm: jsepWasm };
 ortWasm.env.wasm.numThreads = threads;
 ortJsep.env.wasm.numThreads = threads;
