@@ -137,7 +137,7 @@ export class Dispatcher extends LeaseKeeper {
       if (x.link.bytesPerHour !== undefined && shardBytes(run) > x.link.bytesPerHour) continue;
       const leases = [...x.holds].map((s) => ({ since: this.leaseOf(s.lease?.assignmentId ?? s.backup?.assignmentId)?.since ?? now, count: s.count }));
       const busy = busyMs(leases, x.rate, now);
-      if (busy !== undefined) faster.push({ rate: x.rate, busyMs: busy });
+      if (busy !== undefined) faster.push({ rate: x.rate, busyMs: busy, most: cap - (held.get(x.link.id) ?? 0) });
     }
     const leave = fasterFinishAll(shards.length, shards[0]?.count ?? 0, w.rate, faster);
     if (leave) this.heldBack.set(run.id, Math.max(w.rate, this.heldBack.get(run.id) ?? -1));

@@ -14,16 +14,17 @@ import { assigned, CSV, gradient, job, link, result, settle } from './scheduler-
 describe('pace arithmetic', () => {
   it('leaves shards to faster workers only when they would finish all of them first', () => {
     // 100 samples a shard; this worker needs 1 s for one. A worker 10x faster, free in 200 ms, does 8 in that second.
-    expect(fasterFinishAll(8, 100, 100, [{ rate: 1000, busyMs: 200 }])).toBe(true);
-    expect(fasterFinishAll(9, 100, 100, [{ rate: 1000, busyMs: 200 }])).toBe(false);
+    expect(fasterFinishAll(8, 100, 100, [{ rate: 1000, busyMs: 200, most: 99 }])).toBe(true);
+    expect(fasterFinishAll(9, 100, 100, [{ rate: 1000, busyMs: 200, most: 99 }])).toBe(false);
     expect(
       fasterFinishAll(9, 100, 100, [
-        { rate: 1000, busyMs: 200 },
-        { rate: 200, busyMs: 0 },
+        { rate: 1000, busyMs: 200, most: 99 },
+        { rate: 200, busyMs: 0, most: 99 },
       ]),
     ).toBe(true);
-    expect(fasterFinishAll(1, 100, 100, [{ rate: 1000, busyMs: 2000 }])).toBe(false); // busy longer than this worker needs
-    expect(fasterFinishAll(1, 100, 0, [{ rate: 1000, busyMs: 0 }])).toBe(false); // no measured rate: nothing to compare
+    expect(fasterFinishAll(1, 100, 100, [{ rate: 1000, busyMs: 2000, most: 99 }])).toBe(false); // busy longer than this worker needs
+    expect(fasterFinishAll(2, 100, 100, [{ rate: 1000, busyMs: 0, most: 1 }])).toBe(false); // one short of its share cap
+    expect(fasterFinishAll(1, 100, 0, [{ rate: 1000, busyMs: 0, most: 99 }])).toBe(false); // no measured rate: nothing to compare
   });
 
   it('counts a worker over twice its expected time as not keeping pace', () => {

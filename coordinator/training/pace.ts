@@ -1,7 +1,8 @@
-/** A worker's observed pace: samples per second, and how long until it is free of the shards it holds. */
+/** A worker's observed pace: samples per second, how long until it is free of the shards it holds, and how many more it may take. */
 export interface Pace {
   rate: number;
   busyMs: number;
+  most: number;
 }
 
 /**
@@ -12,7 +13,7 @@ export function fasterFinishAll(free: number, count: number, rate: number, faste
   if (!(rate > 0) || free <= 0 || count <= 0) return false;
   const mine = (1000 * count) / rate;
   let shards = 0;
-  for (const f of faster) shards += Math.max(0, Math.floor(((mine - f.busyMs) * f.rate) / (1000 * count)));
+  for (const f of faster) shards += Math.min(f.most, Math.max(0, Math.floor(((mine - f.busyMs) * f.rate) / (1000 * count))));
   return shards >= free;
 }
 
