@@ -145,16 +145,19 @@ export async function benchTrain() {
 async function benchSync(counts: number[], runs: Outcome[], add: (r: Promise<Outcome>) => Promise<Outcome>) {
   for (const n of counts) await add(run(`sync fp32, ${n} worker(s)`, n));
   const one = runs[0];
+  const sized = await add(run('sync fp32, 1 worker, shards sized by rate', 1, { shardSizing: 'by-rate' }));
   const plain = await trainPlain(base, TARGET, MAX_EPOCHS);
-  const { wall, compute, close } = one.perRound;
   console.log(
     `plain process, onnxruntime-node, same job: ${plain.reached ? 'reached' : 'NOT reached'} ${(plain.accuracy * 100).toFixed(2)}% in ${plain.seconds.toFixed(1)} s | ` +
-      `grid/plain ${(one.seconds / plain.seconds).toFixed(2)} (goal <= 1.5)`,
+      `grid/plain ${(one.seconds / plain.seconds).toFixed(2)}, with shards sized by rate ${(sized.seconds / plain.seconds).toFixed(2)} (goal <= 1.5)`,
   );
-  console.log(
-    `  a round of the 1-worker run: ${(wall * 1000).toFixed(1)} ms = worker compute ${(compute * 1000).toFixed(1)} ms + close (aggregate, step, store) ` +
-      `${(close * 1000).toFixed(1)} ms + transfer, leasing and waiting ${((wall - compute - close) * 1000).toFixed(1)} ms`,
-  );
+  for (const r of [one, sized]) {
+    const { wall, compute, close } = r.perRound;
+    console.log(
+      `  a round of "${r.label}": ${(wall * 1000).toFixed(1)} ms = worker compute ${(compute * 1000).toFixed(1)} ms + close (aggregate, step, store) ` +
+        `${(close * 1000).toFixed(1)} ms + transfer, leasing and waiting ${((wall - compute - close) * 1000).toFixed(1)} ms`,
+    );
+  }
 }
 
 /** Three workers, one of them 5x slower: time to target against three healthy workers and against the two fast ones alone. */
@@ -162,10 +165,12 @@ async function benchStraggler(add: (r: Promise<Outcome>) => Promise<Outcome>) {
   const healthy = await add(run('sync fp32, 3 workers', 3));
   const two = await add(run('sync fp32, 2 workers (the slow one absent)', 2));
   const slowed = await add(run('sync fp32, 3 workers, one slowed 5x', 3, {}, TARGET, 5));
-  console.log(
-    `straggler: time to ${TARGET * 100}% with one worker slowed 5x is ${(slowed.seconds / healthy.seconds).toFixed(2)}x three healthy workers' ` +
-      `and ${(slowed.seconds / two.seconds).toFixed(2)}x the two fast ones' alone (target <= 1.3)`,
-  );
+  const sized = await add(run('sync fp32, 3 workers, one slowed 5x, shards sized by rate', 3, { shardSizing: 'by-rate' }, TARGET, 5));
+  for (const r of [slowed, sized])
+    console.log(
+      `straggler (${r.label}): time to ${TARGET * 100}% is ${(r.seconds / healthy.seconds).toFixed(2)}x three healthy workers' ` +
+        `and ${(r.seconds / two.seconds).toFixed(2)}x the two fast ones' alone (target <= 1.3)`,
+    );
 }
 
 /** The volunteer mode (settings in README): local steps, int8 results up and int8 parameter deltas down. */

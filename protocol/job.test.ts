@@ -45,6 +45,9 @@ describe('job spec', () => {
     expect(refusal({ ...base, epochs: undefined })).toMatch(/rounds or epochs/);
     expect(refusal({ ...base, optimizer: { kind: 'sgd', lr: Number.NaN } })).toMatch(/optimizer.lr/);
     expect(refusal('not an object')).toMatch(/^BAD_JOB_SPEC/);
+    // Local steps keep one batch size per step: sizing shards by rate is a synchronous job's option.
+    expect(refusal({ ...base, mode: 'local', shardSizing: 'by-rate' })).toBe('BAD_JOB_SPEC: shardSizing: expected no such field');
+    expect(refusal({ ...base, shardSizing: 'fastest' })).toBe('BAD_JOB_SPEC: shardSizing: expected one of fixed|by-rate');
   });
 });
 

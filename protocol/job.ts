@@ -67,8 +67,12 @@ const common = {
   workers: withDefault(lit('any', 'native'), 'any'),
 };
 
-/** sync: workers return gradients and the coordinator steps `optimizer`. */
-const syncJob = obj({ ...common, mode: lit('sync') });
+/**
+ * sync: workers return gradients and the coordinator steps `optimizer`. `shardSizing: "by-rate"` cuts each round
+ * into one shard per worker sized by its measured speed (multiples of shardSize), so every shard takes about as long;
+ * "fixed" (the default) keeps shardSize shards, the same partition whoever is connected.
+ */
+const syncJob = obj({ ...common, mode: lit('sync'), shardSizing: withDefault(lit('fixed', 'by-rate'), 'fixed') });
 /**
  * local: each worker runs `local.steps` AdamW steps and returns its parameter delta; the coordinator takes a Nesterov
  * outer step. The defaults are the volunteer mode's (README), which reach 88% on the Fashion-MNIST MLP.

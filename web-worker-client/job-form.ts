@@ -18,6 +18,7 @@ const TRAINING: Fields = {
   epochs: '5',
   mode: 'sync',
   steps: '16',
+  shardSizing: 'fixed',
   encoding: 'fp32',
   download: 'fp32',
   rule: 'mean',
@@ -53,7 +54,7 @@ export function specOf(f: Fields): Record<string, unknown> {
     globalBatch: num(f.globalBatch),
     shardSize: num(f.shardSize),
     epochs: num(f.epochs),
-    ...(f.mode === 'local' ? { local: { steps: num(f.steps) } } : {}),
+    ...(f.mode === 'local' ? { local: { steps: num(f.steps) } } : { shardSizing: f.shardSizing }),
     encoding: f.encoding,
     download: f.download,
     aggregation: { rule: f.rule },
@@ -205,6 +206,14 @@ export class GridJobForm extends LitElement {
               ])
         }
         ${!inference && f.mode === 'local' ? this.input('steps', 'Local steps per shard', 'number') : ''}
+        ${
+          !inference && f.mode === 'sync'
+            ? this.choice('shardSizing', 'Shard sizes', [
+                ['fixed', 'shard size each'],
+                ['by-rate', "by the workers' measured speed"],
+              ])
+            : ''
+        }
         ${
           inference
             ? ''

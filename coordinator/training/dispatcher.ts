@@ -144,6 +144,14 @@ export class Dispatcher extends LeaseKeeper {
     return leave;
   }
 
+  /** Rates observed from accepted results of the workers taking work now that may run `run`, fastest first. */
+  observedRates(run: Run): number[] {
+    return [...this.workers.values()]
+      .filter((w) => w.observed && this.fits(w, run))
+      .map((w) => w.rate)
+      .sort((a, b) => b - a);
+  }
+
   /** Whether a worker other than `w` may run `run` and could take `shard` without passing over a preference. */
   private preferredOther(run: Run, shard: Shard, w: ConnectedWorker, cap: number, held: Map<string, number>): boolean {
     for (const other of this.workers.values()) {

@@ -7,7 +7,7 @@ import { DatasetRegistry } from '../data/dataset-registry';
 import { createLogger } from '../log';
 import { Metrics } from '../metrics';
 import type { Store } from '../store/index';
-import { busyMs, fasterFinishAll } from './pace';
+import { busyMs, fasterFinishAll, sizesByRate } from './pace';
 import { Scheduler } from './scheduler';
 import { assigned, CSV, gradient, job, link, result, settle } from './scheduler-harness';
 
@@ -87,5 +87,44 @@ describe('slow workers leave a round to faster ones', () => {
         .slice(1)
         .map((a) => a.round),
     ).toEqual([2]);
+  });
+
+  it('sizes the next round by measured rate when the job asks: one shard per worker, the faster one three times the size', async () => {
+    await scheduler.submit(job({ globalBatch: 32, rounds: 2, shardSizing: 'by-rate', aggregation: { maxShare: 1 } }), null);
+    const fast = Object.assign(link('worker-fast-002', 1), { samplesPerSec: 800 });
+    const slow = Object.assign(link('worker-slow-002', 2), { samplesPerSec: 800 });
+    for (const w of [fast, slow]) {
+      scheduler.dispatcher.addWorker(w);
+      scheduler.dispatcher.ready(w.id, 1);
+    }
+    const [s] = await assigned(slow, 1);
+    expect(s.data.count).toBe(8); // no rate measured yet: shardSize shards
+    for (let n = 1; n <= 3; n++) {
+      const [a] = (await assigned(fast, n)).slice(n - 1);
+      clock += 10; // 800 samples/s
+      await scheduler.result(fast.id, result(a), gradient(a));
+      await settle();
+    }
+    await scheduler.result(slow.id, result(s), gradient(s)); // 8 samples in 30 ms: 267 samples/s
+    await settle();
+    const [big] = (await assigned(fast, 4)).slice(3);
+    const [small] = (await assigned(slow, 2)).slice(1);
+    expect([big.round, big.data.count, small.round, small.data.count]).toEqual([1, 24, 1, 8]);
+  });
+});
+
+describe('shard sizes by measured rate', () => {
+  it('gives each worker a shard in proportion to its rate, in whole units, the remainder to the fastest', () => {
+    expect(sizesByRate(512, 32, [3000, 1000])).toEqual([384, 128]);
+    expect(sizesByRate(512, 128, [1000])).toEqual([512]);
+    expect(sizesByRate(500, 100, [1000, 1000, 1000])).toEqual([300, 100, 100]);
+    expect(sizesByRate(520, 128, [1000, 1000])).toEqual([264, 256]); // 8 samples past the last whole unit
+  });
+
+  it('leaves out a worker too slow to fill a unit, and falls back to unit shards without rates', () => {
+    expect(sizesByRate(512, 128, [10_000, 100])).toEqual([512]);
+    expect(sizesByRate(512, 128, [])).toEqual([128, 128, 128, 128]);
+    expect(sizesByRate(300, 128, [])).toEqual([128, 128, 44]);
+    expect(sizesByRate(512, 128, [5, 5, 5, 5, 5, 5])).toEqual([128, 128, 128, 128]); // more workers than units
   });
 });

@@ -1,3 +1,5 @@
+import type { TrainingSpec } from '../../protocol/job';
+
 /** A worker's observed pace: samples per second, how long until it is free of the shards it holds, and how many more it may take. */
 export interface Pace {
   rate: number;
@@ -30,4 +32,34 @@ export function busyMs(leases: readonly { since: number; count: number }[], rate
     busy = Math.max(busy, expected - elapsed);
   }
   return busy;
+}
+
+/**
+ * Shard sizes for a round of `total` samples, in whole multiples of `unit` (the job's shardSize, the smallest
+ * shard), one shard per worker sized by its measured `rates` (samples/s, fastest first), so that every worker's
+ * shard takes about as long and no round waits on its slowest worker. Workers too slow for a whole unit get none.
+ * Without a measured rate, `unit`-sized shards, as a fixed split has.
+ */
+export function sizesByRate(total: number, unit: number, rates: readonly number[]): number[] {
+  const units = Math.floor(total / unit);
+  const fixed = () => Array.from({ length: Math.ceil(total / unit) }, (_, i) => Math.min(unit, total - i * unit));
+  const usable = rates.filter((r) => r > 0).slice(0, units);
+  if (!usable.length || units < 1) return fixed();
+  for (;;) {
+    const sum = usable.reduce((a, b) => a + b, 0);
+    const shares = usable.map((r) => Math.floor((units * r) / sum));
+    if (shares.every((s) => s >= 1) || usable.length === 1) {
+      shares[0] += units - shares.reduce((a, b) => a + b, 0); // what flooring left over goes to the fastest
+      const sizes = shares.map((s) => s * unit);
+      sizes[0] += total - units * unit; // and the part of a unit a globalBatch not a multiple of it leaves
+      return sizes;
+    }
+    usable.pop(); // the slowest cannot fill a unit in its share: leave it out, share again
+  }
+}
+
+/** A synchronous job's next shard sizes when it asks for them by rate (`shardSizing: "by-rate"`); undefined otherwise. */
+export function batchesByRate(spec: TrainingSpec, rates: readonly number[]): number[] | undefined {
+  if (spec.mode !== 'sync' || spec.shardSizing !== 'by-rate') return undefined;
+  return sizesByRate(spec.globalBatch, spec.shardSize, rates);
 }

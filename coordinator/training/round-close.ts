@@ -24,6 +24,8 @@ export interface RoundCloseContext {
   quarantine: Quarantine;
   leases: LeaseTable;
   fence: Fence;
+  /** The next round's shard batch sizes when the job sizes them by measured rate (pace.ts); else shardSize each. */
+  batches?: (run: Run) => number[] | undefined;
 }
 
 /**
@@ -44,7 +46,7 @@ export async function stepRound(ctx: RoundCloseContext, run: Run): Promise<{ las
   const update = await combineRound(round, spec, ctx.pool, run.params.length, votes);
   optimizerStep(spec, run.params, update, run.opt, round.index / run.totalRounds);
   const stats = roundStats(round);
-  const next = planRound(spec, round.index + 1, round.cursor + stats.samples);
+  const next = planRound(spec, round.index + 1, round.cursor + stats.samples, Math.random, ctx.batches?.(run));
   const last = next.index >= run.totalRounds;
   next.closing = last; // past the last round nothing is handed out, while the final evaluation runs
   const state = { round: next.index, cursor: next.cursor, paramsVersion: run.version + 1, params: run.params, optimizer: run.opt };

@@ -53,19 +53,23 @@ export interface Round {
 /**
  * The shards of round `index`, starting at sample `cursor` of the endless shuffled stream, then one redundant copy
  * of each shard `random` samples (spec.redundancy.fraction); unpredictable, so no worker knows which are checked.
+ * `batches` are the shards' batch sizes (they sum to globalBatch): shardSize each, or sized by rate (pace.ts).
  */
-export function planRound(spec: TrainingSpec, index: number, cursor: number, random = Math.random): Round {
+export function planRound(spec: TrainingSpec, index: number, cursor: number, random = Math.random, batches = fixedBatches(spec)): Round {
   const steps = stepsPerShard(spec);
   const shards: Shard[] = [];
   let offset = 0;
-  for (let i = 0; i < shardsPerRound(spec); i++) {
-    const batch = Math.min(spec.shardSize, spec.globalBatch - i * spec.shardSize);
+  for (const [i, batch] of batches.entries()) {
     shards.push({ index: i, cursor: cursor + offset, count: batch * steps });
     offset += batch * steps;
   }
   for (const s of shards.slice()) if (random() < spec.redundancy.fraction) shards.push({ ...s, index: shards.length, copyOf: s.index });
   return { index, cursor, shards, closing: false, writes: [] };
 }
+
+/** globalBatch cut into shardSize batches, the last one what is left. */
+const fixedBatches = (spec: TrainingSpec) =>
+  Array.from({ length: shardsPerRound(spec) }, (_, i) => Math.min(spec.shardSize, spec.globalBatch - i * spec.shardSize));
 
 /** The shards whose results make up the round (not the redundant copies). */
 export const primaries = (r: Round) => r.shards.filter((s) => s.copyOf === undefined);
