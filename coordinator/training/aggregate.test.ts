@@ -13,6 +13,18 @@ describe('aggregate', () => {
     expect(Array.from(out)).toEqual([3.25, 6.5]);
   });
 
+  it('sums any number of parts, one, eight and the few past eight alike, to the weighted mean', () => {
+    for (const k of [1, 2, 7, 8, 9, 13, 16, 17]) {
+      const parts = Array.from({ length: k }, (_, i) => ({ values: Float32Array.from({ length: 3000 }, (_, j) => Math.cos(i * 7 + j)), samples: 1 + i }));
+      const total = parts.reduce((n, p) => n + p.samples, 0);
+      const out = aggregate(parts);
+      for (let j = 0; j < 3000; j += 97) {
+        const want = parts.reduce((sum, p) => sum + (p.samples / total) * p.values[j], 0);
+        expect(Math.abs(out[j] - want)).toBeLessThan(1e-6);
+      }
+    }
+  });
+
   it('gives bit-identical results for the same shard order across blocks', () => {
     const parts = Array.from({ length: 7 }, (_, i) => ({ values: Float32Array.from({ length: 10_000 }, (_, j) => Math.sin(i * 31 + j)), samples: 10 + i }));
     expect(aggregate(parts)).toEqual(aggregate(parts.map((p) => ({ values: p.values.slice(), samples: p.samples }))));

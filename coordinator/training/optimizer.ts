@@ -33,14 +33,16 @@ function sgd(p: Float32Array, g: Float32Array, s: OptimizerState, lr: number, mu
 
 function adam(p: Float32Array, g: Float32Array, s: OptimizerState, lr: number, b1: number, b2: number, eps: number, wd: number, decoupled: boolean) {
   const { m, v, t } = s;
-  const c1 = 1 - b1 ** t;
-  const c2 = 1 - b2 ** t;
+  // Bias corrections and decay folded into per-step constants: the loop is on the round's critical path.
+  const mScale = lr / (1 - b1 ** t);
+  const vScale = 1 / (1 - b2 ** t);
+  const keep = decoupled ? 1 - lr * wd : 1;
+  const l2 = decoupled ? 0 : wd;
   for (let i = 0; i < p.length; i++) {
-    const gi = decoupled ? g[i] : g[i] + wd * p[i];
+    const gi = g[i] + l2 * p[i];
     m[i] = b1 * m[i] + (1 - b1) * gi;
     v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-    if (decoupled) p[i] -= lr * wd * p[i];
-    p[i] -= (lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + eps);
+    p[i] = keep * p[i] - (mScale * m[i]) / (Math.sqrt(v[i] * vScale) + eps);
   }
 }
 
