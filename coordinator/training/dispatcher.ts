@@ -144,10 +144,13 @@ export class Dispatcher extends LeaseKeeper {
     return leave;
   }
 
-  /** Rates observed from accepted results of the workers taking work now that may run `run`, fastest first. */
-  observedRates(run: Run): number[] {
+  /**
+   * Rates of the workers taking work now that may run `run`, fastest first, to size its next round by: observed
+   * from accepted results, or as claimed until a worker has one (so a newcomer is sized in, and measured, at once).
+   */
+  ratesFor(run: Run): number[] {
     return [...this.workers.values()]
-      .filter((w) => w.observed && this.fits(w, run))
+      .filter((w) => this.fits(w, run))
       .map((w) => w.rate)
       .sort((a, b) => b - a);
   }

@@ -111,6 +111,29 @@ describe('slow workers leave a round to faster ones', () => {
     const [small] = (await assigned(slow, 2)).slice(1);
     expect([big.round, big.data.count, small.round, small.data.count]).toEqual([1, 24, 1, 8]);
   });
+
+  it('sizes a newcomer into the next round by the speed it claims, until its results show its own', async () => {
+    await scheduler.submit(job({ globalBatch: 32, rounds: 3, shardSizing: 'by-rate' }), null);
+    const first = Object.assign(link('worker-first-01', 1), { samplesPerSec: 800 });
+    scheduler.dispatcher.addWorker(first);
+    scheduler.dispatcher.ready(first.id, 1);
+    for (let n = 1; n <= 4; n++) {
+      const [a] = (await assigned(first, n)).slice(n - 1); // round 0: four shards of 8, it is alone
+      clock += 10;
+      await scheduler.result(first.id, result(a), gradient(a));
+      await settle();
+    }
+    const [whole] = (await assigned(first, 5)).slice(4);
+    expect([whole.round, whole.data.count]).toEqual([1, 32]); // round 1: one shard, its one worker's
+    const late = Object.assign(link('worker-late-001', 2), { samplesPerSec: 800 });
+    scheduler.dispatcher.addWorker(late);
+    scheduler.dispatcher.ready(late.id, 1);
+    clock += 40;
+    await scheduler.result(first.id, result(whole), gradient(whole));
+    await settle();
+    const [mine] = await assigned(late, 1);
+    expect([mine.round, mine.data.count]).toEqual([2, 16]); // round 2: halves, by the rates observed and claimed
+  });
 });
 
 describe('shard sizes by measured rate', () => {

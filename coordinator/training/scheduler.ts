@@ -213,7 +213,7 @@ export class Scheduler {
         await completeInference(this.opts, run, this.fence(run));
         return await this.finish(run);
       }
-      const batches = (r: Run) => batchesByRate(trainingSpec(r.spec), this.dispatcher.observedRates(r));
+      const batches = (r: Run) => batchesByRate(trainingSpec(r.spec), this.dispatcher.ratesFor(r));
       const ctx = { ...this.opts, pool: this.pool, quarantine: this.quarantine, leases: this.dispatcher.leases, fence: this.fence(run), batches };
       const closed = await stepRound(ctx, run);
       if (!closed) return;
