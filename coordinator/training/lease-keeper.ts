@@ -172,6 +172,13 @@ export class LeaseKeeper {
   async revokeOverdue() {
     for (const lease of this.leases.overdue(this.o.now())) {
       this.avoid(lease);
+      // A lease let lapse is a measurement too: nothing in the lease's time. Until its next accepted result the
+      // worker is sized out of by-rate rounds, last in line, and backed up at once (a claimed speed is not believed).
+      const w = this.workers.get(lease.workerId);
+      if (w) {
+        w.rate = 0;
+        w.observed = true;
+      }
       await this.revoke(lease.assignmentId, 'lease deadline passed');
     }
   }

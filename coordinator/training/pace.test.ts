@@ -134,6 +134,32 @@ describe('slow workers leave a round to faster ones', () => {
     const [mine] = await assigned(late, 1);
     expect([mine.round, mine.data.count]).toEqual([2, 16]); // round 2: halves, by the rates observed and claimed
   });
+
+  it('sizes out a worker that claims great speed and lets its lease lapse', async () => {
+    await scheduler.submit(job({ globalBatch: 32, rounds: 3, shardSizing: 'by-rate', leaseMs: 1000, aggregation: { maxShare: 1 } }), null);
+    const liar = Object.assign(link('worker-liar-002', 1), { samplesPerSec: 1_000_000 });
+    const honest = Object.assign(link('worker-honest-1', 2), { samplesPerSec: 800 });
+    for (const w of [liar, honest]) {
+      scheduler.dispatcher.addWorker(w);
+      scheduler.dispatcher.ready(w.id, 1);
+    }
+    await assigned(liar, 1); // it claims to be fastest, so it is served first, and never answers
+    for (let n = 1; n <= 3; n++) {
+      const [a] = (await assigned(honest, n)).slice(n - 1);
+      clock += 10;
+      await scheduler.result(honest.id, result(a), gradient(a));
+      await settle();
+    }
+    clock += 2000;
+    await scheduler.tick(); // the liar's lease lapses: its shard goes to the honest worker
+    const [left] = (await assigned(honest, 4)).slice(3);
+    clock += 10;
+    await scheduler.result(honest.id, result(left), gradient(left));
+    await settle();
+    const [next] = (await assigned(honest, 5)).slice(4);
+    expect([next.round, next.data.count]).toEqual([1, 32]); // the whole round to the worker that did the work
+    expect(liar.assigns()).toHaveLength(1);
+  });
 });
 
 describe('shard sizes by measured rate', () => {
