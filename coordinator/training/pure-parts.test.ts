@@ -166,7 +166,7 @@ describe('reputation', () => {
     expect(nextReputation(r, 'bad')).toBeGreaterThan(QUARANTINE_BELOW * 2);
   });
 
-  it('flags a flipped and a scaled contribution against the workers, and nobody with fewer than three', () => {
+  it('flags a flipped and a scaled contribution against the workers; of two, only one far larger than the other', () => {
     const base = Float32Array.from({ length: 50 }, (_, i) => Math.sin(i));
     const jitter = (k: number) => base.map((v, i) => v + 0.1 * Math.cos(i * k));
     const votes = (x: Float32Array) =>
@@ -179,5 +179,20 @@ describe('reputation', () => {
     expect([...outliers(votes(base.map((v) => -v)))]).toEqual(['x']);
     expect([...outliers(votes(base.map((v) => v * 1000)))]).toEqual(['x']);
     expect([...outliers(new Map([...votes(base.map((v) => -v))].slice(1)))]).toEqual([]);
+    // Two voters (a job's first round, before the third worker joins): no majority for direction, but a gradient
+    // scaled a thousandfold is set aside rather than stepped on.
+    expect([...outliers(new Map([...votes(base.map((v) => v * 1000))].slice(1)))]).toEqual(['x']);
+    expect([...outliers(new Map([...votes(jitter(3))].slice(1)))]).toEqual([]);
+    expect([...outliers(new Map([...votes(jitter(3))].slice(2)))]).toEqual([]);
+    // A worker that computed 1 sample against the other's 100 may be 10x noisier (shards sized by rate).
+    const small = { values: base.map((v) => v * 8), samples: 1 };
+    expect([
+      ...outliers(
+        new Map([
+          ['small', small],
+          ['big', { values: base, samples: 100 }],
+        ]),
+      ),
+    ]).toEqual([]);
   });
 });
