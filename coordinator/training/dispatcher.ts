@@ -8,6 +8,9 @@ import { isTiebreak, othersIn } from './verification';
 
 export type { WorkerLink };
 
+/** Distinct workers a round should have votes from, where that many can take work (reputation.ts `outliers`). */
+const MIN_VOTERS = 3;
+
 /** How often the dispatch order (fastest workers first) is rebuilt; between rebuilds newcomers go last. */
 const REORDER_MS = 1000;
 
@@ -126,7 +129,8 @@ export class Dispatcher extends LeaseKeeper {
 
   /** Whether `w` should leave the run's plain free shards to faster workers (pace.ts); only measured rates count. */
   private leaveToFaster(run: Run, w: ConnectedWorker, cap: number, held: Map<string, number>): boolean {
-    if (!w.observed) return false;
+    // A round's outlier checks need three voters: a worker that would be the third is never held back.
+    if (!w.observed || (held.size < MIN_VOTERS && !held.has(w.link.id))) return false;
     if (w.rate <= (this.heldBack.get(run.id) ?? -1)) return true;
     const shards = run.round.shards.filter((s) => !s.lease && !s.result && !s.waived && s.copyOf === undefined && !s.refusedBy?.size);
     const faster: Pace[] = [];
