@@ -10,7 +10,7 @@ import { createLogger } from '../log';
 import { Metrics } from '../metrics';
 import type { Store } from '../store/index';
 import { Scheduler } from './scheduler';
-import { assigned, CSV, gradient, job, link, N, result, settle } from './scheduler-harness';
+import { assigned, CSV, connect, gradient, job, link, N, result, settle } from './scheduler-harness';
 
 // The share cap and "leave a shard you failed to someone else" are preferences: a free shard that no connected
 // worker may take under them still goes to someone, or the round waits forever.
@@ -38,10 +38,7 @@ describe('dispatch preferences never stall a round', () => {
   it('hands out the odd shard of a round that two workers under a half share cap cannot split evenly', async () => {
     const id = await scheduler.submit(job({ globalBatch: 40, rounds: 1 }), null); // 5 shards, at most 2 each
     const [a, b] = [link('worker-odd-a01', 1), link('worker-odd-b01', 2)];
-    for (const w of [a, b]) {
-      scheduler.dispatcher.addWorker(w);
-      scheduler.dispatcher.ready(w.id, 1);
-    }
+    connect(scheduler, a, b);
     for (let n = 1; n <= 2; n++) {
       await finish(a, (await assigned(a, n))[n - 1]);
       await finish(b, (await assigned(b, n))[n - 1]);

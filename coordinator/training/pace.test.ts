@@ -9,7 +9,7 @@ import { Metrics } from '../metrics';
 import type { Store } from '../store/index';
 import { busyMs, fasterFinishAll, sizesByRate } from './pace';
 import { Scheduler } from './scheduler';
-import { assigned, CSV, gradient, job, link, result, settle } from './scheduler-harness';
+import { assigned, CSV, connect, gradient, job, link, result, settle } from './scheduler-harness';
 
 describe('pace arithmetic', () => {
   it('leaves shards to faster workers only when they would finish all of them first', () => {
@@ -55,10 +55,7 @@ describe('slow workers leave a round to faster ones', () => {
     const id = await scheduler.submit(job({ globalBatch: 48, rounds: 3, aggregation: { maxShare: 1 } }), null); // 6 shards a round
     const fast = [1, 2, 3].map((i) => Object.assign(link(`worker-fast-00${i}`, i), { samplesPerSec: 800 }));
     const slow = Object.assign(link('worker-slow-001', 9), { samplesPerSec: 800 }); // claims to be fast: its first result says otherwise
-    for (const w of [...fast, slow]) {
-      scheduler.dispatcher.addWorker(w);
-      scheduler.dispatcher.ready(w.id, 1);
-    }
+    connect(scheduler, ...fast, slow);
     const [s] = await assigned(slow, 1);
     /** Have the fast workers finish every shard they are sent in `round`, 10 ms each (800 samples/s). */
     const fastRound = async (round: number) => {
@@ -97,10 +94,7 @@ describe('slow workers leave a round to faster ones', () => {
     await scheduler.submit(job({ globalBatch: 24, rounds: 2, aggregation: { maxShare: 1 } }), null); // 3 shards a round
     const fast = Object.assign(link('worker-fast-004', 1), { samplesPerSec: 800 });
     const slow = Object.assign(link('worker-slow-002', 2), { samplesPerSec: 800 });
-    for (const w of [fast, slow]) {
-      scheduler.dispatcher.addWorker(w);
-      scheduler.dispatcher.ready(w.id, 1);
-    }
+    connect(scheduler, fast, slow);
     const [s] = await assigned(slow, 1);
     for (let n = 1; n <= 2; n++) {
       const [a] = (await assigned(fast, n)).slice(n - 1);
@@ -119,10 +113,7 @@ describe('slow workers leave a round to faster ones', () => {
     await scheduler.submit(job({ globalBatch: 32, rounds: 2, shardSizing: 'by-rate', aggregation: { maxShare: 1 } }), null);
     const fast = Object.assign(link('worker-fast-002', 1), { samplesPerSec: 800 });
     const slow = Object.assign(link('worker-slow-002', 2), { samplesPerSec: 800 });
-    for (const w of [fast, slow]) {
-      scheduler.dispatcher.addWorker(w);
-      scheduler.dispatcher.ready(w.id, 1);
-    }
+    connect(scheduler, fast, slow);
     const [s] = await assigned(slow, 1);
     expect(s.data.count).toBe(8); // no rate measured yet: shardSize shards
     for (let n = 1; n <= 3; n++) {
@@ -141,8 +132,7 @@ describe('slow workers leave a round to faster ones', () => {
   it('sizes a newcomer into the next round by the speed it claims, until its results show its own', async () => {
     await scheduler.submit(job({ globalBatch: 32, rounds: 3, shardSizing: 'by-rate' }), null);
     const first = Object.assign(link('worker-first-01', 1), { samplesPerSec: 800 });
-    scheduler.dispatcher.addWorker(first);
-    scheduler.dispatcher.ready(first.id, 1);
+    connect(scheduler, first);
     for (let n = 1; n <= 4; n++) {
       const [a] = (await assigned(first, n)).slice(n - 1); // round 0: four shards of 8, it is alone
       clock += 10;
@@ -152,8 +142,7 @@ describe('slow workers leave a round to faster ones', () => {
     const [whole] = (await assigned(first, 5)).slice(4);
     expect([whole.round, whole.data.count]).toEqual([1, 32]); // round 1: one shard, its one worker's
     const late = Object.assign(link('worker-late-001', 2), { samplesPerSec: 800 });
-    scheduler.dispatcher.addWorker(late);
-    scheduler.dispatcher.ready(late.id, 1);
+    connect(scheduler, late);
     clock += 40;
     await scheduler.result(first.id, result(whole), gradient(whole));
     await settle();
@@ -165,10 +154,7 @@ describe('slow workers leave a round to faster ones', () => {
     await scheduler.submit(job({ globalBatch: 32, rounds: 3, shardSizing: 'by-rate', leaseMs: 1000, aggregation: { maxShare: 1 } }), null);
     const liar = Object.assign(link('worker-liar-002', 1), { samplesPerSec: 1_000_000 });
     const honest = Object.assign(link('worker-honest-1', 2), { samplesPerSec: 800 });
-    for (const w of [liar, honest]) {
-      scheduler.dispatcher.addWorker(w);
-      scheduler.dispatcher.ready(w.id, 1);
-    }
+    connect(scheduler, liar, honest);
     await assigned(liar, 1); // it claims to be fastest, so it is served first, and never answers
     for (let n = 1; n <= 3; n++) {
       const [a] = (await assigned(honest, n)).slice(n - 1);

@@ -58,8 +58,11 @@ export function sizesByRate(total: number, unit: number, rates: readonly number[
   }
 }
 
-/** A synchronous job's next shard sizes when it asks for them by rate (`shardSizing: "by-rate"`); undefined otherwise. */
-export function batchesByRate(spec: TrainingSpec, rates: readonly number[]): number[] | undefined {
+/**
+ * A synchronous job's next shard sizes when it asks for them by rate (`shardSizing: "by-rate"`); undefined otherwise.
+ * `rates` is only called then: other jobs do not gather and sort every worker's rate at each round's close.
+ */
+export function batchesByRate(spec: TrainingSpec, rates: () => readonly number[]): number[] | undefined {
   if (spec.mode !== 'sync' || spec.shardSizing !== 'by-rate') return undefined;
-  return sizesByRate(spec.globalBatch, spec.shardSize, rates);
+  return sizesByRate(spec.globalBatch, spec.shardSize, rates());
 }

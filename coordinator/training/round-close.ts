@@ -8,6 +8,7 @@ import { packCheckpoint } from './checkpoint';
 import { publish, type Run } from './job-run';
 import type { LeaseTable } from './leases';
 import { optimizerStep } from './optimizer';
+import { batchesByRate } from './pace';
 import type { Quarantine } from './quarantine';
 import { nextReputation, outliers } from './reputation';
 import { combineRound, perWorker, planRound, roundStats } from './round';
@@ -24,8 +25,8 @@ export interface RoundCloseContext {
   quarantine: Quarantine;
   leases: LeaseTable;
   fence: Fence;
-  /** The next round's shard batch sizes when the job sizes them by measured rate (pace.ts); else shardSize each. */
-  batches?: (run: Run) => number[] | undefined;
+  /** Rates of the workers that may run the job, fastest first: what a job sized by rate cuts its rounds by (pace.ts). */
+  rates?: (run: Run) => readonly number[];
 }
 
 /**
@@ -46,7 +47,8 @@ export async function stepRound(ctx: RoundCloseContext, run: Run): Promise<{ las
   const update = await combineRound(round, spec, ctx.pool, run.params.length, votes);
   optimizerStep(spec, run.params, update, run.opt, round.index / run.totalRounds);
   const stats = roundStats(round);
-  const next = planRound(spec, round.index + 1, round.cursor + stats.samples, Math.random, ctx.batches?.(run));
+  const batches = batchesByRate(spec, () => ctx.rates?.(run) ?? []);
+  const next = planRound(spec, round.index + 1, round.cursor + stats.samples, Math.random, batches);
   const last = next.index >= run.totalRounds;
   next.closing = last; // past the last round nothing is handed out, while the final evaluation runs
   const state = { round: next.index, cursor: next.cursor, paramsVersion: run.version + 1, params: run.params, optimizer: run.opt };

@@ -1,7 +1,7 @@
 import { decodeFrame, encodeTensor } from '../../protocol/frames';
 import type { Assignment, ServerMessage } from '../../protocol/messages';
 import { type MlpSpec, parameterCount } from '../../protocol/model';
-import type { WorkerLink } from './scheduler';
+import type { Scheduler, WorkerLink } from './scheduler';
 
 // What the scheduler tests share: a toy data set and model, links that record what they are sent, results.
 export const CSV = Array.from({ length: 64 }, (_, i) => `${(i % 7) / 7},${(i % 5) / 5},${(i % 3) / 3},${i % 2}`).join('\n');
@@ -53,3 +53,11 @@ export const assigned = async (l: { assigns(): Assignment[] }, n: number) => {
   for (let i = 0; i < 500 && l.assigns().length < n; i++) await new Promise((r) => setTimeout(r, 20));
   return l.assigns();
 };
+
+/** Connect `links` to the scheduler's dispatcher, each ready for one shard, in this order. */
+export function connect(scheduler: Scheduler, ...links: WorkerLink[]) {
+  for (const l of links) {
+    scheduler.dispatcher.addWorker(l);
+    scheduler.dispatcher.ready(l.id, 1);
+  }
+}

@@ -12,7 +12,6 @@ import { AggregationPool } from './aggregate-pool';
 import { Dispatcher, type WorkerLink } from './dispatcher';
 import { EvaluationPool, type Evaluator, recordEvaluation } from './evaluate';
 import { checkSubmission, liveStatus, loadRun, type Run } from './job-run';
-import { batchesByRate } from './pace';
 import { Quarantine } from './quarantine';
 import { encodingError } from './redundancy';
 import { checkAnyResult, type ResultMeta } from './result-check';
@@ -213,8 +212,8 @@ export class Scheduler {
         await completeInference(this.opts, run, this.fence(run));
         return await this.finish(run);
       }
-      const batches = (r: Run) => batchesByRate(trainingSpec(r.spec), this.dispatcher.ratesFor(r));
-      const ctx = { ...this.opts, pool: this.pool, quarantine: this.quarantine, leases: this.dispatcher.leases, fence: this.fence(run), batches };
+      const rates = (r: Run) => this.dispatcher.ratesFor(r);
+      const ctx = { ...this.opts, pool: this.pool, quarantine: this.quarantine, leases: this.dispatcher.leases, fence: this.fence(run), rates };
       const closed = await stepRound(ctx, run);
       if (!closed) return;
       const spec = trainingSpec(run.spec);
