@@ -5,6 +5,7 @@ import { GridError } from '../protocol/errors';
 import { Auth } from './auth';
 import { type CoordinatorConfig, DEFAULT_LIMITS } from './config';
 import { DatasetRegistry } from './data/dataset-registry';
+import { KIND_ROUTES, Scheduler } from './job-kinds';
 import { createLogger, errorText, type Logger } from './log';
 import { Metrics } from './metrics';
 import { ModelRegistry } from './models/registry';
@@ -14,7 +15,6 @@ import { staticFiles } from './net/static-files';
 import { loadUws } from './net/uws';
 import { workerSocket } from './net/worker-socket';
 import { openStore } from './store/index';
-import { Scheduler } from './training/scheduler';
 
 /** Wire store, scheduler, API, static files and the worker socket onto one uWS app. */
 export async function startCoordinator(cfg: CoordinatorConfig) {
@@ -42,13 +42,26 @@ export async function startCoordinator(cfg: CoordinatorConfig) {
   const app = uws.App();
   const router = new HttpRouter(app, log, metrics, cfg.maxBodyBytes, cfg.corsOrigins);
   const started = Date.now();
-  registerApi({ router, auth, store, scheduler, datasets, models, metrics, enrolment: cfg.enrolment, enrolPerMinute: limits.enrolPerMinute, started, native });
+  registerApi({
+    router,
+    auth,
+    store,
+    scheduler,
+    datasets,
+    models,
+    metrics,
+    enrolment: cfg.enrolment,
+    enrolPerMinute: limits.enrolPerMinute,
+    started,
+    native,
+    kindRoutes: KIND_ROUTES,
+  });
   app.ws(
     '/ws',
     workerSocket({
       auth,
       store,
-      scheduler,
+      port: scheduler.port,
       log,
       metrics,
       maxFrameBytes: cfg.maxFrameBytes,

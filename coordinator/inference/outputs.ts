@@ -4,8 +4,8 @@ import { f32ToF16 } from '../../protocol/half';
 import { predictedClasses } from '../../protocol/inference';
 import type { InferenceSpec } from '../../protocol/job';
 import { encodeNpy } from '../../protocol/npy';
-import type { ResultMeta } from '../training/result-check';
-import type { Shard } from '../training/round';
+import type { ResultMeta } from '../jobs/kind';
+import type { Shard } from '../jobs/round';
 import type { InferencePlan } from './plan';
 
 /**

@@ -3,9 +3,9 @@ import { keptPerSample, type Postprocess, parsePostprocess } from '../../protoco
 import type { InferenceSpec } from '../../protocol/job';
 import { sizeOf } from '../../protocol/model';
 import type { DatasetRegistry } from '../data/dataset-registry';
+import { newRound, type Round, type Shard } from '../jobs/round';
 import type { TensorInfo } from '../models/inspect';
 import type { Store } from '../store/index';
-import type { Round, Shard } from '../training/round';
 
 /** What running an inference job needs beyond its spec, checked against the model and data set once. */
 export interface InferencePlan {
@@ -94,6 +94,5 @@ function pick(all: TensorInfo[], named: string | undefined, what: 'input' | 'out
 export function planShards(samples: number, shardSize: number, fraction: number, random = Math.random): Round {
   const shards: Shard[] = [];
   for (let cursor = 0; cursor < samples; cursor += shardSize) shards.push({ index: shards.length, cursor, count: Math.min(shardSize, samples - cursor) });
-  for (const s of shards.slice()) if (random() < fraction) shards.push({ ...s, index: shards.length, copyOf: s.index });
-  return { index: 0, cursor: 0, shards, closing: false, writes: [] };
+  return newRound(0, 0, shards, fraction, random);
 }

@@ -55,3 +55,10 @@ export const publicModel = (m: ModelRow): RegisteredModel => ({
   inputs: JSON.parse(m.inputs) as TensorInfo[],
   outputs: JSON.parse(m.outputs) as TensorInfo[],
 });
+
+/** The reply to a registration: 201 with the model when it is new, 200 when those bytes were already registered. */
+export const registeredReply = (model: RegisteredModel, created: boolean) => ({
+  status: created ? 201 : 200,
+  body: JSON.stringify(model),
+  type: 'application/json',
+});

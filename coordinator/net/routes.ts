@@ -1,37 +1,13 @@
 import { GridError } from '../../protocol/errors';
 import { PROTOCOL_VERSION } from '../../protocol/messages';
-import { arr, bool, int, lit, obj, opt, type Schema, SchemaError, str, withDefault } from '../../protocol/schema';
-import { type Auth, bearerToken, type Principal, SCOPES, type Scope } from '../auth';
-import type { DatasetRegistry } from '../data/dataset-registry';
-import type { Metrics } from '../metrics';
-import type { ModelRegistry } from '../models/registry';
-import type { Store } from '../store/index';
-import type { Scheduler } from '../training/scheduler';
-import type { Handler, HttpRouter, Request } from './http';
+import { arr, bool, int, lit, obj, opt, str, withDefault } from '../../protocol/schema';
+import { SCOPES } from '../auth';
+import { type ApiOptions, camelKeys, guard, intParam, parseBody } from './api';
+import { registerDatasetRoutes } from './dataset-routes';
 import { registerJobRoutes } from './job-routes';
 import { registerModelRoutes } from './model-routes';
 import { openApi } from './openapi';
-import { registerOutputRoutes } from './output-routes';
 
-export interface ApiOptions {
-  router: HttpRouter;
-  auth: Auth;
-  store: Store;
-  scheduler: Scheduler;
-  datasets: DatasetRegistry;
-  models: ModelRegistry;
-  metrics: Metrics;
-  enrolment: boolean;
-  enrolPerMinute: number;
-  started: number;
-  native: boolean;
-}
-
-export const intParam = (v: string | undefined, name: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new GridError('BAD_REQUEST', `${name} must be a non-negative integer`);
-  return n;
-};
 const enrolmentRequest = obj({ open: bool });
 const tokenRequest = obj({
   name: str(100),
@@ -40,31 +16,10 @@ const tokenRequest = obj({
   expiresInS: opt(int(1, 10 * 365 * 86_400)),
 });
 
-/** Validate a request body with a protocol schema; a mismatch is BAD_REQUEST naming the field. */
-function parseBody<T>(schema: Schema<T>, body: unknown): T {
-  try {
-    return schema(body, 'body');
-  } catch (e) {
-    if (e instanceof SchemaError) throw new GridError('BAD_REQUEST', e.message);
-    throw e;
-  }
-}
-
-/** One naming convention for every JSON field the API returns: the store's snake_case columns become camelCase. */
-export const camelKeys = (row: object): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(row).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v]));
-
-export const binary = (body: Uint8Array, headers: Record<string, string> = {}) => ({ body, type: 'application/octet-stream', headers });
-
-/** Wrap a handler: authenticate the bearer token for `scope` and hand the principal over. */
-export type Guard = (scope: Scope, h: (req: Request, who: Principal) => Promise<unknown>) => Handler;
-export type ApiContext = ApiOptions & { as: Guard };
-
-/** The REST API: health, metrics, enrolment, tokens and workers here; jobs and data sets in job-routes.ts. */
+/** The REST API: health, metrics, enrolment, tokens and workers here; jobs, data sets, models and each kind's routes in their files. */
 export function registerApi(o: ApiOptions) {
   const { router, auth, store, scheduler } = o;
-  const as: Guard = (scope, h) =>
-    Object.assign(async (req: Request) => h(req, await auth.authenticate(bearerToken(req.headers.authorization), scope, req.ip)), { scope });
+  const as = guard(auth);
 
   router.route('get', '/health', async () => ({
     ok: true,
@@ -150,9 +105,8 @@ export function registerApi(o: ApiOptions) {
     as('worker', async () => (await store.credit({ limit: 50 })).map((r) => ({ name: r.name, shards: Number(r.shards), samples: Number(r.samples ?? 0) }))),
   );
 
-  registerJobRoutes({ ...o, as });
-  registerModelRoutes({ ...o, as });
-  registerOutputRoutes({ ...o, as });
+  const api = { ...o, as };
+  for (const register of [registerJobRoutes, registerDatasetRoutes, registerModelRoutes, ...(o.kindRoutes ?? [])]) register(api);
   // Made on first request, when every route (this one too) is registered.
   let document: string | undefined;
   router.route('get', '/api/openapi.json', async () => {

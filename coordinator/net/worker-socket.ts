@@ -3,10 +3,11 @@ import { errorBody, GridError } from '../../protocol/errors';
 import { decodeFrame } from '../../protocol/frames';
 import { type ClientMessage, errorMessage, PROTOCOL_VERSION, parseClientMessage, type ServerMessage, WS_PROTOCOL } from '../../protocol/messages';
 import { type Auth, bearerToken } from '../auth';
+import type { WorkerLink } from '../jobs/dispatcher';
+import type { WorkerPort } from '../jobs/worker-port';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { Store } from '../store/index';
-import type { Scheduler, WorkerLink } from '../training/scheduler';
 import { statusLine } from './http';
 import type { UWS } from './uws';
 
@@ -34,7 +35,8 @@ interface Conn {
 export interface WorkerSocketOptions {
   auth: Auth;
   store: Store;
-  scheduler: Scheduler;
+  /** The jobs core, as far as a connection may reach into it. */
+  port: WorkerPort;
   log: Logger;
   metrics: Metrics;
   maxFrameBytes: number;
@@ -71,7 +73,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
     const c = ws.getUserData();
     if (c.closed) return;
     const data = msg instanceof Uint8Array ? msg : JSON.stringify(msg);
-    o.scheduler.transfers.add('down', data.length, c.link?.id); // messages are ASCII JSON: length is bytes
+    o.port.countBytes('down', data.length, c.link?.id); // messages are ASCII JSON: length is bytes
     if (c.queue.length || ws.getBufferedAmount() > HIGH_WATER) c.queue.push(data);
     else ws.send(data, typeof data !== 'string');
   };
@@ -113,7 +115,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
     if (!c.link) throw new GridError('NOT_REGISTERED');
     switch (msg.type) {
       case 'ready':
-        return o.scheduler.dispatcher.ready(c.link.id, msg.slots);
+        return o.port.ready(c.link.id, msg.slots);
       case 'heartbeat':
         return;
       case 'result':
@@ -121,7 +123,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
         c.pending = msg;
         return;
       case 'release':
-        return o.scheduler.dispatcher.release(c.link.id, msg.assignmentId, msg.reason);
+        return o.port.release(c.link.id, msg.assignmentId, msg.reason);
     }
   };
 
@@ -145,27 +147,27 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
       },
     });
     let link = make(claimed ?? randomUUID());
-    if (!o.scheduler.dispatcher.addWorker(link)) {
+    if (!o.port.join(link)) {
       link = make(randomUUID());
-      o.scheduler.dispatcher.addWorker(link);
+      o.port.join(link);
     }
     const row = { tokenId: c.tokenId, name: link.name, kind: link.kind, capabilities: msg.capabilities };
     try {
       let outcome = await o.store.registerWorker({ id: link.id, ...row }, c.volunteer);
       if (outcome === 'taken') {
-        await o.scheduler.dispatcher.removeWorker(link); // the id is another token's
+        await o.port.leave(link); // the id is another token's
         link = make(randomUUID());
-        o.scheduler.dispatcher.addWorker(link);
+        o.port.join(link);
         outcome = await o.store.registerWorker({ id: link.id, ...row }, c.volunteer);
       }
       if (outcome === 'quarantined') throw new GridError('QUARANTINED');
     } catch (e) {
-      await o.scheduler.dispatcher.removeWorker(link);
+      await o.port.leave(link);
       if (e instanceof GridError && e.code === 'QUARANTINED') ws.end(4003, 'QUARANTINED');
       throw e;
     }
     if (c.closed) {
-      await o.scheduler.dispatcher.removeWorker(link);
+      await o.port.leave(link);
       return undefined;
     }
     c.link = link;
@@ -176,7 +178,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
     const c = ws.getUserData();
     if (!c.link) throw new GridError('NOT_REGISTERED');
     const frame = decodeFrame(bytes, o.maxFrameBytes);
-    await o.scheduler.result(c.link.id, meta, frame);
+    await o.port.result(c.link.id, meta, frame);
     c.budget = Math.min(MESSAGE_BURST, c.budget + 2); // accepted work is not charged: only floods and refusals spend the budget
     send(ws, { type: 'ack', assignmentId: meta.assignmentId });
   };
@@ -249,8 +251,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
       }
       o.metrics.wsMessages.inc({ binary: String(isBinary) });
       const from = ws.getUserData();
-      const lease = isBinary && from.pending ? o.scheduler.dispatcher.leases.get(from.pending.assignmentId) : undefined;
-      o.scheduler.transfers.add('up', message.byteLength, from.link?.id, lease?.workerId === from.link?.id ? lease?.jobId : undefined);
+      o.port.countBytes('up', message.byteLength, from.link?.id, isBinary ? from.pending?.assignmentId : undefined);
       if (isBinary) {
         const c = ws.getUserData();
         const meta = c.pending;
@@ -284,7 +285,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
       if (mine?.size === 0) byToken.delete(c.tokenId);
       if (c.link) {
         o.log.info('worker left', { worker: c.link.id, code });
-        void o.scheduler.dispatcher.removeWorker(c.link).catch((e) => o.log.error('worker removal failed', { err: String(e) }));
+        void o.port.leave(c.link).catch((e) => o.log.error('worker removal failed', { err: String(e) }));
       }
     },
   };

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { decodeFrame, encodeTensor } from '../../protocol/frames';
 import { parseTrainingSpec } from '../../protocol/job';
-import { LeaseTable } from './leases';
+import { LeaseTable } from '../jobs/leases';
+import { nextReputation, QUARANTINE_BELOW } from '../jobs/reputation';
+import { roundComplete } from '../jobs/round';
+import { outliers } from './outliers';
 import { ReplayGuard } from './replay-guard';
-import { nextReputation, outliers, QUARANTINE_BELOW } from './reputation';
 import { checkResult, MAX_LOSS } from './result-check';
-import { planRound, roundComplete, roundStats } from './round';
+import { planRound, roundStats } from './round-plan';
 
 const spec = (over: Record<string, unknown> = {}) =>
   parseTrainingSpec({

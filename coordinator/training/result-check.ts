@@ -1,15 +1,14 @@
 import { GridError } from '../../protocol/errors';
 import { allFinite, decodeTensor, type Frame } from '../../protocol/frames';
-import { type TrainingSpec, trainingSpec } from '../../protocol/job';
-import type { ClientMessage } from '../../protocol/messages';
-import { checkOutput } from '../inference/outputs';
+import type { TrainingSpec } from '../../protocol/job';
+import type { ResultMeta } from '../jobs/kind';
+import type { Shard } from '../jobs/round';
 import { clipByNorm, l2Norm } from './aggregate';
 import { sharedFloat32 } from './aggregate-pool';
-import type { Run } from './job-run';
-import type { Shard } from './round';
-import { NORM_FACTOR } from './round-close';
+import type { TrainingRun } from './job-run';
 
-export type ResultMeta = Extract<ClientMessage, { type: 'result' }>;
+/** A result whose norm is this many times the last round's median is refused before it counts. */
+export const NORM_FACTOR = 10;
 
 /** A loss above this is not a training signal but a broken or hostile worker (and would overflow the round's sums). */
 export const MAX_LOSS = 1e6;
@@ -54,17 +53,22 @@ export function checkResult(
 }
 
 /**
- * Every check of a result for `run`: an inference shard's outputs (outputs.ts), or a training result's frame and
- * numbers (above), not a replay of another result, and a norm not far above the last round's median.
+ * Every check of a training result: its frame and numbers (above), not a replay of another result, and a norm not
+ * far above the last round's median.
  */
-export function checkAnyResult(run: Run, shard: Shard, meta: ResultMeta, frame: Frame, paramsVersion: number): { values: Float32Array; norm: number } {
-  if (run.spec.mode === 'inference' && run.inference) return { values: checkOutput(run.spec, run.inference, shard, meta, frame), norm: 0 };
-  const spec = trainingSpec(run.spec);
-  const checked = checkResult(spec, shard, run.params.length, meta, frame, paramsVersion);
+export function checkTrainingResult(
+  run: TrainingRun,
+  shard: Shard,
+  meta: ResultMeta,
+  frame: Frame,
+  paramsVersion: number,
+): { values: Float32Array; norm: number } {
+  const { spec, params, replays, normLimit } = run.data;
+  const checked = checkResult(spec, shard, params.length, meta, frame, paramsVersion);
   // Keyed by the samples' shard: a redundant copy computed to the same bytes is agreement, not a replay.
-  const replayed = run.replays.replayOf(frame.payload, { round: run.round.index, shard: shard.copyOf ?? shard.index });
+  const replayed = replays.replayOf(frame.payload, { round: run.round.index, shard: shard.copyOf ?? shard.index });
   if (replayed) throw new GridError('REPLAYED', `this result was already received for round ${replayed.round} shard ${replayed.shard}`);
-  if (run.normLimit && checked.norm > run.normLimit)
+  if (normLimit && checked.norm > normLimit)
     throw new GridError('NORM_TOO_LARGE', `norm ${checked.norm.toExponential(2)} is over ${NORM_FACTOR}x the last round's median`);
   const { clipNorm } = spec.aggregation;
   return { values: checked.values, norm: clipNorm ? Math.min(checked.norm, clipNorm) : checked.norm };

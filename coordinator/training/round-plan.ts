@@ -1,54 +1,8 @@
 import { shardsPerRound, stepsPerShard, type TrainingSpec } from '../../protocol/job';
+import { sizesByRate } from '../jobs/pace';
+import { newRound, primaries, type Round, type Shard, type ShardResult } from '../jobs/round';
 import { aggregate, type Contribution } from './aggregate';
 import { type AggregationPool, sharedFloat32 } from './aggregate-pool';
-
-/** What a worker returned for one shard, after checking. */
-export interface ShardResult {
-  workerId: string;
-  tokenId: number | null;
-  assignmentId: number;
-  values: Float32Array;
-  /** Upper bound on the L2 error its wire encoding added: what a redundant computation may differ by. */
-  rounding: number;
-  /** L2 norm of `values` (after clipping), computed once by the result check. */
-  norm: number;
-  samples: number;
-  loss: number;
-  correct: number;
-}
-
-/** A shard's lease; `assignmentId` is unset while the lease row is being written. */
-export interface ShardLease {
-  workerId: string;
-  tokenId: number | null;
-  assignmentId?: number;
-}
-
-export interface Shard {
-  index: number;
-  cursor: number;
-  count: number;
-  lease?: ShardLease;
-  /** A second lease of a late shard to an idle worker: the first valid result of the two wins, the other is revoked. */
-  backup?: ShardLease;
-  result?: ShardResult;
-  /** Workers whose result for this shard was refused, or who let its lease lapse or handed it back: not offered it again while others can take it. */
-  refusedBy?: Set<string>;
-  /** Set on a redundant computation: the index of the shard it checks (same samples). */
-  copyOf?: number;
-  /** A redundant computation no longer wanted (nobody eligible to run it, or its result was outvoted). */
-  waived?: boolean;
-}
-
-/** One synchronous round: its shards, and whether its close has begun (it begins exactly once). */
-export interface Round {
-  index: number;
-  cursor: number;
-  shards: Shard[];
-  closing: boolean;
-  /** Writes of accepted results still in flight; the close waits for them. true = on record. */
-  writes: Promise<boolean>[];
-}
 
 /**
  * The shards of round `index`, starting at sample `cursor` of the endless shuffled stream, then one redundant copy
@@ -63,19 +17,21 @@ export function planRound(spec: TrainingSpec, index: number, cursor: number, ran
     shards.push({ index: i, cursor: cursor + offset, count: batch * steps });
     offset += batch * steps;
   }
-  for (const s of shards.slice()) if (random() < spec.redundancy.fraction) shards.push({ ...s, index: shards.length, copyOf: s.index });
-  return { index, cursor, shards, closing: false, writes: [] };
+  return newRound(index, cursor, shards, spec.redundancy.fraction, random);
 }
 
 /** globalBatch cut into shardSize batches, the last one what is left. */
 const fixedBatches = (spec: TrainingSpec) =>
   Array.from({ length: shardsPerRound(spec) }, (_, i) => Math.min(spec.shardSize, spec.globalBatch - i * spec.shardSize));
 
-/** The shards whose results make up the round (not the redundant copies). */
-export const primaries = (r: Round) => r.shards.filter((s) => s.copyOf === undefined);
-
-/** Every shard has its result, and every redundant copy still wanted has one. */
-export const roundComplete = (r: Round) => r.shards.every((s) => s.result || s.waived);
+/**
+ * A synchronous job's next shard sizes when it asks for them by rate (`shardSizing: "by-rate"`); undefined otherwise.
+ * `rates` is only called then: other jobs do not gather and sort every worker's rate at each round's close.
+ */
+export function batchesByRate(spec: TrainingSpec, rates: () => readonly number[]): number[] | undefined {
+  if (spec.mode !== 'sync' || spec.shardSizing !== 'by-rate') return undefined;
+  return sizesByRate(spec.globalBatch, spec.shardSize, rates());
+}
 
 /** Sample-weighted training loss and accuracy of a complete round. */
 export function roundStats(r: Round) {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { decodeFrame, decodeTensor, encodeTensor } from '../../protocol/frames';
 import { parseTrainingSpec } from '../../protocol/job';
+import { planRound } from '../training/round-plan';
 import { agree, encodingError, verdict } from './redundancy';
-import { planRound, type Round, roundComplete, type ShardResult } from './round';
+import { type Round, roundComplete, type ShardResult } from './round';
 import { credited, recheck, settle, verifyRound, waive } from './verification';
 
 const N = 1000;

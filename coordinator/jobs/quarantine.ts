@@ -2,9 +2,9 @@ import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { type Fence, FencedError, type ResultRow, type Store } from '../store/index';
 import type { Dispatcher } from './dispatcher';
-import type { Run } from './job-run';
+import type { Run } from './kind';
 import { nextReputation, QUARANTINE_BELOW } from './reputation';
-import type { Shard } from './round';
+import { passOver, type Shard } from './round';
 import type { Settlement } from './verification';
 
 export interface QuarantineOptions {
@@ -26,8 +26,8 @@ export class Quarantine {
    */
   async refuse(shard: Shard, row: ResultRow, fence: Fence): Promise<boolean> {
     const { worker_id: workerId, reason: code } = row;
-    await this.o.dispatcher.expire(row.assignment_id, 'rejected', code ?? 'REFUSED');
-    shard.refusedBy = (shard.refusedBy ?? new Set()).add(workerId);
+    await this.o.dispatcher.keeper.expire(row.assignment_id, 'rejected', code ?? 'REFUSED');
+    passOver(shard, workerId);
     this.o.metrics.results.inc({ accepted: 'false', code: code ?? 'REFUSED' });
     let reputation: number;
     try {
@@ -50,7 +50,7 @@ export class Quarantine {
     for (const s of run.round.shards)
       if (s.result && flagged.has(s.result.workerId)) {
         discarded.push(s.result.assignmentId);
-        s.refusedBy = (s.refusedBy ?? new Set()).add(s.result.workerId);
+        passOver(s, s.result.workerId);
         s.result = undefined;
       }
     run.round.closing = false;
@@ -91,9 +91,9 @@ export class Quarantine {
 
   /** Stop a worker's work and discard its results in every open round; they are recomputed by others. */
   async quarantine(workerId: string, reason: string) {
-    if (this.o.dispatcher.isQuarantined(workerId)) return;
+    if (this.o.dispatcher.workers.isQuarantined(workerId)) return;
     this.o.metrics.quarantines.inc();
-    await this.o.dispatcher.quarantine(workerId, reason);
+    await this.o.dispatcher.shutOut(workerId, reason);
     await this.o.store.setWorkerState(workerId, 'quarantined');
     const discarded: number[] = [];
     for (const run of this.o.runs.values()) {

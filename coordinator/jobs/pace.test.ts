@@ -2,14 +2,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { assigned, CSV, connect, gradient, job, link, result, settle } from '../../test/scheduler-fixtures';
 import { freshStore } from '../../test/stores';
 import { DatasetRegistry } from '../data/dataset-registry';
+import { Scheduler } from '../job-kinds';
 import { createLogger } from '../log';
 import { Metrics } from '../metrics';
 import type { Store } from '../store/index';
 import { busyMs, fasterFinishAll, sizesByRate } from './pace';
-import { Scheduler } from './scheduler';
-import { assigned, CSV, connect, gradient, job, link, result, settle } from './scheduler-harness';
 
 describe('pace arithmetic', () => {
   it('leaves shards to faster workers only when they would finish all of them first', () => {

@@ -1,24 +1,21 @@
 import { GridError } from '../../protocol/errors';
 import type { Frame } from '../../protocol/frames';
-import { trainingSpec } from '../../protocol/job';
+import type { JobSpec } from '../../protocol/job';
 import { DEFAULT_LIMITS, type Limits } from '../config';
 import type { DatasetRegistry } from '../data/dataset-registry';
-import { correctIn } from '../inference/outputs';
-import { completeInference, recordOutput } from '../inference/record';
 import { errorText, type Logger } from '../log';
 import type { Metrics } from '../metrics';
-import { type Fence, FencedError, type ResultRow, type Store } from '../store/index';
-import { AggregationPool } from './aggregate-pool';
+import { type Fence, FencedError, type Job, type Store } from '../store/index';
 import { Dispatcher, type WorkerLink } from './dispatcher';
-import { EvaluationPool, type Evaluator, recordEvaluation } from './evaluate';
-import { checkSubmission, liveStatus, loadRun, type Run } from './job-run';
+import { acceptResult } from './intake';
+import type { KindContext, KindTable, ResultMeta, Run } from './kind';
 import { Quarantine } from './quarantine';
-import { encodingError } from './redundancy';
-import { checkAnyResult, type ResultMeta } from './result-check';
-import { roundComplete, type Shard } from './round';
-import { stepRound } from './round-close';
+import type { Shard } from './round';
+import { roundComplete } from './round';
+import { checkSubmission, liveStatus, loadRun } from './runs';
 import { RecentSamples, TransferLedger } from './transfer';
 import { recheck, verifyRound } from './verification';
+import { type WorkerPort, workerPort } from './worker-port';
 
 export type { WorkerLink };
 
@@ -28,7 +25,8 @@ export interface SchedulerOptions {
   log: Logger;
   metrics: Metrics;
   owner: string;
-  evaluator?: Evaluator;
+  /** The kind that runs each spec mode (job-kinds.ts). */
+  kinds: KindTable;
   now?: () => number;
   limits?: Pick<Limits, 'maxParams' | 'maxShardsPerRound'>;
   /** When set, inference jobs may only run these model hashes [GRID_MODEL_ALLOWLIST]. */
@@ -39,36 +37,34 @@ export interface SchedulerOptions {
 const OWNERSHIP_MS = 15_000;
 
 /**
- * Synchronous data-parallel rounds: lease shards to workers, check results (result-check.ts), combine them in shard
- * order (round.ts), step, checkpoint. The only part of training that touches the store. Each job runs inside its
+ * Jobs in rounds of shards, whatever their kind: claim and load them, lease shards to workers, take results in
+ * (intake.ts), verify redundant copies, and let the job's kind close each complete round. Each job runs inside its
  * own failure boundary: whatever throws while loading it or closing its round marks that job failed, nothing else.
  */
 export class Scheduler {
   private readonly runs = new Map<number, Run>();
   private readonly now: () => number;
-  private readonly evaluator: Evaluator;
-  private readonly pool = new AggregationPool();
-  private readonly evaluations?: EvaluationPool;
+  private readonly ctx: KindContext;
   private timer?: NodeJS.Timeout;
-  /** Background evaluations; stop() waits for them. */
-  private pending = Promise.resolve();
   private stopped = false;
   private claiming = Promise.resolve();
 
-  /** The worker registry and the leases; the transport registers connections here. */
+  /** The worker registry, the leases and who gets which shard. */
   readonly dispatcher: Dispatcher;
   /** Bytes moved per worker and per job; the transport and the download routes count into it. */
   readonly transfers = new TransferLedger();
   /** Samples in accepted results over the last minute, for the status summary. */
   readonly throughput = new RecentSamples();
   private readonly quarantine: Quarantine;
+  /** The narrow door the worker transport uses: join, leave, ready, hand back, results, bytes. */
+  readonly port: WorkerPort;
 
   constructor(private readonly opts: SchedulerOptions) {
     this.now = opts.now ?? Date.now;
-    if (!opts.evaluator) this.evaluations = new EvaluationPool();
-    this.evaluator = opts.evaluator ?? (this.evaluations as EvaluationPool).evaluate;
+    this.ctx = { ...opts, limits: opts.limits ?? DEFAULT_LIMITS, allowlist: opts.modelAllowlist };
     this.dispatcher = new Dispatcher({ ...opts, runs: this.runs, now: this.now, stopped: () => this.stopped });
     this.quarantine = new Quarantine({ ...opts, runs: this.runs, dispatcher: this.dispatcher });
+    this.port = workerPort(this, this.dispatcher, this.transfers);
   }
 
   async start() {
@@ -80,9 +76,14 @@ export class Scheduler {
     this.stopped = true;
     clearInterval(this.timer);
     await this.transfers.flush(this.opts.store).catch(() => {});
-    await this.pending;
-    await this.pool.close();
-    await this.evaluations?.close();
+    await this.idle();
+    for (const kind of this.kinds()) await kind.shutdown?.();
+  }
+
+  /** The distinct kinds this scheduler runs. */
+  private kinds() {
+    const modes: JobSpec['mode'][] = ['sync', 'local', 'inference'];
+    return [...new Set(modes.map((m) => this.opts.kinds(m)))];
   }
 
   /**
@@ -102,13 +103,13 @@ export class Scheduler {
     for (const job of owned) {
       if (this.runs.has(job.id)) continue;
       try {
-        const run = await loadRun(job, { ...this.opts, allowlist: this.opts.modelAllowlist });
+        const run = await loadRun(job, this.opts.kinds, this.ctx);
         await this.opts.store.fenced(this.fence(run), async (tx) => {
           await tx.expireOpenAssignments(job.id);
           if (job.state === 'queued') await tx.setJobState(job.id, 'running', ['queued']);
           await tx.setJobProgress(job.id, run.round.index, run.version);
         });
-        if (run.inference ? roundComplete(run.round) : run.round.index >= run.totalRounds) await this.finish(run);
+        if (run.kind.finished(run)) await this.finish(run);
         else this.runs.set(job.id, run);
       } catch (e) {
         if (e instanceof FencedError) continue; // claimed by another coordinator meanwhile: theirs now
@@ -122,7 +123,7 @@ export class Scheduler {
   private async abandon(run: Run) {
     if (this.runs.get(run.id) !== run) return;
     this.opts.log.warn('job taken over by another coordinator; stopped here', { job: run.id, round: run.round.index, epoch: run.epoch });
-    for (const s of run.round.shards) await this.dispatcher.revokeShard(s, 'job moved to another coordinator').catch(() => {});
+    for (const s of run.round.shards) await this.dispatcher.keeper.revokeShard(s, 'job moved to another coordinator').catch(() => {});
     this.drop(run.id);
   }
 
@@ -132,98 +133,37 @@ export class Scheduler {
 
   /** Validate, store and start a job; returns its id. */
   async submit(input: unknown, tokenId: number | null): Promise<number> {
-    const { spec, rounds } = await checkSubmission(input, { ...this.opts, allowlist: this.opts.modelAllowlist }, this.opts.limits ?? DEFAULT_LIMITS);
+    const { spec, rounds } = await checkSubmission(input, this.opts.kinds, this.ctx);
     const id = await this.opts.store.createJob({ name: spec.name, spec, totalRounds: rounds, tokenId });
     await this.claim();
     return id;
   }
 
-  /** Check one result from an untrusted worker; accept it into its shard or refuse it with a code. */
+  /** Check one result from an untrusted worker; accept it into its shard or refuse it with a code (intake.ts). */
   async result(workerId: string, meta: ResultMeta, frame: Frame): Promise<void> {
-    const lease = this.dispatcher.leases.get(meta.assignmentId);
-    if (!lease || lease.workerId !== workerId) throw new GridError('UNKNOWN_ASSIGNMENT', `assignment ${meta.assignmentId} is not leased to this worker`);
-    if (!lease.live) throw new GridError('STALE_RESULT', `assignment ${meta.assignmentId} expired or was reassigned`);
-    const run = this.runs.get(lease.jobId);
-    const shard = this.dispatcher.shardOf(lease.jobId, lease.round, lease.shard);
-    if (!run || !shard) throw new GridError('STALE_RESULT', 'the round has moved on');
-    if (frame.job !== lease.jobId || frame.round !== lease.round || frame.shard !== lease.shard)
-      throw new GridError('BAD_FRAME', `frame is for job ${frame.job} round ${frame.round} shard ${frame.shard}, not assignment ${meta.assignmentId}`);
-    const row = (norm: number, accepted: boolean, reason: string | null): ResultRow => ({
-      ...{ assignment_id: meta.assignmentId, job_id: run.id, round: lease.round, shard: lease.shard, worker_id: workerId },
-      ...{ samples: meta.samples, loss: Number.isFinite(meta.loss) && Math.abs(meta.loss) < 1e300 ? meta.loss : -1, norm, bytes: frame.payload.byteLength },
-      ...{ encoding: frame.dtype, accepted: accepted ? 1 : 0, reason },
-    });
-    let checked: { values: Float32Array; norm: number };
-    try {
-      checked = checkAnyResult(run, shard, meta, frame, lease.paramsVersion);
-    } catch (e) {
-      if (!(e instanceof GridError)) throw e;
-      const recorded = await this.quarantine.refuse(shard, row(0, false, e.code), this.fence(run));
-      if (!recorded) await this.abandon(run); // another coordinator owns the job now: nothing is recorded here
-      throw e;
-    }
-    // Decide synchronously, before any await: only the result that completes the round closes it, exactly once.
-    const round = run.round;
-    this.dispatcher.settle(lease, shard);
-    const inference = run.inference;
-    shard.result = {
-      ...{ workerId, tokenId: this.dispatcher.tokenOf(workerId), assignmentId: meta.assignmentId, values: checked.values },
-      ...{ norm: checked.norm, rounding: encodingError(frame, checked.values) },
-      // Inference accuracy is counted here from the outputs and the labels, never taken from the worker.
-      ...{ samples: meta.samples, loss: meta.loss, correct: inference ? correctIn(inference, shard, checked.values) : (meta.correct ?? 0) },
-    };
-    const settled = this.verify(run, shard);
-    const closes = !round.closing && roundComplete(round);
-    if (closes) round.closing = true;
-    else this.dispatcher.dispatchAll(); // the worker's next shard is leased while this result is written
-    const output = { assignmentId: meta.assignmentId, workerId, provider: meta.provider ?? 'unreported', frame };
-    const write = this.opts.store
-      .recordOutcome(row(checked.norm, true, null), (r) => r, this.fence(run), inference && ((tx) => recordOutput(tx, run, shard, output)))
-      .then(
-        () => true,
-        (e) => {
-          this.opts.log.error('accepted result could not be recorded', { job: run.id, err: errorText(e) });
-          return false;
-        },
-      );
-    round.writes.push(write);
-    if (!(await write)) {
-      if (closes || !round.closing) {
-        shard.result = undefined; // the shard is recomputed, and its failed write no longer holds the round back
-        round.writes = round.writes.filter((w) => w !== write);
-        round.closing = false;
-      }
-      throw new GridError('INTERNAL', 'the result could not be recorded; the shard will be recomputed');
-    }
-    this.opts.metrics.results.inc({ accepted: 'true', code: 'OK' });
-    this.throughput.add(meta.samples, this.now());
-    this.opts.metrics.resultBytes.inc({ encoding: frame.dtype }, frame.payload.byteLength);
-    await this.quarantine.judge(run, settled);
+    const closes = await acceptResult(
+      { ...this.opts, now: this.now, runs: this.runs, dispatcher: this.dispatcher, quarantine: this.quarantine, throughput: this.throughput },
+      {
+        fence: (run) => this.fence(run),
+        abandon: (run) => this.abandon(run),
+        verify: (run, shard) => this.verify(run, shard),
+      },
+      workerId,
+      meta,
+      frame,
+    );
     if (!closes) return; // the next shard was handed out before the write
-    await this.closeRound(run);
+    await this.closeRound(closes);
     this.dispatcher.dispatchAll();
   }
 
-  /** All shards are in: step the round (round-close.ts), evaluate when due, finish after the last; an inference job is done. */
+  /** All shards are in: the job's kind closes the round (and opens the next, or reopens this one); the last one finishes the job. */
   private async closeRound(run: Run) {
     const timer = this.opts.metrics.roundCloseSeconds.startTimer();
     try {
-      if (run.inference) {
-        await completeInference(this.opts, run, this.fence(run));
-        return await this.finish(run);
-      }
-      const rates = (r: Run) => this.dispatcher.ratesFor(r);
-      const ctx = { ...this.opts, pool: this.pool, quarantine: this.quarantine, leases: this.dispatcher.leases, fence: this.fence(run), rates };
-      const closed = await stepRound(ctx, run);
-      if (!closed) return;
-      const spec = trainingSpec(run.spec);
-      const round = run.round.index;
-      if (spec.evalEvery > 0 && (closed.last || round % spec.evalEvery === 0)) {
-        const evaluation = recordEvaluation(this.evaluator, { id: run.id, spec }, run.params.slice(), round, { ...this.opts, fence: this.fence(run) });
-        if (closed.last) await evaluation;
-        else this.pending = this.pending.then(() => evaluation);
-      }
-      if (closed.last) await this.finish(run);
+      const rates = () => this.dispatcher.placement.ratesFor(run);
+      const ctx = { ...this.ctx, metrics: this.opts.metrics, quarantine: this.quarantine, leases: this.dispatcher.leases, fence: this.fence(run), rates };
+      if ((await run.kind.closeRound(run, ctx)) === 'finished') await this.finish(run);
     } catch (e) {
       if (e instanceof FencedError) await this.abandon(run);
       else await this.failJob(this.fence(run), 'round', e);
@@ -245,7 +185,7 @@ export class Scheduler {
     this.opts.log.error('job failed', { job: jobId, reason });
     this.opts.metrics.jobsFailed.inc({ stage });
     const run = this.runs.get(jobId);
-    if (run) for (const s of run.round.shards) await this.dispatcher.revokeShard(s, 'job failed').catch(() => {});
+    if (run) for (const s of run.round.shards) await this.dispatcher.keeper.revokeShard(s, 'job failed').catch(() => {});
     this.drop(jobId);
     await this.opts.store
       .fenced(fence, (tx) => tx.setJobState(jobId, 'failed', ['queued', 'running', 'paused'], reason))
@@ -267,7 +207,7 @@ export class Scheduler {
       throw new GridError('CONFLICT', `job ${jobId} is ${job.state}; cannot ${action}`);
     const run = this.runs.get(jobId);
     if (run) {
-      if (action !== 'resume') for (const s of run.round.shards) await this.dispatcher.revokeShard(s, `job ${action}d`);
+      if (action !== 'resume') for (const s of run.round.shards) await this.dispatcher.keeper.revokeShard(s, `job ${action}d`);
       if (action === 'cancel') this.drop(jobId);
       else run.state = action === 'pause' ? 'paused' : 'running';
     }
@@ -277,7 +217,7 @@ export class Scheduler {
   /** Expire overdue leases, renew job ownership, waive checks nobody can run now, hand out what is free. */
   async tick() {
     await this.transfers.flush(this.opts.store).catch((e) => this.opts.log.warn('byte totals not recorded', { err: errorText(e) }));
-    await this.dispatcher.revokeOverdue();
+    await this.dispatcher.keeper.revokeOverdue();
     await this.claim();
     for (const run of [...this.runs.values()]) {
       await this.quarantine.judge(run, this.verify(run));
@@ -289,11 +229,10 @@ export class Scheduler {
 
   /**
    * Settle redundant computations in the run's round (synchronous: it decides what the round still needs); an
-   * outvoted worker's other results in the round are checked too. Class outputs must agree exactly.
+   * outvoted worker's other results in the round are checked too. How close copies must be is the kind's call.
    */
   private verify(run: Run, landed?: Shard) {
-    const tolerance = run.inference && run.inference.post.kind !== 'raw' ? 0 : run.spec.redundancy.tolerance;
-    const settled = verifyRound(run.round, landed, tolerance, (copy) => this.dispatcher.couldCheck(run, copy));
+    const settled = verifyRound(run.round, landed, run.kind.tolerance(run), (copy) => this.dispatcher.placement.couldCheck(run, copy));
     for (const r of settled.outvoted) this.opts.metrics.rechecks.inc(recheck(run.round, r.workerId));
     return settled;
   }
@@ -301,19 +240,25 @@ export class Scheduler {
   /** The parameters workers compute on at `version`: a delta when the caller holds the version before and there is one. */
   params(jobId: number, version: number, from?: number): Uint8Array {
     const run = this.runs.get(jobId);
-    if (!run) throw new GridError('NOT_FOUND', `job ${jobId} is not running here`);
+    if (!run?.kind.params) throw new GridError('NOT_FOUND', `job ${jobId} is not running here`);
     if (version !== run.version) throw new GridError('STALE_VERSION', `version ${version} is not current (${run.version})`);
-    return run.delta && from === version - 1 ? run.delta : run.paramsFrame;
+    return run.kind.params(run, from);
   }
 
-  /** Live status for the API (job-run.ts). */
+  /** Live status for the API, when the job runs here. */
   status(jobId: number) {
     const run = this.runs.get(jobId);
-    return run && liveStatus(run, this.dispatcher.eligibleFor(run));
+    return run && liveStatus(run, this.dispatcher.workers.eligibleFor(run));
+  }
+
+  /** What the job's kind adds to its API page (whether or not it runs here). */
+  async kindStatus(job: Job): Promise<Record<string, unknown>> {
+    const spec = JSON.parse(job.spec) as Pick<JobSpec, 'mode'>;
+    return (await this.opts.kinds(spec.mode ?? 'sync').status?.(job, this.opts.store)) ?? {};
   }
 
   async idle() {
-    await this.pending;
+    for (const kind of this.kinds()) await kind.idle?.();
   }
 
   get workerCount() {

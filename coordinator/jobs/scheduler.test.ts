@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeFrame, encodeTensor } from '../../protocol/frames';
 import type { Assignment } from '../../protocol/messages';
+import { assigned, CSV, gradient, job, link, N, result, settle } from '../../test/scheduler-fixtures';
 import { DIALECTS, freshStore } from '../../test/stores';
 import { DatasetRegistry } from '../data/dataset-registry';
+import { Scheduler } from '../job-kinds';
 import { createLogger } from '../log';
 import { Metrics } from '../metrics';
 import type { Store } from '../store/index';
-import { Scheduler } from './scheduler';
-import { assigned, CSV, gradient, job, link, N, result, settle } from './scheduler-harness';
 
 for (const dialect of DIALECTS)
   describe(`scheduler on ${dialect}`, () => {

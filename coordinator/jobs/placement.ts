@@ -1,71 +1,49 @@
-import { GridError } from '../../protocol/errors';
-import { type Run, shardBytes } from './job-run';
+import type { Metrics } from '../metrics';
+import type { Run } from './kind';
 import { lateShard } from './late-shards';
-import { type ConnectedWorker, LeaseKeeper, type WorkerLink } from './lease-keeper';
+import type { LeaseKeeper } from './lease-keeper';
 import { busyMs, fasterFinishAll, type Pace } from './pace';
 import type { Shard } from './round';
 import { isTiebreak, othersIn } from './verification';
+import type { ConnectedWorker, WorkerRegistry } from './workers';
 
-export type { WorkerLink };
-
-/** Distinct workers a round should have votes from, where that many can take work (reputation.ts `outliers`). */
+/** Distinct workers a round should have votes from, where that many can take work (training/outliers.ts). */
 const MIN_VOTERS = 3;
 
 /** How often the dispatch order (fastest workers first) is rebuilt; between rebuilds newcomers go last. */
 const REORDER_MS = 1000;
+
+export interface PlacementOptions {
+  runs: Map<number, Run>;
+  workers: WorkerRegistry;
+  keeper: LeaseKeeper;
+  metrics: Metrics;
+  now: () => number;
+}
 
 /**
  * Who may take which shard: free shards to the fastest workers with free slots, within each job's share cap,
  * checks to workers of other tokens, backups of late shards to idle workers, capped workers to jobs they can
  * afford. Writing, ending and revoking leases is lease-keeper.ts's.
  */
-export class Dispatcher extends LeaseKeeper {
+export class Placement {
   /** Workers fastest first, rebuilt at most every REORDER_MS: free shards go to whoever finishes them soonest. */
   private order: ConnectedWorker[] = [];
   private orderedAt = 0;
-  /** Connected workers not quarantined, in all and native only: what `maxShare` and refusals need to know. */
-  private readonly eligible = { any: 0, native: 0 };
   /** Per job, the fastest rate found held back in this dispatch pass: any slower worker is held back too. */
   private heldBack = new Map<number, number>();
 
-  /** Register a connection; false when a live connection already holds this worker id (the caller issues another). */
-  addWorker(link: WorkerLink): boolean {
-    if (this.workers.has(link.id)) return false;
-    const w: ConnectedWorker = { link, slots: 0, holds: new Set(), rate: Math.min(link.samplesPerSec ?? 0, 1e7), observed: false, counted: false };
-    this.workers.set(link.id, w);
+  constructor(private readonly o: PlacementOptions) {}
+
+  /** A new connection: last in line until the order is rebuilt. */
+  joined(w: ConnectedWorker) {
     this.order.push(w);
-    this.o.metrics.workersConnected.set(this.workers.size);
-    return true;
   }
 
-  async removeWorker(link: WorkerLink) {
-    const w = this.workers.get(link.id);
-    if (w?.link !== link) return; // not this connection's registration
-    this.workers.delete(link.id);
-    w.slots = 0;
-    this.recount(w);
-    this.o.metrics.workersConnected.set(this.workers.size);
-    for (const shard of [...w.holds]) await this.endLease(shard, link.id, 'expired', 'worker disconnected');
-    if (this.o.stopped()) return; // sockets closing at shutdown: the store may already be gone
-    await this.o.store.setWorkerState(link.id, 'offline');
-    this.dispatchAll();
-  }
-
-  ready(workerId: string, slots: number) {
-    const w = this.workers.get(workerId);
-    if (!w) return;
-    w.slots = slots;
-    this.recount(w);
+  /** `w` has new free slots: offer it work at once. */
+  offer(w: ConnectedWorker) {
     this.heldBack.clear();
     this.dispatch(w);
-  }
-
-  async release(workerId: string, assignmentId: number, reason = '') {
-    const lease = this.leases.get(assignmentId);
-    if (!lease || lease.workerId !== workerId) throw new GridError('UNKNOWN_ASSIGNMENT');
-    this.avoid(lease);
-    await this.expire(assignmentId, 'released', `handed back by the worker: ${reason}`);
-    this.dispatchAll();
   }
 
   /** Offer free shards to workers with free slots, then backups of late shards; stops as soon as neither is left (thousands of idle workers are usual). */
@@ -76,11 +54,11 @@ export class Dispatcher extends LeaseKeeper {
     const now = this.o.now();
     this.heldBack.clear();
     if (now - this.orderedAt > REORDER_MS) {
-      this.order = [...this.workers.values()].sort((a, b) => b.rate - a.rate);
+      this.order = [...this.o.workers.all()].sort((a, b) => b.rate - a.rate);
       this.orderedAt = now;
     }
     for (const w of this.order) {
-      if (this.workers.get(w.link.id) !== w || w.holds.size >= w.slots) continue;
+      if (!this.o.workers.current(w) || w.holds.size >= w.slots) continue;
       if (free > 0) free -= this.dispatch(w);
       // Nothing free: the fastest idle worker may back up a late shard; if it finds none, no slower one will.
       else if (!this.backUp(w)) return;
@@ -96,7 +74,7 @@ export class Dispatcher extends LeaseKeeper {
    * before it finished one: the round is not held by its slowest worker.
    */
   private dispatch(w: ConnectedWorker): number {
-    if (this.quarantined.has(w.link.id)) return 0;
+    if (this.o.workers.isQuarantined(w.link.id)) return 0;
     let leased = 0;
     for (const run of this.affordable(w)) {
       if (run.state !== 'running' || run.round.closing) continue;
@@ -121,7 +99,7 @@ export class Dispatcher extends LeaseKeeper {
         }
         mine++;
         leased++;
-        void this.lease(run, shard, w);
+        void this.o.keeper.lease(run, shard, w);
       }
     }
     return leased + this.backUp(w);
@@ -137,9 +115,9 @@ export class Dispatcher extends LeaseKeeper {
     const now = this.o.now();
     for (const x of this.order) {
       if (x.rate <= w.rate || faster.length >= 64) break; // fastest first: the rest are slower
-      if (x === w || this.workers.get(x.link.id) !== x || !x.observed || !this.fits(x, run) || (held.get(x.link.id) ?? 0) >= cap) continue;
-      if (x.link.bytesPerHour !== undefined && shardBytes(run) > x.link.bytesPerHour) continue;
-      const leases = [...x.holds].map((s) => ({ since: this.leaseOf(s.lease?.assignmentId ?? s.backup?.assignmentId)?.since ?? now, count: s.count }));
+      if (x === w || !this.o.workers.current(x) || !x.observed || !this.o.workers.fits(x, run) || (held.get(x.link.id) ?? 0) >= cap) continue;
+      if (x.link.bytesPerHour !== undefined && run.kind.shardBytes(run) > x.link.bytesPerHour) continue;
+      const leases = [...x.holds].map((s) => ({ since: this.o.keeper.leaseOf(s.lease?.assignmentId ?? s.backup?.assignmentId)?.since ?? now, count: s.count }));
       const busy = busyMs(leases, x.rate, now);
       if (busy !== undefined) faster.push({ rate: x.rate, busyMs: busy, most: cap - (held.get(x.link.id) ?? 0) });
     }
@@ -153,16 +131,16 @@ export class Dispatcher extends LeaseKeeper {
    * from accepted results, or as claimed until a worker has one (so a newcomer is sized in, and measured, at once).
    */
   ratesFor(run: Run): number[] {
-    return [...this.workers.values()]
-      .filter((w) => this.fits(w, run))
+    return [...this.o.workers.all()]
+      .filter((w) => this.o.workers.fits(w, run))
       .map((w) => w.rate)
       .sort((a, b) => b - a);
   }
 
   /** Whether a worker other than `w` may run `run` and could take `shard` without passing over a preference. */
   private preferredOther(run: Run, shard: Shard, w: ConnectedWorker, cap: number, held: Map<string, number>): boolean {
-    for (const other of this.workers.values()) {
-      if (other === w || !this.fits(other, run) || shard.refusedBy?.has(other.link.id) || (held.get(other.link.id) ?? 0) >= cap) continue;
+    for (const other of this.o.workers.all()) {
+      if (other === w || !this.o.workers.fits(other, run) || shard.refusedBy?.has(other.link.id) || (held.get(other.link.id) ?? 0) >= cap) continue;
       if (shard.copyOf === undefined || this.mayCheck(run, shard, other)) return true;
     }
     return false;
@@ -175,8 +153,9 @@ export class Dispatcher extends LeaseKeeper {
   private affordable(w: ConnectedWorker): Iterable<Run> {
     const cap = w.link.bytesPerHour;
     if (cap === undefined) return this.o.runs.values();
-    const cost = (run: Run) => shardBytes(run) / (run.round.shards[0]?.count || 1);
-    return [...this.o.runs.values()].filter((run) => shardBytes(run) <= cap).sort((a, b) => cost(a) - cost(b));
+    const bytes = (run: Run) => run.kind.shardBytes(run);
+    const cost = (run: Run) => bytes(run) / (run.round.shards[0]?.count || 1);
+    return [...this.o.runs.values()].filter((run) => bytes(run) <= cap).sort((a, b) => cost(a) - cost(b));
   }
 
   /**
@@ -184,27 +163,17 @@ export class Dispatcher extends LeaseKeeper {
    * whose holder will finish, at its observed speed, well after this worker could (see late-shards.ts).
    */
   private backUp(w: ConnectedWorker): number {
-    if (w.holds.size >= w.slots || this.quarantined.has(w.link.id) || !(w.rate > 0)) return 0;
+    if (w.holds.size >= w.slots || this.o.workers.isQuarantined(w.link.id) || !(w.rate > 0)) return 0;
     for (const run of this.o.runs.values()) {
-      if (run.state !== 'running' || run.round.closing || !this.fits(w, run)) continue;
-      const shard = lateShard(
-        run.round,
-        w.link.id,
-        w.rate,
-        this.o.now(),
-        (id) => this.leaseOf(id),
-        (id) => this.workers.get(id)?.rate ?? 0,
-      );
+      if (run.state !== 'running' || run.round.closing || !this.o.workers.fits(w, run)) continue;
+      const rateOf = (id: string) => this.o.workers.get(id)?.rate ?? 0;
+      const shard = lateShard(run.round, w.link.id, w.rate, this.o.now(), (id) => this.o.keeper.leaseOf(id), rateOf);
       if (!shard) continue;
-      void this.lease(run, shard, w, 'backup');
+      void this.o.keeper.lease(run, shard, w, 'backup');
       this.o.metrics.backups.inc();
       return 1;
     }
     return 0;
-  }
-
-  private leaseOf(assignmentId: number | undefined) {
-    return assignmentId === undefined ? undefined : this.leases.get(assignmentId);
   }
 
   /**
@@ -218,69 +187,21 @@ export class Dispatcher extends LeaseKeeper {
     const others = othersIn(run.round, copy);
     if (others.some((o) => o.workerId === w.link.id)) return false;
     if (!others.some((o) => o.tokenId === w.link.tokenId)) return true;
-    return isTiebreak(run.round, copy) && ![...this.workers.values()].some((x) => this.fits(x, run) && !others.some((o) => o.tokenId === x.link.tokenId));
+    return (
+      isTiebreak(run.round, copy) && ![...this.o.workers.all()].some((x) => this.o.workers.fits(x, run) && !others.some((o) => o.tokenId === x.link.tokenId))
+    );
   }
 
   /** Whether any connected worker could compute this redundant copy now; if not, it is waived. */
   couldCheck(run: Run, copy: Shard): boolean {
-    for (const w of this.workers.values()) if (this.fits(w, run) && this.mayCheck(run, copy, w)) return true;
+    for (const w of this.o.workers.all()) if (this.o.workers.fits(w, run) && this.mayCheck(run, copy, w)) return true;
     return false;
-  }
-
-  /** Whether `w` takes work now (unquarantined, with slots) and may run this job's shards. */
-  private fits(w: ConnectedWorker, run: Run) {
-    return w.counted && (run.spec.workers !== 'native' || w.link.kind === 'native');
-  }
-
-  /** Workers taking work now that may run this job's shards (counted, not searched). */
-  eligibleFor(run: Run) {
-    return run.spec.workers === 'native' ? this.eligible.native : this.eligible.any;
-  }
-
-  /** Keep `eligible` in step with who takes work now. */
-  private recount(w: ConnectedWorker) {
-    const counted = w.slots > 0 && !this.quarantined.has(w.link.id) && this.workers.get(w.link.id) === w;
-    if (counted === w.counted) return;
-    w.counted = counted;
-    const by = counted ? 1 : -1;
-    this.eligible.any += by;
-    if (w.link.kind === 'native') this.eligible.native += by;
-  }
-
-  /** Stop giving `workerId` work, end its leases and its connection. The caller discards its open results. */
-  async quarantine(workerId: string, reason: string) {
-    const w = this.workers.get(workerId);
-    this.quarantined.add(workerId);
-    if (w) this.recount(w);
-    this.o.log.warn('worker quarantined', { worker: workerId, reason });
-    if (!w) return;
-    for (const shard of [...w.holds]) await this.revokeShard(shard, 'worker quarantined', workerId);
-    w.link.send({ type: 'error', code: 'QUARANTINED', message: reason });
-    w.link.close(4003, 'QUARANTINED');
-  }
-
-  isQuarantined(workerId: string) {
-    return this.quarantined.has(workerId);
-  }
-
-  /** Whether `workerId` is connected now, under `tokenId`. */
-  isConnectedWith(workerId: string, tokenId: number): boolean {
-    return this.workers.get(workerId)?.link.tokenId === tokenId;
-  }
-
-  tokenOf(workerId: string): number | null {
-    return this.workers.get(workerId)?.link.tokenId ?? null;
-  }
-
-  get workerCount() {
-    return this.workers.size;
   }
 }
 
-/** The most shards of a training round one worker may hold or have computed while others could take them (inference has no votes to cap). */
+/** The most shards of a round one worker may hold or have computed while others could take them (the kind sets the share). */
 function shareCap(run: Run): number {
-  const share = run.spec.mode === 'inference' ? 1 : run.spec.aggregation.maxShare;
-  return Math.max(1, Math.floor(run.round.shards.length * share));
+  return Math.max(1, Math.floor(run.round.shards.length * run.kind.shareCap(run)));
 }
 
 /** How many shards of the run's round each worker holds a lease on or has computed. */

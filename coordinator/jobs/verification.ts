@@ -1,5 +1,5 @@
 import { verdict } from './redundancy';
-import { primaries, type Round, type Shard, type ShardLease, type ShardResult } from './round';
+import { addCopy, passOver, primaries, type Round, type Shard, type ShardLease, type ShardResult } from './round';
 
 /** What settling a shard's group decided, for the store and the workers' reputations. */
 export interface Settlement {
@@ -39,8 +39,7 @@ export function settle(round: Round, shard: Shard, tolerance: number): Settlemen
     tolerance,
   );
   if (v.kind === 'tiebreak') {
-    const [primary] = group;
-    round.shards.push({ index: round.shards.length, cursor: primary.cursor, count: primary.count, copyOf: primary.index });
+    addCopy(round, group[0]);
     return NOTHING;
   }
   if (v.kind === 'undecided') return dropAll(group);
@@ -69,7 +68,7 @@ export function waive(round: Round, copy: Shard, tolerance: number): Settlement 
 function dropAll(group: Shard[]): Settlement {
   const dropped = group.flatMap((s) => (s.result ? [s.result] : []));
   const [primary] = group;
-  for (const r of dropped) primary.refusedBy = (primary.refusedBy ?? new Set()).add(r.workerId);
+  for (const r of dropped) passOver(primary, r.workerId);
   for (const s of group) Object.assign(s, { result: undefined, waived: s.copyOf !== undefined });
   return { outvoted: [], dropped };
 }
@@ -103,7 +102,7 @@ export function recheck(round: Round, workerId: string): number {
   let added = 0;
   for (const s of primaries(round)) {
     if (s.result?.workerId !== workerId || groupOf(round, s).length > 1) continue;
-    round.shards.push({ index: round.shards.length, cursor: s.cursor, count: s.count, copyOf: s.index });
+    addCopy(round, s);
     added++;
   }
   return added;

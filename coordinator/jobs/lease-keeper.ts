@@ -1,64 +1,33 @@
-import type { ServerMessage } from '../../protocol/messages';
 import { errorText, type Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { Store } from '../store/index';
-import { assignmentFor, type Run } from './job-run';
+import type { Run } from './kind';
 import { type Lease, LeaseTable } from './leases';
-import type { Shard, ShardLease } from './round';
+import { passOver, type Shard, type ShardLease } from './round';
+import type { ConnectedWorker, WorkerRegistry } from './workers';
 
-/** A connected worker as the transport hands it over; one per connection. */
-export interface WorkerLink {
-  id: string;
-  name: string;
-  kind: 'browser' | 'native';
-  /** The token it connected with: redundant computations of a shard go to workers of different tokens. */
-  tokenId: number | null;
-  /** Training speed the worker measured on its fastest engine (samples/s), until its own results show the real one. */
-  samplesPerSec?: number;
-  /** The volunteer's bandwidth cap, bytes per hour (up and down together), when it set one. */
-  bytesPerHour?: number;
-  send(msg: ServerMessage): void;
-  /** End the connection (quarantine, revoked token). */
-  close(code: number, reason: string): void;
-}
-
-export interface ConnectedWorker {
-  link: WorkerLink;
-  slots: number;
-  /** Shards it holds, including leases whose row is still being written. */
-  holds: Set<Shard>;
-  /** Samples/s: as reported at first, then as observed from lease to accepted result. */
-  rate: number;
-  /** Whether `rate` is observed (it has had a result accepted), not only claimed: only observed rates hold others back. */
-  observed: boolean;
-  /** Counted in `eligible`: not quarantined, and taking work (a paused volunteer, or one out of bandwidth, is not). */
-  counted: boolean;
-}
-
-export interface DispatcherOptions {
+export interface LeaseKeeperOptions {
   store: Store;
   log: Logger;
   metrics: Metrics;
-  /** The scheduler's live jobs, read here to find free shards. */
+  /** The scheduler's live jobs. */
   runs: Map<number, Run>;
+  workers: WorkerRegistry;
   now: () => number;
   stopped: () => boolean;
 }
 
 /**
- * Connected workers and their leases: each lease written before it is sent, and every lease that will not complete
+ * The leases of connected workers: each lease written before it is sent, and every lease that will not complete
  * (disconnect, release, deadline, refusal, a backup that lost) ended so its shard goes back to the pool.
  */
 export class LeaseKeeper {
-  protected readonly workers = new Map<string, ConnectedWorker>();
-  /** Quarantined worker ids seen by this coordinator (the store keeps them for every coordinator). */
-  protected readonly quarantined = new Set<string>();
   readonly leases = new LeaseTable();
 
-  constructor(protected readonly o: DispatcherOptions) {}
+  constructor(private readonly o: LeaseKeeperOptions) {}
 
   /** Reserve `shard` for `w` at once, write the lease row, then send the assignment if nothing changed meanwhile. */
-  protected async lease(run: Run, shard: Shard, w: ConnectedWorker, slot: 'lease' | 'backup' = 'lease') {
+  async lease(run: Run, shard: Shard, w: ConnectedWorker, slot: 'lease' | 'backup' = 'lease') {
     const lease: ShardLease = { workerId: w.link.id, tokenId: w.link.tokenId };
     const round = run.round;
     shard[slot] = lease;
@@ -70,12 +39,7 @@ export class LeaseKeeper {
       return undefined;
     });
     const current =
-      shard[slot] === lease &&
-      !shard.result &&
-      this.workers.get(w.link.id) === w &&
-      this.o.runs.get(run.id) === run &&
-      run.round === round &&
-      run.state === 'running';
+      shard[slot] === lease && !shard.result && this.o.workers.current(w) && this.o.runs.get(run.id) === run && run.round === round && run.state === 'running';
     if (id === undefined || !current) {
       if (shard[slot] === lease) shard[slot] = undefined;
       w.holds.delete(shard);
@@ -83,6 +47,7 @@ export class LeaseKeeper {
       return;
     }
     lease.assignmentId = id;
+    const now = this.o.now();
     this.leases.add({
       assignmentId: id,
       jobId: run.id,
@@ -90,20 +55,21 @@ export class LeaseKeeper {
       shard: shard.index,
       workerId: w.link.id,
       paramsVersion: run.version,
-      since: this.o.now(),
-      until: this.o.now() + leaseMs,
+      since: now,
+      until: now + leaseMs,
       live: true,
     });
-    w.link.send(assignmentFor(run, shard, id));
+    const about = run.about ? { about: run.about } : {};
+    w.link.send({ ...run.kind.assignment(run, shard, id), ...about });
     this.o.metrics.shardsAssigned.inc();
   }
 
   /** End `workerId`'s lease of `shard` (pending or written); the shard goes back to the pool. */
-  protected async endLease(shard: Shard, workerId: string, state: 'expired' | 'released', reason: string) {
+  async endLease(shard: Shard, workerId: string, state: 'expired' | 'released', reason: string) {
     const slot = shard.backup?.workerId === workerId ? 'backup' : 'lease';
     const id = shard[slot]?.assignmentId;
     if (id !== undefined) return this.expire(id, state, reason);
-    this.workers.get(workerId)?.holds.delete(shard);
+    this.o.workers.get(workerId)?.holds.delete(shard);
     if (shard[slot]?.workerId === workerId) shard[slot] = undefined; // a pending insert sees this and marks its row expired
   }
 
@@ -112,19 +78,12 @@ export class LeaseKeeper {
     const lease = this.leases.end(assignmentId);
     if (!lease) return;
     const shard = this.shardOf(lease.jobId, lease.round, lease.shard);
-    if (shard) this.workers.get(lease.workerId)?.holds.delete(shard);
+    if (shard) this.o.workers.get(lease.workerId)?.holds.delete(shard);
     if (shard?.lease?.assignmentId === assignmentId) shard.lease = undefined;
     if (shard?.backup?.assignmentId === assignmentId) shard.backup = undefined;
     this.o.metrics.leasesEnded.inc({ state });
-    this.o.log.info('lease ended', {
-      assignment: assignmentId,
-      job: lease.jobId,
-      round: lease.round,
-      shard: lease.shard,
-      worker: lease.workerId,
-      state,
-      reason,
-    });
+    const { jobId: job, round, shard: index, workerId: worker } = lease;
+    this.o.log.info('lease ended', { assignment: assignmentId, job, round, shard: index, worker, state, reason });
     if (state !== 'rejected' && !this.o.stopped()) await this.o.store.finishAssignment(assignmentId, state);
   }
 
@@ -146,7 +105,7 @@ export class LeaseKeeper {
   async revoke(assignmentId: number, reason: string) {
     const lease = this.leases.get(assignmentId);
     await this.expire(assignmentId, 'released', reason);
-    if (lease) this.workers.get(lease.workerId)?.link.send({ type: 'revoke', assignmentId, reason });
+    if (lease) this.o.workers.get(lease.workerId)?.link.send({ type: 'revoke', assignmentId, reason });
   }
 
   /**
@@ -155,7 +114,7 @@ export class LeaseKeeper {
    */
   settle(lease: Lease, shard: Shard) {
     this.leases.end(lease.assignmentId);
-    const w = this.workers.get(lease.workerId);
+    const w = this.o.workers.get(lease.workerId);
     w?.holds.delete(shard);
     // Observed speed replaces the claimed one: a worker cannot talk its way to the front of the queue.
     if (w) {
@@ -174,7 +133,7 @@ export class LeaseKeeper {
       this.avoid(lease);
       // A lease let lapse is a measurement too: nothing in the lease's time. Until its next accepted result the
       // worker is sized out of by-rate rounds, last in line, and backed up at once (a claimed speed is not believed).
-      const w = this.workers.get(lease.workerId);
+      const w = this.o.workers.get(lease.workerId);
       if (w) {
         w.rate = 0;
         w.observed = true;
@@ -184,8 +143,13 @@ export class LeaseKeeper {
   }
 
   /** A lease let lapse or handed back is not free: while others can take the shard, it goes to someone else. */
-  protected avoid(lease: Lease) {
+  avoid(lease: Lease) {
     const shard = this.shardOf(lease.jobId, lease.round, lease.shard);
-    if (shard) shard.refusedBy = (shard.refusedBy ?? new Set()).add(lease.workerId);
+    if (shard) passOver(shard, lease.workerId);
+  }
+
+  /** The lease behind an assignment id, if any. */
+  leaseOf(assignmentId: number | undefined) {
+    return assignmentId === undefined ? undefined : this.leases.get(assignmentId);
   }
 }

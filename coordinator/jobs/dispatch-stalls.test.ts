@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeFrame, encodeTensor } from '../../protocol/frames';
 import type { Assignment } from '../../protocol/messages';
+import { assigned, CSV, connect, gradient, job, link, N, result, settle } from '../../test/scheduler-fixtures';
 import { freshStore } from '../../test/stores';
 import { DatasetRegistry } from '../data/dataset-registry';
+import { Scheduler } from '../job-kinds';
 import { createLogger } from '../log';
 import { Metrics } from '../metrics';
 import type { Store } from '../store/index';
-import { Scheduler } from './scheduler';
-import { assigned, CSV, connect, gradient, job, link, N, result, settle } from './scheduler-harness';
 
 // The share cap and "leave a shard you failed to someone else" are preferences: a free shard that no connected
 // worker may take under them still goes to someone, or the round waits forever.

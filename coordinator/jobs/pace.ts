@@ -1,5 +1,3 @@
-import type { TrainingSpec } from '../../protocol/job';
-
 /** A worker's observed pace: samples per second, how long until it is free of the shards it holds, and how many more it may take. */
 export interface Pace {
   rate: number;
@@ -56,13 +54,4 @@ export function sizesByRate(total: number, unit: number, rates: readonly number[
     }
     usable.pop(); // the slowest cannot fill a unit in its share: leave it out, share again
   }
-}
-
-/**
- * A synchronous job's next shard sizes when it asks for them by rate (`shardSizing: "by-rate"`); undefined otherwise.
- * `rates` is only called then: other jobs do not gather and sort every worker's rate at each round's close.
- */
-export function batchesByRate(spec: TrainingSpec, rates: () => readonly number[]): number[] | undefined {
-  if (spec.mode !== 'sync' || spec.shardSizing !== 'by-rate') return undefined;
-  return sizesByRate(spec.globalBatch, spec.shardSize, rates());
 }

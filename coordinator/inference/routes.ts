@@ -1,14 +1,12 @@
 import { GridError } from '../../protocol/errors';
 import { parseJobSpec } from '../../protocol/job';
 import type { Principal } from '../auth';
-import { assemble, outputCsv } from '../inference/outputs';
-import { planInference } from '../inference/plan';
-import { ownedJob } from './job-routes';
-import type { ApiContext } from './routes';
-import { binary } from './routes';
+import { type ApiContext, binary, ownedJob } from '../net/api';
+import { assemble, outputCsv } from './outputs';
+import { planInference } from './plan';
 
 /** An inference job's outputs, assembled in input order from what is on record: whole when done, partial before. */
-export function registerOutputRoutes({ router, as, store, datasets }: ApiContext) {
+export function registerInferenceRoutes({ router, as, store, datasets }: ApiContext) {
   const outputs = async (id: string | undefined, who: Principal) => {
     const job = await ownedJob(store, id, who);
     const spec = parseJobSpec(JSON.parse(job.spec));

@@ -1,7 +1,7 @@
-import { decodeFrame, encodeTensor } from '../../protocol/frames';
-import type { Assignment, ServerMessage } from '../../protocol/messages';
-import { type MlpSpec, parameterCount } from '../../protocol/model';
-import type { Scheduler, WorkerLink } from './scheduler';
+import type { Scheduler, WorkerLink } from '../coordinator/jobs/scheduler';
+import { decodeFrame, encodeTensor } from '../protocol/frames';
+import type { Assignment, ServerMessage } from '../protocol/messages';
+import { type MlpSpec, parameterCount } from '../protocol/model';
 
 // What the scheduler tests share: a toy data set and model, links that record what they are sent, results.
 export const CSV = Array.from({ length: 64 }, (_, i) => `${(i % 7) / 7},${(i % 5) / 5},${(i % 3) / 3},${i % 2}`).join('\n');

@@ -2,13 +2,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { assigned, CSV, gradient, job, link, result, settle } from '../../test/scheduler-fixtures';
 import { freshStore } from '../../test/stores';
 import { DatasetRegistry } from '../data/dataset-registry';
+import { Scheduler } from '../job-kinds';
 import { createLogger } from '../log';
 import { Metrics } from '../metrics';
 import type { Store } from '../store/index';
-import { Scheduler } from './scheduler';
-import { assigned, CSV, gradient, job, link, result, settle } from './scheduler-harness';
 
 // Rounds no straggler can hold: once nothing unleased is left, an idle fast worker leases a backup of a shard whose
 // holder is far slower; the first valid result wins and the other lease is revoked.

@@ -1,0 +1,43 @@
+import { GridError } from '../../protocol/errors';
+import { type ApiContext, binary, camelKeys, downloader, intParam, owns } from './api';
+
+/** Data sets: listed, described and fetched by chunk (content-addressed) by workers; uploaded by researchers. */
+export function registerDatasetRoutes({ router, as, store, scheduler, datasets }: ApiContext) {
+  router.route(
+    'get',
+    '/api/datasets',
+    as('worker', async () => (await datasets.list()).map(camelKeys)),
+  );
+  router.route(
+    'get',
+    '/api/datasets/:name/:split',
+    as('worker', async (req) => datasets.get(req.params.name, req.params.split).manifest),
+  );
+  router.route(
+    'get',
+    '/api/datasets/:name/:split/chunks/:index',
+    as('worker', async (req, who) => {
+      const ds = datasets.get(req.params.name, req.params.split);
+      const i = intParam(req.params.index, 'index');
+      const chunk = ds.chunks[i];
+      if (!chunk) throw new GridError('NOT_FOUND', `no chunk ${i}`);
+      scheduler.transfers.add('down', chunk.byteLength, downloader(scheduler, req, who));
+      // Content-addressed: the hash in the manifest names these bytes forever.
+      return binary(chunk, { ETag: `"${ds.manifest.chunks[i].sha256}"`, 'Cache-Control': 'public, max-age=31536000, immutable' });
+    }),
+  );
+  router.route(
+    'post',
+    '/api/datasets/:name/:split',
+    as('researcher', async (req, who) => {
+      const { name, split } = req.params;
+      const existing = await store.dataset(name, split);
+      if (existing && !owns(who, existing.token_id)) throw new GridError('FORBIDDEN', `data set ${name}/${split} belongs to another token`);
+      // A numpy tensor (inference inputs) when asked for; CSV (features, then the label) otherwise.
+      const npy = req.query.get('format') === 'npy';
+      const ds = npy ? await datasets.uploadNpy(name, split, await req.body(), who.tokenId) : await datasets.uploadCsv(name, split, req.stream(), who.tokenId);
+      await store.audit(`token:${who.tokenId}`, 'dataset.upload', `dataset:${name}/${split}`, { samples: ds.manifest.samples });
+      return { status: 201, body: JSON.stringify(ds.manifest), type: 'application/json' };
+    }),
+  );
+}

@@ -1,0 +1,72 @@
+import { frameBytes } from '../../protocol/frames';
+import type { JobKind } from '../jobs/kind';
+import { AggregationPool } from './aggregate-pool';
+import { EvaluationPool, type Evaluator, recordEvaluation } from './evaluate';
+import { checkTraining, loadTraining, type TrainingState, trainingAssignment } from './job-run';
+import { checkTrainingResult } from './result-check';
+import { stepRound } from './round-close';
+
+/**
+ * Synchronous and local-step training: rounds of gradient (or delta) shards combined in shard order, an optimizer
+ * step per round, checkpoints, evaluations on the test split in the background.
+ */
+export class TrainingKind implements JobKind<TrainingState> {
+  private readonly pool = new AggregationPool();
+  private readonly evaluations?: EvaluationPool;
+  private readonly evaluator: Evaluator;
+  /** Background evaluations; idle() and shutdown() wait for them. */
+  private pending = Promise.resolve();
+
+  constructor(evaluator?: Evaluator) {
+    if (!evaluator) this.evaluations = new EvaluationPool();
+    this.evaluator = evaluator ?? (this.evaluations as EvaluationPool).evaluate;
+  }
+
+  check: JobKind<TrainingState>['check'] = async (spec, ctx) => checkTraining(spec, ctx);
+  load: JobKind<TrainingState>['load'] = (job, spec, ctx) => loadTraining(job, spec, ctx);
+  finished: JobKind<TrainingState>['finished'] = (run) => run.round.index >= run.totalRounds;
+  assignment: JobKind<TrainingState>['assignment'] = trainingAssignment;
+
+  /** Parameters down and the result up. */
+  shardBytes: JobKind<TrainingState>['shardBytes'] = (run) => {
+    const n = run.data.params.length;
+    return frameBytes('fp32', n) + frameBytes(run.data.spec.encoding, n);
+  };
+
+  /** So one fast worker cannot supply most of a round's votes. */
+  shareCap: JobKind<TrainingState>['shareCap'] = (run) => run.data.spec.aggregation.maxShare;
+  tolerance: JobKind<TrainingState>['tolerance'] = (run) => run.spec.redundancy.tolerance;
+
+  accept: JobKind<TrainingState>['accept'] = (run, shard, meta, frame, leased) => {
+    const { values, norm } = checkTrainingResult(run, shard, meta, frame, leased.paramsVersion);
+    return { values, norm, correct: meta.correct ?? 0 };
+  };
+
+  /** Step the round (round-close.ts), evaluate when due; after the last one, wait for the final evaluation. */
+  closeRound: JobKind<TrainingState>['closeRound'] = async (run, ctx) => {
+    const closed = await stepRound(ctx, this.pool, run);
+    if (!closed) return 'reopened';
+    const { spec, params } = run.data;
+    const round = run.round.index;
+    if (spec.evalEvery > 0 && (closed.last || round % spec.evalEvery === 0)) {
+      const evaluation = recordEvaluation(this.evaluator, { id: run.id, spec }, params.slice(), round, ctx);
+      if (closed.last) await evaluation;
+      else this.pending = this.pending.then(() => evaluation);
+    }
+    return closed.last ? 'finished' : 'next';
+  };
+
+  /** The parameters of the current version: the int8 delta from the version before when the caller holds that one. */
+  params: NonNullable<JobKind<TrainingState>['params']> = (run, from) => {
+    const { delta, paramsFrame } = run.data;
+    return delta && from === run.version - 1 ? delta : paramsFrame;
+  };
+
+  idle = () => this.pending;
+
+  async shutdown() {
+    await this.pending;
+    await this.pool.close();
+    await this.evaluations?.close();
+  }
+}

@@ -1,0 +1,47 @@
+import { GridError } from '../../protocol/errors';
+import { parseTrainingSpec } from '../../protocol/job';
+import type { Principal } from '../auth';
+import { registeredReply } from '../models/registry';
+import { type ApiContext, binary, intParam, ownedJob } from '../net/api';
+import { unpackCheckpoint } from './checkpoint';
+import { exportOnnx } from './export';
+
+/** Trained models out as ONNX (the latest checkpoint, or a given round's), and into the model registry. */
+export function registerTrainingRoutes({ router, as, store, datasets, models }: ApiContext) {
+  /** A job's trained model as an ONNX file, from its latest checkpoint or the one of `round`. */
+  const exported = async (jobId: string | undefined, round: number | undefined, who: Principal) => {
+    const job = await ownedJob(store, jobId, who);
+    const all = await store.checkpoints(job.id);
+    const c = round === undefined ? all.at(-1) : all.find((x) => x.round === round);
+    if (!c) throw new GridError('NOT_FOUND', round === undefined ? `job ${job.id} has no checkpoint yet` : `no checkpoint at round ${round}`);
+    const spec = parseTrainingSpec(JSON.parse(job.spec));
+    const { params } = unpackCheckpoint(await store.checkpointData(c.id), c.sha256, spec.model);
+    const data = datasets.get(spec.dataset.name, spec.dataset.split).manifest;
+    return { job, round: c.round, sha256: c.sha256, file: exportOnnx({ id: job.id, name: job.name, spec }, c.round, params, data) };
+  };
+  const onnxReply = async (jobId: string | undefined, round: number | undefined, who: Principal) => {
+    const e = await exported(jobId, round, who);
+    return binary(e.file, { 'Content-Disposition': `attachment; filename="job-${e.job.id}-round-${e.round}.onnx"`, ETag: `"onnx-${e.sha256}"` });
+  };
+  router.route(
+    'get',
+    '/api/jobs/:id/model.onnx',
+    as('researcher', async (req, who) => onnxReply(req.params.id, undefined, who)),
+  );
+  router.route(
+    'get',
+    '/api/jobs/:id/checkpoints/:round/model.onnx',
+    as('researcher', async (req, who) => onnxReply(req.params.id, intParam(req.params.round, 'round'), who)),
+  );
+
+  router.route(
+    'post',
+    '/api/models/from-job/:id',
+    as('researcher', async (req, who) => {
+      const e = await exported(req.params.id, undefined, who);
+      const { model, created } = await models.register(`job ${e.job.id} round ${e.round}`, e.file, who.tokenId);
+      await store.audit(`token:${who.tokenId}`, 'model.register', `model:${model.sha256}`, { job: e.job.id, round: e.round, created });
+      return registeredReply(model, created);
+    }),
+  );
+}
