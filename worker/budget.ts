@@ -1,10 +1,3 @@
-import { frameBytes } from '../protocol/frames';
-import type { Assignment, InferAssignment } from '../protocol/messages';
-import { parameterCount } from '../protocol/model';
-import type { DataClient } from './data';
-import type { InferenceRunner } from './inference';
-import type { TrainingRunner } from './train-task';
-
 const HOUR_MS = 3_600_000;
 /** Kept free under a bandwidth cap for an hour of heartbeats and acknowledgements between shards. */
 export const KEEPALIVE_BYTES = 48_000;
@@ -55,14 +48,4 @@ export class TransferBudget {
     }
     return HOUR_MS;
   }
-}
-
-/** Bytes a shard will move at most: the data and parameters or model not here yet, the result up, its messages. */
-export async function shardCost(a: Assignment | InferAssignment, data: DataClient, training: TrainingRunner, inference: InferenceRunner): Promise<number> {
-  const d = a.data;
-  const missing = await data.missingBytes(d.dataset, d.split, d.seed, d.cursor, d.count, d.ordered);
-  if (a.type === 'infer') return missing + (await inference.missingBytes(a.model.sha256)) + 32 + 4 * d.count * a.outputWidth + 1024;
-  const n = parameterCount(a.model);
-  const params = training.paramsBytes(a, n);
-  return missing + params + frameBytes(a.task.encoding, n) + 1024;
 }

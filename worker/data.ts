@@ -2,6 +2,16 @@ import { type DatasetManifest, gatherBatch } from '../protocol/dataset';
 import { sampleIndices } from '../protocol/sampling';
 import { type ByteCache, sha256Hex } from './host';
 
+/** Which samples an assignment names. */
+export interface SampleRef {
+  dataset: string;
+  split: string;
+  seed: number;
+  cursor: number;
+  count: number;
+  ordered?: boolean;
+}
+
 type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 
 /** Fetches manifests and chunks, verifies each chunk's hash, and keeps them in memory and in the byte cache. */
@@ -60,9 +70,9 @@ export class DataClient {
     return bytes;
   }
 
-  /** Bytes that fetching these samples would download: the chunks neither in memory nor in the cache. */
-  async missingBytes(name: string, split: string, seed: number, cursor: number, count: number, ordered = false): Promise<number> {
-    const m = await this.manifest(name, split);
+  /** Bytes that fetching an assignment's samples would download: the chunks neither in memory nor in the cache. */
+  async missingFor({ dataset, split, seed, cursor, count, ordered = false }: SampleRef): Promise<number> {
+    const m = await this.manifest(dataset, split);
     const needed = new Set<number>();
     for (const i of this.indices(m, seed, cursor, count, ordered)) needed.add(Math.floor(i / m.chunkSize));
     let bytes = 0;

@@ -1,8 +1,10 @@
 import type { InferenceEngine, ModelSession } from '../kernels/onnx/session';
+import { encodeTensor } from '../protocol/frames';
 import { parsePostprocess, postprocess } from '../protocol/inference';
 import type { InferAssignment } from '../protocol/messages';
 import type { DataClient } from './data';
 import { type ByteCache, sha256Hex } from './host';
+import type { ComputedShard, ShardRunner } from './shard-runner';
 
 /** Samples timed on each engine before a model's first shard, to pick the fastest. */
 const PROBE_SAMPLES = 64;
@@ -11,7 +13,7 @@ const PROBE_SAMPLES = 64;
  * Runs inference shards: fetches each model once by its hash (verified, kept in the byte cache), opens it on every
  * engine this machine has, keeps the fastest on the model's first shard, and runs shards in input order.
  */
-export class InferenceRunner {
+export class InferenceRunner implements ShardRunner<InferAssignment> {
   private current?: { sha256: string; open: Promise<{ session: ModelSession; engine: string }> };
   bytesFetched = 0;
 
@@ -24,8 +26,20 @@ export class InferenceRunner {
     private readonly fetchSize: (sha256: string) => Promise<number> = async () => 0,
   ) {}
 
+  /** The shard's kept outputs, as one `output` frame with the provider that ran it. */
+  async run(a: InferAssignment): Promise<ComputedShard> {
+    const { values, provider } = await this.outputs(a);
+    const frame = () => encodeTensor({ kind: 'output', job: a.jobId, round: 0, shard: a.shard }, values, a.dtype);
+    return { samples: a.data.count, loss: 0, paramsVersion: 0, provider, frame };
+  }
+
+  /** The data and model not cached yet, the outputs up, their messages. */
+  async cost(a: InferAssignment): Promise<number> {
+    return (await this.data.missingFor(a.data)) + (await this.missingBytes(a.model.sha256)) + 32 + 4 * a.data.count * a.outputWidth + 1024;
+  }
+
   /** The shard's kept outputs (post-processed), and the engine that computed them. */
-  async run(a: InferAssignment): Promise<{ values: Float32Array; provider: string }> {
+  private async outputs(a: InferAssignment): Promise<{ values: Float32Array; provider: string }> {
     const post = parsePostprocess(a.postprocess);
     if (!post) throw new Error(`unknown post-processing ${a.postprocess}`);
     const d = a.data;

@@ -2,7 +2,7 @@ import type { Engine } from '../kernels/engine';
 import type { InferenceEngine } from '../kernels/onnx/session';
 import type { Capabilities } from '../protocol/messages';
 import type { EngineRate } from './engine-choice';
-import type { ByteCache, SocketLike } from './host';
+import type { ByteCache, Clock, SocketLike } from './host';
 
 export interface WorkerOptions {
   /** Base URL of the coordinator, or several: after a disconnect the loop tries the next one. */
@@ -30,6 +30,8 @@ export interface WorkerOptions {
   slowdown?: number;
   /** Backoff: base and cap in ms. */
   backoff?: { baseMs: number; maxMs: number };
+  /** Timers and time (tests script them); the host's own by default. */
+  clock?: Clock;
 }
 
 export type WorkerEvent =

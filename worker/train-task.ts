@@ -2,24 +2,13 @@ import type { Engine } from '../kernels/engine';
 import { type InnerState, newInnerState } from '../kernels/inner-state';
 import { dtypeOf, encodeTensor, frameBytes } from '../protocol/frames';
 import type { Assignment } from '../protocol/messages';
+import { parameterCount } from '../protocol/model';
 import { readParams } from '../protocol/params-delta';
 import type { DataClient } from './data';
 import { EngineChooser, type EngineRate } from './engine-choice';
 import type { ByteCache } from './host';
 import { PerJob } from './per-job';
-
-/** A computed shard, ready to send: its numbers, and its frame (encoded only if it is still wanted). */
-export interface ComputedShard {
-  samples: number;
-  loss: number;
-  correct?: number;
-  paramsVersion: number;
-  /** The engine and provider that ran it (inference shards report it). */
-  provider?: string;
-  /** Local steps: the inner optimizer's step count after this shard. */
-  innerStep?: number;
-  frame(): Uint8Array;
-}
+import type { ComputedShard, ShardRunner } from './shard-runner';
 
 /** Saved inner state older than this many rounds is not resumed: a returning worker starts cleanly. */
 const STALE_ROUNDS = 10;
@@ -29,7 +18,9 @@ const STALE_ROUNDS = 10;
  * per job for compressed results, and the local-step (DiLoCo) inner AdamW state per job, kept across rounds and in
  * the host's cache (IndexedDB in the browser) so a reload resumes it.
  */
-export class TrainingRunner {
+export class TrainingRunner implements ShardRunner<Assignment> {
+  /** Parameters are fetched through the data client, which counts them. */
+  readonly bytesFetched = 0;
   private readonly engines: EngineChooser;
   /** Error feedback per job: what compression dropped from the last result, added to the next one. */
   private readonly residuals = new PerJob<Float32Array>();
@@ -53,6 +44,12 @@ export class TrainingRunner {
   paramsBytes(a: Assignment, n: number): number {
     if (this.held?.job === a.jobId && this.held.version === a.paramsVersion) return 0;
     return frameBytes(this.prior(a) ? 'int8' : 'fp32', n);
+  }
+
+  /** The data not cached yet, the parameters not held, the result up, its messages. */
+  async cost(a: Assignment): Promise<number> {
+    const n = parameterCount(a.model);
+    return (await this.data.missingFor(a.data)) + this.paramsBytes(a, n) + frameBytes(a.task.encoding, n) + 1024;
   }
 
   private prior(a: Assignment) {

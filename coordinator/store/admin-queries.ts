@@ -1,23 +1,11 @@
-import type { Kysely, Selectable } from 'kysely';
-import type { Dialect } from './db';
-import type { Database, TokenTable } from './schema';
+import type { Selectable } from 'kysely';
+import { insertId, QueryGroup } from './query-group';
+import type { TokenTable } from './schema';
 
 export type Token = Selectable<TokenTable>;
 
-export const insertId = (r: { insertId?: bigint }) => Number(r.insertId);
-
 /** Tokens, the audit log and the data-set registry: the operator's side of the store. */
-export class AdminQueries {
-  constructor(
-    readonly db: Kysely<Database>,
-    readonly dialect: Dialect,
-    protected readonly now: () => number = Date.now,
-  ) {}
-
-  close() {
-    return this.db.destroy();
-  }
-
+export class AdminQueries extends QueryGroup {
   // Tokens
   async createToken(t: { name: string; hash: string; scopes: string[]; ratePerMin: number; expiresAt?: number | null }): Promise<number> {
     const r = await this.db

@@ -1,19 +1,11 @@
 import type { Selectable } from 'kysely';
-import { AdminQueries } from './admin-queries';
+import { partsOf, QueryGroup } from './query-group';
 import type { ModelTable } from './schema';
-
-/** Bytes per stored part: MariaDB's mediumblob holds 16 MB, and parts keep single rows small. */
-const PART_BYTES = 1 << 20;
-
-/** A blob cut into numbered parts for the `*_parts` tables (checkpoints, models). */
-export function* partsOf(data: Uint8Array): Generator<{ part: number; data: Uint8Array }> {
-  for (let part = 0, at = 0; at < data.byteLength; part++, at += PART_BYTES) yield { part, data: data.subarray(at, at + PART_BYTES) };
-}
 
 export type ModelRow = Selectable<ModelTable>;
 
 /** Registered ONNX models: content-addressed rows and their bytes in parts. */
-export class ModelQueries extends AdminQueries {
+export class ModelQueries extends QueryGroup {
   /** Store a model once; a second registration of the same bytes is a no-op (returns false). */
   async putModel(m: Omit<ModelRow, 'created_at'>, data: Uint8Array): Promise<boolean> {
     if (await this.model(m.sha256)) return false;

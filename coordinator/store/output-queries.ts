@@ -1,11 +1,11 @@
 import type { Selectable } from 'kysely';
-import { ModelQueries } from './model-queries';
+import { QueryGroup } from './query-group';
 import type { InferenceOutputTable } from './schema';
 
 export type OutputRow = Omit<Selectable<InferenceOutputTable>, 'created_at'>;
 
 /** Inference outputs: what counts is what an accepted result row stands behind. */
-export class OutputQueries extends ModelQueries {
+export class OutputQueries extends QueryGroup {
   async putOutput(o: OutputRow) {
     await this.db
       .insertInto('inference_outputs')

@@ -1,11 +1,39 @@
 import type { Selectable } from 'kysely';
-import { OutputQueries } from './output-queries';
+import { QueryGroup } from './query-group';
 import type { WorkerTable } from './schema';
 
-type WorkerRow = Selectable<WorkerTable>;
+export type WorkerRow = Selectable<WorkerTable>;
 
-/** Workers' standing: state, reputation, verified credit, and the bytes workers and jobs moved. */
-export class WorkerQueries extends OutputQueries {
+/** Workers: registration, state, reputation, verified credit, and the bytes workers and jobs moved. */
+export class WorkerQueries extends QueryGroup {
+  /**
+   * Record a worker coming online under `tokenId`. A worker id belongs to the token that first registered it:
+   * 'taken' when the id is another token's (the caller issues a fresh id). 'quarantined' when the worker is, or,
+   * with `byToken`, when any worker of this token is (a volunteer token cannot shed a quarantine by a new id).
+   */
+  registerWorker(
+    w: { id: string; tokenId: number | null; name: string; kind: string; capabilities: unknown },
+    byToken = false,
+  ): Promise<'ok' | 'taken' | 'quarantined'> {
+    return this.inTransaction(async (db) => {
+      const now = this.now();
+      const row = { name: w.name, kind: w.kind, capabilities: JSON.stringify(w.capabilities), state: 'online' as const, last_seen: now };
+      const existing = await db.selectFrom('workers').select(['id', 'token_id', 'state']).where('id', '=', w.id).executeTakeFirst();
+      if (existing && existing.token_id !== w.tokenId) return 'taken';
+      if (existing?.state === 'quarantined') return 'quarantined';
+      if (byToken && w.tokenId !== null) {
+        const bad = await db.selectFrom('workers').select('id').where('token_id', '=', w.tokenId).where('state', '=', 'quarantined').executeTakeFirst();
+        if (bad) return 'quarantined';
+      }
+      if (existing) await db.updateTable('workers').set(row).where('id', '=', w.id).execute();
+      else
+        await db
+          .insertInto('workers')
+          .values({ ...row, id: w.id, token_id: w.tokenId, reputation: 1, shards_done: 0, connected_at: now })
+          .execute();
+      return 'ok';
+    });
+  }
   async setWorkerState(id: string, state: WorkerRow['state']) {
     // A quarantine outlives the connection: going offline does not lift it.
     await this.db.updateTable('workers').set({ state, last_seen: this.now() }).where('id', '=', id).where('state', '!=', 'quarantined').execute();

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { CpuBackend } from '../kernels/cpu/backend';
+import { type Engine, kernelsEngine } from '../kernels/engine';
+import { EngineChooser } from './engine-choice';
+import { memoryCache } from './host';
+import { MODEL } from './testing.fixtures';
+
+/** The CPU engine under another name, `delayMs` slower per step, counting its builds; or one that cannot build. */
+function engine(name: string, delayMs: number, broken = false) {
+  const cpu = kernelsEngine(new CpuBackend());
+  const e = {
+    name,
+    adapter: 'test',
+    builds: 0,
+    supports: () => true,
+    async build(spec) {
+      e.builds++;
+      if (broken) throw new Error('no such provider here');
+      const model = await cpu.build(spec);
+      const step = model.lossAndGradients.bind(model);
+      model.lossAndGradients = async (p, b) => {
+        await new Promise((r) => setTimeout(r, delayMs));
+        return step(p, b);
+      };
+      return model;
+    },
+  } satisfies Engine & { builds: number };
+  return e;
+}
+
+describe('engine choice by measurement', () => {
+  it('runs a model on the fastest engine, leaves out one that fails, and remembers the rates across restarts', async () => {
+    const [slow, fast, broken] = [engine('slow', 20), engine('fast', 0), engine('broken', 0, true)];
+    const cache = memoryCache();
+    const chooser = new EngineChooser([slow, broken, fast], cache, 60);
+    const { rates } = await chooser.model(MODEL);
+    expect(rates.map((r) => r.engine)).toEqual(['fast', 'slow']);
+    expect(rates[0].samplesPerSec).toBeGreaterThan(rates[1].samplesPerSec);
+    const builds = slow.builds + fast.builds;
+    // A restart with the same cache: nothing is timed again, only the chosen engine builds the model.
+    const again = await new EngineChooser([slow, broken, fast], cache, 60).model(MODEL);
+    expect(again.rates).toEqual(rates);
+    expect(slow.builds + fast.builds).toBe(builds + 1);
+  });
+});
