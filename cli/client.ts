@@ -1,3 +1,4 @@
+import { refusalOf } from '../protocol/errors';
 /** The coordinator's REST API as the CLI uses it: the token in a header, refusals as errors with their code. */
 export class GridClient {
   constructor(
@@ -12,10 +13,7 @@ export class GridClient {
       headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined && !binary ? { 'content-type': 'application/json' } : {}) },
       body: body === undefined ? undefined : binary ? body : JSON.stringify(body),
     });
-    if (!res.ok) {
-      const e = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-      throw new Error(`${e.error?.code ?? res.status}: ${e.error?.message ?? res.statusText}`);
-    }
+    if (!res.ok) throw await refusalOf(res);
     return res;
   }
 

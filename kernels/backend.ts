@@ -70,5 +70,3 @@ export interface Backend {
   flush(): void;
   destroy(): void;
 }
-
-export const sizeOfShape = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);

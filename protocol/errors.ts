@@ -58,3 +58,24 @@ export class GridError extends Error {
 
 /** The JSON body of every HTTP refusal. */
 export const errorBody = (e: GridError) => JSON.stringify({ error: { code: e.code, message: e.message } });
+
+/** A refusal as a client sees it: the code and message of an error body, or the HTTP status when the body is not one. */
+export class Refused extends Error {
+  constructor(
+    readonly code: string,
+    readonly detail: string,
+  ) {
+    super(`${code}: ${detail}`);
+    this.name = 'Refused';
+  }
+}
+
+/** Decode a refused reply's body (errorBody's inverse), for the CLI and the console alike. */
+export async function refusalOf(res: { status: number; statusText?: string; json(): Promise<unknown> }): Promise<Refused> {
+  const body = (await res.json().catch(() => ({}))) as { error?: { code?: unknown; message?: unknown } } | null;
+  const e = body?.error;
+  return new Refused(typeof e?.code === 'string' ? e.code : String(res.status), typeof e?.message === 'string' ? e.message : (res.statusText ?? ''));
+}
+
+/** The refusal to show for a failure: a GridError as it is, anything else as INTERNAL (never echo an internal error to a stranger). */
+export const refusalFor = (e: unknown): GridError => (e instanceof GridError ? e : new GridError('INTERNAL'));

@@ -53,7 +53,8 @@ export function parameterShapes(model: ModelSpec): TensorShape[] {
   ];
 }
 
-export const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+/** Elements in a tensor of this shape (the one shape product of the project). */
+export const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 export function parameterCount(model: ModelSpec): number {
   return parameterShapes(model).reduce((n, t) => n + sizeOf(t.shape), 0);

@@ -1,5 +1,6 @@
 import { GridError } from './errors';
 import { f16ToF32 } from './half';
+import { sizeOf } from './model';
 
 /**
  * numpy's `.npy` format, version 1.0: magic, a little-endian u16 header length, a Python-literal dict header padded
@@ -55,7 +56,7 @@ export function decodeNpy(bytes: Uint8Array): NpyArray {
     .filter(Boolean)
     .map(Number);
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw bad(`shape (${dims})`);
-  const count = shape.reduce((a, b) => a * b, 1);
+  const count = sizeOf(shape);
   const offset = start + headerLen;
   if (bytes.byteLength - offset !== count * WIDTH[descr])
     throw bad(`shape (${dims}) needs ${count * WIDTH[descr]} data bytes, the file has ${bytes.byteLength - offset}`);

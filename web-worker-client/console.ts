@@ -1,4 +1,5 @@
 import { css, html, LitElement } from 'lit';
+import { refusalOf } from '../protocol/errors';
 import type { GridJobForm } from './job-form';
 import './job-form';
 import type { GridJobPage, JobView, Metric } from './job-page';
@@ -30,9 +31,8 @@ export class GridConsole extends LitElement {
 
   private readonly api = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
     const res = await fetch(path, { ...init, headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', ...init.headers } });
-    const body = await res.json();
-    if (!res.ok) throw new Error(`${body.error?.code}: ${body.error?.message}`);
-    return body as T;
+    if (!res.ok) throw await refusalOf(res);
+    return (await res.json()) as T;
   };
 
   override connectedCallback() {

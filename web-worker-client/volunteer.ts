@@ -1,6 +1,7 @@
 import * as Comlink from 'comlink';
 import { css, html, LitElement } from 'lit';
 import { Workbox } from 'workbox-window';
+import { refusalOf } from '../protocol/errors';
 import { state as saved } from './idb';
 import './settings';
 import { type Circumstances, type ComputeSettings, DEFAULT_SETTINGS, pauseReason, watchCircumstances } from './when';
@@ -64,9 +65,9 @@ export class GridVolunteer extends LitElement {
     if (known) return known;
     const res = await fetch('/api/enrol', { method: 'POST' });
     if (!res.ok) {
-      const error = (await res.json()).error;
-      this.invite = error?.code === 'ENROLMENT_CLOSED';
-      throw new Error(this.invite ? 'This grid takes invited volunteers only: paste your invitation token below.' : `enrolment refused: ${error?.message}`);
+      const refused = await refusalOf(res);
+      this.invite = refused.code === 'ENROLMENT_CLOSED';
+      throw new Error(this.invite ? 'This grid takes invited volunteers only: paste your invitation token below.' : `enrolment refused: ${refused.detail}`);
     }
     const { token } = await res.json();
     await saved.set('token', token);

@@ -6,8 +6,6 @@ import type { DatasetRegistry } from '../data/dataset-registry';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { Fence, Job, Store } from '../store/index';
-import type { LeaseTable } from './leases';
-import type { Quarantine } from './quarantine';
 import type { Round, Shard } from './round';
 
 export type ResultMeta = Extract<ClientMessage, { type: 'result' }>;
@@ -46,12 +44,14 @@ export interface KindContext {
   allowlist?: ReadonlySet<string>;
 }
 
-/** What closing a round may use: the store (fenced), the quarantine for outliers, and the workers' rates. */
+/** What closing a round may use: the store (fenced on the job), setting outliers aside, and the workers' rates. */
 export interface CloseContext extends KindContext {
   metrics: Metrics;
-  quarantine: Quarantine;
-  leases: LeaseTable;
   fence: Fence;
+  /** Discard these workers' results in the round and hand their shards to others; they lose reputation (quarantine.ts). */
+  reopen(flagged: Set<string>): Promise<void>;
+  /** The round moved on: ended leases of rounds before the one before `round` are forgotten. */
+  pruneLeases(round: number): void;
   /** Rates of the workers that may run the job, fastest first (pace.ts sizes rounds by them). */
   rates: () => readonly number[];
 }

@@ -162,7 +162,14 @@ export class Scheduler {
     const timer = this.opts.metrics.roundCloseSeconds.startTimer();
     try {
       const rates = () => this.dispatcher.placement.ratesFor(run);
-      const ctx = { ...this.ctx, metrics: this.opts.metrics, quarantine: this.quarantine, leases: this.dispatcher.leases, fence: this.fence(run), rates };
+      const ctx = {
+        ...this.ctx,
+        metrics: this.opts.metrics,
+        fence: this.fence(run),
+        rates,
+        reopen: (flagged: Set<string>) => this.quarantine.reopen(run, flagged),
+        pruneLeases: (round: number) => this.dispatcher.leases.prune(run.id, round),
+      };
       if ((await run.kind.closeRound(run, ctx)) === 'finished') await this.finish(run);
     } catch (e) {
       if (e instanceof FencedError) await this.abandon(run);

@@ -1,4 +1,4 @@
-import { errorBody, GridError } from '../../protocol/errors';
+import { errorBody, GridError, refusalFor } from '../../protocol/errors';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { BodyStream } from './body-stream';
@@ -138,7 +138,7 @@ export class HttpRouter {
     };
     const refuse = (e: unknown) => {
       if (!(e instanceof GridError)) this.log.error('request failed', { route: routeName, err: String((e as Error)?.stack ?? e) });
-      return errorReply(e instanceof GridError ? e : new GridError('INTERNAL'));
+      return errorReply(refusalFor(e));
     };
     // Everything read from `req` must be read now, before any await; nothing thrown here may escape into uWS.
     let request: Request;

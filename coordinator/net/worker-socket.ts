@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { errorBody, GridError } from '../../protocol/errors';
+import { errorBody, GridError, refusalFor } from '../../protocol/errors';
 import { decodeFrame } from '../../protocol/frames';
 import { type ClientMessage, errorMessage, PROTOCOL_VERSION, parseClientMessage, type ServerMessage, WS_PROTOCOL } from '../../protocol/messages';
 import { type Auth, bearerToken } from '../auth';
@@ -9,12 +8,13 @@ import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { Store } from '../store/index';
 import { statusLine } from './http';
+import { fullBudget, MESSAGES_PER_S, type MessageBudget, refund, SocketsByToken, withinRate } from './socket-limits';
 import type { UWS } from './uws';
+import { joinWorker } from './worker-join';
 
-type Hello = Extract<ClientMessage, { type: 'hello' }>;
 type ResultMessage = Extract<ClientMessage, { type: 'result' }>;
 
-interface Conn {
+interface Conn extends MessageBudget {
   tokenId: number;
   /** The token has only the worker scope: quarantines apply to the whole token. */
   volunteer: boolean;
@@ -24,9 +24,6 @@ interface Conn {
   link?: WorkerLink;
   /** hello is being processed: a second one is refused. */
   joining?: boolean;
-  /** Message budget (token bucket) and when it was last charged. */
-  budget: number;
-  budgetAt: number;
   /** A `result` message waits here for the binary frame that carries its tensor. */
   pending?: ResultMessage;
   queue: (string | Uint8Array)[];
@@ -46,29 +43,17 @@ export interface WorkerSocketOptions {
 }
 
 const MAX_ERRORS = 10;
-/** Messages a connection may send per second on average, with this burst; an accepted result gives its two back. */
-const MESSAGES_PER_S = 50;
-const MESSAGE_BURST = 200;
 const HIGH_WATER = 1 << 20;
 
 /** The worker WebSocket endpoint: token check at upgrade, validation of every frame, backpressure on every send. */
 export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn> {
-  // Connections by token: a revoked token's sockets close at once, and no token holds more than its share.
-  const byToken = new Map<number, Set<UWS.WebSocket<Conn>>>();
+  const byToken = new SocketsByToken<UWS.WebSocket<Conn>>();
   o.auth.onRevoke((tokenId) => {
-    for (const ws of byToken.get(tokenId) ?? []) {
+    for (const ws of byToken.of(tokenId)) {
       send(ws, errorMessage('UNAUTHORIZED', 'token revoked'));
       ws.end(4001, 'token revoked');
     }
   });
-  /** Charge one message to the connection's budget; false when it is spent. */
-  const withinRate = (c: Conn) => {
-    const now = performance.now();
-    c.budget = Math.min(MESSAGE_BURST, c.budget + ((now - c.budgetAt) / 1000) * MESSAGES_PER_S) - 1;
-    c.budgetAt = now;
-    return c.budget >= 0;
-  };
-
   const send = (ws: UWS.WebSocket<Conn>, msg: ServerMessage | Uint8Array) => {
     const c = ws.getUserData();
     if (c.closed) return;
@@ -80,7 +65,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
 
   const fail = (ws: UWS.WebSocket<Conn>, e: unknown, assignmentId?: number) => {
     const c = ws.getUserData();
-    const err = e instanceof GridError ? e : new GridError('INTERNAL');
+    const err = refusalFor(e);
     if (!(e instanceof GridError)) o.log.error('worker message failed', { err: String((e as Error)?.stack ?? e) });
     // A result that arrives after its lease ended (revoked, backed up, reassigned) is the protocol's ordinary race, not misconduct.
     if (err.code !== 'STALE_RESULT') c.errors++;
@@ -101,6 +86,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
       c.joining = true;
       const link = await join(ws, msg);
       if (!link) return;
+      c.link = link;
       send(ws, { type: 'welcome', protocol: PROTOCOL_VERSION, workerId: link.id, heartbeatMs: o.heartbeatMs });
       o.log.info('worker joined', {
         worker: link.id,
@@ -127,51 +113,19 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
     }
   };
 
-  /**
-   * Register a connection as a worker. The id it claims is kept only if it belongs to this token and no live
-   * connection holds it (every tab of one volunteer shares a stored id); otherwise it gets a fresh one.
-   */
-  const join = async (ws: UWS.WebSocket<Conn>, msg: Hello): Promise<WorkerLink | undefined> => {
+  /** Register the connection as a worker (worker-join.ts). */
+  const join = (ws: UWS.WebSocket<Conn>, msg: Extract<ClientMessage, { type: 'hello' }>) => {
     const c = ws.getUserData();
-    const claimed = msg.workerId && /^[\w-]{8,64}$/.test(msg.workerId) ? msg.workerId : undefined;
-    const make = (id: string): WorkerLink => ({
-      id,
-      name: msg.name ?? id.slice(0, 8),
-      kind: msg.capabilities.kind,
+    const joining = {
       tokenId: c.tokenId,
-      samplesPerSec: msg.capabilities.engines?.[0]?.samplesPerSec,
-      bytesPerHour: msg.capabilities.bytesPerHour,
-      send: (m) => send(ws, m),
-      close: (code, reason) => {
+      volunteer: c.volunteer,
+      isClosed: () => c.closed,
+      send: (m: ServerMessage) => send(ws, m),
+      close: (code: number, reason: string) => {
         if (!c.closed) ws.end(code, reason);
       },
-    });
-    let link = make(claimed ?? randomUUID());
-    if (!o.port.join(link)) {
-      link = make(randomUUID());
-      o.port.join(link);
-    }
-    const row = { tokenId: c.tokenId, name: link.name, kind: link.kind, capabilities: msg.capabilities };
-    try {
-      let outcome = await o.store.registerWorker({ id: link.id, ...row }, c.volunteer);
-      if (outcome === 'taken') {
-        await o.port.leave(link); // the id is another token's
-        link = make(randomUUID());
-        o.port.join(link);
-        outcome = await o.store.registerWorker({ id: link.id, ...row }, c.volunteer);
-      }
-      if (outcome === 'quarantined') throw new GridError('QUARANTINED');
-    } catch (e) {
-      await o.port.leave(link);
-      if (e instanceof GridError && e.code === 'QUARANTINED') ws.end(4003, 'QUARANTINED');
-      throw e;
-    }
-    if (c.closed) {
-      await o.port.leave(link);
-      return undefined;
-    }
-    c.link = link;
-    return link;
+    };
+    return joinWorker(joining, msg, o);
   };
 
   const onBinary = async (ws: UWS.WebSocket<Conn>, bytes: Uint8Array, meta: ResultMessage) => {
@@ -179,7 +133,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
     if (!c.link) throw new GridError('NOT_REGISTERED');
     const frame = decodeFrame(bytes, o.maxFrameBytes);
     await o.port.result(c.link.id, meta, frame);
-    c.budget = Math.min(MESSAGE_BURST, c.budget + 2); // accepted work is not charged: only floods and refusals spend the budget
+    refund(c);
     send(ws, { type: 'ack', assignmentId: meta.assignmentId });
   };
 
@@ -213,8 +167,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
                 closed: false,
                 errors: 0,
                 queue: [],
-                budget: MESSAGE_BURST,
-                budgetAt: performance.now(),
+                ...fullBudget(),
               },
               key,
               protocol,
@@ -225,7 +178,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
         })
         .catch((e: unknown) => {
           if (aborted) return;
-          const err = e instanceof GridError ? e : new GridError('INTERNAL'); // never echo a database error to a stranger
+          const err = refusalFor(e);
           if (!(e instanceof GridError)) o.log.error('worker authentication failed', { err: String(e) });
           o.metrics.wsRefusals.inc({ code: err.code });
           res.cork(() => res.writeStatus(statusLine(err.status)).writeHeader('Content-Type', 'application/json').end(errorBody(err)));
@@ -233,9 +186,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
     },
     open: (ws) => {
       const c = ws.getUserData();
-      const mine = byToken.get(c.tokenId) ?? new Set();
-      byToken.set(c.tokenId, mine.add(ws));
-      if (mine.size > o.maxSocketsPerToken) {
+      if (byToken.add(c.tokenId, ws) > o.maxSocketsPerToken) {
         send(ws, errorMessage('RATE_LIMITED', `this token already holds ${o.maxSocketsPerToken} connections`));
         ws.end(1008, 'RATE_LIMITED');
       }
@@ -280,9 +231,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
     close: (ws, code) => {
       const c = ws.getUserData();
       c.closed = true;
-      const mine = byToken.get(c.tokenId);
-      mine?.delete(ws);
-      if (mine?.size === 0) byToken.delete(c.tokenId);
+      byToken.remove(c.tokenId, ws);
       if (c.link) {
         o.log.info('worker left', { worker: c.link.id, code });
         void o.port.leave(c.link).catch((e) => o.log.error('worker removal failed', { err: String(e) }));

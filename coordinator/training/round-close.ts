@@ -23,7 +23,7 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, run: T
   const votes = perWorker(round);
   const flagged = outliers(votes);
   if (flagged.size) {
-    await ctx.quarantine.reopen(run, flagged);
+    await ctx.reopen(flagged);
     return undefined;
   }
   const update = await combineRound(round, spec, pool, t.params.length, votes);
@@ -48,7 +48,7 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, run: T
   run.version = state.paramsVersion;
   run.round = next;
   publish(t, run.id, run.version);
-  ctx.leases.prune(run.id, next.index);
+  ctx.pruneLeases(next.index);
   t.replays.prune(next.index);
   ctx.metrics.rounds.inc();
   const fields = { job: run.id, round: next.index, loss: Number(stats.loss.toFixed(5)), accuracy: Number(stats.accuracy.toFixed(4)) };

@@ -1,4 +1,5 @@
-import { type Activation, type AdamWHyper, type Backend, type Conv2dDims, sizeOfShape, type Tensor } from '../backend';
+import { sizeOf } from '../../protocol/model';
+import type { Activation, AdamWHyper, Backend, Conv2dDims, Tensor } from '../backend';
 
 /** A CPU tensor: the data is a plain typed array. */
 class CpuTensor implements Tensor {
@@ -8,12 +9,12 @@ class CpuTensor implements Tensor {
     readonly data: Float32Array | Uint32Array,
     readonly dtype: 'f32' | 'u32' = 'f32',
   ) {
-    this.size = sizeOfShape(shape);
+    this.size = sizeOf(shape);
   }
 }
 
 const f = (t: Tensor) => (t as CpuTensor).data as Float32Array;
-const make = (shape: readonly number[], data = new Float32Array(sizeOfShape(shape))) => new CpuTensor(shape, data);
+const make = (shape: readonly number[], data = new Float32Array(sizeOf(shape))) => new CpuTensor(shape, data);
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 /** The reference backend: plain TypeScript over Float32Array. Tests compare every GPU kernel against it. */
@@ -44,7 +45,7 @@ export class CpuBackend implements Backend {
   }
   release() {}
   reshape(t: Tensor, shape: readonly number[]): Tensor {
-    if (sizeOfShape(shape) !== t.size) throw new Error(`reshape: ${t.shape} to ${shape}`);
+    if (sizeOf(shape) !== t.size) throw new Error(`reshape: ${t.shape} to ${shape}`);
     return new CpuTensor(shape, (t as CpuTensor).data, t.dtype);
   }
   flush() {}

@@ -1,4 +1,5 @@
-import { type Activation, type AdamWHyper, type Backend, type Conv2dDims, sizeOfShape, type Tensor } from '../backend';
+import { sizeOf } from '../../protocol/model';
+import type { Activation, AdamWHyper, Backend, Conv2dDims, Tensor } from '../backend';
 import { biasAdd } from '../ops/bias-add';
 import { CONV_DW_CHUNK, conv2d, conv2dInputGrad, conv2dWeightGradPartial } from '../ops/conv2d';
 import { activation, activationBackward } from '../ops/elementwise';
@@ -17,7 +18,7 @@ class GpuTensor implements Tensor {
     readonly buffer: GPUBuffer,
     readonly dtype: 'f32' | 'u32' = 'f32',
   ) {
-    this.size = sizeOfShape(shape);
+    this.size = sizeOf(shape);
   }
 }
 
@@ -41,7 +42,7 @@ export class GpuBackend implements Backend {
   }
 
   private alloc(shape: readonly number[], label: string, dtype: 'f32' | 'u32' = 'f32') {
-    return new GpuTensor(shape, this.rt.acquire(sizeOfShape(shape) * 4, label), dtype);
+    return new GpuTensor(shape, this.rt.acquire(sizeOf(shape) * 4, label), dtype);
   }
 
   upload(data: Float32Array, shape: readonly number[], label = 'tensor'): Tensor {
@@ -67,7 +68,7 @@ export class GpuBackend implements Backend {
     this.rt.releaseBuffer(buf(t));
   }
   reshape(t: Tensor, shape: readonly number[]): Tensor {
-    if (sizeOfShape(shape) !== t.size) throw new Error(`reshape: ${t.shape} to ${shape}`);
+    if (sizeOf(shape) !== t.size) throw new Error(`reshape: ${t.shape} to ${shape}`);
     return new GpuTensor(shape, buf(t), t.dtype);
   }
   flush() {

@@ -27,6 +27,19 @@ export interface DevicePass {
  * A model built from backend kernels. Subclasses define forward and backward on device tensors; this class owns
  * parameter upload, gradient readback, local AdamW steps and evaluation, the same for every backend.
  */
+/** What every engine's model knows of its spec: parameter tensors in order, their total, inputs and classes. */
+export function layoutOf(spec: ModelSpec): { shapes: TensorShape[]; paramCount: number; inputSize: number; classes: number } {
+  const shapes = parameterShapes(spec);
+  return { shapes, paramCount: shapes.reduce((n, s) => n + sizeOf(s.shape), 0), inputSize: inputSize(spec), classes: classCount(spec) };
+}
+
+/** Local steps' result: start minus end over the first start.length values of `end`, which the coordinator treats as a pseudo-gradient. */
+export function parameterDelta(start: Float32Array, end: Float32Array): Float32Array {
+  const delta = new Float32Array(start.length);
+  for (let i = 0; i < delta.length; i++) delta[i] = start[i] - end[i];
+  return delta;
+}
+
 export abstract class Model {
   readonly shapes: TensorShape[];
   readonly paramCount: number;
@@ -38,10 +51,7 @@ export abstract class Model {
     readonly spec: ModelSpec,
     readonly backend: Backend,
   ) {
-    this.shapes = parameterShapes(spec);
-    this.paramCount = this.shapes.reduce((n, s) => n + sizeOf(s.shape), 0);
-    this.inputSize = inputSize(spec);
-    this.classes = classCount(spec);
+    ({ shapes: this.shapes, paramCount: this.paramCount, inputSize: this.inputSize, classes: this.classes } = layoutOf(spec));
   }
 
   protected abstract forwardBackward(params: Tensor[], x: Tensor, y: Tensor, batch: number): DevicePass;
@@ -117,8 +127,7 @@ export abstract class Model {
     const tail = all.length - 2 * this.paramCount;
     // The next round continues this optimizer.
     Object.assign(state, { m: all.slice(tail, tail + this.paramCount), v: all.slice(tail + this.paramCount), step: state.step + batches.length });
-    const delta = new Float32Array(this.paramCount);
-    for (let i = 0; i < delta.length; i++) delta[i] = flat[i] - all[i];
+    const delta = parameterDelta(flat, all);
     let loss = 0;
     let correct = 0;
     off = this.paramCount;

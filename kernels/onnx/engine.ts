@@ -1,10 +1,10 @@
 import type * as OrtTypes from 'onnxruntime-common';
-import { classCount, inputSize, type ModelSpec, parameterShapes, sizeOf, type TensorShape } from '../../protocol/model';
+import { type ModelSpec, sizeOf, type TensorShape } from '../../protocol/model';
 import type { AdamWHyper } from '../backend';
 import { adamwUpdate } from '../cpu/backend';
 import type { Engine, TrainableModel } from '../engine';
 import { type InnerState, newInnerState } from '../inner-state';
-import { type Batch, checkBatch, evaluateByLogits, type StepResult } from '../models/model';
+import { type Batch, checkBatch, evaluateByLogits, layoutOf, parameterDelta, type StepResult } from '../models/model';
 import { inferenceGraph, trainingGraph } from './models';
 
 /** The part of onnxruntime we use; onnxruntime-node and onnxruntime-web both provide it, so the host injects one. */
@@ -33,10 +33,7 @@ export class OnnxModel implements TrainableModel {
     private readonly train: Session,
     private readonly infer: Session,
   ) {
-    this.shapes = parameterShapes(spec);
-    this.paramCount = this.shapes.reduce((n, s) => n + sizeOf(s.shape), 0);
-    this.inputSize = inputSize(spec);
-    this.classes = classCount(spec);
+    ({ shapes: this.shapes, paramCount: this.paramCount, inputSize: this.inputSize, classes: this.classes } = layoutOf(spec));
   }
 
   static async open(ort: Ort, spec: ModelSpec, provider: string): Promise<OnnxModel> {
@@ -98,8 +95,7 @@ export class OnnxModel implements TrainableModel {
       samples += r.samples;
     }
     state.step += batches.length;
-    const delta = new Float32Array(p.length);
-    for (let i = 0; i < delta.length; i++) delta[i] = flat[i] - p[i];
+    const delta = parameterDelta(flat, p);
     return { delta, loss: loss / samples, correct, samples };
   }
 

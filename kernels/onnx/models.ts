@@ -1,4 +1,4 @@
-import { type CnnSpec, classCount, inputSize, type MlpSpec, type ModelSpec, parameterShapes } from '../../protocol/model';
+import { type CnnSpec, classCount, inputSize, type MlpSpec, type ModelSpec, parameterShapes, sizeOf } from '../../protocol/model';
 import { GraphBuilder } from './graph';
 import { activation, activationGrad, batchSize, crossEntropy, denseGrad } from './layers';
 
@@ -126,7 +126,7 @@ export function inferenceGraph(spec: ModelSpec, weights?: Float32Array, metadata
   let offset = 0;
   const p = parameterShapes(spec).map((s) => {
     if (!weights) return g.input(s.name, s.shape);
-    const n = s.shape.reduce((a, b) => a * b, 1);
+    const n = sizeOf(s.shape);
     offset += n;
     return g.weight(s.name, s.shape, weights.subarray(offset - n, offset));
   });

@@ -1,3 +1,4 @@
+import { sizeOf } from '../../protocol/model';
 import type { Activation, Backend, Conv2dDims, Tensor } from '../backend';
 import { CpuBackend } from '../cpu/backend';
 import { KERNEL_CASES, type KernelCase } from './cases';
@@ -18,7 +19,7 @@ function materialize(c: KernelCase): Record<string, { shape: number[]; data: Flo
   };
   const out: Record<string, { shape: number[]; data: Float32Array }> = {};
   for (const [k, v] of Object.entries(c.inputs)) {
-    const n = v.shape.reduce((a, b) => a * b, 1);
+    const n = sizeOf(v.shape);
     const classes = c.inputs.logits?.shape[1] ?? 2;
     const data =
       v.data === 'random'
