@@ -31,6 +31,7 @@ export const ErrorCodes = {
   BAD_JOB_SPEC: [400, 'job spec is invalid'],
   BAD_MODEL: [400, 'model file is not acceptable'],
   MODEL_NOT_ALLOWED: [403, "model is not on this coordinator's allow-list"],
+  UNSUPPORTED_OP: [400, 'model uses an op the grid cannot train (named in the message)'],
   BAD_REQUEST: [400, 'request is invalid'],
   NOT_FOUND: [404, 'no such resource'],
   METHOD_NOT_ALLOWED: [405, 'this path does not take that method'],

@@ -7,7 +7,8 @@ export const onnx = (onnxProto as unknown as { onnx: typeof Onnx }).onnx;
 /** Opset of every graph we write: ReduceSum takes its axes as an input (13+), LayerNorm-era ops are not needed. */
 export const OPSET = 17;
 
-type Attr = number | number[] | string;
+/** An attribute value; a number is an INT when it is whole, so a FLOAT attribute that may be whole (Gemm's beta) is written `{ float }`. */
+export type OnnxAttr = number | number[] | string | { float: number };
 
 /**
  * A small builder over onnx-proto's ModelProto: named values, nodes in order, inputs with symbolic batch dimensions,
@@ -57,7 +58,7 @@ export class GraphBuilder {
   }
 
   /** One node; returns its (first) output's name. */
-  op(type: string, inputs: string[], attrs: Record<string, Attr> = {}, output = this.fresh(type)): string {
+  op(type: string, inputs: string[], attrs: Record<string, OnnxAttr> = {}, output = this.fresh(type)): string {
     this.nodes.push({
       opType: type,
       input: inputs,
@@ -90,9 +91,10 @@ function valueInfo(name: string, dims: (number | string)[], type: 'float' | 'int
   return { name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } } };
 }
 
-function attribute(name: string, v: Attr): Onnx.IAttributeProto {
+function attribute(name: string, v: OnnxAttr): Onnx.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
+  if (typeof v === 'object' && !Array.isArray(v)) return { name, type: T.FLOAT, f: v.float };
   if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
   return Number.isInteger(v) ? { name, type: T.INT, i: v } : { name, type: T.FLOAT, f: v };
 }

@@ -1,0 +1,106 @@
+import type { Attrs } from './ir';
+
+/** One gradient-check case: an op on inputs of these shapes; `values` keeps an input's values where the op is defined and smooth. */
+export interface OpCase {
+  op: string;
+  inputs: number[][];
+  attrs?: Attrs;
+  /** Per input: 'any' (default), 'positive' (log, sqrt, a divisor), 'away' (|x| > 0.1: kinks at 0), 'mask' (0/1, not differentiated). */
+  values?: ('any' | 'positive' | 'away' | 'mask')[];
+  /** Inputs taken as given (a shape source, a mask): no gradient is checked for them. */
+  fixed?: number[];
+  label?: string;
+}
+
+/** Odd shapes, broadcasting on either side, strides through transposes: the table every engine's gradients are checked on. */
+export const OP_CASES: OpCase[] = [
+  {
+    op: 'Add',
+    inputs: [
+      [3, 1, 5],
+      [4, 5],
+    ],
+  },
+  { op: 'Sub', inputs: [[2, 3], [3]] },
+  {
+    op: 'Mul',
+    inputs: [
+      [2, 3, 4],
+      [1, 3, 1],
+    ],
+  },
+  { op: 'Div', inputs: [[3, 4], [4]], values: ['any', 'positive'] },
+  { op: 'Pow', inputs: [[3, 4], [4]], values: ['positive', 'positive'] },
+  { op: 'Max', inputs: [[3, 4], [4]] },
+  { op: 'Neg', inputs: [[2, 3, 5]] },
+  { op: 'Exp', inputs: [[2, 3, 5]] },
+  { op: 'Log', inputs: [[2, 3, 5]], values: ['positive'] },
+  { op: 'Sqrt', inputs: [[2, 3, 5]], values: ['positive'] },
+  { op: 'Erf', inputs: [[2, 3, 5]] },
+  { op: 'Identity', inputs: [[7]] },
+  { op: 'Relu', inputs: [[3, 5]], values: ['away'] },
+  { op: 'LeakyRelu', inputs: [[3, 5]], attrs: { alpha: 0.2 }, values: ['away'] },
+  { op: 'Sigmoid', inputs: [[3, 5]] },
+  { op: 'Tanh', inputs: [[3, 5]] },
+  { op: 'Softmax', inputs: [[3, 5, 2]], attrs: { axis: 1 } },
+  { op: 'LogSoftmax', inputs: [[4, 7]], attrs: { axis: -1 } },
+  { op: 'Where', inputs: [[3, 4], [3, 4], [4]], values: ['mask'], fixed: [0] },
+  {
+    op: 'MatMul',
+    inputs: [
+      [2, 3, 4],
+      [4, 5],
+    ],
+  },
+  {
+    op: 'MatMul',
+    inputs: [
+      [2, 1, 3, 4],
+      [3, 4, 5],
+    ],
+    label: 'batch broadcast',
+  },
+  { op: 'Gemm', inputs: [[3, 4], [5, 4], [5]], attrs: { transB: 1, alpha: 0.5, beta: 2 } },
+  {
+    op: 'Gemm',
+    inputs: [
+      [4, 3],
+      [4, 5],
+      [3, 5],
+    ],
+    attrs: { transA: 1 },
+    label: 'transA',
+  },
+  { op: 'Transpose', inputs: [[2, 3, 4]], attrs: { perm: [2, 0, 1] } },
+  { op: 'Reshape', inputs: [[2, 3, 4]], attrs: { shape: [6, -1] } },
+  { op: 'Flatten', inputs: [[2, 3, 4]], attrs: { axis: 1 } },
+  { op: 'Squeeze', inputs: [[3, 1, 4]], attrs: { axes: [1] } },
+  { op: 'Unsqueeze', inputs: [[3, 4]], attrs: { axes: [0, 2] } },
+  { op: 'ReduceSum', inputs: [[3, 4, 5]], attrs: { axes: [1], keepdims: 0 } },
+  { op: 'ReduceSum', inputs: [[3, 4, 5]], attrs: { keepdims: 1 }, label: 'all axes' },
+  { op: 'ReduceMean', inputs: [[3, 4, 5]], attrs: { axes: [0, 2], keepdims: 1 } },
+  {
+    op: 'ExpandAs',
+    inputs: [
+      [4, 1],
+      [3, 4, 5],
+    ],
+    fixed: [1],
+  },
+  {
+    op: 'SumAs',
+    inputs: [
+      [3, 4, 5],
+      [4, 1],
+    ],
+    fixed: [1],
+  },
+  {
+    op: 'ReshapeAs',
+    inputs: [
+      [2, 6],
+      [3, 4],
+    ],
+    fixed: [1],
+  },
+];

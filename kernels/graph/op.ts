@@ -1,0 +1,45 @@
+import type { OnnxAttr } from '../onnx/graph';
+import type { Attrs, GraphNode, HostTensor, Shape } from './ir';
+
+/** Where backward rules write their nodes (the graph builder). */
+export interface Emitter {
+  /** One node of a registered op; returns its (first) output's name. */
+  op(name: string, inputs: string[], attrs?: Attrs): string;
+  /** A float constant: a scalar, or a tensor of `shape`. */
+  constant(value: number | Float32Array, shape?: number[]): string;
+  shapeOf(name: string): Shape;
+}
+
+/** What a backward rule is handed: the builder to emit its nodes with, the node, and the gradients of its outputs. */
+export interface GradContext {
+  g: Emitter;
+  node: GraphNode;
+  /** dLoss/d(output i), or undefined when output i does not reach the loss. */
+  dOutputs: (string | undefined)[];
+}
+
+/** How an op is written to ONNX: usually one node of the same name; an op may emit a few standard nodes instead. */
+export interface OnnxWriter {
+  node(op: string, inputs: string[], attrs?: Record<string, OnnxAttr>, outputs?: string[]): string;
+  /** An int64 constant (axes, shapes). */
+  ints(values: number[]): string;
+  /** A float scalar constant. */
+  scalar(value: number): string;
+  /** The value's shape as the graph knows it (symbols where the batch goes). */
+  shapeOf(name: string): Shape;
+}
+
+/**
+ * One op, in one file: its shape rule, its CPU forward (the reference every engine is checked against), its backward
+ * rule as IR nodes (so every engine that runs the forward ops runs the backward too), and how ONNX writes it.
+ */
+export interface OpDef {
+  /** The ONNX op type it reads and writes (helper ops of backward rules have names of our own). */
+  name: string;
+  shape(inputs: Shape[], attrs: Attrs): Shape[];
+  cpu(inputs: HostTensor[], attrs: Attrs): HostTensor[];
+  /** Gradients of the inputs (undefined: none, or not differentiable, like a comparison or a shape). */
+  backward?(c: GradContext): (string | undefined)[];
+  /** Default: one ONNX node with this op's name, inputs, outputs and attributes. */
+  onnx?(w: OnnxWriter, node: GraphNode): void;
+}

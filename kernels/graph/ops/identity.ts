@@ -1,0 +1,7 @@
+import { unaryOp } from './unary';
+
+export const Identity = unaryOp(
+  'Identity',
+  (x) => x,
+  ({ dy }) => dy,
+);

@@ -1,0 +1,3 @@
+import { unaryOp } from './unary';
+
+export const Log = unaryOp('Log', Math.log, ({ g, dy, x }) => g.op('Div', [dy, x]));

@@ -1,0 +1,7 @@
+import { unaryOp } from './unary';
+
+export const Neg = unaryOp(
+  'Neg',
+  (x) => -x,
+  ({ g, dy }) => g.op('Neg', [dy]),
+);

@@ -1,0 +1,7 @@
+import { unaryOp } from './unary';
+
+export const Sigmoid = unaryOp(
+  'Sigmoid',
+  (x) => 1 / (1 + Math.exp(-x)),
+  ({ g, dy, y }) => g.op('Mul', [dy, g.op('Mul', [y, g.op('Sub', [g.constant(1), y])])]),
+);

@@ -1,0 +1,78 @@
+import { GridError } from '../../protocol/errors';
+import type { OpDef } from './op';
+import { Add } from './ops/add';
+import { ExpandAs, SizeOf, SumAs } from './ops/broadcasting';
+import { Div } from './ops/div';
+import { Erf } from './ops/erf';
+import { Exp } from './ops/exp';
+import { Flatten } from './ops/flatten';
+import { Gemm } from './ops/gemm';
+import { Greater, GreaterOrEqual } from './ops/greater';
+import { Identity } from './ops/identity';
+import { LeakyRelu } from './ops/leaky-relu';
+import { Log } from './ops/log';
+import { MatMul } from './ops/matmul';
+import { Max } from './ops/max';
+import { Mul } from './ops/mul';
+import { Neg } from './ops/neg';
+import { Pow } from './ops/pow';
+import { ReduceMean } from './ops/reduce-mean';
+import { ReduceSum } from './ops/reduce-sum';
+import { Relu } from './ops/relu';
+import { Reshape, ReshapeAs } from './ops/reshape';
+import { Sigmoid } from './ops/sigmoid';
+import { LogSoftmax, Softmax } from './ops/softmax';
+import { Sqrt } from './ops/sqrt';
+import { Squeeze, Unsqueeze } from './ops/squeeze';
+import { Sub } from './ops/sub';
+import { Tanh } from './ops/tanh';
+import { Transpose } from './ops/transpose';
+import { Where } from './ops/where';
+
+/** Every op the grid can run and differentiate, by name: one line adds one (onnxruntime-web's resolve table is the model). */
+export const OPS: ReadonlyMap<string, OpDef> = new Map(
+  [
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    Max,
+    Neg,
+    Exp,
+    Log,
+    Sqrt,
+    Erf,
+    Identity,
+    Relu,
+    LeakyRelu,
+    Sigmoid,
+    Tanh,
+    Softmax,
+    LogSoftmax,
+    Greater,
+    GreaterOrEqual,
+    Where,
+    MatMul,
+    Gemm,
+    Transpose,
+    Reshape,
+    Flatten,
+    Squeeze,
+    Unsqueeze,
+    ReduceSum,
+    ReduceMean,
+    // Helpers the backward rules write: a broadcast and its sum, a reshape to another value's shape, a runtime count.
+    ExpandAs,
+    SumAs,
+    ReshapeAs,
+    SizeOf,
+  ].map((op) => [op.name, op]),
+);
+
+/** The op of that name, or UNSUPPORTED_OP naming it. */
+export function opNamed(name: string): OpDef {
+  const op = OPS.get(name);
+  if (!op) throw new GridError('UNSUPPORTED_OP', `op ${name} is not one the grid can train (it has ${[...OPS.keys()].join(', ')})`);
+  return op;
+}
