@@ -2,19 +2,9 @@ import type { ModelSpec } from '../protocol/model';
 import type { AdamWHyper, Backend } from './backend';
 import type { InnerState } from './inner-state';
 import { buildModel } from './models/index';
-import type { Batch, StepResult } from './models/model';
+import type { TrainableModel } from './models/model';
 
-/** What the worker loop trains and evaluates with, whichever engine runs it. */
-export interface TrainableModel {
-  readonly paramCount: number;
-  readonly inputSize: number;
-  readonly classes: number;
-  lossAndGradients(flat: Float32Array, batch: Batch): Promise<StepResult & { grads: Float32Array }>;
-  localSteps(flat: Float32Array, batches: Batch[], h: Omit<AdamWHyper, 'step'>, state?: InnerState): Promise<StepResult & { delta: Float32Array }>;
-  predict(flat: Float32Array, x: Float32Array): Promise<Float32Array>;
-  evaluate(flat: Float32Array, data: Batch, batchSize?: number): Promise<{ loss: number; accuracy: number }>;
-  dispose(): void;
-}
+export type { TrainableModel };
 
 /**
  * A way to run models on this machine: our kernels on a backend (WebGPU, or the CPU reference), or onnxruntime
@@ -32,7 +22,8 @@ export function kernelsEngine(backend: Backend): Engine {
   return {
     name: backend.name === 'cpu' ? 'cpu' : 'webgpu',
     adapter: backend.adapter,
-    supports: () => true,
+    // Layer lists run on the CPU reference only until their WGSL programs exist.
+    supports: (spec) => spec.kind !== 'layers' || backend.name === 'cpu',
     build: async (spec) => buildModel(spec, backend),
   };
 }

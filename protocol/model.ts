@@ -1,3 +1,4 @@
+import { type LayersSpec, layerParams, layersSpec } from './layers';
 import { arr, type Infer, int, lit, obj, opt, variant } from './schema';
 
 export const mlpSpec = obj({
@@ -17,19 +18,23 @@ export const cnnSpec = obj({
   classes: int(2, 4096),
 });
 
-export const modelSpec = variant('kind', { mlp: mlpSpec, cnn: cnnSpec });
+export const modelSpec = variant('kind', { mlp: mlpSpec, cnn: cnnSpec, layers: layersSpec });
 
 export type MlpSpec = Infer<typeof mlpSpec>;
 export type CnnSpec = Infer<typeof cnnSpec>;
-export type ModelSpec = MlpSpec | CnnSpec;
+export type ModelSpec = MlpSpec | CnnSpec | LayersSpec;
+export type { LayersSpec };
 
 export interface TensorShape {
   name: string;
   shape: number[];
+  /** How a new job starts it: He-normal for weights and zeros for vectors unless it says ones (a norm's scale). */
+  init?: 'ones';
 }
 
 /** Parameter tensors of a model in wire order; the flat parameter vector is their concatenation. */
 export function parameterShapes(model: ModelSpec): TensorShape[] {
+  if (model.kind === 'layers') return layerParams(model).params;
   if (model.kind === 'mlp') {
     const out: TensorShape[] = [];
     for (let i = 0; i + 1 < model.layers.length; i++) {
@@ -61,4 +66,5 @@ export function parameterCount(model: ModelSpec): number {
 }
 
 export const inputSize = (model: ModelSpec) => (model.kind === 'mlp' ? model.layers[0] : sizeOf(model.input));
-export const classCount = (model: ModelSpec) => (model.kind === 'mlp' ? model.layers[model.layers.length - 1] : model.classes);
+export const classCount = (model: ModelSpec) =>
+  model.kind === 'mlp' ? model.layers[model.layers.length - 1] : model.kind === 'layers' ? layerParams(model).width : model.classes;

@@ -49,6 +49,13 @@ export class GraphBuilder implements Emitter {
     return outputs;
   }
 
+  /** `value` under a name of our choosing (a graph's contract: `loss`, `logits`, `grad.w0`). */
+  alias(value: string, name: string): string {
+    this.define(name, this.shapeOf(value));
+    this.graph.nodes.push({ op: 'Identity', inputs: [value], outputs: [name], attrs: {} });
+    return name;
+  }
+
   output(name: string) {
     this.shapeOf(name);
     this.graph.outputs.push(name);

@@ -50,6 +50,25 @@ export function checkGraph(c: OpCase, seed = 1): CheckGraph {
   return { graph: g.graph, params: wrt, loss, grads: wrt.map((p) => d.get(p) as string) };
 }
 
+/** A case of an op without a gradient: its inputs as parameters, its output the graph's. */
+export function forwardGraph(c: OpCase, seed = 1): { graph: Graph; output: string } {
+  const g = new GraphBuilder();
+  const params = c.inputs.map((shape, i) =>
+    g.param(
+      `in${i}`,
+      shape,
+      values(
+        shape.reduce((a, b) => a * b, 1),
+        seed + i,
+        c.values?.[i] ?? 'any',
+      ),
+    ),
+  );
+  const output = g.op(c.op, params, c.attrs ?? {});
+  g.output(output);
+  return { graph: g.graph, output };
+}
+
 /**
  * Central finite differences of the loss, on the CPU reference, against the gradient its backward rules give, at
  * up to `samples` coordinates of every differentiated input. Returns the worst relative error.

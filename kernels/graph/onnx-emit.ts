@@ -22,8 +22,10 @@ export function emitOnnx(graph: Graph, o: EmitOptions): Uint8Array {
     else b.weight(p.name, [...p.shape], p.init);
   }
   for (const c of graph.constants) b.weight(c.name, [...c.shape], c.data);
+  let internal = 0;
   const w: OnnxWriter = {
-    node: (op, inputs, attrs = {}, outputs) => b.op(op, inputs, attrs, outputs?.[0]),
+    // Values an op's ONNX form adds get names of their own: they must never meet the IR's (`ReduceSum_54`).
+    node: (op, inputs, attrs = {}, outputs) => b.op(op, inputs, attrs, outputs?.[0] ?? `__onnx_${internal++}_${op}`),
     ints: (values) => b.ints(values),
     scalar: (value) => b.scalar(value),
     shapeOf: (name) => graph.shapes.get(name) ?? [],

@@ -104,3 +104,19 @@ export const OP_CASES: OpCase[] = [
     fixed: [1],
   },
 ];
+
+/** Ops without a gradient, checked on their forward values only (every engine against the CPU reference). */
+export const FORWARD_CASES: OpCase[] = [
+  { op: 'Greater', inputs: [[3, 4], [4]] },
+  { op: 'GreaterOrEqual', inputs: [[3, 4], [4]] },
+  {
+    op: 'Equal',
+    inputs: [
+      [3, 4],
+      [3, 4],
+    ],
+    values: ['mask', 'mask'],
+  },
+  { op: 'ArgMax', inputs: [[3, 5, 2]], attrs: { axis: 1, keepdims: 0 } },
+  { op: 'SizeOf', inputs: [[3, 4, 5]], attrs: { axes: [0, 2] } },
+];

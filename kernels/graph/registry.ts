@@ -1,13 +1,14 @@
 import { GridError } from '../../protocol/errors';
 import type { OpDef } from './op';
 import { Add } from './ops/add';
+import { ArgMax } from './ops/arg-max';
 import { ExpandAs, SizeOf, SumAs } from './ops/broadcasting';
+import { Equal, Greater, GreaterOrEqual } from './ops/comparisons';
 import { Div } from './ops/div';
 import { Erf } from './ops/erf';
 import { Exp } from './ops/exp';
 import { Flatten } from './ops/flatten';
 import { Gemm } from './ops/gemm';
-import { Greater, GreaterOrEqual } from './ops/greater';
 import { Identity } from './ops/identity';
 import { LeakyRelu } from './ops/leaky-relu';
 import { Log } from './ops/log';
@@ -52,6 +53,8 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
     LogSoftmax,
     Greater,
     GreaterOrEqual,
+    Equal,
+    ArgMax,
     Where,
     MatMul,
     Gemm,

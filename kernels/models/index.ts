@@ -1,13 +1,23 @@
+import { GridError } from '../../protocol/errors';
 import type { ModelSpec } from '../../protocol/model';
 import { parameterShapes, sizeOf } from '../../protocol/model';
 import type { Backend } from '../backend';
+import { GraphCpuModel } from '../graph/cpu-model';
 import { Cnn } from './cnn';
 import { Mlp } from './mlp';
 import type { Model } from './model';
 
 export type { Batch, Model, StepResult } from './model';
 
-export function buildModel(spec: ModelSpec, backend: Backend): Model {
+/**
+ * The model on `backend`: our fused kernels for the two presets; a layer list runs as its graph, on the CPU reference
+ * only so far (its WGSL programs are not written yet: kernelsEngine says so and the worker picks onnxruntime).
+ */
+export function buildModel(spec: ModelSpec, backend: Backend): Model | GraphCpuModel {
+  if (spec.kind === 'layers') {
+    if (backend.name !== 'cpu') throw new GridError('UNSUPPORTED_OP', 'layer-list models run on onnxruntime or the CPU reference, not yet on our WGSL kernels');
+    return new GraphCpuModel(spec);
+  }
   return spec.kind === 'mlp' ? new Mlp(spec, backend) : new Cnn(spec, backend);
 }
 
@@ -26,7 +36,8 @@ export function initParams(spec: ModelSpec, seed: number): Float32Array {
   let off = 0;
   for (const s of shapes) {
     const n = sizeOf(s.shape);
-    if (s.shape.length > 1) {
+    if (s.init === 'ones') out.fill(1, off, off + n);
+    else if (s.shape.length > 1) {
       const fanIn = s.shape.length === 4 ? s.shape[1] * s.shape[2] * s.shape[3] : s.shape[0];
       const std = Math.sqrt(2 / fanIn);
       for (let i = 0; i < n; i++) out[off + i] = normal() * std;

@@ -16,6 +16,18 @@ export interface StepResult {
 }
 
 /** What a model's forward/backward pass leaves on the device; `scratch` is freed by the caller. */
+/** What the worker loop trains and evaluates with, whichever engine runs it. */
+export interface TrainableModel {
+  readonly paramCount: number;
+  readonly inputSize: number;
+  readonly classes: number;
+  lossAndGradients(flat: Float32Array, batch: Batch): Promise<StepResult & { grads: Float32Array }>;
+  localSteps(flat: Float32Array, batches: Batch[], h: Omit<AdamWHyper, 'step'>, state?: InnerState): Promise<StepResult & { delta: Float32Array }>;
+  predict(flat: Float32Array, x: Float32Array): Promise<Float32Array>;
+  evaluate(flat: Float32Array, data: Batch, batchSize?: number): Promise<{ loss: number; accuracy: number }>;
+  dispose(): void;
+}
+
 export interface DevicePass {
   loss: Tensor;
   correct: Tensor;
@@ -38,6 +50,40 @@ export function parameterDelta(start: Float32Array, end: Float32Array): Float32A
   const delta = new Float32Array(start.length);
   for (let i = 0; i < delta.length; i++) delta[i] = start[i] - end[i];
   return delta;
+}
+
+/** One-hot rows of `classes` for labels `y`: what the training graphs take. */
+export function oneHot(y: Uint32Array, classes: number): Float32Array {
+  const out = new Float32Array(y.length * classes);
+  for (let i = 0; i < y.length; i++) out[i * classes + y[i]] = 1;
+  return out;
+}
+
+/**
+ * Local steps (the DiLoCo inner loop) over any model that gives gradients: AdamW on a host copy of the parameters,
+ * its state carried across steps and rounds; returns start minus end as the pseudo-gradient.
+ */
+export async function hostLocalSteps(
+  model: { lossAndGradients(flat: Float32Array, batch: Batch): Promise<StepResult & { grads: Float32Array }> },
+  flat: Float32Array,
+  batches: Batch[],
+  h: Omit<AdamWHyper, 'step'>,
+  state: InnerState,
+  adamw: (p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, h: AdamWHyper) => void,
+): Promise<StepResult & { delta: Float32Array }> {
+  const p = flat.slice();
+  let loss = 0;
+  let correct = 0;
+  let samples = 0;
+  for (const [step, batch] of batches.entries()) {
+    const r = await model.lossAndGradients(p, batch);
+    adamw(p, r.grads, state.m, state.v, { ...h, step: state.step + step + 1 });
+    loss += r.loss * r.samples;
+    correct += r.correct;
+    samples += r.samples;
+  }
+  state.step += batches.length;
+  return { delta: parameterDelta(flat, p), loss: loss / samples, correct, samples };
 }
 
 export abstract class Model {

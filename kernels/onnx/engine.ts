@@ -4,7 +4,7 @@ import type { AdamWHyper } from '../backend';
 import { adamwUpdate } from '../cpu/backend';
 import type { Engine, TrainableModel } from '../engine';
 import { type InnerState, newInnerState } from '../inner-state';
-import { type Batch, checkBatch, evaluateByLogits, layoutOf, parameterDelta, type StepResult } from '../models/model';
+import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, oneHot, type StepResult } from '../models/model';
 import { inferenceGraph, trainingGraph } from './models';
 
 /** The part of onnxruntime we use; onnxruntime-node and onnxruntime-web both provide it, so the host injects one. */
@@ -60,11 +60,9 @@ export class OnnxModel implements TrainableModel {
   async lossAndGradients(flat: Float32Array, batch: Batch): Promise<StepResult & { grads: Float32Array }> {
     checkBatch(batch, this.inputSize, this.classes);
     const n = batch.y.length;
-    const oneHot = new Float32Array(n * this.classes);
-    for (let i = 0; i < n; i++) oneHot[i * this.classes + batch.y[i]] = 1;
     const out = await this.train.run({
       x: new this.ort.Tensor('float32', batch.x, [n, this.inputSize]),
-      y: new this.ort.Tensor('float32', oneHot, [n, this.classes]),
+      y: new this.ort.Tensor('float32', oneHot(batch.y, this.classes), [n, this.classes]),
       ...this.params(flat),
     });
     const grads = new Float32Array(this.paramCount);
@@ -76,27 +74,8 @@ export class OnnxModel implements TrainableModel {
     return { grads, loss: Number(out.loss.data[0]), correct: Number(out.correct.data[0]), samples: n };
   }
 
-  async localSteps(
-    flat: Float32Array,
-    batches: Batch[],
-    h: Omit<AdamWHyper, 'step'>,
-    state: InnerState = newInnerState(flat.length),
-  ): Promise<StepResult & { delta: Float32Array }> {
-    const p = flat.slice();
-    const { m, v } = state;
-    let loss = 0;
-    let correct = 0;
-    let samples = 0;
-    for (const [step, batch] of batches.entries()) {
-      const r = await this.lossAndGradients(p, batch);
-      adamwUpdate(p, r.grads, m, v, { ...h, step: state.step + step + 1 }); // the state lives across steps and rounds
-      loss += r.loss * r.samples;
-      correct += r.correct;
-      samples += r.samples;
-    }
-    state.step += batches.length;
-    const delta = parameterDelta(flat, p);
-    return { delta, loss: loss / samples, correct, samples };
+  localSteps(flat: Float32Array, batches: Batch[], h: Omit<AdamWHyper, 'step'>, state: InnerState = newInnerState(flat.length)) {
+    return hostLocalSteps(this, flat, batches, h, state, adamwUpdate);
   }
 
   async predict(flat: Float32Array, x: Float32Array): Promise<Float32Array> {

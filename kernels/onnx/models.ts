@@ -1,4 +1,6 @@
 import { type CnnSpec, classCount, inputSize, type MlpSpec, type ModelSpec, parameterShapes, sizeOf } from '../../protocol/model';
+import { inferenceStepGraph, trainingStepGraph } from '../graph/model-graphs';
+import { emitOnnx } from '../graph/onnx-emit';
 import { GraphBuilder } from './graph';
 import { activation, activationGrad, batchSize, crossEntropy, denseGrad } from './layers';
 
@@ -99,10 +101,11 @@ function convGrad(g: GraphBuilder, x: string, w: string, dy: string, k: number, 
   return { dw, db, dx };
 }
 
-const forward = (g: GraphBuilder, spec: ModelSpec, x: string, p: string[]) => (spec.kind === 'mlp' ? mlp(g, spec, x, p) : cnn(g, spec, x, p));
+const forward = (g: GraphBuilder, spec: MlpSpec | CnnSpec, x: string, p: string[]) => (spec.kind === 'mlp' ? mlp(g, spec, x, p) : cnn(g, spec, x, p));
 
 /** The training step: inputs `x` [batch, inputs], `y` one-hot [batch, classes] and the parameters. */
 export function trainingGraph(spec: ModelSpec): Uint8Array {
+  if (spec.kind === 'layers') return emitOnnx(trainingStepGraph(spec), { params: 'inputs', name: 'layers-train' });
   const g = new GraphBuilder();
   const x = g.input('x', ['batch', inputSize(spec)]);
   const y = g.input('y', ['batch', classCount(spec)]);
@@ -121,6 +124,8 @@ export function trainingGraph(spec: ModelSpec): Uint8Array {
  * (the flat parameter vector) they are stored in the model, for export; without, they are inputs, for workers.
  */
 export function inferenceGraph(spec: ModelSpec, weights?: Float32Array, metadata: Record<string, string> = {}): Uint8Array {
+  if (spec.kind === 'layers')
+    return emitOnnx(inferenceStepGraph(spec, weights), { params: weights ? 'initializers' : 'inputs', name: 'layers-inference', metadata });
   const g = new GraphBuilder();
   const x = g.input('input', ['batch', inputSize(spec)]);
   let offset = 0;

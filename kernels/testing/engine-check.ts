@@ -6,13 +6,34 @@ import { newInnerState } from '../inner-state';
 import { initParams } from '../models/index';
 import { sampleBatch } from '../models/sample-batch';
 
-/** Models every engine is checked on: MLPs with each activation and depth, and CNNs with both kernel sizes. */
+/** Models every engine is checked on: MLPs with each activation and depth, CNNs with both kernel sizes, layer lists as graphs. */
 export const MODEL_CASES: { name: string; spec: ModelSpec }[] = [
   { name: 'mlp relu 3 layers', spec: { kind: 'mlp', layers: [20, 16, 12, 5] } },
   { name: 'mlp gelu', spec: { kind: 'mlp', layers: [20, 16, 5], activation: 'gelu' } },
   { name: 'mlp tanh', spec: { kind: 'mlp', layers: [20, 16, 5], activation: 'tanh' } },
   { name: 'cnn k3', spec: { kind: 'cnn', input: [1, 12, 12], channels: [3, 4], kernel: 3, classes: 5 } },
   { name: 'cnn k5 2 channels, odd size', spec: { kind: 'cnn', input: [2, 10, 11], channels: [3, 2], kernel: 5, classes: 4 } },
+  {
+    name: 'layers: gelu, a residual block with layer norm, tanh',
+    spec: {
+      kind: 'layers',
+      input: [20],
+      layers: [
+        { type: 'dense', units: 16 },
+        { type: 'gelu' },
+        { type: 'residual', layers: [{ type: 'layerNorm' }, { type: 'dense', units: 16 }, { type: 'tanh' }] },
+        { type: 'dense', units: 5 },
+      ],
+    },
+  },
+  {
+    name: 'layers: leaky relu, sigmoid, image input',
+    spec: {
+      kind: 'layers',
+      input: [1, 4, 5],
+      layers: [{ type: 'dense', units: 12 }, { type: 'leakyRelu', alpha: 0.1 }, { type: 'sigmoid' }, { type: 'dense', units: 3 }],
+    },
+  },
 ];
 
 const relativeL2 = (a: Float32Array, b: Float32Array) => {

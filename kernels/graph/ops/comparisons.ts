@@ -17,3 +17,4 @@ function comparison(name: string, f: (a: number, b: number) => boolean): OpDef {
 
 export const Greater = comparison('Greater', (a, b) => a > b);
 export const GreaterOrEqual = comparison('GreaterOrEqual', (a, b) => a >= b);
+export const Equal = comparison('Equal', (a, b) => a === b);

@@ -1,0 +1,69 @@
+import type { LayersSpec } from '../../protocol/layers';
+import { sizeOf, type TensorShape } from '../../protocol/model';
+import type { AdamWHyper } from '../backend';
+import { adamwUpdate } from '../cpu/backend';
+import { type InnerState, newInnerState } from '../inner-state';
+import type { TrainableModel } from '../models/model';
+import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, oneHot, type StepResult } from '../models/model';
+import { runOnCpu } from './cpu-run';
+import type { Graph, HostTensor } from './ir';
+import { inferenceStepGraph, trainingStepGraph } from './model-graphs';
+
+/** A layer-list model on the CPU reference: its training-step and inference graphs run by the interpreter. */
+export class GraphCpuModel implements TrainableModel {
+  readonly shapes: TensorShape[];
+  readonly paramCount: number;
+  readonly inputSize: number;
+  readonly classes: number;
+  private readonly train: Graph;
+  private readonly infer: Graph;
+
+  constructor(readonly spec: LayersSpec) {
+    ({ shapes: this.shapes, paramCount: this.paramCount, inputSize: this.inputSize, classes: this.classes } = layoutOf(spec));
+    this.train = trainingStepGraph(spec);
+    this.infer = inferenceStepGraph(spec);
+  }
+
+  private feeds(flat: Float32Array): Record<string, HostTensor> {
+    if (flat.length !== this.paramCount) throw new Error(`model has ${this.paramCount} parameters, got ${flat.length}`);
+    const feeds: Record<string, HostTensor> = {};
+    let off = 0;
+    for (const s of this.shapes) {
+      const n = sizeOf(s.shape);
+      feeds[s.name] = { shape: s.shape, data: flat.subarray(off, off + n) };
+      off += n;
+    }
+    return feeds;
+  }
+
+  async lossAndGradients(flat: Float32Array, batch: Batch): Promise<StepResult & { grads: Float32Array }> {
+    checkBatch(batch, this.inputSize, this.classes);
+    const n = batch.y.length;
+    const x = { shape: [n, this.inputSize], data: batch.x };
+    const y = { shape: [n, this.classes], data: oneHot(batch.y, this.classes) };
+    const out = runOnCpu(this.train, { ...this.feeds(flat), x, y });
+    const grads = new Float32Array(this.paramCount);
+    let off = 0;
+    for (const s of this.shapes) {
+      grads.set((out.get(`grad.${s.name}`) as HostTensor).data, off);
+      off += sizeOf(s.shape);
+    }
+    const scalar = (name: string) => (out.get(name) as HostTensor).data[0];
+    return { grads, loss: scalar('loss'), correct: scalar('correct'), samples: n };
+  }
+
+  localSteps(flat: Float32Array, batches: Batch[], h: Omit<AdamWHyper, 'step'>, state: InnerState = newInnerState(flat.length)) {
+    return hostLocalSteps(this, flat, batches, h, state, adamwUpdate);
+  }
+
+  async predict(flat: Float32Array, x: Float32Array): Promise<Float32Array> {
+    const input = { shape: [x.length / this.inputSize, this.inputSize], data: x };
+    return (runOnCpu(this.infer, { ...this.feeds(flat), input }).get('logits') as HostTensor).data;
+  }
+
+  evaluate(flat: Float32Array, data: Batch, batchSize = 1000) {
+    return evaluateByLogits(this, flat, data, batchSize);
+  }
+
+  dispose() {}
+}

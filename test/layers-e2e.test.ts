@@ -1,0 +1,92 @@
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { loadFashionMnist } from '../coordinator/data/datasets';
+import { CpuBackend } from '../kernels/cpu/backend';
+import { kernelsEngine } from '../kernels/engine';
+import { onnxEngine } from '../kernels/onnx/engine';
+import { memoryCache } from '../worker/host';
+import type { WorkerEvent } from '../worker/loop';
+import { WorkerLoop } from '../worker/loop';
+import { api, mlpJob, startTestCoordinator, tempDir, waitUntil } from './helpers';
+
+// A model given as a list of layers (a residual block with layer norm and GELU) is trained by the grid from its graph:
+// autodiff writes its backward, onnxruntime-node runs the step, and the export scores as the coordinator recorded.
+describe('a layer-list model trained end to end', () => {
+  let coord: Awaited<ReturnType<typeof startTestCoordinator>>;
+  let url: string;
+  const token = 'gt_layers_operator';
+  const rounds = 60;
+  const model = {
+    kind: 'layers',
+    input: [1, 28, 28],
+    layers: [
+      { type: 'dense', units: 64 },
+      { type: 'gelu' },
+      { type: 'residual', layers: [{ type: 'layerNorm' }, { type: 'dense', units: 64 }, { type: 'gelu' }] },
+      { type: 'dense', units: 10 },
+    ],
+  };
+
+  beforeAll(async () => {
+    coord = await startTestCoordinator(tempDir('grid-layers-'), token);
+    url = `http://127.0.0.1:${coord.port}`;
+  });
+  afterAll(() => coord?.close());
+
+  it('reaches a useful accuracy, checkpoints under the graph names, and exports a model that scores the same', async () => {
+    const spec = mlpJob({
+      model,
+      rounds,
+      optimizer: { kind: 'adamw', lr: 0.003 },
+      globalBatch: 256,
+      shardSize: 128,
+      evalEvery: rounds,
+      evalSamples: 10_000,
+      checkpointEvery: 30,
+    });
+    const { id } = await api<{ id: number }>(url, token, '/api/jobs', spec);
+    const events: WorkerEvent[] = [];
+    const loop = new WorkerLoop({
+      ...{ coordinator: url, token, cache: memoryCache(), connect: (u, p) => new WebSocket(u, p), measureMs: 300 },
+      // The CPU reference can run the graph too; the worker times both and trains on the faster.
+      engines: [kernelsEngine(new CpuBackend()), onnxEngine(ort, 'cpu', 'ort-node', 'onnxruntime-node cpu')],
+      capabilities: { kind: 'native', backend: 'cpu', cores: 2, memoryMB: 1000 },
+      onEvent: (e) => events.push(e),
+    });
+    loop.start();
+    await waitUntil('job done', async () => (await api<{ state: string }>(url, token, `/api/jobs/${id}`)).state === 'done', 150_000);
+    await loop.stop('release');
+    const chosen = events.find((e) => e.type === 'engine');
+    expect(chosen).toMatchObject({ engine: 'ort-node' });
+    const recorded = (await api<{ name: string; value: number }[]>(url, token, `/api/jobs/${id}/metrics`)).find((m) => m.name === 'test_accuracy')?.value ?? 0;
+    expect(recorded).toBeGreaterThan(0.75);
+
+    const ckpt = await fetch(`${url}/api/jobs/${id}/checkpoints/30`, { headers: { authorization: `Bearer ${token}` } });
+    const bytes = new Uint8Array(await ckpt.arrayBuffer());
+    const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+    expect(header['l2.0.scale']).toMatchObject({ dtype: 'F32', shape: [64] });
+    expect(header['l3.w']).toMatchObject({ shape: [64, 10] });
+
+    const file = new Uint8Array(await (await fetch(`${url}/api/jobs/${id}/model.onnx`, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer());
+    const test = loadFashionMnist('test');
+    const session = await ort.InferenceSession.create(file);
+    const out = await session.run({
+      input: new ort.Tensor(
+        'float32',
+        Float32Array.from(test.features, (v) => v / 255),
+        [10_000, 784],
+      ),
+    });
+    const logits = out.logits.data as Float32Array;
+    let correct = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const row = logits.subarray(i * 10, i * 10 + 10);
+      if (row.indexOf(Math.max(...row)) === test.labels[i]) correct++;
+    }
+    console.log(`layer-list model: coordinator recorded ${(recorded * 100).toFixed(2)}%, its model.onnx in onnxruntime-node ${(correct / 100).toFixed(2)}%`);
+    expect(Math.abs(correct / 10_000 - recorded)).toBeLessThan(0.001);
+  }, 200_000);
+});
