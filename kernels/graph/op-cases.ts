@@ -79,6 +79,7 @@ export const OP_CASES: OpCase[] = [
   { op: 'ReduceSum', inputs: [[3, 4, 5]], attrs: { axes: [1], keepdims: 0 } },
   { op: 'ReduceSum', inputs: [[3, 4, 5]], attrs: { keepdims: 1 }, label: 'all axes' },
   { op: 'ReduceMean', inputs: [[3, 4, 5]], attrs: { axes: [0, 2], keepdims: 1 } },
+  { op: 'ReduceMax', inputs: [[3, 4, 5]], attrs: { axes: [1], keepdims: 0 } },
   {
     op: 'ExpandAs',
     inputs: [

