@@ -1,6 +1,5 @@
 import type { ModelSpec } from '../protocol/model';
-import type { AdamWHyper, Backend } from './backend';
-import type { InnerState } from './inner-state';
+import type { Backend } from './backend';
 import { buildModel } from './models/index';
 import type { TrainableModel } from './models/model';
 
@@ -22,8 +21,8 @@ export function kernelsEngine(backend: Backend): Engine {
   return {
     name: backend.name === 'cpu' ? 'cpu' : 'webgpu',
     adapter: backend.adapter,
-    // Layer lists run on the CPU reference only until their WGSL programs exist.
-    supports: (spec) => spec.kind !== 'layers' || backend.name === 'cpu',
+    // Graph models run on the CPU reference only until their ops have WGSL programs.
+    supports: (spec) => (spec.kind !== 'layers' && spec.kind !== 'onnx') || backend.name === 'cpu',
     build: async (spec) => buildModel(spec, backend),
   };
 }

@@ -116,7 +116,9 @@ export function parseJobSpec(input: unknown): JobSpec {
   }
   if (spec.rounds === undefined && spec.epochs === undefined) throw bad('rounds or epochs is required');
   if (spec.shardSize > spec.globalBatch) throw bad('shardSize must not exceed globalBatch');
-  if (inputSize(spec.model) <= 0 || classCount(spec.model) < 2) throw bad('model needs inputs and at least 2 classes');
+  // An imported model's shapes are known once the coordinator has read it.
+  if ((spec.model.kind !== 'onnx' || spec.model.graph) && (inputSize(spec.model) <= 0 || classCount(spec.model) < 2))
+    throw bad('model needs inputs and at least 2 classes');
   return spec;
 }
 

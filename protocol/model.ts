@@ -1,3 +1,5 @@
+import { GridError } from './errors';
+import { type OnnxModelSpec, onnxModelSpec } from './graph-spec';
 import { type LayersSpec, layerParams, layersSpec } from './layers';
 import { arr, type Infer, int, lit, obj, opt, variant } from './schema';
 
@@ -18,12 +20,12 @@ export const cnnSpec = obj({
   classes: int(2, 4096),
 });
 
-export const modelSpec = variant('kind', { mlp: mlpSpec, cnn: cnnSpec, layers: layersSpec });
+export const modelSpec = variant('kind', { mlp: mlpSpec, cnn: cnnSpec, layers: layersSpec, onnx: onnxModelSpec });
 
 export type MlpSpec = Infer<typeof mlpSpec>;
 export type CnnSpec = Infer<typeof cnnSpec>;
-export type ModelSpec = MlpSpec | CnnSpec | LayersSpec;
-export type { LayersSpec };
+export type ModelSpec = MlpSpec | CnnSpec | LayersSpec | OnnxModelSpec;
+export type { LayersSpec, OnnxModelSpec };
 
 export interface TensorShape {
   name: string;
@@ -35,6 +37,7 @@ export interface TensorShape {
 /** Parameter tensors of a model in wire order; the flat parameter vector is their concatenation. */
 export function parameterShapes(model: ModelSpec): TensorShape[] {
   if (model.kind === 'layers') return layerParams(model).params;
+  if (model.kind === 'onnx') return graphOf(model).params;
   if (model.kind === 'mlp') {
     const out: TensorShape[] = [];
     for (let i = 0; i + 1 < model.layers.length; i++) {
@@ -65,6 +68,22 @@ export function parameterCount(model: ModelSpec): number {
   return parameterShapes(model).reduce((n, t) => n + sizeOf(t.shape), 0);
 }
 
-export const inputSize = (model: ModelSpec) => (model.kind === 'mlp' ? model.layers[0] : sizeOf(model.input));
-export const classCount = (model: ModelSpec) =>
-  model.kind === 'mlp' ? model.layers[model.layers.length - 1] : model.kind === 'layers' ? layerParams(model).width : model.classes;
+/** An imported model's graph, which the coordinator fills in when the job is submitted. */
+export function graphOf(model: OnnxModelSpec) {
+  if (!model.graph) throw new GridError('BAD_JOB_SPEC', `model ${model.sha256} has not been read yet (the coordinator reads it when the job is submitted)`);
+  return model.graph;
+}
+
+export const inputSize = (model: ModelSpec) => {
+  if (model.kind === 'mlp') return model.layers[0];
+  if (model.kind === 'onnx') return sizeOf(graphOf(model).input.shape.slice(1) as number[]);
+  return sizeOf(model.input);
+};
+
+/** Classes the model tells apart: a binary classifier's one output counts two (0 and 1). */
+export const classCount = (model: ModelSpec) => {
+  if (model.kind === 'mlp') return model.layers[model.layers.length - 1];
+  if (model.kind === 'layers') return layerParams(model).width;
+  if (model.kind === 'onnx') return model.loss === 'binary-cross-entropy' ? 2 : graphOf(model).outputWidth;
+  return model.classes;
+};

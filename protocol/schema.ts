@@ -94,3 +94,9 @@ export const variant = <M extends Record<string, Schema<unknown>>>(key: string, 
       discriminator: { propertyName: key },
     },
   );
+
+/** A schema written by hand, for a value the combinators above do not describe. */
+export const custom = <T>(check: (value: unknown, path: string) => T, json: JsonSchema): Schema<T> => described(check, json);
+
+/** Throw the path-precise error a schema throws. */
+export const schemaFail = fail;

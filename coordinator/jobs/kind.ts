@@ -71,8 +71,11 @@ export interface Accepted {
  * calls only this, never asks which kind it holds; `job-kinds.ts` maps a spec's mode to its kind.
  */
 export interface JobKind<State = unknown> {
-  /** Check a parsed spec against its model and data; `rounds` is what the job's progress counts to. Throws BAD_JOB_SPEC. */
-  check(spec: JobSpec, ctx: KindContext): Promise<{ rounds: number }>;
+  /**
+   * Check a parsed spec against its model and data; `rounds` is what the job's progress counts to, `spec` the spec to
+   * store when the kind completed it (an imported model's graph). Throws BAD_JOB_SPEC.
+   */
+  check(spec: JobSpec, ctx: KindContext): Promise<{ rounds: number; spec?: JobSpec }>;
   /** Rebuild the job's state from its row and what is on record; throws (the job is then failed) if it cannot run. */
   load(job: Job, spec: JobSpec, ctx: KindContext): Promise<{ round: Round; version: number; data: State }>;
   /** Nothing is left to compute (a loaded job may already be there). */

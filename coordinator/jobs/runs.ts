@@ -7,9 +7,9 @@ import type { KindContext, KindTable, Run } from './kind';
  * the job's progress counts to: rounds of training, or shards of inference.
  */
 export async function checkSubmission(input: unknown, kinds: KindTable, ctx: KindContext): Promise<{ spec: JobSpec; rounds: number }> {
-  const spec = parseJobSpec(input);
-  const { rounds } = await kinds(spec.mode).check(spec, ctx);
-  return { spec, rounds };
+  const parsed = parseJobSpec(input);
+  const { rounds, spec } = await kinds(parsed.mode).check(parsed, ctx);
+  return { spec: spec ?? parsed, rounds };
 }
 
 /** Rebuild a job's live state from its row (its kind does the rest); throws (the job is then failed) if it cannot run. */

@@ -1,4 +1,3 @@
-import { initParams } from '../../kernels/models/index';
 import { GridError } from '../../protocol/errors';
 import { type JobSpec, shardsPerRound, stepsPerShard, type TrainingSpec, totalRounds, trainingSpec } from '../../protocol/job';
 import type { Assignment } from '../../protocol/messages';
@@ -8,6 +7,7 @@ import type { KindContext, Run } from '../jobs/kind';
 import type { Round, Shard } from '../jobs/round';
 import type { Job } from '../store/index';
 import { unpackCheckpoint } from './checkpoint';
+import { startingParams } from './imported-model';
 import { newOptimizerState, type OptimizerState } from './optimizer';
 import { ReplayGuard } from './replay-guard';
 import { planRound } from './round-plan';
@@ -34,15 +34,16 @@ export interface TrainingState {
 export type TrainingRun = Run<TrainingState>;
 
 /** Rebuild a training job from its latest checkpoint (or its seed); whatever came after that checkpoint is redone. */
-export async function loadTraining(job: Job, parsed: JobSpec, { owner, store, datasets, log }: KindContext) {
+export async function loadTraining(job: Job, parsed: JobSpec, ctx: KindContext) {
+  const { owner, store, datasets, log } = ctx;
   const spec = trainingSpec(parsed);
   datasets.get(spec.dataset.name, spec.dataset.split); // the data set must still be there
-  let params = initParams(spec.model, spec.seed);
   let opt = newOptimizerState(parameterCount(spec.model));
   let round = 0;
   let cursor = 0;
   let version = 0;
   const ckpt = await store.latestCheckpoint(job.id);
+  let params = ckpt ? new Float32Array(0) : await startingParams(spec, ctx);
   if (ckpt) {
     const c = unpackCheckpoint(await store.checkpointData(ckpt.id), ckpt.sha256, spec.model);
     ({ params, round, cursor } = c);

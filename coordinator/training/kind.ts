@@ -1,7 +1,9 @@
 import { frameBytes } from '../../protocol/frames';
+import { trainingSpec } from '../../protocol/job';
 import type { JobKind } from '../jobs/kind';
 import { AggregationPool } from './aggregate-pool';
 import { EvaluationPool, type Evaluator, recordEvaluation } from './evaluate';
+import { resolveImported } from './imported-model';
 import { checkTraining, loadTraining, type TrainingState, trainingAssignment } from './job-run';
 import { checkTrainingResult } from './result-check';
 import { stepRound } from './round-close';
@@ -22,7 +24,10 @@ export class TrainingKind implements JobKind<TrainingState> {
     this.evaluator = evaluator ?? (this.evaluations as EvaluationPool).evaluate;
   }
 
-  check: JobKind<TrainingState>['check'] = async (spec, ctx) => checkTraining(spec, ctx);
+  check: JobKind<TrainingState>['check'] = async (parsed, ctx) => {
+    const spec = await resolveImported(trainingSpec(parsed), ctx);
+    return { ...checkTraining(spec, ctx), spec };
+  };
   load: JobKind<TrainingState>['load'] = (job, spec, ctx) => loadTraining(job, spec, ctx);
   finished: JobKind<TrainingState>['finished'] = (run) => run.round.index >= run.totalRounds;
   assignment: JobKind<TrainingState>['assignment'] = trainingAssignment;

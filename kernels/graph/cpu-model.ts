@@ -1,4 +1,3 @@
-import type { LayersSpec } from '../../protocol/layers';
 import { sizeOf, type TensorShape } from '../../protocol/model';
 import type { AdamWHyper } from '../backend';
 import { adamwUpdate } from '../cpu/backend';
@@ -7,9 +6,9 @@ import type { TrainableModel } from '../models/model';
 import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, oneHot, type StepResult } from '../models/model';
 import { runOnCpu } from './cpu-run';
 import type { Graph, HostTensor } from './ir';
-import { inferenceStepGraph, trainingStepGraph } from './model-graphs';
+import { type GraphModelSpec, inferenceStepGraph, trainingStepGraph } from './model-graphs';
 
-/** A layer-list model on the CPU reference: its training-step and inference graphs run by the interpreter. */
+/** A graph model (a layer list, an imported graph) on the CPU reference: its training-step and inference graphs run by the interpreter. */
 export class GraphCpuModel implements TrainableModel {
   readonly shapes: TensorShape[];
   readonly paramCount: number;
@@ -18,7 +17,7 @@ export class GraphCpuModel implements TrainableModel {
   private readonly train: Graph;
   private readonly infer: Graph;
 
-  constructor(readonly spec: LayersSpec) {
+  constructor(readonly spec: GraphModelSpec) {
     ({ shapes: this.shapes, paramCount: this.paramCount, inputSize: this.inputSize, classes: this.classes } = layoutOf(spec));
     this.train = trainingStepGraph(spec);
     this.infer = inferenceStepGraph(spec);

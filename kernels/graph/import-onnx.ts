@@ -21,13 +21,14 @@ function tensorValues(t: Onnx.ITensorProto): { dims: number[]; values: Float32Ar
   const dims = (t.dims ?? []).map(Number);
   const type = t.dataType ?? 0;
   const T = onnx.TensorProto.DataType;
-  const raw = t.rawData && t.rawData.byteLength ? t.rawData : undefined;
+  // A fresh copy: decoded from a Node Buffer, rawData is a view into a shared pool, and its `.buffer` is not its bytes.
+  const raw = t.rawData?.byteLength ? new Uint8Array(t.rawData) : undefined;
   if (type === T.FLOAT) {
-    const values = raw ? new Float32Array(raw.slice().buffer) : Float32Array.from(t.floatData ?? []);
+    const values = raw ? new Float32Array(raw.buffer) : Float32Array.from(t.floatData ?? []);
     return { dims, values, float: true };
   }
   if (type === T.INT64) {
-    const values = raw ? Float32Array.from(new BigInt64Array(raw.slice().buffer), Number) : Float32Array.from(t.int64Data ?? [], Number);
+    const values = raw ? Float32Array.from(new BigInt64Array(raw.buffer), Number) : Float32Array.from(t.int64Data ?? [], Number);
     return { dims, values, float: false };
   }
   throw bad(`tensor ${t.name} has element type ${type}; the grid trains float32 graphs (int64 only for shapes)`);

@@ -1,15 +1,19 @@
 import type { LayersSpec } from '../../protocol/layers';
-import { classCount, inputSize, parameterShapes, sizeOf } from '../../protocol/model';
+import { classCount, graphOf, inputSize, type OnnxModelSpec, parameterShapes, sizeOf } from '../../protocol/model';
 import { gradients } from './autodiff';
 import { GraphBuilder } from './builder';
 import type { Graph } from './ir';
 import { layersForward } from './layers';
+import { producerOf, replay } from './structure';
+
+/** The models that run as graphs: layer lists, and imported ONNX graphs. */
+export type GraphModelSpec = LayersSpec | OnnxModelSpec;
 
 /** The batch dimension's symbol, as the ONNX engines name it. */
 const BATCH = 'batch';
 
 /** The parameters as graph parameters, from the flat vector when given (an export), else zeros (fed at run time). */
-function addParams(g: GraphBuilder, spec: LayersSpec, weights?: Float32Array) {
+function addParams(g: GraphBuilder, spec: GraphModelSpec, weights?: Float32Array) {
   let offset = 0;
   const names = new Map<string, string>();
   for (const s of parameterShapes(spec)) {
@@ -22,16 +26,39 @@ function addParams(g: GraphBuilder, spec: LayersSpec, weights?: Float32Array) {
 }
 
 /**
+ * The model's logits [batch, classes] from `x` [batch, inputs]. An imported graph's output is taken before its final
+ * Softmax (or Sigmoid); a binary classifier's one logit z becomes [0, z], whose softmax is [1 - σ(z), σ(z)], so its
+ * binary cross-entropy is the same softmax cross-entropy every model trains with.
+ */
+function logitsOf(g: GraphBuilder, spec: GraphModelSpec, x: string, param: (name: string) => string): string {
+  if (spec.kind === 'layers') return layersForward(g, spec, x, param);
+  const s = graphOf(spec);
+  const shaped = g.reshape(x, s.input.shape);
+  const out = replay(g, s, shaped, param);
+  const last = producerOf(s, s.output);
+  const squashed = last && (last.op === 'Softmax' || last.op === 'Sigmoid') ? replayedInput(g, out) : out;
+  if (spec.loss === 'cross-entropy') return squashed;
+  if (s.outputWidth !== 1) throw new Error(`binary cross-entropy needs one output; ${s.output} has ${s.outputWidth}`);
+  return g.op('MatMul', [squashed, g.constant(Float32Array.of(0, 1), [1, 2])]);
+}
+
+/** The input of the node that made `value` in the builder's graph (the logit under a final Softmax or Sigmoid). */
+function replayedInput(g: GraphBuilder, value: string): string {
+  const node = g.graph.nodes.find((n) => n.outputs.includes(value));
+  return node ? node.inputs[0] : value;
+}
+
+/**
  * The training step in the engines' contract: inputs `x` [batch, inputs] and one-hot `y` [batch, classes];
  * outputs `loss` (mean softmax cross-entropy), `correct` (the label's logit the largest) and `grad.<param>` for each
  * parameter, by reverse-mode autodiff over the forward graph.
  */
-export function trainingStepGraph(spec: LayersSpec): Graph {
+export function trainingStepGraph(spec: GraphModelSpec): Graph {
   const g = new GraphBuilder();
   const x = g.input('x', [BATCH, inputSize(spec)]);
   const y = g.input('y', [BATCH, classCount(spec)]);
   const param = addParams(g, spec);
-  const logits = layersForward(g, spec, x, param);
+  const logits = logitsOf(g, spec, x, param);
   const logp = g.op('LogSoftmax', [logits], { axis: -1 });
   const perSample = g.op('ReduceSum', [g.op('Mul', [y, logp])], { axes: [1], keepdims: 0 });
   const loss = g.alias(g.op('Neg', [g.op('ReduceMean', [perSample], { axes: [0], keepdims: 0 })]), 'loss');
@@ -48,10 +75,10 @@ export function trainingStepGraph(spec: LayersSpec): Graph {
 }
 
 /** The inference graph: `input` [batch, inputs] to `logits` and `probabilities`, parameters as inputs or, given weights, stored. */
-export function inferenceStepGraph(spec: LayersSpec, weights?: Float32Array): Graph {
+export function inferenceStepGraph(spec: GraphModelSpec, weights?: Float32Array): Graph {
   const g = new GraphBuilder();
   const x = g.input('input', [BATCH, inputSize(spec)]);
-  const logits = g.alias(layersForward(g, spec, x, addParams(g, spec, weights)), 'logits');
+  const logits = g.alias(logitsOf(g, spec, x, addParams(g, spec, weights)), 'logits');
   g.output(logits);
   g.output(g.alias(g.op('Softmax', [logits], { axis: -1 }), 'probabilities'));
   return g.graph;

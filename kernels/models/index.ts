@@ -14,8 +14,8 @@ export type { Batch, Model, StepResult } from './model';
  * only so far (its WGSL programs are not written yet: kernelsEngine says so and the worker picks onnxruntime).
  */
 export function buildModel(spec: ModelSpec, backend: Backend): Model | GraphCpuModel {
-  if (spec.kind === 'layers') {
-    if (backend.name !== 'cpu') throw new GridError('UNSUPPORTED_OP', 'layer-list models run on onnxruntime or the CPU reference, not yet on our WGSL kernels');
+  if (spec.kind === 'layers' || spec.kind === 'onnx') {
+    if (backend.name !== 'cpu') throw new GridError('UNSUPPORTED_OP', 'graph models run on onnxruntime or the CPU reference, not yet on our WGSL kernels');
     return new GraphCpuModel(spec);
   }
   return spec.kind === 'mlp' ? new Mlp(spec, backend) : new Cnn(spec, backend);

@@ -105,7 +105,7 @@ const forward = (g: GraphBuilder, spec: MlpSpec | CnnSpec, x: string, p: string[
 
 /** The training step: inputs `x` [batch, inputs], `y` one-hot [batch, classes] and the parameters. */
 export function trainingGraph(spec: ModelSpec): Uint8Array {
-  if (spec.kind === 'layers') return emitOnnx(trainingStepGraph(spec), { params: 'inputs', name: 'layers-train' });
+  if (spec.kind === 'layers' || spec.kind === 'onnx') return emitOnnx(trainingStepGraph(spec), { params: 'inputs', name: `${spec.kind}-train` });
   const g = new GraphBuilder();
   const x = g.input('x', ['batch', inputSize(spec)]);
   const y = g.input('y', ['batch', classCount(spec)]);
@@ -124,8 +124,8 @@ export function trainingGraph(spec: ModelSpec): Uint8Array {
  * (the flat parameter vector) they are stored in the model, for export; without, they are inputs, for workers.
  */
 export function inferenceGraph(spec: ModelSpec, weights?: Float32Array, metadata: Record<string, string> = {}): Uint8Array {
-  if (spec.kind === 'layers')
-    return emitOnnx(inferenceStepGraph(spec, weights), { params: weights ? 'initializers' : 'inputs', name: 'layers-inference', metadata });
+  if (spec.kind === 'layers' || spec.kind === 'onnx')
+    return emitOnnx(inferenceStepGraph(spec, weights), { params: weights ? 'initializers' : 'inputs', name: `${spec.kind}-inference`, metadata });
   const g = new GraphBuilder();
   const x = g.input('input', ['batch', inputSize(spec)]);
   let offset = 0;

