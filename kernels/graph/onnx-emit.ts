@@ -28,6 +28,7 @@ export function emitOnnx(graph: Graph, o: EmitOptions): Uint8Array {
     node: (op, inputs, attrs = {}, outputs) => b.op(op, inputs, attrs, outputs?.[0] ?? `__onnx_${internal++}_${op}`),
     ints: (values) => b.ints(values),
     scalar: (value) => b.scalar(value),
+    floats: (values) => b.weight(`__onnx_${internal++}_floats`, [values.length], Float32Array.from(values)),
     shapeOf: (name) => graph.shapes.get(name) ?? [],
   };
   for (const node of graph.nodes) {

@@ -80,6 +80,18 @@ export const OP_CASES: OpCase[] = [
   { op: 'ReduceSum', inputs: [[3, 4, 5]], attrs: { keepdims: 1 }, label: 'all axes' },
   { op: 'ReduceMean', inputs: [[3, 4, 5]], attrs: { axes: [0, 2], keepdims: 1 } },
   { op: 'ReduceMax', inputs: [[3, 4, 5]], attrs: { axes: [1], keepdims: 0 } },
+  { op: 'Conv', inputs: [[2, 3, 7, 6], [4, 3, 3, 2], [4]], attrs: { pads: [1, 0, 1, 1] } },
+  {
+    op: 'Conv',
+    inputs: [
+      [1, 2, 9, 8],
+      [3, 2, 3, 3],
+    ],
+    attrs: { strides: [2, 2], dilations: [1, 2], pads: [1, 1, 0, 1] },
+    label: 'stride 2, dilation, no bias',
+  },
+  { op: 'MaxPool', inputs: [[2, 3, 5, 4]], attrs: { kernel_shape: [2, 2], strides: [2, 2] }, label: 'odd size' },
+  { op: 'GlobalAveragePool', inputs: [[2, 3, 4, 5]] },
   {
     op: 'ExpandAs',
     inputs: [

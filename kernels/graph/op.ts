@@ -25,6 +25,8 @@ export interface OnnxWriter {
   ints(values: number[]): string;
   /** A float scalar constant. */
   scalar(value: number): string;
+  /** A 1-D float constant. */
+  floats(values: number[]): string;
   /** The value's shape as the graph knows it (symbols where the batch goes). */
   shapeOf(name: string): Shape;
 }

@@ -31,6 +31,10 @@ describe('graph ops on the CPU reference', () => {
     const x = g.input('x', ['N', 3]);
     expect(() => g.op('NonMaxSuppression', [x])).toThrow(/UNSUPPORTED_OP|NonMaxSuppression is not one/);
     expect(() => g.op('MatMul', [x, g.input('w', [4, 2])])).toThrow(/inner dimensions differ/);
+    const img = g.input('img', ['N', 3, 8, 8]);
+    expect(() => g.op('MaxPool', [img], { kernel_shape: [3, 3], strides: [2, 2] })).toThrow(/only windows that tile the image/);
+    expect(() => g.op('Conv', [img, g.input('k', [3, 1, 3, 3])], { group: 3 })).toThrow(/grouped convolutions are not supported yet/);
+    expect(() => g.op('Conv', [x, g.input('k2', [3, 3, 1, 1])])).toThrow(/only 2-D images/);
   });
 
   it('keeps the batch symbolic through reshapes and reductions', () => {

@@ -4,6 +4,7 @@ import { Add } from './ops/add';
 import { ArgMax } from './ops/arg-max';
 import { ExpandAs, SizeOf, SumAs } from './ops/broadcasting';
 import { Equal, Greater, GreaterOrEqual } from './ops/comparisons';
+import { Conv, ConvGradInput, ConvGradWeight } from './ops/conv';
 import { Div } from './ops/div';
 import { Erf } from './ops/erf';
 import { Exp } from './ops/exp';
@@ -16,6 +17,7 @@ import { MatMul } from './ops/matmul';
 import { Max } from './ops/max';
 import { Mul } from './ops/mul';
 import { Neg } from './ops/neg';
+import { GlobalAveragePool, MaxPool, MaxPoolGrad } from './ops/pool';
 import { Pow } from './ops/pow';
 import { ReduceMax } from './ops/reduce-max';
 import { ReduceMean } from './ops/reduce-mean';
@@ -67,11 +69,17 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
     ReduceSum,
     ReduceMean,
     ReduceMax,
+    Conv,
+    MaxPool,
+    GlobalAveragePool,
     // Helpers the backward rules write: a broadcast and its sum, a reshape to another value's shape, a runtime count.
     ExpandAs,
     SumAs,
     ReshapeAs,
     SizeOf,
+    ConvGradInput,
+    ConvGradWeight,
+    MaxPoolGrad,
   ].map((op) => [op.name, op]),
 );
 
