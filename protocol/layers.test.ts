@@ -43,8 +43,35 @@ describe('layer-list model specs', () => {
           ],
         }),
       ),
-    ).toThrow(/residual block l0 maps width 8 to 4/);
+    ).toThrow(/residual block l0 maps \[8\] to \[4\]/);
     expect(() => parseJobSpec(job({ kind: 'layers', input: [8], layers: [{ type: 'attention' }] }))).toThrow(/model\.layers\[0\]\.type: expected one of/);
     expect(() => parseJobSpec(job({ kind: 'layers', input: [8], layers: [{ type: 'dense', units: 1 }] }))).toThrow(/at least 2 classes/);
+  });
+
+  it('track an image through convolutions and pools, and refuse a layer that does not fit its shape', () => {
+    const cnn = (layers: unknown[]) => parseJobSpec(job({ kind: 'layers', input: [1, 28, 28], layers })).model;
+    const ok = cnn([
+      { type: 'conv2d', filters: 8, kernel: 5 },
+      { type: 'maxPool', size: 2 },
+      { type: 'conv2d', filters: 16, kernel: 3, stride: 2 },
+      { type: 'globalAvgPool' },
+      { type: 'dense', units: 10 },
+    ]);
+    expect(classCount(ok)).toBe(10);
+    expect(parameterCount(ok)).toBe(8 * 25 + 8 + 16 * 8 * 9 + 16 + 16 * 10 + 10);
+    expect(() => cnn([{ type: 'layerNorm' }, { type: 'dense', units: 10 }])).toThrow(/layerNorm takes a vector/);
+    expect(() =>
+      cnn([
+        { type: 'dense', units: 10 },
+        { type: 'maxPool', size: 2 },
+      ]),
+    ).toThrow(/maxPool takes an image/);
+    expect(() => cnn([{ type: 'conv2d', filters: 4, kernel: 3 }])).toThrow(/end with dense/);
+    expect(() =>
+      cnn([
+        { type: 'residual', layers: [{ type: 'conv2d', filters: 4, kernel: 3 }] },
+        { type: 'dense', units: 2 },
+      ]),
+    ).toThrow(/maps \[1,28,28\] to \[4,28,28\]/);
   });
 });

@@ -1,18 +1,33 @@
 import { GridError } from './errors';
-import { arr, type Infer, int, lit, num, obj, opt, variant } from './schema';
+import { arr, custom, type Infer, int, lit, num, obj, opt, schemaFail, variant } from './schema';
 
 // A model as a list of layers (the console's form and the job spec write it); kernels/graph/layers.ts builds its
-// graph. Layers act on the flattened sample, so every layer here maps a width to a width.
+// graph. A layer sees a vector [features] or an image [channels, height, width]; dense flattens an image first.
 
 const dense = obj({ type: lit('dense'), units: int(1, 1 << 16) });
 const act = <T extends string>(type: T) => obj({ type: lit(type) });
 const leakyRelu = obj({ type: lit('leakyRelu'), alpha: opt(num(0, 1)) });
 const layerNorm = obj({ type: lit('layerNorm'), eps: opt(num(1e-12, 1)) });
+const kernel = custom<number | [number, number]>(
+  (v, p) =>
+    Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 15
+      ? (v as number)
+      : Array.isArray(v) && v.length === 2 && v.every((k) => Number.isInteger(k) && k >= 1 && k <= 15)
+        ? (v as [number, number])
+        : schemaFail(p, 'a kernel size 1..15, or [height, width]'),
+  {
+    oneOf: [
+      { type: 'integer', minimum: 1, maximum: 15 },
+      { type: 'array', items: { type: 'integer' }, minItems: 2, maxItems: 2 },
+    ],
+  },
+);
+/** `same` pads so the output is the input's size divided by the stride (rounded up); `valid` does not pad. */
+const conv2d = obj({ type: lit('conv2d'), filters: int(1, 4096), kernel, stride: opt(int(1, 8)), padding: opt(lit('same', 'valid')) });
+/** Non-overlapping windows of size x size (a last row or column they do not reach is dropped). */
+const maxPool = obj({ type: lit('maxPool'), size: int(2, 8) });
 
-const plainLayer = variant('type', { dense, relu: act('relu'), gelu: act('gelu'), tanh: act('tanh'), sigmoid: act('sigmoid'), leakyRelu, layerNorm });
-/** A residual block: x + f(x), where f (its layers) keeps the width. */
-const residual = obj({ type: lit('residual'), layers: arr(plainLayer, 32, 1) });
-export const layer = variant('type', {
+const plain = {
   dense,
   relu: act('relu'),
   gelu: act('gelu'),
@@ -20,12 +35,19 @@ export const layer = variant('type', {
   sigmoid: act('sigmoid'),
   leakyRelu,
   layerNorm,
-  residual,
-});
+  conv2d,
+  maxPool,
+  globalAvgPool: act('globalAvgPool'),
+  flatten: act('flatten'),
+};
+const plainLayer = variant('type', plain);
+/** A residual block: x + f(x), where f (its layers) keeps the shape. */
+const residual = obj({ type: lit('residual'), layers: arr(plainLayer, 32, 1) });
+export const layer = variant('type', { ...plain, residual });
 
 export const layersSpec = obj({
   kind: lit('layers'),
-  /** One sample's shape (features, or channels-height-width); the layers see it flattened. */
+  /** One sample's shape: features, or channels-height-width (fed flattened, row-major). */
   input: arr(int(1, 1 << 24), 4, 1),
   layers: arr(layer, 64, 1),
 });
@@ -33,6 +55,7 @@ export const layersSpec = obj({
 export type Layer = Infer<typeof layer>;
 export type PlainLayer = Infer<typeof plainLayer>;
 export type LayersSpec = Infer<typeof layersSpec>;
+export type Conv2dLayer = Infer<typeof conv2d>;
 
 /** A parameter tensor; `init` says how a new job starts it (He-normal weights and zero biases unless it says ones). */
 export interface LayerParam {
@@ -41,30 +64,64 @@ export interface LayerParam {
   init?: 'ones';
 }
 
+const bad = (msg: string) => new GridError('BAD_JOB_SPEC', `model.layers: ${msg}`);
+const kernelOf = (l: Conv2dLayer): [number, number] => (typeof l.kernel === 'number' ? [l.kernel, l.kernel] : l.kernel);
+
+/** A conv layer's pads (top, left, bottom, right) and output size on an h x w image. */
+export function convGeometry(l: Conv2dLayer, h: number, w: number) {
+  const [kh, kw] = kernelOf(l);
+  const s = l.stride ?? 1;
+  const axis = (n: number, k: number) => {
+    if (l.padding === 'valid') return { before: 0, after: 0, out: Math.floor((n - k) / s) + 1 };
+    const out = Math.ceil(n / s);
+    const total = Math.max(0, (out - 1) * s + k - n);
+    return { before: Math.floor(total / 2), after: total - Math.floor(total / 2), out };
+  };
+  const [y, x] = [axis(h, kh), axis(w, kw)];
+  return { kernel: [kh, kw] as [number, number], stride: s, pads: [y.before, x.before, y.after, x.after], out: [y.out, x.out] as [number, number] };
+}
+
 /**
- * The parameters of a layer list, in order, and its output width; a residual block that changes the width is a
- * BAD_JOB_SPEC naming it. The names are the graph's and the checkpoint's (`l3.w`, `l2.0.scale` inside block 2).
+ * The parameters of a layer list, in order, and the shape after each layer; a layer that does not fit the shape it
+ * gets is a BAD_JOB_SPEC naming it. The names are the graph's and the checkpoint's (`l3.w`, `l2.0.scale` inside
+ * block 2). `width` is the output's size (the classes).
  */
 export function layerParams(spec: LayersSpec): { params: LayerParam[]; width: number } {
   const params: LayerParam[] = [];
-  const walk = (layers: readonly Layer[], width: number, prefix: string): number => {
+  const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  const walk = (layers: readonly Layer[], shape: number[], prefix: string): number[] => {
     layers.forEach((l, i) => {
       const name = `${prefix}${i}`;
+      const image = shape.length === 3;
       if (l.type === 'dense') {
-        params.push({ name: `${name}.w`, shape: [width, l.units] }, { name: `${name}.b`, shape: [l.units] });
-        width = l.units;
-      } else if (l.type === 'layerNorm') params.push({ name: `${name}.scale`, shape: [width], init: 'ones' }, { name: `${name}.bias`, shape: [width] });
+        params.push({ name: `${name}.w`, shape: [size(shape), l.units] }, { name: `${name}.b`, shape: [l.units] });
+        shape = [l.units];
+      } else if (l.type === 'layerNorm') {
+        if (image) throw bad(`layer ${name}: layerNorm takes a vector; flatten or pool the image first`);
+        params.push({ name: `${name}.scale`, shape, init: 'ones' }, { name: `${name}.bias`, shape });
+      } else if (l.type === 'conv2d' || l.type === 'maxPool' || l.type === 'globalAvgPool') {
+        if (!image) throw bad(`layer ${name}: ${l.type} takes an image [channels, height, width]; this one gets [${shape}]`);
+        const [c, h, w] = shape;
+        if (l.type === 'globalAvgPool') shape = [c, 1, 1];
+        else if (l.type === 'maxPool') {
+          if (h < l.size || w < l.size) throw bad(`layer ${name}: a ${l.size}x${l.size} pool on a ${h}x${w} image`);
+          shape = [c, Math.floor(h / l.size), Math.floor(w / l.size)];
+        } else {
+          const g = convGeometry(l, h, w);
+          if (g.out[0] < 1 || g.out[1] < 1) throw bad(`layer ${name}: a ${g.kernel.join('x')} kernel on a ${h}x${w} image`);
+          params.push({ name: `${name}.w`, shape: [l.filters, c, ...g.kernel] }, { name: `${name}.b`, shape: [l.filters] });
+          shape = [l.filters, ...g.out];
+        }
+      } else if (l.type === 'flatten') shape = [size(shape)];
       else if (l.type === 'residual') {
-        const out = walk(l.layers, width, `${name}.`);
-        if (out !== width) throw new GridError('BAD_JOB_SPEC', `model.layers: residual block ${name} maps width ${width} to ${out}; it must keep it`);
+        const out = walk(l.layers, shape, `${name}.`);
+        if (out.join() !== shape.join()) throw bad(`residual block ${name} maps [${shape}] to [${out}]; it must keep the shape`);
       }
     });
-    return width;
+    return shape;
   };
-  const width = walk(
-    spec.layers,
-    spec.input.reduce((a, b) => a * b, 1),
-    'l',
-  );
-  return { params, width };
+  const input = spec.input.length === 3 ? [...spec.input] : [size(spec.input)];
+  const out = walk(spec.layers, input, 'l');
+  if (out.length !== 1) throw bad(`the last layer gives an image [${out}]; end with dense (or flatten) to give one output per class`);
+  return { params, width: out[0] };
 }

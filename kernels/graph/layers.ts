@@ -1,4 +1,4 @@
-import type { Layer, LayersSpec } from '../../protocol/layers';
+import { convGeometry, type Layer, type LayersSpec } from '../../protocol/layers';
 import type { GraphBuilder } from './builder';
 
 /** The graph of one layer list on `x` [batch, width]; `param` names the value of each parameter tensor. */
@@ -10,7 +10,8 @@ export function layersForward(g: GraphBuilder, spec: LayersSpec, x: string, para
     });
     return h;
   };
-  return walk(spec.layers, x, 'l');
+  const image = spec.input.length === 3 ? g.reshape(x, ['batch', ...spec.input]) : x;
+  return walk(spec.layers, image, 'l');
 }
 
 function layer(
@@ -22,8 +23,22 @@ function layer(
   walk: (layers: readonly Layer[], h: string, prefix: string) => string,
 ): string {
   switch (l.type) {
-    case 'dense':
-      return g.op('Add', [g.op('MatMul', [h, param(`${name}.w`)]), param(`${name}.b`)]);
+    case 'dense': {
+      const flat = g.shapeOf(h).length > 2 ? g.op('Flatten', [h], { axis: 1 }) : h;
+      return g.op('Add', [g.op('MatMul', [flat, param(`${name}.w`)]), param(`${name}.b`)]);
+    }
+    case 'conv2d': {
+      const [, , height, width] = g.shapeOf(h) as number[];
+      const geo = convGeometry(l, height, width);
+      const attrs = { kernel_shape: geo.kernel, strides: [geo.stride, geo.stride], pads: geo.pads };
+      return g.op('Conv', [h, param(`${name}.w`), param(`${name}.b`)], attrs);
+    }
+    case 'maxPool':
+      return g.op('MaxPool', [h], { kernel_shape: [l.size, l.size], strides: [l.size, l.size] });
+    case 'globalAvgPool':
+      return g.op('GlobalAveragePool', [h]);
+    case 'flatten':
+      return g.op('Flatten', [h], { axis: 1 });
     case 'relu':
       return g.op('Relu', [h]);
     case 'tanh':

@@ -41,6 +41,23 @@ describe('layer-list models as graphs', () => {
     expect(r.worst).toBeLessThan(2e-2);
   });
 
+  it('pass the whole-model gradient check with convolutions, pools and a residual block', async () => {
+    const cnn: LayersSpec = {
+      kind: 'layers',
+      input: [1, 8, 8],
+      layers: [
+        { type: 'conv2d', filters: 3, kernel: 3 },
+        { type: 'tanh' },
+        { type: 'residual', layers: [{ type: 'conv2d', filters: 3, kernel: 3 }, { type: 'tanh' }] },
+        { type: 'maxPool', size: 2 },
+        { type: 'conv2d', filters: 4, kernel: 2, stride: 2, padding: 'valid' },
+        { type: 'dense', units: 3 },
+      ],
+    };
+    const r = await finiteDifferenceCheck(cpu, cnn, 24, 1e-3); // a smaller step: 1e-2 moves a max-pool's winner
+    expect(r.worst).toBeLessThan(2e-2);
+  });
+
   it('reproduce the MLP preset exactly: the same layers as a list give the same loss and gradients as our MLP', async () => {
     const mlp = buildModel({ kind: 'mlp', layers: [12, 9, 4] }, cpu);
     const list = buildModel({ kind: 'layers', input: [12], layers: [{ type: 'dense', units: 9 }, { type: 'relu' }, { type: 'dense', units: 4 }] }, cpu);

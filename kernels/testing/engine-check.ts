@@ -35,6 +35,22 @@ export const MODEL_CASES: { name: string; spec: ModelSpec }[] = [
       layers: [{ type: 'dense', units: 12 }, { type: 'sigmoid' }, { type: 'dense', units: 12 }, { type: 'leakyRelu', alpha: 0.1 }, { type: 'dense', units: 3 }],
     },
   },
+  {
+    name: 'layers: a small residual CNN (conv same and strided, max-pool, global average pool)',
+    spec: {
+      kind: 'layers',
+      input: [2, 7, 6],
+      layers: [
+        { type: 'conv2d', filters: 4, kernel: 3 },
+        { type: 'relu' },
+        { type: 'residual', layers: [{ type: 'conv2d', filters: 4, kernel: [3, 1] }, { type: 'gelu' }] },
+        { type: 'maxPool', size: 2 },
+        { type: 'conv2d', filters: 5, kernel: 2, stride: 2, padding: 'valid' },
+        { type: 'globalAvgPool' },
+        { type: 'dense', units: 3 },
+      ],
+    },
+  },
 ];
 
 const relativeL2 = (a: Float32Array, b: Float32Array) => {
