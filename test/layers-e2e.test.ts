@@ -88,4 +88,41 @@ describe('a layer-list model trained end to end', () => {
     console.log(`layer-list model: coordinator recorded ${(recorded * 100).toFixed(2)}%, its model.onnx in onnxruntime-node ${(correct / 100).toFixed(2)}%`);
     expect(Math.abs(correct / 10_000 - recorded)).toBeLessThan(0.001);
   }, 200_000);
+
+  it('trains a residual CNN given as layers, on onnxruntime-node, to a useful accuracy', async () => {
+    const cnn = {
+      kind: 'layers',
+      input: [1, 28, 28],
+      layers: [
+        { type: 'conv2d', filters: 8, kernel: 3 },
+        { type: 'relu' },
+        { type: 'maxPool', size: 2 },
+        { type: 'residual', layers: [{ type: 'conv2d', filters: 8, kernel: 3 }, { type: 'relu' }] },
+        { type: 'maxPool', size: 2 },
+        { type: 'dense', units: 10 },
+      ],
+    };
+    const rounds = 60;
+    const spec = mlpJob({
+      model: cnn,
+      rounds,
+      optimizer: { kind: 'adamw', lr: 0.003 },
+      globalBatch: 256,
+      shardSize: 128,
+      evalEvery: rounds,
+      evalSamples: 2000,
+    });
+    const { id } = await api<{ id: number }>(url, token, '/api/jobs', spec);
+    const loop = new WorkerLoop({
+      ...{ coordinator: url, token, cache: memoryCache(), connect: (u, p) => new WebSocket(u, p) },
+      engines: [onnxEngine(ort, 'cpu', 'ort-node', 'onnxruntime-node cpu')],
+      capabilities: { kind: 'native', backend: 'cpu', cores: 2, memoryMB: 1000 },
+    });
+    loop.start();
+    await waitUntil('job done', async () => (await api<{ state: string }>(url, token, `/api/jobs/${id}`)).state === 'done', 150_000);
+    await loop.stop('release');
+    const recorded = (await api<{ name: string; value: number }[]>(url, token, `/api/jobs/${id}/metrics`)).find((m) => m.name === 'test_accuracy')?.value ?? 0;
+    console.log(`residual CNN as layers: ${(recorded * 100).toFixed(2)}% on 2,000 test images after ${rounds} rounds`);
+    expect(recorded).toBeGreaterThan(0.7);
+  }, 200_000);
 });
