@@ -2,9 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import * as ortNode from 'onnxruntime-node';
+import WebSocket from 'ws';
 import type { CoordinatorConfig } from '../coordinator/config';
 import { startCoordinator } from '../coordinator/server';
+import { onnxEngine } from '../kernels/onnx/engine';
 import type { TrainingSpec } from '../protocol/job';
+import { memoryCache } from '../worker/host';
+import { WorkerLoop, type WorkerOptions } from '../worker/loop';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const TSX = ['--import', 'tsx'];
@@ -126,4 +131,20 @@ export function startTestCoordinator(dir: string, token: string, over: Partial<C
     log: { debug() {}, info() {}, warn() {}, error: console.error },
     ...over,
   });
+}
+
+/** One in-process worker on onnxruntime-node trains job `id` until it is done; then it stops. */
+export async function trainOnOrtNode(url: string, token: string, id: number, over: Partial<WorkerOptions> = {}, timeoutMs = 150_000) {
+  const loop = new WorkerLoop({
+    ...{ coordinator: url, token, cache: memoryCache(), connect: (u, p) => new WebSocket(u, p) },
+    engines: [onnxEngine(ortNode, 'cpu', 'ort-node', 'onnxruntime-node cpu')],
+    capabilities: { kind: 'native', backend: 'cpu', cores: 2, memoryMB: 1000 },
+    ...over,
+  });
+  loop.start();
+  try {
+    await waitUntil('job done', async () => (await api<{ state: string }>(url, token, `/api/jobs/${id}`)).state === 'done', timeoutMs);
+  } finally {
+    await loop.stop('release');
+  }
 }

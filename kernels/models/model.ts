@@ -52,6 +52,20 @@ export function parameterDelta(start: Float32Array, end: Float32Array): Float32A
   return delta;
 }
 
+/** The flat parameter vector cut into its tensors, by name (views, no copies); `make` wraps each for its engine. */
+export function splitParams<T>(flat: Float32Array, shapes: readonly TensorShape[], make: (data: Float32Array, shape: number[]) => T): Record<string, T> {
+  const total = shapes.reduce((n, s) => n + sizeOf(s.shape), 0);
+  if (flat.length !== total) throw new Error(`model has ${total} parameters, got ${flat.length}`);
+  const out: Record<string, T> = {};
+  let off = 0;
+  for (const s of shapes) {
+    const n = sizeOf(s.shape);
+    out[s.name] = make(flat.subarray(off, off + n), s.shape);
+    off += n;
+  }
+  return out;
+}
+
 /** One-hot rows of `classes` for labels `y`: what the training graphs take. */
 export function oneHot(y: Uint32Array, classes: number): Float32Array {
   const out = new Float32Array(y.length * classes);

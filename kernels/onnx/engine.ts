@@ -4,7 +4,7 @@ import type { AdamWHyper } from '../backend';
 import { adamwUpdate } from '../cpu/backend';
 import type { Engine, TrainableModel } from '../engine';
 import { type InnerState, newInnerState } from '../inner-state';
-import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, oneHot, type StepResult } from '../models/model';
+import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, oneHot, type StepResult, splitParams } from '../models/model';
 import { inferenceGraph, trainingGraph } from './models';
 
 /** The part of onnxruntime we use; onnxruntime-node and onnxruntime-web both provide it, so the host injects one. */
@@ -46,15 +46,7 @@ export class OnnxModel implements TrainableModel {
   }
 
   private params(flat: Float32Array): Record<string, Tensor> {
-    if (flat.length !== this.paramCount) throw new Error(`model has ${this.paramCount} parameters, got ${flat.length}`);
-    const feeds: Record<string, Tensor> = {};
-    let off = 0;
-    for (const s of this.shapes) {
-      const n = sizeOf(s.shape);
-      feeds[s.name] = new this.ort.Tensor('float32', flat.subarray(off, off + n), s.shape);
-      off += n;
-    }
-    return feeds;
+    return splitParams(flat, this.shapes, (data, shape) => new this.ort.Tensor('float32', data, shape));
   }
 
   async lossAndGradients(flat: Float32Array, batch: Batch): Promise<StepResult & { grads: Float32Array }> {
