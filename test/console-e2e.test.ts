@@ -122,6 +122,18 @@ describe('researcher console in headless Chromium', () => {
     expect(JSON.parse(await text('#raw'))).toMatchObject({ mode: 'inference', model: { sha256: sha } });
   });
 
+  it('checks a layer list as it is typed, naming the layer that does not fit', async () => {
+    await page.$eval('pierce/#f-kind', (e) => {
+      (e as unknown as { value: string }).value = 'layers';
+      e.dispatchEvent(new Event('change'));
+    });
+    expect(JSON.parse(await text('#raw'))).toMatchObject({ model: { kind: 'layers', input: [1, 28, 28] } });
+    await fill('#f-layerList', '[{"type": "layerNorm"}, {"type": "dense", "units": 10}]');
+    await waitUntil('error at the layer list', async () => (await text('#e-layerList')).includes('layerNorm takes a vector'), 5000, 100);
+    await fill('#f-layerList', '[{"type": "dense", "units": 10}]');
+    await waitUntil('fixed', async () => (await text('#e-layerList')) === '', 5000, 100);
+  });
+
   it('lets an operator issue and revoke a token, and shows the audit log', async () => {
     expect(await text('#status')).toMatch(/^1 workers connected .*; jobs: 0 running, 0 queued, 0 paused; [\d,]+ samples\/s over the last minute$/);
     await fill('#issue input[name=name]', 'lab volunteer');

@@ -1,75 +1,6 @@
 import { css, html, LitElement } from 'lit';
 import { parseJobSpec } from '../protocol/job';
-
-/** The form's fields as typed, by the name of the spec path they fill. */
-type Fields = Record<string, string>;
-
-const TRAINING: Fields = {
-  name: 'fashion-mnist-mlp',
-  kind: 'mlp',
-  layers: '784,256,128,10',
-  channels: '16,32',
-  dataset: 'fashion-mnist/train',
-  evalSplit: 'test',
-  optimizer: 'adamw',
-  lr: '0.001',
-  globalBatch: '512',
-  shardSize: '128',
-  epochs: '5',
-  mode: 'sync',
-  steps: '16',
-  shardSizing: 'fixed',
-  encoding: 'fp32',
-  download: 'fp32',
-  rule: 'mean',
-  fraction: '0',
-  model: '',
-  output: '',
-  postprocess: 'argmax',
-};
-
-const num = (s: string) => (s.trim() === '' ? undefined : Number(s));
-const list = (s: string) => s.split(',').map((x) => Number(x.trim()));
-
-/** The spec the fields describe (not yet checked: parseJobSpec does that, as the server will). */
-export function specOf(f: Fields): Record<string, unknown> {
-  const [name, split] = f.dataset.split('/');
-  if (f.kind === 'inference')
-    return {
-      name: f.name,
-      mode: 'inference',
-      model: { sha256: f.model, ...(f.output ? { output: f.output } : {}) },
-      dataset: { name, split },
-      shardSize: num(f.shardSize),
-      postprocess: f.postprocess,
-    };
-  const model =
-    f.kind === 'cnn' ? { kind: 'cnn', input: [1, 28, 28], channels: list(f.channels), kernel: 5, classes: 10 } : { kind: 'mlp', layers: list(f.layers) };
-  return {
-    name: f.name,
-    mode: f.mode,
-    model,
-    dataset: { name, split, ...(f.evalSplit ? { evalSplit: f.evalSplit } : {}) },
-    optimizer: { kind: f.optimizer, lr: num(f.lr) },
-    globalBatch: num(f.globalBatch),
-    shardSize: num(f.shardSize),
-    epochs: num(f.epochs),
-    ...(f.mode === 'local' ? { local: { steps: num(f.steps) } } : { shardSizing: f.shardSizing }),
-    encoding: f.encoding,
-    download: f.download,
-    aggregation: { rule: f.rule },
-    redundancy: { fraction: num(f.fraction) },
-    ...(f.evalSplit ? { evalEvery: 50 } : {}),
-  };
-}
-
-/** The form field an error message is about: its spec path's last part when it names a field, else the first field it names. */
-export function fieldOf(message: string, fields: string[]): string | undefined {
-  const path = /^([\w.[\]]+): /.exec(message)?.[1];
-  const parts = path?.split(/[.[\]]/).filter(Boolean) ?? [];
-  const byPath = [...parts].reverse().find((p) => fields.includes(p));
-  return byPath ?? fields.find((f) => new RegExp(`\\b${f}\\b`).test(message));
-}
+import { type Fields, fieldOf, specOf, TRAINING } from './job-spec';
 
 /**
  * The job form: every field checked as it is typed by the same schema the server uses, the error shown at its
@@ -80,7 +11,8 @@ export class GridJobForm extends LitElement {
   static override styles = css`
     form { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: 10px 16px; }
     label { display: flex; flex-direction: column; font-size: 13px; color: #9aa4b2; }
-    input, select { font: inherit; color: #e6e6e6; background: #0f1115; border: 1px solid #2a2f3a; border-radius: 6px; padding: 5px; }
+    .wide { grid-column: 1 / -1; }
+    input, select, textarea { font: inherit; color: #e6e6e6; background: #0f1115; border: 1px solid #2a2f3a; border-radius: 6px; padding: 5px; }
     [aria-invalid='true'] { border-color: #f87171; }
     .error { color: #f87171; font-size: 12px; min-height: 1em; }
     pre { background: #0f1115; padding: 8px; overflow: auto; font-size: 12px; }
@@ -93,8 +25,8 @@ export class GridJobForm extends LitElement {
 
   /** Check the spec the fields make now; field errors are shown, the spec returned when it is valid. */
   check(): Record<string, unknown> | undefined {
-    const spec = specOf(this.fields);
     try {
+      const spec = specOf(this.fields);
       parseJobSpec(spec);
       this.errors = {};
       return spec;
@@ -107,8 +39,10 @@ export class GridJobForm extends LitElement {
   /** Show a refusal (the schema's or the server's) at the field it is about, or under the form. */
   showError(message: string) {
     const field = fieldOf(message, Object.keys(this.fields)) ?? 'form';
-    // A training job's model is described by the model kind and sizes: its errors go there.
-    this.errors = { [field === 'model' && this.fields.kind !== 'inference' ? 'kind' : field]: message };
+    // A training job's model is described by the model kind and sizes: its errors go there (a layer list's, to the list).
+    const kind = this.fields.kind;
+    const model = kind === 'layers' ? 'layerList' : kind === 'finetune' ? 'model' : 'kind';
+    this.errors = { [(field === 'model' && kind !== 'inference') || (field === 'layers' && kind === 'layers') ? model : field]: message };
   }
 
   /** Set a field from outside (a data set just uploaded) and check the spec again. */
@@ -147,6 +81,14 @@ export class GridJobForm extends LitElement {
       <span class="error" id=${`e-${key}`}>${error ?? ''}</span></label>`;
   }
 
+  private textArea(key: string, label: string) {
+    const error = this.errors[key];
+    return html`<label class="wide">${label}
+      <textarea id=${`f-${key}`} rows="6" spellcheck="false" .value=${this.fields[key]} aria-invalid=${error ? 'true' : 'false'} aria-describedby=${`e-${key}`}
+        @input=${(e: Event) => this.set(key, (e.target as HTMLTextAreaElement).value)}></textarea>
+      <span class="error" id=${`e-${key}`}>${error ?? ''}</span></label>`;
+  }
+
   private choice(key: string, label: string, options: [string, string][]) {
     const error = this.errors[key];
     return html`<label>${label}
@@ -167,11 +109,23 @@ export class GridJobForm extends LitElement {
         ${this.choice('kind', 'Model', [
           ['mlp', 'MLP (train)'],
           ['cnn', 'CNN (train)'],
+          ['layers', 'Layer list (train)'],
+          ['finetune', 'Registered ONNX model (fine-tune)'],
           ['inference', 'Registered ONNX model (inference)'],
         ])}
         ${f.kind === 'mlp' ? this.input('layers', 'Layer widths, input to classes') : ''}
         ${f.kind === 'cnn' ? this.input('channels', 'Conv channels (two)') : ''}
-        ${inference ? this.choice('model', 'Registered model', [['', 'choose…'], ...this.models.map((m): [string, string] => [m.sha256, `${m.name} (${m.sha256.slice(0, 8)})`])]) : ''}
+        ${f.kind === 'layers' ? this.input('input', 'Sample shape (features, or channels,height,width)') : ''}
+        ${f.kind === 'layers' ? this.textArea('layerList', 'Layers (JSON)') : ''}
+        ${
+          f.kind === 'finetune'
+            ? this.choice('loss', 'Loss', [
+                ['cross-entropy', 'cross-entropy (one output per class)'],
+                ['binary-cross-entropy', 'binary cross-entropy (one output, labels 0/1)'],
+              ])
+            : ''
+        }
+        ${inference || f.kind === 'finetune' ? this.choice('model', 'Registered model', [['', 'choose…'], ...this.models.map((m): [string, string] => [m.sha256, `${m.name} (${m.sha256.slice(0, 8)})`])]) : ''}
         ${inference ? this.input('output', 'Output to keep (default: first)') : ''}
         ${
           inference
@@ -253,7 +207,16 @@ export class GridJobForm extends LitElement {
           <button type="submit">Upload</button>
         </form>
       </details>
-      <details><summary>Raw JSON</summary><pre id="raw">${JSON.stringify(specOf(f), null, 2)}</pre></details>`;
+      <details><summary>Raw JSON</summary><pre id="raw">${rawJson(f)}</pre></details>`;
   }
 }
+/** The spec as JSON, or why the fields do not make one yet. */
+function rawJson(f: Fields): string {
+  try {
+    return JSON.stringify(specOf(f), null, 2);
+  } catch (e) {
+    return String((e as Error).message);
+  }
+}
+
 customElements.define('grid-job-form', GridJobForm);
