@@ -1,0 +1,87 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { onnxEngine } from '../kernels/onnx/engine';
+import { memoryCache } from '../worker/host';
+import { WorkerLoop } from '../worker/loop';
+import { launchChromium } from './browser';
+import { api, mlpJob, startTestCoordinator, tempDir, waitUntil } from './helpers';
+
+const DIST = resolve(import.meta.dirname, '..', 'dist');
+const TOKEN = 'gt_residual_volunteer_operator';
+
+// A residual CNN given as a layer list, trained by a browser volunteer (onnxruntime-web in its Web Worker: our WGSL
+// kernels do not run graph models yet) and a native worker (onnxruntime-node) together. A short run: the accuracy
+// floor catches a broken gradient, not the model's best.
+describe('a residual CNN trained by a browser volunteer and a native worker together', () => {
+  let coord: Awaited<ReturnType<typeof startTestCoordinator>>;
+  let browser: Browser;
+  let page: Page;
+  let url: string;
+
+  beforeAll(async () => {
+    if (!existsSync(join(DIST, 'index.html'))) throw new Error('web client not built: `npm test` runs `npm run build` first');
+    coord = await startTestCoordinator(tempDir('grid-residual-'), TOKEN, { webDir: DIST, enrolment: true });
+    url = `http://127.0.0.1:${coord.port}`;
+    browser = await launchChromium();
+    page = await browser.newPage();
+    page.on('pageerror', (e) => console.error(`page error: ${e}`));
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await coord?.close();
+  });
+
+  it('both contribute accepted shards, and the model learns', async () => {
+    const model = {
+      kind: 'layers',
+      input: [1, 28, 28],
+      layers: [
+        { type: 'conv2d', filters: 4, kernel: 3, stride: 2 },
+        { type: 'relu' },
+        { type: 'residual', layers: [{ type: 'conv2d', filters: 4, kernel: 3 }, { type: 'relu' }] },
+        { type: 'maxPool', size: 2 },
+        { type: 'dense', units: 10 },
+      ],
+    };
+    const rounds = 30;
+    const spec = mlpJob({
+      model,
+      rounds,
+      optimizer: { kind: 'adamw', lr: 0.005 },
+      globalBatch: 128,
+      shardSize: 32,
+      leaseMs: 120_000,
+      evalEvery: rounds,
+      evalSamples: 1000,
+    });
+    const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', spec);
+    const native = new WorkerLoop({
+      ...{ coordinator: url, token: TOKEN, cache: memoryCache(), connect: (u, p) => new WebSocket(u, p), name: 'native', slowdown: 2 },
+      engines: [onnxEngine(ort, 'cpu', 'ort-node', 'onnxruntime-node cpu')],
+      capabilities: { kind: 'native', backend: 'cpu', cores: 2, memoryMB: 1000 },
+    });
+    await page.goto(url);
+    await (await page.waitForSelector('pierce/#contribute', { timeout: 60_000 }))?.click();
+    // The volunteer times its engines before it says hello: the native worker starts once it has joined.
+    await waitUntil(
+      'volunteer joined',
+      async () => (await api<{ kind: string }[]>(url, TOKEN, '/api/workers')).some((w) => w.kind === 'browser'),
+      120_000,
+      500,
+    );
+    native.start();
+    await waitUntil('job done', async () => (await api<{ state: string }>(url, TOKEN, `/api/jobs/${id}`)).state === 'done', 400_000, 500);
+    await native.stop('release');
+    const { workers } = await api<{ workers: { kind: string; accepted: number; engine: { engine: string } | null }[] }>(url, TOKEN, `/api/jobs/${id}/workers`);
+    console.log(`residual CNN: ${workers.map((w) => `${w.kind} (${w.engine?.engine}) ${w.accepted} shards`).join(', ')}`);
+    expect(workers.find((w) => w.kind === 'browser')?.accepted).toBeGreaterThan(0);
+    expect(workers.find((w) => w.kind === 'native')?.accepted).toBeGreaterThan(0);
+    const accuracy = (await api<{ name: string; value: number }[]>(url, TOKEN, `/api/jobs/${id}/metrics`)).find((m) => m.name === 'test_accuracy')?.value ?? 0;
+    console.log(`residual CNN by a volunteer and a native worker: ${(accuracy * 100).toFixed(1)}% on 1,000 test images after ${rounds} rounds`);
+    expect(accuracy).toBeGreaterThan(0.5);
+  }, 480_000);
+});
