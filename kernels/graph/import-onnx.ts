@@ -13,8 +13,16 @@ export interface ImportedModel {
 
 const bad = (msg: string) => new GridError('BAD_MODEL', msg);
 
-/** Ops whose second input is a constant list the IR takes as an attribute (opset 13+ moved these to inputs). */
-const LIST_INPUTS: Record<string, string> = { Reshape: 'shape', Unsqueeze: 'axes', Squeeze: 'axes', ReduceSum: 'axes', ReduceMean: 'axes' };
+/** Ops whose inputs after the first are constant lists the IR takes as attributes (opset 13+ moved these to inputs). */
+const LIST_INPUTS: Record<string, string[]> = {
+  Reshape: ['shape'],
+  Unsqueeze: ['axes'],
+  Squeeze: ['axes'],
+  ReduceSum: ['axes'],
+  ReduceMean: ['axes'],
+  ReduceMax: ['axes'],
+  Slice: ['starts', 'ends', 'axes', 'steps'],
+};
 
 /** A float or int64 tensor's values (raw bytes or the typed lists), as numbers. */
 function tensorValues(t: Onnx.ITensorProto): { dims: number[]; values: Float32Array; float: boolean } {
@@ -98,17 +106,15 @@ export function importOnnx(bytes: Uint8Array, named: { input?: string; output?: 
     }
     const given = ((node.input ?? []) as string[]).filter((i) => i !== '');
     const attrs = attrsOf(node);
-    const listAttr = LIST_INPUTS[op];
-    if (listAttr && given.length > 1) {
-      const list = lists.get(given[1]);
+    const listAttrs = LIST_INPUTS[op] ?? [];
+    listAttrs.forEach((attr, k) => {
+      if (given[k + 1] === undefined) return;
+      const list = lists.get(given[k + 1]);
       if (!list)
-        throw new GridError(
-          'UNSUPPORTED_OP',
-          `node ${node.name || outputs[0]}: ${op}'s ${listAttr} is computed at run time; only constant ${listAttr} are supported`,
-        );
-      attrs[listAttr] = list;
-      given.length = 1;
-    }
+        throw new GridError('UNSUPPORTED_OP', `node ${node.name || outputs[0]}: ${op}'s ${attr} is computed at run time; only constant ${attr} are supported`);
+      attrs[attr] = list;
+    });
+    if (listAttrs.length) given.length = 1;
     const inputs = given.map(value);
     try {
       const made = g.ops(op, inputs, attrs, outputs.length);

@@ -92,6 +92,17 @@ export const OP_CASES: OpCase[] = [
   },
   { op: 'MaxPool', inputs: [[2, 3, 5, 4]], attrs: { kernel_shape: [2, 2], strides: [2, 2] }, label: 'odd size' },
   { op: 'GlobalAveragePool', inputs: [[2, 3, 4, 5]] },
+  { op: 'LayerNormalization', inputs: [[3, 2, 7], [7], [7]], attrs: { epsilon: 1e-3 } },
+  {
+    op: 'Concat',
+    inputs: [
+      [2, 3, 4],
+      [2, 1, 4],
+      [2, 2, 4],
+    ],
+    attrs: { axis: 1 },
+  },
+  { op: 'Slice', inputs: [[4, 6, 5]], attrs: { starts: [1, -4], ends: [3, 100], axes: [0, 1] } },
   {
     op: 'ExpandAs',
     inputs: [

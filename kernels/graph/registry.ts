@@ -4,6 +4,7 @@ import { Add } from './ops/add';
 import { ArgMax } from './ops/arg-max';
 import { ExpandAs, SizeOf, SumAs } from './ops/broadcasting';
 import { Equal, Greater, GreaterOrEqual } from './ops/comparisons';
+import { Concat } from './ops/concat';
 import { Conv, ConvGradInput, ConvGradWeight } from './ops/conv';
 import { Div } from './ops/div';
 import { Erf } from './ops/erf';
@@ -11,6 +12,7 @@ import { Exp } from './ops/exp';
 import { Flatten } from './ops/flatten';
 import { Gemm } from './ops/gemm';
 import { Identity } from './ops/identity';
+import { LayerNormalization } from './ops/layer-normalization';
 import { LeakyRelu } from './ops/leaky-relu';
 import { Log } from './ops/log';
 import { MatMul } from './ops/matmul';
@@ -25,6 +27,7 @@ import { ReduceSum } from './ops/reduce-sum';
 import { Relu } from './ops/relu';
 import { Reshape, ReshapeAs } from './ops/reshape';
 import { Sigmoid } from './ops/sigmoid';
+import { Slice, SliceGrad } from './ops/slice';
 import { LogSoftmax, Softmax } from './ops/softmax';
 import { Sqrt } from './ops/sqrt';
 import { Squeeze, Unsqueeze } from './ops/squeeze';
@@ -72,6 +75,9 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
     Conv,
     MaxPool,
     GlobalAveragePool,
+    LayerNormalization,
+    Concat,
+    Slice,
     // Helpers the backward rules write: a broadcast and its sum, a reshape to another value's shape, a runtime count.
     ExpandAs,
     SumAs,
@@ -80,6 +86,7 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
     ConvGradInput,
     ConvGradWeight,
     MaxPoolGrad,
+    SliceGrad,
   ].map((op) => [op.name, op]),
 );
 
