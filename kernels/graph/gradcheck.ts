@@ -5,12 +5,23 @@ import type { Graph, HostTensor } from './ir';
 import type { OpCase } from './op-cases';
 
 /** Deterministic values in (-1, 1) (or as a case asks): the same case checks the same numbers on every engine. */
-function values(n: number, seed: number, kind: 'any' | 'positive' | 'away' | 'mask'): Float32Array {
+function values(n: number, seed: number, kind: 'any' | 'positive' | 'away' | 'mask' | 'index'): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const u = Math.sin(seed * 12.9898 + i * 78.233) * 43758.5453;
     const r = 2 * (u - Math.floor(u)) - 1;
-    out[i] = kind === 'positive' ? 0.5 + Math.abs(r) : kind === 'away' ? Math.sign(r || 1) * (0.1 + Math.abs(r)) : kind === 'mask' ? (r > 0 ? 1 : 0) : r;
+    out[i] =
+      kind === 'index'
+        ? (i * 3) % 5
+        : kind === 'positive'
+          ? 0.5 + Math.abs(r)
+          : kind === 'away'
+            ? Math.sign(r || 1) * (0.1 + Math.abs(r))
+            : kind === 'mask'
+              ? r > 0
+                ? 1
+                : 0
+              : r;
   }
   return out;
 }

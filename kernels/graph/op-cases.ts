@@ -5,8 +5,8 @@ export interface OpCase {
   op: string;
   inputs: number[][];
   attrs?: Attrs;
-  /** Per input: 'any' (default), 'positive' (log, sqrt, a divisor), 'away' (|x| > 0.1: kinks at 0), 'mask' (0/1, not differentiated). */
-  values?: ('any' | 'positive' | 'away' | 'mask')[];
+  /** Per input: 'any' (default), 'positive' (log, sqrt, a divisor), 'away' (|x| > 0.1: kinks at 0), 'mask' (0/1), 'index' (0..4, a row). */
+  values?: ('any' | 'positive' | 'away' | 'mask' | 'index')[];
   /** Inputs taken as given (a shape source, a mask): no gradient is checked for them. */
   fixed?: number[];
   label?: string;
@@ -103,6 +103,16 @@ export const OP_CASES: OpCase[] = [
     attrs: { axis: 1 },
   },
   { op: 'Slice', inputs: [[4, 6, 5]], attrs: { starts: [1, -4], ends: [3, 100], axes: [0, 1] } },
+  {
+    op: 'Gather',
+    inputs: [
+      [5, 3],
+      [2, 4],
+    ],
+    values: ['any', 'index'],
+    fixed: [1],
+    label: 'embedding, rows read twice',
+  },
   {
     op: 'ExpandAs',
     inputs: [

@@ -10,6 +10,7 @@ import { Div } from './ops/div';
 import { Erf } from './ops/erf';
 import { Exp } from './ops/exp';
 import { Flatten } from './ops/flatten';
+import { Gather, GatherGrad } from './ops/gather';
 import { Gemm } from './ops/gemm';
 import { Identity } from './ops/identity';
 import { LayerNormalization } from './ops/layer-normalization';
@@ -78,6 +79,7 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
     LayerNormalization,
     Concat,
     Slice,
+    Gather,
     // Helpers the backward rules write: a broadcast and its sum, a reshape to another value's shape, a runtime count.
     ExpandAs,
     SumAs,
@@ -87,6 +89,7 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
     ConvGradWeight,
     MaxPoolGrad,
     SliceGrad,
+    GatherGrad,
   ].map((op) => [op.name, op]),
 );
 
