@@ -46,7 +46,3 @@ export interface HostTensor {
   shape: number[];
   data: Float32Array;
 }
-
-export const isSymbol = (d: Dim): d is string => typeof d === 'string';
-
-export const shapeText = (s: Shape) => `[${s.join(', ')}]`;

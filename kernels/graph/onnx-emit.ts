@@ -27,7 +27,6 @@ export function emitOnnx(graph: Graph, o: EmitOptions): Uint8Array {
     // Values an op's ONNX form adds get names of their own: they must never meet the IR's (`ReduceSum_54`).
     node: (op, inputs, attrs = {}, outputs) => b.op(op, inputs, attrs, outputs?.[0] ?? `__onnx_${internal++}_${op}`),
     ints: (values) => b.ints(values),
-    scalar: (value) => b.scalar(value),
     floats: (values) => b.weight(`__onnx_${internal++}_floats`, [values.length], Float32Array.from(values)),
     shapeOf: (name) => graph.shapes.get(name) ?? [],
   };

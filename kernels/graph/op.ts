@@ -23,8 +23,6 @@ export interface OnnxWriter {
   node(op: string, inputs: string[], attrs?: Record<string, OnnxAttr>, outputs?: string[]): string;
   /** An int64 constant (axes, shapes). */
   ints(values: number[]): string;
-  /** A float scalar constant. */
-  scalar(value: number): string;
   /** A 1-D float constant. */
   floats(values: number[]): string;
   /** The value's shape as the graph knows it (symbols where the batch goes). */
