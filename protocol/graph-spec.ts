@@ -55,7 +55,12 @@ export const onnxModelSpec = obj({
   input: opt(name),
   output: opt(name),
   loss: lit('cross-entropy', 'binary-cross-entropy'),
+  /** Parameters kept as the file has them: names, or prefixes ending in `*` (`"1.*"` for every tensor of layer 1). */
+  frozen: opt(arr(str(200), 256)),
   graph: opt(graphStructure),
 });
 
 export type OnnxModelSpec = Infer<typeof onnxModelSpec>;
+
+/** Whether a `frozen` pattern names the parameter `name`. */
+export const freezes = (pattern: string, name: string) => (pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern);

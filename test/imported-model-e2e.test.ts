@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importOnnx } from '../kernels/graph/import-onnx';
 import { api, mlpJob, startTestCoordinator, tempDir, trainOnOrtNode } from './helpers';
 
 // A model this project did not write (a wake-word classifier exported from PyTorch, from an npm package) registered
@@ -83,6 +84,31 @@ describe('an imported ONNX model fine-tuned end to end', () => {
     const right = test.filter((r, i) => (p[i * 2 + 1] > 0.5 ? 1 : 0) === r[FEATURES]).length;
     expect(Math.abs(right / test.length - (accuracy.at(-1) ?? 0))).toBeLessThan(0.005);
   }, 200_000);
+
+  it('keeps frozen tensors as the file has them while the others train', async () => {
+    const sha256 = (await post('/api/models?name=alexa', MODEL)).body.sha256;
+    const spec = mlpJob({
+      model: { kind: 'onnx', sha256, loss: 'binary-cross-entropy', frozen: ['1.*'] },
+      dataset: { name: 'wake', split: 'train' },
+      optimizer: { kind: 'adamw', lr: 0.001, weightDecay: 0.1 },
+      ...{ rounds: 6, globalBatch: 64, shardSize: 32, checkpointEvery: 6 },
+    });
+    const { id } = await api<{ id: number }>(url, token, '/api/jobs', spec);
+    await trainOnOrtNode(url, token, id);
+    const bytes = new Uint8Array(await (await fetch(`${url}/api/jobs/${id}/checkpoints/6`, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer());
+    const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<string, { data_offsets: [number, number] }>;
+    const tensor = (name: string) => {
+      const [a, b] = header[name].data_offsets;
+      return new Float32Array(bytes.slice(8 + headerLength + a, 8 + headerLength + b).buffer);
+    };
+    const file = new Map(importOnnx(MODEL).builder.graph.params.map((p) => [p.name, p.init]));
+    expect(tensor('1.weight')).toEqual(file.get('1.weight'));
+    expect(tensor('1.bias')).toEqual(file.get('1.bias'));
+    expect(tensor('5.weight')).not.toEqual(file.get('5.weight'));
+    const wrong = await post('/api/jobs', JSON.stringify({ ...spec, model: { kind: 'onnx', sha256, loss: 'binary-cross-entropy', frozen: ['9.*'] } }));
+    expect(wrong.body.error.message).toMatch(/frozen: 9\.\* names no parameter/);
+  }, 120_000);
 
   it('refuses a model that is not registered, and a loss that does not fit its output', async () => {
     const spec = (model: object) => mlpJob({ model, dataset: { name: 'wake', split: 'train' } });

@@ -2,6 +2,7 @@ import { importOnnx } from '../../kernels/graph/import-onnx';
 import { structureOf } from '../../kernels/graph/structure';
 import { initParams } from '../../kernels/models/index';
 import { GridError } from '../../protocol/errors';
+import { freezes } from '../../protocol/graph-spec';
 import type { TrainingSpec } from '../../protocol/job';
 import { type OnnxModelSpec, parameterShapes } from '../../protocol/model';
 import type { KindContext } from '../jobs/kind';
@@ -29,7 +30,25 @@ export async function resolveImported(spec: TrainingSpec, ctx: Pick<KindContext,
   if (model.loss === 'binary-cross-entropy' && graph.outputWidth !== 1)
     throw bad(`binary-cross-entropy needs a model with one output; ${graph.output} has ${graph.outputWidth} (use cross-entropy)`);
   if (model.loss === 'cross-entropy' && graph.outputWidth < 2) throw bad(`cross-entropy needs one output per class; ${graph.output} has ${graph.outputWidth}`);
+  for (const pattern of model.frozen ?? [])
+    if (!graph.params.some((p) => freezes(pattern, p.name)))
+      throw bad(`frozen: ${pattern} names no parameter (it has ${graph.params.map((p) => p.name).join(', ')})`);
+  if (graph.params.every((p) => model.frozen?.some((f) => freezes(f, p.name)))) throw bad('frozen: every parameter is frozen; nothing would train');
   return { ...spec, model: { ...model, graph } };
+}
+
+/** The ranges of the flat parameter vector that stay as the file has them. */
+export function frozenRanges(spec: TrainingSpec): { start: number; end: number }[] {
+  if (spec.model.kind !== 'onnx' || !spec.model.frozen?.length) return [];
+  const patterns = spec.model.frozen;
+  const out: { start: number; end: number }[] = [];
+  let off = 0;
+  for (const s of parameterShapes(spec.model)) {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    if (patterns.some((p) => freezes(p, s.name))) out.push({ start: off, end: off + n });
+    off += n;
+  }
+  return out;
 }
 
 /** Where a job starts: an imported model from its file's weights (fine-tuning), any other from the seed. */

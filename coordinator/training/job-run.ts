@@ -7,7 +7,7 @@ import type { KindContext, Run } from '../jobs/kind';
 import type { Round, Shard } from '../jobs/round';
 import type { Job } from '../store/index';
 import { unpackCheckpoint } from './checkpoint';
-import { startingParams } from './imported-model';
+import { frozenRanges, startingParams } from './imported-model';
 import { newOptimizerState, type OptimizerState } from './optimizer';
 import { ReplayGuard } from './replay-guard';
 import { planRound } from './round-plan';
@@ -28,6 +28,8 @@ export interface TrainingState {
   opt: OptimizerState;
   /** Results with a larger norm are refused; set from each closed round (none before the first). */
   normLimit?: number;
+  /** Ranges of the parameter vector the optimizer leaves as they are (a fine-tune's frozen tensors). */
+  frozen: { start: number; end: number }[];
   replays: ReplayGuard;
 }
 
@@ -53,7 +55,8 @@ export async function loadTraining(job: Job, parsed: JobSpec, ctx: KindContext) 
   }
   // Whatever a previous owner did after this point is redone here; fenced, like every write for the job.
   await store.fenced({ jobId: job.id, owner, epoch: job.owner_epoch }, (tx) => tx.supersedeAfter(job.id, round));
-  const data: TrainingState = { spec, params, published: params, paramsFrame: new Uint8Array(0), opt, replays: new ReplayGuard() };
+  const frozen = frozenRanges(spec);
+  const data: TrainingState = { spec, params, published: params, paramsFrame: new Uint8Array(0), opt, replays: new ReplayGuard(), frozen };
   publish(data, job.id, version, true);
   return { round: planRound(spec, round, cursor) as Round, version, data };
 }
