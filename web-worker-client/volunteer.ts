@@ -140,8 +140,13 @@ export class GridVolunteer extends LitElement {
     const token = await saved.get<string>('token');
     if (!token) return;
     const get = async <T>(path: string) => (await fetch(path, { headers: { authorization: `Bearer ${token}` } })).json() as Promise<T>;
-    this.credit = await get<Credit>('/api/me/credit').catch(() => this.credit);
-    this.leaders = await get<(Credit & { name: string })[]>('/api/leaderboard').catch(() => this.leaders);
+    // Both at once: a credit shown before the leaderboard that counts it would contradict it for a moment.
+    const [credit, leaders] = await Promise.all([
+      get<Credit>('/api/me/credit').catch(() => this.credit),
+      get<(Credit & { name: string })[]>('/api/leaderboard').catch(() => this.leaders),
+    ]);
+    this.credit = credit;
+    this.leaders = leaders;
   }
 
   /** Keep the stats; every half second or more, the upload and download rates since the last sample. */
