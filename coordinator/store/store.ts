@@ -110,6 +110,10 @@ export class Store {
 /** Offer a group's queries on the store, bound to the group (a test may still replace one on the store). */
 function offer(store: Store, group: QueryGroup) {
   const proto = Object.getPrototypeOf(group);
-  for (const name of Object.getOwnPropertyNames(proto))
-    if (name !== 'constructor' && typeof proto[name] === 'function') Object.assign(store, { [name]: proto[name].bind(group) });
+  for (const name of Object.getOwnPropertyNames(proto)) {
+    if (name === 'constructor' || typeof proto[name] !== 'function') continue;
+    // Two groups (or a group and the store) with one query name would shadow each other silently.
+    if (Object.hasOwn(store, name) || name in Store.prototype) throw new Error(`store query ${name} is defined twice`);
+    Object.assign(store, { [name]: proto[name].bind(group) });
+  }
 }
