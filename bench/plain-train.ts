@@ -1,8 +1,9 @@
 import * as ort from 'onnxruntime-node';
 import { loadFashionMnist } from '../coordinator/data/datasets';
-import { newOptimizerState, optimizerStep } from '../coordinator/training/optimizer';
+import { newOptimizerState, stepParams } from '../coordinator/training/optimizer';
 import { initParams } from '../kernels/models/index';
 import { onnxEngine } from '../kernels/onnx/engine';
+import { stateLayout } from '../kernels/state-step';
 import { gatherBatch } from '../protocol/dataset';
 import { parseTrainingSpec } from '../protocol/job';
 import { sampleIndices } from '../protocol/sampling';
@@ -23,18 +24,22 @@ export async function trainPlain(job: Record<string, unknown>, target: number, m
   const model = await onnxEngine(ort, 'cpu', 'ort-node', 'onnxruntime-node cpu').build(spec.model);
   const params = initParams(spec.model, spec.seed);
   const opt = newOptimizerState(params.length);
+  const layout = stateLayout(spec.model);
   const n = train.manifest.samples;
   const t0 = performance.now();
   let accuracy = 0;
+  let samples = 0;
   for (let round = 1, cursor = 0; cursor < maxEpochs * n; round++, cursor += spec.globalBatch) {
     const batch = gatherBatch(train.manifest, (c) => train.chunks[c], sampleIndices(spec.seed, n, cursor, spec.globalBatch));
     const { grads } = await model.lossAndGradients(params, batch);
-    optimizerStep(spec, params, grads, opt);
+    stepParams(spec, params, grads, opt, layout, cursor / (maxEpochs * n));
+    samples += batch.y.length;
     if (round % spec.evalEvery === 0) {
       accuracy = (await model.evaluate(params, testSet, 1000)).accuracy;
       if (accuracy >= target) break;
     }
   }
   model.dispose();
-  return { seconds: (performance.now() - t0) / 1000, accuracy, reached: accuracy >= target };
+  const seconds = (performance.now() - t0) / 1000;
+  return { seconds, accuracy, reached: accuracy >= target, samplesPerSecond: samples / seconds };
 }

@@ -10,6 +10,12 @@ const TOKEN = 'gt_bench_operator';
 const CNN_TARGET = Number(process.env.BENCH_CNN_TARGET ?? 0.91);
 const CNN_EPOCHS = Number(process.env.BENCH_CNN_EPOCHS ?? 15);
 const CNN_LR = Number(process.env.BENCH_CNN_LR ?? 0.002);
+const RESNET_TARGET = Number(process.env.BENCH_RESNET_TARGET ?? 0.925);
+const RESNET_EPOCHS = Number(process.env.BENCH_RESNET_EPOCHS ?? 12);
+const RESNET_PLAIN_EPOCHS = Number(process.env.BENCH_RESNET_PLAIN_EPOCHS ?? RESNET_EPOCHS);
+
+/** The residual CNN preset the README names: a ResNet-8 (stem, three stages of one basic block, batch norm). */
+export const RESNET = { kind: 'resnet', input: [1, 28, 28], widths: [16, 32, 64], blocks: 1, classes: 10 };
 
 interface Outcome {
   label: string;
@@ -126,7 +132,7 @@ export async function benchTrain() {
     return runs[runs.length - 1];
   };
   const counts = (process.env.BENCH_WORKERS ?? '1,2,4').split(',').map(Number);
-  // BENCH_RUNS picks among sync (with the plain floor), straggler, bytes, local, int8, cnn.
+  // BENCH_RUNS picks among sync (with the plain floor), straggler, bytes, local, int8, cnn, resnet.
   const wanted = new Set((process.env.BENCH_RUNS ?? 'sync,local,int8,cnn').split(','));
   if (wanted.has('sync')) await benchSync(counts, runs, add);
   if (wanted.has('straggler')) await benchStraggler(add);
@@ -140,6 +146,20 @@ export async function benchTrain() {
   const cnnJob = { model: cnn, optimizer, globalBatch: 256, shardSize: 128, epochs: CNN_EPOCHS, evalEvery: 117 };
   if (wanted.has('cnn'))
     await add(run(`CNN conv${channels[0]}-pool-conv${channels[1]}-pool-dense, 1 worker (max ${CNN_EPOCHS} epochs)`, 1, cnnJob, CNN_TARGET));
+  if (wanted.has('resnet')) await benchResnet(add);
+}
+
+/** The ResNet preset to RESNET_TARGET on one worker, and the same job in a plain process on the same engine. */
+async function benchResnet(add: (r: Promise<Outcome>) => Promise<Outcome>) {
+  const optimizer = { kind: 'adamw', lr: 0.003, weightDecay: 1e-4, schedule: 'cosine' };
+  const job = { model: RESNET, optimizer, globalBatch: 256, shardSize: 128, epochs: RESNET_EPOCHS, evalEvery: 117, checkpointEvery: 500 };
+  const grid = await add(run(`ResNet-8 preset (16-32-64, batch norm), 1 worker (max ${RESNET_EPOCHS} epochs)`, 1, job, RESNET_TARGET));
+  const plain = await trainPlain({ ...base, ...job }, RESNET_TARGET, RESNET_PLAIN_EPOCHS);
+  console.log(
+    `plain process, onnxruntime-node, same ResNet job: ${plain.reached ? 'reached' : 'NOT reached'} ${(plain.accuracy * 100).toFixed(2)}% in ${plain.seconds.toFixed(0)} s, ` +
+      `${plain.samplesPerSecond.toFixed(0)} samples/s | grid/plain samples/s ${(grid.samplesPerSecond / plain.samplesPerSecond).toFixed(2)}` +
+      (grid.reached && plain.reached ? `, time to ${RESNET_TARGET * 100}% ${(grid.seconds / plain.seconds).toFixed(2)}` : ''),
+  );
 }
 
 async function benchSync(counts: number[], runs: Outcome[], add: (r: Promise<Outcome>) => Promise<Outcome>) {

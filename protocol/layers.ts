@@ -8,6 +8,8 @@ const dense = obj({ type: lit('dense'), units: int(1, 1 << 16) });
 const act = <T extends string>(type: T) => obj({ type: lit(type) });
 const leakyRelu = obj({ type: lit('leakyRelu'), alpha: opt(num(0, 1)) });
 const layerNorm = obj({ type: lit('layerNorm'), eps: opt(num(1e-12, 1)) });
+/** Per channel (or feature) over the batch: trains on each batch's statistics, infers with running ones. */
+const batchNorm = obj({ type: lit('batchNorm'), eps: opt(num(1e-12, 1)) });
 const kernel = custom<number | [number, number]>(
   (v, p) =>
     Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 15
@@ -35,14 +37,15 @@ const plain = {
   sigmoid: act('sigmoid'),
   leakyRelu,
   layerNorm,
+  batchNorm,
   conv2d,
   maxPool,
   globalAvgPool: act('globalAvgPool'),
   flatten: act('flatten'),
 };
 const plainLayer = variant('type', plain);
-/** A residual block: x + f(x), where f (its layers) keeps the shape. */
-const residual = obj({ type: lit('residual'), layers: arr(plainLayer, 32, 1) });
+/** A residual block: shortcut(x) + f(x), f its layers; the shortcut is x itself unless given (a strided 1x1 conv where f downsamples). */
+const residual = obj({ type: lit('residual'), layers: arr(plainLayer, 32, 1), shortcut: opt(arr(plainLayer, 4, 1)) });
 export const layer = variant('type', { ...plain, residual });
 
 export const layersSpec = obj({
@@ -62,6 +65,7 @@ export interface LayerParam {
   name: string;
   shape: number[];
   init?: 'ones';
+  state?: 'running';
 }
 
 const bad = (msg: string) => new GridError('BAD_JOB_SPEC', `model.layers: ${msg}`);
@@ -99,6 +103,10 @@ export function layerParams(spec: LayersSpec): { params: LayerParam[]; width: nu
       } else if (l.type === 'layerNorm') {
         if (image) throw bad(`layer ${name}: layerNorm takes a vector; flatten or pool the image first`);
         params.push({ name: `${name}.scale`, shape, init: 'ones' }, { name: `${name}.bias`, shape });
+      } else if (l.type === 'batchNorm') {
+        const c = [shape[0]];
+        params.push({ name: `${name}.scale`, shape: c, init: 'ones' }, { name: `${name}.bias`, shape: c });
+        params.push({ name: `${name}.mean`, shape: c, state: 'running' }, { name: `${name}.var`, shape: c, init: 'ones', state: 'running' });
       } else if (l.type === 'conv2d' || l.type === 'maxPool' || l.type === 'globalAvgPool') {
         if (!image) throw bad(`layer ${name}: ${l.type} takes an image [channels, height, width]; this one gets [${shape}]`);
         const [c, h, w] = shape;
@@ -115,7 +123,12 @@ export function layerParams(spec: LayersSpec): { params: LayerParam[]; width: nu
       } else if (l.type === 'flatten') shape = [size(shape)];
       else if (l.type === 'residual') {
         const out = walk(l.layers, shape, `${name}.`);
-        if (out.join() !== shape.join()) throw bad(`residual block ${name} maps [${shape}] to [${out}]; it must keep the shape`);
+        const skip = l.shortcut ? walk(l.shortcut, shape, `${name}.s`) : shape;
+        if (out.join() !== skip.join())
+          throw bad(
+            `residual block ${name} maps [${shape}] to [${out}] but its shortcut to [${skip}]; they must agree (give a shortcut where the block changes the shape)`,
+          );
+        shape = out;
       }
     });
     return shape;

@@ -1,6 +1,7 @@
 import { GridError } from './errors';
-import { type OnnxModelSpec, onnxModelSpec } from './graph-spec';
+import { type GraphStructure, type OnnxModelSpec, onnxModelSpec } from './graph-spec';
 import { type LayersSpec, layerParams, layersSpec } from './layers';
+import { resnetSpec } from './presets';
 import { arr, type Infer, int, lit, obj, opt, variant } from './schema';
 
 export const mlpSpec = obj({
@@ -20,7 +21,7 @@ export const cnnSpec = obj({
   classes: int(2, 4096),
 });
 
-export const modelSpec = variant('kind', { mlp: mlpSpec, cnn: cnnSpec, layers: layersSpec, onnx: onnxModelSpec });
+export const modelSpec = variant('kind', { mlp: mlpSpec, cnn: cnnSpec, layers: layersSpec, onnx: onnxModelSpec, resnet: resnetSpec });
 
 export type MlpSpec = Infer<typeof mlpSpec>;
 export type CnnSpec = Infer<typeof cnnSpec>;
@@ -32,12 +33,32 @@ export interface TensorShape {
   shape: number[];
   /** How a new job starts it: He-normal for weights and zeros for vectors unless it says ones (a norm's scale). */
   init?: 'ones';
+  /**
+   * State, not trained: `running` statistics move toward each batch's own (a layer list's batch norm; their slot of a
+   * gradient carries batch minus running); `kept` ones stay as the file has them (an imported model's batch norm).
+   */
+  state?: 'running' | 'kept';
+}
+
+/** Where the tensors of one kind of state lie in the flat parameter vector. */
+export function stateRanges(model: ModelSpec, state: TensorShape['state']): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  let off = 0;
+  for (const s of parameterShapes(model)) {
+    const n = sizeOf(s.shape);
+    if (s.state === state) out.push({ start: off, end: off + n });
+    off += n;
+  }
+  return out;
 }
 
 /** Parameter tensors of a model in wire order; the flat parameter vector is their concatenation. */
 export function parameterShapes(model: ModelSpec): TensorShape[] {
   if (model.kind === 'layers') return layerParams(model).params;
-  if (model.kind === 'onnx') return graphOf(model).params;
+  if (model.kind === 'onnx') {
+    const kept = keptStatistics(graphOf(model));
+    return graphOf(model).params.map((p) => (kept.has(p.name) ? { ...p, state: 'kept' as const } : p));
+  }
   if (model.kind === 'mlp') {
     const out: TensorShape[] = [];
     for (let i = 0; i + 1 < model.layers.length; i++) {
@@ -66,6 +87,11 @@ export const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b
 
 export function parameterCount(model: ModelSpec): number {
   return parameterShapes(model).reduce((n, t) => n + sizeOf(t.shape), 0);
+}
+
+/** The parameters an imported graph's BatchNormalization nodes read as mean and variance: statistics, not weights. */
+function keptStatistics(graph: GraphStructure): Set<string> {
+  return new Set(graph.nodes.filter((n) => n.op === 'BatchNormalization').flatMap((n) => n.inputs.slice(3, 5)));
 }
 
 /** An imported model's graph, which the coordinator fills in when the job is submitted. */

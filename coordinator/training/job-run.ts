@@ -1,3 +1,4 @@
+import { type StateLayout, stateLayout } from '../../kernels/state-step';
 import { GridError } from '../../protocol/errors';
 import { type JobSpec, shardsPerRound, stepsPerShard, type TrainingSpec, totalRounds, trainingSpec } from '../../protocol/job';
 import type { Assignment } from '../../protocol/messages';
@@ -28,8 +29,8 @@ export interface TrainingState {
   opt: OptimizerState;
   /** Results with a larger norm are refused; set from each closed round (none before the first). */
   normLimit?: number;
-  /** Ranges of the parameter vector the optimizer leaves as they are (a fine-tune's frozen tensors). */
-  frozen: { start: number; end: number }[];
+  /** The parts of the parameter vector the optimizer leaves: frozen tensors and kept statistics, and running ones. */
+  state: StateLayout;
   replays: ReplayGuard;
 }
 
@@ -55,8 +56,8 @@ export async function loadTraining(job: Job, parsed: JobSpec, ctx: KindContext) 
   }
   // Whatever a previous owner did after this point is redone here; fenced, like every write for the job.
   await store.fenced({ jobId: job.id, owner, epoch: job.owner_epoch }, (tx) => tx.supersedeAfter(job.id, round));
-  const frozen = frozenRanges(spec);
-  const data: TrainingState = { spec, params, published: params, paramsFrame: new Uint8Array(0), opt, replays: new ReplayGuard(), frozen };
+  const state = stateLayout(spec.model, frozenRanges(spec));
+  const data: TrainingState = { spec, params, published: params, paramsFrame: new Uint8Array(0), opt, replays: new ReplayGuard(), state };
   publish(data, job.id, version, true);
   return { round: planRound(spec, round, cursor) as Round, version, data };
 }

@@ -1,3 +1,4 @@
+import { RUNNING_MOMENTUM, type StateLayout, stepLeavingState } from '../../kernels/state-step';
 import type { TrainingSpec } from '../../protocol/job';
 
 /** Optimizer state that goes into checkpoints: step count and moment buffers. */
@@ -20,6 +21,13 @@ export function optimizerStep(spec: TrainingSpec, params: Float32Array, update: 
   if (spec.mode === 'local') nesterov(params, update, s, f * spec.local.outerLr, spec.local.outerMomentum);
   else if (o.kind === 'sgd') sgd(params, update, s, f * o.lr, o.momentum, o.weightDecay);
   else adam(params, update, s, f * o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.kind === 'adamw');
+}
+
+/** The optimizer step, leaving the model's state: frozen tensors keep their values, running statistics follow the batches. */
+export function stepParams(spec: TrainingSpec, params: Float32Array, update: Float32Array, s: OptimizerState, layout: StateLayout, progress = 0) {
+  // A gradient's running slot is batch minus running; a local-step delta's is old minus new.
+  const rate = spec.mode === 'local' ? -1 : RUNNING_MOMENTUM;
+  stepLeavingState(params, update, layout, rate, () => optimizerStep(spec, params, update, s, progress));
 }
 
 function sgd(p: Float32Array, g: Float32Array, s: OptimizerState, lr: number, mu: number, wd: number) {

@@ -5,7 +5,7 @@ import { medianNorm } from './aggregate';
 import type { AggregationPool } from './aggregate-pool';
 import { packCheckpoint } from './checkpoint';
 import { publish, type TrainingRun } from './job-run';
-import { optimizerStep } from './optimizer';
+import { stepParams } from './optimizer';
 import { outliers } from './outliers';
 import { NORM_FACTOR } from './result-check';
 import { batchesByRate, combineRound, perWorker, planRound, roundStats } from './round-plan';
@@ -27,10 +27,7 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, run: T
     return undefined;
   }
   const update = await combineRound(round, spec, pool, t.params.length, votes);
-  // Frozen tensors keep their values (weight decay and momentum included): set back after the step.
-  const kept = t.frozen.map((r) => t.params.slice(r.start, r.end));
-  optimizerStep(spec, t.params, update, t.opt, round.index / run.totalRounds);
-  t.frozen.forEach((r, i) => t.params.set(kept[i], r.start));
+  stepParams(spec, t.params, update, t.opt, t.state, round.index / run.totalRounds);
   const stats = roundStats(round);
   const batches = batchesByRate(spec, ctx.rates);
   const next = planRound(spec, round.index + 1, round.cursor + stats.samples, Math.random, batches);

@@ -4,6 +4,7 @@ import { adamwUpdate } from '../cpu/backend';
 import { type InnerState, newInnerState } from '../inner-state';
 import type { TrainableModel } from '../models/model';
 import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, oneHot, type StepResult, splitParams } from '../models/model';
+import { stateLayout } from '../state-step';
 import { runOnCpu } from './cpu-run';
 import type { Graph, HostTensor } from './ir';
 import { type GraphModelSpec, inferenceStepGraph, trainingStepGraph } from './model-graphs';
@@ -44,7 +45,7 @@ export class GraphCpuModel implements TrainableModel {
   }
 
   localSteps(flat: Float32Array, batches: Batch[], h: Omit<AdamWHyper, 'step'>, state: InnerState = newInnerState(flat.length)) {
-    return hostLocalSteps(this, flat, batches, h, state, adamwUpdate);
+    return hostLocalSteps(this, flat, batches, h, state, adamwUpdate, stateLayout(this.spec));
   }
 
   async predict(flat: Float32Array, x: Float32Array): Promise<Float32Array> {

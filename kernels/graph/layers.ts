@@ -1,27 +1,35 @@
 import { convGeometry, type Layer, type LayersSpec } from '../../protocol/layers';
 import type { GraphBuilder } from './builder';
+import { batchNormInference, batchNormTraining, layerNorm } from './norms';
 
-/** The graph of one layer list on `x` [batch, width]; `param` names the value of each parameter tensor. */
-export function layersForward(g: GraphBuilder, spec: LayersSpec, x: string, param: (name: string) => string): string {
-  const walk = (layers: readonly Layer[], h: string, prefix: string): string => {
-    layers.forEach((l, i) => {
-      const name = `${prefix}${i}`;
-      h = layer(g, l, h, name, param, walk);
-    });
-    return h;
-  };
-  const image = spec.input.length === 3 ? g.reshape(x, ['batch', ...spec.input]) : x;
-  return walk(spec.layers, image, 'l');
+/** How a layer list is being built: `training` (batch norms on batch statistics) and the parameter's values by name. */
+interface Build {
+  g: GraphBuilder;
+  param: (name: string) => string;
+  training: boolean;
+  /** Each running statistic's step (batch minus running), filled in as batch norms are built in training. */
+  runningSteps: Map<string, string>;
 }
 
-function layer(
-  g: GraphBuilder,
-  l: Layer,
-  h: string,
-  name: string,
-  param: (name: string) => string,
-  walk: (layers: readonly Layer[], h: string, prefix: string) => string,
-): string {
+/**
+ * The graph of one layer list on `x` [batch, width]; `param` names the value of each parameter tensor. In training,
+ * returns with the logits each running statistic's step by parameter name.
+ */
+export function layersForward(g: GraphBuilder, spec: LayersSpec, x: string, param: (name: string) => string, training = false) {
+  const b: Build = { g, param, training, runningSteps: new Map() };
+  const image = spec.input.length === 3 ? g.reshape(x, ['batch', ...spec.input]) : x;
+  return { logits: walk(b, spec.layers, image, 'l'), runningSteps: b.runningSteps };
+}
+
+function walk(b: Build, layers: readonly Layer[], h: string, prefix: string): string {
+  layers.forEach((l, i) => {
+    h = layer(b, l, h, `${prefix}${i}`);
+  });
+  return h;
+}
+
+function layer(b: Build, l: Layer, h: string, name: string): string {
+  const { g, param } = b;
   switch (l.type) {
     case 'dense': {
       const flat = g.shapeOf(h).length > 2 ? g.op('Flatten', [h], { axis: 1 }) : h;
@@ -51,8 +59,15 @@ function layer(
       return gelu(g, h);
     case 'layerNorm':
       return layerNorm(g, h, param(`${name}.scale`), param(`${name}.bias`), l.eps ?? 1e-5);
+    case 'batchNorm': {
+      const p = { scale: param(`${name}.scale`), bias: param(`${name}.bias`), mean: param(`${name}.mean`), variance: param(`${name}.var`) };
+      if (!b.training) return batchNormInference(g, h, p, l.eps ?? 1e-5);
+      const { y, steps } = batchNormTraining(g, h, p, l.eps ?? 1e-5);
+      for (const [running, step] of steps) b.runningSteps.set(running, step);
+      return y;
+    }
     case 'residual':
-      return g.op('Add', [h, walk(l.layers, h, `${name}.`)]);
+      return g.op('Add', [l.shortcut ? walk(b, l.shortcut, h, `${name}.s`) : h, walk(b, l.layers, h, `${name}.`)]);
   }
 }
 
@@ -60,13 +75,4 @@ function layer(
 export function gelu(g: GraphBuilder, x: string): string {
   const cdf = g.op('Mul', [g.constant(0.5), g.op('Add', [g.constant(1), g.op('Erf', [g.op('Mul', [x, g.constant(Math.SQRT1_2)])])])]);
   return g.op('Mul', [x, cdf]);
-}
-
-/** Layer normalization over the last axis, decomposed (the form exporters write before opset 17). */
-export function layerNorm(g: GraphBuilder, x: string, scale: string, bias: string, eps: number): string {
-  const mean = g.op('ReduceMean', [x], { axes: [-1], keepdims: 1 });
-  const d = g.op('Sub', [x, mean]);
-  const variance = g.op('ReduceMean', [g.op('Mul', [d, d])], { axes: [-1], keepdims: 1 });
-  const normed = g.op('Div', [d, g.op('Sqrt', [g.op('Add', [variance, g.constant(eps)])])]);
-  return g.op('Add', [g.op('Mul', [normed, scale]), bias]);
 }

@@ -94,3 +94,75 @@ describe('ONNX emission', () => {
     await ortNode.InferenceSession.create(trainingGraph(wide)); // loads: no name is defined twice
   });
 });
+
+describe('batch norm in a layer list', () => {
+  const BN: LayersSpec = {
+    kind: 'layers',
+    input: [2, 6, 6],
+    layers: [
+      { type: 'conv2d', filters: 4, kernel: 3 },
+      { type: 'batchNorm' },
+      { type: 'relu' },
+      {
+        type: 'residual',
+        layers: [{ type: 'conv2d', filters: 5, kernel: 3, stride: 2 }, { type: 'batchNorm' }, { type: 'tanh' }],
+        shortcut: [{ type: 'conv2d', filters: 5, kernel: 1, stride: 2 }],
+      },
+      { type: 'globalAvgPool' },
+      { type: 'dense', units: 3 },
+    ],
+  };
+
+  it('declares scale, bias and running statistics (state, the variance starting at one) and a projection shortcut', () => {
+    const shapes = parameterShapes(BN);
+    expect(shapes.filter((s) => s.name.startsWith('l1.'))).toEqual([
+      { name: 'l1.scale', shape: [4], init: 'ones' },
+      { name: 'l1.bias', shape: [4] },
+      { name: 'l1.mean', shape: [4], state: 'running' },
+      { name: 'l1.var', shape: [4], init: 'ones', state: 'running' },
+    ]);
+    expect(shapes.map((s) => s.name)).toContain('l3.s0.w');
+    expect(
+      trainingStepGraph(BN)
+        .params.filter((p) => !p.trainable)
+        .map((p) => p.name),
+    ).toEqual(['l1.mean', 'l1.var', 'l3.1.mean', 'l3.1.var']);
+  });
+
+  it('passes the whole-model gradient check training on batch statistics', async () => {
+    const r = await finiteDifferenceCheck(cpu, BN, 30, 1e-3);
+    expect(r.checked).toBe(30);
+    expect(r.worst).toBeLessThan(2e-2);
+  });
+
+  it("reports each running statistic's step as batch minus running, the variance unbiased", async () => {
+    const spec: LayersSpec = { kind: 'layers', input: [3], layers: [{ type: 'batchNorm' }, { type: 'dense', units: 2 }] };
+    const params = initParams(spec, 1);
+    const names = parameterShapes(spec).map((s) => s.name);
+    const at = (name: string) => names.slice(0, names.indexOf(name)).reduce((n, m) => n + 3 * (m.endsWith('.w') ? 2 : 1), 0);
+    params.set([0.5, -1, 2], at('l0.mean')); // running statistics away from the batch's
+    params.set([2, 3, 4], at('l0.var'));
+    const batch = sampleBatch(spec, 5);
+    const { grads } = await buildModel(spec, cpu).lossAndGradients(params, batch);
+    for (let c = 0; c < 3; c++) {
+      const xs = Array.from({ length: 5 }, (_, n) => batch.x[n * 3 + c]);
+      const mean = xs.reduce((a, b) => a + b, 0) / 5;
+      const unbiased = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / 4;
+      expect(grads[at('l0.mean') + c]).toBeCloseTo(mean - params[at('l0.mean') + c], 5);
+      expect(grads[at('l0.var') + c]).toBeCloseTo(unbiased - params[at('l0.var') + c], 4);
+    }
+  });
+
+  it('infers with the running statistics, on onnxruntime-node as on the CPU reference', async () => {
+    const params = initParams(BN, 5).map((v, i) => v + 0.3 * Math.cos(i));
+    const batch = sampleBatch(BN, 4);
+    const one = { ...batch, x: batch.x.slice(0, 72), y: batch.y.slice(0, 1) };
+    const model = buildModel(BN, cpu);
+    const want = await model.predict(params, batch.x);
+    // Running statistics, not the batch's: a sample's logits do not depend on the rest of its batch.
+    expect([...(await model.predict(params, one.x))].map((v) => v.toFixed(5))).toEqual([...want.slice(0, 3)].map((v) => v.toFixed(5)));
+    const session = await ortNode.InferenceSession.create(inferenceGraph(BN, params));
+    const got = (await session.run({ input: new ortNode.Tensor('float32', batch.x, [4, 72]) })).logits.data as Float32Array;
+    for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i], 4);
+  });
+});

@@ -18,7 +18,7 @@ function addParams(g: GraphBuilder, spec: GraphModelSpec, weights?: Float32Array
   const names = new Map<string, string>();
   for (const s of parameterShapes(spec)) {
     const n = sizeOf(s.shape);
-    names.set(s.name, g.param(s.name, s.shape, weights ? weights.slice(offset, offset + n) : new Float32Array(n)));
+    names.set(s.name, g.param(s.name, s.shape, weights ? weights.slice(offset, offset + n) : new Float32Array(n), s.state === undefined));
     offset += n;
   }
   if (weights && offset !== weights.length) throw new Error(`model has ${offset} parameters, got ${weights.length}`);
@@ -30,8 +30,12 @@ function addParams(g: GraphBuilder, spec: GraphModelSpec, weights?: Float32Array
  * Softmax (or Sigmoid); a binary classifier's one logit z becomes [0, z], whose softmax is [1 - σ(z), σ(z)], so its
  * binary cross-entropy is the same softmax cross-entropy every model trains with.
  */
-function logitsOf(g: GraphBuilder, spec: GraphModelSpec, x: string, param: (name: string) => string): string {
-  if (spec.kind === 'layers') return layersForward(g, spec, x, param);
+function logitsOf(g: GraphBuilder, spec: GraphModelSpec, x: string, param: (name: string) => string, training = false) {
+  if (spec.kind === 'layers') return layersForward(g, spec, x, param, training);
+  return { logits: importedLogits(g, spec, x, param), runningSteps: new Map<string, string>() };
+}
+
+function importedLogits(g: GraphBuilder, spec: OnnxModelSpec, x: string, param: (name: string) => string): string {
   const s = graphOf(spec);
   const shaped = g.reshape(x, s.input.shape);
   const out = replay(g, s, shaped, param);
@@ -58,7 +62,7 @@ export function trainingStepGraph(spec: GraphModelSpec): Graph {
   const x = g.input('x', [BATCH, inputSize(spec)]);
   const y = g.input('y', [BATCH, classCount(spec)]);
   const param = addParams(g, spec);
-  const logits = logitsOf(g, spec, x, param);
+  const { logits, runningSteps } = logitsOf(g, spec, x, param, true);
   const logp = g.op('LogSoftmax', [logits], { axis: -1 });
   const perSample = g.op('ReduceSum', [g.op('Mul', [y, logp])], { axes: [1], keepdims: 0 });
   const loss = g.alias(g.op('Neg', [g.op('ReduceMean', [perSample], { axes: [0], keepdims: 0 })]), 'loss');
@@ -70,7 +74,8 @@ export function trainingStepGraph(spec: GraphModelSpec): Graph {
   g.output(g.alias(g.op('ReduceSum', [hits], { keepdims: 0 }), 'correct'));
   const names = parameterShapes(spec).map((s) => s.name);
   const grads = gradients(g, loss, names.map(param));
-  for (const name of names) g.output(g.alias(grads.get(param(name)) as string, `grad.${name}`));
+  // A running statistic's slot carries its step instead: state is moved by the batch, not by the loss.
+  for (const name of names) g.output(g.alias((runningSteps.get(param(name)) ?? grads.get(param(name))) as string, `grad.${name}`));
   return g.graph;
 }
 
@@ -78,7 +83,7 @@ export function trainingStepGraph(spec: GraphModelSpec): Graph {
 export function inferenceStepGraph(spec: GraphModelSpec, weights?: Float32Array): Graph {
   const g = new GraphBuilder();
   const x = g.input('input', [BATCH, inputSize(spec)]);
-  const logits = g.alias(logitsOf(g, spec, x, addParams(g, spec, weights)), 'logits');
+  const logits = g.alias(logitsOf(g, spec, x, addParams(g, spec, weights)).logits, 'logits');
   g.output(logits);
   g.output(g.alias(g.op('Softmax', [logits], { axis: -1 }), 'probabilities'));
   return g.graph;

@@ -93,6 +93,8 @@ export const OP_CASES: OpCase[] = [
   { op: 'MaxPool', inputs: [[2, 3, 5, 4]], attrs: { kernel_shape: [2, 2], strides: [2, 2] }, label: 'odd size' },
   { op: 'GlobalAveragePool', inputs: [[2, 3, 4, 5]] },
   { op: 'LayerNormalization', inputs: [[3, 2, 7], [7], [7]], attrs: { epsilon: 1e-3 } },
+  { op: 'BatchNormalization', inputs: [[2, 3, 4, 5], [3], [3], [3], [3]], values: ['any', 'any', 'any', 'any', 'positive'] },
+  { op: 'BatchNormalization', inputs: [[5, 4], [4], [4], [4], [4]], values: ['any', 'any', 'any', 'any', 'positive'], label: 'on vectors' },
   {
     op: 'Concat',
     inputs: [

@@ -2,6 +2,7 @@ import { GridError } from '../../protocol/errors';
 import type { OpDef } from './op';
 import { Add } from './ops/add';
 import { ArgMax } from './ops/arg-max';
+import { BatchNormalization } from './ops/batch-normalization';
 import { ExpandAs, SizeOf, SumAs } from './ops/broadcasting';
 import { Equal, Greater, GreaterOrEqual } from './ops/comparisons';
 import { Concat } from './ops/concat';
@@ -77,6 +78,7 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
     MaxPool,
     GlobalAveragePool,
     LayerNormalization,
+    BatchNormalization,
     Concat,
     Slice,
     Gather,

@@ -1,6 +1,7 @@
 import { classCount, inputSize, type ModelSpec, parameterShapes, sizeOf, type TensorShape } from '../../protocol/model';
 import type { AdamWHyper, Backend, Tensor } from '../backend';
 import { type InnerState, newInnerState } from '../inner-state';
+import { RUNNING_MOMENTUM, type StateLayout, stepLeavingState } from '../state-step';
 
 export interface Batch {
   /** Row-major features, `inputSize` floats per sample. */
@@ -84,6 +85,7 @@ export async function hostLocalSteps(
   h: Omit<AdamWHyper, 'step'>,
   state: InnerState,
   adamw: (p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, h: AdamWHyper) => void,
+  layout: StateLayout = { kept: [], running: [] },
 ): Promise<StepResult & { delta: Float32Array }> {
   const p = flat.slice();
   let loss = 0;
@@ -91,7 +93,7 @@ export async function hostLocalSteps(
   let samples = 0;
   for (const [step, batch] of batches.entries()) {
     const r = await model.lossAndGradients(p, batch);
-    adamw(p, r.grads, state.m, state.v, { ...h, step: state.step + step + 1 });
+    stepLeavingState(p, r.grads, layout, RUNNING_MOMENTUM, () => adamw(p, r.grads, state.m, state.v, { ...h, step: state.step + step + 1 }));
     loss += r.loss * r.samples;
     correct += r.correct;
     samples += r.samples;

@@ -5,6 +5,7 @@ import { adamwUpdate } from '../cpu/backend';
 import type { Engine, TrainableModel } from '../engine';
 import { type InnerState, newInnerState } from '../inner-state';
 import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, oneHot, type StepResult, splitParams } from '../models/model';
+import { stateLayout } from '../state-step';
 import { inferenceGraph, trainingGraph } from './models';
 
 /** The part of onnxruntime we use; onnxruntime-node and onnxruntime-web both provide it, so the host injects one. */
@@ -29,7 +30,7 @@ export class OnnxModel implements TrainableModel {
 
   private constructor(
     private readonly ort: Ort,
-    spec: ModelSpec,
+    readonly spec: ModelSpec,
     private readonly train: Session,
     private readonly infer: Session,
   ) {
@@ -67,7 +68,7 @@ export class OnnxModel implements TrainableModel {
   }
 
   localSteps(flat: Float32Array, batches: Batch[], h: Omit<AdamWHyper, 'step'>, state: InnerState = newInnerState(flat.length)) {
-    return hostLocalSteps(this, flat, batches, h, state, adamwUpdate);
+    return hostLocalSteps(this, flat, batches, h, state, adamwUpdate, stateLayout(this.spec));
   }
 
   async predict(flat: Float32Array, x: Float32Array): Promise<Float32Array> {

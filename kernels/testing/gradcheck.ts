@@ -1,4 +1,4 @@
-import type { ModelSpec } from '../../protocol/model';
+import { type ModelSpec, stateRanges } from '../../protocol/model';
 import type { Backend } from '../backend';
 import { buildModel, initParams } from '../models/index';
 import { sampleBatch } from '../models/sample-batch';
@@ -13,10 +13,13 @@ export async function finiteDifferenceCheck(backend: Backend, spec: ModelSpec, c
   for (let i = 0; i < params.length; i++) params[i] += 0.01 * Math.sin(i); // biases non-zero too
   const batch = sampleBatch(spec, 6);
   const { grads } = await model.lossAndGradients(params, batch);
+  // State (running statistics) is not a function of the loss: its slots carry steps, checked elsewhere.
+  const state = [...stateRanges(spec, 'running'), ...stateRanges(spec, 'kept')];
+  const trained = Array.from(params.keys()).filter((i) => !state.some((r) => i >= r.start && i < r.end));
   let worst = 0;
   let checked = 0;
   for (let k = 0; k < count; k++) {
-    const i = Math.floor(((k + 0.5) / count) * params.length);
+    const i = trained[Math.floor(((k + 0.5) / count) * trained.length)];
     const saved = params[i];
     params[i] = saved + eps;
     const up = (await model.lossAndGradients(params, batch)).loss;
