@@ -28,11 +28,13 @@ const kernel = custom<number | [number, number]>(
 const conv2d = obj({ type: lit('conv2d'), filters: int(1, 4096), kernel, stride: opt(int(1, 8)), padding: opt(lit('same', 'valid')) });
 /** Non-overlapping windows of size x size (a last row or column they do not reach is dropped). */
 const maxPool = obj({ type: lit('maxPool'), size: int(2, 8) });
+const avgPool = obj({ type: lit('avgPool'), size: int(2, 8) });
 
 const plain = {
   dense,
   relu: act('relu'),
   gelu: act('gelu'),
+  silu: act('silu'),
   tanh: act('tanh'),
   sigmoid: act('sigmoid'),
   leakyRelu,
@@ -40,6 +42,7 @@ const plain = {
   batchNorm,
   conv2d,
   maxPool,
+  avgPool,
   globalAvgPool: act('globalAvgPool'),
   flatten: act('flatten'),
 };
@@ -107,11 +110,11 @@ export function layerParams(spec: LayersSpec): { params: LayerParam[]; width: nu
         const c = [shape[0]];
         params.push({ name: `${name}.scale`, shape: c, init: 'ones' }, { name: `${name}.bias`, shape: c });
         params.push({ name: `${name}.mean`, shape: c, state: 'running' }, { name: `${name}.var`, shape: c, init: 'ones', state: 'running' });
-      } else if (l.type === 'conv2d' || l.type === 'maxPool' || l.type === 'globalAvgPool') {
+      } else if (l.type === 'conv2d' || l.type === 'maxPool' || l.type === 'avgPool' || l.type === 'globalAvgPool') {
         if (!image) throw bad(`layer ${name}: ${l.type} takes an image [channels, height, width]; this one gets [${shape}]`);
         const [c, h, w] = shape;
         if (l.type === 'globalAvgPool') shape = [c, 1, 1];
-        else if (l.type === 'maxPool') {
+        else if (l.type === 'maxPool' || l.type === 'avgPool') {
           if (h < l.size || w < l.size) throw bad(`layer ${name}: a ${l.size}x${l.size} pool on a ${h}x${w} image`);
           shape = [c, Math.floor(h / l.size), Math.floor(w / l.size)];
         } else {

@@ -44,6 +44,7 @@ export class GraphBuilder implements Emitter {
       inputs.map((i) => this.shapeOf(i)),
       attrs,
     );
+    if (shapes.length < count) throw new GridError('UNSUPPORTED_OP', `${name} with ${count} outputs (the grid computes its first ${shapes.length})`);
     const outputs = shapes.slice(0, count).map((s) => this.define(this.fresh(name), s));
     this.graph.nodes.push({ op: name, inputs, outputs, attrs });
     return outputs;

@@ -3,6 +3,7 @@ import { GraphBuilder } from './builder';
 import { runOnCpu } from './cpu-run';
 import type { Graph, HostTensor } from './ir';
 import type { OpCase } from './op-cases';
+import { opNamed } from './registry';
 
 /** Deterministic values in (-1, 1) (or as a case asks): the same case checks the same numbers on every engine. */
 function values(n: number, seed: number, kind: 'any' | 'positive' | 'away' | 'mask' | 'index'): Float32Array {
@@ -44,17 +45,25 @@ export function checkGraph(c: OpCase, seed = 1): CheckGraph {
     const n = shape.reduce((a, b) => a * b, 1);
     return g.param(`in${i}`, shape, values(n, seed + i, c.values?.[i] ?? 'any'), !c.fixed?.includes(i));
   });
-  const y = g.op(c.op, params, c.attrs ?? {});
-  const shape = g.shapeOf(y) as number[];
-  const r = g.constant(
-    values(
-      shape.reduce((a, b) => a * b, 1),
-      seed + 99,
-      'any',
-    ),
-    shape,
-  );
-  const loss = g.op('ReduceSum', [g.op('Mul', [y, r])], { keepdims: 0 });
+  const attrs = c.attrs ?? {};
+  const count = opNamed(c.op).shape(
+    params.map((p) => g.shapeOf(p)),
+    attrs,
+  ).length;
+  // Every output weighed by its own fixed random r (an op of several outputs, like Split, is checked on all).
+  const terms = g.ops(c.op, params, attrs, count).map((y, k) => {
+    const shape = g.shapeOf(y) as number[];
+    const r = g.constant(
+      values(
+        shape.reduce((a, b) => a * b, 1),
+        seed + 99 + k,
+        'any',
+      ),
+      shape,
+    );
+    return g.op('ReduceSum', [g.op('Mul', [y, r])], { keepdims: 0 });
+  });
+  const loss = terms.reduce((a, b) => g.op('Add', [a, b]));
   g.output(loss);
   const wrt = params.filter((_, i) => !c.fixed?.includes(i));
   const d = gradients(g, loss, wrt);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { onnx as Onnx } from 'onnx-proto';
 import * as ortNode from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { adamwUpdate } from '../cpu/backend';
@@ -173,8 +174,59 @@ describe('third-party ONNX graphs imported as trainable graphs', () => {
     for (const name of fetch) expect(relativeError(onOrt.get(name) as HostTensor, cpu.get(name) as HostTensor)).toBeLessThan(1e-4);
   });
 
-  it('refuses what it cannot train, by name: an op outside the set (the Cast before a data-dependent If), a varying sample shape, several inputs', () => {
-    expect(() => importOnnx(file('hey_jarvis_v0.1'))).toThrow(/node Cast_31: op Cast is not one the grid can train/);
+  it('folds the shape arithmetic and the constant If an exporter leaves, and reads Split, Dropout, Expand and Cast', async () => {
+    // x.view(x.size(0), -1), torch.chunk, an eval-mode Dropout, a branch on a static size, a scale by 1/sqrt(width).
+    const b = new OnnxBuilder();
+    const x = b.input('x', ['N', 2, 3, 4]);
+    const batch = b.op('Unsqueeze', [b.op('Gather', [b.op('Shape', [x]), b.ints(0)], { axis: 0 }), b.ints([0])]);
+    const flat = b.op('Reshape', [x, b.op('Concat', [batch, b.ints([-1])], { axis: 0 })]);
+    const h = b.op('Gemm', [flat, b.weight('fc.weight', [8, 24], noise(192, 1)), b.weight('fc.bias', [8], noise(8, 2))], { transB: 1 });
+    const [left, right] = ['left', 'right'];
+    b.op('Split', [h], { axis: 1 }, [left, right]);
+    const kept = b.op('Dropout', [left, b.weight('ratio', [], Float32Array.of(0.1))]);
+    const scaled = b.op('Mul', [kept, b.op('Expand', [b.weight('gain', [1], Float32Array.of(1.5)), b.ints([4])])]);
+    const width = b.op('Gather', [b.op('Shape', [h]), b.ints(1)], { axis: 0 });
+    const isEight = b.op('Equal', [width, b.ints(8)]);
+    const branched = b.op('Relu', [b.op('Add', [scaled, right])]); // placeholder: becomes the If's then-branch below
+    const y = b.op('Div', [b.op('Cast', [branched], { to: 1 }), b.op('Sqrt', [b.op('Cast', [width], { to: 1 })])]);
+    b.output(b.op('Gemm', [y, b.weight('out.weight', [3, 4], noise(12, 3)), b.weight('out.bias', [3], noise(3, 4))], { transB: 1 }), 'logits', ['N', 3]);
+    const model = onnx.ModelProto.decode(b.build('exported'));
+    const nodes = model.graph?.node as Onnx.INodeProto[];
+    const at = nodes.findIndex((n) => n.opType === 'Relu');
+    const [add, relu] = [nodes[at - 1], nodes[at]];
+    const branch = (name: string, body: Onnx.INodeProto[], out: string) =>
+      onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.GRAPH, g: { name, node: body, output: [{ name: out }] } });
+    const iff = {
+      opType: 'If',
+      name: 'If_static',
+      input: [isEight],
+      output: relu.output,
+      attribute: [
+        branch('then_branch', [{ ...add }, { ...relu, output: ['then_out'] }], 'then_out'),
+        branch('else_branch', [{ opType: 'Identity', input: [left], output: ['else_out'] }], 'else_out'),
+      ],
+    };
+    nodes.splice(at - 1, 2, iff);
+    model.opsetImport = [{ domain: '', version: 17 }];
+    const bytes = onnx.ModelProto.encode(model).finish();
+    const m = importOnnx(bytes);
+    expect(m.builder.graph.nodes.map((n) => n.op)).not.toContain('If');
+    expect(m.builder.graph.params.map((p) => p.name)).toEqual(['fc.weight', 'fc.bias', 'gain', 'out.weight', 'out.bias']); // not the Dropout's ratio
+    m.builder.output(m.output);
+    const input = { shape: [5, 2, 3, 4], data: noise(120, 5) };
+    const ours = runOnCpu(m.builder.graph, { [m.input]: input }).get(m.output) as HostTensor;
+    const session = await ortNode.InferenceSession.create(bytes);
+    const want = (await session.run({ x: new ortNode.Tensor('float32', input.data, input.shape) })).logits.data as Float32Array;
+    expect(relativeError(ours, { shape: [5, 3], data: want })).toBeLessThan(1e-5);
+    const loss = m.builder.op('ReduceSum', [m.builder.op('Mul', [m.output, m.output])], { keepdims: 0 });
+    const grads = gradients(m.builder, loss, ['fc.weight', 'fc.bias', 'gain', 'out.weight']);
+    const fetch = [loss, ...grads.values()];
+    const [cpu, onOrt] = [runOnCpu(m.builder.graph, { [m.input]: input }), await runOnOrt(ortNode, 'cpu', m.builder.graph, { [m.input]: input }, fetch)];
+    for (const name of fetch) expect(relativeError(onOrt.get(name) as HostTensor, cpu.get(name) as HostTensor)).toBeLessThan(1e-4);
+  });
+
+  it('refuses what it cannot train, by name: an If on the data, a varying sample shape, several inputs', () => {
+    expect(() => importOnnx(file('hey_jarvis_v0.1'))).toThrow(/node If_32: an If on a value computed from the data/);
     expect(() => importOnnx(file('melspectrogram'))).toThrow(/only its first dimension may vary/);
     expect(() => importOnnx(file('silero_vad'))).toThrow(/4 inputs \(input, sr, h, c\): name one/);
     expect(() => importOnnx(new TextEncoder().encode('not a model'))).toThrow(/ONNX|graph/);

@@ -2,6 +2,7 @@ import type { onnx as Onnx } from 'onnx-proto';
 import { GridError } from '../../protocol/errors';
 import { onnx } from '../onnx/graph';
 import { GraphBuilder } from './builder';
+import { constantValues, FOLDERS, type Folded, reshapeTarget, shapeValue } from './fold-shapes';
 import type { Attr, Dim } from './ir';
 
 /** An imported model: its graph, the data input and the output named, and the initializers as trainable parameters. */
@@ -22,7 +23,12 @@ const LIST_INPUTS: Record<string, string[]> = {
   ReduceMean: ['axes'],
   ReduceMax: ['axes'],
   Slice: ['starts', 'ends', 'axes', 'steps'],
+  Expand: ['shape'],
+  Split: ['split'],
 };
+
+/** Inputs after the first that an inference graph's op never needs (Dropout's ratio and training mode). */
+const UNREAD_INPUTS = new Set(['Dropout']);
 
 /** A float or int64 tensor's values (raw bytes or the typed lists), as numbers. */
 function tensorValues(t: Onnx.ITensorProto): { dims: number[]; values: Float32Array; float: boolean } {
@@ -72,12 +78,12 @@ export function importOnnx(bytes: Uint8Array, named: { input?: string; output?: 
   const opset = Number(model.opsetImport?.find((o) => !o.domain)?.version ?? 0);
   if (opset < 13) throw bad(`opset ${opset}: the grid reads opset 13 and later (export with opset_version=13 or more)`);
   const names = new Map<string, string>(); // ONNX value name -> IR value name
-  const lists = new Map<string, number[]>(); // int64 constants: shapes and axes, folded into attributes
+  const folded = new Map<string, Folded>(); // int64 constants and shape arithmetic, folded into attributes
   const initialized = new Set((graph.initializer ?? []).map((t) => t.name as string));
   for (const t of graph.initializer ?? []) {
     const { dims, values, float } = tensorValues(t);
     if (float) names.set(t.name as string, g.param(t.name as string, dims, values));
-    else lists.set(t.name as string, [...values]);
+    else folded.set(t.name as string, { shape: dims, values: [...values] });
   }
   const inputs = (graph.input ?? []).filter((i) => !initialized.has(i.name as string));
   const data = named.input ? inputs.find((i) => i.name === named.input) : inputs[0];
@@ -90,40 +96,101 @@ export function importOnnx(bytes: Uint8Array, named: { input?: string; output?: 
   names.set(data.name as string, g.input(data.name as string, shape));
   const value = (name: string) => {
     const v = names.get(name);
-    if (v === undefined) throw bad(`value ${name} is used before it is computed`);
-    return v;
+    if (v !== undefined) return v;
+    const f = folded.get(name);
+    if (!f) throw bad(`value ${name} is used before it is computed`);
+    // Shape arithmetic that reaches the data's ops (a dimension in a formula) becomes a float constant.
+    const made = g.constant(Float32Array.from(constantValues(f, name)), f.shape);
+    names.set(name, made);
+    return made;
   };
-  for (const node of graph.node ?? []) {
+  importNodes(graph.node ?? [], { g, names, folded, value });
+  const out = named.output ?? (graph.output?.[0]?.name as string);
+  // Initializers no node reads (a Dropout's ratio, a folded branch's weights) are not parameters to train.
+  const read = new Set(g.graph.nodes.flatMap((n) => n.inputs));
+  const unread = g.graph.params.filter((p) => !read.has(p.name));
+  for (const p of unread) g.graph.params.splice(g.graph.params.indexOf(p), 1);
+  return { builder: g, input: value(data.name as string), output: value(out) };
+}
+
+interface Scope {
+  g: GraphBuilder;
+  names: Map<string, string>;
+  folded: Map<string, Folded>;
+  value: (name: string) => string;
+}
+
+/** Read nodes into the builder: shape arithmetic folded, a constant If replaced by its branch, every other op built. */
+function importNodes(nodes: Onnx.INodeProto[], s: Scope) {
+  const { g, names, folded, value } = s;
+  for (const node of nodes) {
     const op = node.opType as string;
     const outputs = (node.output ?? []) as string[];
+    const where = `node ${node.name || outputs[0]}`;
+    const given = ((node.input ?? []) as string[]).filter((i) => i !== '');
+    const attrs = attrsOf(node);
     if (op === 'Constant') {
       const t = (node.attribute ?? []).find((a) => a.name === 'value')?.t;
       if (!t) throw bad(`Constant ${node.name} has no tensor value`);
       const { dims, values, float } = tensorValues(t);
       if (float) names.set(outputs[0], g.constant(values, dims));
-      else lists.set(outputs[0], [...values]);
+      else folded.set(outputs[0], { shape: dims, values: [...values] });
       continue;
     }
-    const given = ((node.input ?? []) as string[]).filter((i) => i !== '');
-    const attrs = attrsOf(node);
+    if (op === 'Shape') {
+      folded.set(outputs[0], shapeValue(g.shapeOf(value(given[0])), attrs));
+      continue;
+    }
+    const fold = FOLDERS[op];
+    if (fold && given.every((i) => folded.has(i))) {
+      folded.set(
+        outputs[0],
+        withRefusalAt(where, () =>
+          fold(
+            given.map((i) => folded.get(i) as Folded),
+            attrs,
+          ),
+        ),
+      );
+      continue;
+    }
+    if (op === 'If') {
+      importNodes(constantBranch(node, folded, where), s);
+      continue;
+    }
     const listAttrs = LIST_INPUTS[op] ?? [];
     listAttrs.forEach((attr, k) => {
       if (given[k + 1] === undefined) return;
-      const list = lists.get(given[k + 1]);
-      if (!list)
-        throw new GridError('UNSUPPORTED_OP', `node ${node.name || outputs[0]}: ${op}'s ${attr} is computed at run time; only constant ${attr} are supported`);
-      attrs[attr] = list;
+      const list = folded.get(given[k + 1]);
+      if (!list) throw new GridError('UNSUPPORTED_OP', `${where}: ${op}'s ${attr} is computed at run time; only constant ${attr} are supported`);
+      attrs[attr] =
+        op === 'Reshape' ? reshapeTarget(list.values, g.shapeOf(value(given[0]))) : withRefusalAt(where, () => constantValues(list, `${op}'s ${attr}`));
     });
-    if (listAttrs.length) given.length = 1;
-    const inputs = given.map(value);
-    try {
-      const made = g.ops(op, inputs, attrs, outputs.length);
-      outputs.forEach((o, i) => names.set(o, made[i]));
-    } catch (e) {
-      if (e instanceof GridError && e.code === 'UNSUPPORTED_OP') throw new GridError('UNSUPPORTED_OP', `node ${node.name || outputs[0]}: ${e.message}`);
-      throw e;
-    }
+    if (listAttrs.length || UNREAD_INPUTS.has(op)) given.length = 1;
+    if (op === 'Split' && attrs.split === undefined) attrs.num_outputs ??= outputs.length; // before opset 18: equal parts
+    const made = withRefusalAt(where, () => g.ops(op, given.map(value), attrs, outputs.length));
+    outputs.forEach((o, i) => names.set(o, made[i]));
   }
-  const out = named.output ?? (graph.output?.[0]?.name as string);
-  return { builder: g, input: value(data.name as string), output: value(out) };
+}
+
+/** An If whose condition is known when the model is read: the nodes of the branch it takes, their outputs renamed to the If's. */
+function constantBranch(node: Onnx.INodeProto, folded: Map<string, Folded>, where: string): Onnx.INodeProto[] {
+  const cond = folded.get((node.input ?? [])[0] as string);
+  if (!cond) throw new GridError('UNSUPPORTED_OP', `${where}: an If on a value computed from the data (only If on a constant condition is folded)`);
+  const taken = withRefusalAt(where, () => constantValues(cond, 'If'))[0] ? 'then_branch' : 'else_branch';
+  const branch = node.attribute?.find((a) => a.name === taken)?.g;
+  if (!branch) throw bad(`${where}: If has no ${taken}`);
+  const renames = (branch.output ?? []).map((o, i) => ({ opType: 'Identity', input: [o.name as string], output: [(node.output ?? [])[i] as string] }));
+  return [...(branch.node ?? []), ...renames];
+}
+
+/** Run `f`; an UNSUPPORTED_OP it throws names the node. */
+function withRefusalAt<T>(where: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof GridError && e.code === 'UNSUPPORTED_OP' && !e.message.startsWith('node '))
+      throw new GridError('UNSUPPORTED_OP', `${where}: ${e.message}`);
+    throw e;
+  }
 }

@@ -43,6 +43,8 @@ function layer(b: Build, l: Layer, h: string, name: string): string {
     }
     case 'maxPool':
       return g.op('MaxPool', [h], { kernel_shape: [l.size, l.size], strides: [l.size, l.size] });
+    case 'avgPool':
+      return g.op('AveragePool', [h], { kernel_shape: [l.size, l.size], strides: [l.size, l.size] });
     case 'globalAvgPool':
       return g.op('GlobalAveragePool', [h]);
     case 'flatten':
@@ -55,6 +57,8 @@ function layer(b: Build, l: Layer, h: string, name: string): string {
       return g.op('Sigmoid', [h]);
     case 'leakyRelu':
       return g.op('LeakyRelu', [h], { alpha: l.alpha ?? 0.01 });
+    case 'silu':
+      return g.op('Mul', [h, g.op('Sigmoid', [h])]);
     case 'gelu':
       return gelu(g, h);
     case 'layerNorm':

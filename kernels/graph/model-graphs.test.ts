@@ -102,13 +102,13 @@ describe('batch norm in a layer list', () => {
     layers: [
       { type: 'conv2d', filters: 4, kernel: 3 },
       { type: 'batchNorm' },
-      { type: 'relu' },
+      { type: 'silu' },
       {
         type: 'residual',
         layers: [{ type: 'conv2d', filters: 5, kernel: 3, stride: 2 }, { type: 'batchNorm' }, { type: 'tanh' }],
         shortcut: [{ type: 'conv2d', filters: 5, kernel: 1, stride: 2 }],
       },
-      { type: 'globalAvgPool' },
+      { type: 'avgPool', size: 2 },
       { type: 'dense', units: 3 },
     ],
   };

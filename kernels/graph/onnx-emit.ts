@@ -25,7 +25,7 @@ export function emitOnnx(graph: Graph, o: EmitOptions): Uint8Array {
   let internal = 0;
   const w: OnnxWriter = {
     // Values an op's ONNX form adds get names of their own: they must never meet the IR's (`ReduceSum_54`).
-    node: (op, inputs, attrs = {}, outputs) => b.op(op, inputs, attrs, outputs?.[0] ?? `__onnx_${internal++}_${op}`),
+    node: (op, inputs, attrs = {}, outputs) => b.op(op, inputs, attrs, outputs?.length ? outputs : `__onnx_${internal++}_${op}`),
     ints: (values) => b.ints(values),
     floats: (values) => b.weight(`__onnx_${internal++}_floats`, [values.length], Float32Array.from(values)),
     shapeOf: (name) => graph.shapes.get(name) ?? [],

@@ -2,16 +2,21 @@ import { GridError } from '../../protocol/errors';
 import type { OpDef } from './op';
 import { Add } from './ops/add';
 import { ArgMax } from './ops/arg-max';
+import { AveragePool, AveragePoolGrad } from './ops/average-pool';
 import { BatchNormalization } from './ops/batch-normalization';
 import { ExpandAs, SizeOf, SumAs } from './ops/broadcasting';
+import { Cast } from './ops/cast';
 import { Equal, Greater, GreaterOrEqual } from './ops/comparisons';
 import { Concat } from './ops/concat';
 import { Conv, ConvGradInput, ConvGradWeight } from './ops/conv';
 import { Div } from './ops/div';
+import { Dropout } from './ops/dropout';
 import { Erf } from './ops/erf';
 import { Exp } from './ops/exp';
+import { Expand } from './ops/expand';
 import { Flatten } from './ops/flatten';
 import { Gather, GatherGrad } from './ops/gather';
+import { Gelu } from './ops/gelu';
 import { Gemm } from './ops/gemm';
 import { Identity } from './ops/identity';
 import { LayerNormalization } from './ops/layer-normalization';
@@ -31,6 +36,7 @@ import { Reshape, ReshapeAs } from './ops/reshape';
 import { Sigmoid } from './ops/sigmoid';
 import { Slice, SliceGrad } from './ops/slice';
 import { LogSoftmax, Softmax } from './ops/softmax';
+import { Split } from './ops/split';
 import { Sqrt } from './ops/sqrt';
 import { Squeeze, Unsqueeze } from './ops/squeeze';
 import { Sub } from './ops/sub';
@@ -52,7 +58,10 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
     Log,
     Sqrt,
     Erf,
+    Gelu,
     Identity,
+    Dropout,
+    Cast,
     Relu,
     LeakyRelu,
     Sigmoid,
@@ -76,10 +85,13 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
     ReduceMax,
     Conv,
     MaxPool,
+    AveragePool,
     GlobalAveragePool,
     LayerNormalization,
     BatchNormalization,
     Concat,
+    Split,
+    Expand,
     Slice,
     Gather,
     // Helpers the backward rules write: a broadcast and its sum, a reshape to another value's shape, a runtime count.
@@ -90,6 +102,7 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
     ConvGradInput,
     ConvGradWeight,
     MaxPoolGrad,
+    AveragePoolGrad,
     SliceGrad,
     GatherGrad,
   ].map((op) => [op.name, op]),

@@ -57,16 +57,17 @@ export class GraphBuilder {
     return name;
   }
 
-  /** One node; returns its (first) output's name. */
-  op(type: string, inputs: string[], attrs: Record<string, OnnxAttr> = {}, output = this.fresh(type)): string {
+  /** A node; `output` names its output, or its outputs when it has several (Split). Returns the first. */
+  op(type: string, inputs: string[], attrs: Record<string, OnnxAttr> = {}, output: string | string[] = this.fresh(type)): string {
+    const outputs = typeof output === 'string' ? [output] : output;
     this.nodes.push({
       opType: type,
       input: inputs,
-      output: [output],
+      output: outputs,
       name: `${type}_${this.nodes.length}`,
       attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
     });
-    return output;
+    return outputs[0];
   }
 
   /** The serialized ModelProto. */

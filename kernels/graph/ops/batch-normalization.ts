@@ -21,7 +21,8 @@ function channelsOf(x: Shape, op: string): number {
  */
 export const BatchNormalization: OpDef = {
   name: 'BatchNormalization',
-  shape: ([x, ...perC]) => {
+  shape: ([x, ...perC], attrs) => {
+    if (attrs.training_mode === 1) throw new GridError('UNSUPPORTED_OP', 'BatchNormalization in training mode (export the model in eval mode)');
     const c = channelsOf(x, 'BatchNormalization');
     if (perC.some((s) => s.length !== 1 || s[0] !== c)) throw new GridError('BAD_MODEL', `BatchNormalization on ${c} channels needs four vectors of ${c}`);
     return [x];

@@ -1,29 +1,43 @@
 import { GridError } from '../../../protocol/errors';
-import type { Attrs } from '../ir';
-import type { OpDef } from '../op';
+import type { Attrs, Dim, Shape } from '../ir';
+import type { OnnxWriter, OpDef } from '../op';
 import { type Geometry, geometry, image, onnxGeometry, outSize } from './conv-geometry';
 
 /** Pooling windows that tile the image without overlap or padding: their backward needs no indices (WebGPU has none). */
-function tiling(attrs: Attrs): Geometry {
+export function tiling(attrs: Attrs): Geometry {
   const g = geometry(attrs, [1, 1]);
   if (g.s[0] !== g.k[0] || g.s[1] !== g.k[1] || g.p.some((p) => p !== 0) || g.d.some((d) => d !== 1) || attrs.ceil_mode === 1)
     throw new GridError(
       'UNSUPPORTED_OP',
-      `MaxPool with kernel [${g.k}] strides [${g.s}] pads [${g.p}]: only windows that tile the image (stride = kernel, no pads) are supported`,
+      `pooling with kernel [${g.k}] strides [${g.s}] pads [${g.p}]: only windows that tile the image (stride = kernel, no pads) are supported`,
     );
   return g;
 }
 
-const at4 = (s: readonly number[], a: number, b: number, c: number, d: number) => ((a * s[1] + b) * s[2] + c) * s[3] + d;
+export const at4 = (s: readonly number[], a: number, b: number, c: number, d: number) => ((a * s[1] + b) * s[2] + c) * s[3] + d;
+
+/** A tiling pool's output shape. */
+export function poolShape(x: Shape, attrs: Attrs, op: string): Dim[] {
+  const [n, c, h, w] = image(x, op);
+  const g = tiling(attrs);
+  return [n, c, outSize(h, g, 0), outSize(w, g, 1)];
+}
+
+/** ONNX: each pooled value repeated over its window (nearest-neighbour Resize). */
+export const upsample = (w: OnnxWriter, t: string, g: Geometry) => w.node('Resize', [t, '', w.floats([1, 1, g.k[0], g.k[1]])], { mode: 'nearest' });
+
+/** ONNX: `t` (the windows' extent) padded with zeros to the input's size, where the last row or column was dropped. */
+export function padToInput(w: OnnxWriter, t: string, x: string, g: Geometry, outputs: string[]) {
+  const [h, wd] = (w.shapeOf(x) as number[]).slice(2);
+  const [eh, ew] = [outSize(h, g, 0) * g.k[0], outSize(wd, g, 1) * g.k[1]];
+  if (eh === h && ew === wd) w.node('Identity', [t], {}, outputs);
+  else w.node('Pad', [t, w.ints([0, 0, 0, 0, 0, 0, h - eh, wd - ew])], {}, outputs);
+}
 
 /** Max over each window; a last row or column the windows do not reach is dropped, as ONNX does. */
 export const MaxPool: OpDef = {
   name: 'MaxPool',
-  shape: ([x], attrs) => {
-    const [n, c, h, w] = image(x, 'MaxPool');
-    const g = tiling(attrs);
-    return [[n, c, outSize(h, g, 0), outSize(w, g, 1)]];
-  },
+  shape: ([x], attrs) => [poolShape(x, attrs, 'MaxPool')],
   cpu: ([x], attrs) => {
     const g = tiling(attrs);
     const shape = [x.shape[0], x.shape[1], outSize(x.shape[2], g, 0), outSize(x.shape[3], g, 1)];
@@ -67,11 +81,9 @@ export const MaxPoolGrad: OpDef = {
     const g = tiling(n.attrs);
     const [h, wd] = (w.shapeOf(x) as number[]).slice(2);
     const [eh, ew] = [outSize(h, g, 0) * g.k[0], outSize(wd, g, 1) * g.k[1]];
-    const up = (t: string) => w.node('Resize', [t, '', w.floats([1, 1, g.k[0], g.k[1]])], { mode: 'nearest' });
     const covered = eh === h && ew === wd ? x : w.node('Slice', [x, w.ints([0, 0]), w.ints([eh, ew]), w.ints([2, 3])]);
-    const routed = w.node('Mul', [w.node('Cast', [w.node('Equal', [covered, up(y)])], { to: 1 }), up(dy)]);
-    if (eh === h && ew === wd) w.node('Identity', [routed], {}, [...n.outputs]);
-    else w.node('Pad', [routed, w.ints([0, 0, 0, 0, 0, 0, h - eh, wd - ew])], {}, [...n.outputs]);
+    const routed = w.node('Mul', [w.node('Cast', [w.node('Equal', [covered, upsample(w, y, g)])], { to: 1 }), upsample(w, dy, g)]);
+    padToInput(w, routed, x, g, [...n.outputs]);
   },
 };
 
