@@ -1,10 +1,15 @@
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ByteCache } from '../worker/host';
 
-/** Content-addressed files under `dir`; keys are already hashes, so names never collide or escape. */
+/**
+ * Files under `dir`, one per key. A key is named by a readable prefix and its sha256: keys hold model specs (an
+ * engine's rate for a layer list runs to kilobytes, past any file-name limit), and two keys differing only in
+ * punctuation must not share a file.
+ */
 export function fileCache(dir: string): ByteCache {
-  const path = (key: string) => join(dir, key.replace(/[^a-z0-9]/gi, '_'));
+  const path = (key: string) => join(dir, `${key.slice(0, 60).replace(/[^a-z0-9]/gi, '_')}-${createHash('sha256').update(key).digest('hex')}`);
   return {
     async get(key) {
       try {
