@@ -1,7 +1,9 @@
 import { sizeOf } from './model';
+import { CLASS_U8, readTarget, type Targets, targetBytes } from './targets';
 
 // The data-set chunk format: written by the coordinator, read by workers and by the coordinator's evaluation.
-// A chunk holds `count` samples: labels (u8[count]) then features (u8 or little-endian f32, row-major).
+// A chunk holds `count` samples: their targets (one u8 class unless the manifest's `targets` says otherwise,
+// row-major) then features (u8 or little-endian f32, row-major).
 
 /** Samples per chunk; chunks are content-addressed by sha256 so workers verify and cache them. */
 export const CHUNK_SAMPLES = 4096;
@@ -17,23 +19,38 @@ export interface DatasetManifest {
   /** Features are scaled by this before use (1/255 for pixels). */
   featureScale: number;
   classes: number;
+  /** What each sample is labelled with (absent: one u8 class). */
+  targets?: Targets;
   chunkSize: number;
   /** sha256 hex of each chunk's bytes, which are labels (u8[count]) then features. */
   chunks: { index: number; samples: number; bytes: number; sha256: string }[];
 }
 
-/** Assemble a training batch from content-hashed chunks; used by workers and by the coordinator's evaluation alike. */
-export function gatherBatch(m: DatasetManifest, chunk: (index: number) => Uint8Array, indices: ArrayLike<number>): { x: Float32Array; y: Uint32Array } {
+export const targetsOf = (m: Pick<DatasetManifest, 'targets'>): Targets => m.targets ?? CLASS_U8;
+
+/**
+ * Assemble a training batch from content-hashed chunks; used by workers and by the coordinator's evaluation alike.
+ * `y` holds each sample's class (zeros where the data set has target vectors, which go to `targets`).
+ */
+export function gatherBatch(
+  m: DatasetManifest,
+  chunk: (index: number) => Uint8Array,
+  indices: ArrayLike<number>,
+): { x: Float32Array; y: Uint32Array; targets?: Float32Array } {
   const size = sizeOf(m.featureShape);
+  const t = targetsOf(m);
+  const stride = targetBytes(t);
   const x = new Float32Array(indices.length * size);
   const y = new Uint32Array(indices.length);
+  const targets = t.kind === 'class' ? undefined : new Float32Array(indices.length * t.width);
   for (let i = 0; i < indices.length; i++) {
     const s = indices[i];
     const c = Math.floor(s / m.chunkSize);
     const within = s - c * m.chunkSize;
     const bytes = chunk(c);
-    const count = m.chunks[c].samples;
-    y[i] = bytes[within];
+    const count = m.chunks[c].samples * stride;
+    if (targets) for (let k = 0; k < t.width; k++) targets[i * t.width + k] = readTarget(bytes, within * stride, k, t);
+    else y[i] = readTarget(bytes, within * stride, 0, t);
     if (m.featureDtype === 'u8') {
       const off = count + within * size;
       for (let k = 0; k < size; k++) x[i * size + k] = bytes[off + k] * m.featureScale;
@@ -43,20 +60,30 @@ export function gatherBatch(m: DatasetManifest, chunk: (index: number) => Uint8A
       for (let k = 0; k < size; k++) x[i * size + k] = view.getFloat32(k * 4, true) * m.featureScale;
     }
   }
-  return { x, y };
+  return targets ? { x, y, targets } : { x, y };
 }
 
-/** Cut a data set into chunks in the layout above; hashing is left to the caller (it differs per host). */
-export function buildChunks(labels: Uint8Array, features: Uint8Array | Float32Array, featureSize: number, chunkSamples = CHUNK_SAMPLES): Uint8Array[] {
+/**
+ * Cut a data set into chunks in the layout above; hashing is left to the caller (it differs per host). `labels` are
+ * the samples' encoded targets, `labelStride` bytes each.
+ */
+export function buildChunks(
+  labels: Uint8Array,
+  features: Uint8Array | Float32Array,
+  featureSize: number,
+  chunkSamples = CHUNK_SAMPLES,
+  labelStride = 1,
+): Uint8Array[] {
   const bytesPerFeature = features instanceof Float32Array ? 4 : 1;
   const featureBytes = new Uint8Array(features.buffer, features.byteOffset, features.byteLength);
   const chunks: Uint8Array[] = [];
-  for (let start = 0; start < labels.length; start += chunkSamples) {
-    const count = Math.min(chunkSamples, labels.length - start);
+  const samples = labels.length / labelStride;
+  for (let start = 0; start < samples; start += chunkSamples) {
+    const count = Math.min(chunkSamples, samples - start);
     const stride = featureSize * bytesPerFeature;
-    const chunk = new Uint8Array(count + count * stride);
-    chunk.set(labels.subarray(start, start + count), 0);
-    chunk.set(featureBytes.subarray(start * stride, (start + count) * stride), count);
+    const chunk = new Uint8Array(count * labelStride + count * stride);
+    chunk.set(labels.subarray(start * labelStride, (start + count) * labelStride), 0);
+    chunk.set(featureBytes.subarray(start * stride, (start + count) * stride), count * labelStride);
     chunks.push(chunk);
   }
   return chunks;

@@ -43,8 +43,9 @@ export type GraphStructure = Infer<typeof graphStructure>;
 
 /**
  * A model given as an ONNX file registered with the grid (`POST /api/models`), fine-tuned from its weights. `loss`:
- * softmax cross-entropy over its outputs (one per class), or binary cross-entropy on its one output (a logit, or a
- * Sigmoid's input) against 0/1 labels. `graph` is filled by the coordinator when the job is submitted.
+ * softmax cross-entropy over its outputs (one per class); binary cross-entropy on its one output (a logit, or a
+ * Sigmoid's input) against 0/1 classes, or on each output against a multi-label data set's labels; or mean squared
+ * error against a regression data set's values. `graph` is filled by the coordinator when the job is submitted.
  */
 export const onnxModelSpec = obj({
   kind: lit('onnx'),
@@ -54,7 +55,9 @@ export const onnxModelSpec = obj({
   }),
   input: opt(name),
   output: opt(name),
-  loss: lit('cross-entropy', 'binary-cross-entropy'),
+  loss: lit('cross-entropy', 'binary-cross-entropy', 'mse'),
+  /** What the outputs train against; the coordinator sets it from the data set. */
+  targets: opt(lit('class', 'multi-label', 'regression')),
   /** Parameters kept as the file has them: names, or prefixes ending in `*` (`"1.*"` for every tensor of layer 1). */
   frozen: opt(arr(str(200), 256)),
   graph: opt(graphStructure),

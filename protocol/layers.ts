@@ -56,6 +56,8 @@ export const layersSpec = obj({
   /** One sample's shape: features, or channels-height-width (fed flattened, row-major). */
   input: arr(int(1, 1 << 24), 4, 1),
   layers: arr(layer, 64, 1),
+  /** What the outputs train against; the coordinator sets it from the data set (class: softmax cross-entropy). */
+  targets: opt(lit('class', 'multi-label', 'regression')),
 });
 
 export type Layer = Infer<typeof layer>;

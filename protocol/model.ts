@@ -107,9 +107,15 @@ export const inputSize = (model: ModelSpec) => {
 };
 
 /** Classes the model tells apart: a binary classifier's one output counts two (0 and 1). */
+export type TargetKind = 'class' | 'multi-label' | 'regression';
+
+/** What a model's outputs train against: set from the data set when the job is submitted (a class unless it says). */
+export const targetKind = (model: ModelSpec): TargetKind => (model.kind === 'layers' || model.kind === 'onnx' ? (model.targets ?? 'class') : 'class');
+
+/** The model's outputs: one per class (a binary classifier's one logit counts as two classes), or per target. */
 export const classCount = (model: ModelSpec) => {
   if (model.kind === 'mlp') return model.layers[model.layers.length - 1];
   if (model.kind === 'layers') return layerParams(model).width;
-  if (model.kind === 'onnx') return model.loss === 'binary-cross-entropy' ? 2 : graphOf(model).outputWidth;
+  if (model.kind === 'onnx') return model.loss === 'binary-cross-entropy' && targetKind(model) === 'class' ? 2 : graphOf(model).outputWidth;
   return model.classes;
 };

@@ -84,8 +84,10 @@ export class TrainingRunner implements ShardRunner<Assignment> {
     if (a.task.mode === 'local') {
       const per = a.task.batch;
       const batches = [];
-      for (let s = 0; s < batch.y.length; s += per)
-        batches.push({ x: batch.x.subarray(s * model.inputSize, (s + per) * model.inputSize), y: batch.y.subarray(s, s + per) });
+      for (let s = 0; s < batch.y.length; s += per) {
+        const targets = batch.targets?.subarray(s * model.classes, (s + per) * model.classes);
+        batches.push({ x: batch.x.subarray(s * model.inputSize, (s + per) * model.inputSize), y: batch.y.subarray(s, s + per), ...(targets && { targets }) });
+      }
       const state = await this.innerState(a.jobId, a.round, model.paramCount);
       const out = await model.localSteps(params, batches, { lr: a.task.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, state);
       await this.cache.put(`inner:${a.jobId}`, packInner(state, a.round));

@@ -1,11 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { GridError } from '../../protocol/errors';
-import { CsvParser } from './csv';
+import { CsvParser, type CsvTargets } from './csv';
 
 // Parses one CSV data set in a worker thread as its chunks arrive, so a large upload never blocks the
 // coordinator's event loop and is never held whole. The first error is reported at once; the rest is ignored.
-const { name, split } = workerData as { name: string; split: string };
-const parser = new CsvParser();
+const { name, split, targets } = workerData as { name: string; split: string; targets?: CsvTargets };
+const parser = new CsvParser(targets);
 let failed = false;
 
 parentPort?.on('message', (m: { chunk?: Uint8Array; end?: true }) => {

@@ -2,9 +2,11 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSyn
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { Worker } from 'node:worker_threads';
+import type { DatasetManifest } from '../../protocol/dataset';
 import { type ErrorCode, GridError } from '../../protocol/errors';
 import { decodeNpy } from '../../protocol/npy';
 import type { Store } from '../store/index';
+import type { CsvTargets } from './csv';
 import { buildDataset, fashionMnistAvailable, type LoadedDataset, loadFashionMnist } from './datasets';
 
 /** Data sets the coordinator serves, by "name/split"; Fashion-MNIST is built in, CSV uploads persist in the data dir. */
@@ -23,7 +25,10 @@ export class DatasetRegistry {
     for (const row of await this.store.listDatasets()) {
       const [kind, path] = [row.source.slice(0, 4), row.source.slice(4)];
       if (!existsSync(path)) continue;
-      if (kind === 'csv:') this.loaded.set(`${row.name}/${row.split}`, await parseOffThread(row.name, row.split, createReadStream(path)));
+      // Parsed as it was uploaded: its targets are in the manifest recorded then.
+      const stored = await this.store.dataset(row.name, row.split);
+      const targets = stored && (JSON.parse(stored.manifest) as DatasetManifest).targets;
+      if (kind === 'csv:') this.loaded.set(`${row.name}/${row.split}`, await parseOffThread(row.name, row.split, createReadStream(path), targets));
       if (kind === 'npy:') this.loaded.set(`${row.name}/${row.split}`, npyDataset(row.name, row.split, readFileSync(path)));
     }
   }
@@ -75,7 +80,13 @@ export class DatasetRegistry {
    * Parse a CSV upload as it streams in (in a worker thread) while spooling it to the data dir; registered only
    * when all of it parsed. A bad row fails the upload at once, naming the line, and leaves nothing behind.
    */
-  async uploadCsv(name: string, split: string, body: AsyncIterable<Uint8Array> | string, tokenId: number | null = null): Promise<LoadedDataset> {
+  async uploadCsv(
+    name: string,
+    split: string,
+    body: AsyncIterable<Uint8Array> | string,
+    tokenId: number | null = null,
+    targets?: CsvTargets,
+  ): Promise<LoadedDataset> {
     const path = this.uploadPath(name, split, 'csv');
     const spool = `${path}.${process.pid}.${Date.now()}.part`;
     const file = createWriteStream(spool);
@@ -90,7 +101,7 @@ export class DatasetRegistry {
       }
     };
     try {
-      const ds = await parseOffThread(name, split, copy());
+      const ds = await parseOffThread(name, split, copy(), targets);
       file.end();
       await finished(file).catch(() => {});
       if (writeError) throw new GridError('INTERNAL', `could not store the upload: ${writeError.message}`);
@@ -121,8 +132,8 @@ function npyDataset(name: string, split: string, bytes: Uint8Array): LoadedDatas
 }
 
 /** Parse CSV chunks in a worker thread as they come (tsx loads the TypeScript there too); stops reading at its first error. */
-async function parseOffThread(name: string, split: string, chunks: AsyncIterable<Uint8Array>): Promise<LoadedDataset> {
-  const thread = new Worker(new URL('./csv-thread-entry.mjs', import.meta.url), { workerData: { name, split } });
+async function parseOffThread(name: string, split: string, chunks: AsyncIterable<Uint8Array>, targets?: CsvTargets): Promise<LoadedDataset> {
+  const thread = new Worker(new URL('./csv-thread-entry.mjs', import.meta.url), { workerData: { name, split, targets } });
   const outcome = new Promise<LoadedDataset>((resolve, reject) => {
     thread.once('message', (m: { ok?: LoadedDataset; error?: { code: ErrorCode; message: string } }) => {
       if (m.error) return reject(new GridError(m.error.code, m.error.message));

@@ -37,6 +37,38 @@ describe('data sets', () => {
     expect(() => new CsvParser().push(new Uint8Array([0x31, 0x2c, 0xff, 0x0a]))).toThrow(/UTF-8/);
   });
 
+  it('holds classes past 256 as u16, multi-label targets as 0/1 bytes and regression targets as f32, chunk by chunk', () => {
+    const many = parseCsvDataset('tokens', 'train', '1,2,300\n3,4,65535\n5,6,7\n');
+    expect(many.manifest).toMatchObject({ classes: 65536, targets: { kind: 'class', width: 1, dtype: 'u16' } });
+    expect(Array.from(gatherBatch(many.manifest, (c) => many.chunks[c], [1, 0, 2]).y)).toEqual([65535, 300, 7]);
+
+    const tags = parseCsvDataset('tags', 'train', '0.5,1,0,1\n-1,0,1,1\n', { kind: 'multi-label', width: 3 });
+    expect(tags.manifest).toMatchObject({ featureShape: [1], classes: 3, targets: { kind: 'multi-label', width: 3, dtype: 'u8' } });
+    const t = gatherBatch(tags.manifest, (c) => tags.chunks[c], [1, 0]);
+    expect([Array.from(t.x), Array.from(t.targets ?? [])]).toEqual([
+      [-1, 0.5],
+      [0, 1, 1, 1, 0, 1],
+    ]);
+
+    // More samples than a chunk holds: the targets of a later chunk are read from that chunk.
+    const rows = Array.from({ length: 5000 }, (_, i) => `${i},${i / 4},${-i}`).join('\n');
+    const values = parseCsvDataset('values', 'train', rows, { kind: 'regression', width: 2 });
+    expect(values.manifest).toMatchObject({ samples: 5000, classes: 0, targets: { kind: 'regression', width: 2, dtype: 'f32' } });
+    expect(values.manifest.chunks.length).toBe(2);
+    const r = gatherBatch(values.manifest, (c) => values.chunks[c], [4999, 3]);
+    expect([Array.from(r.x), Array.from(r.targets ?? [])]).toEqual([
+      [4999, 3],
+      [4999 / 4, -4999, 0.75, -3],
+    ]);
+  });
+
+  it('refuses targets that do not fit their kind, with the line and column at fault', () => {
+    expect(() => parseCsvDataset('t', 'train', '1,2,65536\n')).toThrow(/label must be an integer 0..65535/);
+    expect(() => parseCsvDataset('t', 'train', '1,0,2\n', { kind: 'multi-label', width: 2 })).toThrow(/line 1 column 3 must be 0 or 1/);
+    expect(() => parseCsvDataset('t', 'train', '1,0,x\n', { kind: 'regression', width: 2 })).toThrow(/line 1 column 3 is not a number/);
+    expect(() => parseCsvDataset('t', 'train', '1,0\n', { kind: 'regression', width: 2 })).toThrow(/2 target columns/);
+  });
+
   it('loads Fashion-MNIST from the Debian package with the published sizes', () => {
     const test = loadFashionMnist('test');
     expect(test.manifest).toMatchObject({ samples: 10_000, featureShape: [1, 28, 28], classes: 10 });

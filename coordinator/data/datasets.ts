@@ -2,12 +2,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { buildChunks, CHUNK_SAMPLES, type DatasetManifest } from '../../protocol/dataset';
+import { buildChunks, CHUNK_SAMPLES, type DatasetManifest, targetsOf } from '../../protocol/dataset';
 import { sizeOf } from '../../protocol/model';
+import { CLASS_U8, readTarget, type Targets, targetBytes } from '../../protocol/targets';
 
-/** A data set held in memory as content-hashed chunks: labels (u8) then features, per chunk. */
+/** A data set held in memory as content-hashed chunks: targets then features, per chunk. */
 export interface LoadedDataset {
   manifest: DatasetManifest;
+  /** Every sample's targets, encoded as chunks hold them (one u8 class per sample unless the manifest says otherwise). */
   labels: Uint8Array;
   /** Row-major features: u8 pixels or f32 values, `featureSize` per sample. */
   features: Uint8Array | Float32Array;
@@ -32,26 +34,37 @@ export function buildDataset(
   features: Uint8Array | Float32Array,
   featureShape: number[],
   classes: number,
+  targets: Targets = CLASS_U8,
 ): LoadedDataset {
-  const chunks = buildChunks(labels, features, sizeOf(featureShape)).map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+  const stride = targetBytes(targets);
+  const samples = labels.length / stride;
+  const chunks = buildChunks(labels, features, sizeOf(featureShape), CHUNK_SAMPLES, stride).map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
   const f32 = features instanceof Float32Array;
   const manifest: DatasetManifest = {
     name,
     split,
-    samples: labels.length,
+    samples,
     featureShape,
     featureDtype: f32 ? 'f32' : 'u8',
     featureScale: f32 ? 1 : 1 / 255,
     classes,
+    ...(targets === CLASS_U8 ? {} : { targets }),
     chunkSize: CHUNK_SAMPLES,
     chunks: chunks.map((c, index) => ({
       index,
-      samples: Math.min(CHUNK_SAMPLES, labels.length - index * CHUNK_SAMPLES),
+      samples: Math.min(CHUNK_SAMPLES, samples - index * CHUNK_SAMPLES),
       bytes: c.length,
       sha256: createHash('sha256').update(c).digest('hex'),
     })),
   };
   return { manifest, labels, features, chunks };
+}
+
+/** Each sample's class, for a data set of classes (undefined for target vectors). */
+export function classLabels(ds: LoadedDataset): Uint32Array | undefined {
+  const t = targetsOf(ds.manifest);
+  if (t.kind !== 'class') return undefined;
+  return Uint32Array.from({ length: ds.manifest.samples }, (_, i) => readTarget(ds.labels, i * targetBytes(t), 0, t));
 }
 
 export const fashionMnistAvailable = (split: 'train' | 'test', dir = FASHION_MNIST_DIR) =>

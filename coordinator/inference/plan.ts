@@ -3,6 +3,7 @@ import { keptPerSample, type Postprocess, parsePostprocess } from '../../protoco
 import type { InferenceSpec } from '../../protocol/job';
 import { sizeOf } from '../../protocol/model';
 import type { DatasetRegistry } from '../data/dataset-registry';
+import { classLabels } from '../data/datasets';
 import { newRound, type Round, type Shard } from '../jobs/round';
 import type { TensorInfo } from '../models/inspect';
 import type { Store } from '../store/index';
@@ -19,7 +20,7 @@ export interface InferencePlan {
   kept: number;
   samples: number;
   /** The data set's labels when it has classes: accuracy is reported as shards come in. */
-  labels?: Uint8Array;
+  labels?: Uint32Array;
 }
 
 /** The most values one shard's output frame may carry (16 MB of f32). */
@@ -72,7 +73,7 @@ export async function planInference(
     width,
     kept,
     samples,
-    labels: data.manifest.classes > 0 ? data.labels : undefined,
+    labels: data.manifest.classes > 0 ? classLabels(data) : undefined,
   };
 }
 

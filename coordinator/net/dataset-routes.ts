@@ -1,4 +1,5 @@
 import { GridError } from '../../protocol/errors';
+import { targetsFromQuery } from '../../protocol/targets';
 import { type ApiContext, binary, camelKeys, downloader, intParam, owns } from './api';
 
 /** Data sets: listed, described and fetched by chunk (content-addressed) by workers; uploaded by researchers. */
@@ -33,9 +34,12 @@ export function registerDatasetRoutes({ router, as, store, scheduler, datasets }
       const { name, split } = req.params;
       const existing = await store.dataset(name, split);
       if (existing && !owns(who, existing.token_id)) throw new GridError('FORBIDDEN', `data set ${name}/${split} belongs to another token`);
-      // A numpy tensor (inference inputs) when asked for; CSV (features, then the label) otherwise.
+      // A numpy tensor (inference inputs) when asked for; CSV (features, then the targets) otherwise.
       const npy = req.query.get('format') === 'npy';
-      const ds = npy ? await datasets.uploadNpy(name, split, await req.body(), who.tokenId) : await datasets.uploadCsv(name, split, req.stream(), who.tokenId);
+      const targets = npy ? undefined : targetsFromQuery(req.query.get('targets'), req.query.get('targetColumns'));
+      const ds = npy
+        ? await datasets.uploadNpy(name, split, await req.body(), who.tokenId)
+        : await datasets.uploadCsv(name, split, req.stream(), who.tokenId, targets);
       await store.audit(`token:${who.tokenId}`, 'dataset.upload', `dataset:${name}/${split}`, { samples: ds.manifest.samples });
       return { status: 201, body: JSON.stringify(ds.manifest), type: 'application/json' };
     }),

@@ -8,6 +8,7 @@ export interface EvalTask {
   params: Float32Array;
   x: Float32Array;
   y: Uint32Array;
+  targets?: Float32Array;
   samples: number;
 }
 
@@ -15,12 +16,13 @@ export interface EvalTask {
 const models = new Map<string, Promise<OnnxModel>>();
 
 /** Test loss and accuracy with onnxruntime-node, in a piscina thread off the coordinator's event loop. */
-export default async function evaluate({ spec, params, x, y, samples }: EvalTask) {
+export default async function evaluate({ spec, params, x, y, targets, samples }: EvalTask) {
   const key = JSON.stringify(spec);
   if (!models.has(key)) models.set(key, OnnxModel.open(ort, spec, 'cpu'));
   const m = await (models.get(key) as Promise<OnnxModel>);
   const n = Math.min(samples, y.length);
   // onnxruntime-node refuses tensors over shared memory: one copy of the samples evaluated, in this thread.
-  const r = await m.evaluate(params, { x: x.slice(0, n * m.inputSize), y: y.slice(0, n) }, 1000);
+  const kept = targets && { targets: targets.slice(0, n * m.classes) };
+  const r = await m.evaluate(params, { x: x.slice(0, n * m.inputSize), y: y.slice(0, n), ...kept }, 1000);
   return { ...r, samples: n };
 }

@@ -3,7 +3,7 @@ import { CpuBackend } from '../../kernels/cpu/backend';
 import { buildModel } from '../../kernels/models/index';
 import { gatherBatch } from '../../protocol/dataset';
 import type { TrainingSpec } from '../../protocol/job';
-import type { ModelSpec } from '../../protocol/model';
+import { type ModelSpec, targetKind } from '../../protocol/model';
 import type { DatasetRegistry } from '../data/dataset-registry';
 import type { LoadedDataset } from '../data/datasets';
 import { errorText, type Logger } from '../log';
@@ -46,7 +46,7 @@ export class EvaluationPool {
     maxThreads: 1,
     idleTimeout: 60_000,
   });
-  private readonly shared = new WeakMap<LoadedDataset, { x: Float32Array; y: Uint32Array }>();
+  private readonly shared = new WeakMap<LoadedDataset, { x: Float32Array; y: Uint32Array; targets?: Float32Array }>();
 
   readonly evaluate: Evaluator = async (spec, params, data, samples) => {
     let d = this.shared.get(data);
@@ -56,9 +56,16 @@ export class EvaluationPool {
         (c) => data.chunks[c],
         Uint32Array.from({ length: data.manifest.samples }, (_, i) => i),
       );
-      d = { x: new Float32Array(new SharedArrayBuffer(all.x.byteLength)), y: new Uint32Array(new SharedArrayBuffer(all.y.byteLength)) };
-      d.x.set(all.x);
-      d.y.set(all.y);
+      const shared = <T extends Float32Array | Uint32Array>(a: T, make: (b: SharedArrayBuffer) => T) => {
+        const out = make(new SharedArrayBuffer(a.byteLength));
+        out.set(a);
+        return out;
+      };
+      d = {
+        x: shared(all.x, (b) => new Float32Array(b)),
+        y: shared(all.y, (b) => new Uint32Array(b)),
+        ...(all.targets && { targets: shared(all.targets, (b) => new Float32Array(b)) }),
+      };
       this.shared.set(data, d);
     }
     const task: EvalTask = { spec, params, ...d, samples: samples ?? data.manifest.samples };
@@ -82,7 +89,10 @@ export async function recordEvaluation(
   try {
     const r = await evaluator(run.spec.model, params, o.datasets.get(run.spec.dataset.name, split), run.spec.evalSamples);
     // Fenced: a coordinator that lost the job while evaluating writes nothing.
-    await o.store.fenced(o.fence, (tx) => tx.addMetrics(run.id, round, { test_loss: r.loss, test_accuracy: r.accuracy }));
+    // A regression has no accuracy: its loss (mean squared error) is its measure.
+    const metrics: Record<string, number> =
+      targetKind(run.spec.model) === 'regression' ? { test_loss: r.loss } : { test_loss: r.loss, test_accuracy: r.accuracy };
+    await o.store.fenced(o.fence, (tx) => tx.addMetrics(run.id, round, metrics));
     const fields = { job: run.id, round, split, accuracy: Number(r.accuracy.toFixed(4)), loss: Number(r.loss.toFixed(4)), samples: r.samples };
     o.log.info('evaluated', fields);
   } catch (e) {

@@ -7,6 +7,7 @@ import { resolveImported } from './imported-model';
 import { checkTraining, loadTraining, type TrainingState, trainingAssignment } from './job-run';
 import { checkTrainingResult } from './result-check';
 import { stepRound } from './round-close';
+import { fitTargets } from './targets';
 
 /**
  * Synchronous and local-step training: rounds of gradient (or delta) shards combined in shard order, an optimizer
@@ -25,7 +26,7 @@ export class TrainingKind implements JobKind<TrainingState> {
   }
 
   check: JobKind<TrainingState>['check'] = async (parsed, ctx) => {
-    const spec = await resolveImported(trainingSpec(parsed), ctx);
+    const spec = fitTargets(await resolveImported(trainingSpec(parsed), ctx), ctx);
     return { ...checkTraining(spec, ctx), spec };
   };
   load: JobKind<TrainingState>['load'] = (job, spec, ctx) => loadTraining(job, spec, ctx);

@@ -1,9 +1,9 @@
-import { sizeOf, type TensorShape } from '../../protocol/model';
+import { sizeOf, type TensorShape, targetKind } from '../../protocol/model';
 import type { AdamWHyper } from '../backend';
 import { adamwUpdate } from '../cpu/backend';
 import { type InnerState, newInnerState } from '../inner-state';
 import type { TrainableModel } from '../models/model';
-import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, oneHot, type StepResult, splitParams } from '../models/model';
+import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, type StepResult, splitParams, targetRows } from '../models/model';
 import { stateLayout } from '../state-step';
 import { runOnCpu } from './cpu-run';
 import type { Graph, HostTensor } from './ir';
@@ -32,7 +32,7 @@ export class GraphCpuModel implements TrainableModel {
     checkBatch(batch, this.inputSize, this.classes);
     const n = batch.y.length;
     const x = { shape: [n, this.inputSize], data: batch.x };
-    const y = { shape: [n, this.classes], data: oneHot(batch.y, this.classes) };
+    const y = { shape: [n, this.classes], data: targetRows(batch, this.classes) };
     const out = runOnCpu(this.train, { ...this.feeds(flat), x, y });
     const grads = new Float32Array(this.paramCount);
     let off = 0;
@@ -54,7 +54,7 @@ export class GraphCpuModel implements TrainableModel {
   }
 
   evaluate(flat: Float32Array, data: Batch, batchSize = 1000) {
-    return evaluateByLogits(this, flat, data, batchSize);
+    return evaluateByLogits(this, flat, data, batchSize, targetKind(this.spec));
   }
 
   dispose() {}

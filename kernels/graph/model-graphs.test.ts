@@ -166,3 +166,35 @@ describe('batch norm in a layer list', () => {
     for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i], 4);
   });
 });
+
+describe('targets beyond one class', () => {
+  const body = [{ type: 'dense' as const, units: 6 }, { type: 'tanh' as const }, { type: 'dense' as const, units: 3 }];
+
+  it.each(['multi-label', 'regression'] as const)('train %s models: the gradient check passes and onnxruntime-node agrees with the CPU', async (targets) => {
+    const spec: LayersSpec = { kind: 'layers', input: [5], layers: body, targets };
+    const r = await finiteDifferenceCheck(cpu, spec, 24, 1e-3);
+    expect(r.worst).toBeLessThan(2e-2);
+    const { onnxEngine } = await import('../onnx/engine');
+    const params = initParams(spec, 2);
+    const batch = sampleBatch(spec, 7);
+    const [a, b] = [
+      await buildModel(spec, cpu).lossAndGradients(params, batch),
+      await (await onnxEngine(ortNode, 'cpu', 'ort-node', 'x').build(spec)).lossAndGradients(params, batch),
+    ];
+    expect(b.loss).toBeCloseTo(a.loss, 5);
+    expect(b.correct).toBeCloseTo(a.correct, 5);
+    for (let i = 0; i < params.length; i++) expect(b.grads[i]).toBeCloseTo(a.grads[i], 5);
+  });
+
+  it('score multi-label outputs by their binary cross-entropy and the samples with every label right, regressions by squared error', async () => {
+    const model = { predict: async () => Float32Array.of(2, -1, 0.5, 3), inputSize: 1, classes: 2 };
+    const data = { x: new Float32Array(2), y: new Uint32Array(2), targets: Float32Array.of(1, 0, 0, 1) };
+    const { evaluateByLogits } = await import('../models/model');
+    const bce = (z: number, y: number) => Math.max(z, 0) - y * z + Math.log1p(Math.exp(-Math.abs(z)));
+    const tags = await evaluateByLogits(model, new Float32Array(0), data, 10, 'multi-label');
+    expect(tags.accuracy).toBe(0.5); // the first sample has both labels right, the second one of two
+    expect(tags.loss).toBeCloseTo((bce(2, 1) + bce(-1, 0) + bce(0.5, 0) + bce(3, 1)) / 4, 6);
+    const values = await evaluateByLogits(model, new Float32Array(0), data, 10, 'regression');
+    expect(values).toEqual({ loss: ((1 + 1) / 2 + (0.25 + 4) / 2) / 2, accuracy: 0 });
+  });
+});

@@ -1,9 +1,10 @@
 import type { LayersSpec } from '../../protocol/layers';
-import { classCount, graphOf, inputSize, type OnnxModelSpec, parameterShapes, sizeOf } from '../../protocol/model';
+import { classCount, graphOf, inputSize, type OnnxModelSpec, parameterShapes, sizeOf, targetKind } from '../../protocol/model';
 import { gradients } from './autodiff';
 import { GraphBuilder } from './builder';
 import type { Graph } from './ir';
 import { layersForward } from './layers';
+import { lossAndCorrect } from './losses';
 import { producerOf, replay } from './structure';
 
 /** The models that run as graphs: layer lists, and imported ONNX graphs. */
@@ -40,8 +41,9 @@ function importedLogits(g: GraphBuilder, spec: OnnxModelSpec, x: string, param: 
   const shaped = g.reshape(x, s.input.shape);
   const out = replay(g, s, shaped, param);
   const last = producerOf(s, s.output);
+  if (spec.loss === 'mse') return out; // a regression's outputs are the values themselves, squashed or not
   const squashed = last && (last.op === 'Softmax' || last.op === 'Sigmoid') ? replayedInput(g, out) : out;
-  if (spec.loss === 'cross-entropy') return squashed;
+  if (spec.loss === 'cross-entropy' || targetKind(spec) === 'multi-label') return squashed;
   if (s.outputWidth !== 1) throw new Error(`binary cross-entropy needs one output; ${s.output} has ${s.outputWidth}`);
   return g.op('MatMul', [squashed, g.constant(Float32Array.of(0, 1), [1, 2])]);
 }
@@ -53,9 +55,9 @@ function replayedInput(g: GraphBuilder, value: string): string {
 }
 
 /**
- * The training step in the engines' contract: inputs `x` [batch, inputs] and one-hot `y` [batch, classes];
- * outputs `loss` (mean softmax cross-entropy), `correct` (the label's logit the largest) and `grad.<param>` for each
- * parameter, by reverse-mode autodiff over the forward graph.
+ * The training step in the engines' contract: inputs `x` [batch, inputs] and `y` [batch, outputs] (one-hot classes,
+ * or the data set's target vectors); outputs `loss`, `correct` (losses.ts) and `grad.<param>` for each parameter,
+ * by reverse-mode autodiff over the forward graph.
  */
 export function trainingStepGraph(spec: GraphModelSpec): Graph {
   const g = new GraphBuilder();
@@ -63,17 +65,11 @@ export function trainingStepGraph(spec: GraphModelSpec): Graph {
   const y = g.input('y', [BATCH, classCount(spec)]);
   const param = addParams(g, spec);
   const { logits, runningSteps } = logitsOf(g, spec, x, param, true);
-  const logp = g.op('LogSoftmax', [logits], { axis: -1 });
-  const perSample = g.op('ReduceSum', [g.op('Mul', [y, logp])], { axes: [1], keepdims: 0 });
-  const loss = g.alias(g.op('Neg', [g.op('ReduceMean', [perSample], { axes: [0], keepdims: 0 })]), 'loss');
-  // A sample is right when its label's logit is the largest, in float ops only: counted by ArgMax's int64 results,
-  // onnxruntime-web's webgpu provider was 2 of 9 off the CPU here while its logits agreed within 1e-4.
-  const labelled = g.op('ReduceSum', [g.op('Mul', [y, logits])], { axes: [1], keepdims: 0 });
-  const hits = g.op('GreaterOrEqual', [labelled, g.op('ReduceMax', [logits], { axes: [1], keepdims: 0 })]);
-  g.output(loss);
-  g.output(g.alias(g.op('ReduceSum', [hits], { keepdims: 0 }), 'correct'));
+  const { loss, correct } = lossAndCorrect(g, logits, y, targetKind(spec));
+  g.output(g.alias(loss, 'loss'));
+  g.output(g.alias(correct, 'correct'));
   const names = parameterShapes(spec).map((s) => s.name);
-  const grads = gradients(g, loss, names.map(param));
+  const grads = gradients(g, 'loss', names.map(param));
   // A running statistic's slot carries its step instead: state is moved by the batch, not by the loss.
   for (const name of names) g.output(g.alias((runningSteps.get(param(name)) ?? grads.get(param(name))) as string, `grad.${name}`));
   return g.graph;
@@ -85,6 +81,8 @@ export function inferenceStepGraph(spec: GraphModelSpec, weights?: Float32Array)
   const x = g.input('input', [BATCH, inputSize(spec)]);
   const logits = g.alias(logitsOf(g, spec, x, addParams(g, spec, weights)).logits, 'logits');
   g.output(logits);
-  g.output(g.alias(g.op('Softmax', [logits], { axis: -1 }), 'probabilities'));
+  // Probabilities as the targets read them: a softmax over classes, each label's sigmoid; a regression has values only.
+  const kind = targetKind(spec);
+  if (kind !== 'regression') g.output(g.alias(kind === 'class' ? g.op('Softmax', [logits], { axis: -1 }) : g.op('Sigmoid', [logits]), 'probabilities'));
   return g.graph;
 }

@@ -1,4 +1,4 @@
-import { classCount, inputSize, type ModelSpec, parameterShapes, sizeOf, type TensorShape } from '../../protocol/model';
+import { classCount, inputSize, type ModelSpec, parameterShapes, sizeOf, type TargetKind, type TensorShape } from '../../protocol/model';
 import type { AdamWHyper, Backend, Tensor } from '../backend';
 import { type InnerState, newInnerState } from '../inner-state';
 import { RUNNING_MOMENTUM, type StateLayout, stepLeavingState } from '../state-step';
@@ -6,7 +6,10 @@ import { RUNNING_MOMENTUM, type StateLayout, stepLeavingState } from '../state-s
 export interface Batch {
   /** Row-major features, `inputSize` floats per sample. */
   x: Float32Array;
+  /** Each sample's class (zeros where the data set has target vectors). */
   y: Uint32Array;
+  /** Each sample's targets, one per output (a multi-label or regression data set). */
+  targets?: Float32Array;
 }
 
 export interface StepResult {
@@ -224,37 +227,66 @@ export abstract class Model {
   }
 }
 
-/** A batch must hold `inputSize` features per label and labels below `classes`, whatever engine runs it. */
+/** A batch must hold `inputSize` features per label and labels below `classes` (or a target per output), whatever engine runs it. */
 export function checkBatch(b: Batch, inputSize: number, classes: number) {
   if (b.x.length !== b.y.length * inputSize) throw new Error(`batch has ${b.x.length} features for ${b.y.length} labels of ${inputSize}`);
+  if (b.targets && b.targets.length !== b.y.length * classes) throw new Error(`batch has ${b.targets.length} targets for ${b.y.length} samples of ${classes}`);
   for (const y of b.y) if (y >= classes) throw new Error(`label ${y} is out of range for ${classes} classes`);
 }
 
-/** Mean cross-entropy and accuracy of `model`'s logits over a labelled set, in batches: shared by every engine. */
+/** The training graphs' `y`: one-hot rows of the classes, or the batch's target vectors. */
+export const targetRows = (b: Batch, classes: number): Float32Array => b.targets ?? oneHot(b.y, classes);
+
+/**
+ * Test loss and accuracy of `model`'s logits over a labelled set, in batches, shared by every engine: mean softmax
+ * cross-entropy and top-1 for classes; for target vectors the training loss (losses.ts) and, for multi-label, the
+ * share of samples with every label right (a regression's accuracy is 0: its loss is its measure).
+ */
 export async function evaluateByLogits(
   model: Pick<Model, 'predict' | 'inputSize' | 'classes'>,
   flat: Float32Array,
   data: Batch,
   batchSize: number,
+  kind: TargetKind = 'class',
 ): Promise<{ loss: number; accuracy: number }> {
   let loss = 0;
   let correct = 0;
   const n = data.y.length;
+  const k = model.classes;
   for (let s = 0; s < n; s += batchSize) {
     const e = Math.min(n, s + batchSize);
     const logits = await model.predict(flat, data.x.subarray(s * model.inputSize, e * model.inputSize));
     for (let i = 0; i < e - s; i++) {
-      const row = logits.subarray(i * model.classes, (i + 1) * model.classes);
-      let max = -Infinity;
-      let arg = 0;
-      for (let j = 0; j < row.length; j++) if (row[j] > max) [max, arg] = [row[j], j];
-      let sum = 0;
-      for (const z of row) sum += Math.exp(z - max);
-      loss += Math.log(sum) + max - row[data.y[s + i]];
-      if (arg === data.y[s + i]) correct++;
+      const row = logits.subarray(i * k, (i + 1) * k);
+      const r = data.targets ? scoreTargets(row, data.targets.subarray((s + i) * k, (s + i + 1) * k), kind) : scoreClass(row, data.y[s + i]);
+      loss += r.loss;
+      correct += r.correct;
     }
   }
   return { loss: loss / n, accuracy: correct / n };
+}
+
+function scoreClass(row: Float32Array, label: number) {
+  let max = -Infinity;
+  let arg = 0;
+  for (let j = 0; j < row.length; j++) if (row[j] > max) [max, arg] = [row[j], j];
+  let sum = 0;
+  for (const z of row) sum += Math.exp(z - max);
+  return { loss: Math.log(sum) + max - row[label], correct: arg === label ? 1 : 0 };
+}
+
+function scoreTargets(row: Float32Array, target: Float32Array, kind: TargetKind) {
+  let loss = 0;
+  let right = 0;
+  for (let j = 0; j < row.length; j++) {
+    const [z, y] = [row[j], target[j]];
+    if (kind === 'regression') loss += (z - y) ** 2;
+    else {
+      loss += Math.max(z, 0) - y * z + Math.log1p(Math.exp(-Math.abs(z)));
+      if (z > 0 === (y === 1)) right++;
+    }
+  }
+  return { loss: loss / row.length, correct: kind === 'multi-label' && right === row.length ? 1 : 0 };
 }
 
 function summarize(loss: Float32Array, correct: Float32Array, n: number): StepResult {

@@ -1,6 +1,6 @@
-import { classCount, inputSize, type ModelSpec } from '../../protocol/model';
+import { classCount, inputSize, type ModelSpec, targetKind } from '../../protocol/model';
 
-/** A fixed small batch for a model: deterministic features in [0, 1) and labels. */
+/** A fixed small batch for a model: deterministic features in [0, 1) and labels (0/1 labels or values in [-1, 1) for target vectors). */
 export function sampleBatch(spec: ModelSpec, n: number, seed = 7) {
   let s = seed;
   const next = () => {
@@ -8,6 +8,11 @@ export function sampleBatch(spec: ModelSpec, n: number, seed = 7) {
     return s / 4294967296;
   };
   const x = Float32Array.from({ length: n * inputSize(spec) }, next);
+  const kind = targetKind(spec);
+  if (kind !== 'class') {
+    const targets = Float32Array.from({ length: n * classCount(spec) }, () => (kind === 'multi-label' ? Number(next() < 0.5) : 2 * next() - 1));
+    return { x, y: new Uint32Array(n), targets };
+  }
   const y = Uint32Array.from({ length: n }, (_, i) => (i * 5 + seed) % classCount(spec));
   return { x, y };
 }

@@ -1,10 +1,10 @@
 import type * as OrtTypes from 'onnxruntime-common';
-import { type ModelSpec, sizeOf, type TensorShape } from '../../protocol/model';
+import { type ModelSpec, sizeOf, type TensorShape, targetKind } from '../../protocol/model';
 import type { AdamWHyper } from '../backend';
 import { adamwUpdate } from '../cpu/backend';
 import type { Engine, TrainableModel } from '../engine';
 import { type InnerState, newInnerState } from '../inner-state';
-import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, oneHot, type StepResult, splitParams } from '../models/model';
+import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, type StepResult, splitParams, targetRows } from '../models/model';
 import { stateLayout } from '../state-step';
 import { inferenceGraph, trainingGraph } from './models';
 
@@ -55,7 +55,7 @@ export class OnnxModel implements TrainableModel {
     const n = batch.y.length;
     const out = await this.train.run({
       x: new this.ort.Tensor('float32', batch.x, [n, this.inputSize]),
-      y: new this.ort.Tensor('float32', oneHot(batch.y, this.classes), [n, this.classes]),
+      y: new this.ort.Tensor('float32', targetRows(batch, this.classes), [n, this.classes]),
       ...this.params(flat),
     });
     const grads = new Float32Array(this.paramCount);
@@ -78,7 +78,7 @@ export class OnnxModel implements TrainableModel {
   }
 
   evaluate(flat: Float32Array, data: Batch, batchSize = 1000) {
-    return evaluateByLogits(this, flat, data, batchSize);
+    return evaluateByLogits(this, flat, data, batchSize, targetKind(this.spec));
   }
 
   dispose() {
