@@ -101,4 +101,17 @@ describe('data set registry', () => {
     expect(errors).toEqual(['could not record fashion-mnist/test: Error: database went away']);
     await store.close();
   });
+
+  it('reads an uploaded CSV back on restart with the targets it was uploaded with', async () => {
+    const dir = tempDir('grid-ds-');
+    const store = await openStore(':memory:');
+    const first = new DatasetRegistry(store, dir);
+    await first.uploadCsv('values', 'train', '1,2,0.5,-1\n3,4,1.5,2\n', null, { kind: 'regression', width: 2 });
+    const again = new DatasetRegistry(store, dir);
+    await again.init();
+    const ds = again.get('values', 'train');
+    expect(ds.manifest).toMatchObject({ featureShape: [2], targets: { kind: 'regression', width: 2, dtype: 'f32' } });
+    expect(Array.from(gatherBatch(ds.manifest, (c) => ds.chunks[c], [1]).targets ?? [])).toEqual([1.5, 2]);
+    await store.close();
+  });
 });
