@@ -44,7 +44,7 @@ describe('layer-list model specs', () => {
         }),
       ),
     ).toThrow(/residual block l0 maps \[8\] to \[4\]/);
-    expect(() => parseJobSpec(job({ kind: 'layers', input: [8], layers: [{ type: 'attention' }] }))).toThrow(/model\.layers\[0\]\.type: expected one of/);
+    expect(() => parseJobSpec(job({ kind: 'layers', input: [8], layers: [{ type: 'lstm' }] }))).toThrow(/model\.layers\[0\]\.type: expected one of/);
     expect(() => parseJobSpec(job({ kind: 'layers', input: [8], layers: [{ type: 'dense', units: 1 }] }))).toThrow(/at least 2 classes/);
   });
 
@@ -73,5 +73,45 @@ describe('layer-list model specs', () => {
         { type: 'dense', units: 2 },
       ]),
     ).toThrow(/maps \[1,28,28\] to \[4,28,28\]/);
+  });
+
+  it('track a sequence through embeddings, attention and pooling, and refuse what does not fit it', () => {
+    const seq = (layers: unknown[], input = [16]) => parseJobSpec(job({ kind: 'layers', input, layers })).model;
+    const ok = seq([
+      { type: 'embedding', vocab: 100, dim: 12 },
+      { type: 'attention', heads: 3, causal: true },
+      { type: 'dense', units: 8 },
+      { type: 'meanPool' },
+      { type: 'dense', units: 4 },
+    ]);
+    expect(classCount(ok)).toBe(4);
+    expect(parameterCount(ok)).toBe(100 * 12 + 16 * 12 + 4 * (12 * 12 + 12) + 12 * 8 + 8 + 8 * 4 + 4);
+    expect(() => seq([{ type: 'embedding', vocab: 100, dim: 12 }, { type: 'attention', heads: 5 }, { type: 'meanPool' }, { type: 'dense', units: 2 }])).toThrow(
+      /12 features do not split into 5 heads/,
+    );
+    expect(() =>
+      seq([
+        { type: 'attention', heads: 1 },
+        { type: 'dense', units: 2 },
+      ]),
+    ).toThrow(/attention takes a sequence/);
+    expect(() =>
+      seq(
+        [
+          { type: 'embedding', vocab: 10, dim: 4 },
+          { type: 'dense', units: 2 },
+        ],
+        [1, 4, 4],
+      ),
+    ).toThrow(/embedding takes token ids/);
+    expect(() => seq([{ type: 'embedding', vocab: 10, dim: 4 }, { type: 'batchNorm' }, { type: 'meanPool' }, { type: 'dense', units: 2 }])).toThrow(
+      /use layerNorm in a sequence/,
+    );
+    expect(() =>
+      seq([
+        { type: 'embedding', vocab: 10, dim: 4 },
+        { type: 'dense', units: 2 },
+      ]),
+    ).toThrow(/end with dense/);
   });
 });

@@ -1,8 +1,9 @@
 import { GridError } from './errors';
-import { arr, custom, type Infer, int, lit, num, obj, opt, schemaFail, variant } from './schema';
+import { arr, bool, custom, type Infer, int, lit, num, obj, opt, schemaFail, variant } from './schema';
 
 // A model as a list of layers (the console's form and the job spec write it); kernels/graph/layers.ts builds its
-// graph. A layer sees a vector [features] or an image [channels, height, width]; dense flattens an image first.
+// graph. A layer sees a vector [features], an image [channels, height, width], or a sequence [positions, features]
+// (after an embedding); dense flattens an image first and applies to each position of a sequence.
 
 const dense = obj({ type: lit('dense'), units: int(1, 1 << 16) });
 const act = <T extends string>(type: T) => obj({ type: lit(type) });
@@ -29,6 +30,10 @@ const conv2d = obj({ type: lit('conv2d'), filters: int(1, 4096), kernel, stride:
 /** Non-overlapping windows of size x size (a last row or column they do not reach is dropped). */
 const maxPool = obj({ type: lit('maxPool'), size: int(2, 8) });
 const avgPool = obj({ type: lit('avgPool'), size: int(2, 8) });
+/** Token ids (the sample's features, whole numbers below `vocab`) to vectors of `dim`, plus a learned one per position. */
+const embedding = obj({ type: lit('embedding'), vocab: int(2, 1 << 16), dim: int(1, 8192) });
+/** Multi-head self-attention over a sequence's positions; `causal`: a position sees only itself and those before it. */
+const attention = obj({ type: lit('attention'), heads: int(1, 64), causal: opt(bool) });
 
 const plain = {
   dense,
@@ -45,6 +50,10 @@ const plain = {
   avgPool,
   globalAvgPool: act('globalAvgPool'),
   flatten: act('flatten'),
+  embedding,
+  attention,
+  /** A sequence's mean over its positions: [positions, features] to [features]. */
+  meanPool: act('meanPool'),
 };
 const plainLayer = variant('type', plain);
 /** A residual block: shortcut(x) + f(x), f its layers; the shortcut is x itself unless given (a strided 1x1 conv where f downsamples). */
@@ -61,6 +70,22 @@ export const layersSpec = obj({
 });
 
 export type Layer = Infer<typeof layer>;
+type SequenceLayer = Infer<typeof embedding> | Infer<typeof attention> | { type: 'meanPool' };
+
+/** The shape after an embedding, attention or mean-pool layer, and its parameters (projections are [in, out]). */
+function sequenceLayer(l: SequenceLayer, shape: number[], name: string, params: LayerParam[]): number[] {
+  if (l.type === 'embedding') {
+    if (shape.length !== 1) throw bad(`layer ${name}: embedding takes token ids [positions]; this one gets [${shape}]`);
+    params.push({ name: `${name}.tokens`, shape: [l.vocab, l.dim] }, { name: `${name}.positions`, shape: [shape[0], l.dim] });
+    return [shape[0], l.dim];
+  }
+  if (shape.length !== 2) throw bad(`layer ${name}: ${l.type} takes a sequence [positions, features] (an embedding's); this one gets [${shape}]`);
+  if (l.type === 'meanPool') return [shape[1]];
+  const d = shape[1];
+  if (d % l.heads) throw bad(`layer ${name}: ${d} features do not split into ${l.heads} heads`);
+  for (const p of ['q', 'k', 'v', 'o']) params.push({ name: `${name}.w${p}`, shape: [d, d] }, { name: `${name}.b${p}`, shape: [d] });
+  return shape;
+}
 export type PlainLayer = Infer<typeof plainLayer>;
 export type LayersSpec = Infer<typeof layersSpec>;
 export type Conv2dLayer = Infer<typeof conv2d>;
@@ -102,13 +127,18 @@ export function layerParams(spec: LayersSpec): { params: LayerParam[]; width: nu
     layers.forEach((l, i) => {
       const name = `${prefix}${i}`;
       const image = shape.length === 3;
-      if (l.type === 'dense') {
-        params.push({ name: `${name}.w`, shape: [size(shape), l.units] }, { name: `${name}.b`, shape: [l.units] });
-        shape = [l.units];
+      const sequence = shape.length === 2;
+      if (l.type === 'embedding' || l.type === 'attention' || l.type === 'meanPool') shape = sequenceLayer(l, shape, name, params);
+      else if (l.type === 'dense') {
+        const features = sequence ? shape[1] : size(shape);
+        params.push({ name: `${name}.w`, shape: [features, l.units] }, { name: `${name}.b`, shape: [l.units] });
+        shape = sequence ? [shape[0], l.units] : [l.units];
       } else if (l.type === 'layerNorm') {
-        if (image) throw bad(`layer ${name}: layerNorm takes a vector; flatten or pool the image first`);
-        params.push({ name: `${name}.scale`, shape, init: 'ones' }, { name: `${name}.bias`, shape });
+        if (image) throw bad(`layer ${name}: layerNorm takes a vector or a sequence; flatten or pool the image first`);
+        const last = [shape[shape.length - 1]];
+        params.push({ name: `${name}.scale`, shape: last, init: 'ones' }, { name: `${name}.bias`, shape: last });
       } else if (l.type === 'batchNorm') {
+        if (sequence) throw bad(`layer ${name}: batchNorm takes a vector or an image; use layerNorm in a sequence`);
         const c = [shape[0]];
         params.push({ name: `${name}.scale`, shape: c, init: 'ones' }, { name: `${name}.bias`, shape: c });
         params.push({ name: `${name}.mean`, shape: c, state: 'running' }, { name: `${name}.var`, shape: c, init: 'ones', state: 'running' });

@@ -127,6 +127,56 @@ describe('a layer-list model trained end to end', () => {
     expect(recorded).toBeGreaterThan(0.4); // a floor for a broken gradient or statistic (chance is 10%), not a target
   }, 200_000);
 
+  it('trains a small transformer on token sequences: which of two tokens comes first', async () => {
+    // Each sequence holds tokens 1 and 2 once, at random places among others; the label says whether 1 comes first.
+    let seed = 11;
+    const random = () => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 4294967296;
+    };
+    const sequence = () => {
+      const tokens = Array.from({ length: 8 }, () => 3 + Math.floor(random() * 5));
+      const [a, b] = [Math.floor(random() * 8), Math.floor(random() * 7)];
+      tokens[a] = 1;
+      tokens[b >= a ? b + 1 : b] = 2;
+      return [...tokens, Number(tokens.indexOf(1) < tokens.indexOf(2))];
+    };
+    for (const [split, n] of [
+      ['train', 4000],
+      ['test', 500],
+    ] as const) {
+      const body = Array.from({ length: n }, () => sequence().join(',')).join('\n');
+      const res = await fetch(`${url}/api/datasets/order/${split}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body });
+      expect(res.status).toBe(201);
+    }
+    const model = {
+      kind: 'layers',
+      input: [8],
+      layers: [
+        { type: 'embedding', vocab: 8, dim: 16 },
+        { type: 'residual', layers: [{ type: 'layerNorm' }, { type: 'attention', heads: 2, causal: true }] },
+        { type: 'residual', layers: [{ type: 'layerNorm' }, { type: 'dense', units: 32 }, { type: 'gelu' }, { type: 'dense', units: 16 }] },
+        { type: 'layerNorm' },
+        { type: 'meanPool' },
+        { type: 'dense', units: 2 },
+      ],
+    };
+    const spec = mlpJob({
+      model,
+      dataset: { name: 'order', split: 'train', evalSplit: 'test' },
+      rounds: 120,
+      optimizer: { kind: 'adamw', lr: 0.003 },
+      globalBatch: 128,
+      shardSize: 64,
+      evalEvery: 120,
+    });
+    const { id } = await api<{ id: number }>(url, token, '/api/jobs', spec);
+    await trainOnOrtNode(url, token, id);
+    const accuracy = (await api<{ name: string; value: number }[]>(url, token, `/api/jobs/${id}/metrics`)).find((m) => m.name === 'test_accuracy')?.value ?? 0;
+    console.log(`transformer on token order: ${(accuracy * 100).toFixed(1)}% of 500 test sequences after 120 rounds`);
+    expect(accuracy).toBeGreaterThan(0.85); // chance is about 50%
+  }, 200_000);
+
   async function trainAndScore(model: unknown, rounds: number, lr = 0.003) {
     const spec = mlpJob({ model, rounds, optimizer: { kind: 'adamw', lr }, globalBatch: 256, shardSize: 128, evalEvery: rounds, evalSamples: 2000 });
     const { id } = await api<{ id: number }>(url, token, '/api/jobs', spec);

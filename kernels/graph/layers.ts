@@ -1,4 +1,5 @@
 import { convGeometry, type Layer, type LayersSpec } from '../../protocol/layers';
+import { selfAttention } from './attention';
 import type { GraphBuilder } from './builder';
 import { batchNormInference, batchNormTraining, layerNorm } from './norms';
 
@@ -32,7 +33,8 @@ function layer(b: Build, l: Layer, h: string, name: string): string {
   const { g, param } = b;
   switch (l.type) {
     case 'dense': {
-      const flat = g.shapeOf(h).length > 2 ? g.op('Flatten', [h], { axis: 1 }) : h;
+      // An image is flattened first; a sequence [batch, positions, features] is projected at each position.
+      const flat = g.shapeOf(h).length > 3 ? g.op('Flatten', [h], { axis: 1 }) : h;
       return g.op('Add', [g.op('MatMul', [flat, param(`${name}.w`)]), param(`${name}.b`)]);
     }
     case 'conv2d': {
@@ -70,6 +72,17 @@ function layer(b: Build, l: Layer, h: string, name: string): string {
       for (const [running, step] of steps) b.runningSteps.set(running, step);
       return y;
     }
+    case 'embedding': {
+      const tokens = g.op('Gather', [param(`${name}.tokens`), h]); // [batch, positions, dim]
+      return g.op('Add', [tokens, param(`${name}.positions`)]);
+    }
+    case 'attention': {
+      const at = (k: string) => param(`${name}.${k}`);
+      const p = { wq: at('wq'), bq: at('bq'), wk: at('wk'), bk: at('bk'), wv: at('wv'), bv: at('bv'), wo: at('wo'), bo: at('bo') };
+      return selfAttention(g, h, p, l.heads, l.causal ?? false);
+    }
+    case 'meanPool':
+      return g.op('ReduceMean', [h], { axes: [1], keepdims: 0 });
     case 'residual':
       return g.op('Add', [l.shortcut ? walk(b, l.shortcut, h, `${name}.s`) : h, walk(b, l.layers, h, `${name}.`)]);
   }

@@ -198,3 +198,89 @@ describe('targets beyond one class', () => {
     expect(values).toEqual({ loss: ((1 + 1) / 2 + (0.25 + 4) / 2) / 2, accuracy: 0 });
   });
 });
+
+describe('sequence models in a layer list', () => {
+  // A small transformer classifier: token and position embeddings, a pre-norm block of causal attention and one of
+  // a per-position MLP, then the mean over positions.
+  const GPT_LIKE: LayersSpec = {
+    kind: 'layers',
+    input: [5],
+    layers: [
+      { type: 'embedding', vocab: 7, dim: 8 },
+      { type: 'residual', layers: [{ type: 'layerNorm' }, { type: 'attention', heads: 2, causal: true }] },
+      { type: 'residual', layers: [{ type: 'layerNorm' }, { type: 'dense', units: 16 }, { type: 'gelu' }, { type: 'dense', units: 8 }] },
+      { type: 'layerNorm' },
+      { type: 'meanPool' },
+      { type: 'dense', units: 3 },
+    ],
+  };
+  const tokens = (n: number) => ({
+    x: Float32Array.from({ length: n * 5 }, (_, i) => (i * 3 + (i >> 2)) % 7),
+    y: Uint32Array.from({ length: n }, (_, i) => i % 3),
+  });
+
+  it('declare embeddings, four projections per attention layer and norms over the last axis', () => {
+    const shapes = parameterShapes(GPT_LIKE).map((s) => `${s.name} [${s.shape}]`);
+    expect(shapes.slice(0, 4)).toEqual(['l0.tokens [7,8]', 'l0.positions [5,8]', 'l1.0.scale [8]', 'l1.0.bias [8]']);
+    expect(shapes).toContain('l1.1.wq [8,8]');
+    expect(shapes).toContain('l2.1.w [8,16]'); // dense at each position: [features, units]
+  });
+
+  it('pass the whole-model gradient check on token batches, and onnxruntime-node agrees with the CPU', async () => {
+    const model = buildModel(GPT_LIKE, cpu);
+    const params = initParams(GPT_LIKE, 4).map((v, i) => v + 0.05 * Math.sin(i));
+    const batch = tokens(4);
+    const { grads, loss } = await model.lossAndGradients(params, batch);
+    let worst = 0;
+    const eps = 1e-3;
+    for (let k = 0; k < 40; k++) {
+      const i = Math.floor(((k + 0.5) / 40) * params.length);
+      const saved = params[i];
+      params[i] = saved + eps;
+      const up = (await model.lossAndGradients(params, batch)).loss;
+      params[i] = saved - eps;
+      const down = (await model.lossAndGradients(params, batch)).loss;
+      params[i] = saved;
+      const numeric = (up - down) / (2 * eps);
+      worst = Math.max(worst, Math.abs(numeric - grads[i]) / Math.max(1e-2, Math.abs(numeric) + Math.abs(grads[i])));
+    }
+    expect(worst).toBeLessThan(2e-2);
+    const { onnxEngine } = await import('../onnx/engine');
+    const onOrt = await (await onnxEngine(ortNode, 'cpu', 'ort-node', 'x').build(GPT_LIKE)).lossAndGradients(params, batch);
+    expect(onOrt.loss).toBeCloseTo(loss, 5);
+    for (let i = 0; i < params.length; i++) expect(onOrt.grads[i]).toBeCloseTo(grads[i], 4);
+  });
+
+  it('attend causally: changing a later token leaves the earlier positions as they were', async () => {
+    const { GraphBuilder } = await import('./builder');
+    const { selfAttention } = await import('./attention');
+    const { runOnCpu } = await import('./cpu-run');
+    const g = new GraphBuilder();
+    const h = g.input('h', ['batch', 4, 6]);
+    const w = (name: string, n: number) =>
+      g.param(
+        name,
+        n === 6 ? [6] : [6, 6],
+        Float32Array.from({ length: n }, (_, i) => Math.sin(i + name.length * 7) * 0.4),
+      );
+    const p = {
+      wq: w('wq', 36),
+      bq: w('bq', 6),
+      wk: w('wk__', 36),
+      bk: w('bk__', 6),
+      wv: w('wv_', 36),
+      bv: w('bv_', 6),
+      wo: w('wo_____', 36),
+      bo: w('bo_____', 6),
+    };
+    const out = selfAttention(g, h, p, 3, true);
+    g.output(out);
+    const run = (x: Float32Array) => (runOnCpu(g.graph, { h: { shape: [1, 4, 6], data: x } }).get(out) as { data: Float32Array }).data;
+    const x = Float32Array.from({ length: 24 }, (_, i) => Math.cos(i));
+    const changed = x.slice();
+    changed.fill(5, 18); // the last position only
+    const [a, b] = [run(x), run(changed)];
+    expect([...b.slice(0, 18)]).toEqual([...a.slice(0, 18)]);
+    expect([...b.slice(18)]).not.toEqual([...a.slice(18)]);
+  });
+});
