@@ -21,6 +21,8 @@ export interface DatasetManifest {
   classes: number;
   /** What each sample is labelled with (absent: one u8 class). */
   targets?: Targets;
+  /** A text data set's tokenizer: character level, token i the i-th code point of `vocab`. */
+  tokenizer?: { kind: 'char'; vocab: string };
   chunkSize: number;
   /** sha256 hex of each chunk's bytes, which are labels (u8[count]) then features. */
   chunks: { index: number; samples: number; bytes: number; sha256: string }[];
@@ -30,7 +32,8 @@ export const targetsOf = (m: Pick<DatasetManifest, 'targets'>): Targets => m.tar
 
 /**
  * Assemble a training batch from content-hashed chunks; used by workers and by the coordinator's evaluation alike.
- * `y` holds each sample's class (zeros where the data set has target vectors, which go to `targets`).
+ * `y` holds each sample's class (zeros where the data set has target vectors or a class per position, which go to
+ * `targets`).
  */
 export function gatherBatch(
   m: DatasetManifest,
@@ -42,7 +45,7 @@ export function gatherBatch(
   const stride = targetBytes(t);
   const x = new Float32Array(indices.length * size);
   const y = new Uint32Array(indices.length);
-  const targets = t.kind === 'class' ? undefined : new Float32Array(indices.length * t.width);
+  const targets = t.kind === 'class' && t.width === 1 ? undefined : new Float32Array(indices.length * t.width);
   for (let i = 0; i < indices.length; i++) {
     const s = indices[i];
     const c = Math.floor(s / m.chunkSize);

@@ -118,9 +118,9 @@ export function convGeometry(l: Conv2dLayer, h: number, w: number) {
 /**
  * The parameters of a layer list, in order, and the shape after each layer; a layer that does not fit the shape it
  * gets is a BAD_JOB_SPEC naming it. The names are the graph's and the checkpoint's (`l3.w`, `l2.0.scale` inside
- * block 2). `width` is the output's size (the classes).
+ * block 2). `width` is the output's size (the classes); a model that ends on a sequence gives `positions` too.
  */
-export function layerParams(spec: LayersSpec): { params: LayerParam[]; width: number } {
+export function layerParams(spec: LayersSpec): { params: LayerParam[]; width: number; positions?: number } {
   const params: LayerParam[] = [];
   const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
   const walk = (layers: readonly Layer[], shape: number[], prefix: string): number[] => {
@@ -170,6 +170,7 @@ export function layerParams(spec: LayersSpec): { params: LayerParam[]; width: nu
   };
   const input = spec.input.length === 3 ? [...spec.input] : [size(spec.input)];
   const out = walk(spec.layers, input, 'l');
+  if (out.length === 2) return { params, width: out[1], positions: out[0] }; // a class per position: a language model
   if (out.length !== 1) throw bad(`the last layer gives an image [${out}]; end with dense (or flatten) to give one output per class`);
   return { params, width: out[0] };
 }

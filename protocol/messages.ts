@@ -32,7 +32,8 @@ export const clientMessage = variant('type', {
     paramsVersion: int(0),
     samples: int(1),
     loss: num(),
-    correct: opt(int(0)),
+    /** Samples right (a sequence counts the share of its positions right). */
+    correct: opt(num(0)),
     /** The engine and execution provider that actually ran the shard, as it reported itself. */
     provider: opt(str(200)),
   }),

@@ -1,7 +1,7 @@
 import { GridError } from './errors';
 import { type GraphStructure, type OnnxModelSpec, onnxModelSpec } from './graph-spec';
 import { type LayersSpec, layerParams, layersSpec } from './layers';
-import { resnetSpec } from './presets';
+import { gptSpec, resnetSpec } from './presets';
 import { arr, type Infer, int, lit, obj, opt, variant } from './schema';
 
 export const mlpSpec = obj({
@@ -21,7 +21,7 @@ export const cnnSpec = obj({
   classes: int(2, 4096),
 });
 
-export const modelSpec = variant('kind', { mlp: mlpSpec, cnn: cnnSpec, layers: layersSpec, onnx: onnxModelSpec, resnet: resnetSpec });
+export const modelSpec = variant('kind', { mlp: mlpSpec, cnn: cnnSpec, layers: layersSpec, onnx: onnxModelSpec, resnet: resnetSpec, gpt: gptSpec });
 
 export type MlpSpec = Infer<typeof mlpSpec>;
 export type CnnSpec = Infer<typeof cnnSpec>;
@@ -111,6 +111,9 @@ export type TargetKind = 'class' | 'multi-label' | 'regression';
 
 /** What a model's outputs train against: set from the data set when the job is submitted (a class unless it says). */
 export const targetKind = (model: ModelSpec): TargetKind => (model.kind === 'layers' || model.kind === 'onnx' ? (model.targets ?? 'class') : 'class');
+
+/** The positions a model gives a class at (a language model's block), or undefined for one output per sample. */
+export const outputPositions = (model: ModelSpec) => (model.kind === 'layers' ? layerParams(model).positions : undefined);
 
 /** The model's outputs: one per class (a binary classifier's one logit counts as two classes), or per target. */
 export const classCount = (model: ModelSpec) => {

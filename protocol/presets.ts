@@ -17,6 +17,33 @@ const resnetPreset = obj({
 
 export const resnetSpec = custom<LayersSpec>((v, p) => resnetLayers(resnetPreset(v, p)), resnetPreset.json);
 
+/**
+ * `{kind: "gpt"}`: a GPT (Radford et al. 2019, as nanoGPT writes it) for a character- or token-level data set: token
+ * and position embeddings, `nLayer` pre-norm blocks (causal multi-head attention, then a GELU MLP four times as wide,
+ * each in a residual), a final layer norm, and a dense head giving the next token's logits at every position. The
+ * head is its own matrix, not tied to the embedding.
+ */
+const gptPreset = obj({
+  kind: lit('gpt'),
+  vocab: int(2, 1 << 16),
+  blockSize: int(1, 4096),
+  nLayer: int(1, 48),
+  nHead: int(1, 64),
+  nEmbd: int(1, 8192),
+});
+
+export const gptSpec = custom<LayersSpec>((v, p) => gptLayers(gptPreset(v, p)), gptPreset.json);
+
+function gptLayers(c: ReturnType<typeof gptPreset>): LayersSpec {
+  const block: Layer[] = [
+    { type: 'residual', layers: [{ type: 'layerNorm' }, { type: 'attention', heads: c.nHead, causal: true }] },
+    { type: 'residual', layers: [{ type: 'layerNorm' }, { type: 'dense', units: 4 * c.nEmbd }, { type: 'gelu' }, { type: 'dense', units: c.nEmbd }] },
+  ];
+  const layers: Layer[] = [{ type: 'embedding', vocab: c.vocab, dim: c.nEmbd }, ...Array.from({ length: c.nLayer }, () => block).flat()];
+  layers.push({ type: 'layerNorm' }, { type: 'dense', units: c.vocab });
+  return { kind: 'layers', input: [c.blockSize], layers };
+}
+
 const conv = (filters: number, kernel: number, stride = 1): PlainLayer => ({ type: 'conv2d', filters, kernel, stride });
 
 function resnetLayers(r: ReturnType<typeof resnetPreset>): LayersSpec {

@@ -1,13 +1,14 @@
 import { GridError } from './errors';
 
 /**
- * What a data set's samples are labelled with: one class (u8, or u16 past 256 classes: a language model's tokens),
- * several 0/1 labels (multi-label, u8 each), or regression values (f32 each). A manifest without `targets` is
- * one u8 class per sample, as every data set was before.
+ * What a data set's samples are labelled with: one class (u8, or u16 past 256 classes: a language model's tokens)
+ * per sample or, with `width` over 1, per position of a sequence (the next token at each position); several 0/1
+ * labels (multi-label, u8 each); or regression values (f32 each). A manifest without `targets` is one u8 class per
+ * sample, as every data set was before.
  */
 export interface Targets {
   kind: 'class' | 'multi-label' | 'regression';
-  /** Values per sample: 1 for a class. */
+  /** Values per sample: 1 for a class (the positions for a class per position). */
   width: number;
   dtype: 'u8' | 'u16' | 'f32';
 }

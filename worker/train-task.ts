@@ -85,7 +85,8 @@ export class TrainingRunner implements ShardRunner<Assignment> {
       const per = a.task.batch;
       const batches = [];
       for (let s = 0; s < batch.y.length; s += per) {
-        const targets = batch.targets?.subarray(s * model.classes, (s + per) * model.classes);
+        const stride = batch.targets ? batch.targets.length / batch.y.length : 0; // targets per sample
+        const targets = batch.targets?.subarray(s * stride, (s + per) * stride);
         batches.push({ x: batch.x.subarray(s * model.inputSize, (s + per) * model.inputSize), y: batch.y.subarray(s, s + per), ...(targets && { targets }) });
       }
       const state = await this.innerState(a.jobId, a.round, model.paramCount);

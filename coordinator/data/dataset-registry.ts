@@ -8,6 +8,7 @@ import { decodeNpy } from '../../protocol/npy';
 import type { Store } from '../store/index';
 import type { CsvTargets } from './csv';
 import { buildDataset, fashionMnistAvailable, type LoadedDataset, loadFashionMnist } from './datasets';
+import { textDatasets } from './text';
 
 /** Data sets the coordinator serves, by "name/split"; Fashion-MNIST is built in, CSV uploads persist in the data dir. */
 export class DatasetRegistry {
@@ -24,6 +25,11 @@ export class DatasetRegistry {
   async init() {
     for (const row of await this.store.listDatasets()) {
       const [kind, path] = [row.source.slice(0, 4), row.source.slice(4)];
+      if (row.source.startsWith('text:')) {
+        const [, blockSize, file] = row.source.match(/^text:(\d+):(.*)$/) ?? [];
+        if (file && existsSync(file) && !this.loaded.has(`${row.name}/train`)) this.addText(row.name, readFileSync(file), Number(blockSize));
+        continue;
+      }
       if (!existsSync(path)) continue;
       // Parsed as it was uploaded: its targets are in the manifest recorded then.
       const stored = await this.store.dataset(row.name, row.split);
@@ -48,7 +54,37 @@ export class DatasetRegistry {
     return ds;
   }
 
-  private uploadPath(name: string, split: string, ext: 'csv' | 'npy') {
+  /**
+   * A text corpus (UTF-8) as a character-level language-model data set of `blockSize` tokens: `name/train` and
+   * `name/validation` (text.ts), registered once both are built; the text is kept in the data dir.
+   */
+  async uploadText(name: string, bytes: Uint8Array, blockSize: number, tokenId: number | null = null) {
+    const path = this.uploadPath(name, 'text', 'txt');
+    const { train, validation } = this.addText(name, bytes, blockSize);
+    writeFileSync(`${path}.part`, bytes);
+    renameSync(`${path}.part`, path);
+    for (const ds of [train, validation]) {
+      const m = ds.manifest;
+      await this.store.putDataset({
+        name,
+        split: m.split,
+        source: `text:${blockSize}:${path}`,
+        samples: m.samples,
+        classes: m.classes,
+        manifest: m,
+        token_id: tokenId,
+      });
+    }
+    return train;
+  }
+
+  private addText(name: string, bytes: Uint8Array, blockSize: number) {
+    const splits = textDatasets(name, bytes, blockSize);
+    for (const ds of [splits.train, splits.validation]) this.loaded.set(`${name}/${ds.manifest.split}`, ds);
+    return splits;
+  }
+
+  private uploadPath(name: string, split: string, ext: 'csv' | 'npy' | 'txt') {
     if (!/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(name) || !/^[a-z0-9_-]{1,40}$/i.test(split) || name === 'fashion-mnist')
       throw new GridError('BAD_REQUEST', 'data set name must be [A-Za-z0-9._-] and not a built-in name');
     mkdirSync(join(this.dataDir, 'datasets'), { recursive: true });

@@ -35,6 +35,7 @@ export function buildDataset(
   featureShape: number[],
   classes: number,
   targets: Targets = CLASS_U8,
+  extra: Pick<DatasetManifest, 'tokenizer'> & { featureScale?: number } = {},
 ): LoadedDataset {
   const stride = targetBytes(targets);
   const samples = labels.length / stride;
@@ -46,9 +47,10 @@ export function buildDataset(
     samples,
     featureShape,
     featureDtype: f32 ? 'f32' : 'u8',
-    featureScale: f32 ? 1 : 1 / 255,
+    featureScale: extra.featureScale ?? (f32 ? 1 : 1 / 255),
     classes,
     ...(targets === CLASS_U8 ? {} : { targets }),
+    ...(extra.tokenizer && { tokenizer: extra.tokenizer }),
     chunkSize: CHUNK_SAMPLES,
     chunks: chunks.map((c, index) => ({
       index,

@@ -34,6 +34,17 @@ export function registerDatasetRoutes({ router, as, store, scheduler, datasets }
       const { name, split } = req.params;
       const existing = await store.dataset(name, split);
       if (existing && !owns(who, existing.token_id)) throw new GridError('FORBIDDEN', `data set ${name}/${split} belongs to another token`);
+      if (req.query.get('format') === 'text') {
+        // A corpus: character-level blocks of text, its train and validation splits made here.
+        if (split !== 'train')
+          throw new GridError('BAD_REQUEST', `a text upload makes ${name}/train and ${name}/validation: post it to /api/datasets/${name}/train`);
+        const blockSize = Number(req.query.get('blockSize') ?? 64);
+        if (!Number.isInteger(blockSize) || blockSize < 1 || blockSize > 4096)
+          throw new GridError('BAD_REQUEST', `blockSize=${req.query.get('blockSize')}: 1..4096`);
+        const ds = await datasets.uploadText(name, await req.body(), blockSize, who.tokenId);
+        await store.audit(`token:${who.tokenId}`, 'dataset.upload', `dataset:${name}/text`, { samples: ds.manifest.samples });
+        return { status: 201, body: JSON.stringify(ds.manifest), type: 'application/json' };
+      }
       // A numpy tensor (inference inputs) when asked for; CSV (features, then the targets) otherwise.
       const npy = req.query.get('format') === 'npy';
       const targets = npy ? undefined : targetsFromQuery(req.query.get('targets'), req.query.get('targetColumns'));

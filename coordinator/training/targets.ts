@@ -1,7 +1,7 @@
 import { targetsOf } from '../../protocol/dataset';
 import { GridError } from '../../protocol/errors';
 import type { TrainingSpec } from '../../protocol/job';
-import { classCount } from '../../protocol/model';
+import { classCount, outputPositions } from '../../protocol/model';
 import { lossFor } from '../../protocol/targets';
 import type { KindContext } from '../jobs/kind';
 
@@ -25,5 +25,13 @@ export function fitTargets(spec: TrainingSpec, { datasets }: Pick<KindContext, '
   const model = { ...m, targets: t.kind };
   if (t.kind !== 'class' && classCount(model) !== t.width)
     throw bad(`model has ${classCount(model)} outputs but ${name}/${split} has ${t.width} ${t.kind} targets per sample`);
+  // A class per position (a language model's next tokens) needs a model that gives one at each position, and back.
+  const positions = outputPositions(model) ?? 1;
+  if (t.kind === 'class' && positions !== t.width)
+    throw bad(
+      t.width > 1
+        ? `${name}/${split} has a class at each of ${t.width} positions; the model gives ${positions === 1 ? 'one per sample' : `${positions} positions`}`
+        : `the model gives a class at each of ${positions} positions; ${name}/${split} has one per sample (end with meanPool or flatten, then dense)`,
+    );
   return { ...spec, model };
 }

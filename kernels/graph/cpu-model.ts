@@ -3,7 +3,7 @@ import type { AdamWHyper } from '../backend';
 import { adamwUpdate } from '../cpu/backend';
 import { type InnerState, newInnerState } from '../inner-state';
 import type { TrainableModel } from '../models/model';
-import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, type StepResult, splitParams, targetRows } from '../models/model';
+import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, type StepResult, splitParams, targetRows, targetShape } from '../models/model';
 import { stateLayout } from '../state-step';
 import { runOnCpu } from './cpu-run';
 import type { Graph, HostTensor } from './ir';
@@ -32,7 +32,7 @@ export class GraphCpuModel implements TrainableModel {
     checkBatch(batch, this.inputSize, this.classes);
     const n = batch.y.length;
     const x = { shape: [n, this.inputSize], data: batch.x };
-    const y = { shape: [n, this.classes], data: targetRows(batch, this.classes) };
+    const y = { shape: targetShape(n, this.spec), data: targetRows(batch, this.classes, targetKind(this.spec)) };
     const out = runOnCpu(this.train, { ...this.feeds(flat), x, y });
     const grads = new Float32Array(this.paramCount);
     let off = 0;

@@ -4,7 +4,8 @@ import type { GraphBuilder } from './builder';
 /**
  * The training loss of `logits` [batch, outputs] against `y` [batch, outputs] and how many samples it got right,
  * by what the data set labels samples with:
- * - class (y one-hot): mean softmax cross-entropy; right when the label's logit is the largest;
+ * - class (y one-hot, at each position of a sequence): mean softmax cross-entropy (per token for a sequence); right
+ *   when the label's logit is the largest;
  * - multi-label (y 0/1): binary cross-entropy on each output's logit, the mean over all; right when every label's
  *   logit is on its side of 0 (subset accuracy: a count of samples, as results carry it);
  * - regression (y values): mean squared error over all outputs; nothing counts as right.
@@ -25,11 +26,14 @@ export function lossAndCorrect(g: GraphBuilder, logits: string, y: string, kind:
     const allRight = g.op('GreaterOrEqual', [rightLabels, g.constant(g.shapeOf(logits)[1] as number)]);
     return { loss: g.op('ReduceMean', [perLabel], all), correct: g.op('ReduceSum', [allRight], all) };
   }
+  const classes = { axes: [-1], keepdims: 0 };
   const logp = g.op('LogSoftmax', [logits], { axis: -1 });
-  const perSample = g.op('ReduceSum', [g.op('Mul', [y, logp])], { axes: [1], keepdims: 0 });
-  // A sample is right when its label's logit is the largest, in float ops only: counted by ArgMax's int64 results,
+  const perPrediction = g.op('ReduceSum', [g.op('Mul', [y, logp])], classes); // [batch] or [batch, positions]
+  // A prediction is right when its label's logit is the largest, in float ops only: counted by ArgMax's int64 results,
   // onnxruntime-web's webgpu provider was 2 of 9 off the CPU here while its logits agreed within 1e-4.
-  const labelled = g.op('ReduceSum', [g.op('Mul', [y, logits])], { axes: [1], keepdims: 0 });
-  const hits = g.op('GreaterOrEqual', [labelled, g.op('ReduceMax', [logits], { axes: [1], keepdims: 0 })]);
-  return { loss: g.op('Neg', [g.op('ReduceMean', [perSample], { axes: [0], keepdims: 0 })]), correct: g.op('ReduceSum', [hits], all) };
+  const labelled = g.op('ReduceSum', [g.op('Mul', [y, logits])], classes);
+  const hits = g.op('GreaterOrEqual', [labelled, g.op('ReduceMax', [logits], classes)]);
+  // A sequence counts the share of its positions right, so `correct` stays a count of samples.
+  const perSample = g.shapeOf(logits).length > 2 ? g.op('ReduceMean', [hits], { axes: [1], keepdims: 0 }) : hits;
+  return { loss: g.op('Neg', [g.op('ReduceMean', [perPrediction], all)]), correct: g.op('ReduceSum', [perSample], all) };
 }

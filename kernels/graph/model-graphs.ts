@@ -1,5 +1,5 @@
 import type { LayersSpec } from '../../protocol/layers';
-import { classCount, graphOf, inputSize, type OnnxModelSpec, parameterShapes, sizeOf, targetKind } from '../../protocol/model';
+import { graphOf, inputSize, type OnnxModelSpec, parameterShapes, sizeOf, targetKind } from '../../protocol/model';
 import { gradients } from './autodiff';
 import { GraphBuilder } from './builder';
 import type { Graph } from './ir';
@@ -55,16 +55,16 @@ function replayedInput(g: GraphBuilder, value: string): string {
 }
 
 /**
- * The training step in the engines' contract: inputs `x` [batch, inputs] and `y` [batch, outputs] (one-hot classes,
- * or the data set's target vectors); outputs `loss`, `correct` (losses.ts) and `grad.<param>` for each parameter,
+ * The training step in the engines' contract: inputs `x` [batch, inputs] and `y` shaped like the logits (one-hot
+ * classes, at each position for a sequence, or the data set's target vectors); outputs `loss`, `correct` (losses.ts) and `grad.<param>` for each parameter,
  * by reverse-mode autodiff over the forward graph.
  */
 export function trainingStepGraph(spec: GraphModelSpec): Graph {
   const g = new GraphBuilder();
   const x = g.input('x', [BATCH, inputSize(spec)]);
-  const y = g.input('y', [BATCH, classCount(spec)]);
   const param = addParams(g, spec);
   const { logits, runningSteps } = logitsOf(g, spec, x, param, true);
+  const y = g.input('y', [...g.shapeOf(logits)]); // [batch, classes], or [batch, positions, classes] for a sequence
   const { loss, correct } = lossAndCorrect(g, logits, y, targetKind(spec));
   g.output(g.alias(loss, 'loss'));
   g.output(g.alias(correct, 'correct'));

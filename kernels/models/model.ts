@@ -1,4 +1,4 @@
-import { classCount, inputSize, type ModelSpec, parameterShapes, sizeOf, type TargetKind, type TensorShape } from '../../protocol/model';
+import { classCount, inputSize, type ModelSpec, outputPositions, parameterShapes, sizeOf, type TargetKind, type TensorShape } from '../../protocol/model';
 import type { AdamWHyper, Backend, Tensor } from '../backend';
 import { type InnerState, newInnerState } from '../inner-state';
 import { RUNNING_MOMENTUM, type StateLayout, stepLeavingState } from '../state-step';
@@ -230,16 +230,27 @@ export abstract class Model {
 /** A batch must hold `inputSize` features per label and labels below `classes` (or a target per output), whatever engine runs it. */
 export function checkBatch(b: Batch, inputSize: number, classes: number) {
   if (b.x.length !== b.y.length * inputSize) throw new Error(`batch has ${b.x.length} features for ${b.y.length} labels of ${inputSize}`);
-  if (b.targets && b.targets.length !== b.y.length * classes) throw new Error(`batch has ${b.targets.length} targets for ${b.y.length} samples of ${classes}`);
+  if (b.targets && b.targets.length % b.y.length) throw new Error(`batch has ${b.targets.length} targets for ${b.y.length} samples`);
   for (const y of b.y) if (y >= classes) throw new Error(`label ${y} is out of range for ${classes} classes`);
 }
 
-/** The training graphs' `y`: one-hot rows of the classes, or the batch's target vectors. */
-export const targetRows = (b: Batch, classes: number): Float32Array => b.targets ?? oneHot(b.y, classes);
+/** The training graphs' `y` shape for `n` samples: [n, classes], or [n, positions, classes] for a sequence. */
+export const targetShape = (n: number, spec: ModelSpec) => {
+  const positions = outputPositions(spec);
+  return positions ? [n, positions, classCount(spec)] : [n, classCount(spec)];
+};
+
+/** The training graphs' `y`: one-hot rows of the classes (at each position of a sequence), or the batch's target vectors. */
+export function targetRows(b: Batch, classes: number, kind: TargetKind): Float32Array {
+  if (!b.targets) return oneHot(b.y, classes);
+  if (kind !== 'class') return b.targets;
+  for (const t of b.targets) if (!(t >= 0 && t < classes)) throw new Error(`label ${t} is out of range for ${classes} classes`);
+  return oneHot(Uint32Array.from(b.targets), classes);
+}
 
 /**
  * Test loss and accuracy of `model`'s logits over a labelled set, in batches, shared by every engine: mean softmax
- * cross-entropy and top-1 for classes; for target vectors the training loss (losses.ts) and, for multi-label, the
+ * cross-entropy and top-1 for classes (per token for a sequence); for target vectors the training loss (losses.ts) and, for multi-label, the
  * share of samples with every label right (a regression's accuracy is 0: its loss is its measure).
  */
 export async function evaluateByLogits(
@@ -256,9 +267,14 @@ export async function evaluateByLogits(
   for (let s = 0; s < n; s += batchSize) {
     const e = Math.min(n, s + batchSize);
     const logits = await model.predict(flat, data.x.subarray(s * model.inputSize, e * model.inputSize));
+    const perSample = logits.length / (e - s); // k, or positions · k for a sequence
     for (let i = 0; i < e - s; i++) {
-      const row = logits.subarray(i * k, (i + 1) * k);
-      const r = data.targets ? scoreTargets(row, data.targets.subarray((s + i) * k, (s + i + 1) * k), kind) : scoreClass(row, data.y[s + i]);
+      const row = logits.subarray(i * perSample, (i + 1) * perSample);
+      const r = !data.targets
+        ? scoreClass(row, data.y[s + i])
+        : kind === 'class'
+          ? scoreSequence(row, data.targets.subarray(((s + i) * perSample) / k, ((s + i + 1) * perSample) / k), k)
+          : scoreTargets(row, data.targets.subarray((s + i) * k, (s + i + 1) * k), kind);
       loss += r.loss;
       correct += r.correct;
     }
@@ -273,6 +289,18 @@ function scoreClass(row: Float32Array, label: number) {
   let sum = 0;
   for (const z of row) sum += Math.exp(z - max);
   return { loss: Math.log(sum) + max - row[label], correct: arg === label ? 1 : 0 };
+}
+
+/** A sequence's mean cross-entropy per position (nats per token) and the share of its positions right. */
+function scoreSequence(row: Float32Array, labels: Float32Array, k: number) {
+  let loss = 0;
+  let correct = 0;
+  for (let p = 0; p < labels.length; p++) {
+    const r = scoreClass(row.subarray(p * k, (p + 1) * k), labels[p]);
+    loss += r.loss;
+    correct += r.correct;
+  }
+  return { loss: loss / labels.length, correct: correct / labels.length };
 }
 
 function scoreTargets(row: Float32Array, target: Float32Array, kind: TargetKind) {

@@ -4,7 +4,7 @@ import type { AdamWHyper } from '../backend';
 import { adamwUpdate } from '../cpu/backend';
 import type { Engine, TrainableModel } from '../engine';
 import { type InnerState, newInnerState } from '../inner-state';
-import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, type StepResult, splitParams, targetRows } from '../models/model';
+import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, type StepResult, splitParams, targetRows, targetShape } from '../models/model';
 import { stateLayout } from '../state-step';
 import { inferenceGraph, trainingGraph } from './models';
 
@@ -55,7 +55,7 @@ export class OnnxModel implements TrainableModel {
     const n = batch.y.length;
     const out = await this.train.run({
       x: new this.ort.Tensor('float32', batch.x, [n, this.inputSize]),
-      y: new this.ort.Tensor('float32', targetRows(batch, this.classes), [n, this.classes]),
+      y: new this.ort.Tensor('float32', targetRows(batch, this.classes, targetKind(this.spec)), targetShape(n, this.spec)),
       ...this.params(flat),
     });
     const grads = new Float32Array(this.paramCount);
