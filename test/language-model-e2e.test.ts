@@ -62,5 +62,19 @@ describe('a character-level GPT trained on the grid', () => {
     expect(last('test_loss')).toBeLessThan(unigram - 0.5);
     expect(last('test_perplexity')).toBeCloseTo(Math.exp(last('test_loss')), 4);
     expect(last('test_bits_per_char')).toBeCloseTo(last('test_loss') / Math.LN2, 4);
+
+    // Generation from the last checkpoint: the same request gives the same text, of the characters it knows.
+    const generate = (body: unknown) =>
+      fetch(`${url}/api/jobs/${id}/generate`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+    const ask = { prompt: 'This License ', maxTokens: 60, temperature: 0.8, topK: 10, seed: 5 };
+    const [a, b] = await Promise.all([generate(ask), generate(ask)]);
+    const [ta, tb] = [((await a.json()) as { text: string }).text, ((await b.json()) as { text: string }).text];
+    console.log(`generated: ${JSON.stringify(ask.prompt + ta)}`);
+    expect([a.status, [...ta].length, ta]).toEqual([200, 60, tb]);
+    expect([...ta].every((c) => text.includes(c))).toBe(true);
+    const greedy = ((await (await generate({ ...ask, temperature: 0 })).json()) as { text: string }).text;
+    expect(greedy).not.toBe(ta);
+    const unknown = await generate({ ...ask, prompt: 'ünïcode ✓' });
+    expect([unknown.status, ((await unknown.json()) as { error: { code: string } }).error.code]).toEqual([400, 'BAD_REQUEST']);
   }, 240_000);
 });

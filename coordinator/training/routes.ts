@@ -2,20 +2,26 @@ import { GridError } from '../../protocol/errors';
 import { parseTrainingSpec } from '../../protocol/job';
 import type { Principal } from '../auth';
 import { registeredReply } from '../models/registry';
-import { type ApiContext, binary, intParam, ownedJob } from '../net/api';
+import { type ApiContext, binary, intParam, ownedJob, parseBody } from '../net/api';
+import type { Job } from '../store/index';
 import { unpackCheckpoint } from './checkpoint';
 import { exportOnnx } from './export';
+import { generate, generateRequest } from './generate';
 
 /** Trained models out as ONNX (the latest checkpoint, or a given round's), and into the model registry. */
 export function registerTrainingRoutes({ router, as, store, datasets, models }: ApiContext) {
-  /** A job's trained model as an ONNX file, from its latest checkpoint or the one of `round`. */
-  const exported = async (jobId: string | undefined, round: number | undefined, who: Principal) => {
-    const job = await ownedJob(store, jobId, who);
+  /** A job's parameters from its latest checkpoint or the one of `round`. */
+  const checkpointParams = async (job: Job, round: number | undefined) => {
     const all = await store.checkpoints(job.id);
     const c = round === undefined ? all.at(-1) : all.find((x) => x.round === round);
     if (!c) throw new GridError('NOT_FOUND', round === undefined ? `job ${job.id} has no checkpoint yet` : `no checkpoint at round ${round}`);
     const spec = parseTrainingSpec(JSON.parse(job.spec));
-    const { params } = unpackCheckpoint(await store.checkpointData(c.id), c.sha256, spec.model);
+    return { c, spec, params: unpackCheckpoint(await store.checkpointData(c.id), c.sha256, spec.model).params };
+  };
+  /** A job's trained model as an ONNX file, from its latest checkpoint or the one of `round`. */
+  const exported = async (jobId: string | undefined, round: number | undefined, who: Principal) => {
+    const job = await ownedJob(store, jobId, who);
+    const { c, spec, params } = await checkpointParams(job, round);
     const data = datasets.get(spec.dataset.name, spec.dataset.split).manifest;
     return { job, round: c.round, sha256: c.sha256, file: exportOnnx({ id: job.id, name: job.name, spec }, c.round, params, data) };
   };
@@ -32,6 +38,18 @@ export function registerTrainingRoutes({ router, as, store, datasets, models }: 
     'get',
     '/api/jobs/:id/checkpoints/:round/model.onnx',
     as('researcher', async (req, who) => onnxReply(req.params.id, intParam(req.params.round, 'round'), who)),
+  );
+
+  router.route(
+    'post',
+    '/api/jobs/:id/generate',
+    as('researcher', async (req, who) => {
+      const r = parseBody(generateRequest, await req.json());
+      const job = await ownedJob(store, req.params.id, who);
+      const { params, spec } = await checkpointParams(job, r.round);
+      const text = await generate(spec.model, params, datasets.get(spec.dataset.name, spec.dataset.split).manifest, r);
+      return { status: 200, body: JSON.stringify({ text }), type: 'application/json' };
+    }),
   );
 
   router.route(
