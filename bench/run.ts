@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<void>> = {
   train: async () => (await import('./train')).benchTrain(),
   inference: async () => (await import('./inference')).benchInference(),
   load: async () => (await import('./load')).benchLoad(),
+  lm: async () => (await import('./lm')).benchLm(),
 };
 
 const names = process.argv.slice(2);

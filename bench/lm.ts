@@ -1,0 +1,115 @@
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { textDatasets } from '../coordinator/data/text';
+import { startCoordinator } from '../coordinator/server';
+import { newOptimizerState, stepParams } from '../coordinator/training/optimizer';
+import { initParams } from '../kernels/models/index';
+import { onnxEngine } from '../kernels/onnx/engine';
+import { stateLayout } from '../kernels/state-step';
+import { gatherBatch } from '../protocol/dataset';
+import { parseTrainingSpec } from '../protocol/job';
+import { sampleIndices } from '../protocol/sampling';
+import { api, startWorker, tempDir } from '../test/helpers';
+import { brownText } from './brown';
+
+const TOKEN = 'gt_bench_lm';
+const CHARS = Number(process.env.BENCH_LM_CHARS ?? 1_000_000);
+const ITERS = Number(process.env.BENCH_LM_ITERS ?? 2000);
+const BLOCK = 64;
+
+/** nanoGPT's "CPU" configuration: 4 layers, 4 heads, 128 wide, block 64, batch 12, lr 1e-3, dropout 0. */
+const job = (vocab: number) => ({
+  name: 'lm-bench',
+  model: { kind: 'gpt', vocab, blockSize: BLOCK, nLayer: 4, nHead: 4, nEmbd: 128 },
+  dataset: { name: 'brown', split: 'train', evalSplit: 'validation' },
+  optimizer: { kind: 'adamw', lr: 1e-3, weightDecay: 0.1 },
+  rounds: ITERS,
+  globalBatch: 12,
+  shardSize: 12,
+  evalEvery: ITERS,
+  evalSamples: 500,
+  checkpointEvery: ITERS,
+  leaseMs: 120_000,
+});
+
+/** The grid: one coordinator, `workers` native workers on onnxruntime-node; seconds and the validation figures. */
+async function onGrid(text: Uint8Array, vocab: number, workers: number, over: Record<string, unknown> = {}) {
+  const dir = tempDir('grid-bench-lm-');
+  const quiet = { debug() {}, info() {}, warn() {}, error: console.error };
+  const coord = await startCoordinator({
+    ...{ port: 0, host: '127.0.0.1', databaseUrl: `sqlite:${join(dir, 'grid.db')}`, dataDir: dir, webDir: join(dir, 'web') },
+    ...{ enrolment: false, operatorToken: TOKEN, maxFrameBytes: 64 << 20, maxBodyBytes: 64 << 20, heartbeatMs: 5000, log: quiet },
+  });
+  const url = `http://127.0.0.1:${coord.port}`;
+  await fetch(`${url}/api/datasets/brown/train?format=text&blockSize=${BLOCK}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: text });
+  const procs = Array.from({ length: workers }, (_, i) => startWorker(url, TOKEN, `lm-${i}`, 'cpu'));
+  await Promise.all(procs.map((p) => p.waitFor(/backend ready/)));
+  const t0 = performance.now();
+  const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', { ...job(vocab), ...over });
+  while ((await api<{ state: string }>(url, TOKEN, `/api/jobs/${id}`)).state !== 'done') await new Promise((r) => setTimeout(r, 1000));
+  const seconds = (performance.now() - t0) / 1000;
+  const metrics = await api<{ name: string; value: number }[]>(url, TOKEN, `/api/jobs/${id}/metrics`);
+  const last = (name: string) => metrics.filter((m) => m.name === name).at(-1)?.value ?? Number.NaN;
+  await coord.scheduler.transfers.flush(coord.store);
+  const bytes = (await coord.store.listWorkers()).reduce((n, w) => n + Number(w.bytes_up) + Number(w.bytes_down), 0);
+  const sample = await api<{ text: string }>(url, TOKEN, `/api/jobs/${id}/generate`, { prompt: 'The ', maxTokens: 200, temperature: 0.8, topK: 20 });
+  for (const p of procs) p.child.kill('SIGKILL');
+  await coord.close();
+  return { seconds, loss: last('test_loss'), bpc: last('test_bits_per_char'), bytes, sample: sample.text };
+}
+
+/** The same job in one plain process on onnxruntime-node: no coordinator, no sockets. */
+async function plain(text: Uint8Array, vocab: number) {
+  const { train, validation } = textDatasets('brown', text, BLOCK);
+  const spec = parseTrainingSpec(job(vocab));
+  const model = await onnxEngine(ort, 'cpu', 'ort-node', 'onnxruntime-node cpu').build(spec.model);
+  const params = initParams(spec.model, spec.seed);
+  const opt = newOptimizerState(params.length);
+  const layout = stateLayout(spec.model);
+  const n = train.manifest.samples;
+  const t0 = performance.now();
+  for (let i = 0; i < ITERS; i++) {
+    const batch = gatherBatch(train.manifest, (c) => train.chunks[c], sampleIndices(spec.seed, n, i * 12, 12));
+    const { grads } = await model.lossAndGradients(params, batch);
+    stepParams(spec, params, grads, opt, layout, i / ITERS);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const all = gatherBatch(
+    validation.manifest,
+    (c) => validation.chunks[c],
+    Uint32Array.from({ length: Math.min(500, validation.manifest.samples) }, (_, i) => i),
+  );
+  const { loss } = await model.evaluate(params, all, 100);
+  return { seconds, loss, bpc: loss / Math.LN2 };
+}
+
+export async function benchLm() {
+  const text = new TextEncoder().encode(brownText(CHARS));
+  const vocab = new Set(new TextDecoder().decode(text)).size;
+  console.log(
+    `character-level GPT (nanoGPT's CPU configuration: 4 layers, 4 heads, 128 wide, block 64, batch 12, ${ITERS} iterations) on ${CHARS} characters of the Brown Corpus (${vocab} characters)`,
+  );
+  const base = await plain(text, vocab);
+  console.log(
+    `plain process, onnxruntime-node: validation ${base.loss.toFixed(3)} nats/char (${base.bpc.toFixed(3)} bits/char) in ${base.seconds.toFixed(0)} s`,
+  );
+  const one = await onGrid(text, vocab, 1);
+  console.log(
+    `grid, 1 native worker: validation ${one.loss.toFixed(3)} nats/char (${one.bpc.toFixed(3)} bits/char) in ${one.seconds.toFixed(0)} s | grid/plain ${(one.seconds / base.seconds).toFixed(2)} (goal <= 1.5) | ${(one.bytes / 1e6).toFixed(0)} MB moved`,
+  );
+  console.log(`sample: ${JSON.stringify(`The ${one.sample}`)}`);
+  if (process.env.BENCH_LM_VOLUNTEER !== '0') {
+    const local = {
+      mode: 'local',
+      local: { steps: 16, lr: 0.001, outerLr: 0.7, outerMomentum: 0.9 },
+      encoding: 'int8',
+      download: 'int8-delta',
+      rounds: Math.ceil(ITERS / 16),
+      globalBatch: 24,
+    };
+    const two = await onGrid(text, vocab, 2, { ...local, evalEvery: Math.ceil(ITERS / 16), checkpointEvery: Math.ceil(ITERS / 16) });
+    console.log(
+      `grid, 2 workers in volunteer mode (local steps H=16, int8 both ways): validation ${two.loss.toFixed(3)} nats/char in ${two.seconds.toFixed(0)} s | ${(two.bytes / 1e6).toFixed(1)} MB moved (${(one.bytes / two.bytes).toFixed(1)}x fewer than synchronous fp32)`,
+    );
+  }
+}
