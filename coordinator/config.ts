@@ -12,9 +12,14 @@ export interface Limits {
   maxSocketsPerToken: number;
   /** Anonymous enrolments per minute across all addresses [GRID_ENROL_PER_MIN]; each address gets 10. */
   enrolPerMinute: number;
+  /**
+   * How long a worker connection may stay open before it says hello [GRID_HELLO_TIMEOUT_MS]; a browser times its
+   * engines first (about 15 s here), so the default leaves it room.
+   */
+  helloTimeoutMs: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { maxParams: 20_000_000, maxShardsPerRound: 1024, maxSocketsPerToken: 64, enrolPerMinute: 600 };
+export const DEFAULT_LIMITS: Limits = { maxParams: 20_000_000, maxShardsPerRound: 1024, maxSocketsPerToken: 64, enrolPerMinute: 600, helloTimeoutMs: 60_000 };
 
 export interface CoordinatorConfig {
   limits?: Partial<Limits>;
@@ -74,6 +79,7 @@ export function configFromEnv(env = process.env): CoordinatorConfig {
       maxShardsPerRound: positiveInt(env, 'GRID_MAX_SHARDS_PER_ROUND', DEFAULT_LIMITS.maxShardsPerRound),
       maxSocketsPerToken: positiveInt(env, 'GRID_MAX_SOCKETS_PER_TOKEN', DEFAULT_LIMITS.maxSocketsPerToken),
       enrolPerMinute: positiveInt(env, 'GRID_ENROL_PER_MIN', DEFAULT_LIMITS.enrolPerMinute),
+      helloTimeoutMs: positiveInt(env, 'GRID_HELLO_TIMEOUT_MS', DEFAULT_LIMITS.helloTimeoutMs),
     },
   };
 }

@@ -67,6 +67,7 @@ export async function startCoordinator(cfg: CoordinatorConfig) {
       maxFrameBytes: cfg.maxFrameBytes,
       heartbeatMs: cfg.heartbeatMs,
       maxSocketsPerToken: limits.maxSocketsPerToken,
+      helloTimeoutMs: limits.helloTimeoutMs,
     }),
   );
   const files = staticFiles([{ prefix: '/', dir: cfg.webDir }]);

@@ -22,6 +22,7 @@ export const ErrorCodes = {
   STALE_VERSION: [409, 'parameter version is not the current one'],
   TOO_MANY_ERRORS: [400, 'too many invalid messages; disconnecting'],
   TOO_MANY_MESSAGES: [429, 'message rate limit exceeded; disconnecting'],
+  HELLO_TIMEOUT: [408, 'the connection did not say hello in time; disconnecting'],
   QUARANTINED: [403, 'this worker is quarantined for bad results'],
   WORKER_ERROR: [500, 'the worker failed to compute the shard and handed it back'],
   UNAUTHORIZED: [401, 'missing or unknown token'],

@@ -64,7 +64,7 @@ describe('ownership and limits', () => {
     coord = await startCoordinator({
       ...{ port: 0, host: '127.0.0.1', databaseUrl: ':memory:', dataDir: dir, webDir: join(dir, 'web'), enrolment: true, operatorToken: operator },
       ...{ maxFrameBytes: 1 << 20, maxBodyBytes: 1 << 20, heartbeatMs: 5000, log: { debug() {}, info() {}, warn() {}, error() {} } },
-      limits: { maxParams: 1_000_000, maxShardsPerRound: 64, maxSocketsPerToken: 2, enrolPerMinute: 5 },
+      limits: { maxParams: 1_000_000, maxShardsPerRound: 64, maxSocketsPerToken: 2, enrolPerMinute: 5, helloTimeoutMs: 3000 },
     });
     url = `http://127.0.0.1:${coord.port}`;
   });
@@ -153,6 +153,20 @@ describe('ownership and limits', () => {
     c.send(hello);
     await c.next('welcome');
     c.ws.close();
+  });
+
+  it('closes a connection that never says hello, and keeps one that does', async () => {
+    const worker = await token(['worker']);
+    const silent = new RawClient(wsUrl(), worker.token);
+    const talker = new RawClient(wsUrl(), worker.token);
+    await Promise.all([silent.opened(), talker.opened()]);
+    talker.send(hello);
+    await talker.next('welcome');
+    await silent.error('HELLO_TIMEOUT');
+    expect(await silent.closed).toEqual({ code: 1008, reason: 'HELLO_TIMEOUT' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(talker.ws.readyState).toBe(talker.ws.OPEN); // past the deadline, still connected
+    talker.ws.close();
   });
 
   it('names every JSON field in camelCase, in every listing', async () => {

@@ -27,6 +27,8 @@ interface Conn extends MessageBudget {
   /** A `result` message waits here for the binary frame that carries its tensor. */
   pending?: ResultMessage;
   queue: (string | Uint8Array)[];
+  /** Closes a connection that has not said hello by then: an open socket costs memory and a slot for its token. */
+  helloDeadline?: ReturnType<typeof setTimeout>;
 }
 
 export interface WorkerSocketOptions {
@@ -40,6 +42,8 @@ export interface WorkerSocketOptions {
   heartbeatMs: number;
   /** Open connections one token may hold; more are refused at the upgrade. */
   maxSocketsPerToken: number;
+  /** How long a connection may stay open without saying hello. */
+  helloTimeoutMs: number;
 }
 
 const MAX_ERRORS = 10;
@@ -189,7 +193,14 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
       if (byToken.add(c.tokenId, ws) > o.maxSocketsPerToken) {
         send(ws, errorMessage('RATE_LIMITED', `this token already holds ${o.maxSocketsPerToken} connections`));
         ws.end(1008, 'RATE_LIMITED');
+        return;
       }
+      c.helloDeadline = setTimeout(() => {
+        if (c.closed || c.link || c.joining) return;
+        o.metrics.wsRefusals.inc({ code: 'HELLO_TIMEOUT' });
+        send(ws, errorMessage('HELLO_TIMEOUT', `no hello within ${o.helloTimeoutMs} ms`));
+        ws.end(1008, 'HELLO_TIMEOUT');
+      }, o.helloTimeoutMs);
     },
     message: (ws, message, isBinary) => {
       if (!withinRate(ws.getUserData())) {
@@ -231,6 +242,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
     close: (ws, code) => {
       const c = ws.getUserData();
       c.closed = true;
+      clearTimeout(c.helloDeadline);
       byToken.remove(c.tokenId, ws);
       if (c.link) {
         o.log.info('worker left', { worker: c.link.id, code });
