@@ -12,6 +12,10 @@ export interface Limits {
   maxSocketsPerToken: number;
   /** Anonymous enrolments per minute across all addresses [GRID_ENROL_PER_MIN]; each address gets 10. */
   enrolPerMinute: number;
+  /** Rounds one training job may run [GRID_MAX_ROUNDS]. */
+  maxRounds: number;
+  /** Samples one training job may compute, over all its rounds [GRID_MAX_JOB_SAMPLES]. */
+  maxJobSamples: number;
   /**
    * How long a worker connection may stay open before it says hello [GRID_HELLO_TIMEOUT_MS]; a browser times its
    * engines first (about 15 s here), so the default leaves it room.
@@ -19,7 +23,15 @@ export interface Limits {
   helloTimeoutMs: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { maxParams: 20_000_000, maxShardsPerRound: 1024, maxSocketsPerToken: 64, enrolPerMinute: 600, helloTimeoutMs: 60_000 };
+export const DEFAULT_LIMITS: Limits = {
+  maxParams: 20_000_000,
+  maxShardsPerRound: 1024,
+  maxSocketsPerToken: 64,
+  enrolPerMinute: 600,
+  maxRounds: 10_000_000,
+  maxJobSamples: 1e11,
+  helloTimeoutMs: 60_000,
+};
 
 export interface CoordinatorConfig {
   limits?: Partial<Limits>;
@@ -79,6 +91,8 @@ export function configFromEnv(env = process.env): CoordinatorConfig {
       maxShardsPerRound: positiveInt(env, 'GRID_MAX_SHARDS_PER_ROUND', DEFAULT_LIMITS.maxShardsPerRound),
       maxSocketsPerToken: positiveInt(env, 'GRID_MAX_SOCKETS_PER_TOKEN', DEFAULT_LIMITS.maxSocketsPerToken),
       enrolPerMinute: positiveInt(env, 'GRID_ENROL_PER_MIN', DEFAULT_LIMITS.enrolPerMinute),
+      maxRounds: positiveInt(env, 'GRID_MAX_ROUNDS', DEFAULT_LIMITS.maxRounds),
+      maxJobSamples: positiveInt(env, 'GRID_MAX_JOB_SAMPLES', DEFAULT_LIMITS.maxJobSamples),
       helloTimeoutMs: positiveInt(env, 'GRID_HELLO_TIMEOUT_MS', DEFAULT_LIMITS.helloTimeoutMs),
     },
   };

@@ -137,6 +137,13 @@ describe('ownership and limits', () => {
       body: JSON.stringify(mlpJob({ globalBatch: 1 << 20, shardSize: 1 })),
     });
     expect(await shards.json()).toMatchObject({ error: { code: 'BAD_JOB_SPEC', message: expect.stringMatching(/shards per round/) } });
+    // 1e5 epochs of batch 1: six billion rounds, refused by count (the trust review's spec was accepted before).
+    const endless = await fetch(`${url}/api/jobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${operator}` },
+      body: JSON.stringify(mlpJob({ rounds: undefined, epochs: 100_000, globalBatch: 1, shardSize: 1 })),
+    });
+    expect(await endless.json()).toMatchObject({ error: { code: 'BAD_JOB_SPEC', message: expect.stringMatching(/6000000000 rounds; .* at most 10000000/) } });
     expect(performance.now() - t0).toBeLessThan(5000); // refused without building the model; generous for a loaded CI machine
   });
 

@@ -39,7 +39,7 @@ export interface KindContext {
   store: Store;
   datasets: DatasetRegistry;
   log: Logger;
-  limits: Pick<Limits, 'maxParams' | 'maxShardsPerRound'>;
+  limits: Pick<Limits, 'maxParams' | 'maxShardsPerRound' | 'maxRounds' | 'maxJobSamples'>;
   /** When set, only these model hashes may run [GRID_MODEL_ALLOWLIST]. */
   allowlist?: ReadonlySet<string>;
 }

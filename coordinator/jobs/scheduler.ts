@@ -28,7 +28,7 @@ export interface SchedulerOptions {
   /** The kind that runs each spec mode (job-kinds.ts). */
   kinds: KindTable;
   now?: () => number;
-  limits?: Pick<Limits, 'maxParams' | 'maxShardsPerRound'>;
+  limits?: Pick<Limits, 'maxParams' | 'maxShardsPerRound' | 'maxRounds' | 'maxJobSamples'>;
   /** When set, inference jobs may only run these model hashes [GRID_MODEL_ALLOWLIST]. */
   modelAllowlist?: ReadonlySet<string>;
 }

@@ -112,5 +112,10 @@ export function checkTraining(parsed: JobSpec, { datasets, limits }: Pick<KindCo
   if (classCount(spec.model) < train.classes)
     throw new GridError('BAD_JOB_SPEC', `model has ${classCount(spec.model)} outputs but the data set has ${train.classes} classes`);
   if (spec.evalEvery && evalSplit && !datasets.has(name, evalSplit)) throw new GridError('BAD_JOB_SPEC', `eval split ${evalSplit} is not registered`);
-  return { rounds: totalRounds(spec, train.samples) };
+  const rounds = totalRounds(spec, train.samples);
+  if (rounds > limits.maxRounds) throw new GridError('BAD_JOB_SPEC', `${rounds} rounds; this coordinator runs at most ${limits.maxRounds} per job`);
+  const work = rounds * spec.globalBatch * stepsPerShard(spec);
+  if (work > limits.maxJobSamples)
+    throw new GridError('BAD_JOB_SPEC', `${work} samples of work; this coordinator takes at most ${limits.maxJobSamples} per job`);
+  return { rounds };
 }
