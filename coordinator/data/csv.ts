@@ -4,6 +4,10 @@ import { buildDataset, type LoadedDataset } from './datasets';
 
 const bad = (message: string) => new GridError('BAD_REQUEST', message);
 
+/** The longest CSV line (characters) and the most columns a row may have: refused at the first character past either. */
+export const MAX_LINE_CHARS = 1 << 20;
+export const MAX_COLUMNS = 100_000;
+
 /** How a CSV's last columns label its samples: one class column (the default), or `width` multi-label or regression columns. */
 export type CsvTargets = Omit<Targets, 'dtype'>;
 
@@ -33,6 +37,8 @@ export class CsvParser {
     const lines = text.split('\n');
     this.carry = lines.pop() ?? '';
     for (const l of lines) this.row(l);
+    // A line without its end is held until the end comes: bounded, so one endless line cannot hold the memory.
+    if (this.carry.length > MAX_LINE_CHARS) throw bad(`CSV line ${this.line + 1} is longer than ${MAX_LINE_CHARS} characters`);
     return this;
   }
 
@@ -55,7 +61,9 @@ export class CsvParser {
     this.line++;
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (text.trim() === '') return;
+    if (text.length > MAX_LINE_CHARS) throw bad(`CSV line ${this.line} is longer than ${MAX_LINE_CHARS} characters`);
     const cells = text.split(',');
+    if (cells.length > MAX_COLUMNS) throw bad(`CSV line ${this.line} has ${cells.length} columns; at most ${MAX_COLUMNS}`);
     if (this.width === 0) {
       if (Number.isNaN(Number(cells[0]))) return; // header row
       const { width } = this.targets;

@@ -69,6 +69,22 @@ describe('data sets', () => {
     expect(() => parseCsvDataset('t', 'train', '1,0\n', { kind: 'regression', width: 2 })).toThrow(/2 target columns/);
   });
 
+  it('refuses an endless line as soon as it passes the bound, and a row too wide, before holding them', () => {
+    const parser = new CsvParser().push(new TextEncoder().encode('1,2,0\n'));
+    const chunk = new TextEncoder().encode('7,'.repeat(1 << 16)); // 128 KiB of one line, no newline
+    let refusedAt = 0;
+    try {
+      for (let i = 1; i <= 64; i++) {
+        refusedAt = i;
+        parser.push(chunk);
+      }
+    } catch (e) {
+      expect((e as Error).message).toMatch(/CSV line 2 is longer than 1048576 characters/);
+    }
+    expect(refusedAt).toBe(9); // the first chunk past 1 MiB, not the whole 8 MiB
+    expect(() => parseCsvDataset('t', 'train', `${'1,'.repeat(100_000)}0\n`)).toThrow(/100001 columns; at most 100000/);
+  });
+
   it('loads Fashion-MNIST from the Debian package with the published sizes', () => {
     const test = loadFashionMnist('test');
     expect(test.manifest).toMatchObject({ samples: 10_000, featureShape: [1, 28, 28], classes: 10 });
