@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startCoordinator } from '../coordinator/server';
 import { initParams } from '../kernels/models/index';
 import { GraphBuilder, onnx } from '../kernels/onnx/graph';
@@ -31,6 +31,26 @@ function externalData(): Uint8Array {
   w.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
   w.externalData = [{ key: 'location', value: 'weights.bin' }];
   return onnx.ModelProto.encode(model).finish();
+}
+
+/**
+ * A protobuf nested `levels` deep as ONNX reads it: a graph whose one node's attribute holds a graph whose one node's
+ * attribute holds a graph... Each level is three length-prefixed fields (GraphProto.node, NodeProto.attribute,
+ * AttributeProto.g); sizes are summed from the inside out, then the headers written from the outside in.
+ */
+function nestedModel(levels: number): Uint8Array {
+  const varint = (n: number) => {
+    const out: number[] = [];
+    for (; n >= 0x80; n >>>= 7) out.push((n & 0x7f) | 0x80);
+    out.push(n);
+    return out;
+  };
+  const fields = [1, 5, 6];
+  const sizes: number[] = [0]; // sizes[k]: bytes of the innermost k fields
+  for (let k = 1; k <= levels * fields.length; k++) sizes.push(sizes[k - 1] + 1 + varint(sizes[k - 1]).length);
+  const headers: number[] = [0x08, 0x08, 0x3a, ...varint(sizes[levels * fields.length])]; // ir_version 8, graph (field 7)
+  for (let k = levels * fields.length; k >= 1; k--) headers.push((fields[(levels * fields.length - k) % 3] << 3) | 2, ...varint(sizes[k - 1]));
+  return Uint8Array.from(headers);
 }
 
 // The model registry: ONNX files checked before they are accepted, stored once by sha256, served to workers.
@@ -71,6 +91,29 @@ describe('model registry', () => {
     expect((await api<{ name: string }>(url, worker.token, `/api/models/${model.sha256}`)).name).toBe('mlp 32');
     expect((await fetch(`${url}/api/models/${'0'.repeat(64)}`, { headers: { authorization: `Bearer ${worker.token}` } })).status).toBe(404);
     expect((await post(allowed, 'by a worker', worker.token)).status).toBe(403);
+  });
+
+  it('checks a file off the event loop: a protobuf nested 20,000 deep is refused while /health answers at once', async () => {
+    const bytes = nestedModel(20_000);
+    const decodes = vi.spyOn(onnx.ModelProto, 'decode'); // calls on this thread, where the event loop runs
+    const upload = post(bytes, 'nested');
+    let slowest = 0;
+    let answered = false;
+    void upload.then(() => {
+      answered = true;
+    });
+    while (!answered) {
+      const t0 = performance.now();
+      await fetch(`${url}/health`);
+      slowest = Math.max(slowest, performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const res = await upload;
+    expect([res.status, ((await res.json()) as { error: { code: string } }).error.code]).toEqual([400, 'BAD_MODEL']);
+    console.log(`nested model: ${bytes.length} bytes refused; slowest /health meanwhile ${slowest.toFixed(0)} ms`);
+    expect(slowest).toBeLessThan(250);
+    expect(decodes).not.toHaveBeenCalled();
+    decodes.mockRestore();
   });
 
   it('refuses, each with its code: not ONNX, an operator onnxruntime-web lacks, external data, a file over the limit', async () => {

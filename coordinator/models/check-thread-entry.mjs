@@ -2,5 +2,5 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { default: openInOrtWeb } = await import('./check-thread.ts');
-export default openInOrtWeb;
+const { default: checkModel } = await import('./check-thread.ts');
+export default checkModel;

@@ -26,6 +26,19 @@ const TYPES: Record<number, string> = { 1: 'float32', 2: 'uint8', 3: 'int8', 5: 
 const STANDARD_DOMAINS = ['ai.onnx', 'ai.onnx.ml'];
 const bad = (message: string) => new GridError('BAD_MODEL', message);
 
+/** How deep If and Loop bodies may nest: exporters write a few levels; thousands are an attack on whoever walks them. */
+const MAX_SUBGRAPH_DEPTH = 16;
+
+/** The deepest nesting of subgraphs (attribute graphs) under `g`, counting `g` as 1; stops looking past the bound. */
+function subgraphDepth(g: Onnx.IGraphProto, level = 1): number {
+  if (level > MAX_SUBGRAPH_DEPTH) return level;
+  let deepest = level;
+  for (const n of g.node ?? [])
+    for (const a of n.attribute ?? [])
+      for (const sub of [...(a.g ? [a.g] : []), ...(a.graphs ?? [])]) deepest = Math.max(deepest, subgraphDepth(sub, level + 1));
+  return deepest;
+}
+
 /**
  * The static checks of an uploaded model, before anything runs it: parses as ONNX, fits the size limit, carries
  * its weights inside (no external-data references), uses only the default operator domain at an opset
@@ -42,6 +55,8 @@ export function inspectOnnx(bytes: Uint8Array, maxBytes: number): ModelInfo {
   }
   const graph = model.graph;
   if (!Number(model.irVersion) || !graph?.node?.length || !graph.output?.length) throw bad('not an ONNX model: no graph with nodes and outputs');
+  const depth = subgraphDepth(graph);
+  if (depth > MAX_SUBGRAPH_DEPTH) throw bad(`subgraphs nest ${depth} deep; at most ${MAX_SUBGRAPH_DEPTH}`);
   const external = (graph.initializer ?? []).find((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL || t.externalData?.length);
   if (external) throw bad(`initializer ${external.name} refers to external data; embed the weights in the file`);
   const domains = new Map((model.opsetImport ?? []).map((o) => [o.domain || 'ai.onnx', Number(o.version)]));

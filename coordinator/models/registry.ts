@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { Piscina } from 'piscina';
 import { GridError } from '../../protocol/errors';
 import type { Store } from '../store/index';
 import type { ModelRow } from '../store/model-queries';
-import { inspectOnnx, type ModelInfo, type TensorInfo } from './inspect';
+import type { CheckOutcome } from './check-thread';
+import type { ModelInfo, TensorInfo } from './inspect';
 
 export interface ModelRegistryOptions {
   store: Store;
@@ -15,8 +17,8 @@ export interface ModelRegistryOptions {
 export type RegisteredModel = Omit<ModelInfo, 'ops'> & { name: string; ops?: string[] };
 
 /**
- * Content-addressed ONNX models: an upload is inspected (inspect.ts), opened in onnxruntime-web off the event loop
- * (every operator a volunteer's browser lacks is refused, named), then stored once by its sha256.
+ * Content-addressed ONNX models: an upload is inspected (inspect.ts) and opened in onnxruntime-web, both off the
+ * event loop (every operator a volunteer's browser lacks is refused, named), then stored once by its sha256.
  */
 export class ModelRegistry {
   private readonly checker = new Piscina({
@@ -30,12 +32,13 @@ export class ModelRegistry {
 
   async register(name: string, bytes: Uint8Array, tokenId: number | null): Promise<{ model: RegisteredModel; created: boolean }> {
     if (!/^[\w .-]{1,200}$/.test(name)) throw new GridError('BAD_REQUEST', 'model name must be 1-200 letters, digits, spaces, dots, dashes or underscores');
-    const info = inspectOnnx(bytes, this.o.maxBytes);
-    if (this.o.allowlist && !this.o.allowlist.has(info.sha256))
-      throw new GridError('MODEL_NOT_ALLOWED', `model ${info.sha256} is not on this coordinator's allow-list`);
-    const failure = (await this.checker.run(bytes)) as string | null;
-    if (failure) throw new GridError('BAD_MODEL', `onnxruntime-web cannot run this model: ${failure}`);
-    const { sha256, opset, inputs, outputs } = info;
+    if (bytes.byteLength > this.o.maxBytes) throw new GridError('PAYLOAD_TOO_LARGE', `model of ${bytes.byteLength} bytes exceeds ${this.o.maxBytes}`);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (this.o.allowlist && !this.o.allowlist.has(sha256)) throw new GridError('MODEL_NOT_ALLOWED', `model ${sha256} is not on this coordinator's allow-list`);
+    const outcome = (await this.checker.run({ bytes, maxBytes: this.o.maxBytes })) as CheckOutcome;
+    if ('error' in outcome) throw new GridError(outcome.error.code, outcome.error.message);
+    const { info } = outcome;
+    const { opset, inputs, outputs } = info;
     const row = { sha256, name, token_id: tokenId, bytes: bytes.byteLength, opset, inputs: JSON.stringify(inputs), outputs: JSON.stringify(outputs) };
     const created = await this.o.store.putModel(row, bytes);
     return { model: { ...info, name }, created };
