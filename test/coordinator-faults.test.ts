@@ -90,6 +90,29 @@ describe('coordinator faults: nothing a client sends ends the process, drops a w
     expect(job.round).toBe(2);
   });
 
+  it('fails a job that no worker can compute (every shard handed back), saying why, instead of leasing it forever', async () => {
+    const { id } = await api<{ id: number }>(url, token, '/api/jobs', mlpJob({ rounds: 3, globalBatch: 128, shardSize: 64 }));
+    const broken = new RawClient(wsUrl(), token);
+    await broken.opened();
+    broken.send(hello());
+    await broken.next('welcome');
+    broken.send(JSON.stringify({ type: 'ready', slots: 1 }));
+    let handedBack = 0;
+    for (;;) {
+      const job = await api<{ state: string; error: string | null }>(url, token, `/api/jobs/${id}`);
+      if (job.state === 'failed') {
+        expect(job.error).toMatch(/20 shards in a row were handed back and none was accepted; the last: ENAMETOOLONG/);
+        break;
+      }
+      const a = await Promise.race([broken.next('assign'), new Promise<undefined>((r) => setTimeout(r, 3000))]);
+      if (!a) continue;
+      broken.send(JSON.stringify({ type: 'release', assignmentId: a.assignmentId, reason: 'ENAMETOOLONG: name too long' }));
+      handedBack++;
+      expect(handedBack).toBeLessThanOrEqual(20);
+    }
+    broken.ws.close();
+  });
+
   it('does not cache unknown tokens, and stops an address guessing them', async () => {
     const before = coord.auth.footprint.cachedTokens;
     const codes = new Set<number>();

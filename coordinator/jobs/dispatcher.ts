@@ -17,7 +17,14 @@ export interface DispatcherOptions {
   runs: Map<number, Run>;
   now: () => number;
   stopped: () => boolean;
+  /** Fail a job nobody can compute (its every shard handed back, again and again), with the reason on record. */
+  giveUp: (run: Run, reason: string) => Promise<void>;
 }
+
+/** Handbacks in a row, without an accepted result between them, after which a job is failed: at least this many... */
+const HOPELESS_HANDBACKS = 20;
+/** ...and at least this many per shard of a round, so that each shard has been tried by workers more than once. */
+const HOPELESS_PER_SHARD = 3;
 
 /**
  * Workers coming and going, composed of three parts: who is connected (workers.ts), their leases
@@ -66,6 +73,13 @@ export class Dispatcher {
     if (!lease || lease.workerId !== workerId) throw new GridError('UNKNOWN_ASSIGNMENT');
     this.keeper.avoid(lease);
     await this.keeper.expire(assignmentId, 'released', `handed back by the worker: ${reason}`);
+    const run = this.o.runs.get(lease.jobId);
+    if (run) {
+      run.handbacks = (run.handbacks ?? 0) + 1;
+      // A job no worker can compute (a model every engine fails on) would otherwise be re-leased forever.
+      if (run.handbacks >= Math.max(HOPELESS_HANDBACKS, HOPELESS_PER_SHARD * run.round.shards.length))
+        return this.o.giveUp(run, `${run.handbacks} shards in a row were handed back and none was accepted; the last: ${reason}`);
+    }
     this.dispatchAll();
   }
 

@@ -71,6 +71,7 @@ export async function acceptResult(c: IntakeContext, hooks: IntakeHooks, workerI
   // Decide synchronously, before any await: only the result that completes the round closes it, exactly once.
   const round = run.round;
   c.dispatcher.keeper.settle(lease, shard);
+  run.handbacks = 0;
   const { values, norm, correct } = checked;
   const tokenId = c.dispatcher.workers.tokenOf(workerId);
   shard.result = {

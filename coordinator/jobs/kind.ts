@@ -31,6 +31,8 @@ export interface Run<State = unknown> {
   epoch: number;
   about?: About;
   data: State;
+  /** Shards handed back since the job last accepted a result: enough of them in a row fail the job (dispatcher.ts). */
+  handbacks?: number;
 }
 
 /** What checking and loading a job may consult. */

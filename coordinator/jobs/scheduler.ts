@@ -62,7 +62,8 @@ export class Scheduler {
   constructor(private readonly opts: SchedulerOptions) {
     this.now = opts.now ?? Date.now;
     this.ctx = { ...opts, limits: opts.limits ?? DEFAULT_LIMITS, allowlist: opts.modelAllowlist };
-    this.dispatcher = new Dispatcher({ ...opts, runs: this.runs, now: this.now, stopped: () => this.stopped });
+    const giveUp = (run: Run, reason: string) => this.failJob(this.fence(run), 'round', new Error(reason));
+    this.dispatcher = new Dispatcher({ ...opts, runs: this.runs, now: this.now, stopped: () => this.stopped, giveUp });
     this.quarantine = new Quarantine({ ...opts, runs: this.runs, dispatcher: this.dispatcher });
     this.port = workerPort(this, this.dispatcher, this.transfers);
   }
