@@ -104,7 +104,7 @@ describe('coordinator faults: nothing a client sends ends the process, drops a w
         expect(job.error).toMatch(/20 shards in a row were handed back and none was accepted; the last: ENAMETOOLONG/);
         break;
       }
-      const a = await Promise.race([broken.next('assign'), new Promise<undefined>((r) => setTimeout(r, 3000))]);
+      const a = await Promise.race([broken.next('assign'), new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000))]);
       if (!a) continue;
       broken.send(JSON.stringify({ type: 'release', assignmentId: a.assignmentId, reason: 'ENAMETOOLONG: name too long' }));
       handedBack++;
