@@ -42,4 +42,27 @@ describe('engine choice by measurement', () => {
     expect(again.rates).toEqual(rates);
     expect(slow.builds + fast.builds).toBe(builds + 1);
   });
+
+  it('rates an engine far too slow for the model by one sample, without a full batch', async () => {
+    const { measure } = await import('./engine-choice');
+    const cpu = kernelsEngine(new CpuBackend());
+    const batches: number[] = [];
+    let clock = 0;
+    const slow: Engine = {
+      ...cpu,
+      name: 'slow',
+      async build(spec) {
+        const model = await cpu.build(spec);
+        const step = model.lossAndGradients.bind(model);
+        model.lossAndGradients = async (p, b) => {
+          batches.push(b.y.length);
+          clock += 1000 * b.y.length; // a second a sample
+          return step(p, b);
+        };
+        return model;
+      },
+    };
+    expect(await measure(slow, MODEL, 300, 256, () => clock)).toBe(1);
+    expect(batches).toEqual([1, 1]); // a warm-up and one timed sample; no batch of 256
+  });
 });
