@@ -15,21 +15,20 @@ export interface EngineRate {
 export const REFERENCE_MODEL: ModelSpec = { kind: 'mlp', layers: [784, 256, 128, 10] };
 
 /** Training steps of `engine` on `spec` for about `ms` after a warm-up step (compiling, allocating); samples/s. */
-/** How many times the measuring time a full-batch step may be projected to take before one sample decides the rate. */
-const SLOW_FACTOR = 20;
-
 export async function measure(engine: Engine, spec: ModelSpec, ms: number, size = 256, now = () => performance.now()): Promise<number> {
   const model = await engine.build(spec);
   try {
     const params = initParams(spec, 1);
     // One sample first (after a warm-up): an engine far too slow for this model (the CPU reference on a GPT takes
-    // 1.4 s a sample here) is rated by that alone, not held for minutes, its worker's heartbeats unanswered, on full batches.
+    // 1.4 s a sample here) is not held for minutes, its worker's heartbeats unanswered, on full batches.
     const one = sampleBatch(spec, 1);
     await model.lossAndGradients(params, one);
     const t0 = now();
     await model.lossAndGradients(params, one);
     const single = Math.max(now() - t0, 1e-3);
-    if (single * size > SLOW_FACTOR * ms) return 1000 / single;
+    // An engine slow on this model is timed on batches it gets through in the measuring time, down to that one sample.
+    size = Math.min(size, Math.floor(ms / single));
+    if (size <= 1) return 1000 / single;
     const batch = sampleBatch(spec, size);
     await model.lossAndGradients(params, batch);
     let samples = 0;

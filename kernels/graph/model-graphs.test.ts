@@ -251,6 +251,20 @@ describe('sequence models in a layer list', () => {
     for (let i = 0; i < params.length; i++) expect(onOrt.grads[i]).toBeCloseTo(grads[i], 4);
   });
 
+  it('time a language model on a batch of its own shape (a class at each position), as a worker does before its first shard', async () => {
+    const { parseTrainingSpec } = await import('../../protocol/job');
+    const { model } = parseTrainingSpec({
+      ...{ name: 'lm', dataset: { name: 'd', split: 'train' }, optimizer: { kind: 'adamw', lr: 0.001 } },
+      ...{ globalBatch: 4, shardSize: 4, rounds: 1, model: { kind: 'gpt', vocab: 11, blockSize: 6, nLayer: 1, nHead: 2, nEmbd: 8 } },
+    });
+    const batch = sampleBatch(model, 3);
+    expect(batch.targets?.length).toBe(3 * 6);
+    expect(batch.targets?.every((t) => Number.isInteger(t) && t >= 0 && t < 11)).toBe(true);
+    const { measure } = await import('../../worker/engine-choice');
+    const { onnxEngine } = await import('../onnx/engine');
+    expect(await measure(onnxEngine(ortNode, 'cpu', 'ort-node', 'x'), model, 50, 8)).toBeGreaterThan(0);
+  });
+
   it('attend causally: changing a later token leaves the earlier positions as they were', async () => {
     const { GraphBuilder } = await import('./builder');
     const { selfAttention } = await import('./attention');

@@ -1,6 +1,9 @@
-import { classCount, inputSize, type ModelSpec, targetKind } from '../../protocol/model';
+import { classCount, inputSize, type ModelSpec, outputPositions, targetKind } from '../../protocol/model';
 
-/** A fixed small batch for a model: deterministic features in [0, 1) and labels (0/1 labels or values in [-1, 1) for target vectors). */
+/**
+ * A fixed small batch for a model: deterministic features in [0, 1) and labels (a class at each position for a
+ * sequence model, 0/1 labels or values in [-1, 1) for target vectors).
+ */
 export function sampleBatch(spec: ModelSpec, n: number, seed = 7) {
   let s = seed;
   const next = () => {
@@ -9,6 +12,12 @@ export function sampleBatch(spec: ModelSpec, n: number, seed = 7) {
   };
   const x = Float32Array.from({ length: n * inputSize(spec) }, next);
   const kind = targetKind(spec);
+  const positions = outputPositions(spec);
+  if (positions) {
+    // A class at each position (a language model's next tokens).
+    const targets = Float32Array.from({ length: n * positions }, () => Math.floor(next() * classCount(spec)));
+    return { x, y: new Uint32Array(n), targets };
+  }
   if (kind !== 'class') {
     const targets = Float32Array.from({ length: n * classCount(spec) }, () => (kind === 'multi-label' ? Number(next() < 0.5) : 2 * next() - 1));
     return { x, y: new Uint32Array(n), targets };
