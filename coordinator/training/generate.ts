@@ -64,7 +64,10 @@ function sample(logits: Float32Array, r: Request, random: () => number): number 
   const kept = order.slice(0, r.topK ?? order.length);
   const weights = kept.map((i) => Math.exp((logits[i] - logits[order[0]]) / r.temperature));
   let u = random() * weights.reduce((a, b) => a + b, 0);
-  for (let k = 0; k < kept.length; k++) if ((u -= weights[k]) <= 0) return kept[k];
+  for (let k = 0; k < kept.length; k++) {
+    u -= weights[k];
+    if (u <= 0) return kept[k];
+  }
   return kept[kept.length - 1];
 }
 
