@@ -1,16 +1,11 @@
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { textDatasets } from '../coordinator/data/text';
 import { startCoordinator } from '../coordinator/server';
-import { newOptimizerState, stepParams } from '../coordinator/training/optimizer';
-import { initParams } from '../kernels/models/index';
-import { onnxEngine } from '../kernels/onnx/engine';
-import { stateLayout } from '../kernels/state-step';
 import { gatherBatch } from '../protocol/dataset';
 import { parseTrainingSpec } from '../protocol/job';
-import { sampleIndices } from '../protocol/sampling';
 import { api, startWorker, tempDir } from '../test/helpers';
 import { brownText } from './brown';
+import { plainModel, plainSteps } from './plain-train';
 
 const TOKEN = 'gt_bench_lm';
 const CHARS = Number(process.env.BENCH_LM_CHARS ?? 1_000_000);
@@ -62,17 +57,9 @@ async function onGrid(text: Uint8Array, vocab: number, workers: number, over: Re
 async function plain(text: Uint8Array, vocab: number) {
   const { train, validation } = textDatasets('brown', text, BLOCK);
   const spec = parseTrainingSpec(job(vocab));
-  const model = await onnxEngine(ort, 'cpu', 'ort-node', 'onnxruntime-node cpu').build(spec.model);
-  const params = initParams(spec.model, spec.seed);
-  const opt = newOptimizerState(params.length);
-  const layout = stateLayout(spec.model);
-  const n = train.manifest.samples;
+  const model = await plainModel(spec);
   const t0 = performance.now();
-  for (let i = 0; i < ITERS; i++) {
-    const batch = gatherBatch(train.manifest, (c) => train.chunks[c], sampleIndices(spec.seed, n, i * 12, 12));
-    const { grads } = await model.lossAndGradients(params, batch);
-    stepParams(spec, params, grads, opt, layout, i / ITERS);
-  }
+  const { params } = await plainSteps(spec, model, train, ITERS);
   const seconds = (performance.now() - t0) / 1000;
   const all = gatherBatch(
     validation.manifest,

@@ -40,17 +40,20 @@ export interface TensorShape {
   state?: 'running' | 'kept';
 }
 
-/** Where the tensors of one kind of state lie in the flat parameter vector. */
-export function stateRanges(model: ModelSpec, state: TensorShape['state']): { start: number; end: number }[] {
+/** Where the tensors `which` picks lie in the flat parameter vector. */
+export function rangesOf(model: ModelSpec, which: (s: TensorShape) => boolean): { start: number; end: number }[] {
   const out: { start: number; end: number }[] = [];
   let off = 0;
   for (const s of parameterShapes(model)) {
     const n = sizeOf(s.shape);
-    if (s.state === state) out.push({ start: off, end: off + n });
+    if (which(s)) out.push({ start: off, end: off + n });
     off += n;
   }
   return out;
 }
+
+/** Where the tensors of one kind of state lie in the flat parameter vector. */
+export const stateRanges = (model: ModelSpec, state: TensorShape['state']) => rangesOf(model, (s) => s.state === state);
 
 /** Parameter tensors of a model in wire order; the flat parameter vector is their concatenation. */
 export function parameterShapes(model: ModelSpec): TensorShape[] {

@@ -31,10 +31,12 @@ export class DatasetRegistry {
         continue;
       }
       if (!existsSync(path)) continue;
-      // Parsed as it was uploaded: its targets are in the manifest recorded then.
-      const stored = await this.store.dataset(row.name, row.split);
-      const targets = stored && (JSON.parse(stored.manifest) as DatasetManifest).targets;
-      if (kind === 'csv:') this.loaded.set(`${row.name}/${row.split}`, await parseOffThread(row.name, row.split, createReadStream(path), targets));
+      if (kind === 'csv:') {
+        // Parsed as it was uploaded: its targets are in the manifest recorded then.
+        const stored = await this.store.dataset(row.name, row.split);
+        const targets = stored && (JSON.parse(stored.manifest) as DatasetManifest).targets;
+        this.loaded.set(`${row.name}/${row.split}`, await parseOffThread(row.name, row.split, createReadStream(path), targets));
+      }
       if (kind === 'npy:') this.loaded.set(`${row.name}/${row.split}`, npyDataset(row.name, row.split, readFileSync(path)));
     }
   }

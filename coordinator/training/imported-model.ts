@@ -4,7 +4,7 @@ import { initParams } from '../../kernels/models/index';
 import { GridError } from '../../protocol/errors';
 import { freezes } from '../../protocol/graph-spec';
 import type { TrainingSpec } from '../../protocol/job';
-import { type OnnxModelSpec, parameterShapes } from '../../protocol/model';
+import { type OnnxModelSpec, parameterShapes, rangesOf } from '../../protocol/model';
 import type { KindContext } from '../jobs/kind';
 
 const bad = (msg: string) => new GridError('BAD_JOB_SPEC', msg);
@@ -41,14 +41,7 @@ export async function resolveImported(spec: TrainingSpec, ctx: Pick<KindContext,
 export function frozenRanges(spec: TrainingSpec): { start: number; end: number }[] {
   if (spec.model.kind !== 'onnx' || !spec.model.frozen?.length) return [];
   const patterns = spec.model.frozen;
-  const out: { start: number; end: number }[] = [];
-  let off = 0;
-  for (const s of parameterShapes(spec.model)) {
-    const n = s.shape.reduce((a, b) => a * b, 1);
-    if (patterns.some((p) => freezes(p, s.name))) out.push({ start: off, end: off + n });
-    off += n;
-  }
-  return out;
+  return rangesOf(spec.model, (s) => patterns.some((p) => freezes(p, s.name)));
 }
 
 /** Where a job starts: an imported model from its file's weights (fine-tuning), any other from the seed. */

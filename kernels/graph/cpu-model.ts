@@ -1,10 +1,10 @@
-import { sizeOf, type TensorShape, targetKind } from '../../protocol/model';
+import { sizeOf, type TensorShape } from '../../protocol/model';
 import type { AdamWHyper } from '../backend';
 import { adamwUpdate } from '../cpu/backend';
 import { type InnerState, newInnerState } from '../inner-state';
 import type { TrainableModel } from '../models/model';
-import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, type StepResult, splitParams, targetRows, targetShape } from '../models/model';
-import { stateLayout } from '../state-step';
+import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, type StepResult, splitParams, targetLayout, targetRows } from '../models/model';
+import { type StateLayout, stateLayout } from '../state-step';
 import { runOnCpu } from './cpu-run';
 import type { Graph, HostTensor } from './ir';
 import { type GraphModelSpec, inferenceStepGraph, trainingStepGraph } from './model-graphs';
@@ -17,11 +17,15 @@ export class GraphCpuModel implements TrainableModel {
   readonly classes: number;
   private readonly train: Graph;
   private readonly infer: Graph;
+  private readonly target: ReturnType<typeof targetLayout>;
+  private readonly state: StateLayout;
 
   constructor(readonly spec: GraphModelSpec) {
     ({ shapes: this.shapes, paramCount: this.paramCount, inputSize: this.inputSize, classes: this.classes } = layoutOf(spec));
     this.train = trainingStepGraph(spec);
     this.infer = inferenceStepGraph(spec);
+    this.target = targetLayout(spec);
+    this.state = stateLayout(spec);
   }
 
   private feeds(flat: Float32Array): Record<string, HostTensor> {
@@ -32,7 +36,7 @@ export class GraphCpuModel implements TrainableModel {
     checkBatch(batch, this.inputSize, this.classes);
     const n = batch.y.length;
     const x = { shape: [n, this.inputSize], data: batch.x };
-    const y = { shape: targetShape(n, this.spec), data: targetRows(batch, this.classes, targetKind(this.spec)) };
+    const y = { shape: [n, ...this.target.dims], data: targetRows(batch, this.classes, this.target.kind) };
     const out = runOnCpu(this.train, { ...this.feeds(flat), x, y });
     const grads = new Float32Array(this.paramCount);
     let off = 0;
@@ -45,7 +49,7 @@ export class GraphCpuModel implements TrainableModel {
   }
 
   localSteps(flat: Float32Array, batches: Batch[], h: Omit<AdamWHyper, 'step'>, state: InnerState = newInnerState(flat.length)) {
-    return hostLocalSteps(this, flat, batches, h, state, adamwUpdate, stateLayout(this.spec));
+    return hostLocalSteps(this, flat, batches, h, state, adamwUpdate, this.state);
   }
 
   async predict(flat: Float32Array, x: Float32Array): Promise<Float32Array> {
@@ -54,7 +58,7 @@ export class GraphCpuModel implements TrainableModel {
   }
 
   evaluate(flat: Float32Array, data: Batch, batchSize = 1000) {
-    return evaluateByLogits(this, flat, data, batchSize, targetKind(this.spec));
+    return evaluateByLogits(this, flat, data, batchSize, this.target.kind);
   }
 
   dispose() {}

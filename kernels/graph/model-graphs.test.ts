@@ -227,24 +227,11 @@ describe('sequence models in a layer list', () => {
   });
 
   it('pass the whole-model gradient check on token batches, and onnxruntime-node agrees with the CPU', async () => {
-    const model = buildModel(GPT_LIKE, cpu);
-    const params = initParams(GPT_LIKE, 4).map((v, i) => v + 0.05 * Math.sin(i));
     const batch = tokens(4);
-    const { grads, loss } = await model.lossAndGradients(params, batch);
-    let worst = 0;
-    const eps = 1e-3;
-    for (let k = 0; k < 40; k++) {
-      const i = Math.floor(((k + 0.5) / 40) * params.length);
-      const saved = params[i];
-      params[i] = saved + eps;
-      const up = (await model.lossAndGradients(params, batch)).loss;
-      params[i] = saved - eps;
-      const down = (await model.lossAndGradients(params, batch)).loss;
-      params[i] = saved;
-      const numeric = (up - down) / (2 * eps);
-      worst = Math.max(worst, Math.abs(numeric - grads[i]) / Math.max(1e-2, Math.abs(numeric) + Math.abs(grads[i])));
-    }
-    expect(worst).toBeLessThan(2e-2);
+    const r = await finiteDifferenceCheck(cpu, GPT_LIKE, 40, 1e-3, batch);
+    expect(r.worst).toBeLessThan(2e-2);
+    const params = initParams(GPT_LIKE, 4).map((v, i) => v + 0.05 * Math.sin(i));
+    const { grads, loss } = await buildModel(GPT_LIKE, cpu).lossAndGradients(params, batch);
     const { onnxEngine } = await import('../onnx/engine');
     const onOrt = await (await onnxEngine(ortNode, 'cpu', 'ort-node', 'x').build(GPT_LIKE)).lossAndGradients(params, batch);
     expect(onOrt.loss).toBeCloseTo(loss, 5);

@@ -1,4 +1,14 @@
-import { classCount, inputSize, type ModelSpec, outputPositions, parameterShapes, sizeOf, type TargetKind, type TensorShape } from '../../protocol/model';
+import {
+  classCount,
+  inputSize,
+  type ModelSpec,
+  outputPositions,
+  parameterShapes,
+  sizeOf,
+  type TargetKind,
+  type TensorShape,
+  targetKind,
+} from '../../protocol/model';
 import type { AdamWHyper, Backend, Tensor } from '../backend';
 import { type InnerState, newInnerState } from '../inner-state';
 import { RUNNING_MOMENTUM, type StateLayout, stepLeavingState } from '../state-step';
@@ -234,11 +244,14 @@ export function checkBatch(b: Batch, inputSize: number, classes: number) {
   for (const y of b.y) if (y >= classes) throw new Error(`label ${y} is out of range for ${classes} classes`);
 }
 
-/** The training graphs' `y` shape for `n` samples: [n, classes], or [n, positions, classes] for a sequence. */
-export const targetShape = (n: number, spec: ModelSpec) => {
+/**
+ * What the training graphs' `y` holds for a model: the kind of targets and each sample's dims ([classes], or
+ * [positions, classes] for a sequence). Worked out once per model: the layer list need not be walked every step.
+ */
+export function targetLayout(spec: ModelSpec): { kind: TargetKind; dims: number[] } {
   const positions = outputPositions(spec);
-  return positions ? [n, positions, classCount(spec)] : [n, classCount(spec)];
-};
+  return { kind: targetKind(spec), dims: positions ? [positions, classCount(spec)] : [classCount(spec)] };
+}
 
 /** The training graphs' `y`: one-hot rows of the classes (at each position of a sequence), or the batch's target vectors. */
 export function targetRows(b: Batch, classes: number, kind: TargetKind): Float32Array {

@@ -1,11 +1,11 @@
 import type * as OrtTypes from 'onnxruntime-common';
-import { type ModelSpec, sizeOf, type TensorShape, targetKind } from '../../protocol/model';
+import { type ModelSpec, sizeOf, type TensorShape } from '../../protocol/model';
 import type { AdamWHyper } from '../backend';
 import { adamwUpdate } from '../cpu/backend';
 import type { Engine, TrainableModel } from '../engine';
 import { type InnerState, newInnerState } from '../inner-state';
-import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, type StepResult, splitParams, targetRows, targetShape } from '../models/model';
-import { stateLayout } from '../state-step';
+import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, type StepResult, splitParams, targetLayout, targetRows } from '../models/model';
+import { type StateLayout, stateLayout } from '../state-step';
 import { inferenceGraph, trainingGraph } from './models';
 
 /** The part of onnxruntime we use; onnxruntime-node and onnxruntime-web both provide it, so the host injects one. */
@@ -27,14 +27,18 @@ export class OnnxModel implements TrainableModel {
   readonly paramCount: number;
   readonly inputSize: number;
   readonly classes: number;
+  private readonly target: ReturnType<typeof targetLayout>;
+  private readonly state: StateLayout;
 
   private constructor(
     private readonly ort: Ort,
-    readonly spec: ModelSpec,
+    spec: ModelSpec,
     private readonly train: Session,
     private readonly infer: Session,
   ) {
     ({ shapes: this.shapes, paramCount: this.paramCount, inputSize: this.inputSize, classes: this.classes } = layoutOf(spec));
+    this.target = targetLayout(spec);
+    this.state = stateLayout(spec);
   }
 
   static async open(ort: Ort, spec: ModelSpec, provider: string): Promise<OnnxModel> {
@@ -55,7 +59,7 @@ export class OnnxModel implements TrainableModel {
     const n = batch.y.length;
     const out = await this.train.run({
       x: new this.ort.Tensor('float32', batch.x, [n, this.inputSize]),
-      y: new this.ort.Tensor('float32', targetRows(batch, this.classes, targetKind(this.spec)), targetShape(n, this.spec)),
+      y: new this.ort.Tensor('float32', targetRows(batch, this.classes, this.target.kind), [n, ...this.target.dims]),
       ...this.params(flat),
     });
     const grads = new Float32Array(this.paramCount);
@@ -68,7 +72,7 @@ export class OnnxModel implements TrainableModel {
   }
 
   localSteps(flat: Float32Array, batches: Batch[], h: Omit<AdamWHyper, 'step'>, state: InnerState = newInnerState(flat.length)) {
-    return hostLocalSteps(this, flat, batches, h, state, adamwUpdate, stateLayout(this.spec));
+    return hostLocalSteps(this, flat, batches, h, state, adamwUpdate, this.state);
   }
 
   async predict(flat: Float32Array, x: Float32Array): Promise<Float32Array> {
@@ -78,7 +82,7 @@ export class OnnxModel implements TrainableModel {
   }
 
   evaluate(flat: Float32Array, data: Batch, batchSize = 1000) {
-    return evaluateByLogits(this, flat, data, batchSize, targetKind(this.spec));
+    return evaluateByLogits(this, flat, data, batchSize, this.target.kind);
   }
 
   dispose() {

@@ -1,17 +1,22 @@
 import { type ModelSpec, stateRanges } from '../../protocol/model';
 import type { Backend } from '../backend';
-import { buildModel, initParams } from '../models/index';
+import { type Batch, buildModel, initParams } from '../models/index';
 import { sampleBatch } from '../models/sample-batch';
 
 /**
  * Central finite differences of the mean loss on `count` parameters spread over every tensor, against the
- * analytic gradient. Returns the worst relative error among coordinates whose gradient is not tiny.
+ * analytic gradient, on `batch` (a fixed sample batch unless given: token ids for a language model). Returns the worst relative error among coordinates whose gradient is not tiny.
  */
-export async function finiteDifferenceCheck(backend: Backend, spec: ModelSpec, count = 24, eps = 1e-2): Promise<{ worst: number; checked: number }> {
+export async function finiteDifferenceCheck(
+  backend: Backend,
+  spec: ModelSpec,
+  count = 24,
+  eps = 1e-2,
+  batch: Batch = sampleBatch(spec, 6),
+): Promise<{ worst: number; checked: number }> {
   const model = buildModel(spec, backend);
   const params = initParams(spec, 3);
   for (let i = 0; i < params.length; i++) params[i] += 0.01 * Math.sin(i); // biases non-zero too
-  const batch = sampleBatch(spec, 6);
   const { grads } = await model.lossAndGradients(params, batch);
   // State (running statistics) is not a function of the loss: its slots carry steps, checked elsewhere.
   const state = [...stateRanges(spec, 'running'), ...stateRanges(spec, 'kept')];
