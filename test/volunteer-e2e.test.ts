@@ -4,9 +4,9 @@ import * as ort from 'onnxruntime-node';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCoordinator } from '../coordinator/server';
+import { REFERENCE_MODEL } from '../worker/engine-choice';
 import { accessibilityProblems, launchChromium } from './browser';
 import { api, mlpJob, tempDir, waitUntil } from './helpers';
-import { REFERENCE_MODEL } from '../worker/engine-choice';
 
 // Callbacks given to page.evaluate run in Chromium; these are the page globals they touch (this file is Node code).
 declare const document: {
@@ -58,7 +58,15 @@ describe('volunteer PWA in headless Chromium', () => {
 
   it('consents, times its engines, contributes shards on the fastest, and the job completes', async () => {
     // The model every worker times at start: the rates it reports are the ones it chose this job's engine by.
-    const spec = mlpJob({ model: REFERENCE_MODEL, rounds: 3, globalBatch: 128, shardSize: 64, evalEvery: 0, leaseMs: 120_000, description: 'telling trousers from pullovers' });
+    const spec = mlpJob({
+      model: REFERENCE_MODEL,
+      rounds: 3,
+      globalBatch: 128,
+      shardSize: 64,
+      evalEvery: 0,
+      leaseMs: 120_000,
+      description: 'telling trousers from pullovers',
+    });
     const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', spec);
     await page.goto(url);
     await page.waitForFunction(() => document.querySelector('grid-volunteer')?.shadowRoot?.querySelector('#adapter')?.textContent?.includes('webgpu'), {
