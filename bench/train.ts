@@ -45,7 +45,7 @@ const base = {
 };
 
 /** Train the full Fashion-MNIST MLP until test accuracy reaches TARGET (or MAX_EPOCHS); time it. */
-async function run(label: string, workers: number, over: Record<string, unknown> = {}, target = TARGET, slowdown = 1): Promise<Outcome> {
+async function run(label: string, workers: number, over: Record<string, unknown> = {}, target = TARGET, slowdown = 1, volunteers = false): Promise<Outcome> {
   const dir = tempDir('grid-bench-');
   const quiet = { debug() {}, info() {}, warn() {}, error: console.error };
   const coord = await startCoordinator({
@@ -64,7 +64,9 @@ async function run(label: string, workers: number, over: Record<string, unknown>
   const url = `http://127.0.0.1:${coord.port}`;
   // With `slowdown`, the last worker takes that many times as long over each shard: a straggler.
   const slow = (i: number) => (slowdown > 1 && i === workers - 1 ? ['--slowdown', String(slowdown)] : []);
-  const procs: Proc[] = Array.from({ length: workers }, (_, i) => startWorker(url, TOKEN, `bench-${i}`, BACKEND, slow(i)));
+  // Volunteers' workers (a worker-scope token) are spot-checked by the coordinator; the operator's are not.
+  const workerToken = volunteers ? (await api<{ token: string }>(url, TOKEN, '/api/tokens', { name: 'volunteer', scopes: ['worker'] })).token : TOKEN;
+  const procs: Proc[] = Array.from({ length: workers }, (_, i) => startWorker(url, workerToken, `bench-${i}`, BACKEND, slow(i)));
   await Promise.all(procs.map((p) => p.waitFor(/backend ready/)));
   const t0 = performance.now();
   const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', { name: label, ...base, ...over });
@@ -137,6 +139,7 @@ export async function benchTrain() {
   if (wanted.has('sync')) await benchSync(counts, runs, add);
   if (wanted.has('straggler')) await benchStraggler(add);
   if (wanted.has('bytes')) await benchBytes(add);
+  if (wanted.has('trust')) await benchTrust(add);
   if (wanted.has('local'))
     await add(run('local-step H=4 (DiLoCo), 2 workers', 2, { mode: 'local', local: { steps: 4, lr: 0.001, outerLr: 0.7, outerMomentum: 0.9 }, evalEvery: 15 }));
   if (wanted.has('int8')) await add(run('sync int8 results, 2 workers', 2, { encoding: 'int8' }));
@@ -178,6 +181,18 @@ async function benchSync(counts: number[], runs: Outcome[], add: (r: Promise<Out
         `${(close * 1000).toFixed(1)} ms + transfer, leasing and waiting ${((wall - compute - close) * 1000).toFixed(1)} ms`,
     );
   }
+}
+
+/** What the root of trust costs one worker's job: off, on (the operator's worker), on with a volunteer's (spot-checked). */
+async function benchTrust(add: (r: Promise<Outcome>) => Promise<Outcome>) {
+  const off = await add(run('sync fp32, 1 worker, no reference', 1, { aggregation: { reference: 0 } }));
+  const on = await add(run('sync fp32, 1 worker, root of trust', 1));
+  const checked = await add(run('sync fp32, 1 volunteer worker, root of trust', 1, {}, TARGET, 1, true));
+  for (const r of [on, checked])
+    console.log(
+      `root of trust (${r.label}): time to ${TARGET * 100}% ${(r.seconds / off.seconds).toFixed(2)}x without it (goal <= 1.15); ` +
+        `round close ${(r.perRound.close * 1000).toFixed(1)} ms vs ${(off.perRound.close * 1000).toFixed(1)} ms`,
+    );
 }
 
 /** Three workers, one of them 5x slower: time to target against three healthy workers and against the two fast ones alone. */

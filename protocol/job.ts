@@ -22,6 +22,9 @@ const adam = obj({
   schedule,
 });
 
+/** The root of trust's samples per round, unless a job says otherwise. */
+export const REFERENCE_SAMPLES = 128;
+
 /** Fields every job has, whatever its mode. */
 const common = {
   name: str(200),
@@ -37,7 +40,9 @@ const common = {
   /**
    * How results are combined and bounded. Robust rules (trimmed-mean, median, centered-clip) combine one vote per
    * worker. `maxAbs` bounds every element before anything is summed; `maxShare` is the largest fraction of a round's
-   * shards one worker may take while others are connected.
+   * shards one worker may take while others are connected. `reference` is the root of trust of a synchronous job:
+   * the coordinator's own gradient over that many samples of the training split each round, which every result is
+   * judged and weighted against (trusted-step.ts); 0 turns it off, leaving the rule alone to decide.
    */
   aggregation: withDefault(
     obj({
@@ -47,8 +52,9 @@ const common = {
       maxNorm: opt(num(0)),
       maxAbs: withDefault(num(0, 1e30), 1000),
       maxShare: withDefault(num(0.01, 1), 0.5),
+      reference: withDefault(int(0, 65_536), REFERENCE_SAMPLES),
     }),
-    { rule: 'mean' as const, trim: 0.1, maxAbs: 1000, maxShare: 0.5 },
+    { rule: 'mean' as const, trim: 0.1, maxAbs: 1000, maxShare: 0.5, reference: REFERENCE_SAMPLES },
   ),
   /**
    * Validation by redundancy: `fraction` of shards (sampled unpredictably) is computed again by a worker of another

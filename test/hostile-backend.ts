@@ -1,7 +1,7 @@
 import type { Tensor } from '../kernels/backend';
 import { CpuBackend } from '../kernels/cpu/backend';
 
-export type Hostility = 'scale' | 'flip' | 'replay' | 'huge' | 'nan' | 'noise';
+export type Hostility = 'scale' | 'flip' | 'replay' | 'huge' | 'nan' | 'noise' | 'alie';
 
 /**
  * The CPU reference backend, lying about the gradients it reads back (the models read gradients, then loss and
@@ -11,7 +11,11 @@ export type Hostility = 'scale' | 'flip' | 'replay' | 'huge' | 'nan' | 'noise';
 export class HostileBackend extends CpuBackend {
   private first?: Float32Array;
 
-  constructor(private readonly how: Hostility) {
+  /** `coalition` is shared by colluding backends: ALIE computes its lie from all their latest honest gradients. */
+  constructor(
+    private readonly how: Hostility,
+    private readonly coalition: Float32Array[] = [],
+  ) {
     super();
   }
 
@@ -24,6 +28,7 @@ export class HostileBackend extends CpuBackend {
     if (this.how === 'huge') grads.fill(1e30);
     if (this.how === 'nan') grads[grads.length >> 1] = Number.NaN;
     if (this.how === 'noise') addNoise(grads, 2); // points roughly the right way, at a plausible norm: only a recomputation shows it
+    if (this.how === 'alie') aLittleIsEnough(grads, this.coalition);
     if (this.how === 'replay') {
       this.first ??= grads.slice();
       grads.set(this.first);
@@ -38,4 +43,21 @@ function addNoise(grads: Float32Array, ratio: number) {
   for (const g of grads) norm += g * g;
   const sigma = (ratio * Math.sqrt(norm)) / Math.sqrt(grads.length);
   for (let i = 0; i < grads.length; i++) grads[i] += sigma * Math.sqrt(-2 * Math.log(Math.random() || 1e-12)) * Math.cos(2 * Math.PI * Math.random());
+}
+
+/**
+ * "A little is enough" (Baruch, Baruch and Goldberg, 2019): the coalition's mean minus one standard deviation, per
+ * coordinate, over its members' latest honest gradients: close enough to the honest ones to pass a majority's checks.
+ */
+function aLittleIsEnough(grads: Float32Array, coalition: Float32Array[], z = 1) {
+  coalition.push(grads.slice());
+  if (coalition.length > 4) coalition.shift();
+  if (coalition.length < 2) return;
+  for (let i = 0; i < grads.length; i++) {
+    let mean = 0;
+    for (const g of coalition) mean += g[i] / coalition.length;
+    let variance = 0;
+    for (const g of coalition) variance += (g[i] - mean) ** 2 / coalition.length;
+    grads[i] = mean - z * Math.sqrt(variance);
+  }
 }

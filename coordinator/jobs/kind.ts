@@ -54,6 +54,8 @@ export interface CloseContext extends KindContext {
   reopen(flagged: Set<string>): Promise<void>;
   /** The round moved on: ended leases of rounds before the one before `round` are forgotten. */
   pruneLeases(round: number): void;
+  /** Whether the worker is the operator's own (connected with an operator-scoped token). */
+  trusted: (workerId: string) => boolean;
   /** Rates of the workers that may run the job, fastest first (pace.ts sizes rounds by them). */
   rates: () => readonly number[];
 }

@@ -168,6 +168,7 @@ export class Scheduler {
         metrics: this.opts.metrics,
         fence: this.fence(run),
         rates,
+        trusted: (workerId: string) => this.dispatcher.workers.get(workerId)?.link.trusted === true,
         reopen: (flagged: Set<string>) => this.quarantine.reopen(run, flagged),
         pruneLeases: (round: number) => this.dispatcher.leases.prune(run.id, round),
       };

@@ -10,6 +10,8 @@ export interface WorkerLink {
   kind: 'browser' | 'native';
   /** The token it connected with: redundant computations of a shard go to workers of different tokens. */
   tokenId: number | null;
+  /** Connected with an operator-scoped token: the operator's own machine, with full standing from its first result. */
+  trusted?: boolean;
   /** Training speed the worker measured on its fastest engine (samples/s), until its own results show the real one. */
   samplesPerSec?: number;
   /** The volunteer's bandwidth cap, bytes per hour (up and down together), when it set one. */

@@ -12,6 +12,7 @@ export interface Joining {
   tokenId: number;
   /** The token has only the worker scope: quarantines apply to the whole token. */
   volunteer: boolean;
+  trusted: boolean;
   isClosed(): boolean;
   send(msg: ServerMessage): void;
   close(code: number, reason: string): void;
@@ -29,6 +30,7 @@ export async function joinWorker(c: Joining, msg: Hello, o: { port: WorkerPort; 
     name: msg.name ?? id.slice(0, 8),
     kind: msg.capabilities.kind,
     tokenId: c.tokenId,
+    trusted: c.trusted,
     samplesPerSec: msg.capabilities.engines?.[0]?.samplesPerSec,
     bytesPerHour: msg.capabilities.bytesPerHour,
     send: c.send,

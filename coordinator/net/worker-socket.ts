@@ -18,6 +18,8 @@ interface Conn extends MessageBudget {
   tokenId: number;
   /** The token has only the worker scope: quarantines apply to the whole token. */
   volunteer: boolean;
+  /** The token has the operator scope: its workers are the operator's own, trusted from the start (trust-ledger.ts). */
+  trusted: boolean;
   ip: string;
   closed: boolean;
   errors: number;
@@ -123,6 +125,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
     const joining = {
       tokenId: c.tokenId,
       volunteer: c.volunteer,
+      trusted: c.trusted,
       isClosed: () => c.closed,
       send: (m: ServerMessage) => send(ws, m),
       close: (code: number, reason: string) => {
@@ -167,6 +170,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
               {
                 tokenId: p.tokenId,
                 volunteer: p.scopes.size === 1 && p.scopes.has('worker'),
+                trusted: p.scopes.has('operator'),
                 ip,
                 closed: false,
                 errors: 0,

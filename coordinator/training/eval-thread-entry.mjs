@@ -1,6 +1,9 @@
-// Piscina thread entry: threads do not take `--import tsx`, so register tsx here, then load the TypeScript task.
+// Piscina thread entry: threads do not take `--import tsx`, so register tsx here, then load the TypeScript tasks.
 import { register } from 'tsx/esm/api';
 
 register();
-const { default: evaluate } = await import('./eval-thread.ts');
-export default evaluate;
+const tasks = await import('./eval-thread.ts');
+export default tasks.default;
+export const reference = tasks.reference;
+export const heldOutLoss = tasks.heldOutLoss;
+export const gradient = tasks.gradient;

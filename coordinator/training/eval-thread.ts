@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import type { Batch } from '../../kernels/models/model';
 import { OnnxModel } from '../../kernels/onnx/engine';
 import type { ModelSpec } from '../../protocol/model';
 
@@ -12,17 +13,45 @@ export interface EvalTask {
   samples: number;
 }
 
+/** The root of trust's task: a gradient over `root`, and the loss over `heldOut`, at `params`. */
+export interface ReferenceTask {
+  spec: ModelSpec;
+  params: Float32Array;
+  root: Batch;
+  heldOut: Batch;
+}
+
 // Sessions are built once per model spec and kept while the thread lives.
 const models = new Map<string, Promise<OnnxModel>>();
 
-/** Test loss and accuracy with onnxruntime-node, in a piscina thread off the coordinator's event loop. */
-export default async function evaluate({ spec, params, x, y, targets, samples }: EvalTask) {
+function modelFor(spec: ModelSpec): Promise<OnnxModel> {
   const key = JSON.stringify(spec);
   if (!models.has(key)) models.set(key, OnnxModel.open(ort, spec, 'cpu'));
-  const m = await (models.get(key) as Promise<OnnxModel>);
+  return models.get(key) as Promise<OnnxModel>;
+}
+
+/** Test loss and accuracy with onnxruntime-node, in a piscina thread off the coordinator's event loop. */
+export default async function evaluate({ spec, params, x, y, targets, samples }: EvalTask) {
+  const m = await modelFor(spec);
   const n = Math.min(samples, y.length);
   // onnxruntime-node refuses tensors over shared memory: one copy of the samples evaluated, in this thread.
   const kept = targets && { targets: targets.slice(0, n * m.classes) };
   const r = await m.evaluate(params, { x: x.slice(0, n * m.inputSize), y: y.slice(0, n), ...kept }, 1000);
   return { ...r, samples: n };
+}
+
+export async function reference({ spec, params, root, heldOut }: ReferenceTask) {
+  const m = await modelFor(spec);
+  const { grads, loss } = await m.lossAndGradients(params, root);
+  const before = await m.evaluate(params, heldOut, heldOut.y.length);
+  return { grads, rootLoss: loss, heldOutLoss: before.loss };
+}
+
+/** A shard's gradient, as an honest worker computes it: what a spot check compares a worker's result with. */
+export async function gradient({ spec, params, batch }: { spec: ModelSpec; params: Float32Array; batch: Batch }) {
+  return (await (await modelFor(spec)).lossAndGradients(params, batch)).grads;
+}
+
+export async function heldOutLoss({ spec, params, heldOut }: Omit<ReferenceTask, 'root'>) {
+  return (await (await modelFor(spec)).evaluate(params, heldOut, heldOut.y.length)).loss;
 }

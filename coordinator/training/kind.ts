@@ -6,6 +6,7 @@ import { EvaluationPool, type Evaluator, recordEvaluation } from './evaluate';
 import { resolveImported } from './imported-model';
 import { checkTraining, loadTraining, type TrainingState, trainingAssignment } from './job-run';
 import { checkTrainingResult } from './result-check';
+import { RootOfTrust } from './root-of-trust';
 import { stepRound } from './round-close';
 import { fitTargets } from './targets';
 
@@ -15,6 +16,7 @@ import { fitTargets } from './targets';
  */
 export class TrainingKind implements JobKind<TrainingState> {
   private readonly pool = new AggregationPool();
+  private readonly trust = new RootOfTrust();
   private readonly evaluations?: EvaluationPool;
   private readonly evaluator: Evaluator;
   /** Background evaluations; idle() and shutdown() wait for them. */
@@ -50,7 +52,7 @@ export class TrainingKind implements JobKind<TrainingState> {
 
   /** Step the round (round-close.ts), evaluate when due; after the last one, wait for the final evaluation. */
   closeRound: JobKind<TrainingState>['closeRound'] = async (run, ctx) => {
-    const closed = await stepRound(ctx, this.pool, run);
+    const closed = await stepRound(ctx, this.pool, this.trust, run);
     if (!closed) return 'reopened';
     const { spec, params } = run.data;
     const round = run.round.index;
@@ -73,6 +75,7 @@ export class TrainingKind implements JobKind<TrainingState> {
   async shutdown() {
     await this.pending;
     await this.pool.close();
+    await this.trust.close();
     await this.evaluations?.close();
   }
 }

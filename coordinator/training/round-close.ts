@@ -8,26 +8,25 @@ import { publish, type TrainingRun } from './job-run';
 import { stepParams } from './optimizer';
 import { outliers } from './outliers';
 import { NORM_FACTOR } from './result-check';
+import { judgedByReference, type RootOfTrust } from './root-of-trust';
 import { batchesByRate, combineRound, perWorker, planRound, roundStats } from './round-plan';
+import { trustedStep } from './trusted-step';
 
 /**
  * Close a complete training round: combine its results in shard order, step the optimizer, and record progress,
  * metrics, the checkpoint when due and the workers' credit in one fenced transaction; then move the run to the next
  * round. Returns undefined when outlier contributions reopened the round instead, else whether it was the last.
  */
-export async function stepRound(ctx: CloseContext, pool: AggregationPool, run: TrainingRun): Promise<{ last: boolean } | undefined> {
+export async function stepRound(ctx: CloseContext, pool: AggregationPool, trust: RootOfTrust, run: TrainingRun): Promise<{ last: boolean } | undefined> {
   const t = run.data;
   const { spec } = t;
   const round = run.round;
   if ((await Promise.all(round.writes)).includes(false)) throw new Error('a result of this round could not be recorded');
-  const votes = perWorker(round);
-  const flagged = outliers(votes);
-  if (flagged.size) {
+  const flagged = judgedByReference(spec) ? await stepTrusted(ctx, trust, run) : await stepByRule(pool, run);
+  if (flagged?.size) {
     await ctx.reopen(flagged);
     return undefined;
   }
-  const update = await combineRound(round, spec, pool, t.params.length, votes);
-  stepParams(spec, t.params, update, t.opt, t.state, round.index / run.totalRounds);
   const stats = roundStats(round);
   const batches = batchesByRate(spec, ctx.rates);
   const next = planRound(spec, round.index + 1, round.cursor + stats.samples, Math.random, batches);
@@ -48,10 +47,30 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, run: T
   run.version = state.paramsVersion;
   run.round = next;
   publish(t, run.id, run.version);
+  trust.begin(run, ctx.datasets);
   ctx.pruneLeases(next.index);
   t.replays.prune(next.index);
   ctx.metrics.rounds.inc();
   const fields = { job: run.id, round: next.index, loss: Number(stats.loss.toFixed(5)), accuracy: Number(stats.accuracy.toFixed(4)) };
   ctx.log.info('round closed', { ...fields, checkpoint: checkpoint?.sha256 });
   return { last };
+}
+
+/** The rule alone: outliers judged against the workers' own median (a majority decides). */
+async function stepByRule(pool: AggregationPool, run: TrainingRun): Promise<Set<string> | undefined> {
+  const t = run.data;
+  const votes = perWorker(run.round);
+  const flagged = outliers(votes);
+  if (flagged.size) return flagged;
+  const update = await combineRound(run.round, t.spec, pool, t.params.length, votes);
+  stepParams(t.spec, t.params, update, t.opt, t.state, run.round.index / run.totalRounds);
+}
+
+/** Judged against the coordinator's own reference (trusted-step.ts); a step other than the combination is logged. */
+async function stepTrusted(ctx: CloseContext, trust: RootOfTrust, run: TrainingRun): Promise<Set<string> | undefined> {
+  const ref = await trust.referenceFor(run, ctx.datasets);
+  const judge = { referee: trust.referee(ctx.datasets), ledger: trust.ledger, trusted: ctx.trusted };
+  const outcome = await trustedStep(run, ref, judge, run.round.index / run.totalRounds);
+  if ('flagged' in outcome) return outcome.flagged;
+  if (outcome.stepped !== 'combined') ctx.log.warn('the round was not stepped on its combination', { job: run.id, round: run.round.index, ...outcome });
 }

@@ -1,0 +1,44 @@
+import type { TrainingSpec } from '../../protocol/job';
+import type { DatasetRegistry } from '../data/dataset-registry';
+import type { TrainingRun } from './job-run';
+import { Referee, type RoundReference } from './referee';
+import { TrustLedger } from './trust-ledger';
+
+/** Whether a job's rounds are judged against the coordinator's own reference (local-step deltas are not yet). */
+export const judgedByReference = (spec: TrainingSpec) => spec.mode === 'sync' && spec.aggregation.reference > 0;
+
+/**
+ * The coordinator's root of trust across its jobs: what it has seen of each worker (trust-ledger.ts) and each
+ * run's reference for its open round, computed in the background from the moment the round opens, so a round's
+ * close waits for it only when its workers were faster than one gradient over the root sample.
+ */
+export class RootOfTrust {
+  readonly ledger = new TrustLedger();
+  private readonly referees = new Map<DatasetRegistry, Referee>();
+  private readonly pending = new WeakMap<TrainingRun, { round: number; version: number; result: Promise<RoundReference> }>();
+
+  referee(datasets: DatasetRegistry): Referee {
+    const r = this.referees.get(datasets) ?? new Referee(datasets);
+    this.referees.set(datasets, r);
+    return r;
+  }
+
+  /** Start the reference of the run's open round. */
+  begin(run: TrainingRun, datasets: DatasetRegistry) {
+    if (!judgedByReference(run.data.spec)) return;
+    const result = this.referee(datasets).reference(run.data.spec, run.data.params, run.round.index);
+    result.catch(() => {}); // awaited at the round's close, which reports the failure
+    this.pending.set(run, { round: run.round.index, version: run.version, result });
+  }
+
+  /** The reference of the run's open round, started now if it was not. */
+  referenceFor(run: TrainingRun, datasets: DatasetRegistry): Promise<RoundReference> {
+    const p = this.pending.get(run);
+    if (p?.round !== run.round.index || p.version !== run.version) this.begin(run, datasets);
+    return (this.pending.get(run) as { result: Promise<RoundReference> }).result;
+  }
+
+  async close() {
+    await Promise.all([...this.referees.values()].map((r) => r.close()));
+  }
+}

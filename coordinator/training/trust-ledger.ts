@@ -1,0 +1,70 @@
+/** Cosines kept per worker: enough for the test below, recent enough to follow a worker that turns. */
+const WINDOW = 16;
+/** Results before a worker's direction is judged at all: one unlucky small batch is no evidence. */
+const MIN_RESULTS = 6;
+/** Verified results before an identity weighs as much as any: a swarm of fresh ones weighs less than one known. */
+export const FULL_STANDING = 20;
+
+interface Entry {
+  cosines: number[];
+  verified: number;
+}
+
+/**
+ * What this coordinator has seen of each worker against the reference: the cosines of its recent results and how
+ * many of its results a recomputation verified (spot-check.ts). Evidence is about the worker alone: an honest gradient over 32 samples points away from
+ * a 128-sample reference one time in seven (measured on the Fashion-MNIST MLP), so one result proves nothing, but a
+ * worker whose recent cosines are below zero with confidence is pulling against the operator's data.
+ */
+export class TrustLedger {
+  private readonly entries = new Map<string, Entry>();
+  /** Results already recorded: a reopened round is scored again, its results counted once. */
+  private readonly recorded = new Set<number>();
+  private readonly checkedResults = new Set<number>();
+
+  private entry(workerId: string): Entry {
+    const e = this.entries.get(workerId) ?? { cosines: [], verified: 0 };
+    this.entries.set(workerId, e);
+    return e;
+  }
+
+  record(workerId: string, cosine: number, resultId: number) {
+    if (this.recorded.has(resultId)) return;
+    this.recorded.add(resultId);
+    if (this.recorded.size > 100_000) this.recorded.delete(this.recorded.values().next().value as number);
+    const e = this.entry(workerId);
+    e.cosines.push(cosine);
+    if (e.cosines.length > WINDOW) e.cosines.shift();
+  }
+
+  /** A result of the worker the coordinator recomputed: found right, its standing grows. */
+  checked(resultId: number, workerId: string, right: boolean) {
+    this.checkedResults.add(resultId);
+    if (this.checkedResults.size > 100_000) this.checkedResults.delete(this.checkedResults.values().next().value as number);
+    if (right) this.entry(workerId).verified++;
+  }
+
+  /** Checked already (its round was reopened and is closing again). */
+  wasChecked(resultId: number) {
+    return this.checkedResults.has(resultId);
+  }
+
+  /** In (0, 1]: a fresh identity starts at 1 / FULL_STANDING. */
+  standing(workerId: string): number {
+    return Math.min(1, (1 + (this.entries.get(workerId)?.verified ?? 0)) / FULL_STANDING);
+  }
+
+  /** The mean of the worker's recent cosines is below zero by two standard errors. */
+  pullsAgainst(workerId: string): boolean {
+    const xs = this.entries.get(workerId)?.cosines ?? [];
+    if (xs.length < MIN_RESULTS) return false;
+    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const variance = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1);
+    return mean + 2 * Math.sqrt(variance / xs.length) < 0;
+  }
+
+  /** A quarantined or forgotten worker's record goes. */
+  forget(workerId: string) {
+    this.entries.delete(workerId);
+  }
+}

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { agree } from '../jobs/redundancy';
+import { checkRate, MIN_CHECK_RATE } from './spot-check';
+import { clipFactor, combineTrusted, heldOutAccepts, type Reference, score, weightOf } from './trust';
+import { FULL_STANDING, TrustLedger } from './trust-ledger';
+
+const ref: Reference = { grads: Float32Array.from([1, 0, 0]), norm: 1, samples: 128, heldOutLoss: 1 };
+
+describe('root of trust', () => {
+  it('weighs a result by its agreement with the reference, and nothing when it points away', () => {
+    const along = score('a', Float32Array.from([2, 1, 0]), 32, ref);
+    const flipped = score('b', Float32Array.from([-2, -1, 0]), 32, ref);
+    expect(along.cosine).toBeCloseTo(2 / Math.sqrt(5));
+    expect(weightOf(along, 1)).toBeCloseTo(32 * along.cosine);
+    expect(weightOf(flipped, 1)).toBe(0);
+    expect(weightOf(along, 0.05)).toBeCloseTo(weightOf(along, 1) * 0.05); // a fresh identity weighs less
+  });
+
+  it('bounds a result by the norm an honest gradient over its samples could have', () => {
+    const scaled = score('a', Float32Array.from([1000, 0, 0]), 32, ref);
+    expect(scaled.bound).toBeCloseTo(2); // sqrt(128 / 32) times the reference's norm
+    expect(clipFactor(scaled)).toBeCloseTo(0.002);
+    const combined = combineTrusted([scaled], [weightOf(scaled, 1)], ref);
+    expect(combined[0]).toBeCloseTo(2);
+  });
+
+  it('falls back to the reference when nothing weighs anything', () => {
+    const flipped = score('b', Float32Array.from([-1, 0, 0]), 32, ref);
+    expect(Array.from(combineTrusted([flipped], [0], ref))).toEqual([1, 0, 0]);
+  });
+
+  it('refuses a step that blows the held-out loss up, not one that wobbles it', () => {
+    expect(heldOutAccepts(1, 1.2)).toBe(true);
+    expect(heldOutAccepts(1, 1.6)).toBe(false);
+    expect(heldOutAccepts(1, Number.NaN)).toBe(false);
+  });
+});
+
+describe('trust ledger', () => {
+  it('holds a worker against the reference only when its recent results pull away with confidence', () => {
+    const ledger = new TrustLedger();
+    // An honest worker over small batches: mostly aligned, sometimes (one in seven) pointing away.
+    const honest = [0.4, 0.3, -0.1, 0.5, 0.2, -0.2, 0.35, 0.1, 0.45, 0.3, -0.05, 0.25];
+    honest.forEach((c, i) => ledger.record('honest', c, i));
+    expect(ledger.pullsAgainst('honest')).toBe(false);
+    const flipped = honest.map((c) => -c);
+    flipped.slice(0, 5).forEach((c, i) => ledger.record('flip', c, 100 + i));
+    expect(ledger.pullsAgainst('flip')).toBe(false); // five results are no evidence yet
+    flipped.slice(5).forEach((c, i) => ledger.record('flip', c, 105 + i));
+    expect(ledger.pullsAgainst('flip')).toBe(true);
+  });
+
+  it('counts a reopened round’s results once', () => {
+    const ledger = new TrustLedger();
+    for (let i = 0; i < 10; i++) ledger.record('w', -0.5, 7);
+    expect(ledger.pullsAgainst('w')).toBe(false);
+  });
+
+  it('grows standing only with verified results, and checks a fresh identity far more often', () => {
+    const ledger = new TrustLedger();
+    expect(ledger.standing('fresh')).toBe(1 / FULL_STANDING);
+    expect(checkRate(ledger.standing('fresh'))).toBeCloseTo(0.95);
+    for (let i = 0; i < FULL_STANDING; i++) ledger.checked(i, 'known', true);
+    ledger.checked(99, 'known', false);
+    expect(ledger.standing('known')).toBe(1);
+    expect(checkRate(ledger.standing('known'))).toBe(MIN_CHECK_RATE);
+    expect(ledger.wasChecked(99)).toBe(true);
+  });
+
+  it('tells a recomputed honest gradient from a coalition lie (the spot check’s comparison)', () => {
+    const honest = Float32Array.from({ length: 100 }, (_, i) => Math.sin(i));
+    const jittered = honest.map((x) => x * (1 + 1e-6));
+    const lie = honest.map((x) => x - 0.3 * Math.abs(x));
+    expect(agree({ values: jittered, rounding: 0 }, { values: honest, rounding: 0 }, 0.005)).toBe(true);
+    expect(agree({ values: lie, rounding: 0 }, { values: honest, rounding: 0 }, 0.005)).toBe(false);
+  });
+});

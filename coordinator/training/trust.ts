@@ -1,0 +1,83 @@
+import { l2Norm } from './aggregate';
+
+/**
+ * The root of trust of a synchronous round (FLTrust, Cao et al. 2021): a gradient the coordinator computed itself, on
+ * the same parameters, over samples of the operator's own data, and the loss on other samples (held out) before the
+ * step. Contributions are judged against it, never against each other.
+ */
+export interface Reference {
+  grads: Float32Array;
+  norm: number;
+  samples: number;
+  heldOutLoss: number;
+}
+
+/** One result as the reference sees it. */
+export interface Scored {
+  workerId: string;
+  values: Float32Array;
+  samples: number;
+  /** Cosine with the reference: below zero the result pulls against it. */
+  cosine: number;
+  /** Its norm, and the most an honest result over its samples could be expected to have. */
+  norm: number;
+  bound: number;
+}
+
+/** A result this many times beyond its bound is no noisy gradient but a scaled one: evidence on its own. */
+export const FAR_BEYOND = 10;
+
+function dot(a: Float32Array, b: Float32Array) {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+/**
+ * Score one result against the reference. Its norm bound is the reference's times sqrt(reference samples / its
+ * samples): a mean over fewer samples carries more noise, at most that much more norm when all of it were noise.
+ */
+export function score(workerId: string, values: Float32Array, samples: number, ref: Reference): Scored {
+  const norm = l2Norm(values);
+  const cosine = norm > 0 && ref.norm > 0 ? dot(values, ref.grads) / (norm * ref.norm) : 0;
+  const bound = ref.norm * Math.sqrt(Math.max(1, ref.samples / Math.max(1, samples)));
+  return { workerId, values, samples, cosine, norm, bound };
+}
+
+/**
+ * What a result weighs in the round: its samples, times its agreement with the reference (none when it points away:
+ * an honest gradient over a small batch does that often, and is simply not counted), times its worker's standing.
+ */
+export const weightOf = (s: Scored, standing: number) => s.samples * Math.max(0, s.cosine) * standing;
+
+/** How much to scale a result so its norm stays within its bound. */
+export const clipFactor = (s: Scored) => (s.norm > s.bound && s.norm > 0 ? s.bound / s.norm : 1);
+
+/**
+ * The trusted combination: each result clipped to its bound, weighted by `weights`, normalised by their sum; the
+ * reference itself when nothing weighs anything (a round of only hostile or only unlucky results still moves the
+ * model the way the operator's own data says).
+ */
+export function combineTrusted(scored: Scored[], weights: number[], ref: Reference, out = new Float32Array(ref.grads.length)): Float32Array {
+  const total = weights.reduce((a, b) => a + b, 0);
+  if (!(total > 0)) {
+    out.set(ref.grads);
+    return out;
+  }
+  out.fill(0);
+  scored.forEach((s, i) => {
+    const k = (weights[i] * clipFactor(s)) / total;
+    if (k === 0) return;
+    for (let j = 0; j < out.length; j++) out[j] += k * s.values[j];
+  });
+  return out;
+}
+
+/**
+ * A held-out loss after the step this far above the loss before it (relative, plus an absolute floor for small
+ * losses) means the update blew the model up: it is not stepped on.
+ */
+export const HELD_OUT_RISE = { relative: 0.5, absolute: 0.05 };
+
+export const heldOutAccepts = (before: number, after: number) =>
+  Number.isFinite(after) && after <= before * (1 + HELD_OUT_RISE.relative) + HELD_OUT_RISE.absolute;

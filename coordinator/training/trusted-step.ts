@@ -1,0 +1,84 @@
+import { primaries, type ShardResult } from '../jobs/round';
+import { aggregate } from './aggregate';
+import type { TrainingRun } from './job-run';
+import { type OptimizerState, stepParams } from './optimizer';
+import type { Referee, RoundReference } from './referee';
+import { perWorker } from './round-plan';
+import { spotCheck } from './spot-check';
+import { clipFactor, combineTrusted, FAR_BEYOND, heldOutAccepts, type Scored, score, weightOf } from './trust';
+import type { TrustLedger } from './trust-ledger';
+
+/** How the round moved the model: its combination, the reference alone, or not at all (rolled back). */
+export type TrustedOutcome = { flagged: Set<string> } | { stepped: 'combined' | 'without-lowest' | 'reference' | 'reset'; weighted: number };
+
+/**
+ * Judge a complete synchronous round against its reference and step on what it trusts. Workers with evidence
+ * against them (a result far beyond any honest norm, or recent results that pull against the reference) are
+ * returned as flagged and nothing is stepped. Otherwise the results are combined by trust (trust.ts) and the step
+ * is taken only if the held-out loss does not blow up; failing that, without the lowest-weighted half, then the
+ * reference alone; when even that fails, the damage is in the optimizer's momentum (earlier rounds' updates), which
+ * is cleared before the reference step.
+ */
+export async function trustedStep(
+  run: TrainingRun,
+  ref: RoundReference,
+  judge: { referee: Referee; ledger: TrustLedger; trusted: (workerId: string) => boolean },
+  progress: number,
+): Promise<TrustedOutcome> {
+  const { referee, ledger } = judge;
+  const t = run.data;
+  const round = run.round;
+  const results = primaries(round).map((s) => s.result as ShardResult);
+  const scored = results.map((r) => score(r.workerId, r.values, r.samples, ref));
+  scored.forEach((s, i) => ledger.record(s.workerId, s.cosine, results[i].assignmentId));
+  const flagged = new Set(scored.filter((s) => s.norm > FAR_BEYOND * s.bound || ledger.pullsAgainst(s.workerId)).map((s) => s.workerId));
+  if (!flagged.size) for (const id of await spotCheck(run, judge)) flagged.add(id);
+  if (flagged.size) return { flagged };
+
+  const weights = scored.map((s) => weightOf(s, judge.trusted(s.workerId) ? 1 : ledger.standing(s.workerId)));
+  const candidates: [Exclude<TrustedOutcome, { flagged: Set<string> }>['stepped'], () => Float32Array][] = [
+    ['combined', () => combineBy(run, scored, weights, ref)],
+    ['without-lowest', () => combineBy(run, scored, withoutLowestHalf(weights), ref)],
+    ['reference', () => ref.grads],
+  ];
+  for (const [how, update] of candidates) {
+    const next = await tentativeStep(run, update(), progress, ref, referee);
+    if (!next) continue;
+    t.params.set(next.params);
+    Object.assign(t.opt, next.opt);
+    return { stepped: how, weighted: how === 'reference' ? 0 : weights.filter((w) => w > 0).length };
+  }
+  t.opt.m.fill(0);
+  stepParams(t.spec, t.params, ref.grads, t.opt, t.state, progress);
+  return { stepped: 'reset', weighted: 0 };
+}
+
+/** The mean rule weighs each shard; a robust rule combines one clipped vote per worker that agrees with the reference. */
+function combineBy(run: TrainingRun, scored: Scored[], weights: number[], ref: RoundReference): Float32Array {
+  const { rule, trim } = run.data.spec.aggregation;
+  if (rule === 'mean') return combineTrusted(scored, weights, ref);
+  const kept = new Set(scored.filter((_, i) => weights[i] > 0).map((s) => s.workerId));
+  const votes = [...perWorker(run.round)]
+    .filter(([id]) => kept.has(id))
+    .map(([id, v]) => {
+      const s = score(id, v.values, v.samples, ref);
+      const k = clipFactor(s);
+      return { values: k === 1 ? v.values : v.values.map((x) => x * k), samples: v.samples };
+    });
+  return votes.length ? aggregate(votes, rule, trim) : ref.grads.slice();
+}
+
+function withoutLowestHalf(weights: number[]): number[] {
+  const positive = weights.filter((w) => w > 0).sort((a, b) => a - b);
+  const cut = positive[Math.floor(positive.length / 2)] ?? Number.POSITIVE_INFINITY;
+  return weights.map((w) => (w >= cut ? w : 0));
+}
+
+/** The step on copies of the parameters and optimizer, kept only if the held-out loss allows it. */
+async function tentativeStep(run: TrainingRun, update: Float32Array, progress: number, ref: RoundReference, referee: Referee) {
+  const { spec, params, opt, state } = run.data;
+  const next = { params: params.slice(), opt: { t: opt.t, m: opt.m.slice(), v: opt.v.slice() } satisfies OptimizerState };
+  stepParams(spec, next.params, update, next.opt, state, progress);
+  const after = await referee.heldOutLoss(spec.model, next.params, ref.heldOut);
+  return heldOutAccepts(ref.heldOutLoss, after) ? next : undefined;
+}
