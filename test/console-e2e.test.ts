@@ -104,7 +104,9 @@ describe('researcher console in headless Chromium', () => {
     await fill('#upload input[name=name]', 'toy');
     await (await page.waitForSelector('pierce/#upload button'))?.click();
     await waitUntil('uploaded', async () => (await text('#message')) === 'data set toy/train: 50 samples', 10_000, 200);
-    expect(await page.$eval('pierce/#f-dataset', (e) => (e as unknown as { value: string }).value)).toBe('toy/train');
+    // The form takes it once the list of data sets is read again, just after the message.
+    const field = () => page.$eval('pierce/#f-dataset', (e) => (e as unknown as { value: string }).value);
+    await waitUntil('form offers it', async () => (await field()) === 'toy/train', 5_000, 100);
   });
 
   it('registers an ONNX model from the form and sets up an inference job on it', async () => {

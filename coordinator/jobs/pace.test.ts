@@ -52,7 +52,7 @@ describe('slow workers leave a round to faster ones', () => {
   });
 
   it('gives a worker measured 400x slower no shard three fast ones finish sooner, and all of them once they leave', async () => {
-    const id = await scheduler.submit(job({ globalBatch: 48, rounds: 3, aggregation: { maxShare: 1 } }), null); // 6 shards a round
+    const id = await scheduler.submit(job({ globalBatch: 48, rounds: 3, aggregation: { maxShare: 1, reference: 0 } }), null); // 6 shards a round
     const fast = [1, 2, 3].map((i) => Object.assign(link(`worker-fast-00${i}`, i), { samplesPerSec: 800 }));
     const slow = Object.assign(link('worker-slow-001', 9), { samplesPerSec: 800 }); // claims to be fast: its first result says otherwise
     connect(scheduler, ...fast, slow);
@@ -91,7 +91,7 @@ describe('slow workers leave a round to faster ones', () => {
   });
 
   it("never holds back a worker that would be a round's second or third voter", async () => {
-    await scheduler.submit(job({ globalBatch: 24, rounds: 2, aggregation: { maxShare: 1 } }), null); // 3 shards a round
+    await scheduler.submit(job({ globalBatch: 24, rounds: 2, aggregation: { maxShare: 1, reference: 0 } }), null); // 3 shards a round
     const fast = Object.assign(link('worker-fast-004', 1), { samplesPerSec: 800 });
     const slow = Object.assign(link('worker-slow-002', 2), { samplesPerSec: 800 });
     connect(scheduler, fast, slow);
@@ -110,7 +110,7 @@ describe('slow workers leave a round to faster ones', () => {
   });
 
   it('sizes the next round by measured rate when the job asks: one shard per worker, the faster one three times the size', async () => {
-    await scheduler.submit(job({ globalBatch: 32, rounds: 2, shardSizing: 'by-rate', aggregation: { maxShare: 1 } }), null);
+    await scheduler.submit(job({ globalBatch: 32, rounds: 2, shardSizing: 'by-rate', aggregation: { maxShare: 1, reference: 0 } }), null);
     const fast = Object.assign(link('worker-fast-002', 1), { samplesPerSec: 800 });
     const slow = Object.assign(link('worker-slow-002', 2), { samplesPerSec: 800 });
     connect(scheduler, fast, slow);
@@ -151,7 +151,7 @@ describe('slow workers leave a round to faster ones', () => {
   });
 
   it('sizes out a worker that claims great speed and lets its lease lapse', async () => {
-    await scheduler.submit(job({ globalBatch: 32, rounds: 3, shardSizing: 'by-rate', leaseMs: 1000, aggregation: { maxShare: 1 } }), null);
+    await scheduler.submit(job({ globalBatch: 32, rounds: 3, shardSizing: 'by-rate', leaseMs: 1000, aggregation: { maxShare: 1, reference: 0 } }), null);
     const liar = Object.assign(link('worker-liar-002', 1), { samplesPerSec: 1_000_000 });
     const honest = Object.assign(link('worker-honest-1', 2), { samplesPerSec: 800 });
     connect(scheduler, liar, honest);
