@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { aggregate, type Contribution } from './aggregate';
+import type { Contribution } from './aggregate';
 import { weightedSumRange } from './weighted-sum.mjs';
 
 /** Float32Array over shared memory, so aggregation threads read contributions without copies. */
@@ -34,12 +34,23 @@ export class AggregationPool {
       });
   }
 
-  async mean(parts: Contribution[], out: Float32Array): Promise<Float32Array> {
-    const shared = out.buffer instanceof SharedArrayBuffer && parts.every((p) => p.values.buffer instanceof SharedArrayBuffer);
-    if (!shared || !this.pool || parts.length * out.length < MIN_PARALLEL_WORK) return aggregate(parts, 'mean', 0, out);
+  /** The mean weighted by sample counts. */
+  mean(parts: Contribution[], out: Float32Array): Promise<Float32Array> {
     const total = parts.reduce((s, p) => s + p.samples, 0);
-    const grads = parts.map((p) => p.values);
-    const weights = parts.map((p) => p.samples / total);
+    return this.weightedSum(
+      parts.map((p) => p.values),
+      parts.map((p) => p.samples / total),
+      out,
+    );
+  }
+
+  /** out = sum of weights[i] * grads[i], in order. */
+  async weightedSum(grads: Float32Array[], weights: number[], out: Float32Array): Promise<Float32Array> {
+    const shared = out.buffer instanceof SharedArrayBuffer && grads.every((g) => g.buffer instanceof SharedArrayBuffer);
+    if (!shared || !this.pool || grads.length * out.length < MIN_PARALLEL_WORK) {
+      weightedSumRange(out, grads, weights, 0, out.length);
+      return out;
+    }
     const step = Math.ceil(out.length / (this.threads + 1) / 2048) * 2048;
     const ranges = Array.from({ length: this.threads }, (_, i) => [(i + 1) * step, Math.min(out.length, (i + 2) * step)] as const).filter(([s, e]) => s < e);
     const pool = this.pool;

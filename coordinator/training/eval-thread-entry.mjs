@@ -4,6 +4,5 @@ import { register } from 'tsx/esm/api';
 register();
 const tasks = await import('./eval-thread.ts');
 export default tasks.default;
-export const reference = tasks.reference;
 export const heldOutLoss = tasks.heldOutLoss;
 export const gradient = tasks.gradient;

@@ -13,14 +13,6 @@ export interface EvalTask {
   samples: number;
 }
 
-/** The root of trust's task: a gradient over `root`, and the loss over `heldOut`, at `params`. */
-export interface ReferenceTask {
-  spec: ModelSpec;
-  params: Float32Array;
-  root: Batch;
-  heldOut: Batch;
-}
-
 // Sessions are built once per model spec and kept while the thread lives.
 const models = new Map<string, Promise<OnnxModel>>();
 
@@ -40,18 +32,12 @@ export default async function evaluate({ spec, params, x, y, targets, samples }:
   return { ...r, samples: n };
 }
 
-export async function reference({ spec, params, root, heldOut }: ReferenceTask) {
-  const m = await modelFor(spec);
-  const { grads, loss } = await m.lossAndGradients(params, root);
-  const before = await m.evaluate(params, heldOut, heldOut.y.length);
-  return { grads, rootLoss: loss, heldOutLoss: before.loss };
-}
-
 /** A shard's gradient, as an honest worker computes it: what a spot check compares a worker's result with. */
 export async function gradient({ spec, params, batch }: { spec: ModelSpec; params: Float32Array; batch: Batch }) {
   return (await (await modelFor(spec)).lossAndGradients(params, batch)).grads;
 }
 
-export async function heldOutLoss({ spec, params, heldOut }: Omit<ReferenceTask, 'root'>) {
+/** The loss over `heldOut` at `params`: the root of trust's check of a step. */
+export async function heldOutLoss({ spec, params, heldOut }: { spec: ModelSpec; params: Float32Array; heldOut: Batch }) {
   return (await (await modelFor(spec)).evaluate(params, heldOut, heldOut.y.length)).loss;
 }

@@ -35,17 +35,16 @@ export const evaluateOnCpu: Evaluator = async (spec, params, data, samples) => {
   return { loss: loss / n, accuracy: correct / n, samples: n };
 };
 
+/** One onnxruntime-node thread (eval-thread.ts), started when first used. */
+export const onnxThread = () =>
+  new Piscina({ filename: new URL('./eval-thread-entry.mjs', import.meta.url).href, minThreads: 0, maxThreads: 1, idleTimeout: 60_000 });
+
 /**
  * Evaluations on onnxruntime-node in a piscina thread, so a 10,000-image test pass never holds the event loop.
  * Each data set's features are gathered once into shared memory, which the thread reads without a copy.
  */
 export class EvaluationPool {
-  private readonly pool = new Piscina({
-    filename: new URL('./eval-thread-entry.mjs', import.meta.url).href,
-    minThreads: 0,
-    maxThreads: 1,
-    idleTimeout: 60_000,
-  });
+  private readonly pool = onnxThread();
   private readonly shared = new WeakMap<LoadedDataset, { x: Float32Array; y: Uint32Array; targets?: Float32Array }>();
 
   readonly evaluate: Evaluator = async (spec, params, data, samples) => {

@@ -1,8 +1,18 @@
 import type { TrainingSpec } from '../../protocol/job';
 import type { DatasetRegistry } from '../data/dataset-registry';
+import type { AggregationPool } from './aggregate-pool';
 import type { TrainingRun } from './job-run';
 import { Referee, type RoundReference } from './referee';
 import { TrustLedger } from './trust-ledger';
+
+/** What judges a round: the coordinator's own computations, its record of each worker, who is the operator's own. */
+export interface Judge {
+  referee: Referee;
+  ledger: TrustLedger;
+  trusted: (workerId: string) => boolean;
+  /** Sums the weighted results across threads. */
+  pool: AggregationPool;
+}
 
 /** Whether a job's rounds are judged against the coordinator's own reference (local-step deltas are not yet). */
 export const judgedByReference = (spec: TrainingSpec) => spec.mode === 'sync' && spec.aggregation.reference > 0;
@@ -14,13 +24,13 @@ export const judgedByReference = (spec: TrainingSpec) => spec.mode === 'sync' &&
  */
 export class RootOfTrust {
   readonly ledger = new TrustLedger();
-  private readonly referees = new Map<DatasetRegistry, Referee>();
+  /** Made with the first round's data sets (one registry per coordinator). */
+  private made?: Referee;
   private readonly pending = new WeakMap<TrainingRun, { round: number; version: number; result: Promise<RoundReference> }>();
 
   referee(datasets: DatasetRegistry): Referee {
-    const r = this.referees.get(datasets) ?? new Referee(datasets);
-    this.referees.set(datasets, r);
-    return r;
+    this.made ??= new Referee(datasets);
+    return this.made;
   }
 
   /** Start the reference of the run's open round. */
@@ -39,6 +49,6 @@ export class RootOfTrust {
   }
 
   async close() {
-    await Promise.all([...this.referees.values()].map((r) => r.close()));
+    await this.made?.close();
   }
 }

@@ -22,7 +22,7 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, trust:
   const { spec } = t;
   const round = run.round;
   if ((await Promise.all(round.writes)).includes(false)) throw new Error('a result of this round could not be recorded');
-  const flagged = judgedByReference(spec) ? await stepTrusted(ctx, trust, run) : await stepByRule(pool, run);
+  const flagged = judgedByReference(spec) ? await stepTrusted(ctx, pool, trust, run) : await stepByRule(pool, run);
   if (flagged?.size) {
     await ctx.reopen(flagged);
     return undefined;
@@ -67,9 +67,9 @@ async function stepByRule(pool: AggregationPool, run: TrainingRun): Promise<Set<
 }
 
 /** Judged against the coordinator's own reference (trusted-step.ts); a step other than the combination is logged. */
-async function stepTrusted(ctx: CloseContext, trust: RootOfTrust, run: TrainingRun): Promise<Set<string> | undefined> {
+async function stepTrusted(ctx: CloseContext, pool: AggregationPool, trust: RootOfTrust, run: TrainingRun): Promise<Set<string> | undefined> {
   const ref = await trust.referenceFor(run, ctx.datasets);
-  const judge = { referee: trust.referee(ctx.datasets), ledger: trust.ledger, trusted: ctx.trusted };
+  const judge = { referee: trust.referee(ctx.datasets), ledger: trust.ledger, trusted: ctx.trusted, pool };
   const outcome = await trustedStep(run, ref, judge, run.round.index / run.totalRounds);
   if ('flagged' in outcome) return outcome.flagged;
   if (outcome.stepped !== 'combined') ctx.log.warn('the round was not stepped on its combination', { job: run.id, round: run.round.index, ...outcome });

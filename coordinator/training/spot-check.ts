@@ -2,8 +2,7 @@ import { agree } from '../jobs/redundancy';
 import { primaries, type ShardResult } from '../jobs/round';
 import { clipByNorm } from './aggregate';
 import type { TrainingRun } from './job-run';
-import type { Referee } from './referee';
-import type { TrustLedger } from './trust-ledger';
+import type { Judge } from './root-of-trust';
 
 /** The least fraction of an established volunteer's results the coordinator recomputes: a liar cannot count on luck. */
 export const MIN_CHECK_RATE = 0.05;
@@ -18,11 +17,7 @@ export const checkRate = (standing: number) => Math.max(MIN_CHECK_RATE, 1 - stan
  * agreement earns it standing. The sample is unpredictable, so no worker knows which of its results are checked.
  * Returns the workers caught.
  */
-export async function spotCheck(
-  run: TrainingRun,
-  judge: { referee: Referee; ledger: TrustLedger; trusted: (workerId: string) => boolean },
-  random = Math.random,
-): Promise<Set<string>> {
+export async function spotCheck(run: TrainingRun, judge: Pick<Judge, 'referee' | 'ledger' | 'trusted'>, random = Math.random): Promise<Set<string>> {
   const { ledger, referee } = judge;
   const { spec, published } = run.data;
   const caught = new Set<string>();

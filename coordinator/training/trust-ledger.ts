@@ -18,9 +18,9 @@ interface Entry {
  */
 export class TrustLedger {
   private readonly entries = new Map<string, Entry>();
-  /** Results already recorded: a reopened round is scored again, its results counted once. */
-  private readonly recorded = new Set<number>();
-  private readonly checkedResults = new Set<number>();
+  /** Results already recorded, and already spot-checked: a reopened round is judged again, its results once. */
+  private readonly recorded = new RecentIds();
+  private readonly checkedResults = new RecentIds();
 
   private entry(workerId: string): Entry {
     const e = this.entries.get(workerId) ?? { cosines: [], verified: 0 };
@@ -29,9 +29,7 @@ export class TrustLedger {
   }
 
   record(workerId: string, cosine: number, resultId: number) {
-    if (this.recorded.has(resultId)) return;
-    this.recorded.add(resultId);
-    if (this.recorded.size > 100_000) this.recorded.delete(this.recorded.values().next().value as number);
+    if (!this.recorded.add(resultId)) return;
     const e = this.entry(workerId);
     e.cosines.push(cosine);
     if (e.cosines.length > WINDOW) e.cosines.shift();
@@ -40,7 +38,6 @@ export class TrustLedger {
   /** A result of the worker the coordinator recomputed: found right, its standing grows. */
   checked(resultId: number, workerId: string, right: boolean) {
     this.checkedResults.add(resultId);
-    if (this.checkedResults.size > 100_000) this.checkedResults.delete(this.checkedResults.values().next().value as number);
     if (right) this.entry(workerId).verified++;
   }
 
@@ -66,5 +63,22 @@ export class TrustLedger {
   /** A quarantined or forgotten worker's record goes. */
   forget(workerId: string) {
     this.entries.delete(workerId);
+  }
+}
+
+/** The last 100,000 result ids seen (ids only grow: older ones belong to closed rounds). */
+class RecentIds {
+  private readonly ids = new Set<number>();
+
+  /** False when `id` was already there. */
+  add(id: number): boolean {
+    if (this.ids.has(id)) return false;
+    this.ids.add(id);
+    if (this.ids.size > 100_000) this.ids.delete(this.ids.values().next().value as number);
+    return true;
+  }
+
+  has(id: number) {
+    return this.ids.has(id);
   }
 }

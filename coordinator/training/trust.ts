@@ -54,23 +54,13 @@ export const weightOf = (s: Scored, standing: number) => s.samples * Math.max(0,
 export const clipFactor = (s: Scored) => (s.norm > s.bound && s.norm > 0 ? s.bound / s.norm : 1);
 
 /**
- * The trusted combination: each result clipped to its bound, weighted by `weights`, normalised by their sum; the
- * reference itself when nothing weighs anything (a round of only hostile or only unlucky results still moves the
- * model the way the operator's own data says).
+ * The trusted combination's coefficient for each result: its weight, times what clips it to its bound, over the sum
+ * of the weights. Undefined when nothing weighs anything: the reference itself is then the update (a round of only
+ * hostile or only unlucky results still moves the model the way the operator's own data says).
  */
-export function combineTrusted(scored: Scored[], weights: number[], ref: Reference, out = new Float32Array(ref.grads.length)): Float32Array {
+export function trustedCoefficients(scored: Scored[], weights: number[]): number[] | undefined {
   const total = weights.reduce((a, b) => a + b, 0);
-  if (!(total > 0)) {
-    out.set(ref.grads);
-    return out;
-  }
-  out.fill(0);
-  scored.forEach((s, i) => {
-    const k = (weights[i] * clipFactor(s)) / total;
-    if (k === 0) return;
-    for (let j = 0; j < out.length; j++) out[j] += k * s.values[j];
-  });
-  return out;
+  return total > 0 ? scored.map((s, i) => (weights[i] * clipFactor(s)) / total) : undefined;
 }
 
 /**

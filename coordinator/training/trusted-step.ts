@@ -1,12 +1,13 @@
 import { primaries, type ShardResult } from '../jobs/round';
 import { aggregate } from './aggregate';
+import { type AggregationPool, sharedFloat32 } from './aggregate-pool';
 import type { TrainingRun } from './job-run';
 import { type OptimizerState, stepParams } from './optimizer';
 import type { Referee, RoundReference } from './referee';
+import type { Judge } from './root-of-trust';
 import { perWorker } from './round-plan';
 import { spotCheck } from './spot-check';
-import { clipFactor, combineTrusted, FAR_BEYOND, heldOutAccepts, type Scored, score, weightOf } from './trust';
-import type { TrustLedger } from './trust-ledger';
+import { clipFactor, FAR_BEYOND, heldOutAccepts, type Scored, score, trustedCoefficients, weightOf } from './trust';
 
 /** How the round moved the model: its combination, the reference alone, or not at all (rolled back). */
 export type TrustedOutcome = { flagged: Set<string> } | { stepped: 'combined' | 'without-lowest' | 'reference' | 'reset'; weighted: number };
@@ -19,12 +20,7 @@ export type TrustedOutcome = { flagged: Set<string> } | { stepped: 'combined' | 
  * reference alone; when even that fails, the damage is in the optimizer's momentum (earlier rounds' updates), which
  * is cleared before the reference step.
  */
-export async function trustedStep(
-  run: TrainingRun,
-  ref: RoundReference,
-  judge: { referee: Referee; ledger: TrustLedger; trusted: (workerId: string) => boolean },
-  progress: number,
-): Promise<TrustedOutcome> {
+export async function trustedStep(run: TrainingRun, ref: RoundReference, judge: Judge, progress: number): Promise<TrustedOutcome> {
   const { referee, ledger } = judge;
   const t = run.data;
   const round = run.round;
@@ -36,13 +32,13 @@ export async function trustedStep(
   if (flagged.size) return { flagged };
 
   const weights = scored.map((s) => weightOf(s, judge.trusted(s.workerId) ? 1 : ledger.standing(s.workerId)));
-  const candidates: [Exclude<TrustedOutcome, { flagged: Set<string> }>['stepped'], () => Float32Array][] = [
-    ['combined', () => combineBy(run, scored, weights, ref)],
-    ['without-lowest', () => combineBy(run, scored, withoutLowestHalf(weights), ref)],
-    ['reference', () => ref.grads],
+  const candidates: [Exclude<TrustedOutcome, { flagged: Set<string> }>['stepped'], () => Promise<Float32Array>][] = [
+    ['combined', () => combineBy(run, scored, weights, ref, judge.pool)],
+    ['without-lowest', () => combineBy(run, scored, withoutLowestHalf(weights), ref, judge.pool)],
+    ['reference', async () => ref.grads],
   ];
   for (const [how, update] of candidates) {
-    const next = await tentativeStep(run, update(), progress, ref, referee);
+    const next = await tentativeStep(run, await update(), progress, ref, referee);
     if (!next) continue;
     t.params.set(next.params);
     Object.assign(t.opt, next.opt);
@@ -54,9 +50,17 @@ export async function trustedStep(
 }
 
 /** The mean rule weighs each shard; a robust rule combines one clipped vote per worker that agrees with the reference. */
-function combineBy(run: TrainingRun, scored: Scored[], weights: number[], ref: RoundReference): Float32Array {
+async function combineBy(run: TrainingRun, scored: Scored[], weights: number[], ref: RoundReference, pool: AggregationPool): Promise<Float32Array> {
   const { rule, trim } = run.data.spec.aggregation;
-  if (rule === 'mean') return combineTrusted(scored, weights, ref);
+  if (rule === 'mean') {
+    const coefficients = trustedCoefficients(scored, weights);
+    if (!coefficients) return ref.grads;
+    return pool.weightedSum(
+      scored.map((s) => s.values),
+      coefficients,
+      sharedFloat32(ref.grads.length),
+    );
+  }
   const kept = new Set(scored.filter((_, i) => weights[i] > 0).map((s) => s.workerId));
   const votes = [...perWorker(run.round)]
     .filter(([id]) => kept.has(id))
@@ -65,7 +69,7 @@ function combineBy(run: TrainingRun, scored: Scored[], weights: number[], ref: R
       const k = clipFactor(s);
       return { values: k === 1 ? v.values : v.values.map((x) => x * k), samples: v.samples };
     });
-  return votes.length ? aggregate(votes, rule, trim) : ref.grads.slice();
+  return votes.length ? aggregate(votes, rule, trim) : ref.grads;
 }
 
 function withoutLowestHalf(weights: number[]): number[] {
