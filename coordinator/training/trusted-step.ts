@@ -9,13 +9,13 @@ import { perWorker } from './round-plan';
 import { spotCheck } from './spot-check';
 import { clipFactor, FAR_BEYOND, heldOutAccepts, type Scored, score, trustedCoefficients, weightOf } from './trust';
 
-/** How the round moved the model: its combination, the reference alone, or not at all (rolled back). */
+/** How the round moved the model: its combination, without its lowest-weighted half, the reference alone, or that after clearing momentum. */
 export type TrustedOutcome = { flagged: Set<string> } | { stepped: 'combined' | 'without-lowest' | 'reference' | 'reset'; weighted: number };
 
 /**
  * Judge a complete synchronous round against its reference and step on what it trusts. Workers with evidence
- * against them (a result far beyond any honest norm, or recent results that pull against the reference) are
- * returned as flagged and nothing is stepped. Otherwise the results are combined by trust (trust.ts) and the step
+ * against them (a result far beyond any honest norm, recent results that pull against the reference, a spot-checked
+ * result the coordinator's recomputation disagrees with) are returned as flagged and nothing is stepped. Otherwise the results are combined by trust (trust.ts) and the step
  * is taken only if the held-out loss does not blow up; failing that, without the lowest-weighted half, then the
  * reference alone; when even that fails, the damage is in the optimizer's momentum (earlier rounds' updates), which
  * is cleared before the reference step.
