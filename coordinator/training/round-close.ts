@@ -1,5 +1,6 @@
 import type { CloseContext } from '../jobs/kind';
 import { nextReputation } from '../jobs/reputation';
+import { primaries, type ShardResult } from '../jobs/round';
 import { credited } from '../jobs/verification';
 import { medianNorm } from './aggregate';
 import type { AggregationPool } from './aggregate-pool';
@@ -22,7 +23,9 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, trust:
   const { spec } = t;
   const round = run.round;
   if ((await Promise.all(round.writes)).includes(false)) throw new Error('a result of this round could not be recorded');
-  const flagged = judgedByReference(spec) ? await stepTrusted(ctx, pool, trust, run) : await stepByRule(pool, run);
+  // The operator's own machines are not judged: a round of only their results is combined as it is.
+  const judged = judgedByReference(spec) && primaries(round).some((s) => !ctx.trusted((s.result as ShardResult).workerId));
+  const flagged = judged ? await stepTrusted(ctx, pool, trust, run) : await stepByRule(pool, run, !judgedByReference(spec));
   if (flagged?.size) {
     await ctx.reopen(flagged);
     return undefined;
@@ -47,7 +50,7 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, trust:
   run.version = state.paramsVersion;
   run.round = next;
   publish(t, run.id, run.version);
-  trust.begin(run, ctx.datasets);
+  if (judged) trust.begin(run, ctx.datasets); // volunteers were in this round: the next one's reference starts now
   ctx.pruneLeases(next.index);
   t.replays.prune(next.index);
   ctx.metrics.rounds.inc();
@@ -56,11 +59,11 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, trust:
   return { last };
 }
 
-/** The rule alone: outliers judged against the workers' own median (a majority decides). */
-async function stepByRule(pool: AggregationPool, run: TrainingRun): Promise<Set<string> | undefined> {
+/** The rule alone; with `majority`, outliers judged against the workers' own median (the reference is off). */
+async function stepByRule(pool: AggregationPool, run: TrainingRun, majority: boolean): Promise<Set<string> | undefined> {
   const t = run.data;
   const votes = perWorker(run.round);
-  const flagged = outliers(votes);
+  const flagged = majority ? outliers(votes) : new Set<string>();
   if (flagged.size) return flagged;
   const update = await combineRound(run.round, t.spec, pool, t.params.length, votes);
   stepParams(t.spec, t.params, update, t.opt, t.state, run.round.index / run.totalRounds);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { agree } from '../jobs/redundancy';
 import { checkRate, MIN_CHECK_RATE } from './spot-check';
-import { clipFactor, heldOutAccepts, type Reference, score, trustedCoefficients, weightOf } from './trust';
+import { clipFactor, FULL_AGREEMENT, heldOutAccepts, type Reference, score, trustedCoefficients, weightOf } from './trust';
 import { FULL_STANDING, TrustLedger } from './trust-ledger';
 
 const ref: Reference = { grads: Float32Array.from([1, 0, 0]), norm: 1, samples: 128, heldOutLoss: 1 };
@@ -11,7 +11,8 @@ describe('root of trust', () => {
     const along = score('a', Float32Array.from([2, 1, 0]), 32, ref);
     const flipped = score('b', Float32Array.from([-2, -1, 0]), 32, ref);
     expect(along.cosine).toBeCloseTo(2 / Math.sqrt(5));
-    expect(weightOf(along, 1)).toBeCloseTo(32 * along.cosine);
+    expect(weightOf(along, 1)).toBe(32); // well past FULL_AGREEMENT: counted fully
+    expect(weightOf(score('c', Float32Array.from([1, 20, 0]), 32, ref), 1)).toBeCloseTo((32 * (1 / Math.sqrt(401))) / FULL_AGREEMENT); // nearly orthogonal: a little
     expect(weightOf(flipped, 1)).toBe(0);
     expect(weightOf(along, 0.05)).toBeCloseTo(weightOf(along, 1) * 0.05); // a fresh identity weighs less
   });

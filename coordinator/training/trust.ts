@@ -45,10 +45,17 @@ export function score(workerId: string, values: Float32Array, samples: number, r
 }
 
 /**
+ * The cosine at which a result counts fully. Weighing by the cosine itself (FLTrust) pulls every update toward the
+ * reference's own 128-sample noise: on the Fashion-MNIST MLP it missed 88% in 12 epochs that plain training reached in
+ * about six. Most honest results are above this (median 0.33 on 32 samples); orthogonal and opposed ones get nothing.
+ */
+export const FULL_AGREEMENT = 0.1;
+
+/**
  * What a result weighs in the round: its samples, times its agreement with the reference (none when it points away:
  * an honest gradient over a small batch does that often, and is simply not counted), times its worker's standing.
  */
-export const weightOf = (s: Scored, standing: number) => s.samples * Math.max(0, s.cosine) * standing;
+export const weightOf = (s: Scored, standing: number) => s.samples * Math.min(1, Math.max(0, s.cosine / FULL_AGREEMENT)) * standing;
 
 /** How much to scale a result so its norm stays within its bound. */
 export const clipFactor = (s: Scored) => (s.norm > s.bound && s.norm > 0 ? s.bound / s.norm : 1);

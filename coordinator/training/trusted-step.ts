@@ -25,13 +25,17 @@ export async function trustedStep(run: TrainingRun, ref: RoundReference, judge: 
   const t = run.data;
   const round = run.round;
   const results = primaries(round).map((s) => s.result as ShardResult);
-  const scored = results.map((r) => score(r.workerId, r.values, r.samples, ref));
+  // The operator's own results are scored (for the record) but neither bounded nor weighed down.
+  const scored = results.map((r) => ({
+    ...score(r.workerId, r.values, r.samples, ref),
+    ...(judge.trusted(r.workerId) && { bound: Number.POSITIVE_INFINITY }),
+  }));
   scored.forEach((s, i) => ledger.record(s.workerId, s.cosine, results[i].assignmentId));
   const flagged = new Set(scored.filter((s) => s.norm > FAR_BEYOND * s.bound || ledger.pullsAgainst(s.workerId)).map((s) => s.workerId));
   if (!flagged.size) for (const id of await spotCheck(run, judge)) flagged.add(id);
   if (flagged.size) return { flagged };
 
-  const weights = scored.map((s) => weightOf(s, judge.trusted(s.workerId) ? 1 : ledger.standing(s.workerId)));
+  const weights = scored.map((s) => (judge.trusted(s.workerId) ? s.samples : weightOf(s, ledger.standing(s.workerId))));
   const candidates: [Exclude<TrustedOutcome, { flagged: Set<string> }>['stepped'], () => Promise<Float32Array>][] = [
     ['combined', () => combineBy(run, scored, weights, ref, judge.pool)],
     ['without-lowest', () => combineBy(run, scored, withoutLowestHalf(weights), ref, judge.pool)],
