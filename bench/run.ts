@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<void>> = {
   inference: async () => (await import('./inference')).benchInference(),
   load: async () => (await import('./load')).benchLoad(),
   lm: async () => (await import('./lm')).benchLm(),
+  device: async () => (await import('./device')).benchDevice(),
 };
 
 const names = process.argv.slice(2);

@@ -2,6 +2,7 @@ import type { Backend } from '../kernels/backend';
 import { CpuBackend } from '../kernels/cpu/backend';
 import { GpuBackend } from '../kernels/gpu/backend';
 import type { GpuHandle } from '../kernels/gpu/device';
+import { tuneMatmul } from '../kernels/gpu/matmul-tune';
 import type { Capabilities } from '../protocol/messages';
 
 /** What the host knows about itself; the browser and the native worker each fill this in their own way. */
@@ -11,12 +12,17 @@ export interface HostInfo {
   memoryMB: number;
 }
 
-/** The backend to compute with and how to describe it in hello: our kernels on `gpu`, or the CPU reference without one. */
-export function backendFor(host: HostInfo, gpu: GpuHandle | undefined): { backend: Backend; capabilities: Capabilities } {
+/**
+ * The backend to compute with and how to describe it in hello: our kernels on `gpu`, with the matmul tile timed on
+ * this adapter, or the CPU reference without one.
+ */
+export async function backendFor(host: HostInfo, gpu: GpuHandle | undefined): Promise<{ backend: Backend; capabilities: Capabilities }> {
   if (!gpu) return { backend: new CpuBackend(), capabilities: { ...host, backend: 'cpu', features: [] } };
   const { maxBufferSize, maxStorageBufferBindingSize, maxComputeInvocationsPerWorkgroup } = gpu.limits;
+  const backend = new GpuBackend(gpu);
+  await tuneMatmul(backend);
   return {
-    backend: new GpuBackend(gpu),
+    backend,
     capabilities: {
       ...host,
       backend: 'webgpu',

@@ -3,7 +3,7 @@ import type { Activation, AdamWHyper, Backend, Conv2dDims, Tensor } from '../bac
 import { biasAdd } from '../ops/bias-add';
 import { CONV_DW_CHUNK, conv2d, conv2dInputGrad, conv2dWeightGradPartial } from '../ops/conv2d';
 import { activation, activationBackward } from '../ops/elementwise';
-import { type MatmulVariant, matmul } from '../ops/matmul';
+import { type MatmulVariant, matmul, type ScalarVariant } from '../ops/matmul';
 import { maxPool2, maxPool2Backward } from '../ops/max-pool';
 import { adamwStep, sgdStep } from '../ops/optimizers';
 import { softmaxCrossEntropy } from '../ops/softmax-cross-entropy';
@@ -29,8 +29,10 @@ export class GpuBackend implements Backend {
   readonly name = 'webgpu';
   readonly adapter: string;
   readonly rt: GpuRuntime;
-  /** Register tiling on software adapters, shared-memory tiling on real GPUs. */
-  readonly matmulVariant: MatmulVariant;
+  /** Register tiling on software adapters, shared-memory tiling on real GPUs, until `tuneMatmul` times them. */
+  matmulVariant: MatmulVariant;
+  /** What runs shapes the vec4 kernels cannot (a contiguous dimension not a multiple of 4). */
+  matmulFallback: ScalarVariant;
 
   constructor(
     readonly gpu: GpuHandle,
@@ -38,7 +40,8 @@ export class GpuBackend implements Backend {
   ) {
     this.rt = new GpuRuntime(gpu.device);
     this.adapter = describeAdapter(gpu.adapter) || 'unknown adapter';
-    this.matmulVariant = variant ?? (gpu.software ? 'register' : 'tiled');
+    this.matmulFallback = gpu.software ? 'register' : 'tiled';
+    this.matmulVariant = variant ?? this.matmulFallback;
   }
 
   private alloc(shape: readonly number[], label: string, dtype: 'f32' | 'u32' = 'f32') {
@@ -84,7 +87,7 @@ export class GpuBackend implements Backend {
     const kb = transB ? b.shape[1] : b.shape[0];
     if (K !== kb) throw new Error(`matmul: inner dimensions ${K} and ${kb} differ`);
     const out = this.alloc([M, N], 'matmul');
-    matmul(this.rt, this.matmulVariant, buf(a), buf(b), out.buffer, M, N, K, transA, transB);
+    matmul(this.rt, this.matmulVariant, this.matmulFallback, buf(a), buf(b), out.buffer, M, N, K, transA, transB);
     return out;
   }
   addBias(x: Tensor, bias: Tensor) {

@@ -14,18 +14,23 @@ const instances: GPU[] = [];
  * Open a GPU through Dawn's Node bindings. Vulkan finds a real GPU's driver, else Mesa's lavapipe (software);
  * `gl` uses OpenGL ES through EGL in compatibility mode. Errors and device loss go to `onError`.
  */
-export async function openDawn(backend: DawnBackend = 'auto', onError: (m: string) => void = (m) => console.error(m)): Promise<GpuHandle> {
+export async function openDawn(
+  backend: DawnBackend = 'auto',
+  onError: (m: string) => void = (m) => console.error(m),
+  /** Dawn instance flags, e.g. `enable-dawn-features=allow_unsafe_apis` for experimental features (benchmarks only). */
+  flags: string[] = [],
+): Promise<GpuHandle> {
   process.env.XDG_RUNTIME_DIR ??= mkdtempSync(join(tmpdir(), 'xdg-'));
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
   if (backend === 'gl') {
     process.env.EGL_PLATFORM ??= 'surfaceless';
-    const gpu = create(['backend=opengl']) as GPU;
+    const gpu = create(['backend=opengl', ...flags]) as GPU;
     instances.push(gpu);
     return openGpu(gpu, onError, { featureLevel: 'compatibility' } as GPURequestAdapterOptions);
   }
   try {
-    const gpu = create([]) as GPU;
+    const gpu = create(flags) as GPU;
     instances.push(gpu);
     return await openGpu(gpu, onError);
   } catch (e) {
@@ -33,11 +38,11 @@ export async function openDawn(backend: DawnBackend = 'auto', onError: (m: strin
     if (backend === 'vulkan' && !existsSync(LAVAPIPE_ICD)) throw e;
     if (!process.env.VK_ICD_FILENAMES && existsSync(LAVAPIPE_ICD)) {
       process.env.VK_ICD_FILENAMES = LAVAPIPE_ICD;
-      const gpu = create([]) as GPU;
+      const gpu = create(flags) as GPU;
       instances.push(gpu);
       return openGpu(gpu, onError);
     }
-    if (backend === 'auto') return openDawn('gl', onError);
+    if (backend === 'auto') return openDawn('gl', onError, flags);
     throw e;
   }
 }

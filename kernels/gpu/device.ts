@@ -10,6 +10,9 @@ const WANTED_LIMITS = [
   'maxStorageBuffersPerShaderStage',
 ] as const;
 
+/** Optional features our kernels use where the adapter has them (f16 matmul, GPU timestamps, tensor-core tiles). */
+const WANTED_FEATURES = ['shader-f16', 'timestamp-query', 'subgroups', 'chromium-experimental-subgroup-matrix'] as const;
+
 export interface AdapterSummary {
   vendor: string;
   architecture: string;
@@ -25,6 +28,9 @@ export interface GpuHandle {
   features: string[];
   /** True on software rasterizers (SwiftShader, lavapipe, llvmpipe), where barriers are slow. */
   software: boolean;
+  /** Largest subgroup the adapter runs (32 on NVIDIA), and its matrix-unit shapes where Dawn exposes them. */
+  subgroupMaxSize: number;
+  subgroupMatrixConfigs: { componentType: string; resultComponentType: string; M: number; N: number; K: number }[];
 }
 
 export function summarizeAdapter(adapter: GPUAdapter): AdapterSummary {
@@ -49,11 +55,20 @@ export async function openGpu(gpu: GPU, onError: (message: string) => void, adap
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance', ...adapterOptions });
   if (!adapter) throw new Error('no WebGPU adapter');
   const limits = Object.fromEntries(WANTED_LIMITS.map((k) => [k, adapter.limits[k] as number])) as GpuHandle['limits'];
-  const device = await adapter.requestDevice({ label: 'grid-device', requiredLimits: limits });
+  const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
+  const device = await adapter.requestDevice({ label: 'grid-device', requiredLimits: limits, requiredFeatures });
   device.lost.then((info) => onError(`device lost (${info.reason}): ${info.message}`));
   device.addEventListener('uncapturederror', (e) => onError(`uncaptured GPU error: ${(e as GPUUncapturedErrorEvent).error.message}`));
   const summary = summarizeAdapter(adapter);
   const text = describeAdapter(summary).toLowerCase();
   const software = summary.isFallback || /swiftshader|llvmpipe|lavapipe|mesa\/software|software|cpu/.test(text);
-  return { device, adapter: summary, limits, features: [...adapter.features], software };
+  const info = adapter.info as GPUAdapterInfo & { subgroupMaxSize?: number; subgroupMatrixConfigs?: GpuHandle['subgroupMatrixConfigs'] };
+  const subgroupMatrixConfigs = [...(info.subgroupMatrixConfigs ?? [])].map(({ componentType, resultComponentType, M, N, K }) => ({
+    componentType,
+    resultComponentType,
+    M,
+    N,
+    K,
+  }));
+  return { device, adapter: summary, limits, features: [...device.features], software, subgroupMaxSize: info.subgroupMaxSize ?? 0, subgroupMatrixConfigs };
 }

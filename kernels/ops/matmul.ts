@@ -1,6 +1,23 @@
 import { type GpuRuntime, Uniforms } from '../gpu/runtime';
+import { type Element, type TileShape, vec4MatmulShader } from './matmul-vec4';
+import { sumRows } from './sum-rows';
 
-export type MatmulVariant = 'register' | 'tiled';
+/** Tile shapes of the vec4 kernel worth timing on a real GPU; the fastest on the adapter is chosen at start-up. */
+export const VEC4_TILES = {
+  'vec4-64x64x16': { bm: 64, bn: 64, bk: 16 },
+  'vec4-128x128x8': { bm: 128, bn: 128, bk: 8 },
+  'vec4-128x128x16': { bm: 128, bn: 128, bk: 16 },
+  'vec4-128x64x16': { bm: 128, bn: 64, bk: 16 },
+  'vec4u-128x128x8': { bm: 128, bn: 128, bk: 8, unroll: true },
+  'vec4u-128x64x16': { bm: 128, bn: 64, bk: 16, unroll: true },
+} as const satisfies Record<string, TileShape>;
+export type Vec4Variant = keyof typeof VEC4_TILES;
+export type ScalarVariant = 'register' | 'tiled';
+export type MatmulVariant = ScalarVariant | Vec4Variant;
+export const MATMUL_VARIANTS = ['register', 'tiled', ...(Object.keys(VEC4_TILES) as Vec4Variant[])] as const;
+
+/** The vec4 kernel reads whole vec4s along each operand's contiguous dimension and writes them along N. */
+export const vec4Aligned = (M: number, N: number, K: number, ta: boolean, tb: boolean) => (ta ? M : K) % 4 === 0 && (tb ? K : N) % 4 === 0 && N % 4 === 0;
 
 const HEADER = /* wgsl */ `
 struct U { M: u32, N: u32, K: u32, _pad: u32 }
@@ -91,20 +108,59 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
 }`;
 
 const programs = new Map<string, { key: string; code: string }>();
-function program(variant: MatmulVariant, ta: boolean, tb: boolean) {
-  const key = `matmul_${variant}_${ta ? 't' : 'n'}${tb ? 't' : 'n'}`;
+function program(variant: MatmulVariant, ta: boolean, tb: boolean, el: Element = 'f32') {
+  const key = `matmul_${variant}_${el}_${ta ? 't' : 'n'}${tb ? 't' : 'n'}`;
   let p = programs.get(key);
   if (!p) {
-    p = { key, code: variant === 'register' ? registerShader(ta, tb) : tiledShader(ta, tb) };
+    const code =
+      variant === 'register' ? registerShader(ta, tb) : variant === 'tiled' ? tiledShader(ta, tb) : vec4MatmulShader(ta, tb, VEC4_TILES[variant], el);
+    p = { key, code };
     programs.set(key, p);
   }
   return p;
 }
 
-/** C[M,N] = op(A)·op(B) into `out`, which must hold M*N floats. */
+function dispatch(
+  rt: GpuRuntime,
+  variant: MatmulVariant,
+  el: Element,
+  bufs: GPUBuffer[],
+  M: number,
+  N: number,
+  K: number,
+  ta: boolean,
+  tb: boolean,
+  splits = 1,
+) {
+  const [perX, perY] = variant === 'register' ? [32, 32] : variant === 'tiled' ? [64, 64] : [VEC4_TILES[variant].bn, VEC4_TILES[variant].bm];
+  const kChunk = splits > 1 ? Math.ceil(K / splits / 16) * 16 : K;
+  rt.run({
+    program: program(variant, ta, tb, el),
+    inputs: bufs.slice(0, 2),
+    outputs: bufs.slice(2),
+    uniforms: new Uniforms().u32(M).u32(N).u32(K).u32(kChunk).buffer,
+    workgroups: [Math.ceil(N / perX), Math.ceil(M / perY), splits],
+  });
+}
+
+/** Workgroups a launch should have to fill a large GPU; fewer leave multiprocessors idle. */
+const FILL = 256;
+
+/**
+ * How many slices to cut K into when C has too few tiles to fill the GPU (a weight gradient: 784x256 summed over a
+ * batch of 4096), each slice at least 256 deep; their partial products are then summed.
+ */
+export function kSplits(variant: Vec4Variant, M: number, N: number, K: number) {
+  const { bm, bn } = VEC4_TILES[variant];
+  const tiles = Math.ceil(M / bm) * Math.ceil(N / bn);
+  return Math.max(1, Math.min(Math.ceil(FILL / tiles), Math.floor(K / 256), 32));
+}
+
+/** C[M,N] = op(A)·op(B) into `out`, which must hold M*N floats; a vec4 variant on unaligned shapes runs `fallback`. */
 export function matmul(
   rt: GpuRuntime,
   variant: MatmulVariant,
+  fallback: ScalarVariant,
   a: GPUBuffer,
   b: GPUBuffer,
   out: GPUBuffer,
@@ -114,12 +170,29 @@ export function matmul(
   ta: boolean,
   tb: boolean,
 ) {
-  const per = variant === 'register' ? [32, 32] : [64, 64];
-  rt.run({
-    program: program(variant, ta, tb),
-    inputs: [a, b],
-    outputs: [out],
-    uniforms: new Uniforms().u32(M).u32(N).u32(K).buffer,
-    workgroups: [Math.ceil(N / per[0]), Math.ceil(M / per[1])],
-  });
+  if (!(variant in VEC4_TILES) || !vec4Aligned(M, N, K, ta, tb))
+    return dispatch(rt, variant in VEC4_TILES ? fallback : variant, 'f32', [a, b, out], M, N, K, ta, tb);
+  const splits = kSplits(variant as Vec4Variant, M, N, K);
+  if (splits === 1) return dispatch(rt, variant, 'f32', [a, b, out], M, N, K, ta, tb);
+  const partial = rt.acquire(splits * M * N * 4, 'matmul_split_k');
+  dispatch(rt, variant, 'f32', [a, b, partial], M, N, K, ta, tb, splits);
+  sumRows(rt, partial, out, splits, M * N);
+  rt.releaseBuffer(partial); // queue order: the next user of this buffer runs after the sum
+}
+
+/** C[M,N] f32 = op(A)·op(B) with A and B in f16 (the adapter must have `shader-f16`), products and sums in f32. */
+export function matmulF16(
+  rt: GpuRuntime,
+  variant: Vec4Variant,
+  a: GPUBuffer,
+  b: GPUBuffer,
+  out: GPUBuffer,
+  M: number,
+  N: number,
+  K: number,
+  ta = false,
+  tb = false,
+) {
+  if (!vec4Aligned(M, N, K, ta, tb)) throw new Error(`matmulF16: ${M}x${N}x${K} is not a multiple of 4 along a contiguous dimension`);
+  dispatch(rt, variant, 'f16', [a, b, out], M, N, K, ta, tb);
 }

@@ -49,6 +49,13 @@ export const KERNEL_CASES: KernelCase[] = [
   { name: 'matmul ragged 67x33 · 33x45', op: 'matmul', inputs: { a: rnd([67, 33]), b: rnd([33, 45]) } },
   { name: 'matmul ragged Aᵀ·B 130x70', op: 'matmul', attrs: { transA: true }, inputs: { a: rnd([33, 130]), b: rnd([33, 70]) } },
   { name: 'matmul ragged A·Bᵀ 129x65', op: 'matmul', attrs: { transB: true }, inputs: { a: rnd([129, 40]), b: rnd([65, 40]) } },
+  // Multiples of 4 but not of any tile: the vec4 kernels' path, with partial tiles on every edge.
+  { name: 'matmul aligned ragged 132x68 · 68x196', op: 'matmul', inputs: { a: rnd([132, 68]), b: rnd([68, 196]) } },
+  { name: 'matmul aligned ragged Aᵀ·B 196x132', op: 'matmul', attrs: { transA: true }, inputs: { a: rnd([36, 196]), b: rnd([36, 132]) } },
+  { name: 'matmul aligned ragged A·Bᵀ 68x260', op: 'matmul', attrs: { transB: true }, inputs: { a: rnd([68, 44]), b: rnd([260, 44]) } },
+  // Few tiles, deep K: the vec4 kernels cut K into slices and sum them (a weight gradient over a large batch).
+  { name: 'matmul split-K 68x1028 · 1028x36', op: 'matmul', inputs: { a: rnd([68, 1028]), b: rnd([1028, 36]) }, tol: 1e-3 },
+  { name: 'matmul split-K Aᵀ·B 132x68 over 1540', op: 'matmul', attrs: { transA: true }, inputs: { a: rnd([1540, 132]), b: rnd([1540, 68]) }, tol: 1e-3 },
   { name: 'matmul MLP layer 256x784 · 784x256', op: 'matmul', inputs: { a: rnd([256, 784]), b: rnd([784, 256]) }, tol: 1e-3 },
   {
     name: 'bias add',

@@ -4,6 +4,8 @@ import { GpuBackend } from '../gpu/backend';
 import { describeAdapter, type GpuHandle } from '../gpu/device';
 import { buildModel, initParams } from '../models/index';
 import { sampleBatch } from '../models/sample-batch';
+import { MATMUL_VARIANTS } from '../ops/matmul';
+import { KERNEL_CASES } from './cases';
 import { type CaseResult, runKernelCases } from './run-cases';
 
 export const TIER_MODELS: Record<string, ModelSpec> = {
@@ -20,10 +22,13 @@ export interface TierReport {
   models: Record<string, { gradError: number; lossError: number }>;
 }
 
-/** The whole GPU tier on one device: every kernel case with both matmul variants, then both models vs the CPU. */
+/** The whole GPU tier on one device: every kernel case with the scalar matmuls, the matmul cases with each vec4 tile, then the models vs the CPU. */
 export async function runGpuTier(gpu: GpuHandle): Promise<TierReport> {
   const report: TierReport = { adapter: describeAdapter(gpu.adapter), software: gpu.software, cases: {}, models: {} };
-  for (const variant of ['register', 'tiled'] as const) report.cases[variant] = await runKernelCases(new GpuBackend(gpu, variant));
+  for (const variant of MATMUL_VARIANTS) {
+    const onlyMatmul = variant !== 'register' && variant !== 'tiled';
+    report.cases[variant] = await runKernelCases(new GpuBackend(gpu, variant), onlyMatmul ? KERNEL_CASES.filter((c) => c.op === 'matmul') : undefined);
+  }
   const gpuBackend = new GpuBackend(gpu);
   for (const [name, spec] of Object.entries(TIER_MODELS)) {
     const params = initParams(spec, 11);

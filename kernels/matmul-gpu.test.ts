@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GpuBackend } from './gpu/backend';
+import { openDawn } from './gpu/dawn';
+import type { GpuHandle } from './gpu/device';
+import { fromHalfBits, toHalf } from './gpu/half';
+import { tuneMatmul } from './gpu/matmul-tune';
+import { MATMUL_VARIANTS, matmulF16, VEC4_TILES, type Vec4Variant } from './ops/matmul';
+
+const random = (n: number, seed: number) => {
+  let s = seed;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return (s / 2 ** 32) * 2 - 1;
+  });
+};
+
+function reference(a: Float32Array, b: Float32Array, M: number, N: number, K: number) {
+  const c = new Float64Array(M * N);
+  for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) c[i * N + j] += a[i * K + k] * b[k * N + j];
+  return c;
+}
+
+// Lavapipe has shader-f16 and is the adapter CI has; a real GPU runs the same file through `npm run bench -- device`.
+describe('matmul on Dawn (vulkan): tile timing and f16', () => {
+  let gpu: GpuHandle;
+  beforeAll(async () => {
+    gpu = await openDawn('vulkan');
+  }, 120_000);
+  afterAll(() => gpu?.device.destroy());
+
+  it('times every variant once per adapter and keeps the fastest', async () => {
+    const backend = new GpuBackend(gpu);
+    const first = await tuneMatmul(backend);
+    console.log(`matmul tiles on ${backend.adapter}: ${JSON.stringify(first)}`);
+    expect(Object.keys(first.gflops).sort()).toEqual([...MATMUL_VARIANTS].sort());
+    for (const g of Object.values(first.gflops)) expect(g).toBeGreaterThan(0);
+    expect(first.gflops[first.variant]).toBe(Math.max(...Object.values(first.gflops)));
+    expect(backend.matmulVariant).toBe(first.variant);
+    const again = new GpuBackend(gpu, 'register');
+    expect(await tuneMatmul(again)).toBe(first);
+    expect(again.matmulVariant).toBe(first.variant);
+    expect(again.matmulFallback).toBe(first.gflops.register > first.gflops.tiled ? 'register' : 'tiled');
+  });
+
+  it('f16 operands with f32 sums: the f32 product of the rounded inputs within 1e-5, the unrounded within 2^-8 of scale', async () => {
+    expect(gpu.features).toContain('shader-f16');
+    const backend = new GpuBackend(gpu);
+    const [M, N, K] = [132, 196, 260]; // multiples of 4, of no tile
+    const a = random(M * K, 1);
+    const b = random(K * N, 2);
+    const [ah, bh] = [toHalf(a), toHalf(b)];
+    const rounded = reference(Float32Array.from(ah, fromHalfBits), Float32Array.from(bh, fromHalfBits), M, N, K);
+    const exact = reference(a, b, M, N, K);
+    const scale = Math.max(...exact.map(Math.abs));
+    const bufA = backend.rt.acquire(ah.byteLength, 'a16');
+    const bufB = backend.rt.acquire(bh.byteLength, 'b16');
+    backend.rt.write(bufA, ah);
+    backend.rt.write(bufB, bh);
+    for (const variant of Object.keys(VEC4_TILES) as Vec4Variant[]) {
+      const out = backend.rt.acquire(M * N * 4, 'c');
+      matmulF16(backend.rt, variant, bufA, bufB, out, M, N, K);
+      const got = await backend.rt.read([{ buffer: out, bytes: M * N * 4 }]);
+      let vsRounded = 0;
+      let vsExact = 0;
+      for (let i = 0; i < got.length; i++) {
+        vsRounded = Math.max(vsRounded, Math.abs(got[i] - rounded[i]) / scale);
+        vsExact = Math.max(vsExact, Math.abs(got[i] - exact[i]) / scale);
+      }
+      expect(vsRounded, variant).toBeLessThan(1e-5);
+      expect(vsExact, variant).toBeLessThan(2 ** -8);
+    }
+    expect(() => matmulF16(backend.rt, 'vec4-64x64x16', bufA, bufB, bufA, 3, 4, 4)).not.toThrow();
+    expect(() => matmulF16(backend.rt, 'vec4-64x64x16', bufA, bufB, bufA, 4, 5, 4)).toThrow(/multiple of 4/);
+  });
+});
