@@ -1,9 +1,11 @@
 // `npm run bench -- device`: our kernels on whatever adapter Dawn finds (a lent GPU: the vendor's Vulkan driver), with
-// onnxruntime-node's CPU path beside them. scripts/device-pack.sh bundles it for a machine without npm.
+// onnxruntime-node's CPU path beside them. scripts/device-pack.sh bundles it for a machine without npm; on a rerun,
+// BENCH_TIER=0 leaves out the correctness tier and BENCH_F16=0 the f16 products.
 import * as ortNode from 'onnxruntime-node';
 import { kernelsEngine } from '../kernels/engine';
 import { GpuBackend } from '../kernels/gpu/backend';
 import { openDawn } from '../kernels/gpu/dawn';
+import type { GpuHandle } from '../kernels/gpu/device';
 import { matmulGflops, tuneMatmul } from '../kernels/gpu/matmul-tune';
 import { onnxEngine } from '../kernels/onnx/engine';
 import { MATMUL_VARIANTS } from '../kernels/ops/matmul';
@@ -12,47 +14,57 @@ import { measure } from '../worker/engine-choice';
 import { halfMatmuls } from './device-f16';
 import { BENCH_CNN, BENCH_MLP } from './workloads';
 
+const r = (x: number) => x.toFixed(0);
+
+/** GFLOP/s of every matmul variant at n³ on `gpu`, one line. */
+async function matmulRow(gpu: GpuHandle, n: number) {
+  const row: string[] = [];
+  for (const variant of MATMUL_VARIANTS) row.push(`${variant} ${r(await matmulGflops(new GpuBackend(gpu, variant), n, gpu.software ? 2 : 4))}`);
+  return row.join(' | ');
+}
+
 export async function benchDevice() {
-  // Dawn keeps f16 off on NVIDIA's Vulkan driver unless asked; subgroup matrices are behind allow_unsafe_apis.
+  // As a native worker opens it, plus f16, which Dawn keeps off on NVIDIA's Vulkan driver unless asked, and
+  // subgroup matrices, behind allow_unsafe_apis.
   const features = 'allow_unsafe_apis,vulkan_enable_f16_on_nvidia';
-  const flags = process.env.DAWN_FLAGS?.split(' ').filter(Boolean) ?? [`enable-dawn-features=${features}`];
-  const gpu = await openDawn('vulkan', (m) => console.error(m), flags);
-  const r = (x: number) => x.toFixed(0);
-  console.log(`adapter: ${new GpuBackend(gpu).adapter} software=${gpu.software} subgroup max ${gpu.subgroupMaxSize}`);
+  const gpu = await openDawn('vulkan', (m) => console.error(m), [`enable-dawn-features=${features}`]);
+  const backend = new GpuBackend(gpu);
+  console.log(`adapter: ${backend.adapter} software=${gpu.software} subgroup max ${gpu.subgroupMaxSize}`);
   console.log(`features: ${gpu.features.sort().join(' ')}`);
   console.log(`subgroup matrix configs: ${JSON.stringify(gpu.subgroupMatrixConfigs)}`);
 
-  const tier = await runGpuTier(gpu);
-  for (const [variant, cases] of Object.entries(tier.cases)) {
-    const failed = cases.filter((c) => !c.ok);
-    console.log(`tier ${variant}: ${cases.length - failed.length}/${cases.length} cases pass ${failed.map((f) => `${f.name}: ${f.detail}`).join('; ')}`);
+  if (process.env.BENCH_TIER !== '0') {
+    const tier = await runGpuTier(gpu);
+    for (const [variant, cases] of Object.entries(tier.cases)) {
+      const failed = cases.filter((c) => !c.ok);
+      console.log(`tier ${variant}: ${cases.length - failed.length}/${cases.length} pass ${failed.map((f) => `${f.name}: ${f.detail}`).join('; ')}`);
+    }
+    console.log('tier model gradients vs CPU:', JSON.stringify(tier.models));
   }
-  console.log('tier model gradients vs CPU:', JSON.stringify(tier.models));
 
-  const backend = new GpuBackend(gpu);
+  // Clocks idle low (345 MHz on an H200) and take a while to rise: a second of products first, so no figure below
+  // is read on a cold chip (short bursts read 5x low before this was added).
+  const warm = performance.now();
+  while (performance.now() - warm < 1000) await matmulGflops(backend, gpu.software ? 128 : 2048, 4);
   const verdict = await tuneMatmul(backend);
-  console.log(
-    `start-up tile timing: ${verdict.variant} (fallback ${verdict.fallback}) ${JSON.stringify(Object.fromEntries(Object.entries(verdict.gflops).map(([k, v]) => [k, r(v)])))} GFLOP/s`,
-  );
+  const timed = Object.entries(verdict.gflops).map(([k, v]) => `${k} ${r(v)}`);
+  console.log(`start-up tile timing: ${verdict.variant} (fallback ${verdict.fallback}): ${timed.join(' | ')} GFLOP/s`);
 
   const sizes = gpu.software ? [256, 512] : [1024, 2048, 4096];
-  for (const n of sizes) {
-    const row: string[] = [];
-    for (const variant of MATMUL_VARIANTS) {
-      const b = new GpuBackend(gpu, variant);
-      row.push(`${variant} ${r(await matmulGflops(b, n, Math.max(2, Math.round(2 * (4096 / n) ** 2))))}`);
-    }
-    console.log(`matmul f32 ${n}^3 GFLOP/s: ${row.join(' | ')}`);
-  }
-  await halfMatmuls(gpu, sizes[sizes.length - 1], 'tiles');
-  // What Dawn's bounds checks (robustness) cost our kernels: the same products on a device without them.
-  const bare = await openDawn('vulkan', (m) => console.error(m), [`enable-dawn-features=${features},disable_robustness`]);
+  for (const n of sizes) console.log(`matmul f32 ${n}^3 GFLOP/s: ${await matmulRow(gpu, n)}`);
   const n = sizes[sizes.length - 1];
-  const row: string[] = [];
-  for (const variant of MATMUL_VARIANTS) row.push(`${variant} ${r(await matmulGflops(new GpuBackend(bare, variant), n, 4))}`);
-  console.log(`matmul f32 ${n}^3 GFLOP/s without robustness: ${row.join(' | ')}`);
+  // What Dawn's bounds checks (robustness, always on in browsers) cost our kernels: the same products without them.
+  const bare = await openDawn('vulkan', (m) => console.error(m), [`enable-dawn-features=${features},disable_robustness`]);
+  console.log(`matmul f32 ${n}^3 GFLOP/s without Dawn's robustness: ${await matmulRow(bare, n)}`);
   bare.device.destroy();
+  if (process.env.BENCH_F16 !== '0') await halfMatmuls(gpu, n, 'tiles');
 
+  // The floor under a training step on this adapter: one submit and map of 16 bytes with nothing else queued.
+  const probe = backend.upload(new Float32Array(4), [4]);
+  await backend.read(probe);
+  const t0 = performance.now();
+  for (let i = 0; i < 50; i++) await backend.read(probe);
+  console.log(`readback round trip (16 bytes, idle queue): ${((performance.now() - t0) / 50).toFixed(3)} ms`);
   const engines = [kernelsEngine(backend), onnxEngine(ortNode, 'cpu', 'ort-node', 'onnxruntime-node cpu')];
   for (const [name, spec, batches] of [
     ['MLP 784-256-128-10', BENCH_MLP, [256, 4096]],
@@ -64,5 +76,6 @@ export async function benchDevice() {
       console.log(`${name} batch ${batch} training step samples/s (params up, gradients back): ${rates.join(' | ')}`);
     }
   }
-  await halfMatmuls(gpu, sizes[sizes.length - 1], 'subgroup-matrix');
+  // Last: an experimental shader that loses the device takes nothing else down with it.
+  if (process.env.BENCH_F16 !== '0') await halfMatmuls(gpu, n, 'subgroup-matrix');
 }

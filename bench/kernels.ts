@@ -6,6 +6,7 @@ import { CpuBackend } from '../kernels/cpu/backend';
 import { kernelsEngine } from '../kernels/engine';
 import { GpuBackend } from '../kernels/gpu/backend';
 import { openDawn } from '../kernels/gpu/dawn';
+import { tuneMatmul } from '../kernels/gpu/matmul-tune';
 import { onnxEngine } from '../kernels/onnx/engine';
 import { launchChromium } from '../test/browser';
 import { measure } from '../worker/engine-choice';
@@ -32,7 +33,9 @@ export async function benchKernels() {
     await page.waitForFunction('window.ready === true', { timeout: 120_000 });
     const b = (await page.evaluate(`window.runBench(${SECONDS})`)) as Record<string, number> & { adapter: string; matmulVariant: string };
     console.log(`Chromium WebGPU adapter: ${b.adapter} (our matmul: ${b.matmulVariant})`);
-    console.log(`matmul 1024^3 (ours): ${r(b.oursMatmul1024)} GFLOP/s on ${b.adapter}`);
+    console.log(
+      `matmul 1024^3 GFLOP/s: ours as tuned (${b.matmulVariant}) ${r(b.oursMatmul1024)} | register ${r(b.registerMatmul1024)} | tiled ${r(b.tiledMatmul1024)}`,
+    );
     console.log(`MLP 784-256-128-10, batch 256, samples/s: ours ${r(b.oursMlp)} | tfjs-webgpu ${r(b.tfWebgpuMlp)} | tfjs-wasm ${r(b.tfWasmMlp)}`);
     console.log(
       `  ratio ours / tfjs-webgpu: ${(b.oursMlp / b.tfWebgpuMlp).toFixed(2)} (target >= 1.5), ours / tfjs-wasm: ${(b.oursMlp / b.tfWasmMlp).toFixed(2)}`,
@@ -52,8 +55,12 @@ export async function benchKernels() {
   }
   const gpu = await openDawn((process.env.DAWN_BACKEND as 'vulkan') ?? 'auto');
   const dawn = new GpuBackend(gpu);
+  await tuneMatmul(dawn); // as a native worker does when it opens the device
   console.log(`Dawn (Node) adapter: ${dawn.adapter} (our matmul: ${dawn.matmulVariant})`);
-  console.log(`matmul 1024^3 (ours, Dawn): ${r(await ourMatmulGflops(dawn, 1024, SECONDS))} GFLOP/s`);
+  const old = async (v: 'register' | 'tiled') => r(await ourMatmulGflops(new GpuBackend(gpu, v), 1024, SECONDS));
+  console.log(
+    `matmul 1024^3 GFLOP/s, Dawn: ours as tuned ${r(await ourMatmulGflops(dawn, 1024, SECONDS))} | register ${await old('register')} | tiled ${await old('tiled')}`,
+  );
   // Every engine a native worker has, on the same models and batches, in this process.
   const engines = [
     kernelsEngine(dawn),

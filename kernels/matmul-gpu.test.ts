@@ -32,14 +32,16 @@ describe('matmul on Dawn (vulkan): tile timing and f16', () => {
     const backend = new GpuBackend(gpu);
     const first = await tuneMatmul(backend);
     console.log(`matmul tiles on ${backend.adapter}: ${JSON.stringify(first)}`);
-    expect(Object.keys(first.gflops).sort()).toEqual([...MATMUL_VARIANTS].sort());
+    expect(Object.keys(first.gflops).length).toBeGreaterThanOrEqual(4);
+    for (const v of Object.keys(first.gflops)) expect(MATMUL_VARIANTS).toContain(v);
     for (const g of Object.values(first.gflops)) expect(g).toBeGreaterThan(0);
     expect(first.gflops[first.variant]).toBe(Math.max(...Object.values(first.gflops)));
     expect(backend.matmulVariant).toBe(first.variant);
     const again = new GpuBackend(gpu, 'register');
     expect(await tuneMatmul(again)).toBe(first);
     expect(again.matmulVariant).toBe(first.variant);
-    expect(again.matmulFallback).toBe(first.gflops.register > first.gflops.tiled ? 'register' : 'tiled');
+    expect(again.matmulFallback).toBe(first.fallback);
+    expect(first.fallback.startsWith('vec4')).toBe(false);
   });
 
   it('f16 operands with f32 sums: the f32 product of the rounded inputs within 1e-5, the unrounded within 2^-8 of scale', async () => {

@@ -13,4 +13,4 @@ icd=$(ls /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/
 echo "Vulkan driver: ${VK_DRIVER_FILES:-default loader search}"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm --format=csv,noheader || true
 cp .device/device.mjs $G/ && (cd $G && timeout "${BENCH_TIMEOUT:-300}" ./bin/node device.mjs)
-timeout 120 python3 .device/device-torch.py
+[ "${BENCH_TORCH:-1}" = 0 ] || timeout 120 python3 .device/device-torch.py

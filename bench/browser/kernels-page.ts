@@ -6,6 +6,7 @@ import * as ortJsep from 'onnxruntime-web';
 import * as ortWasm from 'onnxruntime-web/wasm';
 import { GpuBackend } from '../../kernels/gpu/backend';
 import { openGpu } from '../../kernels/gpu/device';
+import { tuneMatmul } from '../../kernels/gpu/matmul-tune';
 import { onnxEngine } from '../../kernels/onnx/engine';
 import { measure } from '../../worker/engine-choice';
 import { BENCH_CNN, BENCH_MLP, ourMatmulGflops, ourStepRate } from '../workloads';
@@ -78,8 +79,11 @@ async function tfjsRate(backend: string, kind: 'mlp' | 'cnn', batch: number, sec
 (window as unknown as { runBench: unknown }).runBench = async (seconds: number) => {
   const gpu = await openGpu(navigator.gpu, (m) => console.error(m));
   const ours = new GpuBackend(gpu);
+  await tuneMatmul(ours); // as a volunteer's worker does when it opens the device
   const out: Record<string, unknown> = { adapter: ours.adapter, matmulVariant: ours.matmulVariant };
   out.oursMatmul1024 = await ourMatmulGflops(ours, 1024, seconds);
+  out.registerMatmul1024 = await ourMatmulGflops(new GpuBackend(gpu, 'register'), 1024, seconds);
+  out.tiledMatmul1024 = await ourMatmulGflops(new GpuBackend(gpu, 'tiled'), 1024, seconds);
   out.oursMlp = await ourStepRate(ours, BENCH_MLP, 256, seconds);
   out.oursCnn = await ourStepRate(ours, BENCH_CNN, 64, seconds);
   // tfjs's WebGPU backend opens its own device on the same adapter.

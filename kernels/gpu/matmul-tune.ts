@@ -14,20 +14,30 @@ export async function matmulGflops(backend: GpuBackend, n: number, reps: number)
     Float32Array.from({ length: n * n }, (_, i) => ((i * 5) % 11) / 11 - 0.5),
     [n, n],
   );
-  const tick = async (c: ReturnType<GpuBackend['matmul']>) => {
-    await backend.rt.read([{ buffer: (c as unknown as { buffer: GPUBuffer }).buffer, bytes: 16 }]);
+  // Each product's output goes back to the pool at once, so the next reuses it: allocation stays out of the timing.
+  const product = () => {
+    const c = backend.matmul(a, b);
     backend.release(c);
+    return (c as unknown as { buffer: GPUBuffer }).buffer;
   };
-  await tick(backend.matmul(a, b)); // compiles the pipeline outside the timing
+  await backend.rt.read([{ buffer: product(), bytes: 16 }]); // compiles the pipeline and allocates outside the timing
   const t0 = performance.now();
-  const outs = Array.from({ length: reps }, () => backend.matmul(a, b));
-  await tick(outs[outs.length - 1]);
+  // At least `reps` products and a fifth of a second: a GPU's clocks take that long to rise from idle.
+  let done = 0;
+  while (done < reps || performance.now() - t0 < 200) {
+    let last = product();
+    for (let i = 1; i < reps; i++) last = product();
+    await backend.rt.read([{ buffer: last, bytes: 16 }]);
+    done += reps;
+  }
   const seconds = (performance.now() - t0) / 1000;
-  for (const c of outs.slice(0, -1)) backend.release(c);
   backend.release(a);
   backend.release(b);
-  return (2 * n ** 3 * reps) / seconds / 1e9;
+  return (2 * n ** 3 * done) / seconds / 1e9;
 }
+
+/** Software adapters compile unrolled and wide tiles slowly and never pick them: only these are timed there. */
+const SOFTWARE_CANDIDATES: MatmulVariant[] = ['register', 'tiled', 'vec4-64x64x16', 'vec4-128x128x8', 'vec4-128x128x16'];
 
 /**
  * Times every matmul variant on a layer-sized product and keeps the fastest: software adapters favour register
@@ -40,14 +50,17 @@ export async function tuneMatmul(backend: GpuBackend) {
     backend.matmulFallback = known.fallback;
     return known;
   }
-  const n = backend.gpu.software ? 256 : 1024;
+  const n = backend.gpu.software ? 256 : 2048;
   const gflops: Record<string, number> = {};
-  for (const variant of MATMUL_VARIANTS) {
+  backend.matmulVariant = 'register';
+  await matmulGflops(backend, n, 2); // the clocks rise before the first variant is timed
+  for (const variant of backend.gpu.software ? SOFTWARE_CANDIDATES : MATMUL_VARIANTS) {
     backend.matmulVariant = variant;
-    gflops[variant] = await matmulGflops(backend, n, backend.gpu.software ? 2 : 8);
+    gflops[variant] = await matmulGflops(backend, n, backend.gpu.software ? 2 : 4);
   }
+  const timed = Object.keys(gflops) as MatmulVariant[];
   const fastest = <V extends MatmulVariant>(vs: readonly V[]) => vs.reduce((best, v) => (gflops[v] > gflops[best] ? v : best));
-  const verdict = { variant: fastest(MATMUL_VARIANTS), fallback: fastest(['register', 'tiled'] as const), gflops };
+  const verdict = { variant: fastest(timed), fallback: fastest(timed.filter((v): v is ScalarVariant => !v.startsWith('vec4'))), gflops };
   backend.matmulVariant = verdict.variant;
   backend.matmulFallback = verdict.fallback;
   verdicts.set(backend.adapter, verdict);

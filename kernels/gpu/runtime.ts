@@ -46,6 +46,8 @@ export class GpuRuntime {
   private arenaUsed = 0;
   private readonly spareArenas: GPUBuffer[] = [];
   private bufferCount = 0;
+  /** Readback buffers kept for the next read of the same size (a training step reads the same gradients each time). */
+  private readonly staging = new Map<number, GPUBuffer[]>();
 
   constructor(readonly device: GPUDevice) {}
 
@@ -127,11 +129,9 @@ export class GpuRuntime {
   /** Copy regions of buffers into one staging buffer and map it once. */
   async read(parts: { buffer: GPUBuffer; bytes: number }[]): Promise<Float32Array> {
     const total = parts.reduce((n, p) => n + p.bytes, 0);
-    const staging = this.device.createBuffer({
-      label: 'readback',
-      size: Math.max(16, Math.ceil(total / 16) * 16),
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
+    const size = Math.max(16, Math.ceil(total / 16) * 16);
+    const staging =
+      this.staging.get(size)?.pop() ?? this.device.createBuffer({ label: 'readback', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     let off = 0;
     for (const p of parts) {
       this.copy(p.buffer, 0, staging, off, p.bytes);
@@ -141,13 +141,17 @@ export class GpuRuntime {
     await staging.mapAsync(GPUMapMode.READ);
     const out = new Float32Array(staging.getMappedRange(0, total).slice(0));
     staging.unmap();
-    staging.destroy();
+    const kept = this.staging.get(size) ?? [];
+    if (kept.length < 2) kept.push(staging);
+    else staging.destroy();
+    this.staging.set(size, kept);
     return out;
   }
 
   destroy() {
-    for (const list of this.free.values()) for (const b of list) b.destroy();
+    for (const list of [...this.free.values(), ...this.staging.values()]) for (const b of list) b.destroy();
     this.free.clear();
+    this.staging.clear();
     this.device.destroy();
   }
 }

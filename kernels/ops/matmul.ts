@@ -1,5 +1,6 @@
 import { type GpuRuntime, Uniforms } from '../gpu/runtime';
 import { type Element, type TileShape, vec4MatmulShader } from './matmul-vec4';
+import { wideMatmulShader } from './matmul-wide';
 import { sumRows } from './sum-rows';
 
 /** Tile shapes of the vec4 kernel worth timing on a real GPU; the fastest on the adapter is chosen at start-up. */
@@ -12,9 +13,21 @@ export const VEC4_TILES = {
   'vec4u-128x64x16': { bm: 128, bn: 64, bk: 16, unroll: true },
 } as const satisfies Record<string, TileShape>;
 export type Vec4Variant = keyof typeof VEC4_TILES;
-export type ScalarVariant = 'register' | 'tiled';
+/** The `tiled` kernel widened: scalar staging, any shape, larger register blocks. */
+export const WIDE_TILES = {
+  'wide-128x128x8': { bm: 128, bn: 128, bk: 8 },
+  'wide-128x128x16': { bm: 128, bn: 128, bk: 16 },
+  'wide-128x64x16': { bm: 128, bn: 64, bk: 16 },
+  'wide-64x128x16': { bm: 64, bn: 128, bk: 16 },
+  'wide-64x128x8': { bm: 64, bn: 128, bk: 8 },
+  'wide-64x64x16': { bm: 64, bn: 64, bk: 16 },
+} as const satisfies Record<string, TileShape>;
+export type WideVariant = keyof typeof WIDE_TILES;
+export type ScalarVariant = 'register' | 'tiled' | WideVariant;
 export type MatmulVariant = ScalarVariant | Vec4Variant;
-export const MATMUL_VARIANTS = ['register', 'tiled', ...(Object.keys(VEC4_TILES) as Vec4Variant[])] as const;
+export const MATMUL_VARIANTS = ['register', 'tiled', ...(Object.keys(WIDE_TILES) as WideVariant[]), ...(Object.keys(VEC4_TILES) as Vec4Variant[])] as const;
+const tileOf = (v: MatmulVariant): TileShape | undefined =>
+  v in VEC4_TILES ? VEC4_TILES[v as Vec4Variant] : v in WIDE_TILES ? WIDE_TILES[v as WideVariant] : undefined;
 
 /** The vec4 kernel reads whole vec4s along each operand's contiguous dimension and writes them along N. */
 export const vec4Aligned = (M: number, N: number, K: number, ta: boolean, tb: boolean) => (ta ? M : K) % 4 === 0 && (tb ? K : N) % 4 === 0 && N % 4 === 0;
@@ -113,7 +126,13 @@ function program(variant: MatmulVariant, ta: boolean, tb: boolean, el: Element =
   let p = programs.get(key);
   if (!p) {
     const code =
-      variant === 'register' ? registerShader(ta, tb) : variant === 'tiled' ? tiledShader(ta, tb) : vec4MatmulShader(ta, tb, VEC4_TILES[variant], el);
+      variant === 'register'
+        ? registerShader(ta, tb)
+        : variant === 'tiled'
+          ? tiledShader(ta, tb)
+          : variant in WIDE_TILES
+            ? wideMatmulShader(ta, tb, WIDE_TILES[variant as WideVariant])
+            : vec4MatmulShader(ta, tb, VEC4_TILES[variant as Vec4Variant], el);
     p = { key, code };
     programs.set(key, p);
   }
@@ -132,7 +151,8 @@ function dispatch(
   tb: boolean,
   splits = 1,
 ) {
-  const [perX, perY] = variant === 'register' ? [32, 32] : variant === 'tiled' ? [64, 64] : [VEC4_TILES[variant].bn, VEC4_TILES[variant].bm];
+  const tile = tileOf(variant);
+  const [perX, perY] = variant === 'register' ? [32, 32] : tile ? [tile.bn, tile.bm] : [64, 64];
   const kChunk = splits > 1 ? Math.ceil(K / splits / 16) * 16 : K;
   rt.run({
     program: program(variant, ta, tb, el),
@@ -150,8 +170,8 @@ const FILL = 256;
  * How many slices to cut K into when C has too few tiles to fill the GPU (a weight gradient: 784x256 summed over a
  * batch of 4096), each slice at least 256 deep; their partial products are then summed.
  */
-export function kSplits(variant: Vec4Variant, M: number, N: number, K: number) {
-  const { bm, bn } = VEC4_TILES[variant];
+export function kSplits(tile: TileShape, M: number, N: number, K: number) {
+  const { bm, bn } = tile;
   const tiles = Math.ceil(M / bm) * Math.ceil(N / bn);
   return Math.max(1, Math.min(Math.ceil(FILL / tiles), Math.floor(K / 256), 32));
 }
@@ -170,12 +190,12 @@ export function matmul(
   ta: boolean,
   tb: boolean,
 ) {
-  if (!(variant in VEC4_TILES) || !vec4Aligned(M, N, K, ta, tb))
-    return dispatch(rt, variant in VEC4_TILES ? fallback : variant, 'f32', [a, b, out], M, N, K, ta, tb);
-  const splits = kSplits(variant as Vec4Variant, M, N, K);
-  if (splits === 1) return dispatch(rt, variant, 'f32', [a, b, out], M, N, K, ta, tb);
+  const v = variant in VEC4_TILES && !vec4Aligned(M, N, K, ta, tb) ? fallback : variant;
+  const tile = tileOf(v);
+  const splits = tile ? kSplits(tile, M, N, K) : 1;
+  if (splits === 1) return dispatch(rt, v, 'f32', [a, b, out], M, N, K, ta, tb);
   const partial = rt.acquire(splits * M * N * 4, 'matmul_split_k');
-  dispatch(rt, variant, 'f32', [a, b, partial], M, N, K, ta, tb, splits);
+  dispatch(rt, v, 'f32', [a, b, partial], M, N, K, ta, tb, splits);
   sumRows(rt, partial, out, splits, M * N);
   rt.releaseBuffer(partial); // queue order: the next user of this buffer runs after the sum
 }
