@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 // Four projects: `npm run test:unit` runs the first alone in seconds (no database, no browser, no GPU).
 // By folder: the store and the jobs core, whose tests run the scheduler against each dialect.
 const STORE = ['coordinator/store/**/*.test.ts', 'coordinator/jobs/**/*.test.ts'];
-const GPU = ['kernels/dawn.test.ts', 'kernels/matmul-gpu.test.ts', 'test/browser-kernels.test.ts'];
+const GPU = ['kernels/dawn.test.ts', 'kernels/matmul-gpu.test.ts', 'kernels/graph/gpu-engine.test.ts', 'test/browser-kernels.test.ts'];
 const E2E = ['test/**/*.test.ts'];
 
 export default defineConfig({

@@ -1,5 +1,6 @@
 import type { ModelSpec } from '../protocol/model';
 import type { Backend } from './backend';
+import { graphGpuGap } from './graph/gpu-run';
 import { buildModel } from './models/index';
 import type { TrainableModel } from './models/model';
 
@@ -21,8 +22,8 @@ export function kernelsEngine(backend: Backend): Engine {
   return {
     name: backend.name === 'cpu' ? 'cpu' : 'webgpu',
     adapter: backend.adapter,
-    // Graph models run on the CPU reference only until their ops have WGSL programs.
-    supports: (spec) => (spec.kind !== 'layers' && spec.kind !== 'onnx') || backend.name === 'cpu',
+    // A graph model runs on our WGSL kernels when every op of its graphs has a `gpu` form.
+    supports: (spec) => (spec.kind !== 'layers' && spec.kind !== 'onnx') || backend.name === 'cpu' || !graphGpuGap(spec),
     build: async (spec) => buildModel(spec, backend),
   };
 }

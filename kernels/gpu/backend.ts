@@ -23,6 +23,8 @@ class GpuTensor implements Tensor {
 }
 
 const buf = (t: Tensor) => (t as GpuTensor).buffer;
+/** The GPU buffer behind one of this backend's tensors (graph programs bind it directly). */
+export const bufferOf = buf;
 
 /** WebGPU backend over any GPUDevice: Chromium's (page or Worker) or Dawn's in Node. */
 export class GpuBackend implements Backend {
@@ -42,6 +44,11 @@ export class GpuBackend implements Backend {
     this.adapter = describeAdapter(gpu.adapter) || 'unknown adapter';
     this.matmulFallback = gpu.software ? 'register' : 'tiled';
     this.matmulVariant = variant ?? this.matmulFallback;
+  }
+
+  /** An f32 tensor of `shape` from the pool, contents undefined. */
+  empty(shape: readonly number[], label: string): Tensor {
+    return this.alloc(shape, label);
   }
 
   private alloc(shape: readonly number[], label: string, dtype: 'f32' | 'u32' = 'f32') {

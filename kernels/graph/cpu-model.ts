@@ -9,8 +9,17 @@ import { runOnCpu } from './cpu-run';
 import type { Graph, HostTensor } from './ir';
 import { type GraphModelSpec, inferenceStepGraph, trainingStepGraph } from './model-graphs';
 
-/** A graph model (a layer list, an imported graph) on the CPU reference: its training-step and inference graphs run by the interpreter. */
-export class GraphCpuModel implements TrainableModel {
+/** Runs a graph on some engine's kernels and returns the `wanted` values. */
+export type GraphRunner = (graph: Graph, feeds: Record<string, HostTensor>, wanted: string[]) => Promise<Record<string, HostTensor>>;
+
+/** The CPU reference interpreter as a runner. */
+export const cpuRunner: GraphRunner = async (graph, feeds, wanted) => {
+  const out = runOnCpu(graph, feeds);
+  return Object.fromEntries(wanted.map((name) => [name, out.get(name) as HostTensor]));
+};
+
+/** A graph model (a layer list, an imported graph): its training-step and inference graphs run by `run`. */
+export class GraphModel implements TrainableModel {
   readonly shapes: TensorShape[];
   readonly paramCount: number;
   readonly inputSize: number;
@@ -20,7 +29,10 @@ export class GraphCpuModel implements TrainableModel {
   private readonly target: ReturnType<typeof targetLayout>;
   private readonly state: StateLayout;
 
-  constructor(readonly spec: GraphModelSpec) {
+  constructor(
+    readonly spec: GraphModelSpec,
+    private readonly run: GraphRunner = cpuRunner,
+  ) {
     ({ shapes: this.shapes, paramCount: this.paramCount, inputSize: this.inputSize, classes: this.classes } = layoutOf(spec));
     this.train = trainingStepGraph(spec);
     this.infer = inferenceStepGraph(spec);
@@ -37,14 +49,15 @@ export class GraphCpuModel implements TrainableModel {
     const n = batch.y.length;
     const x = { shape: [n, this.inputSize], data: batch.x };
     const y = { shape: [n, ...this.target.dims], data: targetRows(batch, this.classes, this.target.kind) };
-    const out = runOnCpu(this.train, { ...this.feeds(flat), x, y });
+    const gradNames = this.shapes.map((s) => `grad.${s.name}`);
+    const out = await this.run(this.train, { ...this.feeds(flat), x, y }, [...gradNames, 'loss', 'correct']);
     const grads = new Float32Array(this.paramCount);
     let off = 0;
-    for (const s of this.shapes) {
-      grads.set((out.get(`grad.${s.name}`) as HostTensor).data, off);
+    this.shapes.forEach((s, i) => {
+      grads.set(out[gradNames[i]].data, off);
       off += sizeOf(s.shape);
-    }
-    const scalar = (name: string) => (out.get(name) as HostTensor).data[0];
+    });
+    const scalar = (name: string) => out[name].data[0];
     return { grads, loss: scalar('loss'), correct: scalar('correct'), samples: n };
   }
 
@@ -54,7 +67,7 @@ export class GraphCpuModel implements TrainableModel {
 
   async predict(flat: Float32Array, x: Float32Array): Promise<Float32Array> {
     const input = { shape: [x.length / this.inputSize, this.inputSize], data: x };
-    return (runOnCpu(this.infer, { ...this.feeds(flat), input }).get('logits') as HostTensor).data;
+    return (await this.run(this.infer, { ...this.feeds(flat), input }, ['logits'])).logits.data;
   }
 
   evaluate(flat: Float32Array, data: Batch, batchSize = 1000) {
@@ -62,4 +75,11 @@ export class GraphCpuModel implements TrainableModel {
   }
 
   dispose() {}
+}
+
+/** A graph model on the CPU reference. */
+export class GraphCpuModel extends GraphModel {
+  constructor(spec: GraphModelSpec) {
+    super(spec, cpuRunner);
+  }
 }

@@ -30,6 +30,22 @@ export interface OnnxWriter {
 }
 
 /**
+ * How our WGSL kernels run an op (kernels/graph/gpu-run.ts), as one of a few generic programs: an elementwise
+ * expression of `x`, or of `a` and `b` broadcast together (attributes substituted into it); a reduction over the
+ * op's `axes`; the same values under another shape; an axis permutation; softmax or its log along the last axis;
+ * a 2-D matrix product; or a host-computed constant.
+ */
+export type GpuForm =
+  | { kind: 'unary'; wgsl: (attrs: Attrs) => string }
+  | { kind: 'binary'; wgsl: string }
+  | { kind: 'reduce'; op: 'sum' | 'mean' | 'max' }
+  | { kind: 'alias' }
+  | { kind: 'transpose' }
+  | { kind: 'softmax'; log: boolean }
+  | { kind: 'matmul' }
+  | { kind: 'host' };
+
+/**
  * One op, in one file: its shape rule, its CPU forward (the reference every engine is checked against), its backward
  * rule as IR nodes (so every engine that runs the forward ops runs the backward too), and how ONNX writes it.
  */
@@ -42,4 +58,6 @@ export interface OpDef {
   backward?(c: GradContext): (string | undefined)[];
   /** Default: one ONNX node with this op's name, inputs, outputs and attributes. */
   onnx?(w: OnnxWriter, node: GraphNode): void;
+  /** How our WGSL kernels run it; an op without one keeps its graphs on onnxruntime and the CPU reference. */
+  gpu?: GpuForm;
 }

@@ -2,7 +2,9 @@ import { GridError } from '../../protocol/errors';
 import type { ModelSpec } from '../../protocol/model';
 import { parameterShapes, sizeOf } from '../../protocol/model';
 import type { Backend } from '../backend';
-import { GraphCpuModel } from '../graph/cpu-model';
+import type { GpuBackend } from '../gpu/backend';
+import { GraphCpuModel, GraphModel } from '../graph/cpu-model';
+import { graphGpuGap, runOnGpu } from '../graph/gpu-run';
 import { Cnn } from './cnn';
 import { Mlp } from './mlp';
 import type { Model } from './model';
@@ -10,13 +12,15 @@ import type { Model } from './model';
 export type { Batch, Model, StepResult } from './model';
 
 /**
- * The model on `backend`: our fused kernels for the two presets; a layer list runs as its graph, on the CPU reference
- * only so far (its WGSL programs are not written yet: kernelsEngine says so and the worker picks onnxruntime).
+ * The model on `backend`: our fused kernels for the two presets; a layer list or an imported graph runs as its
+ * graphs, on the CPU reference or on our WGSL kernels when every op of them has a `gpu` form (else UNSUPPORTED_OP).
  */
-export function buildModel(spec: ModelSpec, backend: Backend): Model | GraphCpuModel {
+export function buildModel(spec: ModelSpec, backend: Backend): Model | GraphModel {
   if (spec.kind === 'layers' || spec.kind === 'onnx') {
-    if (backend.name !== 'cpu') throw new GridError('UNSUPPORTED_OP', 'graph models run on onnxruntime or the CPU reference, not yet on our WGSL kernels');
-    return new GraphCpuModel(spec);
+    if (backend.name === 'cpu') return new GraphCpuModel(spec);
+    const gap = graphGpuGap(spec);
+    if (gap) throw new GridError('UNSUPPORTED_OP', gap);
+    return new GraphModel(spec, (graph, feeds, wanted) => runOnGpu(backend as GpuBackend, graph, feeds, wanted));
   }
   return spec.kind === 'mlp' ? new Mlp(spec, backend) : new Cnn(spec, backend);
 }

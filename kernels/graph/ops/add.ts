@@ -1,7 +1,11 @@
+import { onGpu } from '../gpu-form';
 import { binaryOp } from './binary';
 
-export const Add = binaryOp(
-  'Add',
-  (a, b) => a + b,
-  ({ dy }) => [dy, dy],
+export const Add = onGpu(
+  binaryOp(
+    'Add',
+    (a, b) => a + b,
+    ({ dy }) => [dy, dy],
+  ),
+  { kind: 'binary', wgsl: 'a + b' },
 );

@@ -4,6 +4,7 @@ import type { OpDef } from '../op';
 /** `a` broadcast to the shape of `like`: the backward of a reduction. ONNX: Expand to Shape(like). */
 export const ExpandAs: OpDef = {
   name: 'ExpandAs',
+  gpu: { kind: 'binary', wgsl: 'a' },
   shape: ([a, like]) => [broadcastShapes(a, like)],
   cpu: ([a, like]) => [mapBroadcast([a, like], (x) => x)],
   backward: ({ g, node, dOutputs: [dy] }) => [dy && g.op('SumAs', [dy, node.inputs[0]]), undefined],
@@ -13,6 +14,7 @@ export const ExpandAs: OpDef = {
 /** `a` summed down to the shape of `like`, which broadcasts to it: the backward of a broadcast. */
 export const SumAs: OpDef = {
   name: 'SumAs',
+  gpu: { kind: 'reduce', op: 'sum' },
   shape: ([, like]) => [like],
   cpu: ([a, like]) => [sumTo(a, like.shape)],
   backward: ({ g, node, dOutputs: [dy] }) => [dy && g.op('ExpandAs', [dy, node.inputs[0]]), undefined],
@@ -30,6 +32,7 @@ const axesOf = (attrs: { axes?: unknown }, rank: number) =>
 /** How many elements `x` has along `axes` (all when none), as a float scalar: a mean's divisor when the batch is among them. */
 export const SizeOf: OpDef = {
   name: 'SizeOf',
+  gpu: { kind: 'host' },
   shape: () => [[]],
   cpu: ([x], attrs) => [{ shape: [], data: Float32Array.of(sizeOfDims(axesOf(attrs, x.shape.length).map((a) => x.shape[a]))) }],
   backward: () => [undefined],

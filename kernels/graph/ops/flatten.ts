@@ -17,6 +17,7 @@ function product(dims: Shape): Dim {
 /** [d0 ... d(axis-1)] and [d(axis) ...] each collapsed to one dimension. */
 export const Flatten: OpDef = {
   name: 'Flatten',
+  gpu: { kind: 'alias' },
   shape: ([x], attrs) => {
     const a = axisAttr(attrs) === x.length ? x.length : axisOf(axisAttr(attrs), x.length);
     return [[product(x.slice(0, a)), product(x.slice(a))]];

@@ -1,7 +1,11 @@
+import { onGpu } from '../gpu-form';
 import { unaryOp } from './unary';
 
-export const Identity = unaryOp(
-  'Identity',
-  (x) => x,
-  ({ dy }) => dy,
+export const Identity = onGpu(
+  unaryOp(
+    'Identity',
+    (x) => x,
+    ({ dy }) => dy,
+  ),
+  { kind: 'alias' },
 );

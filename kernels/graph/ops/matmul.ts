@@ -30,6 +30,7 @@ export function matmul(a: HostTensor, b: HostTensor): HostTensor {
 
 export const MatMul: OpDef = {
   name: 'MatMul',
+  gpu: { kind: 'matmul' },
   shape: ([a, b]) => {
     if (a.length < 2 || b.length < 2) throw new GridError('UNSUPPORTED_OP', `MatMul of a rank-1 tensor ([${a}] x [${b}]) is not supported yet`);
     if (a.at(-1) !== b.at(-2)) throw new GridError('BAD_MODEL', `MatMul of [${a}] and [${b}]: inner dimensions differ`);

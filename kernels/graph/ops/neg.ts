@@ -1,7 +1,11 @@
+import { onGpu } from '../gpu-form';
 import { unaryOp } from './unary';
 
-export const Neg = unaryOp(
-  'Neg',
-  (x) => -x,
-  ({ g, dy }) => g.op('Neg', [dy]),
+export const Neg = onGpu(
+  unaryOp(
+    'Neg',
+    (x) => -x,
+    ({ g, dy }) => g.op('Neg', [dy]),
+  ),
+  { kind: 'unary', wgsl: () => '-x' },
 );

@@ -8,6 +8,7 @@ import { alongAxis } from './softmax';
  */
 export const ReduceMax: OpDef = {
   name: 'ReduceMax',
+  gpu: { kind: 'reduce', op: 'max' },
   shape: ([x], attrs) => [reducedShape(x, attrs)],
   cpu: ([x], attrs) => {
     const axes = reducedAxesOf(attrs, x.shape.length);

@@ -4,6 +4,7 @@ import { reducedAxesOf, reducedShape, reduceSum, spreadBack } from './reduce';
 /** Mean over `axes`; its backward divides by the reduced count, known only at run time when the batch is reduced. */
 export const ReduceMean: OpDef = {
   name: 'ReduceMean',
+  gpu: { kind: 'reduce', op: 'mean' },
   shape: ([x], attrs) => [reducedShape(x, attrs)],
   cpu: ([x], attrs) => {
     const sum = reduceSum(x, attrs);

@@ -4,6 +4,7 @@ import { reducedAxesOf, reducedShape, reduceSum, spreadBack } from './reduce';
 /** Sum over `axes` (all when none), keeping them as size 1 unless keepdims is 0; ONNX takes the axes as an input (13+). */
 export const ReduceSum: OpDef = {
   name: 'ReduceSum',
+  gpu: { kind: 'reduce', op: 'sum' },
   shape: ([x], attrs) => [reducedShape(x, attrs)],
   cpu: ([x], attrs) => [reduceSum(x, attrs)],
   backward: ({ g, node, dOutputs: [dy] }) => [dy && spreadBack(g, dy, node.inputs[0], node.attrs)],

@@ -6,6 +6,7 @@ const targetOf = (attrs: { shape?: unknown }) => attrs.shape as number[];
 /** Reshape with the target as an attribute (0 copies a dimension, -1 is inferred); ONNX takes it as an int64 input. */
 export const Reshape: OpDef = {
   name: 'Reshape',
+  gpu: { kind: 'alias' },
   shape: ([x], attrs) => [reshapeShape(x, targetOf(attrs))],
   cpu: ([x], attrs) => [reshapeTo(x, targetOf(attrs))],
   backward: ({ g, node, dOutputs: [dy] }) => [dy && g.op('ReshapeAs', [dy, node.inputs[0]])],
@@ -15,6 +16,7 @@ export const Reshape: OpDef = {
 /** `a` reshaped to the shape of `like` (the backward of every reshaping op). */
 export const ReshapeAs: OpDef = {
   name: 'ReshapeAs',
+  gpu: { kind: 'alias' },
   shape: ([, like]) => [like],
   cpu: ([a, like]) => [{ shape: like.shape, data: a.data }],
   backward: ({ g, node, dOutputs: [dy] }) => [dy && g.op('ReshapeAs', [dy, node.inputs[0]]), undefined],

@@ -37,6 +37,7 @@ function logSumExp(get: (i: number) => number, n: number) {
 /** y = softmax(x); dx = y (dy - Σ dy·y) along the axis. */
 export const Softmax: OpDef = {
   name: 'Softmax',
+  gpu: { kind: 'softmax', log: false },
   shape: ([x]) => [x],
   cpu: ([x], attrs) => [
     alongAxis(x, axisAttr(attrs), (get, set, n) => {
@@ -55,6 +56,7 @@ export const Softmax: OpDef = {
 /** y = x - logΣexp(x); dx = dy - softmax(x) Σ dy along the axis. */
 export const LogSoftmax: OpDef = {
   name: 'LogSoftmax',
+  gpu: { kind: 'softmax', log: true },
   shape: ([x]) => [x],
   cpu: ([x], attrs) => [
     alongAxis(x, axisAttr(attrs), (get, set, n) => {

@@ -20,6 +20,7 @@ function squeezed(x: Shape, axes: number[]): Dim[] {
 /** Size-1 axes inserted at `axes` (of the output); ONNX takes them as an int64 input (opset 13+). */
 export const Unsqueeze: OpDef = {
   name: 'Unsqueeze',
+  gpu: { kind: 'alias' },
   shape: ([x], attrs) => [unsqueezed(x, axesAttr(attrs))],
   cpu: ([x], attrs) => [{ shape: unsqueezed(x.shape, axesAttr(attrs)) as number[], data: x.data }],
   backward: ({ g, node, dOutputs: [dy] }) => [dy && g.op('ReshapeAs', [dy, node.inputs[0]])],
@@ -29,6 +30,7 @@ export const Unsqueeze: OpDef = {
 /** Size-1 axes removed (all of them when `axes` is empty). */
 export const Squeeze: OpDef = {
   name: 'Squeeze',
+  gpu: { kind: 'alias' },
   shape: ([x], attrs) => [squeezed(x, axesAttr(attrs))],
   cpu: ([x], attrs) => [{ shape: squeezed(x.shape, axesAttr(attrs)) as number[], data: x.data }],
   backward: ({ g, node, dOutputs: [dy] }) => [dy && g.op('ReshapeAs', [dy, node.inputs[0]])],

@@ -1,3 +1,7 @@
+import { onGpu } from '../gpu-form';
 import { unaryOp } from './unary';
 
-export const Tanh = unaryOp('Tanh', Math.tanh, ({ g, dy, y }) => g.op('Mul', [dy, g.op('Sub', [g.constant(1), g.op('Mul', [y, y])])]));
+export const Tanh = onGpu(
+  unaryOp('Tanh', Math.tanh, ({ g, dy, y }) => g.op('Mul', [dy, g.op('Sub', [g.constant(1), g.op('Mul', [y, y])])])),
+  { kind: 'unary', wgsl: () => 'tanh(x)' },
+);

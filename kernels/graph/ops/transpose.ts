@@ -18,6 +18,7 @@ export function transpose(x: HostTensor, perm: number[]): HostTensor {
 
 export const Transpose: OpDef = {
   name: 'Transpose',
+  gpu: { kind: 'transpose' },
   shape: ([x], attrs) => [permOf(attrs, x.length).map((p) => x[p])],
   cpu: ([x], attrs) => [transpose(x, permOf(attrs, x.shape.length))],
   backward: ({ g, node, dOutputs: [dy] }) => {

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LayersSpec } from '../../protocol/model';
+import { CpuBackend } from '../cpu/backend';
+import { kernelsEngine } from '../engine';
+import { GpuBackend } from '../gpu/backend';
+import { openDawn } from '../gpu/dawn';
+import type { GpuHandle } from '../gpu/device';
+import { buildModel, initParams } from '../models/index';
+import { sampleBatch } from '../models/sample-batch';
+import { runOnCpu } from './cpu-run';
+import { gpuGap, runOnGpu } from './gpu-run';
+import { checkGraph, forwardGraph } from './gradcheck';
+import type { HostTensor } from './ir';
+import { FORWARD_CASES, OP_CASES } from './op-cases';
+import { relativeError } from './ort-run';
+
+// Graph ops on our WGSL kernels (Dawn on lavapipe here): every op case whose graph has only ops with a `gpu` form
+// gives the CPU reference's loss and gradients; a layer-list MLP trains on them like on the CPU.
+describe('graph ops on our WGSL kernels (Dawn)', () => {
+  let gpu: GpuHandle;
+  let b: GpuBackend;
+  beforeAll(async () => {
+    gpu = await openDawn('vulkan');
+    b = new GpuBackend(gpu);
+  }, 120_000);
+  afterAll(() => gpu?.device.destroy());
+
+  const runnable = OP_CASES.filter((c) => !gpuGap(checkGraph(c).graph));
+  it('covers the elementwise, reduction, shape, softmax and matrix ops', () => {
+    const ops = new Set(runnable.map((c) => c.op));
+    for (const op of [
+      'Add',
+      'Sub',
+      'Mul',
+      'Div',
+      'Max',
+      'Relu',
+      'Exp',
+      'Log',
+      'Tanh',
+      'Sigmoid',
+      'MatMul',
+      'Transpose',
+      'ReduceSum',
+      'ReduceMean',
+      'LogSoftmax',
+    ])
+      expect(ops, op).toContain(op);
+  });
+  it.each(runnable.map((c) => [`${c.op}${c.label ? ` (${c.label})` : ''}`, c] as const))('%s: loss and gradients as on the CPU', async (_label, c) => {
+    const { graph, loss, grads } = checkGraph(c);
+    const want = runOnCpu(graph, {});
+    const got = await runOnGpu(b, graph, {}, [loss, ...grads]);
+    for (const name of [loss, ...grads]) {
+      expect(got[name].shape, name).toEqual((want.get(name) as HostTensor).shape);
+      expect(relativeError(got[name], want.get(name) as HostTensor), name).toBeLessThan(1e-4);
+    }
+  });
+  it.each(FORWARD_CASES.filter((c) => !gpuGap(forwardGraph(c).graph)).map((c) => [c.op, c] as const))('%s (forward only)', async (_label, c) => {
+    const { graph, output } = forwardGraph(c);
+    const got = (await runOnGpu(b, graph, {}, [output]))[output];
+    expect(relativeError(got, runOnCpu(graph, {}).get(output) as HostTensor)).toBeLessThan(1e-6);
+  });
+
+  const mlp: LayersSpec = { kind: 'layers', input: [20], layers: [{ type: 'dense', units: 16 }, { type: 'relu' }, { type: 'dense', units: 5 }] };
+  it('a layer-list MLP: the engine takes it, its step matches the CPU reference, its logits too', async () => {
+    expect(kernelsEngine(b).supports(mlp)).toBe(true);
+    const params = initParams(mlp, 3);
+    const batch = sampleBatch(mlp, 33);
+    const [got, want] = await Promise.all([
+      buildModel(mlp, b).lossAndGradients(params, batch),
+      buildModel(mlp, new CpuBackend()).lossAndGradients(params, batch),
+    ]);
+    expect(Math.abs(got.loss - want.loss) / want.loss).toBeLessThan(1e-5);
+    expect(got.correct).toBe(want.correct);
+    const scale = Math.max(...want.grads.map(Math.abs));
+    for (let i = 0; i < want.grads.length; i++) expect(Math.abs(got.grads[i] - want.grads[i]) / scale).toBeLessThan(1e-4);
+    const logits = await buildModel(mlp, b).predict(params, batch.x);
+    const cpuLogits = await buildModel(mlp, new CpuBackend()).predict(params, batch.x);
+    for (let i = 0; i < logits.length; i++) expect(logits[i]).toBeCloseTo(cpuLogits[i], 4);
+  });
+  it('refuses, by op name, a graph with an op it has no program for', () => {
+    const conv: LayersSpec = {
+      kind: 'layers',
+      input: [1, 8, 8],
+      layers: [{ type: 'conv2d', filters: 2, kernel: 3 }, { type: 'flatten' }, { type: 'dense', units: 3 }],
+    };
+    expect(kernelsEngine(b).supports(conv)).toBe(false);
+    expect(() => buildModel(conv, b)).toThrow(/no WGSL program for .*Conv/);
+  });
+});
