@@ -7,6 +7,7 @@ import { openDawn } from '../gpu/dawn';
 import type { GpuHandle } from '../gpu/device';
 import { buildModel, initParams } from '../models/index';
 import { sampleBatch } from '../models/sample-batch';
+import { GraphBuilder } from './builder';
 import { runOnCpu } from './cpu-run';
 import { gpuGap, runOnGpu } from './gpu-run';
 import { checkGraph, forwardGraph } from './gradcheck';
@@ -60,6 +61,16 @@ describe('graph ops on our WGSL kernels (Dawn)', () => {
     const { graph, output } = forwardGraph(c);
     const got = (await runOnGpu(b, graph, {}, [output]))[output];
     expect(relativeError(got, runOnCpu(graph, {}).get(output) as HostTensor)).toBeLessThan(1e-6);
+  });
+
+  it('Pow as JavaScript computes it: integer powers of negatives, 0^0 = 1, 0^-1 = Infinity', async () => {
+    const g = new GraphBuilder();
+    const a = g.constant(Float32Array.of(-2, 0, 3, -2, 0, -8), [6]);
+    const e = g.constant(Float32Array.of(3, 0, 0.5, 2, -1, 1 / 3), [6]);
+    const y = g.op('Pow', [a, e]);
+    const got = Array.from((await runOnGpu(b, g.graph, {}, [y]))[y].data);
+    expect(got.slice(0, 5).map((v) => Number(v.toFixed(5)))).toEqual([-8, 1, 1.73205, 4, Number.POSITIVE_INFINITY]);
+    expect(got[5]).toBeNaN(); // as (-8) ** (1/3) is in JavaScript
   });
 
   const mlp: LayersSpec = { kind: 'layers', input: [20], layers: [{ type: 'dense', units: 16 }, { type: 'relu' }, { type: 'dense', units: 5 }] };

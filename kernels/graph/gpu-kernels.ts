@@ -36,13 +36,16 @@ fn coords(i: u32, d: vec4u) -> vec4u {
 const programs = new Map<string, { key: string; code: string }>();
 function program(key: string, code: () => string) {
   let p = programs.get(key);
-  if (!p) programs.set(key, (p = { key, code: code() }));
+  if (!p) {
+    p = { key, code: code() };
+    programs.set(key, p);
+  }
   return p;
 }
 
-/** y = f(x) elementwise; `expr` is WGSL in `x`. */
-export function unary(rt: GpuRuntime, expr: string, x: GPUBuffer, y: GPUBuffer, n: number) {
-  const code = () => /* wgsl */ `
+/** y = f(x) elementwise; `expr` is WGSL in `x`, which may call the functions in `fns`. */
+export function unary(rt: GpuRuntime, expr: string, x: GPUBuffer, y: GPUBuffer, n: number, fns = '') {
+  const code = () => /* wgsl */ `${fns}
 struct U { n: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
@@ -58,7 +61,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   rt.run({ program: program(`graph_unary:${expr}`, code), inputs: [x], outputs: [y], uniforms: new Uniforms().u32(n).buffer, workgroups: linearWorkgroups(n) });
 }
 
-/** y = f(a, b) with a and b broadcast to `out`; `expr` is WGSL in `a` and `b`. */
+/** y = f(a, b) with a and b broadcast to `out`; `expr` is WGSL in `a` and `b`, which may call the functions in `fns`. */
 export function binary(
   rt: GpuRuntime,
   expr: string,
@@ -66,10 +69,11 @@ export function binary(
   b: { buffer: GPUBuffer; shape: number[] },
   y: GPUBuffer,
   out: number[],
+  fns = '',
 ) {
   const d = padded(out);
   const n = d.reduce((p, q) => p * q, 1);
-  const code = () => /* wgsl */ `
+  const code = () => /* wgsl */ `${fns}
 struct U { d: vec4u, sa: vec4u, sb: vec4u, n: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> A: array<f32>;

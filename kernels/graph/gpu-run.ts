@@ -1,6 +1,7 @@
 import { GridError } from '../../protocol/errors';
 import type { Tensor } from '../backend';
 import { bufferOf, type GpuBackend } from '../gpu/backend';
+import { f32 } from './gpu-form';
 import { batchedMatmul, binary, padded, permute, reduceTo, softmaxAlong, unary } from './gpu-kernels';
 import type { Graph, GraphNode, HostTensor } from './ir';
 import { type GraphModelSpec, inferenceStepGraph, trainingStepGraph } from './model-graphs';
@@ -38,12 +39,12 @@ function runNode(b: GpuBackend, node: GraphNode, form: GpuForm, inputs: Tensor[]
       return [b.reshape(x, shapes[0])];
     case 'unary': {
       const o = out();
-      unary(b.rt, form.wgsl(node.attrs), bufferOf(x), bufferOf(o), o.size);
+      unary(b.rt, form.wgsl(node.attrs), bufferOf(x), bufferOf(o), o.size, form.fns);
       return [o];
     }
     case 'binary': {
       const o = out();
-      binary(b.rt, form.wgsl, view(x), view(y), bufferOf(o), shapes[0]);
+      binary(b.rt, form.wgsl, view(x), view(y), bufferOf(o), shapes[0], form.fns);
       return [o];
     }
     case 'reduce': {
@@ -71,6 +72,17 @@ function runNode(b: GpuBackend, node: GraphNode, form: GpuForm, inputs: Tensor[]
       if (x.shape.length === 2 && y.shape.length === 2) return [b.matmul(x, y)];
       const o = out();
       batchedMatmul(b.rt, view(x), view(y), bufferOf(o), shapes[0]);
+      return [o];
+    }
+    case 'gemm': {
+      const num = (key: string, fallback: number) => (typeof node.attrs[key] === 'number' ? (node.attrs[key] as number) : fallback);
+      const ab = b.matmul(x, y, num('transA', 0) !== 0, num('transB', 0) !== 0);
+      const [alpha, beta, c] = [num('alpha', 1), num('beta', 1), inputs[2]];
+      if (!c && alpha === 1) return [ab];
+      const o = out();
+      if (c) binary(b.rt, `${f32(alpha)} * a + ${f32(beta)} * b`, view(ab), view(c), bufferOf(o), shapes[0]);
+      else unary(b.rt, `${f32(alpha)} * x`, bufferOf(ab), bufferOf(o), o.size);
+      b.release(ab); // queue order: the pool hands it out again only after this step's use
       return [o];
     }
     case 'host': {

@@ -33,16 +33,17 @@ export interface OnnxWriter {
  * How our WGSL kernels run an op (kernels/graph/gpu-run.ts), as one of a few generic programs: an elementwise
  * expression of `x`, or of `a` and `b` broadcast together (attributes substituted into it); a reduction over the
  * op's `axes`; the same values under another shape; an axis permutation; softmax or its log along the last axis;
- * a 2-D matrix product; or a host-computed constant.
+ * a matrix product (Gemm's transposes, scale and bias too); or a host-computed constant.
  */
 export type GpuForm =
-  | { kind: 'unary'; wgsl: (attrs: Attrs) => string }
-  | { kind: 'binary'; wgsl: string }
+  | { kind: 'unary'; wgsl: (attrs: Attrs) => string; fns?: string }
+  | { kind: 'binary'; wgsl: string; fns?: string }
   | { kind: 'reduce'; op: 'sum' | 'mean' | 'max' }
   | { kind: 'alias' }
   | { kind: 'transpose' }
   | { kind: 'softmax'; log: boolean }
   | { kind: 'matmul' }
+  | { kind: 'gemm' }
   | { kind: 'host' };
 
 /**

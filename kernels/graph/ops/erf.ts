@@ -1,3 +1,4 @@
+import { ERF_WGSL, onGpu } from '../gpu-form';
 import { unaryOp } from './unary';
 
 /** erf: its Maclaurin series below 3, the asymptotic series of erfc above (both well under float32's precision). */
@@ -18,6 +19,9 @@ export function erf(x: number): number {
 }
 
 /** d erf(x) = 2/√π · e^(-x²). */
-export const Erf = unaryOp('Erf', erf, ({ g, dy, x }) =>
-  g.op('Mul', [dy, g.op('Mul', [g.constant(2 / Math.sqrt(Math.PI)), g.op('Exp', [g.op('Neg', [g.op('Mul', [x, x])])])])]),
+export const Erf = onGpu(
+  unaryOp('Erf', erf, ({ g, dy, x }) =>
+    g.op('Mul', [dy, g.op('Mul', [g.constant(2 / Math.sqrt(Math.PI)), g.op('Exp', [g.op('Neg', [g.op('Mul', [x, x])])])])]),
+  ),
+  { kind: 'unary', wgsl: () => 'erf_(x)', fns: ERF_WGSL },
 );

@@ -9,6 +9,7 @@ const num = (attrs: Attrs, key: string, fallback: number) => (typeof attrs[key] 
 /** alpha · op(A) op(B) + beta · C, op a transpose when transA / transB: what exporters write for a linear layer. */
 export const Gemm: OpDef = {
   name: 'Gemm',
+  gpu: { kind: 'gemm' },
   shape: ([a, b], attrs) => {
     const rows = num(attrs, 'transA', 0) ? a[1] : a[0];
     const cols = num(attrs, 'transB', 0) ? b[0] : b[1];
