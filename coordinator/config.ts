@@ -12,6 +12,11 @@ export interface Limits {
   maxSocketsPerToken: number;
   /** Anonymous enrolments per minute across all addresses [GRID_ENROL_PER_MIN]; each address gets 10. */
   enrolPerMinute: number;
+  /**
+   * Anonymous enrolments per minute from one network, an IPv4 /24 or an IPv6 /64 [GRID_ENROL_PER_PREFIX_PER_MIN]:
+   * a provider hands one customer many addresses of one prefix, so identities cost a network, not an address.
+   */
+  enrolPerPrefixPerMinute: number;
   /** Rounds one training job may run [GRID_MAX_ROUNDS]. */
   maxRounds: number;
   /** Samples one training job may compute, over all its rounds [GRID_MAX_JOB_SAMPLES]. */
@@ -28,6 +33,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxShardsPerRound: 1024,
   maxSocketsPerToken: 64,
   enrolPerMinute: 600,
+  enrolPerPrefixPerMinute: 20,
   maxRounds: 10_000_000,
   maxJobSamples: 1e11,
   helloTimeoutMs: 60_000,
@@ -91,6 +97,7 @@ export function configFromEnv(env = process.env): CoordinatorConfig {
       maxShardsPerRound: positiveInt(env, 'GRID_MAX_SHARDS_PER_ROUND', DEFAULT_LIMITS.maxShardsPerRound),
       maxSocketsPerToken: positiveInt(env, 'GRID_MAX_SOCKETS_PER_TOKEN', DEFAULT_LIMITS.maxSocketsPerToken),
       enrolPerMinute: positiveInt(env, 'GRID_ENROL_PER_MIN', DEFAULT_LIMITS.enrolPerMinute),
+      enrolPerPrefixPerMinute: positiveInt(env, 'GRID_ENROL_PER_PREFIX_PER_MIN', DEFAULT_LIMITS.enrolPerPrefixPerMinute),
       maxRounds: positiveInt(env, 'GRID_MAX_ROUNDS', DEFAULT_LIMITS.maxRounds),
       maxJobSamples: positiveInt(env, 'GRID_MAX_JOB_SAMPLES', DEFAULT_LIMITS.maxJobSamples),
       helloTimeoutMs: positiveInt(env, 'GRID_HELLO_TIMEOUT_MS', DEFAULT_LIMITS.helloTimeoutMs),

@@ -52,6 +52,7 @@ export async function startCoordinator(cfg: CoordinatorConfig) {
     metrics,
     enrolment: cfg.enrolment,
     enrolPerMinute: limits.enrolPerMinute,
+    enrolPerPrefixPerMinute: limits.enrolPerPrefixPerMinute,
     started,
     native,
     kindRoutes: KIND_ROUTES,

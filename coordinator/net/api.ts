@@ -19,6 +19,7 @@ export interface ApiOptions {
   metrics: Metrics;
   enrolment: boolean;
   enrolPerMinute: number;
+  enrolPerPrefixPerMinute: number;
   started: number;
   native: boolean;
   /** Each job kind's own routes (job-kinds.ts). */

@@ -2,6 +2,7 @@ import { GridError } from '../../protocol/errors';
 import { PROTOCOL_VERSION } from '../../protocol/messages';
 import { arr, bool, int, lit, obj, opt, str, withDefault } from '../../protocol/schema';
 import { SCOPES } from '../auth';
+import { addressPrefix } from './address-prefix';
 import { type ApiOptions, camelKeys, guard, intParam, parseBody } from './api';
 import { registerDatasetRoutes } from './dataset-routes';
 import { registerJobRoutes } from './job-routes';
@@ -34,6 +35,7 @@ export function registerApi(o: ApiOptions) {
   router.route('post', '/api/enrol', async (req) => {
     if (!o.enrolment) throw new GridError('ENROLMENT_CLOSED', undefined);
     auth.charge(`enrol:${req.ip}`, 10);
+    auth.charge(`enrol:${addressPrefix(req.ip)}`, o.enrolPerPrefixPerMinute); // many addresses of one network count as one
     auth.charge('enrol:everyone', o.enrolPerMinute); // many addresses cannot mint tokens without bound either
     const t = await auth.issue('volunteer', ['worker'], 600);
     await store.audit(`ip:${req.ip}`, 'token.enrol', `token:${t.id}`);
