@@ -1,11 +1,10 @@
 import { GridError } from '../../protocol/errors';
 import type { Tensor } from '../backend';
-import { bufferOf, type GpuBackend } from '../gpu/backend';
-import { f32 } from './gpu-form';
-import { batchedMatmul, binary, padded, permute, reduceTo, softmaxAlong, unary } from './gpu-kernels';
+import type { GpuBackend } from '../gpu/backend';
+import { type Compose, runNode } from './gpu-node';
 import type { Graph, GraphNode, HostTensor } from './ir';
 import { type GraphModelSpec, inferenceStepGraph, trainingStepGraph } from './model-graphs';
-import type { GpuForm } from './op';
+import type { Emitter } from './op';
 import { opNamed } from './registry';
 
 /** Why our WGSL kernels cannot run `graph`, or undefined when they can: the ops without a `gpu` form, by name. */
@@ -21,86 +20,6 @@ export function graphGpuGap(spec: GraphModelSpec): string | undefined {
   } catch (e) {
     return (e as Error).message; // a spec that builds no graph runs nowhere; the job's own checks say why
   }
-}
-
-const view = (t: Tensor) => ({ buffer: bufferOf(t), shape: [...t.shape] });
-
-/** One node on the GPU: its outputs as tensors (an alias shares its input's buffer). */
-function runNode(b: GpuBackend, node: GraphNode, form: GpuForm, inputs: Tensor[]): Tensor[] {
-  const op = opNamed(node.op);
-  const shapes = op.shape(
-    inputs.map((t) => [...t.shape]),
-    node.attrs,
-  ) as number[][];
-  const out = () => b.empty(shapes[0], node.op);
-  const [x, y] = inputs;
-  switch (form.kind) {
-    case 'alias':
-      return [b.reshape(x, shapes[0])];
-    case 'unary': {
-      const o = out();
-      unary(b.rt, form.wgsl(node.attrs), bufferOf(x), bufferOf(o), o.size, form.fns);
-      return [o];
-    }
-    case 'binary': {
-      const o = out();
-      binary(b.rt, form.wgsl, view(x), view(y), bufferOf(o), shapes[0], form.fns);
-      return [o];
-    }
-    case 'reduce': {
-      const o = out();
-      // The kept-dims form of the output: 1 along every reduced axis, aligned to x's rank.
-      const kept = node.op === 'SumAs' ? padded(shapes[0]) : keptDims(x.shape, shapes[0], node);
-      reduceTo(b.rt, form.op, view(x), bufferOf(o), kept);
-      return [o];
-    }
-    case 'transpose': {
-      const o = out();
-      const perm = Array.isArray(node.attrs.perm) ? (node.attrs.perm as number[]) : x.shape.map((_, i) => x.shape.length - 1 - i);
-      permute(b.rt, view(x), bufferOf(o), perm);
-      return [o];
-    }
-    case 'softmax': {
-      const rank = x.shape.length;
-      const axis = typeof node.attrs.axis === 'number' ? (node.attrs.axis + rank) % rank : rank - 1;
-      const o = out();
-      const inner = x.shape.slice(axis + 1).reduce((p, q) => p * q, 1);
-      softmaxAlong(b.rt, form.log, bufferOf(x), bufferOf(o), x.size / (x.shape[axis] * inner), x.shape[axis], inner);
-      return [o];
-    }
-    case 'matmul': {
-      if (x.shape.length === 2 && y.shape.length === 2) return [b.matmul(x, y)];
-      const o = out();
-      batchedMatmul(b.rt, view(x), view(y), bufferOf(o), shapes[0]);
-      return [o];
-    }
-    case 'gemm': {
-      const num = (key: string, fallback: number) => (typeof node.attrs[key] === 'number' ? (node.attrs[key] as number) : fallback);
-      const ab = b.matmul(x, y, num('transA', 0) !== 0, num('transB', 0) !== 0);
-      const [alpha, beta, c] = [num('alpha', 1), num('beta', 1), inputs[2]];
-      if (!c && alpha === 1) return [ab];
-      const o = out();
-      if (c) binary(b.rt, `${f32(alpha)} * a + ${f32(beta)} * b`, view(ab), view(c), bufferOf(o), shapes[0]);
-      else unary(b.rt, `${f32(alpha)} * x`, bufferOf(ab), bufferOf(o), o.size);
-      b.release(ab); // queue order: the pool hands it out again only after this step's use
-      return [o];
-    }
-    case 'host': {
-      // Shape arithmetic (SizeOf): the CPU rule reads the shapes only.
-      const host = op.cpu(
-        inputs.map((t) => ({ shape: [...t.shape], data: new Float32Array(0) })),
-        node.attrs,
-      );
-      return host.map((h) => b.upload(h.data, h.shape, node.op));
-    }
-  }
-}
-
-/** x's shape with the reduced axes of a Reduce* node set to 1, padded to rank 4. */
-function keptDims(x: readonly number[], _out: number[], node: GraphNode): number[] {
-  const rank = x.length;
-  const axes = Array.isArray(node.attrs.axes) && node.attrs.axes.length ? (node.attrs.axes as number[]).map((a) => (a < 0 ? a + rank : a)) : x.map((_, i) => i);
-  return padded(x.map((d, i) => (axes.includes(i) ? 1 : d)));
 }
 
 /**
@@ -123,19 +42,45 @@ export async function runOnGpu(b: GpuBackend, graph: Graph, feeds: Record<string
       if (!t) throw new Error(`no value fed for input ${input.name}`);
       upload(input.name, t);
     }
-    for (const node of graph.nodes) {
+    let temp = 0;
+    const exec = (node: GraphNode, inputs: Tensor[]): Tensor[] => {
       const form = opNamed(node.op).gpu;
       if (!form) throw new GridError('UNSUPPORTED_OP', `no WGSL program for ${node.op}`);
-      const outs = runNode(
-        b,
+      const outs = runNode(b, node, form, inputs, compose);
+      if (form.kind !== 'alias' && form.kind !== 'compose') for (const t of outs) owned.add(t);
+      return outs;
+    };
+    // A composed op runs its sub-graph through an emitter whose values are tensors named in the same map.
+    const compose: Compose = (build, node, inputs) => {
+      const name = (t: Tensor) => {
+        const n = `%${temp++}`;
+        values.set(n, t);
+        return n;
+      };
+      const g: Emitter = {
+        op: (op, ins, attrs = {}) =>
+          name(
+            exec(
+              { op, inputs: ins, outputs: ['%'], attrs },
+              ins.map((i) => values.get(i) as Tensor),
+            )[0],
+          ),
+        constant: (value, shape = []) => {
+          const data = typeof value === 'number' ? Float32Array.of(value) : value;
+          const t = b.upload(data, shape, 'constant');
+          owned.add(t);
+          return name(t);
+        },
+        shapeOf: (n) => [...(values.get(n) as Tensor).shape],
+      };
+      return build(g, { ...node, inputs: inputs.map(name) }).map((n) => values.get(n) as Tensor);
+    };
+    for (const node of graph.nodes) {
+      const outs = exec(
         node,
-        form,
         node.inputs.map((name) => values.get(name) as Tensor),
       );
-      outs.forEach((t, i) => {
-        values.set(node.outputs[i], t);
-        if (form.kind !== 'alias') owned.add(t);
-      });
+      outs.forEach((t, i) => values.set(node.outputs[i], t));
     }
     const read = wanted.map((name) => {
       const t = values.get(name);

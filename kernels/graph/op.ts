@@ -44,7 +44,19 @@ export type GpuForm =
   | { kind: 'softmax'; log: boolean }
   | { kind: 'matmul' }
   | { kind: 'gemm' }
-  | { kind: 'host' };
+  | { kind: 'host' }
+  | { kind: 'where' }
+  | { kind: 'gather' }
+  | { kind: 'gatherGrad' }
+  /** Boxes copied between inputs and outputs (Slice, Concat, Split and their gradients), outputs zeroed first if asked. */
+  | { kind: 'copies'; plan: (inputs: number[][], attrs: Attrs) => CopyPlan }
+  /** Written with other ops, as a backward rule is (LayerNormalization, GlobalAveragePool). */
+  | { kind: 'compose'; build: (g: Emitter, node: GraphNode) => string[] };
+
+export interface CopyPlan {
+  zero?: boolean;
+  copies: { from: number; to: number; box: number[]; src: number[]; dst: number[] }[];
+}
 
 /**
  * One op, in one file: its shape rule, its CPU forward (the reference every engine is checked against), its backward

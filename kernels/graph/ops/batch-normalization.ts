@@ -21,6 +21,15 @@ function channelsOf(x: Shape, op: string): number {
  */
 export const BatchNormalization: OpDef = {
   name: 'BatchNormalization',
+  gpu: {
+    kind: 'compose',
+    build: (g, node) => {
+      const [x, scale, bias, mean, variance] = node.inputs;
+      const wide = (v: string) => broadcastPerChannel(g, v, x);
+      const invStd = g.op('Div', [g.constant(1), g.op('Sqrt', [g.op('Add', [variance, g.constant(epsOf(node.attrs))])])]);
+      return [g.op('Add', [g.op('Mul', [g.op('Sub', [x, wide(mean)]), wide(g.op('Mul', [scale, invStd]))]), wide(bias)])];
+    },
+  },
   shape: ([x, ...perC], attrs) => {
     if (attrs.training_mode === 1) throw new GridError('UNSUPPORTED_OP', 'BatchNormalization in training mode (export the model in eval mode)');
     const c = channelsOf(x, 'BatchNormalization');

@@ -8,6 +8,19 @@ const axisAttr = (attrs: { axis?: unknown }) => (typeof attrs.axis === 'number' 
 /** Inputs joined along `axis`; each input's gradient is its slice of dY. */
 export const Concat: OpDef = {
   name: 'Concat',
+  gpu: {
+    kind: 'copies',
+    plan: (inputs, attrs) => {
+      const a = axisOf(axisAttr(attrs), inputs[0].length);
+      let at = 0;
+      const copies = inputs.map((box, from) => {
+        const dst = box.map((_, i) => (i === a ? at : 0));
+        at += box[a];
+        return { from, to: 0, box, src: box.map(() => 0), dst };
+      });
+      return { copies };
+    },
+  },
   shape: (inputs, attrs) => {
     const a = axisOf(axisAttr(attrs), inputs[0].length);
     const out: Dim[] = [...inputs[0]];

@@ -8,6 +8,7 @@ import type { OpDef } from '../op';
  */
 export const Dropout: OpDef = {
   name: 'Dropout',
+  gpu: { kind: 'alias' },
   shape: ([x], attrs) => {
     if (attrs.training_mode === 1) throw new GridError('UNSUPPORTED_OP', 'Dropout in training mode');
     return [x];

@@ -6,6 +6,7 @@ const shapeOf = (attrs: { shape?: unknown }) => attrs.shape as number[];
 /** ONNX's Expand with a constant target (its shape input, read as an attribute): a broadcast; its gradient sums back. */
 export const Expand: OpDef = {
   name: 'Expand',
+  gpu: { kind: 'binary', wgsl: 'a' },
   shape: ([x], attrs) => [broadcastShapes(x, shapeOf(attrs))],
   cpu: ([x], attrs) => {
     const target = shapeOf(attrs);

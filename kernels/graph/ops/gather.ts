@@ -4,6 +4,7 @@ import type { OpDef } from '../op';
 /** Rows of `data` (axis 0) picked by `indices`, which are whole numbers carried as floats (the IR's one element type). */
 export const Gather: OpDef = {
   name: 'Gather',
+  gpu: { kind: 'gather' },
   shape: ([data, indices], attrs) => {
     if ((attrs.axis ?? 0) !== 0) throw new GridError('UNSUPPORTED_OP', `Gather on axis ${attrs.axis}: only axis 0 (an embedding lookup) is supported`);
     if (typeof data[0] !== 'number') throw new GridError('UNSUPPORTED_OP', 'Gather from the batch axis');
@@ -26,6 +27,7 @@ export const Gather: OpDef = {
 /** dData of a Gather: each row of dY added into the row it was read from (rows read twice get both). ONNX: ScatterND with add. */
 export const GatherGrad: OpDef = {
   name: 'GatherGrad',
+  gpu: { kind: 'gatherGrad' },
   shape: ([, , like]) => [like],
   cpu: ([dy, indices, like]) => {
     const row = like.data.length / like.shape[0];

@@ -11,6 +11,16 @@ const epsOf = (attrs: Attrs) => (typeof attrs.epsilon === 'number' ? attrs.epsil
  */
 export const LayerNormalization: OpDef = {
   name: 'LayerNormalization',
+  gpu: {
+    kind: 'compose',
+    build: (g, node) => {
+      const [x, scale, bias] = node.inputs;
+      const d = g.op('Sub', [x, g.op('ReduceMean', [x], { axes: [-1], keepdims: 1 })]);
+      const variance = g.op('ReduceMean', [g.op('Mul', [d, d])], { axes: [-1], keepdims: 1 });
+      const scaled = g.op('Mul', [g.op('Div', [d, g.op('Sqrt', [g.op('Add', [variance, g.constant(epsOf(node.attrs))])])]), scale]);
+      return [bias === undefined ? scaled : g.op('Add', [scaled, bias])];
+    },
+  },
   shape: ([x]) => [x],
   cpu: ([x, scale, bias], attrs) => {
     if (axisOf(attrs) !== -1 && axisOf(attrs) !== x.shape.length - 1) throw new Error('LayerNormalization over other than the last axis');

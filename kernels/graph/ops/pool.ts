@@ -90,6 +90,7 @@ export const MaxPoolGrad: OpDef = {
 /** Mean over each channel's image: [N, C, H, W] to [N, C, 1, 1]; its backward spreads dY evenly. */
 export const GlobalAveragePool: OpDef = {
   name: 'GlobalAveragePool',
+  gpu: { kind: 'compose', build: (g, node) => [g.op('ReduceMean', [node.inputs[0]], { axes: [2, 3], keepdims: 1 })] },
   shape: ([x]) => {
     const [n, c] = image(x, 'GlobalAveragePool');
     return [[n, c, 1, 1]];

@@ -20,6 +20,15 @@ function ranges(attrs: Attrs, shape: readonly Dim[]) {
 /** A box of the input, given by constant starts and ends on some axes; its gradient pads dY back with zeros. */
 export const Slice: OpDef = {
   name: 'Slice',
+  gpu: {
+    kind: 'copies',
+    plan: ([x], attrs) => {
+      const start = x.map(() => 0);
+      for (const r of ranges(attrs, x)) start[r.axis] = r.start;
+      const box = Slice.shape([x], attrs)[0] as number[];
+      return { copies: [{ from: 0, to: 0, box, src: start, dst: x.map(() => 0) }] };
+    },
+  },
   shape: ([x], attrs) => {
     const out = [...x];
     for (const r of ranges(attrs, x)) out[r.axis] = r.end - r.start;
@@ -50,6 +59,14 @@ export const Slice: OpDef = {
 /** dX of a Slice: dY placed in a zero tensor shaped like X (the second operand). ONNX: Pad. */
 export const SliceGrad: OpDef = {
   name: 'SliceGrad',
+  gpu: {
+    kind: 'copies',
+    plan: ([dy, like], attrs) => {
+      const start = like.map(() => 0);
+      for (const r of ranges(attrs, like)) start[r.axis] = r.start;
+      return { zero: true, copies: [{ from: 0, to: 0, box: dy, src: dy.map(() => 0), dst: start }] };
+    },
+  },
   shape: ([, like]) => [like],
   cpu: ([dy, like], attrs) => {
     const box = like.shape.map((d) => ({ start: 0, end: d }));

@@ -21,6 +21,19 @@ function parts(x: Shape, attrs: Attrs): { axis: number; sizes: number[] } {
 /** The input cut along `axis` into consecutive parts; its gradient joins the parts' gradients (zeros where unused). */
 export const Split: OpDef = {
   name: 'Split',
+  gpu: {
+    kind: 'copies',
+    plan: ([x], attrs) => {
+      const { axis, sizes } = parts(x, attrs);
+      let at = 0;
+      const copies = sizes.map((size, to) => {
+        const src = x.map((_, i) => (i === axis ? at : 0));
+        at += size;
+        return { from: 0, to, box: x.map((d, i) => (i === axis ? size : d)), src, dst: x.map(() => 0) };
+      });
+      return { copies };
+    },
+  },
   shape: ([x], attrs) => {
     const { axis, sizes } = parts(x, attrs);
     return sizes.map((s) => x.map((dim, i) => (i === axis ? s : dim)));

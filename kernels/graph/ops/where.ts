@@ -4,6 +4,7 @@ import type { OpDef } from '../op';
 /** cond ? a : b, with cond a 0/1 float (a comparison's output); ONNX reads it as a boolean. */
 export const Where: OpDef = {
   name: 'Where',
+  gpu: { kind: 'where' },
   shape: ([c, a, b]) => [broadcastShapes(c, broadcastShapes(a, b))],
   cpu: (inputs) => [mapBroadcast(inputs, (c, a, b) => (c !== 0 ? a : b))],
   backward: ({ g, node, dOutputs: [dy] }) => {
