@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LayersSpec } from '../../protocol/model';
+import { gptSpec } from '../../protocol/presets';
 import { CpuBackend } from '../cpu/backend';
 import { kernelsEngine } from '../engine';
 import { GpuBackend } from '../gpu/backend';
@@ -90,13 +91,54 @@ describe('graph ops on our WGSL kernels (Dawn)', () => {
     const cpuLogits = await buildModel(mlp, new CpuBackend()).predict(params, batch.x);
     for (let i = 0; i < logits.length; i++) expect(logits[i]).toBeCloseTo(cpuLogits[i], 4);
   });
-  it('refuses, by op name, a graph with an op it has no program for', () => {
-    const conv: LayersSpec = {
+  it('a residual CNN with batch norm, SiLU, strides and pools: the engine takes it, its step matches the CPU reference', async () => {
+    const cnn: LayersSpec = {
       kind: 'layers',
-      input: [1, 8, 8],
-      layers: [{ type: 'conv2d', filters: 2, kernel: 3 }, { type: 'flatten' }, { type: 'dense', units: 3 }],
+      input: [2, 6, 6],
+      layers: [
+        { type: 'conv2d', filters: 4, kernel: 3 },
+        { type: 'batchNorm' },
+        { type: 'silu' },
+        {
+          type: 'residual',
+          layers: [{ type: 'conv2d', filters: 5, kernel: 3, stride: 2 }, { type: 'batchNorm' }, { type: 'tanh' }],
+          shortcut: [{ type: 'conv2d', filters: 5, kernel: 1, stride: 2 }],
+        },
+        { type: 'maxPool', size: 2 },
+        { type: 'dense', units: 3 },
+      ],
     };
-    expect(kernelsEngine(b).supports(conv)).toBe(false);
-    expect(() => buildModel(conv, b)).toThrow(/no WGSL program for .*Conv/);
+    expect(kernelsEngine(b).supports(cnn)).toBe(true);
+    const params = initParams(cnn, 5);
+    const batch = sampleBatch(cnn, 7);
+    const [got, want] = await Promise.all([
+      buildModel(cnn, b).lossAndGradients(params, batch),
+      buildModel(cnn, new CpuBackend()).lossAndGradients(params, batch),
+    ]);
+    expect(Math.abs(got.loss - want.loss) / want.loss).toBeLessThan(1e-5);
+    const scale = Math.max(...want.grads.map(Math.abs));
+    for (let i = 0; i < want.grads.length; i++) expect(Math.abs(got.grads[i] - want.grads[i]) / scale).toBeLessThan(1e-4);
+  });
+
+  it('the GPT preset (embeddings, causal attention, layer norm, GELU): the engine takes it, its step matches the CPU reference', async () => {
+    const gpt = gptSpec({ kind: 'gpt', vocab: 11, blockSize: 6, nLayer: 1, nHead: 2, nEmbd: 8 }, 'spec');
+    expect(kernelsEngine(b).supports(gpt)).toBe(true);
+    const params = initParams(gpt, 9);
+    const batch = sampleBatch(gpt, 3);
+    const [got, want] = await Promise.all([
+      buildModel(gpt, b).lossAndGradients(params, batch),
+      buildModel(gpt, new CpuBackend()).lossAndGradients(params, batch),
+    ]);
+    expect(Math.abs(got.loss - want.loss) / want.loss).toBeLessThan(1e-5);
+    const scale = Math.max(...want.grads.map(Math.abs));
+    for (let i = 0; i < want.grads.length; i++) expect(Math.abs(got.grads[i] - want.grads[i]) / scale).toBeLessThan(1e-4);
+  });
+
+  it('refuses, by op name, a graph with an op it has no program for', async () => {
+    const g = new GraphBuilder();
+    const x = g.input('x', [3, 4]);
+    const y = g.op('ArgMax', [x], { axis: 1 });
+    expect(gpuGap(g.graph)).toMatch(/no WGSL program for ArgMax/);
+    await expect(runOnGpu(b, g.graph, { x: { shape: [3, 4], data: new Float32Array(12) } }, [y])).rejects.toMatchObject({ code: 'UNSUPPORTED_OP' });
   });
 });

@@ -13,18 +13,18 @@ export function padded(shape: readonly number[]): number[] {
   return [...Array(MAX_RANK - shape.length).fill(1), ...shape];
 }
 
-const contiguous = (dims: number[]) => dims.map((_, i) => dims.slice(i + 1).reduce((a, b) => a * b, 1));
+export const contiguous = (dims: number[]) => dims.map((_, i) => dims.slice(i + 1).reduce((a, b) => a * b, 1));
 
 /** Strides that read `shape` at each index of `out` (0 along the axes it is broadcast on). */
-const broadcastStrides = (shape: readonly number[], out: number[]) => {
+export const broadcastStrides = (shape: readonly number[], out: number[]) => {
   const dims = padded(shape);
   return contiguous(dims).map((s, i) => (dims[i] === 1 && out[i] !== 1 ? 0 : s));
 };
 
-const vec4 = (u: Uniforms, v: number[]) => v.reduce((w, x) => w.u32(x), u);
+export const vec4 = (u: Uniforms, v: number[]) => v.reduce((w, x) => w.u32(x), u);
 
 /** Coordinates of linear index `i` in `d` (row-major), as a vec4u. */
-const COORDS = /* wgsl */ `
+export const COORDS = /* wgsl */ `
 fn coords(i: u32, d: vec4u) -> vec4u {
   var r = i;
   let c3 = r % d.w; r /= d.w;
@@ -34,7 +34,7 @@ fn coords(i: u32, d: vec4u) -> vec4u {
 }`;
 
 const programs = new Map<string, { key: string; code: string }>();
-function program(key: string, code: () => string) {
+export function program(key: string, code: () => string) {
   let p = programs.get(key);
   if (!p) {
     p = { key, code: code() };
@@ -234,128 +234,4 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   const [sa, sb] = [strides(a, m * k), strides(b, k * n)];
   const uniforms = new Uniforms().u32(m).u32(n).u32(k).u32(batch[1]).u32(sa[0]).u32(sa[1]).u32(sb[0]).u32(sb[1]).u32(total).buffer;
   rt.run({ program: program('graph_batched_matmul', code), inputs: [a.buffer, b.buffer], outputs: [y], uniforms, workgroups: linearWorkgroups(total) });
-}
-
-/** y[i] = value for every element. */
-export function fill(rt: GpuRuntime, y: GPUBuffer, n: number, value: number) {
-  const code = () => /* wgsl */ `
-struct U { n: u32, v: f32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
-${LINEAR_INDEX}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i < u.n) { Y[i] = u.v; }
-}`;
-  rt.run({
-    program: program('graph_fill', code),
-    inputs: [],
-    outputs: [y],
-    uniforms: new Uniforms().u32(n).f32(value).buffer,
-    workgroups: linearWorkgroups(n),
-  });
-}
-
-/**
- * A box of `box` elements copied from `src` (a tensor of shape `srcShape`, starting at `srcStart`) into `dst` (shape
- * `dstShape`, at `dstStart`): Slice, Split, Concat and Slice's gradient are all such copies.
- */
-export function copyBox(
-  rt: GpuRuntime,
-  src: GPUBuffer,
-  dst: GPUBuffer,
-  c: { box: number[]; srcShape: number[]; srcStart: number[]; dstShape: number[]; dstStart: number[] },
-) {
-  const [box, ss, ds] = [padded(c.box), contiguous(padded(c.srcShape)), contiguous(padded(c.dstShape))];
-  // Offsets pad with 0 on the left, where shapes pad with 1.
-  const base = (shape: number[], start: number[]) => dot([...Array(MAX_RANK - start.length).fill(0), ...start], contiguous(padded(shape)));
-  const n = box.reduce((p, q) => p * q, 1);
-  if (n === 0) return;
-  const code = () => /* wgsl */ `
-struct U { extent: vec4u, ss: vec4u, ds: vec4u, src0: u32, dst0: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-${LINEAR_INDEX}
-${COORDS}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= u.extent.x * u.extent.y * u.extent.z * u.extent.w) { return; }
-  let k = coords(i, u.extent);
-  Y[u.dst0 + dot(k, u.ds)] = X[u.src0 + dot(k, u.ss)];
-}`;
-  const uniforms = vec4(vec4(vec4(new Uniforms(), box), ss), ds)
-    .u32(base(c.srcShape, c.srcStart))
-    .u32(base(c.dstShape, c.dstStart)).buffer;
-  rt.run({ program: program('graph_copy_box', code), inputs: [src], outputs: [dst], uniforms, workgroups: linearWorkgroups(n) });
-}
-
-const dot = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i], 0);
-
-/** y = c != 0 ? a : b, the three broadcast to `out`. */
-export function where(
-  rt: GpuRuntime,
-  c: { buffer: GPUBuffer; shape: number[] },
-  a: { buffer: GPUBuffer; shape: number[] },
-  b: { buffer: GPUBuffer; shape: number[] },
-  y: GPUBuffer,
-  out: number[],
-) {
-  const d = padded(out);
-  const n = d.reduce((p, q) => p * q, 1);
-  const code = () => /* wgsl */ `
-struct U { d: vec4u, sc: vec4u, sa: vec4u, sb: vec4u }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> C: array<f32>;
-@group(0) @binding(2) var<storage, read> A: array<f32>;
-@group(0) @binding(3) var<storage, read> B: array<f32>;
-@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
-${LINEAR_INDEX}
-${COORDS}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= u.d.x * u.d.y * u.d.z * u.d.w) { return; }
-  let k = coords(i, u.d);
-  Y[i] = select(B[dot(k, u.sb)], A[dot(k, u.sa)], C[dot(k, u.sc)] != 0.0);
-}`;
-  const uniforms = vec4(vec4(vec4(vec4(new Uniforms(), d), broadcastStrides(c.shape, d)), broadcastStrides(a.shape, d)), broadcastStrides(b.shape, d)).buffer;
-  rt.run({ program: program('graph_where', code), inputs: [c.buffer, a.buffer, b.buffer], outputs: [y], uniforms, workgroups: linearWorkgroups(n) });
-}
-
-/**
- * Rows of `data` picked by float `indices` (Gather on axis 0), or, backward, each row of dY summed into the row it
- * came from: one invocation per output element, which for the gradient scans every index (no float atomics in WGSL).
- */
-export function gatherRows(rt: GpuRuntime, grad: boolean, src: GPUBuffer, indices: GPUBuffer, y: GPUBuffer, count: number, row: number, rows: number) {
-  const body = grad
-    ? `let r = i / u.row;
-  var s = 0.0;
-  for (var k = 0u; k < u.count; k++) { if (u32(round(I[k])) == r) { s += X[k * u.row + i % u.row]; } }
-  Y[i] = s;`
-    : `let k = u32(clamp(round(I[i / u.row]), 0.0, f32(u.rows - 1u)));
-  Y[i] = X[k * u.row + i % u.row];`;
-  const code = () => /* wgsl */ `
-struct U { n: u32, row: u32, count: u32, rows: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> I: array<f32>;
-@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
-${LINEAR_INDEX}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= u.n) { return; }
-  ${body}
-}`;
-  const n = (grad ? rows : count) * row;
-  rt.run({
-    program: program(`graph_gather:${grad}`, code),
-    inputs: [src, indices],
-    outputs: [y],
-    uniforms: new Uniforms().u32(n).u32(row).u32(count).u32(rows).buffer,
-    workgroups: linearWorkgroups(n),
-  });
 }

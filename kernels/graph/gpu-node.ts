@@ -1,9 +1,13 @@
 import type { Tensor } from '../backend';
 import { bufferOf, type GpuBackend } from '../gpu/backend';
+import { conv, convGradInput, convGradWeight, pool } from './gpu-conv';
+import { copyBox, fill, gatherRows, where } from './gpu-copies';
 import { f32 } from './gpu-form';
-import { batchedMatmul, binary, copyBox, fill, gatherRows, padded, permute, reduceTo, softmaxAlong, unary, where } from './gpu-kernels';
+import { batchedMatmul, binary, padded, permute, reduceTo, softmaxAlong, unary } from './gpu-kernels';
 import type { GraphNode } from './ir';
 import type { GpuForm } from './op';
+import { geometry } from './ops/conv-geometry';
+import { tiling } from './ops/pool';
 import { opNamed } from './registry';
 
 const view = (t: Tensor) => ({ buffer: bufferOf(t), shape: [...t.shape] });
@@ -96,6 +100,26 @@ export function runNode(b: GpuBackend, node: GraphNode, form: GpuForm, inputs: T
         copyBox(b.rt, bufferOf(from), bufferOf(to), { box: c.box, srcShape: [...from.shape], srcStart: c.src, dstShape: [...to.shape], dstStart: c.dst });
       }
       return outs;
+    }
+    case 'conv': {
+      const o = out();
+      const [a, bb, c] = inputs;
+      const w = form.part === 'gradWeight' ? c : bb;
+      const [xs, ys] = form.part === 'forward' ? [a, o] : form.part === 'gradInput' ? [c, a] : [a, bb];
+      const d = { x: [...xs.shape], w: [...w.shape], y: [...ys.shape], g: geometry(node.attrs, [w.shape[2], w.shape[3]]) };
+      if (form.part === 'forward') conv(b.rt, bufferOf(a), bufferOf(bb), c && bufferOf(c), bufferOf(o), d);
+      else if (form.part === 'gradInput') convGradInput(b.rt, bufferOf(a), bufferOf(bb), bufferOf(o), d);
+      else convGradWeight(b.rt, bufferOf(a), bufferOf(bb), bufferOf(o), d);
+      return [o];
+    }
+    case 'pool': {
+      const o = out();
+      const g = tiling(node.attrs);
+      const forward = form.mode === 'max' || form.mode === 'avg';
+      const [xs, ys] = forward ? [x, o] : [y, x]; // backward: (dY, X[, Y])
+      const [n, c, h, w] = xs.shape;
+      pool(b.rt, form.mode, inputs.map(bufferOf), bufferOf(o), [n * c, h, w], [ys.shape[2], ys.shape[3]], g.k);
+      return [o];
     }
     case 'compose':
       return compose(form.build, node, inputs);

@@ -46,6 +46,8 @@ export type GpuForm =
   | { kind: 'gemm' }
   | { kind: 'host' }
   | { kind: 'where' }
+  | { kind: 'conv'; part: 'forward' | 'gradInput' | 'gradWeight' }
+  | { kind: 'pool'; mode: 'max' | 'avg' | 'maxGrad' | 'avgGrad' }
   | { kind: 'gather' }
   | { kind: 'gatherGrad' }
   /** Boxes copied between inputs and outputs (Slice, Concat, Split and their gradients), outputs zeroed first if asked. */

@@ -5,6 +5,7 @@ import { at4, padToInput, poolShape, tiling, upsample } from './pool';
 /** Mean over each window (windows that tile the image, like MaxPool's); its gradient spreads dY over the window. */
 export const AveragePool: OpDef = {
   name: 'AveragePool',
+  gpu: { kind: 'pool', mode: 'avg' },
   shape: ([x], attrs) => [poolShape(x, attrs, 'AveragePool')],
   cpu: ([x], attrs) => {
     const g = tiling(attrs);
@@ -28,6 +29,7 @@ export const AveragePool: OpDef = {
 /** dX of an average pool: each window's dY over its area, to every input it covers; inputs no window reached get zero. */
 export const AveragePoolGrad: OpDef = {
   name: 'AveragePoolGrad',
+  gpu: { kind: 'pool', mode: 'avgGrad' },
   shape: ([, x]) => [x],
   cpu: ([dy, x], attrs) => {
     const g = tiling(attrs);

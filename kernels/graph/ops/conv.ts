@@ -36,6 +36,7 @@ const geometryOf = (w: readonly number[], attrs: Parameters<typeof geometry>[0])
 /** 2-D convolution, NCHW, weights [M, C, kh, kw], optional bias [M]; strides, pads and dilations; group 1. */
 export const Conv: OpDef = {
   name: 'Conv',
+  gpu: { kind: 'conv', part: 'forward' },
   shape: ([x, w], attrs) => {
     groups(attrs);
     const [n, c, h, wd] = image(x, 'Conv');
@@ -68,6 +69,7 @@ export const Conv: OpDef = {
 /** dX of a convolution from dY and its weights (shaped like its input, the third operand): ONNX's ConvTranspose. */
 export const ConvGradInput: OpDef = {
   name: 'ConvGradInput',
+  gpu: { kind: 'conv', part: 'gradInput' },
   shape: ([, , like]) => [like],
   cpu: ([dy, w, like], attrs) => {
     const g = geometryOf(w.shape, attrs);
@@ -96,6 +98,7 @@ export const ConvGradInput: OpDef = {
  */
 export const ConvGradWeight: OpDef = {
   name: 'ConvGradWeight',
+  gpu: { kind: 'conv', part: 'gradWeight' },
   shape: ([, , like]) => [like],
   cpu: ([x, dy, like], attrs) => {
     const g = geometryOf(like.shape, attrs);

@@ -37,6 +37,7 @@ export function padToInput(w: OnnxWriter, t: string, x: string, g: Geometry, out
 /** Max over each window; a last row or column the windows do not reach is dropped, as ONNX does. */
 export const MaxPool: OpDef = {
   name: 'MaxPool',
+  gpu: { kind: 'pool', mode: 'max' },
   shape: ([x], attrs) => [poolShape(x, attrs, 'MaxPool')],
   cpu: ([x], attrs) => {
     const g = tiling(attrs);
@@ -61,6 +62,7 @@ export const MaxPool: OpDef = {
  */
 export const MaxPoolGrad: OpDef = {
   name: 'MaxPoolGrad',
+  gpu: { kind: 'pool', mode: 'maxGrad' },
   shape: ([, x]) => [x],
   cpu: ([dy, x, y], attrs) => {
     const g = tiling(attrs);
