@@ -6,6 +6,8 @@ const HELP = `grid: the researcher's command line for the volunteer compute grid
 
   grid jobs submit SPEC.json         submit a job; prints its id
   grid jobs list                     your jobs (an operator's token: everyone's)
+  grid jobs show ID                  one job as the API gives it (JSON)
+  grid jobs pause|resume|cancel ID   control a job you own
   grid jobs watch ID                 follow a job until it ends: a progress bar on a terminal, JSON lines otherwise
   grid jobs download ID --onnx|--checkpoint [--round R] [--out FILE]
   grid jobs download ID --output npy|csv [--out FILE]   an inference job's outputs (partial while it runs)
@@ -15,22 +17,31 @@ const HELP = `grid: the researcher's command line for the volunteer compute grid
   --token TOKEN       a researcher token (or GRID_TOKEN); sent in a header, never in a URL
 Exit status: 0 on success (watch: the job finished), 1 on a refusal or a failed job, 2 on a usage error.`;
 
-const { values: opts, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    coordinator: { type: 'string', default: process.env.GRID_COORDINATOR ?? 'http://localhost:8080' },
-    token: { type: 'string', default: process.env.GRID_TOKEN },
-    onnx: { type: 'boolean', default: false },
-    output: { type: 'string' },
-    checkpoint: { type: 'boolean', default: false },
-    round: { type: 'string' },
-    out: { type: 'string' },
-    name: { type: 'string' },
-    help: { type: 'boolean', default: false },
-  },
-});
-
 class UsageError extends Error {}
+
+/** The arguments, or a usage error (exit 2) instead of a stack trace for an option that does not exist. */
+function parsed() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        coordinator: { type: 'string', default: process.env.GRID_COORDINATOR ?? 'http://localhost:8080' },
+        token: { type: 'string', default: process.env.GRID_TOKEN },
+        onnx: { type: 'boolean', default: false },
+        output: { type: 'string' },
+        checkpoint: { type: 'boolean', default: false },
+        round: { type: 'string' },
+        out: { type: 'string' },
+        name: { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch (e) {
+    console.error(`grid: ${(e as Error).message}; see grid --help`);
+    process.exit(2);
+  }
+}
+const { values: opts, positionals } = parsed();
 
 async function main(): Promise<number> {
   const [group, command, arg] = positionals;
@@ -50,12 +61,24 @@ async function main(): Promise<number> {
       console.log(id);
       return 0;
     }
-    case 'jobs list':
+    case 'jobs list': {
+      const row = (id: string, state: string, rounds: string, name: string) => `${id.padStart(5)}  ${state.padEnd(9)} ${rounds.padStart(11)}  ${name}`;
+      console.log(row('ID', 'STATE', 'ROUND', 'NAME'));
       for (const j of await grid.json<{ id: number; name: string; state: string; round: number; totalRounds: number }[]>('GET', '/api/jobs'))
-        console.log(`${String(j.id).padStart(5)}  ${j.state.padEnd(9)} ${`${j.round}/${j.totalRounds}`.padStart(11)}  ${j.name}`);
+        console.log(row(String(j.id), j.state, `${j.round}/${j.totalRounds}`, j.name));
+      return 0;
+    }
+    case 'jobs show':
+      console.log(JSON.stringify(await grid.json('GET', `/api/jobs/${jobId(need('a job id'))}`), null, 2));
+      return 0;
+    case 'jobs pause':
+    case 'jobs resume':
+    case 'jobs cancel':
+      await grid.json('POST', `/api/jobs/${jobId(need('a job id'))}/${command}`);
+      console.log(`${command} job ${arg}`);
       return 0;
     case 'jobs watch':
-      return (await grid.watch(Number(need('a job id')), process.stdout.isTTY ? 'bar' : 'json')) === 'done' ? 0 : 1;
+      return (await grid.watch(jobId(need('a job id')), process.stdout.isTTY ? 'bar' : 'json')) === 'done' ? 0 : 1;
     case 'jobs download': {
       const id = Number(need('a job id'));
       if (opts.output !== undefined) {
@@ -80,6 +103,12 @@ async function main(): Promise<number> {
     default:
       throw new UsageError(`unknown command "${group} ${command ?? ''}"; see grid --help`);
   }
+}
+
+function jobId(text: string) {
+  const id = Number(text);
+  if (!Number.isInteger(id) || id <= 0) throw new UsageError(`"${text}" is not a job id`);
+  return id;
 }
 
 main().then(

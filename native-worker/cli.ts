@@ -29,24 +29,33 @@ const HELP = `grid-worker: a native GPU worker for the volunteer compute grid
   --status            print the coordinator's health and exit
 SIGINT finishes the shard in hand and exits; a second SIGINT hands it back at once.`;
 
-const { values: args } = parseArgs({
-  options: {
-    coordinator: { type: 'string', default: process.env.GRID_COORDINATOR ?? 'http://localhost:8080' },
-    token: { type: 'string', default: process.env.GRID_TOKEN },
-    backend: { type: 'string', default: 'auto' },
-    concurrency: { type: 'string', default: '2' },
-    'max-memory': { type: 'string' },
-    name: { type: 'string', default: hostname() },
-    'cache-dir': { type: 'string', default: join(homedir(), '.cache', 'grid-worker') },
-    check: { type: 'boolean', default: false },
-    'check-seconds': { type: 'string', default: '5' },
-    'measure-ms': { type: 'string', default: process.env.GRID_MEASURE_MS ?? '2000' },
-    slowdown: { type: 'string', default: '1' },
-    'max-mb-per-hour': { type: 'string' },
-    status: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
-});
+/** The arguments, or the usage and exit status 2 instead of a stack trace for an option that does not exist. */
+function parsed() {
+  try {
+    return parseArgs({
+      options: {
+        coordinator: { type: 'string', default: process.env.GRID_COORDINATOR ?? 'http://localhost:8080' },
+        token: { type: 'string', default: process.env.GRID_TOKEN },
+        backend: { type: 'string', default: 'auto' },
+        concurrency: { type: 'string', default: '2' },
+        'max-memory': { type: 'string' },
+        name: { type: 'string', default: hostname() },
+        'cache-dir': { type: 'string', default: join(homedir(), '.cache', 'grid-worker') },
+        check: { type: 'boolean', default: false },
+        'check-seconds': { type: 'string', default: '5' },
+        'measure-ms': { type: 'string', default: process.env.GRID_MEASURE_MS ?? '2000' },
+        slowdown: { type: 'string', default: '1' },
+        'max-mb-per-hour': { type: 'string' },
+        status: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    });
+  } catch (e) {
+    console.error(`grid-worker: ${(e as Error).message}\n\n${HELP}`);
+    process.exit(2);
+  }
+}
+const { values: args } = parsed();
 
 const json = !process.stdout.isTTY;
 const log = (msg: string, fields: Record<string, unknown> = {}) =>

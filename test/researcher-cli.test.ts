@@ -83,5 +83,36 @@ describe('grid, the researcher CLI', () => {
     expect(refused.code).toBe(1);
     expect(refused.lines.join('\n')).toMatch(/UNAUTHORIZED/);
     expect((await grid(['jobs', 'watch', '999'], env)).lines.join('\n')).toMatch(/NOT_FOUND/);
+    expect((await grid(['jobs', 'show', 'seven'], env)).code).toBe(2);
+    const bogus = await grid(['jobs', 'list', '--bogus'], env);
+    expect(bogus.code).toBe(2);
+    expect(bogus.lines.join('\n')).toMatch(/Unknown option '--bogus'/);
+    expect(bogus.lines.join('\n')).not.toMatch(/at .*node:internal/);
+  });
+
+  it('lists under a header, shows a job, pauses, resumes and cancels it', async () => {
+    const spec = join(dir, 'control.json');
+    writeFileSync(spec, JSON.stringify(mlpJob({ name: 'cli-control', rounds: 50, globalBatch: 128, shardSize: 128 })));
+    const id = (await grid(['jobs', 'submit', spec], env)).lines.at(-1) as string;
+    const list = (await grid(['jobs', 'list'], env)).lines;
+    expect(list[0]).toMatch(/^\s+ID\s+STATE\s+ROUND\s+NAME$/);
+    const state = async () => JSON.parse((await grid(['jobs', 'show', id], env)).lines.join('\n')).state;
+    expect(['queued', 'running']).toContain(await state());
+    expect((await grid(['jobs', 'pause', id], env)).code).toBe(0);
+    expect(await state()).toBe('paused');
+    expect((await grid(['jobs', 'resume', id], env)).code).toBe(0);
+    expect(await state()).not.toBe('paused');
+    expect((await grid(['jobs', 'cancel', id], env)).code).toBe(0);
+    expect(await state()).toBe('cancelled');
+  });
+});
+
+// The native worker's command line: an option it does not know is a usage error, not a stack trace.
+describe('grid-worker, usage', () => {
+  it('exits 2 with the usage on an unknown option', async () => {
+    const p = spawnTs('native-worker/cli.ts', ['--bogus'], {});
+    const code = await new Promise<number>((r) => p.child.on('exit', (c) => r(c ?? -1)));
+    expect(code).toBe(2);
+    expect(p.output.join('\n')).toMatch(/Unknown option '--bogus'[\s\S]*--coordinator URLS/);
   });
 });
