@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
  * Every metric the coordinator exports, declared once. One registry per coordinator (tests run several in one
@@ -47,8 +50,29 @@ export class Metrics {
   readonly wsMessages = new Counter({ name: 'grid_ws_messages_total', help: 'Worker messages received', labelNames: ['binary'], registers: this.r });
   readonly wsRefusals = new Counter({ name: 'grid_ws_refusals_total', help: 'Worker messages refused', labelNames: ['code'], registers: this.r });
 
+  readonly buildInfo = new Gauge({ name: 'grid_build_info', help: 'The coordinator build: always 1', labelNames: ['version', 'node'], registers: this.r });
+  // Per job, while it runs (removed when it ends): its round, the last round's training loss, samples computed.
+  readonly jobRound = new Gauge({ name: 'grid_job_round', help: 'Rounds a job has closed', labelNames: ['job'], registers: this.r });
+  readonly jobLoss = new Gauge({ name: 'grid_job_train_loss', help: "The last closed round's training loss", labelNames: ['job'], registers: this.r });
+  readonly jobSamples = new Counter({ name: 'grid_job_samples_total', help: 'Samples a job has combined into steps', labelNames: ['job'], registers: this.r });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    this.buildInfo.set({ version: VERSION, node: process.version }, 1);
+  }
+
+  /** A job's round closed: its per-job series move. */
+  roundClosed(job: number, round: number, loss: number, samples: number) {
+    const labels = { job: String(job) };
+    this.rounds.inc();
+    this.jobRound.set(labels, round);
+    if (Number.isFinite(loss)) this.jobLoss.set(labels, loss);
+    this.jobSamples.inc(labels, samples);
+  }
+
+  /** A job ended: its series go, so a long-lived coordinator does not keep one per job it ever ran. */
+  jobEnded(job: number) {
+    for (const m of [this.jobRound, this.jobLoss, this.jobSamples]) m.remove({ job: String(job) });
   }
 
   render(): Promise<string> {

@@ -26,6 +26,12 @@ export async function startCoordinator(cfg: CoordinatorConfig) {
   mkdirSync(cfg.dataDir, { recursive: true });
   const store = await openStore(cfg.databaseUrl);
   store.onRetry = (e, attempt) => log.warn('database unavailable; retrying the transaction', { attempt, err: errorText(e) });
+  // Every audited action is logged as well (a job submitted, paused or cancelled, a token issued): one line each.
+  const record = store.audit.bind(store);
+  store.audit = async (actor, action, target, detail) => {
+    await record(actor, action, target, detail);
+    log.info(action, { actor, target });
+  };
   log.info('store ready', { dialect: store.dialect, url: cfg.databaseUrl.replace(/\/\/[^@]*@/, '//***@') });
   const metrics = new Metrics();
   const auth = new Auth(store);

@@ -24,11 +24,17 @@ describe('grid, the researcher CLI', () => {
   let env: Record<string, string>;
   const dir = tempDir('grid-cli-');
   const token = 'gt_cli_operator';
+  const logged: string[] = [];
 
   beforeAll(async () => {
     coord = await startCoordinator({
       ...{ port: 0, host: '127.0.0.1', databaseUrl: ':memory:', dataDir: dir, webDir: join(dir, 'web'), enrolment: false, operatorToken: token },
-      ...{ maxFrameBytes: 1 << 24, maxBodyBytes: 1 << 24, heartbeatMs: 5000, log: { debug() {}, info() {}, warn() {}, error: console.error } },
+      ...{
+        maxFrameBytes: 1 << 24,
+        maxBodyBytes: 1 << 24,
+        heartbeatMs: 5000,
+        log: { debug() {}, info: (m: string) => logged.push(m), warn() {}, error: console.error },
+      },
     });
     env = { GRID_COORDINATOR: `http://127.0.0.1:${coord.port}`, GRID_TOKEN: token };
   });
@@ -104,6 +110,7 @@ describe('grid, the researcher CLI', () => {
     expect(await state()).not.toBe('paused');
     expect((await grid(['jobs', 'cancel', id], env)).code).toBe(0);
     expect(await state()).toBe('cancelled');
+    for (const action of ['job.submit', 'job.pause', 'job.resume', 'job.cancel']) expect(logged).toContain(action);
   });
 });
 

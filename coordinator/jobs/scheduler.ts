@@ -203,6 +203,7 @@ export class Scheduler {
 
   private drop(jobId: number) {
     this.runs.delete(jobId);
+    this.opts.metrics.jobEnded(jobId);
     this.dispatcher.leases.prune(jobId);
   }
 

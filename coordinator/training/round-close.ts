@@ -53,7 +53,7 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, trust:
   if (judged) trust.begin(run, ctx.datasets); // volunteers were in this round: the next one's reference starts now
   ctx.pruneLeases(next.index);
   t.replays.prune(next.index);
-  ctx.metrics.rounds.inc();
+  ctx.metrics.roundClosed(run.id, next.index, stats.loss, stats.samples);
   const fields = { job: run.id, round: next.index, loss: Number(stats.loss.toFixed(5)), accuracy: Number(stats.accuracy.toFixed(4)) };
   ctx.log.info('round closed', { ...fields, checkpoint: checkpoint?.sha256 });
   return { last };
