@@ -66,7 +66,7 @@ async function run(label: string, workers: number, over: Record<string, unknown>
   const slow = (i: number) => (slowdown > 1 && i === workers - 1 ? ['--slowdown', String(slowdown)] : []);
   // Volunteers' workers (a worker-scope token) are spot-checked by the coordinator; the operator's are not.
   const workerToken = volunteers ? (await api<{ token: string }>(url, TOKEN, '/api/tokens', { name: 'volunteer', scopes: ['worker'] })).token : TOKEN;
-  const procs: Proc[] = Array.from({ length: workers }, (_, i) => startWorker(url, workerToken, `bench-${i}`, BACKEND, slow(i)));
+  const procs: Proc[] = Array.from({ length: workers }, (_, i) => startWorker(url, workerToken, `bench-${i}`, BACKEND, ['--log-shards', ...slow(i)]));
   await Promise.all(procs.map((p) => p.waitFor(/backend ready/)));
   const t0 = performance.now();
   const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', { name: label, ...base, ...over });

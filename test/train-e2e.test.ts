@@ -65,6 +65,8 @@ for (const dialect of DIALECTS)
         240_000,
       );
       expect(job.round).toBe(rounds);
+      // A worker's log summarises its shards (a progress line every 10 s) instead of three lines each.
+      expect(workers[0].output.filter((l) => /"msg":"(assigned|computed|accepted)"/.test(l))).toEqual([]);
 
       const store = await openStore(databaseUrl);
       const results = await store.results(id);
