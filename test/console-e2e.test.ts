@@ -56,6 +56,24 @@ describe('researcher console in headless Chromium', () => {
     await page.setViewport({ width: 1280, height: 900 });
   };
 
+  it('stops polling with a refused token and forgets the refusal when a good one is entered', async () => {
+    await page.goto(`http://127.0.0.1:${coord.port}/console`);
+    const apiCalls: string[] = [];
+    const count = (r: { url(): string }) => r.url().includes('/api/') && apiCalls.push(r.url());
+    page.on('request', count);
+    await fill('#token', 'gt_not_a_token');
+    await page.$eval('pierce/#token', (e) => e.dispatchEvent(new Event('change')));
+    const message = "document.querySelector('grid-console')?.shadowRoot?.querySelector('#message')?.textContent ?? ''";
+    await page.waitForFunction(`/UNAUTHORIZED/.test(${message})`);
+    const afterRefusal = apiCalls.length;
+    await new Promise((r) => setTimeout(r, 5000)); // two and a half polling periods
+    expect(apiCalls.length - afterRefusal).toBe(0);
+    await fill('#token', TOKEN);
+    await page.$eval('pierce/#token', (e) => e.dispatchEvent(new Event('change')));
+    await page.waitForFunction(`!/UNAUTHORIZED/.test(${message})`);
+    page.off('request', count);
+  });
+
   it('submits through the form, shows the job live, and hands over its model.onnx', async () => {
     await page.goto(`http://127.0.0.1:${coord.port}/console`);
     await fill('#token', TOKEN);

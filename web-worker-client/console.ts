@@ -1,5 +1,5 @@
 import { css, html, LitElement } from 'lit';
-import { refusalOf } from '../protocol/errors';
+import { Refused, refusalOf } from '../protocol/errors';
 import type { GridJobForm } from './job-form';
 import './job-form';
 import type { GridJobPage, JobView, Metric } from './job-page';
@@ -28,6 +28,8 @@ export class GridConsole extends LitElement {
   jobs: JobView[] = [];
   metrics: Metric[] = [];
   private poll?: ReturnType<typeof setInterval>;
+  /** A token the coordinator refused: nothing is polled with it (21 refusals in 5 s rate-limited the address). */
+  private refusedToken?: string;
 
   private readonly api = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
     const res = await fetch(path, { ...init, headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', ...init.headers } });
@@ -51,11 +53,17 @@ export class GridConsole extends LitElement {
   }
 
   private async refresh() {
-    if (!this.token) return;
+    if (!this.token || this.token === this.refusedToken) return;
     this.jobs = await this.api<JobView[]>('/api/jobs').catch((e) => {
+      if (e instanceof Refused && (e.code === 'UNAUTHORIZED' || e.code === 'RATE_LIMITED')) {
+        this.refusedToken = this.token;
+        this.message = `${e.message}: enter a valid token`;
+        return [];
+      }
       this.message = String(e.message);
       return this.jobs;
     });
+    if (this.token === this.refusedToken) return;
     const operator = this.child<GridOperator>('grid-operator');
     if (operator) {
       operator.api = this.api;
@@ -168,6 +176,8 @@ export class GridConsole extends LitElement {
           @change=${(e: Event) => {
             this.token = (e.target as HTMLInputElement).value.trim();
             sessionStorage.setItem('grid-token', this.token);
+            this.message = ''; // the last token's refusal is not this one's
+            this.refusedToken = undefined;
             void this.refresh();
             void this.refreshForm(); // the form's choices change only with the token and with uploads
           }} /></label>
