@@ -1,4 +1,5 @@
 import { css, html, LitElement } from 'lit';
+import { jobPace } from './pace';
 import './chart';
 import type { Series } from './chart';
 
@@ -10,6 +11,8 @@ export interface JobView {
   totalRounds: number;
   error: string | null;
   createdAt: number;
+  /** When its state or round last changed: a finished job's end. */
+  updatedAt: number;
   bytesUp: number;
   bytesDown: number;
   spec: Record<string, unknown> & { mode?: string; globalBatch?: number; shardSize?: number };
@@ -86,22 +89,12 @@ export class GridJobPage extends LitElement {
     return names.map(([name, color]) => ({ name, color, points: this.metrics.filter((m) => m.name === name).map((m) => ({ x: x(m), y: m.value })) }));
   }
 
-  /** Samples per second and the time left, from the job's age and its progress. */
-  private pace(j: JobView) {
-    const seconds = (Date.now() - j.createdAt) / 1000;
-    const steps = (j.spec.local as { steps?: number } | undefined)?.steps ?? 1;
-    const perRound = j.spec.mode === 'inference' ? (j.spec.shardSize ?? 0) : (j.spec.globalBatch ?? 0) * steps;
-    const rate = j.round > 0 ? (j.round * perRound) / seconds : 0;
-    const eta = j.round > 0 && j.state === 'running' ? ((j.totalRounds - j.round) * seconds) / j.round : undefined;
-    return { rate, eta };
-  }
-
   override render() {
     const j = this.job;
     if (!j) return html``;
     const inference = j.spec.mode === 'inference';
     const best = Math.max(0, ...this.metrics.filter((m) => m.name === (inference ? 'accuracy' : 'test_accuracy')).map((m) => m.value));
-    const { rate, eta } = this.pace(j);
+    const { rate, eta } = jobPace(j, Date.now());
     const reason = j.error ?? (j.live?.waiting ? `waiting: ${j.live.waiting}` : j.state === 'queued' ? 'waiting for a coordinator to take it' : '');
     return html`
       <h2>Job ${j.id}: ${j.name}</h2>
