@@ -127,9 +127,13 @@ describe('volunteer PWA in headless Chromium', () => {
 
   it('keeps its identity and totals across a reload and carries on contributing', async () => {
     const before = (await api<{ id: string }[]>(url, TOKEN, '/api/workers'))[0].id;
+    const uploaded = async () => Number.parseFloat(await text('#uploaded'));
+    const uploadedBefore = await uploaded();
+    expect(uploadedBefore).toBeGreaterThan(0);
     await page.reload();
     await waitUntil('auto-resume', async () => (await text('#state')) === 'running', 30_000);
     expect(await text('#contributed')).toMatch(/^6 shards/);
+    expect(await uploaded()).toBeGreaterThanOrEqual(uploadedBefore); // byte totals survive the reload too
     const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', mlpJob({ rounds: 1, globalBatch: 64, shardSize: 64, evalEvery: 0, leaseMs: 120_000 }));
     await waitUntil('second job done', async () => (await api<{ state: string }>(url, TOKEN, `/api/jobs/${id}`)).state === 'done', 120_000, 500);
     const workers = await api<{ id: string; shardsDone: number }[]>(url, TOKEN, '/api/workers');

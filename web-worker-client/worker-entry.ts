@@ -48,6 +48,10 @@ function event(text: string) {
   listener?.({ ...stats });
 }
 
+/** Bytes moved before this page's loop started (kept with the totals), so a reload does not reset what was given. */
+const bytesBefore = { fetched: 0, sent: 0 };
+type Totals = { shardsDone: number; samplesDone: number; bytesFetched?: number; bytesSent?: number };
+
 function onEvent(e: WorkerEvent) {
   if (e.type === 'state') stats.state = e.state;
   if (e.type === 'assigned' && e.about) stats.about = e.about;
@@ -62,10 +66,13 @@ function onEvent(e: WorkerEvent) {
     stats.lastLoss = e.loss;
     if (e.provider) stats.engine = e.provider;
     stats.innerStep = e.innerStep;
-    void state.set('totals', { shardsDone: stats.shardsDone, samplesDone: stats.samplesDone });
   }
-  stats.bytesFetched = (loop?.bytesFetched ?? 0) + (loop?.bytesReceived ?? 0);
-  stats.bytesSent = loop?.bytesSent ?? 0;
+  stats.bytesFetched = bytesBefore.fetched + (loop?.bytesFetched ?? 0) + (loop?.bytesReceived ?? 0);
+  stats.bytesSent = bytesBefore.sent + (loop?.bytesSent ?? 0);
+  if (e.type === 'computed') {
+    const { shardsDone, samplesDone, bytesFetched, bytesSent } = stats;
+    void state.set('totals', { shardsDone, samplesDone, bytesFetched, bytesSent } satisfies Totals);
+  }
   event(describe(e));
 }
 
@@ -83,14 +90,17 @@ const api = {
     ({ backend, capabilities } = await openBackend());
     stats.adapter = backend.adapter;
     stats.backend = backend.name;
-    const totals = await state.get<{ shardsDone: number; samplesDone: number }>('totals');
+    const totals = await state.get<Totals>('totals');
     Object.assign(stats, totals ?? {});
+    bytesBefore.fetched = totals?.bytesFetched ?? 0;
+    bytesBefore.sent = totals?.bytesSent ?? 0;
     return { ...stats };
   },
   async start(coordinator: string, token: string, bytesPerHour?: number, name = 'volunteer') {
     if (!backend) await api.probe();
-    if (loop) return;
+    if (loop || stats.state === 'timing engines') return; // a second Start while the engines are timed starts nothing
     const engines = browserEngines(capabilities?.backend === 'webgpu' ? backend : undefined);
+    stats.state = 'timing engines'; // about 15 s on a first visit: the page says so rather than 'idle'
     event('measuring engines');
     // Timed once per engine and adapter (kept in IndexedDB), and told to the coordinator in hello.
     const rates = await new EngineChooser(engines, idbCache).rank(REFERENCE_MODEL);
