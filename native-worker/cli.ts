@@ -117,7 +117,13 @@ async function main(): Promise<number> {
     console.log(JSON.stringify({ adapter: backend.adapter, capabilities }, null, 2));
     const rows = await selfCheck(engines, intOption('check-seconds', args['check-seconds'], 1, 3600));
     console.table(rows);
-    console.log(JSON.stringify({ check: 'ok', engines: rows }));
+    // A software rasterizer (lavapipe, SwiftShader) computes correctly but slowly: say so rather than a bare "ok".
+    const gpu = capabilities.backend !== 'webgpu' ? 'none' : capabilities.adapter?.isFallback ? 'software' : 'hardware';
+    if (gpu !== 'hardware')
+      console.error(
+        `grid-worker: no hardware GPU (${gpu === 'none' ? 'none found' : `${backend.adapter} is a software rasterizer`}); the CPU engines carry the work`,
+      );
+    console.log(JSON.stringify({ check: 'ok', gpu, engines: rows }));
     return 0;
   }
   const cache = fileCache(args['cache-dir']!);

@@ -122,4 +122,12 @@ describe('grid-worker, usage', () => {
     expect(code).toBe(2);
     expect(p.output.join('\n')).toMatch(/Unknown option '--bogus'[\s\S]*--coordinator URLS/);
   });
+  it('--check says when the GPU is a software rasterizer instead of a bare ok', async () => {
+    const p = spawnTs('native-worker/cli.ts', ['--check', '--backend', 'vulkan', '--check-seconds', '1'], {});
+    const code = await new Promise<number>((r) => p.child.on('exit', (c) => r(c ?? -1)));
+    expect(code).toBe(0);
+    const verdict = JSON.parse(p.output.find((l) => l.startsWith('{"check"')) ?? '{}');
+    expect(verdict).toMatchObject({ check: 'ok', gpu: 'software' }); // lavapipe, here and in CI
+    expect(p.output.join('\n')).toMatch(/no hardware GPU .* software rasterizer/);
+  }, 120_000);
 });
