@@ -8,7 +8,7 @@ import { initParams } from '../kernels/models/index';
 import { inferenceGraph } from '../kernels/onnx/models';
 import type { ModelSpec } from '../protocol/model';
 import { accessibilityProblems, launchChromium } from './browser';
-import { type Proc, startTestCoordinator, startWorker, tempDir, waitUntil } from './helpers';
+import { api, mlpJob, type Proc, startTestCoordinator, startWorker, tempDir, waitUntil } from './helpers';
 
 const DIST = resolve(import.meta.dirname, '..', 'dist');
 const SHOTS = resolve(import.meta.dirname, '..', 'artifacts', 'screenshots');
@@ -106,6 +106,34 @@ describe('researcher console in headless Chromium', () => {
     const session = await ort.InferenceSession.create(readFileSync(join(downloads, file)));
     expect(session.inputNames).toEqual(['input']);
   }, 240_000);
+
+  it('submits a pasted JSON spec as it is, and says why one is refused', async () => {
+    await page.$eval('pierce/grid-job-form', (f) => {
+      for (const d of (f as unknown as { shadowRoot: { querySelectorAll(s: string): Iterable<{ open: boolean }> } }).shadowRoot.querySelectorAll('details'))
+        d.open = true;
+    });
+    const paste = async (value: string) => {
+      await page.$eval(
+        'pierce/#paste',
+        (e, v) => {
+          (e as unknown as { value: string; dispatchEvent(e: Event): void }).value = v;
+          e.dispatchEvent(new Event('input'));
+        },
+        value,
+      );
+      await (await page.waitForSelector('pierce/#submit-json'))?.click();
+    };
+    await paste('{ not json');
+    await page.waitForFunction(
+      `(document.querySelector('grid-console')?.shadowRoot?.querySelector('grid-job-form')?.shadowRoot?.querySelector('#e-paste')?.textContent ?? '').length > 0`,
+    );
+    await paste(JSON.stringify(mlpJob({ name: 'pasted-spec', rounds: 2, globalBatch: 64, shardSize: 64 })));
+    await waitUntil(
+      'pasted job listed',
+      async () => (await api<{ name: string }[]>(`http://127.0.0.1:${coord.port}`, TOKEN, '/api/jobs')).some((j) => j.name === 'pasted-spec'),
+      10_000,
+    );
+  });
 
   it('shows the server’s refusal at the field it names', async () => {
     await fill('#f-layers', '784,64,3'); // fewer outputs than Fashion-MNIST has classes: only the server knows

@@ -7,7 +7,13 @@ import { type Fields, fieldOf, specOf, TRAINING } from './job-spec';
  * field; the raw JSON one click away; the server's refusal, if any, shown at the field it names.
  */
 export class GridJobForm extends LitElement {
-  static override properties = { fields: { state: true }, errors: { state: true }, datasets: { attribute: false }, models: { attribute: false } };
+  static override properties = {
+    fields: { state: true },
+    errors: { state: true },
+    pasteError: { state: true },
+    datasets: { attribute: false },
+    models: { attribute: false },
+  };
   static override styles = css`
     form { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: 10px 16px; }
     label { display: flex; flex-direction: column; font-size: 13px; color: #9aa4b2; }
@@ -22,6 +28,9 @@ export class GridJobForm extends LitElement {
   errors: Record<string, string> = {};
   datasets: string[] = ['fashion-mnist/train', 'fashion-mnist/test'];
   models: { sha256: string; name: string }[] = [];
+  /** A pasted spec (the README's, say), submitted as it is once the same schema accepts it. */
+  private pasted = '';
+  pasteError = '';
 
   /** Check the spec the fields make now; field errors are shown, the spec returned when it is valid. */
   check(): Record<string, unknown> | undefined {
@@ -59,6 +68,17 @@ export class GridJobForm extends LitElement {
     e.preventDefault();
     const spec = this.check();
     if (spec) this.dispatchEvent(new CustomEvent('submit-job', { detail: spec, bubbles: true, composed: true }));
+  }
+
+  private submitPasted() {
+    try {
+      const spec = JSON.parse(this.pasted) as Record<string, unknown>;
+      parseJobSpec(spec);
+      this.pasteError = '';
+      this.dispatchEvent(new CustomEvent('submit-job', { detail: spec, bubbles: true, composed: true }));
+    } catch (e) {
+      this.pasteError = String((e as Error).message);
+    }
   }
 
   /** Hand the file to the console, which uploads it with the token and selects it here once registered. */
@@ -207,7 +227,14 @@ export class GridJobForm extends LitElement {
           <button type="submit">Upload</button>
         </form>
       </details>
-      <details><summary>Raw JSON</summary><pre id="raw">${rawJson(f)}</pre></details>`;
+      <details><summary>Raw JSON</summary><pre id="raw">${rawJson(f)}</pre>
+        <label>Or paste a spec (the README's, say)
+          <textarea id="paste" rows="8" aria-describedby="e-paste" @input=${(e: Event) => {
+            this.pasted = (e.target as HTMLTextAreaElement).value;
+          }}></textarea></label>
+        <button id="submit-json" type="button" @click=${() => this.submitPasted()}>Submit this JSON</button>
+        <p class="error" id="e-paste">${this.pasteError}</p>
+      </details>`;
   }
 }
 /** The spec as JSON, or why the fields do not make one yet. */
