@@ -1,9 +1,9 @@
 import { GpuBackend } from '../kernels/gpu/backend';
 import type { GpuHandle } from '../kernels/gpu/device';
-import { fromHalfBits, toHalf } from '../kernels/gpu/half';
 import type { GpuRuntime } from '../kernels/gpu/runtime';
 import { matmulF16, VEC4_TILES, type Vec4Variant } from '../kernels/ops/matmul';
 import { f16Config, subgroupMatmul } from '../kernels/ops/matmul-subgroup';
+import { f16ToF32, f32ToF16 } from '../protocol/half';
 
 /** Seconds per call of `enqueue` over `reps` calls, after one that compiles; a 16-byte readback ends each timing. */
 async function secondsPer(rt: GpuRuntime, out: GPUBuffer, reps: number, enqueue: () => void) {
@@ -47,8 +47,11 @@ export async function halfMatmuls(gpu: GpuHandle, n: number, kernels: 'tiles' | 
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     return (seed / 2 ** 32) * 2 - 1;
   };
-  const [ah, bh] = [toHalf(Float32Array.from({ length: n * n }, rand)), toHalf(Float32Array.from({ length: n * n }, rand))];
-  const [a, b] = [Float32Array.from(ah, fromHalfBits), Float32Array.from(bh, fromHalfBits)];
+  const [ah, bh] = [
+    Uint16Array.from(Float32Array.from({ length: n * n }, rand), f32ToF16),
+    Uint16Array.from(Float32Array.from({ length: n * n }, rand), f32ToF16),
+  ];
+  const [a, b] = [Float32Array.from(ah, f16ToF32), Float32Array.from(bh, f16ToF32)];
   const bufA = rt.acquire(ah.byteLength, 'a16');
   const bufB = rt.acquire(bh.byteLength, 'b16');
   const out = rt.acquire(n * n * 4, 'c');

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { f16ToF32, f32ToF16 } from '../protocol/half';
 import { GpuBackend } from './gpu/backend';
 import { openDawn } from './gpu/dawn';
 import type { GpuHandle } from './gpu/device';
-import { fromHalfBits, toHalf } from './gpu/half';
 import { tuneMatmul } from './gpu/matmul-tune';
 import { MATMUL_VARIANTS, matmulF16, VEC4_TILES, type Vec4Variant } from './ops/matmul';
 
@@ -50,8 +50,8 @@ describe('matmul on Dawn (vulkan): tile timing and f16', () => {
     const [M, N, K] = [132, 196, 260]; // multiples of 4, of no tile
     const a = random(M * K, 1);
     const b = random(K * N, 2);
-    const [ah, bh] = [toHalf(a), toHalf(b)];
-    const rounded = reference(Float32Array.from(ah, fromHalfBits), Float32Array.from(bh, fromHalfBits), M, N, K);
+    const [ah, bh] = [Uint16Array.from(a, f32ToF16), Uint16Array.from(b, f32ToF16)];
+    const rounded = reference(Float32Array.from(ah, f16ToF32), Float32Array.from(bh, f16ToF32), M, N, K);
     const exact = reference(a, b, M, N, K);
     const scale = Math.max(...exact.map(Math.abs));
     const bufA = backend.rt.acquire(ah.byteLength, 'a16');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromHalfBits, toHalfBits } from './half';
+import { f16ToF32 as fromHalfBits, f32ToF16 as toHalfBits } from './half';
 
 describe('f16 conversion', () => {
   it('round-trips what binary16 holds exactly and rounds the rest to nearest even', () => {
