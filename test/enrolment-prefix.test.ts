@@ -1,29 +1,15 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCoordinator } from '../coordinator/server';
-import { tempDir } from './helpers';
+import type { startCoordinator } from '../coordinator/server';
+import { startTestCoordinator, tempDir } from './helpers';
 
 // Enrolment bounded by network: many addresses of one /24 mint no more tokens than the prefix allows, while another
 // network is not held back. Loopback is a /8 on Linux, so the client binds source addresses of its choosing.
 describe('anonymous enrolment, per network', () => {
   let coord: Awaited<ReturnType<typeof startCoordinator>>;
   beforeAll(async () => {
-    const dir = tempDir('grid-enrol-');
-    mkdirSync(join(dir, 'web'));
-    writeFileSync(join(dir, 'web', 'index.html'), '<!doctype html><title>grid</title>');
-    coord = await startCoordinator({
-      ...{
-        port: 0,
-        host: '127.0.0.1',
-        databaseUrl: ':memory:',
-        dataDir: dir,
-        webDir: join(dir, 'web'),
-        enrolment: true,
-        operatorToken: 'op-enrol-test-token-123456',
-      },
-      ...{ maxFrameBytes: 1 << 20, maxBodyBytes: 1 << 20, heartbeatMs: 5000, log: { debug() {}, info() {}, warn() {}, error() {} } },
+    coord = await startTestCoordinator(tempDir('grid-enrol-'), 'op-enrol-test-token-123456', {
+      enrolment: true,
       limits: { enrolPerMinute: 100, enrolPerPrefixPerMinute: 3 },
     });
   });

@@ -1,5 +1,5 @@
-import { type GpuRuntime, LINEAR_INDEX, linearWorkgroups, Uniforms } from '../gpu/runtime';
-import { program } from './gpu-kernels';
+import { type GpuRuntime, Uniforms } from '../gpu/runtime';
+import { launch } from './gpu-kernels';
 import type { Geometry } from './ops/conv-geometry';
 
 /**
@@ -14,11 +14,10 @@ export interface ConvDims {
   g: Geometry;
 }
 
-const HEADER = /* wgsl */ `
-struct U { n: u32, c: u32, h: u32, w: u32, m: u32, oh: u32, ow: u32, kh: u32, kw: u32, sh: u32, sw: u32, pt: u32, pl: u32, dh: u32, dw: u32, total: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-${LINEAR_INDEX}
-// The input row or column a tap reads, or -1 outside the image (pads).
+const UNIFORMS = 'n: u32, c: u32, h: u32, w: u32, m: u32, oh: u32, ow: u32, kh: u32, kw: u32, sh: u32, sw: u32, pt: u32, pl: u32, dh: u32, dw: u32, total: u32';
+
+/** The input row or column a tap reads, or -1 outside the image (pads). */
+const TAPS = /* wgsl */ `
 fn inY(o: u32, k: u32) -> i32 { let v = i32(o * u.sh + k * u.dh) - i32(u.pt); return select(-1, v, v >= 0 && v < i32(u.h)); }
 fn inX(o: u32, k: u32) -> i32 { let v = i32(o * u.sw + k * u.dw) - i32(u.pl); return select(-1, v, v >= 0 && v < i32(u.w)); }`;
 
@@ -31,19 +30,35 @@ function uniforms(d: ConvDims, total: number) {
   return u.buffer;
 }
 
-const MAIN = '@compute @workgroup_size(64)\nfn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {';
+/** One invocation per element of `shape` (the tensor written), with the convolution's geometry in uniforms. */
+function run(rt: GpuRuntime, key: string, inputs: [string, GPUBuffer][], y: GPUBuffer, d: ConvDims, shape: number[], body: string) {
+  const total = shape.reduce((p, q) => p * q, 1);
+  const p = { key, uniforms: UNIFORMS, inputs: inputs.map(([name]) => name), count: 'u.total', body, fns: TAPS };
+  launch(
+    rt,
+    p,
+    inputs.map(([, b]) => b),
+    y,
+    uniforms(d, total),
+    total,
+  );
+}
 
 /** y = conv(x, w) (+ bias per output channel). */
 export function conv(rt: GpuRuntime, x: GPUBuffer, w: GPUBuffer, bias: GPUBuffer | undefined, y: GPUBuffer, d: ConvDims) {
-  const total = d.y.reduce((p, q) => p * q, 1);
-  const code = () => /* wgsl */ `${HEADER}
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> W: array<f32>;
-${bias ? '@group(0) @binding(3) var<storage, read> B: array<f32>;' : ''}
-@group(0) @binding(${bias ? 4 : 3}) var<storage, read_write> Y: array<f32>;
-${MAIN}
-  let i = linearIndex(gid, nwg);
-  if (i >= u.total) { return; }
+  const inputs: [string, GPUBuffer][] = [
+    ['X', x],
+    ['W', w],
+  ];
+  if (bias) inputs.push(['B', bias]);
+  run(
+    rt,
+    `graph_conv:${Boolean(bias)}`,
+    inputs,
+    y,
+    d,
+    d.y,
+    /* wgsl */ `
   let ox = i % u.ow; let oy = (i / u.ow) % u.oh; let m = (i / (u.ow * u.oh)) % u.m; let n = i / (u.ow * u.oh * u.m);
   var s = ${bias ? 'B[m]' : '0.0'};
   for (var c = 0u; c < u.c; c++) {
@@ -57,22 +72,24 @@ ${MAIN}
       }
     }
   }
-  Y[i] = s;
-}`;
-  const inputs = bias ? [x, w, bias] : [x, w];
-  rt.run({ program: program(`graph_conv:${Boolean(bias)}`, code), inputs, outputs: [y], uniforms: uniforms(d, total), workgroups: linearWorkgroups(total) });
+  Y[i] = s;`,
+  );
 }
 
 /** dX: for each input element, the taps of every output position and channel that read it. */
 export function convGradInput(rt: GpuRuntime, dy: GPUBuffer, w: GPUBuffer, dx: GPUBuffer, d: ConvDims) {
-  const total = d.x.reduce((p, q) => p * q, 1);
-  const code = () => /* wgsl */ `${HEADER}
-@group(0) @binding(1) var<storage, read> DY: array<f32>;
-@group(0) @binding(2) var<storage, read> W: array<f32>;
-@group(0) @binding(3) var<storage, read_write> DX: array<f32>;
-${MAIN}
-  let i = linearIndex(gid, nwg);
-  if (i >= u.total) { return; }
+  const inputs: [string, GPUBuffer][] = [
+    ['DY', dy],
+    ['W', w],
+  ];
+  run(
+    rt,
+    'graph_conv_dx',
+    inputs,
+    dx,
+    d,
+    d.x,
+    /* wgsl */ `
   let ix = i % u.w; let iy = (i / u.w) % u.h; let c = (i / (u.w * u.h)) % u.c; let n = i / (u.w * u.h * u.c);
   var s = 0.0;
   for (var ky = 0u; ky < u.kh; ky++) {
@@ -86,21 +103,24 @@ ${MAIN}
       for (var m = 0u; m < u.m; m++) { s += DY[(n * u.m + m) * u.oh * u.ow + o] * W[((m * u.c + c) * u.kh + ky) * u.kw + kx]; }
     }
   }
-  DX[i] = s;
-}`;
-  rt.run({ program: program('graph_conv_dx', code), inputs: [dy, w], outputs: [dx], uniforms: uniforms(d, total), workgroups: linearWorkgroups(total) });
+  Y[i] = s;`,
+  );
 }
 
 /** dW: for each weight, the sum over the batch and output positions of dY times the input its tap read. */
 export function convGradWeight(rt: GpuRuntime, x: GPUBuffer, dy: GPUBuffer, dw: GPUBuffer, d: ConvDims) {
-  const total = d.w.reduce((p, q) => p * q, 1);
-  const code = () => /* wgsl */ `${HEADER}
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> DY: array<f32>;
-@group(0) @binding(3) var<storage, read_write> DW: array<f32>;
-${MAIN}
-  let i = linearIndex(gid, nwg);
-  if (i >= u.total) { return; }
+  const inputs: [string, GPUBuffer][] = [
+    ['X', x],
+    ['DY', dy],
+  ];
+  run(
+    rt,
+    'graph_conv_dw',
+    inputs,
+    dw,
+    d,
+    d.w,
+    /* wgsl */ `
   let kx = i % u.kw; let ky = (i / u.kw) % u.kh; let c = (i / (u.kw * u.kh)) % u.c; let m = i / (u.kw * u.kh * u.c);
   var s = 0.0;
   for (var n = 0u; n < u.n; n++) {
@@ -114,9 +134,8 @@ ${MAIN}
       }
     }
   }
-  DW[i] = s;
-}`;
-  rt.run({ program: program('graph_conv_dw', code), inputs: [x, dy], outputs: [dw], uniforms: uniforms(d, total), workgroups: linearWorkgroups(total) });
+  Y[i] = s;`,
+  );
 }
 
 export type PoolMode = 'max' | 'avg' | 'maxGrad' | 'avgGrad';
@@ -125,7 +144,7 @@ export type PoolMode = 'max' | 'avg' | 'maxGrad' | 'avgGrad';
  * Pools whose windows tile the image (stride = kernel, no pads), forward per output element, backward per input
  * element: a max-pool's gradient goes to the inputs equal to their window's maximum, an average's is spread evenly.
  */
-export function pool(rt: GpuRuntime, mode: PoolMode, inputs: GPUBuffer[], out: GPUBuffer, [planes, h, w]: number[], [oh, ow]: number[], [kh, kw]: number[]) {
+export function pool(rt: GpuRuntime, mode: PoolMode, buffers: GPUBuffer[], out: GPUBuffer, [planes, h, w]: number[], [oh, ow]: number[], [kh, kw]: number[]) {
   const forward = mode === 'max' || mode === 'avg';
   const total = planes * (forward ? oh * ow : h * w);
   const body = forward
@@ -143,24 +162,8 @@ export function pool(rt: GpuRuntime, mode: PoolMode, inputs: GPUBuffer[], out: G
   if (oy >= u.oh || ox >= u.ow) { Y[i] = 0.0; return; }
   let o = (p * u.oh + oy) * u.ow + ox;
   Y[i] = ${mode === 'maxGrad' ? 'select(0.0, DY[o], X[i] == P[o])' : 'DY[o] / f32(u.kh * u.kw)'};`;
-  const bindings = mode === 'maxGrad' ? ['DY', 'X', 'P'] : mode === 'avgGrad' ? ['DY'] : ['X'];
-  const code = () => /* wgsl */ `
-struct U { total: u32, h: u32, w: u32, oh: u32, ow: u32, kh: u32, kw: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-${bindings.map((b, k) => `@group(0) @binding(${k + 1}) var<storage, read> ${b}: array<f32>;`).join('\n')}
-@group(0) @binding(${bindings.length + 1}) var<storage, read_write> Y: array<f32>;
-${LINEAR_INDEX}
-${MAIN}
-  let i = linearIndex(gid, nwg);
-  if (i >= u.total) { return; }
-  ${body}
-}`;
+  const inputs = mode === 'maxGrad' ? ['DY', 'X', 'P'] : mode === 'avgGrad' ? ['DY'] : ['X'];
+  const p = { key: `graph_pool:${mode}`, uniforms: 'total: u32, h: u32, w: u32, oh: u32, ow: u32, kh: u32, kw: u32', inputs, count: 'u.total', body };
   const uniforms = new Uniforms().u32(total).u32(h).u32(w).u32(oh).u32(ow).u32(kh).u32(kw).buffer;
-  rt.run({
-    program: program(`graph_pool:${mode}`, code),
-    inputs: inputs.slice(0, bindings.length),
-    outputs: [out],
-    uniforms,
-    workgroups: linearWorkgroups(total),
-  });
+  launch(rt, p, buffers.slice(0, inputs.length), out, uniforms, total);
 }

@@ -1,26 +1,13 @@
-import { type GpuRuntime, LINEAR_INDEX, linearWorkgroups, Uniforms } from '../gpu/runtime';
-import { broadcastStrides, COORDS, contiguous, MAX_RANK, padded, program, vec4 } from './gpu-kernels';
+import { type GpuRuntime, Uniforms } from '../gpu/runtime';
+import { broadcastStrides, contiguous, launch, MAX_RANK, padded, vec4 } from './gpu-kernels';
 
 /** y[i] = value for every element. */
 export function fill(rt: GpuRuntime, y: GPUBuffer, n: number, value: number) {
-  const code = () => /* wgsl */ `
-struct U { n: u32, v: f32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
-${LINEAR_INDEX}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i < u.n) { Y[i] = u.v; }
-}`;
-  rt.run({
-    program: program('graph_fill', code),
-    inputs: [],
-    outputs: [y],
-    uniforms: new Uniforms().u32(n).f32(value).buffer,
-    workgroups: linearWorkgroups(n),
-  });
+  const p = { key: 'graph_fill', uniforms: 'n: u32, v: f32', inputs: [], count: 'u.n', body: 'Y[i] = u.v;' };
+  launch(rt, p, [], y, new Uniforms().u32(n).f32(value).buffer, n);
 }
+
+const dot = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i], 0);
 
 /**
  * A box of `box` elements copied from `src` (a tensor of shape `srcShape`, starting at `srcStart`) into `dst` (shape
@@ -37,27 +24,19 @@ export function copyBox(
   const base = (shape: number[], start: number[]) => dot([...Array(MAX_RANK - start.length).fill(0), ...start], contiguous(padded(shape)));
   const n = box.reduce((p, q) => p * q, 1);
   if (n === 0) return;
-  const code = () => /* wgsl */ `
-struct U { extent: vec4u, ss: vec4u, ds: vec4u, src0: u32, dst0: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-${LINEAR_INDEX}
-${COORDS}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= u.extent.x * u.extent.y * u.extent.z * u.extent.w) { return; }
-  let k = coords(i, u.extent);
-  Y[u.dst0 + dot(k, u.ds)] = X[u.src0 + dot(k, u.ss)];
-}`;
+  const p = {
+    key: 'graph_copy_box',
+    uniforms: 'extent: vec4u, ss: vec4u, ds: vec4u, src0: u32, dst0: u32',
+    inputs: ['X'],
+    count: 'u.extent.x * u.extent.y * u.extent.z * u.extent.w',
+    body: `let k = coords(i, u.extent);
+  Y[u.dst0 + dot(k, u.ds)] = X[u.src0 + dot(k, u.ss)];`,
+  };
   const uniforms = vec4(vec4(vec4(new Uniforms(), box), ss), ds)
     .u32(base(c.srcShape, c.srcStart))
     .u32(base(c.dstShape, c.dstStart)).buffer;
-  rt.run({ program: program('graph_copy_box', code), inputs: [src], outputs: [dst], uniforms, workgroups: linearWorkgroups(n) });
+  launch(rt, p, [src], dst, uniforms, n);
 }
-
-const dot = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i], 0);
 
 /** y = c != 0 ? a : b, the three broadcast to `out`. */
 export function where(
@@ -70,24 +49,16 @@ export function where(
 ) {
   const d = padded(out);
   const n = d.reduce((p, q) => p * q, 1);
-  const code = () => /* wgsl */ `
-struct U { d: vec4u, sc: vec4u, sa: vec4u, sb: vec4u }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> C: array<f32>;
-@group(0) @binding(2) var<storage, read> A: array<f32>;
-@group(0) @binding(3) var<storage, read> B: array<f32>;
-@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
-${LINEAR_INDEX}
-${COORDS}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= u.d.x * u.d.y * u.d.z * u.d.w) { return; }
-  let k = coords(i, u.d);
-  Y[i] = select(B[dot(k, u.sb)], A[dot(k, u.sa)], C[dot(k, u.sc)] != 0.0);
-}`;
+  const p = {
+    key: 'graph_where',
+    uniforms: 'd: vec4u, sc: vec4u, sa: vec4u, sb: vec4u',
+    inputs: ['C', 'A', 'B'],
+    count: 'u.d.x * u.d.y * u.d.z * u.d.w',
+    body: `let k = coords(i, u.d);
+  Y[i] = select(B[dot(k, u.sb)], A[dot(k, u.sa)], C[dot(k, u.sc)] != 0.0);`,
+  };
   const uniforms = vec4(vec4(vec4(vec4(new Uniforms(), d), broadcastStrides(c.shape, d)), broadcastStrides(a.shape, d)), broadcastStrides(b.shape, d)).buffer;
-  rt.run({ program: program('graph_where', code), inputs: [c.buffer, a.buffer, b.buffer], outputs: [y], uniforms, workgroups: linearWorkgroups(n) });
+  launch(rt, p, [c.buffer, a.buffer, b.buffer], y, uniforms, n);
 }
 
 /**
@@ -102,25 +73,7 @@ export function gatherRows(rt: GpuRuntime, grad: boolean, src: GPUBuffer, indice
   Y[i] = s;`
     : `let k = u32(clamp(round(I[i / u.row]), 0.0, f32(u.rows - 1u)));
   Y[i] = X[k * u.row + i % u.row];`;
-  const code = () => /* wgsl */ `
-struct U { n: u32, row: u32, count: u32, rows: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> I: array<f32>;
-@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
-${LINEAR_INDEX}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= u.n) { return; }
-  ${body}
-}`;
   const n = (grad ? rows : count) * row;
-  rt.run({
-    program: program(`graph_gather:${grad}`, code),
-    inputs: [src, indices],
-    outputs: [y],
-    uniforms: new Uniforms().u32(n).u32(row).u32(count).u32(rows).buffer,
-    workgroups: linearWorkgroups(n),
-  });
+  const p = { key: `graph_gather:${grad}`, uniforms: 'n: u32, row: u32, count: u32, rows: u32', inputs: ['X', 'I'], count: 'u.n', body };
+  launch(rt, p, [src, indices], y, new Uniforms().u32(n).u32(row).u32(count).u32(rows).buffer, n);
 }

@@ -33,32 +33,50 @@ fn coords(i: u32, d: vec4u) -> vec4u {
   return vec4u(r / d.y, c1, c2, c3);
 }`;
 
+/**
+ * A graph program: one invocation per element it writes (`i`, while `i < count`), its uniform struct's fields, its
+ * f32 inputs bound in order after the uniforms, then the output `Y`; `fns` are WGSL helpers it calls. Every graph
+ * kernel is one of these, so only its body is its own.
+ */
+export interface PerElement {
+  key: string;
+  uniforms: string;
+  inputs: string[];
+  count: string;
+  body: string;
+  fns?: string;
+}
+
+const shader = (p: PerElement) => /* wgsl */ `${p.fns ?? ''}
+struct U { ${p.uniforms} }
+@group(0) @binding(0) var<uniform> u: U;
+${p.inputs.map((name, k) => `@group(0) @binding(${k + 1}) var<storage, read> ${name}: array<f32>;`).join('\n')}
+@group(0) @binding(${p.inputs.length + 1}) var<storage, read_write> Y: array<f32>;
+${LINEAR_INDEX}
+${COORDS}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = linearIndex(gid, nwg);
+  if (i >= ${p.count}) { return; }
+  ${p.body}
+}`;
+
 const programs = new Map<string, { key: string; code: string }>();
-export function program(key: string, code: () => string) {
-  let p = programs.get(key);
-  if (!p) {
-    p = { key, code: code() };
-    programs.set(key, p);
+
+/** Dispatch `p` over `n` invocations; its code is generated once per key. */
+export function launch(rt: GpuRuntime, p: PerElement, inputs: GPUBuffer[], y: GPUBuffer, uniforms: ArrayBuffer, n: number) {
+  let program = programs.get(p.key);
+  if (!program) {
+    program = { key: p.key, code: shader(p) };
+    programs.set(p.key, program);
   }
-  return p;
+  rt.run({ program, inputs, outputs: [y], uniforms, workgroups: linearWorkgroups(n) });
 }
 
 /** y = f(x) elementwise; `expr` is WGSL in `x`, which may call the functions in `fns`. */
 export function unary(rt: GpuRuntime, expr: string, x: GPUBuffer, y: GPUBuffer, n: number, fns = '') {
-  const code = () => /* wgsl */ `${fns}
-struct U { n: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-${LINEAR_INDEX}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= u.n) { return; }
-  let x = X[i];
-  Y[i] = ${expr};
-}`;
-  rt.run({ program: program(`graph_unary:${expr}`, code), inputs: [x], outputs: [y], uniforms: new Uniforms().u32(n).buffer, workgroups: linearWorkgroups(n) });
+  const p = { key: `graph_unary:${expr}`, uniforms: 'n: u32', inputs: ['X'], count: 'u.n', body: `let x = X[i];\n  Y[i] = ${expr};`, fns };
+  launch(rt, p, [x], y, new Uniforms().u32(n).buffer, n);
 }
 
 /** y = f(a, b) with a and b broadcast to `out`; `expr` is WGSL in `a` and `b`, which may call the functions in `fns`. */
@@ -73,25 +91,19 @@ export function binary(
 ) {
   const d = padded(out);
   const n = d.reduce((p, q) => p * q, 1);
-  const code = () => /* wgsl */ `${fns}
-struct U { d: vec4u, sa: vec4u, sb: vec4u, n: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
-${LINEAR_INDEX}
-${COORDS}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= u.n) { return; }
-  let c = coords(i, u.d);
+  const p = {
+    key: `graph_binary:${expr}`,
+    uniforms: 'd: vec4u, sa: vec4u, sb: vec4u, n: u32',
+    inputs: ['A', 'B'],
+    count: 'u.n',
+    body: `let c = coords(i, u.d);
   let a = A[dot(c, u.sa)];
   let b = B[dot(c, u.sb)];
-  Y[i] = ${expr};
-}`;
+  Y[i] = ${expr};`,
+    fns,
+  };
   const uniforms = vec4(vec4(vec4(new Uniforms(), d), broadcastStrides(a.shape, d)), broadcastStrides(b.shape, d)).u32(n).buffer;
-  rt.run({ program: program(`graph_binary:${expr}`, code), inputs: [a.buffer, b.buffer], outputs: [y], uniforms, workgroups: linearWorkgroups(n) });
+  launch(rt, p, [a.buffer, b.buffer], y, uniforms, n);
 }
 
 /** y[out] = sum, mean or max of x over the axes where `out` has 1 and x does not (out padded like x). */
@@ -101,30 +113,23 @@ export function reduceTo(rt: GpuRuntime, op: 'sum' | 'mean' | 'max', x: { buffer
   const red = din.map((d, i) => (dout[i] === 1 ? d : 1));
   const n = dout.reduce((p, q) => p * q, 1);
   const count = red.reduce((p, q) => p * q, 1);
-  const step = op === 'max' ? 'acc = max(acc, v);' : 'acc += v;';
-  const code = () => /* wgsl */ `
-struct U { dout: vec4u, red: vec4u, sin: vec4u, n: u32, count: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-${LINEAR_INDEX}
-${COORDS}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let o = linearIndex(gid, nwg);
-  if (o >= u.n) { return; }
-  let base = dot(coords(o, u.dout), u.sin);
+  const p = {
+    key: `graph_reduce:${op}`,
+    uniforms: 'dout: vec4u, red: vec4u, sin: vec4u, n: u32, count: u32',
+    inputs: ['X'],
+    count: 'u.n',
+    body: `let base = dot(coords(i, u.dout), u.sin);
   var acc = X[base];
   for (var k = 1u; k < u.count; k++) {
     let v = X[base + dot(coords(k, u.red), u.sin)];
-    ${step}
+    ${op === 'max' ? 'acc = max(acc, v);' : 'acc += v;'}
   }
-  Y[o] = ${op === 'mean' ? 'acc / f32(u.count)' : 'acc'};
-}`;
+  Y[i] = ${op === 'mean' ? 'acc / f32(u.count)' : 'acc'};`,
+  };
   const uniforms = vec4(vec4(vec4(new Uniforms(), dout), red), contiguous(din))
     .u32(n)
     .u32(count).buffer;
-  rt.run({ program: program(`graph_reduce:${op}`, code), inputs: [x.buffer], outputs: [y], uniforms, workgroups: linearWorkgroups(n) });
+  launch(rt, p, [x.buffer], y, uniforms, n);
 }
 
 /** y = x with its axes permuted (y's axis i is x's axis perm[i]). */
@@ -135,24 +140,12 @@ export function permute(rt: GpuRuntime, x: { buffer: GPUBuffer; shape: number[] 
   const sin = contiguous(din);
   const dout = full.map((p) => din[p]);
   const n = dout.reduce((p, q) => p * q, 1);
-  const code = () => /* wgsl */ `
-struct U { dout: vec4u, s: vec4u, n: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-${LINEAR_INDEX}
-${COORDS}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= u.n) { return; }
-  Y[i] = X[dot(coords(i, u.dout), u.s)];
-}`;
+  const p = { key: 'graph_permute', uniforms: 'dout: vec4u, s: vec4u, n: u32', inputs: ['X'], count: 'u.n', body: 'Y[i] = X[dot(coords(i, u.dout), u.s)];' };
   const uniforms = vec4(
     vec4(new Uniforms(), dout),
-    full.map((p) => sin[p]),
+    full.map((q) => sin[q]),
   ).u32(n).buffer;
-  rt.run({ program: program('graph_permute', code), inputs: [x.buffer], outputs: [y], uniforms, workgroups: linearWorkgroups(n) });
+  launch(rt, p, [x.buffer], y, uniforms, n);
 }
 
 /**
@@ -160,17 +153,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
  * stride `inner`, shifted by the slice's maximum.
  */
 export function softmaxAlong(rt: GpuRuntime, log: boolean, x: GPUBuffer, y: GPUBuffer, outer: number, n: number, inner: number) {
-  const code = () => /* wgsl */ `
-struct U { slices: u32, n: u32, inner: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-${LINEAR_INDEX}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let r = linearIndex(gid, nwg);
-  if (r >= u.slices) { return; }
-  let base = (r / u.inner) * u.n * u.inner + r % u.inner;
+  const p = {
+    key: `graph_softmax:${log}`,
+    uniforms: 'slices: u32, n: u32, inner: u32',
+    inputs: ['X'],
+    count: 'u.slices',
+    body: `let base = (i / u.inner) * u.n * u.inner + i % u.inner;
   var m = X[base];
   for (var k = 1u; k < u.n; k++) { m = max(m, X[base + k * u.inner]); }
   var s = 0.0;
@@ -179,16 +167,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   for (var k = 0u; k < u.n; k++) {
     let at = base + k * u.inner;
     Y[at] = ${log ? 'X[at] - lse' : 'exp(X[at] - lse)'};
-  }
-}`;
+  }`,
+  };
   const slices = outer * inner;
-  rt.run({
-    program: program(`graph_softmax:${log}`, code),
-    inputs: [x],
-    outputs: [y],
-    uniforms: new Uniforms().u32(slices).u32(n).u32(inner).buffer,
-    workgroups: linearWorkgroups(slices),
-  });
+  launch(rt, p, [x], y, new Uniforms().u32(slices).u32(n).u32(inner).buffer, slices);
 }
 
 /**
@@ -210,28 +192,22 @@ export function batchedMatmul(
     return [dims[1] === 1 && batch[1] !== 1 ? 0 : per, dims[0] === 1 && batch[0] !== 1 ? 0 : dims[1] * per].reverse();
   };
   const total = batch[0] * batch[1] * m * n;
-  const code = () => /* wgsl */ `
-struct U { m: u32, n: u32, k: u32, b1: u32, sa: vec2u, sb: vec2u, total: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
-${LINEAR_INDEX}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = linearIndex(gid, nwg);
-  if (i >= u.total) { return; }
-  let col = i % u.n;
+  const p = {
+    key: 'graph_batched_matmul',
+    uniforms: 'm: u32, n: u32, k: u32, b1: u32, sa: vec2u, sb: vec2u, total: u32',
+    inputs: ['A', 'B'],
+    count: 'u.total',
+    body: `let col = i % u.n;
   let row = (i / u.n) % u.m;
   let bi = i / (u.m * u.n);
   let c = vec2u(bi / u.b1, bi % u.b1);
   let ao = dot(c, u.sa) + row * u.k;
   let bo = dot(c, u.sb) + col;
   var s = 0.0;
-  for (var p = 0u; p < u.k; p++) { s += A[ao + p] * B[bo + p * u.n]; }
-  Y[i] = s;
-}`;
+  for (var q = 0u; q < u.k; q++) { s += A[ao + q] * B[bo + q * u.n]; }
+  Y[i] = s;`,
+  };
   const [sa, sb] = [strides(a, m * k), strides(b, k * n)];
   const uniforms = new Uniforms().u32(m).u32(n).u32(k).u32(batch[1]).u32(sa[0]).u32(sa[1]).u32(sb[0]).u32(sb[1]).u32(total).buffer;
-  rt.run({ program: program('graph_batched_matmul', code), inputs: [a.buffer, b.buffer], outputs: [y], uniforms, workgroups: linearWorkgroups(total) });
+  launch(rt, p, [a.buffer, b.buffer], y, uniforms, total);
 }

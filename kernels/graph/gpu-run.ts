@@ -15,12 +15,17 @@ export function gpuGap(graph: Graph): string | undefined {
 
 /** The same for a graph model: both its training-step and inference graphs must run. */
 export function graphGpuGap(spec: GraphModelSpec): string | undefined {
-  try {
-    return gpuGap(trainingStepGraph(spec)) ?? gpuGap(inferenceStepGraph(spec));
-  } catch (e) {
-    return (e as Error).message; // a spec that builds no graph runs nowhere; the job's own checks say why
+  // Asked on every engine choice for the job's spec: the two graphs are built once per spec object.
+  if (!gaps.has(spec)) {
+    try {
+      gaps.set(spec, gpuGap(trainingStepGraph(spec)) ?? gpuGap(inferenceStepGraph(spec)));
+    } catch (e) {
+      gaps.set(spec, (e as Error).message); // a spec that builds no graph runs nowhere; the job's own checks say why
+    }
   }
+  return gaps.get(spec);
 }
+const gaps = new WeakMap<GraphModelSpec, string | undefined>();
 
 /**
  * Runs `graph` on our WGSL kernels and reads back `wanted`. Every value lives until the run ends (aliases share
