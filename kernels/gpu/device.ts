@@ -70,5 +70,5 @@ export async function openGpu(gpu: GPU, onError: (message: string) => void, adap
     N,
     K,
   }));
-  return { device, adapter: summary, limits, features: [...device.features], software, subgroupMaxSize: info.subgroupMaxSize ?? 0, subgroupMatrixConfigs };
+  return { device, adapter: summary, limits, features: [...adapter.features], software, subgroupMaxSize: info.subgroupMaxSize ?? 0, subgroupMatrixConfigs };
 }
