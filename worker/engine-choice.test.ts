@@ -43,6 +43,15 @@ describe('engine choice by measurement', () => {
     expect(slow.builds + fast.builds).toBe(builds + 1);
   });
 
+  it('reports an engine slower than a sample a second by two digits, not as 0 (unmeasured)', async () => {
+    const [crawl, fast] = [engine('crawl', 2500), engine('fast', 0)];
+    const { rates } = await new EngineChooser([crawl, fast], memoryCache(), 60).model(MODEL);
+    const slow = rates.find((r) => r.engine === 'crawl');
+    expect(slow?.samplesPerSec).toBeGreaterThan(0.2);
+    expect(slow?.samplesPerSec).toBeLessThan(1);
+    expect(Number.isInteger(rates.find((r) => r.engine === 'fast')?.samplesPerSec)).toBe(true);
+  }, 30_000);
+
   it('rates an engine far too slow for the model by one sample, without a full batch', async () => {
     const { measure } = await import('./engine-choice');
     const cpu = kernelsEngine(new CpuBackend());

@@ -74,7 +74,9 @@ export class EngineChooser {
           await this.cache.put(key, new TextEncoder().encode(String(samplesPerSec)));
         }
       }
-      if (samplesPerSec >= 0) rates.push({ engine: engine.name, adapter: engine.adapter, samplesPerSec: Math.round(samplesPerSec) });
+      // Whole samples/s, except below one, where two digits keep a slow engine from reading as unmeasured (0).
+      const rate = samplesPerSec >= 1 ? Math.round(samplesPerSec) : Number(samplesPerSec.toPrecision(2));
+      if (samplesPerSec >= 0) rates.push({ engine: engine.name, adapter: engine.adapter, samplesPerSec: rate });
     }
     return rates.sort((a, b) => b.samplesPerSec - a.samplesPerSec);
   }
