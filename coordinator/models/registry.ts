@@ -22,7 +22,7 @@ export type RegisteredModel = Omit<ModelInfo, 'ops'> & { name: string; ops?: str
  */
 export class ModelRegistry {
   private readonly checker = new Piscina({
-    filename: new URL('./check-thread-entry.mjs', import.meta.url).href,
+    filename: new URL('./check-thread-entry.cjs', import.meta.url).href,
     minThreads: 0,
     maxThreads: 1,
     idleTimeout: 30_000,

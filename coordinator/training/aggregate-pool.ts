@@ -27,7 +27,7 @@ export class AggregationPool {
     this.threads = Math.max(0, threads);
     if (this.threads > 0)
       this.pool = new Piscina({
-        filename: new URL('./weighted-sum.mjs', import.meta.url).href,
+        filename: new URL('./weighted-sum-thread.cjs', import.meta.url).href,
         minThreads: this.threads,
         maxThreads: this.threads,
         idleTimeout: 60_000,

@@ -37,7 +37,7 @@ export const evaluateOnCpu: Evaluator = async (spec, params, data, samples) => {
 
 /** One onnxruntime-node thread (eval-thread.ts), started when first used. */
 export const onnxThread = () =>
-  new Piscina({ filename: new URL('./eval-thread-entry.mjs', import.meta.url).href, minThreads: 0, maxThreads: 1, idleTimeout: 60_000 });
+  new Piscina({ filename: new URL('./eval-thread-entry.cjs', import.meta.url).href, minThreads: 0, maxThreads: 1, idleTimeout: 60_000 });
 
 /**
  * Evaluations on onnxruntime-node in a piscina thread, so a 10,000-image test pass never holds the event loop.
