@@ -30,6 +30,8 @@ interface Outcome {
   allBytes: number;
   /** Mean seconds per round: wall, worker compute (one shard, summed over the round's shards / workers), close. */
   perRound: { wall: number; compute: number; close: number };
+  /** Mean milliseconds of each part of a close (grid_round_close_part_seconds). */
+  closeParts: Record<string, number>;
 }
 
 const base = {
@@ -102,10 +104,17 @@ async function run(label: string, workers: number, over: Record<string, unknown>
     compute: computeMs.reduce((a, b) => a + b, 0) / 1000 / rounds / workers,
     close: metric('grid_round_close_seconds_sum') / Math.max(1, metric('grid_round_close_seconds_count')),
   };
+  const closeParts = Object.fromEntries(
+    [...metrics.matchAll(/^grid_round_close_part_seconds_sum\{part="(\w+)"\} (\S+)$/gm)].map(([, part, sum]) => [
+      part,
+      (Number(sum) * 1000) / Math.max(1, metric(`grid_round_close_part_seconds_count\\{part="${part}"\\}`)),
+    ]),
+  );
   return {
     label,
     workers,
     reached,
+    closeParts,
     accuracy,
     seconds,
     samplesPerSecond: samples / seconds,
@@ -180,6 +189,8 @@ async function benchSync(counts: number[], runs: Outcome[], add: (r: Promise<Out
       `  a round of "${r.label}": ${(wall * 1000).toFixed(1)} ms = worker compute ${(compute * 1000).toFixed(1)} ms + close (aggregate, step, store) ` +
         `${(close * 1000).toFixed(1)} ms + transfer, leasing and waiting ${((wall - compute - close) * 1000).toFixed(1)} ms`,
     );
+    const parts = Object.entries(r.closeParts).map(([part, ms]) => `${part} ${ms.toFixed(2)}`);
+    console.log(`    the close, part by part (ms): ${parts.join(', ')}`);
   }
 }
 

@@ -28,6 +28,13 @@ export class Metrics {
     buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10],
     registers: this.r,
   });
+  readonly roundClosePartSeconds = new Histogram({
+    name: 'grid_round_close_part_seconds',
+    help: 'Each part of a round close: waiting for its result writes, combining, the optimizer step, the store, publishing',
+    labelNames: ['part'],
+    buckets: [0.0001, 0.0005, 0.002, 0.01, 0.05, 0.5, 5],
+    registers: this.r,
+  });
   readonly backups = new Counter({
     name: 'grid_backup_leases_total',
     help: 'Backup leases of late shards given to idle workers (the first valid result wins)',
@@ -59,6 +66,16 @@ export class Metrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     this.buildInfo.set({ version: VERSION, node: process.version }, 1);
+  }
+
+  /** Run one asynchronous part of a round close, timed into grid_round_close_part_seconds. */
+  async closePart<T>(part: 'writes' | 'judge' | 'combine' | 'step' | 'store', f: () => T | Promise<T>): Promise<T> {
+    const end = this.roundClosePartSeconds.startTimer({ part });
+    try {
+      return await f();
+    } finally {
+      end();
+    }
   }
 
   /** A job's round closed: its per-job series move. */

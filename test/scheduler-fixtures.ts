@@ -21,15 +21,17 @@ export const job = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-/** A worker as the scheduler sees it, recording what it is sent. */
+/** A worker as the scheduler sees it, recording what it is sent (messages, and the binary frames pushed to it). */
 export function link(id: string, tokenId: number | null = null) {
   const inbox: ServerMessage[] = [];
-  const l: WorkerLink & { inbox: ServerMessage[]; assigns(): Assignment[] } = {
+  const frames: Uint8Array[] = [];
+  const l: WorkerLink & { inbox: ServerMessage[]; frames: Uint8Array[]; assigns(): Assignment[] } = {
     id,
     name: id,
     kind: 'native',
     tokenId,
-    send: (m) => inbox.push(m),
+    send: (m) => (m instanceof Uint8Array ? frames.push(m) : inbox.push(m)),
+    frames,
     close: () => {},
     inbox,
     assigns: () => inbox.filter((m): m is Assignment => m.type === 'assign'),

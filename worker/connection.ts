@@ -10,6 +10,8 @@ export interface ConnectionEvents {
   /** About to connect to `base` (the next coordinator in turn after a failure). */
   connecting(base: string): void;
   message(msg: ServerMessage): void;
+  /** A binary frame the coordinator pushed (the parameters of the version the next assignment needs). */
+  frame(bytes: Uint8Array): void;
   badMessage(error: unknown): void;
   /** The socket closed; `retryInMs` when it will reconnect, undefined when it stops for good. */
   closed(code: number, reason: string, retryInMs?: number): void;
@@ -26,7 +28,7 @@ export class Connection {
   private stopping = false;
   /** Bytes sent (results, messages): what the volunteer's uplink gave. */
   bytesSent = 0;
-  /** Bytes of messages received (assignments, acks). */
+  /** Bytes of messages received (assignments, acks, pushed parameters). */
   bytesReceived = 0;
 
   constructor(
@@ -48,6 +50,10 @@ export class Connection {
       this.send({ type: 'hello', protocol: PROTOCOL_VERSION, name: this.o.name, workerId: this.hello(), capabilities: this.o.capabilities });
     };
     ws.onmessage = (ev) => {
+      if (ev.data instanceof ArrayBuffer) {
+        this.bytesReceived += ev.data.byteLength;
+        return this.events.frame(new Uint8Array(ev.data));
+      }
       if (typeof ev.data !== 'string') return;
       this.bytesReceived += ev.data.length;
       let msg: ServerMessage;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFrame } from '../protocol/frames';
+import { decodeFrame, decodeTensor } from '../protocol/frames';
 import { parameterCount } from '../protocol/model';
+import { stepPublished } from '../protocol/params-delta';
 import { type WorkerEvent, WorkerLoop } from './loop';
 import { assignment, MODEL, scriptedWorker, settled, toyCoordinator } from './testing.fixtures';
 
@@ -115,5 +116,57 @@ describe('worker loop against a scripted socket and clock', () => {
     await clock.advance(1000);
     await eventually(events, 'computed');
     expect(ws.messages().find((m) => m.type === 'result')).toMatchObject({ assignmentId: 11 });
+  });
+
+  it('computes on parameters pushed over the socket without fetching them, a delta on top of the version before', async () => {
+    const coord = await toyCoordinator();
+    const { options, sockets, events } = scriptedWorker(coord.fetch);
+    const loop = new WorkerLoop(options);
+    loop.start();
+    const ws = sockets[0];
+    ws.open();
+    ws.push(coord.params);
+    ws.deliver(assignment(12));
+    await eventually(events, 'computed');
+    const shadow = decodeTensor(decodeFrame(coord.params));
+    ws.push(
+      stepPublished(
+        shadow,
+        shadow.map((v, i) => v + i * 1e-3),
+        1,
+        1,
+      ),
+    );
+    ws.deliver(assignment(13, { paramsVersion: 1, paramsUrl: '/api/jobs/1/params?version=1' }));
+    await eventually(events, 'computed', (e) => e.ms !== undefined && ws.messages().filter((m) => m.type === 'result').length === 2);
+    expect(coord.requests.filter((u) => u.includes('/params'))).toEqual([]);
+    expect(ws.messages().filter((m) => m.type === 'result')).toMatchObject([
+      { assignmentId: 12, paramsVersion: 0 },
+      { assignmentId: 13, paramsVersion: 1 },
+    ]);
+    expect(loop.bytesReceived).toBeGreaterThan(coord.params.byteLength);
+  });
+
+  it('reports a pushed delta that does not check out and fetches a full copy for the assignment instead', async () => {
+    const coord = await toyCoordinator();
+    const { options, sockets, events } = scriptedWorker(coord.fetch);
+    new WorkerLoop(options).start();
+    const ws = sockets[0];
+    ws.open();
+    ws.push(coord.params);
+    const shadow = decodeTensor(decodeFrame(coord.params)).fill(0.5); // not what the worker holds
+    const delta = stepPublished(
+      shadow,
+      shadow.map((v) => v + 1e-2),
+      1,
+      1,
+    );
+    ws.push(delta);
+    expect(await eventually(events, 'refused')).toMatchObject({ code: 'BAD_FRAME', message: expect.stringContaining('do not match') });
+    ws.push(delta.subarray(0, 20));
+    expect(await eventually(events, 'refused', (e) => e.message !== undefined && String(e.message).includes('header'))).toMatchObject({ code: 'BAD_FRAME' });
+    ws.deliver(assignment(14, { paramsVersion: 1, paramsUrl: '/api/jobs/1/params?version=1' }));
+    await eventually(events, 'computed');
+    expect(coord.requests.filter((u) => u.includes('/params'))).toEqual([expect.stringContaining('/api/jobs/1/params?version=1')]);
   });
 });

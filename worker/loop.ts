@@ -52,6 +52,7 @@ export class WorkerLoop {
           this.data.base = base;
         },
         message: (msg) => void this.onMessage(msg),
+        frame: (bytes) => this.onFrame(bytes),
         badMessage: (e) => this.emit({ type: 'refused', code: 'BAD_MESSAGE', message: String(e) }),
         closed: (code, reason, retryInMs) => this.closed(code, reason, retryInMs),
       },
@@ -136,6 +137,16 @@ export class WorkerLoop {
       case 'error':
         this.emit({ type: 'refused', code: msg.code, message: msg.message, assignmentId: msg.assignmentId });
         return;
+    }
+  }
+
+  /** A pushed frame goes to the runner that takes it; one no runner takes is reported, never fatal. */
+  private onFrame(bytes: Uint8Array) {
+    try {
+      if (Object.values(this.runners).some((r) => r.offer?.(bytes))) return;
+      this.emit({ type: 'refused', code: 'BAD_FRAME', message: 'a pushed frame no runner takes' });
+    } catch (e) {
+      this.emit({ type: 'refused', code: 'BAD_FRAME', message: String((e as Error)?.message ?? e) });
     }
   }
 

@@ -69,6 +69,10 @@ export class ScriptedSocket implements SocketLike {
   deliver(msg: ServerMessage) {
     this.onmessage?.({ data: JSON.stringify(msg) });
   }
+  /** Deliver a binary frame, as the coordinator pushes parameters. */
+  push(frame: Uint8Array) {
+    this.onmessage?.({ data: frame.slice().buffer });
+  }
   drop(code: number, reason = '') {
     if (this.readyState === 3) return;
     this.readyState = 3;
@@ -116,7 +120,7 @@ export async function toyCoordinator() {
     gate = new Promise((r) => (release = r));
     return release;
   };
-  return { fetch: fetch as unknown as WorkerOptions['fetch'], requests, hold, chunkBytes: chunk.byteLength, paramsBytes: params.byteLength };
+  return { fetch: fetch as unknown as WorkerOptions['fetch'], requests, hold, chunkBytes: chunk.byteLength, paramsBytes: params.byteLength, params };
 }
 
 export const assignment = (id: number, over: Partial<Assignment> = {}): Assignment => ({

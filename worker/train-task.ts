@@ -1,6 +1,6 @@
 import type { Engine } from '../kernels/engine';
 import { type InnerState, newInnerState } from '../kernels/inner-state';
-import { dtypeOf, encodeTensor, frameBytes } from '../protocol/frames';
+import { decodeFrame, dtypeOf, encodeTensor, frameBytes } from '../protocol/frames';
 import type { Assignment } from '../protocol/messages';
 import { parameterCount } from '../protocol/model';
 import { readParams } from '../protocol/params-delta';
@@ -25,7 +25,7 @@ export class TrainingRunner implements ShardRunner<Assignment> {
   /** Error feedback per job: what compression dropped from the last result, added to the next one. */
   private readonly residuals = new PerJob<Float32Array>();
   private readonly inner = new PerJob<InnerState>();
-  /** The parameters last fetched: a delta from them is all the next version costs. */
+  /** The parameters last fetched or pushed: a delta from them is all the next version costs. */
   private held?: { job: number; version: number; values: Float32Array };
   /** The engine ranking last announced, so each model's choice is reported once. */
   private announced?: EngineRate[];
@@ -54,6 +54,20 @@ export class TrainingRunner implements ShardRunner<Assignment> {
 
   private prior(a: Assignment) {
     return this.held?.job === a.jobId && this.held.version === a.paramsVersion - 1 ? this.held.values : undefined;
+  }
+
+  /**
+   * Parameters the coordinator pushed ahead of the assignment that needs them (a full copy, or a delta from the copy
+   * held); the assignment then finds them held. One that does not check out is dropped: the assignment fetches.
+   */
+  offer(bytes: Uint8Array): boolean {
+    const head = decodeFrame(bytes);
+    if (head.kind !== 'params' && head.kind !== 'params-delta') return false;
+    const version = head.round;
+    const prior = this.held?.job === head.job && this.held.version === version - 1 ? this.held.values : undefined;
+    if (head.kind === 'params-delta' && !prior) return true; // nothing to apply it to: the assignment fetches a full copy
+    this.held = { job: head.job, version, values: readParams(bytes, prior) };
+    return true;
   }
 
   /** The assignment's parameters: held, or a delta from the version before (when the job sends them), or a full copy. */

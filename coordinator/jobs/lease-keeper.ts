@@ -60,8 +60,22 @@ export class LeaseKeeper {
       live: true,
     });
     const about = run.about ? { about: run.about } : {};
+    this.pushParams(run, w, id);
     w.link.send({ ...run.kind.assignment(run, shard, id), ...about });
     this.o.metrics.shardsAssigned.inc();
+  }
+
+  /**
+   * Send the parameters the assignment needs over the socket just before it, unless this connection has them: the
+   * worker then starts at once instead of fetching them (a delta when the job sends deltas and it holds the version
+   * before). The fetch stays for a worker whose copy did not check out.
+   */
+  private pushParams(run: Run, w: ConnectedWorker, assignmentId: number) {
+    if (!run.kind.params) return;
+    const held = w.params?.job === run.id ? w.params.version : undefined;
+    if (held === run.version) return;
+    w.link.send(run.kind.params(run, held), assignmentId);
+    w.params = { job: run.id, version: run.version };
   }
 
   /** End `workerId`'s lease of `shard` (pending or written); the shard goes back to the pool. */

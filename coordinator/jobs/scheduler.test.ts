@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeFrame, encodeTensor } from '../../protocol/frames';
 import type { Assignment } from '../../protocol/messages';
+import { readParams } from '../../protocol/params-delta';
 import { assigned, CSV, gradient, job, link, N, result, settle } from '../../test/scheduler-fixtures';
 import { DIALECTS, freshStore } from '../../test/stores';
 import { DatasetRegistry } from '../data/dataset-registry';
@@ -50,6 +51,24 @@ for (const dialect of DIALECTS)
         [0, 0],
         [0, 1],
       ]);
+    });
+
+    it('pushes the parameters over the socket before the first assignment of each version, a delta once the worker holds the one before', async () => {
+      await scheduler.submit(job({ download: 'int8-delta' }), null);
+      const w = link('worker-push-01');
+      scheduler.dispatcher.addWorker(w);
+      scheduler.dispatcher.ready(w.id, 1);
+      const [first] = await assigned(w, 1);
+      expect(w.frames.map((f) => decodeFrame(f)).map((f) => [f.kind, f.round])).toEqual([['params', 0]]);
+      await scheduler.result(w.id, result(first), gradient(first));
+      const [, second] = await assigned(w, 2);
+      expect([first.paramsVersion, second.paramsVersion, w.frames.length]).toEqual([0, 0, 1]); // the same version: nothing more
+      await scheduler.result(w.id, result(second), gradient(second));
+      const third = (await assigned(w, 3))[2];
+      expect(third.paramsVersion).toBe(1);
+      expect(decodeFrame(w.frames[1])).toMatchObject({ kind: 'params-delta', round: 1, count: N });
+      const held = readParams(w.frames[1], readParams(w.frames[0])); // checks the hash it carries
+      expect(held.length).toBe(N);
     });
 
     it('hands the shard of a worker that left while its lease was being written to the next worker', async () => {

@@ -11,7 +11,7 @@ export interface WorkerPort {
   ready(workerId: string, slots: number): void;
   release(workerId: string, assignmentId: number, reason?: string): Promise<void>;
   result(workerId: string, meta: ResultMeta, frame: Frame): Promise<void>;
-  /** Bytes moved on a worker's connection; an upload that carries a result for `assignmentId` counts for its job too. */
+  /** Bytes moved on a worker's connection; a result up or parameters down for `assignmentId` count for its job too. */
   countBytes(direction: 'up' | 'down', bytes: number, workerId?: string, assignmentId?: number): void;
 }
 

@@ -16,7 +16,8 @@ export interface WorkerLink {
   samplesPerSec?: number;
   /** The volunteer's bandwidth cap, bytes per hour (up and down together), when it set one. */
   bytesPerHour?: number;
-  send(msg: ServerMessage): void;
+  /** Send a message or a binary frame; bytes sent for an assignment (its parameters) count for its job too. */
+  send(msg: ServerMessage | Uint8Array, forAssignment?: number): void;
   /** End the connection (quarantine, revoked token). */
   close(code: number, reason: string): void;
 }
@@ -30,6 +31,8 @@ export interface ConnectedWorker {
   rate: number;
   /** Whether `rate` is observed (it has had a result accepted), not only claimed: only observed rates hold others back. */
   observed: boolean;
+  /** The parameters last pushed on this connection: the next push is a delta from them, or nothing. */
+  params?: { job: number; version: number };
   /** Counted in `eligible`: not quarantined, and taking work (a paused volunteer, or one out of bandwidth, is not). */
   counted: boolean;
 }

@@ -60,11 +60,11 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
       ws.end(4001, 'token revoked');
     }
   });
-  const send = (ws: UWS.WebSocket<Conn>, msg: ServerMessage | Uint8Array) => {
+  const send = (ws: UWS.WebSocket<Conn>, msg: ServerMessage | Uint8Array, forAssignment?: number) => {
     const c = ws.getUserData();
     if (c.closed) return;
     const data = msg instanceof Uint8Array ? msg : JSON.stringify(msg);
-    o.port.countBytes('down', data.length, c.link?.id); // messages are ASCII JSON: length is bytes
+    o.port.countBytes('down', data.length, c.link?.id, forAssignment); // messages are ASCII JSON: length is bytes
     if (c.queue.length || ws.getBufferedAmount() > HIGH_WATER) c.queue.push(data);
     else ws.send(data, typeof data !== 'string');
   };
@@ -127,7 +127,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
       volunteer: c.volunteer,
       trusted: c.trusted,
       isClosed: () => c.closed,
-      send: (m: ServerMessage) => send(ws, m),
+      send: (m: ServerMessage | Uint8Array, forAssignment?: number) => send(ws, m, forAssignment),
       close: (code: number, reason: string) => {
         if (!c.closed) ws.end(code, reason);
       },

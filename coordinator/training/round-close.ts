@@ -22,10 +22,11 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, trust:
   const t = run.data;
   const { spec } = t;
   const round = run.round;
-  if ((await Promise.all(round.writes)).includes(false)) throw new Error('a result of this round could not be recorded');
+  const part = ctx.metrics.closePart.bind(ctx.metrics);
+  if ((await part('writes', () => Promise.all(round.writes))).includes(false)) throw new Error('a result of this round could not be recorded');
   // The operator's own machines are not judged: a round of only their results is combined as it is.
   const judged = judgedByReference(spec) && primaries(round).some((s) => !ctx.trusted((s.result as ShardResult).workerId));
-  const flagged = judged ? await stepTrusted(ctx, pool, trust, run) : await stepByRule(pool, run, !judgedByReference(spec));
+  const flagged = judged ? await part('judge', () => stepTrusted(ctx, pool, trust, run)) : await stepByRule(ctx, pool, run, !judgedByReference(spec));
   if (flagged?.size) {
     await ctx.reopen(flagged);
     return undefined;
@@ -37,19 +38,23 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, trust:
   next.closing = last; // past the last round nothing is handed out, while the final evaluation runs
   const state = { round: next.index, cursor: next.cursor, paramsVersion: run.version + 1, params: t.params, optimizer: t.opt };
   const checkpoint = last || next.index % spec.checkpointEvery === 0 ? packCheckpoint(spec.model, state) : undefined;
-  await ctx.store.closeRound({
-    jobId: run.id,
-    round: next.index,
-    paramsVersion: state.paramsVersion,
-    metrics: { train_loss: stats.loss, train_accuracy: stats.accuracy, samples: stats.samples },
-    checkpoint,
-    judgements: credited(round).map((workerId) => ({ workerId, rule: (r: number) => nextReputation(r, 'good') })),
-    fence: ctx.fence,
-  });
+  await part('store', () =>
+    ctx.store.closeRound({
+      jobId: run.id,
+      round: next.index,
+      paramsVersion: state.paramsVersion,
+      metrics: { train_loss: stats.loss, train_accuracy: stats.accuracy, samples: stats.samples },
+      checkpoint,
+      judgements: credited(round).map((workerId) => ({ workerId, rule: (r: number) => nextReputation(r, 'good') })),
+      fence: ctx.fence,
+    }),
+  );
   t.normLimit = NORM_FACTOR * medianNorm(round);
   run.version = state.paramsVersion;
   run.round = next;
+  const published = ctx.metrics.roundClosePartSeconds.startTimer({ part: 'publish' }); // synchronous: nothing sees the version without its frame
   publish(t, run.id, run.version);
+  published();
   if (judged) trust.begin(run, ctx.datasets); // volunteers were in this round: the next one's reference starts now
   ctx.pruneLeases(next.index);
   t.replays.prune(next.index);
@@ -60,13 +65,13 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, trust:
 }
 
 /** The rule alone; with `majority`, outliers judged against the workers' own median (the reference is off). */
-async function stepByRule(pool: AggregationPool, run: TrainingRun, majority: boolean): Promise<Set<string> | undefined> {
+async function stepByRule(ctx: CloseContext, pool: AggregationPool, run: TrainingRun, majority: boolean): Promise<Set<string> | undefined> {
   const t = run.data;
   const votes = perWorker(run.round);
   const flagged = majority ? outliers(votes) : new Set<string>();
   if (flagged.size) return flagged;
-  const update = await combineRound(run.round, t.spec, pool, t.params.length, votes);
-  stepParams(t.spec, t.params, update, t.opt, t.state, run.round.index / run.totalRounds);
+  const update = await ctx.metrics.closePart('combine', () => combineRound(run.round, t.spec, pool, t.params.length, votes));
+  await ctx.metrics.closePart('step', () => stepParams(t.spec, t.params, update, t.opt, t.state, run.round.index / run.totalRounds));
 }
 
 /** Judged against the coordinator's own reference (trusted-step.ts); a step other than the combination is logged. */
