@@ -1,5 +1,6 @@
 import { RUNNING_MOMENTUM, type StateLayout, stepLeavingState } from '../../kernels/state-step';
 import type { TrainingSpec } from '../../protocol/job';
+import { adamStep } from './simd.mjs';
 
 /** Optimizer state that goes into checkpoints: step count and moment buffers. */
 export interface OptimizerState {
@@ -40,18 +41,16 @@ function sgd(p: Float32Array, g: Float32Array, s: OptimizerState, lr: number, mu
 }
 
 function adam(p: Float32Array, g: Float32Array, s: OptimizerState, lr: number, b1: number, b2: number, eps: number, wd: number, decoupled: boolean) {
-  const { m, v, t } = s;
-  // Bias corrections and decay folded into per-step constants: the loop is on the round's critical path.
-  const mScale = lr / (1 - b1 ** t);
-  const vScale = 1 / (1 - b2 ** t);
-  const keep = decoupled ? 1 - lr * wd : 1;
-  const l2 = decoupled ? 0 : wd;
-  for (let i = 0; i < p.length; i++) {
-    const gi = g[i] + l2 * p[i];
-    m[i] = b1 * m[i] + (1 - b1) * gi;
-    v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-    p[i] = keep * p[i] - (mScale * m[i]) / (Math.sqrt(v[i] * vScale) + eps);
-  }
+  // Bias corrections and decay folded into per-step constants; the loop is SIMD (simd.wat): it is on the round's critical path.
+  adamStep(p, g, s.m, s.v, {
+    b1,
+    b2,
+    mScale: lr / (1 - b1 ** s.t),
+    vScale: 1 / (1 - b2 ** s.t),
+    eps,
+    keep: decoupled ? 1 - lr * wd : 1,
+    l2: decoupled ? 0 : wd,
+  });
 }
 
 function nesterov(p: Float32Array, delta: Float32Array, s: OptimizerState, lr: number, mu: number) {

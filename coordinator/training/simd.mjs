@@ -1,0 +1,49 @@
+// The SIMD kernels of simd.wat on any Float32Arrays (shared or not): each block is staged into the module's memory
+// and back, one copy each way at memcpy speed, so callers keep their own arrays. Plain JavaScript: threads load it.
+import { SIMD_WASM } from './simd-wasm.mjs';
+
+/** Floats per staged array: Adam's four fill half of the module's 256 KiB. */
+const BLOCK = 8192;
+const kernels = new WebAssembly.Instance(new WebAssembly.Module(SIMD_WASM), {}).exports;
+const heap = new Float32Array(kernels.memory.buffer);
+/** Counts rounded up to whole f32x4 lanes; the lanes past the block are scratch and never copied back. */
+const lanes = (n) => (n + 3) & ~3;
+
+/**
+ * out[start:end] = sum_i w[i] * g[i][start:end] in f32, summed in the order given, so the result does not depend on
+ * how ranges are split among threads.
+ * @param {Float32Array} out @param {Float32Array[]} grads @param {number[]} weights @param {number} start @param {number} end
+ */
+export function weightedSumRange(out, grads, weights, start, end) {
+  if (grads.length === 0) return void out.fill(0, start, end);
+  for (let s0 = start; s0 < end; s0 += BLOCK) {
+    const s1 = Math.min(end, s0 + BLOCK);
+    for (let i = 0; i < grads.length; i++) {
+      heap.set(grads[i].subarray(s0, s1), BLOCK);
+      (i === 0 ? kernels.scale : kernels.axpy)(0, BLOCK * 4, weights[i], lanes(s1 - s0));
+    }
+    out.set(heap.subarray(0, s1 - s0), s0);
+  }
+}
+
+/**
+ * One Adam(W) step in place over every element: gi = g + l2 p; m = b1 m + (1 - b1) gi; v = b2 v + (1 - b2) gi^2;
+ * p = keep p - mScale m / (sqrt(vScale v) + eps).
+ * @param {Float32Array} p @param {Float32Array} g @param {Float32Array} m @param {Float32Array} v
+ * @param {{ b1: number, b2: number, mScale: number, vScale: number, eps: number, keep: number, l2: number }} c
+ */
+export function adamStep(p, g, m, v, c) {
+  for (let s0 = 0; s0 < p.length; s0 += BLOCK) {
+    const s1 = Math.min(p.length, s0 + BLOCK);
+    const n = s1 - s0;
+    const [gAt, mAt, vAt] = [1, 2, 3].map((k) => k * lanes(n)); // the layout simd.wat's adam reads
+    heap.set(p.subarray(s0, s1), 0);
+    heap.set(g.subarray(s0, s1), gAt);
+    heap.set(m.subarray(s0, s1), mAt);
+    heap.set(v.subarray(s0, s1), vAt);
+    kernels.adam(0, lanes(n), c.b1, c.b2, c.mScale, c.vScale, c.eps, c.keep, c.l2);
+    p.set(heap.subarray(0, n), s0);
+    m.set(heap.subarray(mAt, mAt + n), s0);
+    v.set(heap.subarray(vAt, vAt + n), s0);
+  }
+}

@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { assemble, generated } from '../../scripts/build-wasm.mjs';
+import { adamStep, weightedSumRange } from './simd.mjs';
+
+const random = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233) * 3);
+// Lengths that cross the 8192-float staging blocks and end mid-lane.
+const N = 2 * 8192 + 7;
+
+describe('SIMD kernels (simd.wat)', () => {
+  it('ships the bytes simd.wat assembles to', async () => {
+    const wat = new URL('./simd.wat', import.meta.url).pathname;
+    expect(readFileSync(new URL('./simd-wasm.mjs', import.meta.url), 'utf8')).toBe(generated(await assemble(wat)));
+  });
+
+  it.each([1, 3, 9])('sums %i contributions in order, within f32 rounding of a float64 sum, and only inside the range', (parts) => {
+    const grads = Array.from({ length: parts }, (_, i) => random(N, i));
+    const weights = grads.map((_, i) => (i + 1) / parts);
+    const out = new Float32Array(N).fill(7);
+    const [start, end] = [3, N - 2];
+    weightedSumRange(out, grads, weights, start, end);
+    for (let j = 0; j < N; j++) {
+      if (j < start || j >= end) {
+        expect(out[j]).toBe(7);
+        continue;
+      }
+      let sum = 0;
+      let scale = 0;
+      for (let i = 0; i < parts; i++) [sum, scale] = [sum + weights[i] * grads[i][j], scale + Math.abs(weights[i] * grads[i][j])];
+      if (Math.abs(out[j] - sum) > 1e-6 * scale + 1e-30) expect.fail(`element ${j}: ${out[j]} vs ${sum}`);
+    }
+  });
+
+  it('steps Adam(W) as the formula does, within f32 rounding, on every element', () => {
+    const [p, g, m, v] = [random(N, 1), random(N, 2), random(N, 3).map((x) => x / 10), random(N, 4).map((x) => x * x)];
+    const c = { b1: 0.9, b2: 0.999, mScale: 0.01 / (1 - 0.9 ** 3), vScale: 1 / (1 - 0.999 ** 3), eps: 1e-8, keep: 1 - 0.01 * 0.1, l2: 0.05 };
+    const want = Array.from(p, (pi, i) => {
+      const gi = g[i] + c.l2 * pi;
+      const mi = c.b1 * m[i] + (1 - c.b1) * gi;
+      const vi = c.b2 * v[i] + (1 - c.b2) * gi * gi;
+      return [c.keep * pi - (c.mScale * mi) / (Math.sqrt(c.vScale * vi) + c.eps), mi, vi];
+    });
+    adamStep(p, g, m, v, c);
+    for (let i = 0; i < N; i++) {
+      const [pi, mi, vi] = want[i];
+      if (
+        Math.abs(p[i] - pi) > 1e-5 * Math.max(1, Math.abs(pi)) ||
+        Math.abs(m[i] - mi) > 1e-6 * Math.max(1, Math.abs(mi)) ||
+        Math.abs(v[i] - vi) > 1e-6 * Math.max(1, vi)
+      )
+        expect.fail(`element ${i}: p ${p[i]} vs ${pi}, m ${m[i]} vs ${mi}, v ${v[i]} vs ${vi}`);
+    }
+  });
+});
