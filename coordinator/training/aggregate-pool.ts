@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { Contribution } from './aggregate';
-import { weightedSumRange } from './weighted-sum.mjs';
+import { weightedSumRange } from './simd.mjs';
 
 /** Float32Array over shared memory, so aggregation threads read contributions without copies. */
 export const sharedFloat32 = (n: number): Float32Array => new Float32Array(new SharedArrayBuffer(n * 4));

@@ -1,5 +1,5 @@
 import { GridError } from '../../protocol/errors';
-import { weightedSumRange } from './weighted-sum.mjs';
+import { vectorStats, weightedSumRange } from './simd.mjs';
 
 export type AggregationRule = 'mean' | 'trimmed-mean' | 'median' | 'centered-clip';
 
@@ -80,15 +80,11 @@ function trimmedMeanOf(xs: Float32Array, trim: number): number {
   return s / (xs.length - 2 * k);
 }
 
-export function l2Norm(a: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
-  return Math.sqrt(s);
-}
+/** The L2 norm, summed in f64 (simd.mjs: the same sum the result checks use). */
+export const l2Norm = (a: Float32Array): number => vectorStats(a).norm;
 
-/** Scale `a` in place so its L2 norm is at most `max`; returns the norm before clipping. */
-export function clipByNorm(a: Float32Array, max: number): number {
-  const norm = l2Norm(a);
+/** Scale `a` in place so its L2 norm (given, or computed) is at most `max`; returns the norm before clipping. */
+export function clipByNorm(a: Float32Array, max: number, norm = l2Norm(a)): number {
   if (norm > max && norm > 0) {
     const k = max / norm;
     for (let i = 0; i < a.length; i++) a[i] *= k;

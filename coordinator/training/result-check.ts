@@ -1,23 +1,18 @@
 import { GridError } from '../../protocol/errors';
-import { allFinite, decodeTensor, type Frame } from '../../protocol/frames';
+import { decodeTensor, type Frame } from '../../protocol/frames';
 import type { TrainingSpec } from '../../protocol/job';
 import type { ResultMeta } from '../jobs/kind';
 import type { Shard } from '../jobs/round';
-import { clipByNorm, l2Norm } from './aggregate';
+import { clipByNorm } from './aggregate';
 import { sharedFloat32 } from './aggregate-pool';
 import type { TrainingRun } from './job-run';
+import { vectorStats } from './simd.mjs';
 
 /** A result whose norm is this many times the last round's median is refused before it counts. */
 export const NORM_FACTOR = 10;
 
 /** A loss above this is not a training signal but a broken or hostile worker (and would overflow the round's sums). */
 export const MAX_LOSS = 1e6;
-
-function maxMagnitude(values: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]));
-  return m;
-}
 
 /**
  * Check one result from an untrusted worker against its shard, without side effects: the frame's kind, dtype and
@@ -43,11 +38,11 @@ export function checkResult(
   const correct = meta.correct ?? 0;
   if (correct > meta.samples) throw new GridError('BAD_MESSAGE', `${correct} correct out of ${meta.samples} samples`);
   const values = decodeTensor(frame, sharedFloat32(frame.count)); // shared so the aggregation threads read it in place
-  if (!allFinite(values)) throw new GridError('NON_FINITE', 'result holds NaN or Infinity');
+  const stats = vectorStats(values); // finiteness, bound and norm in one pass
+  if (!Number.isFinite(stats.maxAbs)) throw new GridError('NON_FINITE', 'result holds NaN or Infinity');
   const { clipNorm, maxNorm, maxAbs } = spec.aggregation;
-  const largest = maxMagnitude(values);
-  if (largest > maxAbs) throw new GridError('VALUE_TOO_LARGE', `an element of magnitude ${largest.toExponential(2)} exceeds ${maxAbs}`);
-  const norm = clipNorm ? clipByNorm(values, clipNorm) : l2Norm(values);
+  if (stats.maxAbs > maxAbs) throw new GridError('VALUE_TOO_LARGE', `an element of magnitude ${stats.maxAbs.toExponential(2)} exceeds ${maxAbs}`);
+  const norm = clipNorm ? clipByNorm(values, clipNorm, stats.norm) : stats.norm;
   if (maxNorm && norm > maxNorm) throw new GridError('NORM_TOO_LARGE', `norm ${norm.toFixed(3)} exceeds ${maxNorm}`);
   return { values, norm };
 }

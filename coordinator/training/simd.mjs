@@ -47,3 +47,27 @@ export function adamStep(p, g, m, v, c) {
     v.set(heap.subarray(vAt, vAt + n), s0);
   }
 }
+
+/** Scratch for stats' answers, past the staging blocks. */
+const STATS_AT = 4 * BLOCK;
+const statsView = new DataView(kernels.memory.buffer, STATS_AT * 4, 16);
+
+/**
+ * The largest magnitude (NaN when any element is NaN, Infinity when any is infinite) and the L2 norm (summed in
+ * f64) in one pass: the checks every result gets before it counts.
+ * @param {Float32Array} values @returns {{ maxAbs: number, norm: number }}
+ */
+export function vectorStats(values) {
+  let maxAbs = 0;
+  let sumSq = 0;
+  for (let s0 = 0; s0 < values.length; s0 += BLOCK) {
+    const s1 = Math.min(values.length, s0 + BLOCK);
+    heap.set(values.subarray(s0, s1), 0);
+    heap.fill(0, s1 - s0, lanes(s1 - s0)); // the last lane's spare elements must not count
+    kernels.stats(0, lanes(s1 - s0), STATS_AT * 4);
+    const m = statsView.getFloat32(0, true);
+    maxAbs = Math.max(maxAbs, m); // NaN stays NaN
+    sumSq += statsView.getFloat64(8, true);
+  }
+  return { maxAbs, norm: Math.sqrt(sumSq) };
+}

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { assemble, generated } from '../../scripts/build-wasm.mjs';
-import { adamStep, weightedSumRange } from './simd.mjs';
+import { adamStep, vectorStats, weightedSumRange } from './simd.mjs';
 
 const random = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233) * 3);
 // Lengths that cross the 8192-float staging blocks and end mid-lane.
@@ -50,5 +50,22 @@ describe('SIMD kernels (simd.wat)', () => {
       )
         expect.fail(`element ${i}: p ${p[i]} vs ${pi}, m ${m[i]} vs ${mi}, v ${v[i]} vs ${vi}`);
     }
+  });
+
+  it('finds the largest magnitude and the norm in one pass, and a NaN or an infinity wherever it is', () => {
+    const x = random(N, 5);
+    let [max, sumSq] = [0, 0];
+    for (const v of x) [max, sumSq] = [Math.max(max, Math.abs(v)), sumSq + v * v];
+    const stats = vectorStats(x);
+    expect(stats.maxAbs).toBe(max);
+    expect(stats.norm).toBeCloseTo(Math.sqrt(sumSq), 10);
+    for (const at of [0, 8191, 8192, N - 1]) {
+      for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+        const y = x.slice();
+        y[at] = bad;
+        expect(Number.isFinite(vectorStats(y).maxAbs)).toBe(false);
+      }
+    }
+    expect(vectorStats(Float32Array.of(3, -4, 0))).toEqual({ maxAbs: 4, norm: 5 }); // a partial lane counts only its own
   });
 });

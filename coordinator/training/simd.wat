@@ -72,4 +72,26 @@
         (local.set $m (i32.add (local.get $m) (i32.const 16)))
         (local.set $v (i32.add (local.get $v) (i32.const 16)))
         (br $next))))
+
+  ;; The largest magnitude (NaN when any element is NaN) as f32 at $out, and the sum of squares in f64 at $out + 8:
+  ;; one pass for a result's finiteness, bound and norm checks.
+  (func (export "stats") (param $x i32) (param $n i32) (param $out i32)
+    (local $end i32) (local $a v128) (local $max v128) (local $lo v128) (local $hi v128) (local $sumLo v128) (local $sumHi v128)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $a (v128.load (local.get $x)))
+        (local.set $max (f32x4.max (local.get $max) (f32x4.abs (local.get $a))))
+        (local.set $lo (f64x2.promote_low_f32x4 (local.get $a)))
+        (local.set $hi (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a) (local.get $a))))
+        (local.set $sumLo (f64x2.add (local.get $sumLo) (f64x2.mul (local.get $lo) (local.get $lo))))
+        (local.set $sumHi (f64x2.add (local.get $sumHi) (f64x2.mul (local.get $hi) (local.get $hi))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (br $next)))
+    (f32.store (local.get $out)
+      (f32.max (f32.max (f32x4.extract_lane 0 (local.get $max)) (f32x4.extract_lane 1 (local.get $max)))
+               (f32.max (f32x4.extract_lane 2 (local.get $max)) (f32x4.extract_lane 3 (local.get $max)))))
+    (local.set $sumLo (f64x2.add (local.get $sumLo) (local.get $sumHi)))
+    (f64.store offset=8 (local.get $out) (f64.add (f64x2.extract_lane 0 (local.get $sumLo)) (f64x2.extract_lane 1 (local.get $sumLo)))))
 )

@@ -1,4 +1,3 @@
-export function weightedSumRange(out: Float32Array, grads: Float32Array[], weights: number[], start: number, end: number): void;
 export interface SumTask {
   out: Float32Array;
   grads: Float32Array[];

@@ -2,8 +2,6 @@
 // aggregate.ts calls the same function (simd.mjs) on the calling thread.
 import { weightedSumRange } from './simd.mjs';
 
-export { weightedSumRange };
-
 /** The piscina task: one coordinate range of the sum, written into shared memory. */
 export default function sumTask({ out, grads, weights, start, end }) {
   weightedSumRange(out, grads, weights, start, end);
