@@ -74,6 +74,7 @@ describe('worker loop against a scripted socket and clock', () => {
     ws.open();
     ws.deliver(assignment(8));
     for (let i = 0; i < 100 && !coord.requests.length; i++) await settled();
+    await settled(); // its downloads start as it is queued; let the loop take it up
     ws.deliver({ type: 'revoke', assignmentId: 8, reason: 'backed up' });
     release();
     const dropped = await eventually(events, 'dropped', (e) => e.reason === 'lease ended while computing');
@@ -168,5 +169,36 @@ describe('worker loop against a scripted socket and clock', () => {
     ws.deliver(assignment(14, { paramsVersion: 1, paramsUrl: '/api/jobs/1/params?version=1' }));
     await eventually(events, 'computed');
     expect(coord.requests.filter((u) => u.includes('/params'))).toEqual([expect.stringContaining('/api/jobs/1/params?version=1')]);
+  });
+
+  it('gives up a shard revoked while the loop checked it against the cap, instead of computing it', async () => {
+    const coord = await toyCoordinator();
+    const { options, sockets, events } = scriptedWorker(coord.fetch, { maxBytesPerHour: 1e9 });
+    new WorkerLoop(options).start();
+    const ws = sockets[0];
+    ws.open();
+    ws.deliver(assignment(15));
+    ws.deliver({ type: 'revoke', assignmentId: 15, reason: 'backed up' }); // while the cost check awaits
+    ws.deliver(assignment(16));
+    await eventually(events, 'computed');
+    expect(events.filter((e) => e.type === 'computed')).toHaveLength(1);
+    expect(ws.messages().filter((m) => m.type === 'result')).toMatchObject([{ assignmentId: 16 }]);
+  });
+
+  it('starts fetching what a queued shard needs while the shard ahead of it is still waiting or computing', async () => {
+    const coord = await toyCoordinator();
+    const release = coord.hold();
+    const { options, sockets, events } = scriptedWorker(coord.fetch);
+    new WorkerLoop(options).start();
+    const ws = sockets[0];
+    ws.open();
+    ws.deliver(assignment(17));
+    ws.deliver(assignment(18, { paramsVersion: 1, paramsUrl: '/api/jobs/1/params?version=1' }));
+    await settled();
+    expect(coord.requests.filter((u) => u.endsWith('/api/jobs/1/params?version=1'))).toHaveLength(1);
+    expect(ws.messages().filter((m) => m.type === 'result')).toEqual([]);
+    release();
+    await eventually(events, 'computed', () => ws.messages().filter((m) => m.type === 'result').length === 2);
+    expect(ws.messages().filter((m) => m.type === 'result')).toMatchObject([{ assignmentId: 17 }, { assignmentId: 18, paramsVersion: 1 }]);
   });
 });

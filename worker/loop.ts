@@ -115,6 +115,8 @@ export class WorkerLoop {
   private async onMessage(msg: ServerMessage) {
     if (isWork(this.runners, msg)) {
       this.queue.push(msg);
+      // Its data and parameters arrive while the shard ahead computes; under a bandwidth cap, only once it is affordable.
+      if (!this.budget) runnerFor(this.runners, msg).prepare?.(msg);
       const round = 'round' in msg ? msg.round : 0;
       this.emit({ type: 'assigned', job: msg.jobId, round, shard: msg.shard, samples: msg.data.count, about: msg.about });
       return this.drain();
@@ -161,9 +163,9 @@ export class WorkerLoop {
     try {
       for (let a = this.queue.shift(); a; a = this.queue.shift()) {
         if (this.revoked.delete(a.assignmentId)) continue;
-        if (!(await this.affordable(a))) continue;
-        this.inFlight.add(a.assignmentId);
+        this.inFlight.add(a.assignmentId); // from here on a revoke finds the shard held
         try {
+          if (!(await this.affordable(a)) || this.revoked.has(a.assignmentId)) continue;
           const t0 = this.clock.now();
           await this.compute(a);
           const idle = this.throttle > 0 ? ((this.clock.now() - t0) * this.throttle) / (1 - this.throttle) : 0;

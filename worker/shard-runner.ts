@@ -21,6 +21,8 @@ export interface ShardRunner<A extends Work = Work> {
   run(a: A): Promise<ComputedShard>;
   /** Bytes the shard will move at most: what is not here yet (data, parameters, model), its result, its messages. */
   cost(a: A): Promise<number>;
+  /** Start gathering what `a` needs (data, parameters) while the shard ahead of it computes; run() picks it up. */
+  prepare?(a: A): void;
   /** Take a frame the coordinator pushed ahead of an assignment; false when it is not this runner's. */
   offer?(frame: Uint8Array): boolean;
   /** Bytes downloaded so far (parameters, models). */

@@ -1,5 +1,6 @@
 import type { Engine } from '../kernels/engine';
 import { type InnerState, newInnerState } from '../kernels/inner-state';
+import type { Batch } from '../kernels/models/model';
 import { decodeFrame, dtypeOf, encodeTensor, frameBytes } from '../protocol/frames';
 import type { Assignment } from '../protocol/messages';
 import { parameterCount } from '../protocol/model';
@@ -10,6 +11,8 @@ import type { ByteCache } from './host';
 import { PerJob } from './per-job';
 import type { ComputedShard, ShardRunner } from './shard-runner';
 
+/** Shards whose inputs are gathered ahead at most: a revoked one's are dropped past this. */
+const MAX_PREPARED = 8;
 /** Saved inner state older than this many rounds is not resumed: a returning worker starts cleanly. */
 const STALE_ROUNDS = 10;
 
@@ -85,10 +88,28 @@ export class TrainingRunner implements ShardRunner<Assignment> {
     return values;
   }
 
-  async run(a: Assignment): Promise<ComputedShard> {
+  /** Inputs being gathered ahead of their shard's turn, by assignment; a few at most (the worker's slots). */
+  private readonly prepared = new Map<number, Promise<{ params: Float32Array; batch: Batch }>>();
+
+  prepare(a: Assignment) {
+    if (this.prepared.has(a.assignmentId)) return;
+    const inputs = this.inputs(a);
+    inputs.catch(() => {}); // a failure is reported when the shard runs
+    this.prepared.set(a.assignmentId, inputs);
+    for (const id of this.prepared.keys()) if (this.prepared.size > MAX_PREPARED) this.prepared.delete(id); // revoked ones
+  }
+
+  private async inputs(a: Assignment) {
     const params = await this.params(a);
     const d = a.data;
-    const batch = await this.data.batch(d.dataset, d.split, d.seed, d.cursor, d.count);
+    return { params, batch: await this.data.batch(d.dataset, d.split, d.seed, d.cursor, d.count) };
+  }
+
+  async run(a: Assignment): Promise<ComputedShard> {
+    const pending = this.prepared.get(a.assignmentId) ?? this.inputs(a);
+    this.prepared.delete(a.assignmentId);
+    const { params, batch } = await pending;
+    const d = a.data;
     const { model, rates } = await this.engines.model(a.model);
     if (this.announced !== rates) this.onEngine(a.jobId, rates);
     this.announced = rates;
