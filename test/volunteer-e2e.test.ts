@@ -212,4 +212,17 @@ describe('volunteer PWA in headless Chromium', () => {
     await waitUntil('told it is offline', async () => /^server unreachable, retrying in \d+ s$/.test(await text('#event')), 60_000, 200);
     await page.setOfflineMode(false);
   }, 120_000);
+
+  it('tells the volunteer why its identity was shut out, and again on every device (here, a reload) that tries it', async () => {
+    await page.reload();
+    await waitUntil('auto-resume', async () => (await text('#state')) === 'running', 30_000);
+    const [worker] = await api<{ id: string }[]>(url, TOKEN, '/api/workers');
+    await coord.store.setWorkerState(worker.id, 'quarantined'); // what the quarantine does on evidence against a worker
+    await coord.scheduler.dispatcher.shutOut(worker.id, 'test: results refused as wrong');
+    const told = async () => (await text('#stopped').catch(() => '')).includes('no longer takes work from this volunteer identity');
+    await waitUntil('told why it stopped', told, 20_000, 200);
+    expect(await text('#state')).toBe('stopped');
+    await page.reload(); // the same token from another start: refused at hello, and said so
+    await waitUntil('told again after a reload', told, 30_000, 200);
+  }, 90_000);
 });

@@ -180,6 +180,7 @@ export class GridVolunteer extends LitElement {
             : html`<button id="contribute" @click=${this.contribute}>${this.consented ? 'Contribute' : 'I agree, contribute'}</button>`
         }
         ${this.error ? html`<p class="err" id="error" role="alert">${this.error}</p>` : ''}
+        ${s?.stoppedBecause ? html`<p class="err" id="stopped" role="alert">${s.stoppedBecause}</p>` : ''}
         ${
           this.invite
             ? html`<form @submit=${this.useInvitation}><label>Invitation token

@@ -29,6 +29,8 @@ export interface VolunteerStats {
   bytesPerHour?: number;
   lastLoss?: number;
   lastEvent?: string;
+  /** Why the coordinator stopped this worker for good, in the volunteer's words (a quarantine, an outdated page). */
+  stoppedBecause?: string;
 }
 
 let loop: WorkerLoop | undefined;
@@ -54,6 +56,8 @@ type Totals = { shardsDone: number; samplesDone: number; bytesFetched?: number; 
 
 function onEvent(e: WorkerEvent) {
   if (e.type === 'state') stats.state = e.state;
+  if (e.type === 'connected') stats.stoppedBecause = undefined;
+  if (e.type === 'disconnected' && e.retryInMs === undefined) stats.stoppedBecause = FAREWELLS[e.code];
   if (e.type === 'assigned' && e.about) stats.about = e.about;
   if (e.type === 'engine') stats.engine = `${e.engine} (${e.rates[0].samplesPerSec.toLocaleString()} samples/s)`;
   if (e.type === 'connected') {
@@ -75,6 +79,14 @@ function onEvent(e: WorkerEvent) {
   }
   event(describe(e));
 }
+
+/** Closes the worker does not come back from, said to the volunteer; a plain stop (1000) needs no words. */
+const FAREWELLS: Record<number, string> = {
+  4003:
+    'This grid no longer takes work from this volunteer identity: results sent under it were refused as wrong, so every ' +
+    'device using it is stopped, this one included. Its credit is kept. Ask the operator of this grid if you think this is a mistake.',
+  1002: 'This page is older than the grid it talks to: reload it to take work again.',
+};
 
 /** The event in the volunteer's words. */
 function describe(e: WorkerEvent): string {
