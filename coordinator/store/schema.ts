@@ -64,6 +64,8 @@ export interface WorkerTable {
   last_seen: number;
   bytes_up: Generated<number>;
   bytes_down: Generated<number>;
+  /** Results the coordinator's recomputation found right: the worker's standing (trust-ledger.ts). */
+  verified: Generated<number>;
 }
 
 export interface CheckpointTable {

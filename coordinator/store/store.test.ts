@@ -82,6 +82,17 @@ for (const dialect of DIALECTS) {
       expect(JSON.parse((await store.worker('w1'))!.capabilities)).toEqual({ cores: 4 });
     });
 
+    it('keeps each worker’s verified results, so standing outlives the coordinator that saw them', async () => {
+      for (const id of ['w-known', 'w-fresh']) await store.registerWorker({ id, tokenId: 9, name: id, kind: 'browser', capabilities: {} });
+      for (let i = 0; i < 3; i++) await store.addVerified('w-known');
+      const counts = await store.verifiedCounts(['w-known', 'w-fresh', 'w-unknown']);
+      expect([...counts].sort()).toEqual([
+        ['w-fresh', 0],
+        ['w-known', 3],
+      ]);
+      expect(await store.verifiedCounts([])).toEqual(new Map());
+    });
+
     it('stores a model once by hash, its bytes in parts', async () => {
       const data = new Uint8Array((1 << 20) + 5).map((_, i) => i % 251);
       const row = { sha256: 'a'.repeat(64), name: 'm', token_id: 3, bytes: data.byteLength, opset: 17, inputs: '[]', outputs: '[]' };

@@ -34,6 +34,20 @@ export class WorkerQueries extends QueryGroup {
       return 'ok';
     });
   }
+  /** Verified results per worker, for those of `ids` on record. */
+  async verifiedCounts(ids: string[]): Promise<Map<string, number>> {
+    if (!ids.length) return new Map();
+    const rows = await this.db.selectFrom('workers').select(['id', 'verified']).where('id', 'in', ids).execute();
+    return new Map(rows.map((r) => [r.id, Number(r.verified)]));
+  }
+  /** One more of the worker's results verified by recomputation. */
+  async addVerified(id: string) {
+    await this.db
+      .updateTable('workers')
+      .set((eb) => ({ verified: eb('verified', '+', 1) }))
+      .where('id', '=', id)
+      .execute();
+  }
   async setWorkerState(id: string, state: WorkerRow['state']) {
     // A quarantine outlives the connection: going offline does not lift it.
     await this.db.updateTable('workers').set({ state, last_seen: this.now() }).where('id', '=', id).where('state', '!=', 'quarantined').execute();

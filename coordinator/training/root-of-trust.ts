@@ -3,7 +3,7 @@ import type { DatasetRegistry } from '../data/dataset-registry';
 import type { AggregationPool } from './aggregate-pool';
 import type { TrainingRun } from './job-run';
 import { Referee, type RoundReference } from './referee';
-import { TrustLedger } from './trust-ledger';
+import { type StandingStore, TrustLedger } from './trust-ledger';
 
 /** What judges a round: the coordinator's own computations, its record of each worker, who is the operator's own. */
 export interface Judge {
@@ -12,6 +12,8 @@ export interface Judge {
   trusted: (workerId: string) => boolean;
   /** Sums the weighted results across threads. */
   pool: AggregationPool;
+  /** Where each worker's verified results are kept. */
+  store: StandingStore;
 }
 
 /** Whether a job's rounds are judged against the coordinator's own reference (local-step deltas are not yet). */

@@ -17,7 +17,7 @@ export const checkRate = (standing: number) => Math.max(MIN_CHECK_RATE, 1 - stan
  * agreement earns it standing. The sample is unpredictable, so no worker knows which of its results are checked.
  * Returns the workers caught.
  */
-export async function spotCheck(run: TrainingRun, judge: Pick<Judge, 'referee' | 'ledger' | 'trusted'>, random = Math.random): Promise<Set<string>> {
+export async function spotCheck(run: TrainingRun, judge: Pick<Judge, 'referee' | 'ledger' | 'trusted' | 'store'>, random = Math.random): Promise<Set<string>> {
   const { ledger, referee } = judge;
   const { spec, published } = run.data;
   const caught = new Set<string>();
@@ -27,7 +27,7 @@ export async function spotCheck(run: TrainingRun, judge: Pick<Judge, 'referee' |
     const honest = await referee.recompute(spec, published, shard);
     if (spec.aggregation.clipNorm) clipByNorm(honest, spec.aggregation.clipNorm);
     const right = agree(r, { values: honest, rounding: 0 }, spec.redundancy.tolerance);
-    ledger.checked(r.assignmentId, r.workerId, right);
+    await ledger.checked(r.assignmentId, r.workerId, right, judge.store);
     if (!right) caught.add(r.workerId);
   }
   return caught;

@@ -5,6 +5,12 @@ const MIN_RESULTS = 6;
 /** Verified results before an identity weighs as much as any: a swarm of fresh ones weighs less than one known. */
 export const FULL_STANDING = 20;
 
+/** Where verified counts outlive this process: the store, shared by every coordinator on it. */
+export interface StandingStore {
+  verifiedCounts(ids: string[]): Promise<Map<string, number>>;
+  addVerified(id: string): Promise<void>;
+}
+
 interface Entry {
   cosines: number[];
   verified: number;
@@ -35,10 +41,19 @@ export class TrustLedger {
     if (e.cosines.length > WINDOW) e.cosines.shift();
   }
 
-  /** A result of the worker the coordinator recomputed: found right, its standing grows. */
-  checked(resultId: number, workerId: string, right: boolean) {
+  /** Take the standing on record for workers this coordinator has not seen yet (after a restart, or another's). */
+  async recall(workerIds: string[], store: StandingStore) {
+    const unseen = [...new Set(workerIds)].filter((id) => !this.entries.has(id));
+    const counts = await store.verifiedCounts(unseen);
+    for (const id of unseen) if (!this.entries.has(id)) this.entry(id).verified = counts.get(id) ?? 0;
+  }
+
+  /** A result of the worker the coordinator recomputed: found right, its standing grows, here and on record. */
+  async checked(resultId: number, workerId: string, right: boolean, store?: StandingStore) {
     this.checkedResults.add(resultId);
-    if (right) this.entry(workerId).verified++;
+    if (!right) return;
+    this.entry(workerId).verified++;
+    await store?.addVerified(workerId);
   }
 
   /** Checked already (its round was reopened and is closing again). */

@@ -68,6 +68,25 @@ describe('trust ledger', () => {
     expect(ledger.wasChecked(99)).toBe(true);
   });
 
+  it('keeps standing on record and recalls it after a restart, without lowering what it already holds', async () => {
+    const counts = new Map<string, number>();
+    const store = {
+      verifiedCounts: async (ids: string[]) => new Map(ids.filter((id) => counts.has(id)).map((id) => [id, counts.get(id) as number])),
+      addVerified: async (id: string) => void counts.set(id, (counts.get(id) ?? 0) + 1),
+    };
+    const before = new TrustLedger();
+    for (let i = 0; i < 9; i++) await before.checked(i, 'known', true, store);
+    await before.checked(9, 'known', false, store);
+    const after = new TrustLedger(); // a restarted coordinator, or another one on the same store
+    expect(after.standing('known')).toBe(1 / FULL_STANDING);
+    await after.recall(['known', 'fresh'], store);
+    expect(after.standing('known')).toBe(10 / FULL_STANDING);
+    expect(after.standing('fresh')).toBe(1 / FULL_STANDING);
+    await after.checked(10, 'known', true, store);
+    await after.recall(['known'], store); // already held here: not read back over the count it has
+    expect(after.standing('known')).toBe(11 / FULL_STANDING);
+  });
+
   it('tells a recomputed honest gradient from a coalition lie (the spot check’s comparison)', () => {
     const honest = Float32Array.from({ length: 100 }, (_, i) => Math.sin(i));
     const jittered = honest.map((x) => x * (1 + 1e-6));

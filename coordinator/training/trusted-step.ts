@@ -25,6 +25,11 @@ export async function trustedStep(run: TrainingRun, ref: RoundReference, judge: 
   const t = run.data;
   const round = run.round;
   const results = primaries(round).map((s) => s.result as ShardResult);
+  // Standing earned before a restart, or with another coordinator on the same store, still counts.
+  await ledger.recall(
+    results.map((r) => r.workerId),
+    judge.store,
+  );
   // The operator's own results are scored (for the record) but neither bounded nor weighed down.
   const scored = results.map((r) => ({
     ...score(r.workerId, r.values, r.samples, ref),

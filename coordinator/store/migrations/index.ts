@@ -5,6 +5,7 @@ import * as fencing from './20261123T200000_fencing';
 import * as models from './20261123T230000_models';
 import * as inference from './20261124T000000_inference';
 import * as transfer from './20261124T010000_transfer';
+import * as standing from './20261204T150000_standing';
 
 /** Every migration, keyed by its timestamped name; Kysely runs them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '20261123T230000_models': models,
   '20261124T000000_inference': inference,
   '20261124T010000_transfer': transfer,
+  '20261204T150000_standing': standing,
 };
