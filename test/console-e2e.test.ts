@@ -107,6 +107,19 @@ describe('researcher console in headless Chromium', () => {
     expect(session.inputNames).toEqual(['input']);
   }, 240_000);
 
+  it('gives each run its own address, which a reload keeps and back leaves', async () => {
+    const id = Number(/\/console\/jobs\/(\d+)$/.exec(page.url())?.[1]); // the run the last test submitted and watched
+    expect(id).toBeGreaterThan(0);
+    await page.reload();
+    await waitUntil('the same run after a reload', async () => (await text('#job-state').catch(() => '')).startsWith('done'), 20_000, 200);
+    expect(await text('#job-title')).toContain(`${id}`);
+    await page.goBack(); // to /console, where the form was
+    await waitUntil('no run page at /console', async () => (await page.$('pierce/#job-state')) === null, 10_000, 100);
+    expect(new URL(page.url()).pathname).toBe('/console');
+    await page.goForward();
+    await waitUntil('the run again', async () => (await text('#job-state').catch(() => '')).startsWith('done'), 10_000, 100);
+  }, 60_000);
+
   it('submits a pasted JSON spec as it is, and says why one is refused', async () => {
     await page.$eval('pierce/grid-job-form', (f) => {
       for (const d of (f as unknown as { shadowRoot: { querySelectorAll(s: string): Iterable<{ open: boolean }> } }).shadowRoot.querySelectorAll('details'))

@@ -7,6 +7,14 @@ import './job-page';
 import type { GridOperator } from './operator';
 import './operator';
 
+// Defined before the element: customElements.define upgrades a <grid-console> already in the page at once.
+/** A run's own address in the console. */
+const jobPath = (id: number) => `/console/jobs/${id}`;
+const jobInPath = (path: string) => {
+  const m = /^\/console\/jobs\/(\d{1,9})\/?$/.exec(path);
+  return m ? Number(m[1]) : undefined;
+};
+
 /**
  * The researcher console: sign in with a token (kept for this tab only), submit jobs through a checked form, follow
  * them in a list and on a job page, and, with an operator token, see workers, tokens and the audit log.
@@ -39,14 +47,24 @@ export class GridConsole extends LitElement {
 
   override connectedCallback() {
     super.connectedCallback();
+    this.selected = jobInPath(location.pathname); // a run's address survives a reload and can be shared
+    addEventListener('popstate', this.followAddress);
     this.poll = setInterval(() => void this.refresh(), 2000);
     void this.refresh();
     void this.updateComplete.then(() => this.refreshForm());
   }
   override disconnectedCallback() {
     super.disconnectedCallback();
+    removeEventListener('popstate', this.followAddress);
     clearInterval(this.poll);
   }
+
+  /** Back and forward move between runs as the address says. */
+  private readonly followAddress = () => {
+    const id = jobInPath(location.pathname);
+    if (id === undefined) this.selected = undefined;
+    else this.select(id, false);
+  };
 
   private child<T>(selector: string) {
     return this.renderRoot.querySelector(selector) as T | null;
@@ -162,7 +180,8 @@ export class GridConsole extends LitElement {
     URL.revokeObjectURL(a.href);
   }
 
-  private select(id: number) {
+  private select(id: number, remember = true) {
+    if (remember && jobInPath(location.pathname) !== id) history.pushState(null, '', jobPath(id));
     this.selected = id;
     this.metrics = [];
     void this.updateComplete.then(() => this.refresh());
@@ -189,7 +208,8 @@ export class GridConsole extends LitElement {
           <tr><th>id</th><th>name</th><th>state</th><th>progress</th><th></th></tr>
           ${this.jobs.map(
             (j) => html`<tr class=${j.id === this.selected ? 'sel' : ''}>
-              <td><a href="#" @click=${(e: Event) => {
+              <td><a href=${jobPath(j.id)} @click=${(e: MouseEvent) => {
+                if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return; // a new tab or window opens the address
                 e.preventDefault();
                 this.select(j.id);
               }}>${j.id}</a></td>

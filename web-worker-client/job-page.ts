@@ -97,7 +97,7 @@ export class GridJobPage extends LitElement {
     const { rate, eta } = jobPace(j, Date.now());
     const reason = j.error ?? (j.live?.waiting ? `waiting: ${j.live.waiting}` : j.state === 'queued' ? 'waiting for a coordinator to take it' : '');
     return html`
-      <h2>Job ${j.id}: ${j.name}</h2>
+      <h2 id="job-title">Job ${j.id}: ${j.name}</h2>
       <dl>
         <dt>State</dt><dd id="job-state">${j.state}${reason ? html` <span class=${j.error ? 'err' : ''}>(${reason})</span>` : ''}</dd>
         <dt>Progress</dt><dd id="job-progress">${j.round} / ${j.totalRounds} ${inference ? 'shards' : 'rounds'}${eta !== undefined ? `, about ${Math.ceil(eta / 60)} min left` : ''}</dd>
