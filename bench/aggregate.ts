@@ -1,5 +1,6 @@
 import { aggregate } from '../coordinator/training/aggregate';
 import { AggregationPool, sharedFloat32 } from '../coordinator/training/aggregate-pool';
+import { adamStep, vectorStats } from '../coordinator/training/simd.mjs';
 
 /** Combine 64 fp32 gradients of 1M elements; compare with memcpy of the same bytes measured in this run. */
 export async function benchAggregate() {
@@ -32,6 +33,13 @@ export async function benchAggregate() {
   const single = await time(() => aggregate(grads, 'mean', 0, out), 7);
   const pooled = await time(() => pool.mean(grads, out), 7);
   await pool.close();
+  // A result's checks (finite, bound, norm) read it once; AdamW reads four arrays and writes three.
+  const one = grads[0].values;
+  const checks = await time(() => vectorStats(one), 7);
+  const [p, m, v] = [new Float32Array(n).fill(0.1), new Float32Array(n), new Float32Array(n)];
+  const adam = { b1: 0.9, b2: 0.999, mScale: 1e-3, vScale: 1, eps: 1e-8, keep: 1, l2: 0 };
+  const step = await time(() => adamStep(p, one, m, v, adam), 7);
+  const perArray = memcpy / parts; // one 4 MB array copied, in this run
   const gbps = (s: number) => bytes / s / 1e9;
   console.log(`memcpy:                 ${gbps(memcpy).toFixed(2)} GB/s (TypedArray.set of the same bytes, one thread, same run)`);
   console.log(
@@ -40,4 +48,6 @@ export async function benchAggregate() {
   console.log(
     `aggregate, thread pool: ${gbps(pooled).toFixed(2)} GB/s read (${(pooled * 1000).toFixed(1)} ms), ratio to memcpy ${(memcpy / pooled).toFixed(2)} (target >= 0.5; this is what the coordinator uses)`,
   );
+  console.log(`result checks, 1M values: ${(checks * 1000).toFixed(2)} ms, ratio to copying them once ${(perArray / checks).toFixed(2)}`);
+  console.log(`AdamW step, 1M parameters: ${(step * 1000).toFixed(2)} ms, ratio to copying its seven arrays once ${((7 * perArray) / step).toFixed(2)}`);
 }
