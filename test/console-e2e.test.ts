@@ -87,6 +87,7 @@ describe('researcher console in headless Chromium', () => {
     await fill('#f-epochs', '0.2');
     expect(await text('#e-globalBatch')).toBe('');
     expect(JSON.parse(await text('#raw'))).toMatchObject({ name: 'console-mlp', globalBatch: 256, model: { layers: [784, 64, 10] } });
+    expect(await text('#f-traffic')).toMatch(/a volunteer computing 1,000 samples\/s moves [\d.]+ MB an hour/); // volunteer mode by default
     await shoot('job-form');
     await (await page.waitForSelector('pierce/#submit'))?.click();
     await waitUntil('job page', async () => (await text('#job-state').catch(() => '')).startsWith('running'), 20_000, 200);

@@ -1,6 +1,6 @@
 import { css, html, LitElement } from 'lit';
 import { parseJobSpec } from '../protocol/job';
-import { type Fields, fieldOf, specOf, TRAINING } from './job-spec';
+import { type Fields, fieldOf, specOf, TRAINING, trafficOf } from './job-spec';
 
 /**
  * The job form: every field checked as it is typed by the same schema the server uses, the error shown at its
@@ -31,6 +31,13 @@ export class GridJobForm extends LitElement {
   /** A pasted spec (the README's, say), submitted as it is once the same schema accepts it. */
   private pasted = '';
   pasteError = '';
+
+  /** The connection cost of the spec as it stands (training jobs whose model size is known here). */
+  private traffic() {
+    const t = trafficOf(this.fields);
+    if (!t) return '';
+    return html`<p id="f-traffic">${t.line}</p>${t.warning ? html`<p class="error" id="f-traffic-warning" role="status">${t.warning}</p>` : ''}`;
+  }
 
   /** Check the spec the fields make now; field errors are shown, the spec returned when it is valid. */
   check(): Record<string, unknown> | undefined {
@@ -205,6 +212,7 @@ export class GridJobForm extends LitElement {
                 ['int8-delta', 'int8 deltas'],
               ])
         }
+        ${this.traffic()}
         ${
           inference
             ? ''

@@ -1,4 +1,7 @@
 // The job form's fields and the spec they make: plain functions, so they are tested without a browser.
+import { parseTrainingSpec } from '../protocol/job';
+import { parameterCount } from '../protocol/model';
+import { HOME_BYTES_PER_HOUR, REFERENCE_SAMPLES_PER_SEC, shardTraffic } from '../protocol/traffic';
 
 /** The form's fields as typed, by the name of the spec path they fill. */
 export type Fields = Record<string, string>;
@@ -25,11 +28,11 @@ export const TRAINING: Fields = {
   globalBatch: '512',
   shardSize: '128',
   epochs: '5',
-  mode: 'sync',
+  mode: 'local', // volunteer mode, as the bytes benchmark measured it: 16 local steps, int8 both ways
   steps: '16',
   shardSizing: 'fixed',
-  encoding: 'fp32',
-  download: 'fp32',
+  encoding: 'int8',
+  download: 'int8-delta',
   rule: 'mean',
   fraction: '0',
   model: '',
@@ -94,4 +97,26 @@ export function fieldOf(message: string, fields: string[]): string | undefined {
   const parts = path?.split(/[.[\]]/).filter(Boolean) ?? [];
   const byPath = [...parts].reverse().find((p) => fields.includes(p));
   return byPath ?? fields.find((f) => new RegExp(`\\b${f}\\b`).test(message));
+}
+
+const mb = (bytes: number) => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${(bytes / 1e6).toFixed(bytes >= 1e7 ? 0 : 2)} MB`);
+
+/**
+ * What the spec the fields make costs a volunteer's connection: per shard, and per hour for a volunteer computing
+ * REFERENCE_SAMPLES_PER_SEC, with a warning past a home connection's share; undefined while the spec is incomplete or
+ * its model's size is not known here.
+ */
+export function trafficOf(f: Fields): { line: string; warning?: string } | undefined {
+  try {
+    const spec = parseTrainingSpec(specOf(f));
+    if (spec.model.kind === 'onnx') return undefined; // its size is known once the coordinator reads the file
+    const t = shardTraffic(spec, parameterCount(spec.model));
+    const rate = REFERENCE_SAMPLES_PER_SEC.toLocaleString('en');
+    const line = `Each shard: ${mb(t.down)} down, ${mb(t.up)} up for ${t.samples} samples; a volunteer computing ${rate} samples/s moves ${mb(t.perHourAtReference)} an hour.`;
+    if (t.perHourAtReference <= HOME_BYTES_PER_HOUR) return { line };
+    const warning = `More than a home connection should give (${mb(HOME_BYTES_PER_HOUR)} an hour): local steps, int8 results and int8 deltas cut it most.`;
+    return { line, warning };
+  } catch {
+    return undefined;
+  }
 }

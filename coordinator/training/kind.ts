@@ -1,5 +1,5 @@
-import { frameBytes } from '../../protocol/frames';
 import { trainingSpec } from '../../protocol/job';
+import { shardTraffic } from '../../protocol/traffic';
 import type { JobKind } from '../jobs/kind';
 import { AggregationPool } from './aggregate-pool';
 import { EvaluationPool, type Evaluator, recordEvaluation } from './evaluate';
@@ -35,10 +35,10 @@ export class TrainingKind implements JobKind<TrainingState> {
   finished: JobKind<TrainingState>['finished'] = (run) => run.round.index >= run.totalRounds;
   assignment: JobKind<TrainingState>['assignment'] = trainingAssignment;
 
-  /** Parameters down and the result up. */
+  /** Parameters down (a delta when the job sends deltas) and the result up. */
   shardBytes: JobKind<TrainingState>['shardBytes'] = (run) => {
-    const n = run.data.params.length;
-    return frameBytes('fp32', n) + frameBytes(run.data.spec.encoding, n);
+    const { down, up } = shardTraffic(run.data.spec, run.data.params.length);
+    return down + up;
   };
 
   /** So one fast worker cannot supply most of a round's votes. */
