@@ -84,7 +84,7 @@ function onEvent(e: WorkerEvent) {
 const FAREWELLS: Record<number, string> = {
   4003:
     'This grid no longer takes work from this volunteer identity: results sent under it were refused as wrong, so every ' +
-    'device using it is stopped, this one included. Its credit is kept. Ask the operator of this grid if you think this is a mistake.',
+    'device using it is stopped, this one included. Ask the operator of this grid if you think this is a mistake.',
   1002: 'This page is older than the grid it talks to: reload it to take work again.',
 };
 
