@@ -78,10 +78,9 @@ export async function startCoordinator(cfg: CoordinatorConfig) {
     }),
   );
   const files = staticFiles([{ prefix: '/', dir: cfg.webDir }]);
-  const pages: Record<string, string> = { '/console': '/console.html', '/console/': '/console.html' };
   router.route('get', '/*', async (req) => {
     // The console's own addresses (a run's page, /console/jobs/7) are the console; its assets are absolute paths.
-    const reply = files(pages[req.path] ?? (req.path.startsWith('/console/') ? '/console.html' : req.path));
+    const reply = files(req.path === '/console' || req.path.startsWith('/console/') ? '/console.html' : req.path);
     if (reply) return reply;
     if (req.path.startsWith('/api/')) throw new GridError('NOT_FOUND', `no route ${req.path}`);
     return files('/index.html') ?? { status: 404, body: 'web client not built: run `npm run build`', type: 'text/plain' };

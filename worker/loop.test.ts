@@ -14,6 +14,17 @@ async function eventually(events: WorkerEvent[], type: string, also: (e: Seen) =
   return found() as Seen;
 }
 
+/** A loop against the toy coordinator, started, on its scripted socket once open. */
+async function openLoop(over: Parameters<typeof scriptedWorker>[1] = {}) {
+  const coord = await toyCoordinator();
+  const { options, sockets, clock, events } = scriptedWorker(coord.fetch, over);
+  const loop = new WorkerLoop(options);
+  loop.start();
+  const ws = sockets[0];
+  ws.open();
+  return { coord, ws, clock, events, loop };
+}
+
 describe('worker loop against a scripted socket and clock', () => {
   it('says hello, reports its slots once welcomed, and heartbeats at the pace the coordinator asks', async () => {
     const { fetch } = await toyCoordinator();
@@ -53,11 +64,7 @@ describe('worker loop against a scripted socket and clock', () => {
   });
 
   it('computes an assignment and sends its result message, then its gradient frame for that shard', async () => {
-    const coord = await toyCoordinator();
-    const { options, sockets, events } = scriptedWorker(coord.fetch);
-    new WorkerLoop(options).start();
-    const ws = sockets[0];
-    ws.open();
+    const { ws, events } = await openLoop();
     ws.deliver(assignment(7, { shard: 3 }));
     await eventually(events, 'computed');
     expect(ws.messages().find((m) => m.type === 'result')).toMatchObject({ assignmentId: 7, samples: 4, paramsVersion: 0 });
@@ -66,12 +73,8 @@ describe('worker loop against a scripted socket and clock', () => {
   });
 
   it('drops a shard whose lease was revoked while it computed: nothing is sent for it', async () => {
-    const coord = await toyCoordinator();
+    const { coord, ws, events } = await openLoop();
     const release = coord.hold();
-    const { options, sockets, events } = scriptedWorker(coord.fetch);
-    new WorkerLoop(options).start();
-    const ws = sockets[0];
-    ws.open();
     ws.deliver(assignment(8));
     for (let i = 0; i < 100 && !coord.requests.length; i++) await settled();
     await settled(); // its downloads start as it is queued; let the loop take it up
@@ -84,11 +87,7 @@ describe('worker loop against a scripted socket and clock', () => {
   });
 
   it('hands back a shard over its bandwidth cap and takes work again only when the hour has room', async () => {
-    const coord = await toyCoordinator();
-    const { options, sockets, clock, events } = scriptedWorker(coord.fetch, { maxBytesPerHour: 1000 });
-    new WorkerLoop(options).start();
-    const ws = sockets[0];
-    ws.open();
+    const { ws, clock, events } = await openLoop({ maxBytesPerHour: 1000 });
     ws.deliver({ type: 'welcome', protocol: 1, workerId: 'w-00000001', heartbeatMs: 60_000 });
     ws.deliver(assignment(9));
     const budget = await eventually(events, 'budget');
@@ -102,11 +101,7 @@ describe('worker loop against a scripted socket and clock', () => {
   });
 
   it('hands back a shard it cannot compute, and backs off before the next', async () => {
-    const coord = await toyCoordinator();
-    const { options, sockets, clock, events } = scriptedWorker(coord.fetch);
-    new WorkerLoop(options).start();
-    const ws = sockets[0];
-    ws.open();
+    const { ws, clock, events } = await openLoop();
     ws.deliver(assignment(10, { paramsUrl: '/api/jobs/1/params?version=0&fail' }));
     ws.deliver(assignment(11));
     const refused = await eventually(events, 'refused');
@@ -120,12 +115,7 @@ describe('worker loop against a scripted socket and clock', () => {
   });
 
   it('computes on parameters pushed over the socket without fetching them, a delta on top of the version before', async () => {
-    const coord = await toyCoordinator();
-    const { options, sockets, events } = scriptedWorker(coord.fetch);
-    const loop = new WorkerLoop(options);
-    loop.start();
-    const ws = sockets[0];
-    ws.open();
+    const { coord, ws, events, loop } = await openLoop();
     ws.push(coord.params);
     ws.deliver(assignment(12));
     await eventually(events, 'computed');
@@ -149,11 +139,7 @@ describe('worker loop against a scripted socket and clock', () => {
   });
 
   it('reports a pushed delta that does not check out and fetches a full copy for the assignment instead', async () => {
-    const coord = await toyCoordinator();
-    const { options, sockets, events } = scriptedWorker(coord.fetch);
-    new WorkerLoop(options).start();
-    const ws = sockets[0];
-    ws.open();
+    const { coord, ws, events } = await openLoop();
     ws.push(coord.params);
     const shadow = decodeTensor(decodeFrame(coord.params)).fill(0.5); // not what the worker holds
     const delta = stepPublished(
@@ -172,11 +158,7 @@ describe('worker loop against a scripted socket and clock', () => {
   });
 
   it('gives up a shard revoked while the loop checked it against the cap, instead of computing it', async () => {
-    const coord = await toyCoordinator();
-    const { options, sockets, events } = scriptedWorker(coord.fetch, { maxBytesPerHour: 1e9 });
-    new WorkerLoop(options).start();
-    const ws = sockets[0];
-    ws.open();
+    const { ws, events } = await openLoop({ maxBytesPerHour: 1e9 });
     ws.deliver(assignment(15));
     ws.deliver({ type: 'revoke', assignmentId: 15, reason: 'backed up' }); // while the cost check awaits
     ws.deliver(assignment(16));
@@ -186,12 +168,8 @@ describe('worker loop against a scripted socket and clock', () => {
   });
 
   it('starts fetching what a queued shard needs while the shard ahead of it is still waiting or computing', async () => {
-    const coord = await toyCoordinator();
+    const { coord, ws, events } = await openLoop();
     const release = coord.hold();
-    const { options, sockets, events } = scriptedWorker(coord.fetch);
-    new WorkerLoop(options).start();
-    const ws = sockets[0];
-    ws.open();
     ws.deliver(assignment(17));
     ws.deliver(assignment(18, { paramsVersion: 1, paramsUrl: '/api/jobs/1/params?version=1' }));
     await settled();

@@ -46,7 +46,7 @@ export class TrainingRunner implements ShardRunner<Assignment> {
   /** Bytes the assignment's parameters cost to download at most: none if held, a delta from the version before. */
   paramsBytes(a: Assignment, n: number): number {
     if (this.held?.job === a.jobId && this.held.version === a.paramsVersion) return 0;
-    return frameBytes(this.prior(a) ? 'int8' : 'fp32', n);
+    return frameBytes(this.heldBefore(a.jobId, a.paramsVersion) ? 'int8' : 'fp32', n);
   }
 
   /** The data not cached yet, the parameters not held, the result up, its messages. */
@@ -55,8 +55,9 @@ export class TrainingRunner implements ShardRunner<Assignment> {
     return (await this.data.missingFor(a.data)) + this.paramsBytes(a, n) + frameBytes(a.task.encoding, n) + 1024;
   }
 
-  private prior(a: Assignment) {
-    return this.held?.job === a.jobId && this.held.version === a.paramsVersion - 1 ? this.held.values : undefined;
+  /** The held parameters when they are the version before `version` of `job`: what a delta applies to. */
+  private heldBefore(job: number, version: number) {
+    return this.held?.job === job && this.held.version === version - 1 ? this.held.values : undefined;
   }
 
   /**
@@ -67,7 +68,7 @@ export class TrainingRunner implements ShardRunner<Assignment> {
     const head = decodeFrame(bytes);
     if (head.kind !== 'params' && head.kind !== 'params-delta') return false;
     const version = head.round;
-    const prior = this.held?.job === head.job && this.held.version === version - 1 ? this.held.values : undefined;
+    const prior = this.heldBefore(head.job, version);
     if (head.kind === 'params-delta' && !prior) return true; // nothing to apply it to: the assignment fetches a full copy
     this.held = { job: head.job, version, values: readParams(bytes, prior) };
     return true;
@@ -76,7 +77,7 @@ export class TrainingRunner implements ShardRunner<Assignment> {
   /** The assignment's parameters: held, or a delta from the version before (when the job sends them), or a full copy. */
   private async params(a: Assignment): Promise<Float32Array> {
     if (this.held?.job === a.jobId && this.held.version === a.paramsVersion) return this.held.values;
-    const prior = this.prior(a);
+    const prior = this.heldBefore(a.jobId, a.paramsVersion);
     let values: Float32Array;
     try {
       values = readParams(await this.data.params(prior ? `${a.paramsUrl}&from=${a.paramsVersion - 1}` : a.paramsUrl), prior);

@@ -4,6 +4,7 @@ import type { TrainingSpec } from '../../protocol/job';
 import type { ModelSpec } from '../../protocol/model';
 import { sampleIndices } from '../../protocol/sampling';
 import type { DatasetRegistry } from '../data/dataset-registry';
+import { l2Norm } from './aggregate';
 import { onnxThread } from './evaluate';
 import type { Reference } from './trust';
 
@@ -41,9 +42,7 @@ export class Referee {
     const heldOut = this.batch(spec, (n) => rootStream(n, size));
     const at = params.slice();
     const [grads, heldOutLoss] = await Promise.all([this.gradient(spec.model, at, root), this.heldOutLoss(spec.model, at, heldOut)]);
-    let norm = 0;
-    for (const g of grads) norm += g * g;
-    return { grads, norm: Math.sqrt(norm), samples: size, heldOutLoss, heldOut };
+    return { grads, norm: l2Norm(grads), samples: size, heldOutLoss, heldOut };
   }
 
   /** The gradient a worker should have returned for the shard of `count` samples at `cursor` of the job's stream. */

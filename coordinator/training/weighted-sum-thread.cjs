@@ -1,5 +1,8 @@
-// Piscina thread entry in CommonJS, for the reason in eval-thread-entry.cjs (Node 20's require() of an ES module can
-// abort the process); the sum itself stays in weighted-sum.mjs, which aggregate.ts imports too.
+// The weighted sum's piscina task, in CommonJS for the reason in eval-thread-entry.cjs (Node 20's require() of an ES
+// module can abort the process): one coordinate range of the sum (simd.mjs), written into shared memory.
 Object.defineProperty(exports, '__esModule', { value: true });
-const sum = import('./weighted-sum.mjs');
-exports.default = async (task) => (await sum).default(task);
+const simd = import('./simd.mjs');
+exports.default = async ({ out, grads, weights, start, end }) => {
+  (await simd).weightedSumRange(out, grads, weights, start, end);
+  return end - start;
+};
