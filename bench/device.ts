@@ -1,18 +1,15 @@
 // `npm run bench -- device`: our kernels on whatever adapter Dawn finds (a lent GPU: the vendor's Vulkan driver), with
 // onnxruntime-node's CPU path beside them. scripts/device-pack.sh bundles it for a machine without npm; on a rerun,
-// BENCH_TIER=0 leaves out the correctness tier and BENCH_F16=0 the f16 products.
-import * as ortNode from 'onnxruntime-node';
-import { kernelsEngine } from '../kernels/engine';
+// BENCH_TIER=0 leaves out the correctness tier, BENCH_F16=0 the f16 products; BENCH_PROFILE=only times each program
+// of the training steps on the GPU, then the steps.
 import { GpuBackend } from '../kernels/gpu/backend';
 import { openDawn } from '../kernels/gpu/dawn';
 import type { GpuHandle } from '../kernels/gpu/device';
 import { matmulGflops, tuneMatmul } from '../kernels/gpu/matmul-tune';
-import { onnxEngine } from '../kernels/onnx/engine';
 import { MATMUL_VARIANTS } from '../kernels/ops/matmul';
 import { runGpuTier } from '../kernels/testing/gpu-tier';
-import { measure } from '../worker/engine-choice';
 import { halfMatmuls } from './device-f16';
-import { BENCH_CNN, BENCH_MLP } from './workloads';
+import { profileSteps, trainingSteps } from './device-steps';
 
 const r = (x: number) => x.toFixed(0);
 
@@ -33,6 +30,19 @@ export async function benchDevice() {
   console.log(`features: ${gpu.features.sort().join(' ')}`);
   console.log(`subgroup matrix configs: ${JSON.stringify(gpu.subgroupMatrixConfigs)}`);
 
+  if (process.env.BENCH_PROFILE === 'mlp') {
+    await tuneMatmul(backend);
+    for (let i = 0; i < 3; i++) await trainingSteps(backend, false, 'mlp');
+    return;
+  }
+  if (process.env.BENCH_PROFILE !== '0') {
+    // Timestamps unquantized: per-dispatch times are microseconds.
+    const timed = await openDawn('vulkan', (m) => console.error(m), [`enable-dawn-features=${features}`, 'disable-dawn-features=timestamp_quantization']);
+    const tuned = new GpuBackend(timed);
+    await tuneMatmul(tuned);
+    await profileSteps(tuned, new GpuBackend(timed, 'vec4-64x64x16'));
+    if (process.env.BENCH_PROFILE === 'only') return trainingSteps(tuned, false);
+  }
   if (process.env.BENCH_TIER !== '0') {
     const tier = await runGpuTier(gpu);
     for (const [variant, cases] of Object.entries(tier.cases)) {
@@ -65,17 +75,7 @@ export async function benchDevice() {
   const t0 = performance.now();
   for (let i = 0; i < 50; i++) await backend.read(probe);
   console.log(`readback round trip (16 bytes, idle queue): ${((performance.now() - t0) / 50).toFixed(3)} ms`);
-  const engines = [kernelsEngine(backend), onnxEngine(ortNode, 'cpu', 'ort-node', 'onnxruntime-node cpu')];
-  for (const [name, spec, batches] of [
-    ['MLP 784-256-128-10', BENCH_MLP, [256, 4096]],
-    ['CNN conv8-pool-conv16-pool-dense', BENCH_CNN, [64, 1024]],
-  ] as const) {
-    for (const batch of batches) {
-      const rates = [];
-      for (const e of engines) rates.push(`${e.name === 'webgpu' ? 'ours' : e.name} ${r(await measure(e, spec, 3000, batch))}`);
-      console.log(`${name} batch ${batch} training step samples/s (params up, gradients back): ${rates.join(' | ')}`);
-    }
-  }
+  await trainingSteps(backend, true);
   // Last: an experimental shader that loses the device takes nothing else down with it.
   if (process.env.BENCH_F16 !== '0') await halfMatmuls(gpu, n, 'subgroup-matrix');
 }

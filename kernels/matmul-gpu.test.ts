@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { f16ToF32, f32ToF16 } from '../protocol/half';
+import type { ModelSpec } from '../protocol/model';
 import { GpuBackend } from './gpu/backend';
 import { openDawn } from './gpu/dawn';
 import type { GpuHandle } from './gpu/device';
 import { tuneMatmul } from './gpu/matmul-tune';
+import { DispatchProfiler } from './gpu/profiler';
+import { buildModel, initParams } from './models/index';
+import { sampleBatch } from './models/sample-batch';
 import { MATMUL_VARIANTS, matmulF16, VEC4_TILES, type Vec4Variant } from './ops/matmul';
 
 const random = (n: number, seed: number) => {
@@ -27,6 +31,25 @@ describe('matmul on Dawn (vulkan): tile timing and f16', () => {
     gpu = await openDawn('vulkan');
   }, 120_000);
   afterAll(() => gpu?.device.destroy());
+
+  it('the dispatch profiler times each program of a step, and the step gives the same gradients with it attached', async () => {
+    const b = new GpuBackend(gpu, 'register');
+    const spec: ModelSpec = { kind: 'mlp', layers: [12, 8, 3] };
+    const model = buildModel(spec, b);
+    const [params, batch] = [initParams(spec, 1), sampleBatch(spec, 5)];
+    const plain = await model.lossAndGradients(params, batch);
+    const profiler = new DispatchProfiler(gpu.device);
+    b.rt.profiler = profiler;
+    const timed = await model.lossAndGradients(params, batch);
+    b.rt.profiler = null;
+    const totals = await profiler.collect();
+    expect(Array.from(timed.grads)).toEqual(Array.from(plain.grads));
+    // Two layers: two forward products, two weight gradients and one input gradient; a bias add and sum per layer.
+    expect(totals.get('matmul_register_f32_nn')?.count).toBe(2);
+    expect((totals.get('matmul_register_f32_tn')?.count ?? 0) + (totals.get('matmul_register_f32_nt')?.count ?? 0)).toBe(3);
+    expect(totals.get('bias_add')?.count).toBe(2);
+    for (const { ns } of totals.values()) expect(ns).toBeGreaterThanOrEqual(0);
+  });
 
   it('times every variant once per adapter and keeps the fastest', async () => {
     const backend = new GpuBackend(gpu);

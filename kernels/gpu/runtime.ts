@@ -1,3 +1,5 @@
+import type { DispatchProfiler } from './profiler';
+
 /** A compute program: the cache key names the program variant, never a shape (shapes go in uniforms). */
 export interface Program {
   key: string;
@@ -15,6 +17,8 @@ export interface Dispatch {
 
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment
 const ARENA_SLOTS = 256;
+/** Bind groups kept for reuse; pooled buffers recur step after step, so a step's dispatches find theirs here. */
+const BIND_GROUPS_KEPT = 8192;
 
 /** Packs uniform values in WGSL struct order (4-byte fields). */
 export class Uniforms {
@@ -41,6 +45,8 @@ export class GpuRuntime {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly free = new Map<number, GPUBuffer[]>();
   private encoder: GPUCommandEncoder | null = null;
+  /** Dispatches share one compute pass until a copy or submit (WebGPU orders their storage accesses within it). */
+  private pass: GPUComputePassEncoder | null = null;
   private arena: GPUBuffer | null = null;
   private arenaData = new Uint8Array(UNIFORM_SLOT * ARENA_SLOTS);
   private arenaUsed = 0;
@@ -48,6 +54,13 @@ export class GpuRuntime {
   private bufferCount = 0;
   /** Readback buffers kept for the next read of the same size (a training step reads the same gradients each time). */
   private readonly staging = new Map<number, GPUBuffer[]>();
+
+  /** Bind groups by program, uniform slot and buffers: creating one costs ~30 µs of host time in Dawn's Node bindings. */
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 0;
+  /** Benchmarks attach one to time each program on the GPU. */
+  profiler: DispatchProfiler | null = null;
 
   constructor(readonly device: GPUDevice) {}
 
@@ -83,7 +96,7 @@ export class GpuRuntime {
   }
 
   run(d: Dispatch) {
-    if (this.arenaUsed === ARENA_SLOTS) this.flush();
+    if (this.arenaUsed === ARENA_SLOTS || this.profiler?.full) this.flush();
     if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'grid-step' });
     if (!this.arena)
       this.arena =
@@ -92,18 +105,44 @@ export class GpuRuntime {
     const offset = this.arenaUsed++ * UNIFORM_SLOT;
     this.arenaData.set(new Uint8Array(d.uniforms), offset);
     const pipe = this.pipeline(d.program);
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.arena, offset, size: 64 } }];
-    [...d.inputs, ...d.outputs].forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
-    const bind = this.device.createBindGroup({ label: d.program.key, layout: pipe.getBindGroupLayout(0), entries });
-    const pass = this.encoder.beginComputePass({ label: d.program.key });
-    pass.setPipeline(pipe);
-    pass.setBindGroup(0, bind);
+    const bind = this.bindGroup(d, pipe, this.arena, offset);
+    if (this.profiler) {
+      this.endPass();
+      this.pass = this.encoder.beginComputePass(this.profiler.passFor(d.program.key));
+    } else this.pass ??= this.encoder.beginComputePass({ label: 'grid-pass' });
+    this.pass.setPipeline(pipe);
+    this.pass.setBindGroup(0, bind);
     const [x, y = 1, z = 1] = d.workgroups;
-    pass.dispatchWorkgroups(x, y, z);
-    pass.end();
+    this.pass.dispatchWorkgroups(x, y, z);
+  }
+
+  private idOf(b: GPUBuffer) {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
+    return id;
+  }
+
+  private bindGroup(d: Dispatch, pipe: GPUComputePipeline, arena: GPUBuffer, offset: number) {
+    const buffers = [...d.inputs, ...d.outputs];
+    const key = `${d.program.key}|${this.idOf(arena)}:${offset}|${buffers.map((b) => this.idOf(b)).join(',')}`;
+    let bind = this.bindGroups.get(key);
+    if (!bind) {
+      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: arena, offset, size: 64 } }];
+      buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
+      bind = this.device.createBindGroup({ label: d.program.key, layout: pipe.getBindGroupLayout(0), entries });
+      if (this.bindGroups.size === BIND_GROUPS_KEPT) this.bindGroups.clear();
+      this.bindGroups.set(key, bind);
+    }
+    return bind;
+  }
+
+  private endPass() {
+    this.pass?.end();
+    this.pass = null;
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number) {
+    this.endPass();
     if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'grid-step' });
     this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
@@ -116,10 +155,12 @@ export class GpuRuntime {
 
   flush() {
     if (!this.encoder) return;
+    this.endPass();
     if (this.arena) {
       this.device.queue.writeBuffer(this.arena, 0, this.arenaData, 0, this.arenaUsed * UNIFORM_SLOT);
       this.spareArenas.unshift(this.arena); // reused after later submits; queue order keeps its old contents valid
     }
+    this.profiler?.resolve(this.encoder);
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
     this.arena = null;

@@ -1,4 +1,5 @@
 import { type GpuRuntime, Uniforms } from '../gpu/runtime';
+import { launchShared, type SharedReduction } from '../gpu/shared-reduction';
 import { launch } from './gpu-kernels';
 import type { Geometry } from './ops/conv-geometry';
 
@@ -107,35 +108,29 @@ export function convGradInput(rt: GpuRuntime, dy: GPUBuffer, w: GPUBuffer, dx: G
   );
 }
 
-/** dW: for each weight, the sum over the batch and output positions of dY times the input its tap read. */
+/**
+ * dW: for each weight, the sum over the batch and output positions of dY times the input its tap read; a workgroup
+ * per weight shares that sum (a ResNet's 3x3 weights each gather 32k products at batch 32).
+ */
 export function convGradWeight(rt: GpuRuntime, x: GPUBuffer, dy: GPUBuffer, dw: GPUBuffer, d: ConvDims) {
-  const inputs: [string, GPUBuffer][] = [
-    ['X', x],
-    ['DY', dy],
-  ];
-  run(
-    rt,
-    'graph_conv_dw',
-    inputs,
-    dw,
-    d,
-    d.w,
-    /* wgsl */ `
-  let kx = i % u.kw; let ky = (i / u.kw) % u.kh; let c = (i / (u.kw * u.kh)) % u.c; let m = i / (u.kw * u.kh * u.c);
-  var s = 0.0;
-  for (var n = 0u; n < u.n; n++) {
-    for (var oy = 0u; oy < u.oh; oy++) {
-      let iy = inY(oy, ky);
-      if (iy < 0) { continue; }
-      for (var ox = 0u; ox < u.ow; ox++) {
-        let ix = inX(ox, kx);
-        if (ix < 0) { continue; }
-        s += DY[((n * u.m + m) * u.oh + oy) * u.ow + ox] * X[((n * u.c + c) * u.h + u32(iy)) * u.w + u32(ix)];
-      }
-    }
-  }
-  Y[i] = s;`,
-  );
+  const total = d.w.reduce((p, q) => p * q, 1);
+  const p: SharedReduction = {
+    key: 'graph_conv_dw',
+    uniforms: UNIFORMS,
+    inputs: ['X', 'DY'],
+    outputs: 'u.total',
+    count: 'u.n * u.oh * u.ow',
+    setup: `let kx = i % u.kw; let ky = (i / u.kw) % u.kh; let c = (i / (u.kw * u.kh)) % u.c; let m = i / (u.kw * u.kh * u.c);
+  let ox = k % u.ow; let oy = (k / u.ow) % u.oh; let n = k / (u.ow * u.oh);
+  let iy = inY(oy, ky); let ix = inX(ox, kx);
+  if (iy < 0 || ix < 0) { return 0.0; }`,
+    value: 'DY[((n * u.m + m) * u.oh + oy) * u.ow + ox] * X[((n * u.c + c) * u.h + u32(iy)) * u.w + u32(ix)]',
+    combine: (a, b) => `${a} + ${b}`,
+    start: 'zero',
+    finish: (sum) => sum,
+    fns: TAPS,
+  };
+  launchShared(rt, p, [x, dy], dw, uniforms(d, total), total);
 }
 
 export type PoolMode = 'max' | 'avg' | 'maxGrad' | 'avgGrad';

@@ -64,6 +64,22 @@ describe('graph ops on our WGSL kernels (Dawn)', () => {
     expect(relativeError(got, runOnCpu(graph, {}).get(output) as HostTensor)).toBeLessThan(1e-6);
   });
 
+  // A workgroup shares each output from 128 values up (batch-norm statistics, a loss's sum, a conv's weight gradient).
+  it.each([
+    ['ReduceSum over 300 values a row', { op: 'ReduceSum', inputs: [[6, 300]], attrs: { axes: [1], keepdims: 0 } }],
+    ['ReduceMean over axes 0 and 1, 280 values each', { op: 'ReduceMean', inputs: [[4, 70, 5]], attrs: { axes: [0, 1], keepdims: 1 } }],
+    ['ReduceMax over 500 values a row', { op: 'ReduceMax', inputs: [[3, 500]], attrs: { axes: [1], keepdims: 0 } }],
+    [
+      'Conv whose weights each gather 400 products',
+      { op: 'Conv', inputs: [[4, 3, 12, 12], [2, 3, 3, 3], [2]], attrs: { pads: [1, 0, 0, 1], strides: [1, 1] } },
+    ],
+  ] as const)('%s: loss and gradients as on the CPU', async (_label, c) => {
+    const { graph, loss, grads } = checkGraph(c as unknown as (typeof OP_CASES)[number]);
+    const want = runOnCpu(graph, {});
+    const got = await runOnGpu(b, graph, {}, [loss, ...grads]);
+    for (const name of [loss, ...grads]) expect(relativeError(got[name], want.get(name) as HostTensor), name).toBeLessThan(1e-4);
+  });
+
   it('Pow as JavaScript computes it: integer powers of negatives, 0^0 = 1, 0^-1 = Infinity', async () => {
     const g = new GraphBuilder();
     const a = g.constant(Float32Array.of(-2, 0, 3, -2, 0, -8), [6]);

@@ -106,32 +106,6 @@ export function binary(
   launch(rt, p, [a.buffer, b.buffer], y, uniforms, n);
 }
 
-/** y[out] = sum, mean or max of x over the axes where `out` has 1 and x does not (out padded like x). */
-export function reduceTo(rt: GpuRuntime, op: 'sum' | 'mean' | 'max', x: { buffer: GPUBuffer; shape: number[] }, y: GPUBuffer, out: number[]) {
-  const din = padded(x.shape);
-  const dout = padded(out);
-  const red = din.map((d, i) => (dout[i] === 1 ? d : 1));
-  const n = dout.reduce((p, q) => p * q, 1);
-  const count = red.reduce((p, q) => p * q, 1);
-  const p = {
-    key: `graph_reduce:${op}`,
-    uniforms: 'dout: vec4u, red: vec4u, sin: vec4u, n: u32, count: u32',
-    inputs: ['X'],
-    count: 'u.n',
-    body: `let base = dot(coords(i, u.dout), u.sin);
-  var acc = X[base];
-  for (var k = 1u; k < u.count; k++) {
-    let v = X[base + dot(coords(k, u.red), u.sin)];
-    ${op === 'max' ? 'acc = max(acc, v);' : 'acc += v;'}
-  }
-  Y[i] = ${op === 'mean' ? 'acc / f32(u.count)' : 'acc'};`,
-  };
-  const uniforms = vec4(vec4(vec4(new Uniforms(), dout), red), contiguous(din))
-    .u32(n)
-    .u32(count).buffer;
-  launch(rt, p, [x.buffer], y, uniforms, n);
-}
-
 /** y = x with its axes permuted (y's axis i is x's axis perm[i]). */
 export function permute(rt: GpuRuntime, x: { buffer: GPUBuffer; shape: number[] }, y: GPUBuffer, perm: number[]) {
   const lead = MAX_RANK - perm.length;

@@ -1,4 +1,5 @@
 import { type GpuRuntime, LINEAR_INDEX, linearWorkgroups, Uniforms } from '../gpu/runtime';
+import { launchShared, SHARED_FROM, type SharedReduction } from '../gpu/shared-reduction';
 
 /** Rows one invocation sums per pass; taller inputs are summed in chunks first (a bias gradient over 4096 samples). */
 const CHUNK = 64;
@@ -24,8 +25,29 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }`,
 };
 
-/** Column reduction [rows, cols] -> [cols], rows summed in order within chunks of 64 and the chunks in order. */
+/** Below this many columns one invocation per column leaves a GPU idle; from it, chunks keep reads coalesced. */
+const FEW_COLUMNS = 4096;
+
+/** Tall columns (a bias gradient over a batch): a workgroup per column, whose rows its invocations share. */
+const SHARED: SharedReduction = {
+  key: 'sum_rows_shared',
+  uniforms: 'rows: u32, cols: u32, chunk: u32',
+  inputs: ['x'],
+  outputs: 'u.cols',
+  count: 'u.rows',
+  setup: '',
+  value: 'x[k * u.cols + i]',
+  combine: (a, b) => `${a} + ${b}`,
+  start: 'zero',
+  finish: (sum) => sum,
+};
+
+/**
+ * Column reduction [rows, cols] -> [cols]. A few rows (split-K partials): one invocation per column, in order; tall
+ * and narrow (a bias gradient): a workgroup per column; tall and wide: in chunks of 64 rows, then the chunks.
+ */
 export function sumRows(rt: GpuRuntime, x: GPUBuffer, out: GPUBuffer, rows: number, cols: number) {
+  if (rows >= SHARED_FROM && cols < FEW_COLUMNS) return launchShared(rt, SHARED, [x], out, new Uniforms().u32(rows).u32(cols).u32(rows).buffer, cols);
   const chunks = Math.ceil(rows / CHUNK);
   const [gx, gy] = linearWorkgroups(cols);
   const pass = (input: GPUBuffer, output: GPUBuffer, r: number, z: number, chunk: number) =>

@@ -101,7 +101,8 @@ export const KERNEL_CASES: KernelCase[] = [
   { name: 'softmax cross-entropy 300x10', op: 'softmaxCrossEntropy', inputs: { logits: rnd([300, 10]), labels: { shape: [300], data: 'labels' } } },
   { name: 'sum rows', op: 'sumRows', inputs: { x: { shape: [3, 2], data: [1, 2, 3, 4, 5, 6] } }, expected: { out: [9, 12] } },
   { name: 'sum rows 257x129', op: 'sumRows', inputs: { x: rnd([257, 129]) } },
-  { name: 'sum rows 4100x10 (three passes)', op: 'sumRows', inputs: { x: rnd([4100, 10]) }, tol: 1e-3 },
+  { name: 'sum rows 4100x10 (a workgroup per column)', op: 'sumRows', inputs: { x: rnd([4100, 10]) }, tol: 1e-3 },
+  { name: 'sum rows 200x4100 (chunks of rows, then the chunks)', op: 'sumRows', inputs: { x: rnd([200, 4100]) }, tol: 1e-3 },
   {
     name: 'conv2d 3x3 same padding',
     op: 'conv2d',
