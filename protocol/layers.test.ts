@@ -75,6 +75,21 @@ describe('layer-list model specs', () => {
     ).toThrow(/maps \[1,28,28\] to \[4,28,28\]/);
   });
 
+  it('take grouped and depthwise convolutions, whose weights see their group of channels, and refuse groups that do not divide', () => {
+    const cnn = (layers: unknown[]) => parseJobSpec(job({ kind: 'layers', input: [4, 8, 8], layers })).model;
+    const separable = cnn([
+      { type: 'conv2d', filters: 4, kernel: 3, groups: 4 },
+      { type: 'conv2d', filters: 8, kernel: 1 },
+      { type: 'conv2d', filters: 6, kernel: 3, groups: 2 },
+      { type: 'globalAvgPool' },
+      { type: 'dense', units: 3 },
+    ]);
+    expect(parameterCount(separable)).toBe(4 * 9 + 4 + 8 * 4 + 8 + 6 * 4 * 9 + 6 + 6 * 3 + 3);
+    expect(() => cnn([{ type: 'conv2d', filters: 6, kernel: 3, groups: 3 }, { type: 'flatten' }, { type: 'dense', units: 2 }])).toThrow(
+      /3 groups must divide both its 4 input channels and its 6 filters/,
+    );
+  });
+
   it('track a sequence through embeddings, attention and pooling, and refuse what does not fit it', () => {
     const seq = (layers: unknown[], input = [16]) => parseJobSpec(job({ kind: 'layers', input, layers })).model;
     const ok = seq([

@@ -26,7 +26,15 @@ const kernel = custom<number | [number, number]>(
   },
 );
 /** `same` pads so the output is the input's size divided by the stride (rounded up); `valid` does not pad. */
-const conv2d = obj({ type: lit('conv2d'), filters: int(1, 4096), kernel, stride: opt(int(1, 8)), padding: opt(lit('same', 'valid')) });
+/** `groups`: channels split into groups that convolve apart (groups = input channels = filters: depthwise). */
+const conv2d = obj({
+  type: lit('conv2d'),
+  filters: int(1, 4096),
+  kernel,
+  stride: opt(int(1, 8)),
+  padding: opt(lit('same', 'valid')),
+  groups: opt(int(1, 4096)),
+});
 /** Non-overlapping windows of size x size (a last row or column they do not reach is dropped). */
 const maxPool = obj({ type: lit('maxPool'), size: int(2, 8) });
 const avgPool = obj({ type: lit('avgPool'), size: int(2, 8) });
@@ -152,7 +160,10 @@ export function layerParams(spec: LayersSpec): { params: LayerParam[]; width: nu
         } else {
           const g = convGeometry(l, h, w);
           if (g.out[0] < 1 || g.out[1] < 1) throw bad(`layer ${name}: a ${g.kernel.join('x')} kernel on a ${h}x${w} image`);
-          params.push({ name: `${name}.w`, shape: [l.filters, c, ...g.kernel] }, { name: `${name}.b`, shape: [l.filters] });
+          const groups = l.groups ?? 1;
+          if (c % groups !== 0 || l.filters % groups !== 0)
+            throw bad(`layer ${name}: ${groups} groups must divide both its ${c} input channels and its ${l.filters} filters`);
+          params.push({ name: `${name}.w`, shape: [l.filters, c / groups, ...g.kernel] }, { name: `${name}.b`, shape: [l.filters] });
           shape = [l.filters, ...g.out];
         }
       } else if (l.type === 'flatten') shape = [size(shape)];

@@ -17,12 +17,14 @@ export interface Dispatch {
 
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment
 const ARENA_SLOTS = 256;
+/** Each dispatch's uniform block, at most (a grouped convolution's geometry takes 18 words). */
+const UNIFORM_BYTES = 128;
 /** Bind groups kept for reuse; pooled buffers recur step after step, so a step's dispatches find theirs here. */
 const BIND_GROUPS_KEPT = 8192;
 
 /** Packs uniform values in WGSL struct order (4-byte fields). */
 export class Uniforms {
-  private readonly words = new DataView(new ArrayBuffer(64));
+  private readonly words = new DataView(new ArrayBuffer(UNIFORM_BYTES));
   private n = 0;
   u32(v: number) {
     this.words.setUint32(4 * this.n++, v >>> 0, true);
@@ -127,7 +129,7 @@ export class GpuRuntime {
     const key = `${d.program.key}|${this.idOf(arena)}:${offset}|${buffers.map((b) => this.idOf(b)).join(',')}`;
     let bind = this.bindGroups.get(key);
     if (!bind) {
-      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: arena, offset, size: 64 } }];
+      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: arena, offset, size: UNIFORM_BYTES } }];
       buffers.forEach((buffer, i) => entries.push({ binding: i + 1, resource: { buffer } }));
       bind = this.device.createBindGroup({ label: d.program.key, layout: pipe.getBindGroupLayout(0), entries });
       if (this.bindGroups.size === BIND_GROUPS_KEPT) this.bindGroups.clear();

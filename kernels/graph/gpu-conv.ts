@@ -4,7 +4,7 @@ import { launch } from './gpu-kernels';
 import type { Geometry } from './ops/conv-geometry';
 
 /**
- * Direct convolutions for graph Conv and its two gradients, NCHW, group 1: one invocation per element of what is
+ * Direct convolutions for graph Conv and its two gradients, NCHW, grouped: one invocation per element of what is
  * written, looping over the taps that reach it. Plain, not fast: the shapes a layer list or an import brings are
  * checked against the CPU reference here; the presets keep their tuned kernels (kernels/ops/conv2d.ts).
  */
@@ -15,7 +15,9 @@ export interface ConvDims {
   g: Geometry;
 }
 
-const UNIFORMS = 'n: u32, c: u32, h: u32, w: u32, m: u32, oh: u32, ow: u32, kh: u32, kw: u32, sh: u32, sw: u32, pt: u32, pl: u32, dh: u32, dw: u32, total: u32';
+// cg and mg: input and output channels per group (c and m when ungrouped).
+const UNIFORMS =
+  'n: u32, c: u32, h: u32, w: u32, m: u32, oh: u32, ow: u32, kh: u32, kw: u32, sh: u32, sw: u32, pt: u32, pl: u32, dh: u32, dw: u32, total: u32, cg: u32, mg: u32';
 
 /** The input row or column a tap reads, or -1 outside the image (pads). */
 const TAPS = /* wgsl */ `
@@ -24,10 +26,10 @@ fn inX(o: u32, k: u32) -> i32 { let v = i32(o * u.sw + k * u.dw) - i32(u.pl); re
 
 function uniforms(d: ConvDims, total: number) {
   const [n, c, h, w] = d.x;
-  const [m, , kh, kw] = d.w;
+  const [m, cg, kh, kw] = d.w;
   const [, , oh, ow] = d.y;
   const u = new Uniforms();
-  for (const v of [n, c, h, w, m, oh, ow, kh, kw, d.g.s[0], d.g.s[1], d.g.p[0], d.g.p[1], d.g.d[0], d.g.d[1], total]) u.u32(v);
+  for (const v of [n, c, h, w, m, oh, ow, kh, kw, d.g.s[0], d.g.s[1], d.g.p[0], d.g.p[1], d.g.d[0], d.g.d[1], total, cg, m / (c / cg)]) u.u32(v);
   return u.buffer;
 }
 
@@ -62,14 +64,16 @@ export function conv(rt: GpuRuntime, x: GPUBuffer, w: GPUBuffer, bias: GPUBuffer
     /* wgsl */ `
   let ox = i % u.ow; let oy = (i / u.ow) % u.oh; let m = (i / (u.ow * u.oh)) % u.m; let n = i / (u.ow * u.oh * u.m);
   var s = ${bias ? 'B[m]' : '0.0'};
-  for (var c = 0u; c < u.c; c++) {
+  let first = (m / u.mg) * u.cg; // the group's first input channel
+  for (var cc = 0u; cc < u.cg; cc++) {
+    let c = first + cc;
     for (var ky = 0u; ky < u.kh; ky++) {
       let iy = inY(oy, ky);
       if (iy < 0) { continue; }
       for (var kx = 0u; kx < u.kw; kx++) {
         let ix = inX(ox, kx);
         if (ix < 0) { continue; }
-        s += X[((n * u.c + c) * u.h + u32(iy)) * u.w + u32(ix)] * W[((m * u.c + c) * u.kh + ky) * u.kw + kx];
+        s += X[((n * u.c + c) * u.h + u32(iy)) * u.w + u32(ix)] * W[((m * u.cg + cc) * u.kh + ky) * u.kw + kx];
       }
     }
   }
@@ -92,6 +96,7 @@ export function convGradInput(rt: GpuRuntime, dy: GPUBuffer, w: GPUBuffer, dx: G
     d.x,
     /* wgsl */ `
   let ix = i % u.w; let iy = (i / u.w) % u.h; let c = (i / (u.w * u.h)) % u.c; let n = i / (u.w * u.h * u.c);
+  let cc = c % u.cg; let first = (c / u.cg) * u.mg; // its weight channel; its group's first output channel
   var s = 0.0;
   for (var ky = 0u; ky < u.kh; ky++) {
     // oy * sh = iy + pt - ky * dh, when that is a whole, in-range output row
@@ -101,7 +106,7 @@ export function convGradInput(rt: GpuRuntime, dy: GPUBuffer, w: GPUBuffer, dx: G
       let tx = i32(ix + u.pl) - i32(kx * u.dw);
       if (tx < 0 || tx % i32(u.sw) != 0 || tx / i32(u.sw) >= i32(u.ow)) { continue; }
       let o = u32(ty / i32(u.sh)) * u.ow + u32(tx / i32(u.sw));
-      for (var m = 0u; m < u.m; m++) { s += DY[(n * u.m + m) * u.oh * u.ow + o] * W[((m * u.c + c) * u.kh + ky) * u.kw + kx]; }
+      for (var m = first; m < first + u.mg; m++) { s += DY[(n * u.m + m) * u.oh * u.ow + o] * W[((m * u.cg + cc) * u.kh + ky) * u.kw + kx]; }
     }
   }
   Y[i] = s;`,
@@ -120,7 +125,8 @@ export function convGradWeight(rt: GpuRuntime, x: GPUBuffer, dy: GPUBuffer, dw: 
     inputs: ['X', 'DY'],
     outputs: 'u.total',
     count: 'u.n * u.oh * u.ow',
-    setup: `let kx = i % u.kw; let ky = (i / u.kw) % u.kh; let c = (i / (u.kw * u.kh)) % u.c; let m = i / (u.kw * u.kh * u.c);
+    setup: `let kx = i % u.kw; let ky = (i / u.kw) % u.kh; let cc = (i / (u.kw * u.kh)) % u.cg; let m = i / (u.kw * u.kh * u.cg);
+  let c = (m / u.mg) * u.cg + cc;
   let ox = k % u.ow; let oy = (k / u.ow) % u.oh; let n = k / (u.ow * u.oh);
   let iy = inY(oy, ky); let ix = inX(ox, kx);
   if (iy < 0 || ix < 0) { return 0.0; }`,

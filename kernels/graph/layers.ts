@@ -40,7 +40,7 @@ function layer(b: Build, l: Layer, h: string, name: string): string {
     case 'conv2d': {
       const [, , height, width] = g.shapeOf(h) as number[];
       const geo = convGeometry(l, height, width);
-      const attrs = { kernel_shape: geo.kernel, strides: [geo.stride, geo.stride], pads: geo.pads };
+      const attrs = { kernel_shape: geo.kernel, strides: [geo.stride, geo.stride], pads: geo.pads, group: l.groups ?? 1 };
       return g.op('Conv', [h, param(`${name}.w`), param(`${name}.b`)], attrs);
     }
     case 'maxPool':

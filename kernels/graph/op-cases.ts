@@ -89,6 +89,16 @@ export const OP_CASES: OpCase[] = [
   { op: 'ReduceMean', inputs: [[3, 4, 5]], attrs: { axes: [0, 2], keepdims: 1 } },
   { op: 'ReduceMax', inputs: [[3, 4, 5]], attrs: { axes: [1], keepdims: 0 } },
   { op: 'Conv', inputs: [[2, 3, 7, 6], [4, 3, 3, 2], [4]], attrs: { pads: [1, 0, 1, 1] } },
+  { op: 'Conv', inputs: [[2, 4, 6, 5], [6, 2, 3, 3], [6]], attrs: { group: 2, pads: [1, 1, 1, 1], strides: [2, 1] }, label: 'two groups' },
+  {
+    op: 'Conv',
+    inputs: [
+      [2, 3, 6, 6],
+      [3, 1, 3, 3],
+    ],
+    attrs: { group: 3, pads: [1, 1, 1, 1], dilations: [2, 1] },
+    label: 'depthwise',
+  },
   {
     op: 'Conv',
     inputs: [

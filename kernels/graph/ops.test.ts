@@ -33,7 +33,9 @@ describe('graph ops on the CPU reference', () => {
     expect(() => g.op('MatMul', [x, g.input('w', [4, 2])])).toThrow(/inner dimensions differ/);
     const img = g.input('img', ['N', 3, 8, 8]);
     expect(() => g.op('MaxPool', [img], { kernel_shape: [3, 3], strides: [2, 2] })).toThrow(/only windows that tile the image/);
-    expect(() => g.op('Conv', [img, g.input('k', [3, 1, 3, 3])], { group: 3 })).toThrow(/grouped convolutions are not supported yet/);
+    expect(g.shapeOf(g.op('Conv', [img, g.input('k', [3, 1, 3, 3])], { group: 3 }))).toEqual(['N', 3, 6, 6]);
+    expect(() => g.op('Conv', [img, g.input('k3', [4, 1, 3, 3])], { group: 3 })).toThrow(/in 3 groups do not fit an input of 3 channels/);
+    expect(() => g.op('Conv', [img, g.input('k4', [3, 3, 3, 3])], { group: 3 })).toThrow(/in 3 groups do not fit/);
     expect(() => g.op('Conv', [x, g.input('k2', [3, 3, 1, 1])])).toThrow(/only 2-D images/);
   });
 
