@@ -75,6 +75,15 @@ describe('layer-list model specs', () => {
     ).toThrow(/maps \[1,28,28\] to \[4,28,28\]/);
   });
 
+  it('take pools with a stride and padding (overlapping windows, a ResNet stem), tiling windows by default', () => {
+    const cnn = (layers: unknown[]) => parseJobSpec(job({ kind: 'layers', input: [1, 28, 28], layers })).model;
+    const flat = (pool: unknown) => parameterCount(cnn([{ type: 'conv2d', filters: 2, kernel: 3 }, pool, { type: 'dense', units: 10 }])) - (2 * 9 + 2 + 10);
+    expect(flat({ type: 'maxPool', size: 3, stride: 2, padding: 'same' }) / 10).toBe(2 * 14 * 14);
+    expect(flat({ type: 'avgPool', size: 3, stride: 1 }) / 10).toBe(2 * 26 * 26);
+    expect(flat({ type: 'maxPool', size: 2 }) / 10).toBe(2 * 14 * 14);
+    expect(() => cnn([{ type: 'maxPool', size: 3, stride: 9 }, { type: 'dense', units: 2 }])).toThrow(/stride/);
+  });
+
   it('take grouped and depthwise convolutions, whose weights see their group of channels, and refuse groups that do not divide', () => {
     const cnn = (layers: unknown[]) => parseJobSpec(job({ kind: 'layers', input: [4, 8, 8], layers })).model;
     const separable = cnn([

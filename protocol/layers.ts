@@ -36,8 +36,10 @@ const conv2d = obj({
   groups: opt(int(1, 4096)),
 });
 /** Non-overlapping windows of size x size (a last row or column they do not reach is dropped). */
-const maxPool = obj({ type: lit('maxPool'), size: int(2, 8) });
-const avgPool = obj({ type: lit('avgPool'), size: int(2, 8) });
+/** Pools: `size` windows every `stride` pixels (default `size`: windows that tile), `padding` 'valid' (default) or 'same'. */
+const poolFields = { size: int(2, 8), stride: opt(int(1, 8)), padding: opt(lit('same', 'valid')) };
+const maxPool = obj({ type: lit('maxPool'), ...poolFields });
+const avgPool = obj({ type: lit('avgPool'), ...poolFields });
 /** Token ids (the sample's features, whole numbers below `vocab`) to vectors of `dim`, plus a learned one per position. */
 const embedding = obj({ type: lit('embedding'), vocab: int(2, 1 << 16), dim: int(1, 8192) });
 /** Multi-head self-attention over a sequence's positions; `causal`: a position sees only itself and those before it. */
@@ -123,6 +125,10 @@ export function convGeometry(l: Conv2dLayer, h: number, w: number) {
   return { kernel: [kh, kw] as [number, number], stride: s, pads: [y.before, x.before, y.after, x.after], out: [y.out, x.out] as [number, number] };
 }
 
+/** A pool layer's windows, as a convolution's geometry (pads 'same' as for conv2d; 'valid' by default). */
+export const poolGeometry = (l: { size: number; stride?: number; padding?: 'same' | 'valid' }, h: number, w: number) =>
+  convGeometry({ type: 'conv2d', filters: 1, kernel: l.size, stride: l.stride ?? l.size, padding: l.padding ?? 'valid' }, h, w);
+
 /**
  * The parameters of a layer list, in order, and the shape after each layer; a layer that does not fit the shape it
  * gets is a BAD_JOB_SPEC naming it. The names are the graph's and the checkpoint's (`l3.w`, `l2.0.scale` inside
@@ -156,7 +162,7 @@ export function layerParams(spec: LayersSpec): { params: LayerParam[]; width: nu
         if (l.type === 'globalAvgPool') shape = [c, 1, 1];
         else if (l.type === 'maxPool' || l.type === 'avgPool') {
           if (h < l.size || w < l.size) throw bad(`layer ${name}: a ${l.size}x${l.size} pool on a ${h}x${w} image`);
-          shape = [c, Math.floor(h / l.size), Math.floor(w / l.size)];
+          shape = [c, ...poolGeometry(l, h, w).out];
         } else {
           const g = convGeometry(l, h, w);
           if (g.out[0] < 1 || g.out[1] < 1) throw bad(`layer ${name}: a ${g.kernel.join('x')} kernel on a ${h}x${w} image`);

@@ -141,30 +141,66 @@ export function convGradWeight(rt: GpuRuntime, x: GPUBuffer, dy: GPUBuffer, dw: 
 
 export type PoolMode = 'max' | 'avg' | 'maxGrad' | 'avgGrad';
 
+/** A window's size: its taps inside the image, or all of them where pads count. */
+const WINDOW_COUNT = /* wgsl */ `
+fn windowCount(oy: u32, ox: u32) -> f32 {
+  if (u.includePad == 1u) { return f32(u.kh * u.kw); }
+  let y0 = i32(oy * u.sh) - i32(u.pt); let x0 = i32(ox * u.sw) - i32(u.pl);
+  let rows = min(y0 + i32(u.kh), i32(u.h)) - max(y0, 0);
+  let cols = min(x0 + i32(u.kw), i32(u.w)) - max(x0, 0);
+  return f32(rows * cols);
+}`;
+
 /**
- * Pools whose windows tile the image (stride = kernel, no pads), forward per output element, backward per input
- * element: a max-pool's gradient goes to the inputs equal to their window's maximum, an average's is spread evenly.
+ * Pooling windows with strides and pads, which may overlap. Forward: one invocation per output, over its window's taps
+ * inside the image. Backward: one per input, over the windows that read it: a max-pool's gradient goes to the inputs
+ * equal to their window's maximum, an average's is spread over each window's size.
  */
-export function pool(rt: GpuRuntime, mode: PoolMode, buffers: GPUBuffer[], out: GPUBuffer, [planes, h, w]: number[], [oh, ow]: number[], [kh, kw]: number[]) {
+export function pool(
+  rt: GpuRuntime,
+  mode: PoolMode,
+  buffers: GPUBuffer[],
+  out: GPUBuffer,
+  [planes, h, w]: number[],
+  [oh, ow]: number[],
+  g: Geometry,
+  includePad: boolean,
+) {
   const forward = mode === 'max' || mode === 'avg';
   const total = planes * (forward ? oh * ow : h * w);
   const body = forward
     ? `let ox = i % u.ow; let oy = (i / u.ow) % u.oh; let p = i / (u.ow * u.oh);
-  var acc = ${mode === 'max' ? 'X[(p * u.h + oy * u.kh) * u.w + ox * u.kw]' : '0.0'};
+  var acc = ${mode === 'max' ? '-3.4e38' : '0.0'}; // pads are smaller than the window: some tap is inside
   for (var ky = 0u; ky < u.kh; ky++) {
+    let iy = i32(oy * u.sh + ky) - i32(u.pt);
+    if (iy < 0 || iy >= i32(u.h)) { continue; }
     for (var kx = 0u; kx < u.kw; kx++) {
-      let v = X[(p * u.h + oy * u.kh + ky) * u.w + ox * u.kw + kx];
+      let ix = i32(ox * u.sw + kx) - i32(u.pl);
+      if (ix < 0 || ix >= i32(u.w)) { continue; }
+      let v = X[(p * u.h + u32(iy)) * u.w + u32(ix)];
       ${mode === 'max' ? 'acc = max(acc, v);' : 'acc += v;'}
     }
   }
-  Y[i] = ${mode === 'max' ? 'acc' : 'acc / f32(u.kh * u.kw)'};`
+  Y[i] = ${mode === 'max' ? 'acc' : 'acc / windowCount(oy, ox)'};`
     : `let ix = i % u.w; let iy = (i / u.w) % u.h; let p = i / (u.w * u.h);
-  let oy = iy / u.kh; let ox = ix / u.kw;
-  if (oy >= u.oh || ox >= u.ow) { Y[i] = 0.0; return; }
-  let o = (p * u.oh + oy) * u.ow + ox;
-  Y[i] = ${mode === 'maxGrad' ? 'select(0.0, DY[o], X[i] == P[o])' : 'DY[o] / f32(u.kh * u.kw)'};`;
+  var s = 0.0;
+  for (var ky = 0u; ky < u.kh; ky++) {
+    // oy * sh = iy + pt - ky, when that is a whole, in-range output row
+    let ty = i32(iy + u.pt) - i32(ky);
+    if (ty < 0 || ty % i32(u.sh) != 0 || ty / i32(u.sh) >= i32(u.oh)) { continue; }
+    for (var kx = 0u; kx < u.kw; kx++) {
+      let tx = i32(ix + u.pl) - i32(kx);
+      if (tx < 0 || tx % i32(u.sw) != 0 || tx / i32(u.sw) >= i32(u.ow)) { continue; }
+      let oy = u32(ty / i32(u.sh)); let ox = u32(tx / i32(u.sw));
+      let o = (p * u.oh + oy) * u.ow + ox;
+      ${mode === 'maxGrad' ? 'if (X[i] == P[o]) { s += DY[o]; }' : 's += DY[o] / windowCount(oy, ox);'}
+    }
+  }
+  Y[i] = s;`;
   const inputs = mode === 'maxGrad' ? ['DY', 'X', 'P'] : mode === 'avgGrad' ? ['DY'] : ['X'];
-  const p = { key: `graph_pool:${mode}`, uniforms: 'total: u32, h: u32, w: u32, oh: u32, ow: u32, kh: u32, kw: u32', inputs, count: 'u.total', body };
-  const uniforms = new Uniforms().u32(total).u32(h).u32(w).u32(oh).u32(ow).u32(kh).u32(kw).buffer;
-  launch(rt, p, buffers.slice(0, inputs.length), out, uniforms, total);
+  const uniforms = 'total: u32, h: u32, w: u32, oh: u32, ow: u32, kh: u32, kw: u32, sh: u32, sw: u32, pt: u32, pl: u32, includePad: u32';
+  const p = { key: `graph_pool:${mode}`, uniforms, inputs, count: 'u.total', body, fns: mode === 'avg' || mode === 'avgGrad' ? WINDOW_COUNT : '' };
+  const u = new Uniforms();
+  for (const v of [total, h, w, oh, ow, g.k[0], g.k[1], g.s[0], g.s[1], g.p[0], g.p[1], includePad ? 1 : 0]) u.u32(v);
+  launch(rt, p, buffers.slice(0, inputs.length), out, u.buffer, total);
 }

@@ -107,12 +107,13 @@ describe('graph ops on our WGSL kernels (Dawn)', () => {
     const cpuLogits = await buildModel(mlp, new CpuBackend()).predict(params, batch.x);
     for (let i = 0; i < logits.length; i++) expect(logits[i]).toBeCloseTo(cpuLogits[i], 4);
   });
-  it('a residual CNN with batch norm, SiLU, strides and pools: the engine takes it, its step matches the CPU reference', async () => {
+  it('a residual CNN with a grouped conv, batch norm, SiLU, strides and overlapping pools: the engine takes it, its step matches the CPU reference', async () => {
     const cnn: LayersSpec = {
       kind: 'layers',
       input: [2, 6, 6],
       layers: [
-        { type: 'conv2d', filters: 4, kernel: 3 },
+        { type: 'conv2d', filters: 4, kernel: 3, groups: 2 },
+        { type: 'maxPool', size: 3, stride: 1, padding: 'same' },
         { type: 'batchNorm' },
         { type: 'silu' },
         {
@@ -120,6 +121,7 @@ describe('graph ops on our WGSL kernels (Dawn)', () => {
           layers: [{ type: 'conv2d', filters: 5, kernel: 3, stride: 2 }, { type: 'batchNorm' }, { type: 'tanh' }],
           shortcut: [{ type: 'conv2d', filters: 5, kernel: 1, stride: 2 }],
         },
+        { type: 'avgPool', size: 2, stride: 1, padding: 'same' },
         { type: 'maxPool', size: 2 },
         { type: 'dense', units: 3 },
       ],

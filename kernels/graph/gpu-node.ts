@@ -7,8 +7,9 @@ import { batchedMatmul, binary, padded, permute, softmaxAlong, unary } from './g
 import { reduceTo } from './gpu-reduce';
 import type { GraphNode } from './ir';
 import type { GpuForm } from './op';
+import { includesPad } from './ops/average-pool';
 import { geometry } from './ops/conv-geometry';
-import { tiling } from './ops/pool';
+import { poolGeometry } from './ops/pool-windows';
 import { opNamed } from './registry';
 
 const view = (t: Tensor) => ({ buffer: bufferOf(t), shape: [...t.shape] });
@@ -115,11 +116,11 @@ export function runNode(b: GpuBackend, node: GraphNode, form: GpuForm, inputs: T
     }
     case 'pool': {
       const o = out();
-      const g = tiling(node.attrs);
       const forward = form.mode === 'max' || form.mode === 'avg';
       const [xs, ys] = forward ? [x, o] : [y, x]; // backward: (dY, X[, Y])
       const [n, c, h, w] = xs.shape;
-      pool(b.rt, form.mode, inputs.map(bufferOf), bufferOf(o), [n * c, h, w], [ys.shape[2], ys.shape[3]], g.k);
+      const dims = [ys.shape[2], ys.shape[3]];
+      pool(b.rt, form.mode, inputs.map(bufferOf), bufferOf(o), [n * c, h, w], dims, poolGeometry(node.attrs), includesPad(node.attrs));
       return [o];
     }
     case 'compose':

@@ -22,6 +22,28 @@ const noise = (n: number, seed: number) =>
   });
 
 /**
+ * An exported graph (input `x`, output `logits`) imported: its logits on the CPU reference as onnxruntime gives them
+ * for the file itself, and the gradients of a loss over them the same on the CPU and on onnxruntime.
+ */
+async function expectImportedAsOnOrt(bytes: Uint8Array, input: HostTensor, outShape: number[]) {
+  const m = importOnnx(bytes);
+  m.builder.output(m.output);
+  const ours = runOnCpu(m.builder.graph, { [m.input]: input }).get(m.output) as HostTensor;
+  const session = await ortNode.InferenceSession.create(bytes);
+  const want = (await session.run({ x: new ortNode.Tensor('float32', input.data, input.shape) })).logits.data as Float32Array;
+  expect(relativeError(ours, { shape: outShape, data: want })).toBeLessThan(1e-5);
+  const loss = m.builder.op('ReduceSum', [m.builder.op('Mul', [m.output, m.output])], { keepdims: 0 });
+  const grads = gradients(
+    m.builder,
+    loss,
+    m.builder.graph.params.map((p) => p.name),
+  );
+  const fetch = [loss, ...grads.values()];
+  const [cpu, onOrt] = [runOnCpu(m.builder.graph, { [m.input]: input }), await runOnOrt(ortNode, 'cpu', m.builder.graph, { [m.input]: input }, fetch)];
+  for (const name of fetch) expect(relativeError(onOrt.get(name) as HostTensor, cpu.get(name) as HostTensor)).toBeLessThan(1e-4);
+}
+
+/**
  * The value a classifier's final Sigmoid reads: on inputs that are not real speech embeddings the layer-normed
  * classifiers' sigmoid is exactly 0 or 1 in float32, where no gradient passes, so checks and fine-tuning use the logit.
  */
@@ -155,23 +177,22 @@ describe('third-party ONNX graphs imported as trainable graphs', () => {
     const tail = b.op('Slice', [n, b.ints([5]), b.ints([8]), b.ints([1])]);
     const joined = b.op('Concat', [head, tail], { axis: 1 });
     b.output(b.op('Gemm', [joined, b.weight('out.weight', [2, 6], noise(12, 8)), b.weight('out.bias', [2], noise(2, 9))], { transB: 1 }), 'logits', ['N', 2]);
-    const bytes = b.build('exported');
-    const m = importOnnx(bytes);
-    m.builder.output(m.output);
-    const input = { shape: [3, 6], data: noise(18, 10) };
-    const ours = runOnCpu(m.builder.graph, { [m.input]: input }).get(m.output) as HostTensor;
-    const session = await ortNode.InferenceSession.create(bytes);
-    const want = (await session.run({ x: new ortNode.Tensor('float32', input.data, input.shape) })).logits.data as Float32Array;
-    expect(relativeError(ours, { shape: [3, 2], data: want })).toBeLessThan(1e-5);
-    const loss = m.builder.op('ReduceSum', [m.builder.op('Mul', [m.output, m.output])], { keepdims: 0 });
-    const grads = gradients(
-      m.builder,
-      loss,
-      m.builder.graph.params.map((p) => p.name),
-    );
-    const fetch = [loss, ...grads.values()];
-    const [cpu, onOrt] = [runOnCpu(m.builder.graph, { [m.input]: input }), await runOnOrt(ortNode, 'cpu', m.builder.graph, { [m.input]: input }, fetch)];
-    for (const name of fetch) expect(relativeError(onOrt.get(name) as HostTensor, cpu.get(name) as HostTensor)).toBeLessThan(1e-4);
+    await expectImportedAsOnOrt(b.build('exported'), { shape: [3, 6], data: noise(18, 10) }, [3, 2]);
+  });
+
+  it('imports a torchvision-style stem: a depthwise conv, a 3x3 stride-2 max-pool with pads, an overlapping average pool', async () => {
+    const b = new OnnxBuilder();
+    const x = b.input('x', ['N', 4, 12, 12]);
+    const dw = b.op('Conv', [x, b.weight('dw.weight', [4, 1, 3, 3], noise(36, 11)), b.weight('dw.bias', [4], noise(4, 12))], {
+      group: 4,
+      pads: [1, 1, 1, 1],
+      kernel_shape: [3, 3],
+    });
+    const pooled = b.op('MaxPool', [b.op('Relu', [dw])], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
+    const avg = b.op('AveragePool', [pooled], { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1] });
+    const flat = b.op('Flatten', [avg], { axis: 1 });
+    b.output(b.op('Gemm', [flat, b.weight('fc.weight', [3, 144], noise(432, 13)), b.weight('fc.bias', [3], noise(3, 14))], { transB: 1 }), 'logits', ['N', 3]);
+    await expectImportedAsOnOrt(b.build('stem'), { shape: [2, 4, 12, 12], data: noise(1152, 15) }, [2, 3]);
   });
 
   it('folds the shape arithmetic and the constant If an exporter leaves, and reads Split, Dropout, Expand and Cast', async () => {

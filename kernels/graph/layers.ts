@@ -1,4 +1,4 @@
-import { convGeometry, type Layer, type LayersSpec } from '../../protocol/layers';
+import { convGeometry, type Layer, type LayersSpec, poolGeometry } from '../../protocol/layers';
 import { selfAttention } from './attention';
 import type { GraphBuilder } from './builder';
 import { batchNormInference, batchNormTraining, layerNorm } from './norms';
@@ -44,9 +44,12 @@ function layer(b: Build, l: Layer, h: string, name: string): string {
       return g.op('Conv', [h, param(`${name}.w`), param(`${name}.b`)], attrs);
     }
     case 'maxPool':
-      return g.op('MaxPool', [h], { kernel_shape: [l.size, l.size], strides: [l.size, l.size] });
-    case 'avgPool':
-      return g.op('AveragePool', [h], { kernel_shape: [l.size, l.size], strides: [l.size, l.size] });
+    case 'avgPool': {
+      const [, , height, width] = g.shapeOf(h) as number[];
+      const geo = poolGeometry(l, height, width);
+      const attrs = { kernel_shape: geo.kernel, strides: [geo.stride, geo.stride], pads: geo.pads };
+      return g.op(l.type === 'maxPool' ? 'MaxPool' : 'AveragePool', [h], attrs);
+    }
     case 'globalAvgPool':
       return g.op('GlobalAveragePool', [h]);
     case 'flatten':

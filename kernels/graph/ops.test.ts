@@ -32,7 +32,10 @@ describe('graph ops on the CPU reference', () => {
     expect(() => g.op('NonMaxSuppression', [x])).toThrow(/UNSUPPORTED_OP|NonMaxSuppression is not one/);
     expect(() => g.op('MatMul', [x, g.input('w', [4, 2])])).toThrow(/inner dimensions differ/);
     const img = g.input('img', ['N', 3, 8, 8]);
-    expect(() => g.op('MaxPool', [img], { kernel_shape: [3, 3], strides: [2, 2] })).toThrow(/only windows that tile the image/);
+    expect(g.shapeOf(g.op('MaxPool', [img], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }))).toEqual(['N', 3, 4, 4]);
+    expect(() => g.op('MaxPool', [img], { kernel_shape: [3, 3], dilations: [2, 2] })).toThrow(/only undilated windows/);
+    expect(() => g.op('MaxPool', [img], { kernel_shape: [2, 2], ceil_mode: 1 })).toThrow(/ceil_mode 1/);
+    expect(() => g.op('AveragePool', [img], { kernel_shape: [2, 2], pads: [2, 0, 0, 0] })).toThrow(/must be smaller than its kernel/);
     expect(g.shapeOf(g.op('Conv', [img, g.input('k', [3, 1, 3, 3])], { group: 3 }))).toEqual(['N', 3, 6, 6]);
     expect(() => g.op('Conv', [img, g.input('k3', [4, 1, 3, 3])], { group: 3 })).toThrow(/in 3 groups do not fit an input of 3 channels/);
     expect(() => g.op('Conv', [img, g.input('k4', [3, 3, 3, 3])], { group: 3 })).toThrow(/in 3 groups do not fit/);
