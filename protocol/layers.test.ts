@@ -81,7 +81,12 @@ describe('layer-list model specs', () => {
     expect(flat({ type: 'maxPool', size: 3, stride: 2, padding: 'same' }) / 10).toBe(2 * 14 * 14);
     expect(flat({ type: 'avgPool', size: 3, stride: 1 }) / 10).toBe(2 * 26 * 26);
     expect(flat({ type: 'maxPool', size: 2 }) / 10).toBe(2 * 14 * 14);
-    expect(() => cnn([{ type: 'maxPool', size: 3, stride: 9 }, { type: 'dense', units: 2 }])).toThrow(/stride/);
+    expect(() =>
+      cnn([
+        { type: 'maxPool', size: 3, stride: 9 },
+        { type: 'dense', units: 2 },
+      ]),
+    ).toThrow(/stride/);
   });
 
   it('take grouped and depthwise convolutions, whose weights see their group of channels, and refuse groups that do not divide', () => {

@@ -119,9 +119,10 @@ export class GpuRuntime {
   }
 
   private idOf(b: GPUBuffer) {
-    let id = this.bufferIds.get(b);
-    if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
-    return id;
+    const known = this.bufferIds.get(b);
+    if (known !== undefined) return known;
+    this.bufferIds.set(b, this.nextBufferId);
+    return this.nextBufferId++;
   }
 
   private bindGroup(d: Dispatch, pipe: GPUComputePipeline, arena: GPUBuffer, offset: number) {
