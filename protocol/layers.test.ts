@@ -89,6 +89,12 @@ describe('layer-list model specs', () => {
     ).toThrow(/stride/);
   });
 
+  it("refuse an unembed with no embedding before it, or on a width other than the embedding's", () => {
+    const seq = (layers: unknown[]) => parseJobSpec(job({ kind: 'layers', input: [16], layers })).model;
+    expect(() => seq([{ type: 'dense', units: 4 }, { type: 'unembed' }])).toThrow(/none comes before it/);
+    expect(() => seq([{ type: 'embedding', vocab: 9, dim: 8 }, { type: 'dense', units: 4 }, { type: 'unembed' }])).toThrow(/takes \[positions, 8\]/);
+  });
+
   it('take grouped and depthwise convolutions, whose weights see their group of channels, and refuse groups that do not divide', () => {
     const cnn = (layers: unknown[]) => parseJobSpec(job({ kind: 'layers', input: [4, 8, 8], layers })).model;
     const separable = cnn([

@@ -35,7 +35,6 @@ const conv2d = obj({
   padding: opt(lit('same', 'valid')),
   groups: opt(int(1, 4096)),
 });
-/** Non-overlapping windows of size x size (a last row or column they do not reach is dropped). */
 /** Pools: `size` windows every `stride` pixels (default `size`: windows that tile), `padding` 'valid' (default) or 'same'. */
 const poolFields = { size: int(2, 8), stride: opt(int(1, 8)), padding: opt(lit('same', 'valid')) };
 const maxPool = obj({ type: lit('maxPool'), ...poolFields });
@@ -64,6 +63,11 @@ const plain = {
   attention,
   /** A sequence's mean over its positions: [positions, features] to [features]. */
   meanPool: act('meanPool'),
+  /**
+   * Each position's logits over the vocabulary from the embedding's own token table (weights tied, as GPT-2 and
+   * nanoGPT do; Press & Wolf 2017): [positions, dim] to [positions, vocab], no parameters of its own.
+   */
+  unembed: act('unembed'),
 };
 const plainLayer = variant('type', plain);
 /** A residual block: shortcut(x) + f(x), f its layers; the shortcut is x itself unless given (a strided 1x1 conv where f downsamples). */
@@ -137,13 +141,20 @@ export const poolGeometry = (l: { size: number; stride?: number; padding?: 'same
 export function layerParams(spec: LayersSpec): { params: LayerParam[]; width: number; positions?: number } {
   const params: LayerParam[] = [];
   const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  let embedded: { vocab: number; dim: number } | undefined; // the first embedding, whose table an unembed reads
   const walk = (layers: readonly Layer[], shape: number[], prefix: string): number[] => {
     layers.forEach((l, i) => {
       const name = `${prefix}${i}`;
       const image = shape.length === 3;
       const sequence = shape.length === 2;
+      if (l.type === 'embedding') embedded ??= { vocab: l.vocab, dim: l.dim };
       if (l.type === 'embedding' || l.type === 'attention' || l.type === 'meanPool') shape = sequenceLayer(l, shape, name, params);
-      else if (l.type === 'dense') {
+      else if (l.type === 'unembed') {
+        if (!embedded) throw bad(`layer ${name}: unembed reads an embedding's token table; none comes before it`);
+        if (!sequence || shape[1] !== embedded.dim)
+          throw bad(`layer ${name}: unembed takes [positions, ${embedded.dim}] (the embedding's width); this one gets [${shape}]`);
+        shape = [shape[0], embedded.vocab];
+      } else if (l.type === 'dense') {
         const features = sequence ? shape[1] : size(shape);
         params.push({ name: `${name}.w`, shape: [features, l.units] }, { name: `${name}.b`, shape: [l.units] });
         shape = sequence ? [shape[0], l.units] : [l.units];

@@ -1,5 +1,5 @@
 import type { Layer, LayersSpec, PlainLayer } from './layers';
-import { arr, custom, int, lit, obj } from './schema';
+import { arr, bool, custom, int, lit, obj, opt } from './schema';
 
 /**
  * `{kind: "resnet"}`: a residual CNN for small images (He et al. 2016, the CIFAR form): a 3x3 stem, then one stage
@@ -20,8 +20,8 @@ export const resnetSpec = custom<LayersSpec>((v, p) => resnetLayers(resnetPreset
 /**
  * `{kind: "gpt"}`: a GPT (Radford et al. 2019, as nanoGPT writes it) for a character- or token-level data set: token
  * and position embeddings, `nLayer` pre-norm blocks (causal multi-head attention, then a GELU MLP four times as wide,
- * each in a residual), a final layer norm, and a dense head giving the next token's logits at every position. The
- * head is its own matrix, not tied to the embedding.
+ * each in a residual), a final layer norm, and the next token's logits at every position from the embedding's token
+ * table (tied weights, as GPT-2; `tied: false` gives the head its own matrix and bias).
  */
 const gptPreset = obj({
   kind: lit('gpt'),
@@ -30,6 +30,7 @@ const gptPreset = obj({
   nLayer: int(1, 48),
   nHead: int(1, 64),
   nEmbd: int(1, 8192),
+  tied: opt(bool),
 });
 
 export const gptSpec = custom<LayersSpec>((v, p) => gptLayers(gptPreset(v, p)), gptPreset.json);
@@ -40,7 +41,7 @@ function gptLayers(c: ReturnType<typeof gptPreset>): LayersSpec {
     { type: 'residual', layers: [{ type: 'layerNorm' }, { type: 'dense', units: 4 * c.nEmbd }, { type: 'gelu' }, { type: 'dense', units: c.nEmbd }] },
   ];
   const layers: Layer[] = [{ type: 'embedding', vocab: c.vocab, dim: c.nEmbd }, ...Array.from({ length: c.nLayer }, () => block).flat()];
-  layers.push({ type: 'layerNorm' }, { type: 'dense', units: c.vocab });
+  layers.push({ type: 'layerNorm' }, c.tied === false ? { type: 'dense', units: c.vocab } : { type: 'unembed' });
   return { kind: 'layers', input: [c.blockSize], layers };
 }
 

@@ -10,6 +10,8 @@ interface Build {
   training: boolean;
   /** Each running statistic's step (batch minus running), filled in as batch norms are built in training. */
   runningSteps: Map<string, string>;
+  /** The first embedding's token table [vocab, dim], which an unembed layer multiplies by (tied weights). */
+  tokenTable?: string;
 }
 
 /**
@@ -76,6 +78,7 @@ function layer(b: Build, l: Layer, h: string, name: string): string {
       return y;
     }
     case 'embedding': {
+      b.tokenTable ??= param(`${name}.tokens`);
       const tokens = g.op('Gather', [param(`${name}.tokens`), h]); // [batch, positions, dim]
       return g.op('Add', [tokens, param(`${name}.positions`)]);
     }
@@ -86,6 +89,8 @@ function layer(b: Build, l: Layer, h: string, name: string): string {
     }
     case 'meanPool':
       return g.op('ReduceMean', [h], { axes: [1], keepdims: 0 });
+    case 'unembed': // checked when the spec was read: an embedding came first
+      return g.op('MatMul', [h, g.op('Transpose', [b.tokenTable as string], { perm: [1, 0] })]);
     case 'residual':
       return g.op('Add', [l.shortcut ? walk(b, l.shortcut, h, `${name}.s`) : h, walk(b, l.layers, h, `${name}.`)]);
   }

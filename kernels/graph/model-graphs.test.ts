@@ -238,6 +238,29 @@ describe('sequence models in a layer list', () => {
     for (let i = 0; i < params.length; i++) expect(onOrt.grads[i]).toBeCloseTo(grads[i], 4);
   });
 
+  it("tie the GPT preset's head to its token table: no head matrix, gradients from both uses summed, as onnxruntime-node gives them", async () => {
+    const { parseTrainingSpec } = await import('../../protocol/job');
+    const gpt = { kind: 'gpt', vocab: 11, blockSize: 6, nLayer: 1, nHead: 2, nEmbd: 8 };
+    const specOf = (model: object) =>
+      parseTrainingSpec({
+        ...{ name: 'lm', dataset: { name: 'd', split: 'train' }, optimizer: { kind: 'adamw', lr: 0.001 } },
+        ...{ globalBatch: 4, shardSize: 4, rounds: 1, model },
+      }).model;
+    const [tied, untied] = [specOf(gpt), specOf({ ...gpt, tied: false })];
+    const names = parameterShapes(tied).map((s) => s.name);
+    expect(names.at(-1)).toBe('l3.bias'); // the final norm's; no head after it
+    expect(parameterShapes(untied).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0) - initParams(tied, 1).length).toBe(8 * 11 + 11);
+    const batch = sampleBatch(tied, 3);
+    const params = initParams(tied, 4);
+    const r = await finiteDifferenceCheck(cpu, tied, 30, 3e-3, batch);
+    expect(r.worst).toBeLessThan(2e-2);
+    const { grads, loss } = await buildModel(tied, cpu).lossAndGradients(params, batch);
+    const { onnxEngine } = await import('../onnx/engine');
+    const onOrt = await (await onnxEngine(ortNode, 'cpu', 'ort-node', 'x').build(tied)).lossAndGradients(params, batch);
+    expect(onOrt.loss).toBeCloseTo(loss, 5);
+    for (let i = 0; i < params.length; i++) expect(onOrt.grads[i]).toBeCloseTo(grads[i], 4);
+  });
+
   it('time a language model on a batch of its own shape (a class at each position), as a worker does before its first shard', async () => {
     const { parseTrainingSpec } = await import('../../protocol/job');
     const { model } = parseTrainingSpec({
