@@ -106,6 +106,23 @@ describe('researcher console in headless Chromium', () => {
     const file = await waitUntil('model.onnx downloaded', async () => readdirSync(downloads).find((f) => f.endsWith('.onnx')), 20_000);
     const session = await ort.InferenceSession.create(readFileSync(join(downloads, file)));
     expect(session.inputNames).toEqual(['input']);
+    // The run page's chart controls: smoothing draws each metric again, smoothed; the loss goes on a log scale.
+    const lossChart = () => page.$eval('pierce/#loss-chart', (c) => c.shadowRoot?.textContent ?? '');
+    await page.$eval('pierce/#smoothing', (el) => {
+      (el as unknown as { value: string }).value = '0.6';
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await waitUntil('smoothed series', async () => (await lossChart()).includes('train_loss smoothed'), 10_000, 100);
+    expect(await text('#smoothing-value')).toBe('0.60');
+    await (await page.waitForSelector('pierce/#log-loss'))?.click();
+    await waitUntil('log scale', async () => (await lossChart()).includes('(log scale)'), 10_000, 100);
+    await shoot('job-page-smoothed');
+    // Every metric of the run as one CSV, a column per metric.
+    await (await page.waitForSelector('pierce/#job-metrics-csv'))?.click();
+    const csv = await waitUntil('metrics.csv downloaded', async () => readdirSync(downloads).find((f) => f.endsWith('-metrics.csv')), 20_000);
+    const [header, ...rows] = readFileSync(join(downloads, csv), 'utf8').trim().split('\n');
+    expect(header).toMatch(/^round,time,.*train_loss/);
+    expect(rows.length).toBeGreaterThanOrEqual(3);
   }, 240_000);
 
   it('gives each run its own address, which a reload keeps and back leaves', async () => {

@@ -5,6 +5,8 @@ import uPlotCss from 'uplot/dist/uPlot.min.css?inline';
 export interface Series {
   name: string;
   color: string;
+  /** Drawn thin: the raw points under their smoothed line. */
+  faded?: boolean;
   points: { x: number; y: number }[];
 }
 
@@ -13,7 +15,7 @@ export interface Series {
  * sampled at different x (training every round, evaluation now and then) share one x axis, gaps spanned.
  */
 export class GridChart extends LitElement {
-  static override properties = { series: { attribute: false }, label: {}, xLabel: {} };
+  static override properties = { series: { attribute: false }, label: {}, xLabel: {}, logY: { attribute: false } };
   static override styles = [
     unsafeCSS(uPlotCss),
     css`
@@ -26,17 +28,20 @@ export class GridChart extends LitElement {
   label = '';
   /** 'round', or 'time' (x values are epoch milliseconds). */
   xLabel: 'round' | 'time' = 'round';
+  /** y on a log scale (a loss falling over orders of magnitude); every value must then be positive. */
+  logY = false;
   private plot?: uPlot;
   private shape = '';
 
   override render() {
-    return html`<h3>${this.label}</h3><div id="plot" role="img" aria-label=${`${this.label} by ${this.xLabel}`}></div>`;
+    const scale = this.logY ? ' (log scale)' : '';
+    return html`<h3>${this.label}${scale}</h3><div id="plot" role="img" aria-label=${`${this.label} by ${this.xLabel}${scale}`}></div>`;
   }
 
   protected override updated(changed: PropertyValues) {
     super.updated(changed);
     const data = aligned(this.series, this.xLabel === 'time' ? 1000 : 1);
-    const shape = `${this.xLabel}|${this.series.map((s) => s.name).join(',')}`;
+    const shape = `${this.xLabel}|${this.logY}|${this.series.map((s) => s.name).join(',')}`;
     if (this.plot && shape === this.shape) return this.plot.setData(data);
     this.plot?.destroy();
     this.shape = shape;
@@ -46,9 +51,9 @@ export class GridChart extends LitElement {
       {
         width: Math.max(280, Math.min(1000, target.clientWidth || 600)),
         height: 220,
-        scales: { x: { time: this.xLabel === 'time' } },
+        scales: { x: { time: this.xLabel === 'time' }, y: this.logY ? { distr: 3 } : {} },
         axes: [{ ...axis, label: this.xLabel === 'time' ? 'time' : 'round' }, { ...axis }],
-        series: [{ label: this.xLabel }, ...this.series.map((s) => ({ label: s.name, stroke: s.color, width: 2, spanGaps: true }))],
+        series: [{ label: this.xLabel }, ...this.series.map((s) => ({ label: s.name, stroke: s.color, width: s.faded ? 1 : 2, spanGaps: true }))],
       },
       data,
       target,

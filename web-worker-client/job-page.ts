@@ -2,6 +2,7 @@ import { css, html, LitElement } from 'lit';
 import { jobPace } from './pace';
 import './chart';
 import type { Series } from './chart';
+import { smooth } from './smoothing';
 
 export interface JobView {
   id: number;
@@ -53,7 +54,14 @@ const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
  * time), the workers on it and its latest refusals, the controls that apply now, and its downloads.
  */
 export class GridJobPage extends LitElement {
-  static override properties = { job: { attribute: false }, metrics: { attribute: false }, detail: { state: true }, byTime: { state: true } };
+  static override properties = {
+    job: { attribute: false },
+    metrics: { attribute: false },
+    detail: { state: true },
+    byTime: { state: true },
+    smoothing: { state: true },
+    logLoss: { state: true },
+  };
   static override styles = css`
     dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 8px 0; }
     dt { color: #9aa4b2; } dd { margin: 0; }
@@ -62,11 +70,15 @@ export class GridJobPage extends LitElement {
     table { border-collapse: collapse; width: 100%; } td, th { padding: 4px 8px; text-align: left; border-bottom: 1px solid #2a2f3a; }
     pre { background: #0f1115; padding: 8px; overflow: auto; font-size: 12px; max-height: 240px; }
     .err { color: #f87171; }
+    .controls { display: flex; flex-wrap: wrap; gap: 4px 16px; align-items: center; }
   `;
   job?: JobView;
   metrics: Metric[] = [];
   detail?: { workers: JobWorker[]; refusals: Refusal[] };
   byTime = false;
+  /** The charts' moving-average weight (0: raw points only). */
+  smoothing = 0;
+  logLoss = false;
   api?: Api;
 
   /** Refresh the workers and refusals (the page's owner refreshes the job and its metrics). */
@@ -84,9 +96,28 @@ export class GridJobPage extends LitElement {
     this.emit('control-job', { id: this.job?.id, action });
   }
 
+  /** Each metric's points; smoothed, its raw points drawn faded (alpha 0x55) under the smoothed line. */
   private series(names: [string, string][]): Series[] {
     const x = (m: Metric) => (this.byTime ? m.at : m.round);
-    return names.map(([name, color]) => ({ name, color, points: this.metrics.filter((m) => m.name === name).map((m) => ({ x: x(m), y: m.value })) }));
+    return names.flatMap(([name, color]) => {
+      const points = this.metrics.filter((m) => m.name === name).map((m) => ({ x: x(m), y: m.value }));
+      if (!this.smoothing || !points.length) return [{ name, color, points }];
+      return [
+        { name, color: `${color}55`, points, faded: true },
+        { name: `${name} smoothed`, color, points: smooth(points, this.smoothing) },
+      ];
+    });
+  }
+
+  private chartControls(id: number) {
+    const value = (e: Event) => (e.target as HTMLInputElement).value;
+    return html`<div class="controls">
+      <label><input id="by-time" type="checkbox" .checked=${this.byTime} @change=${(e: Event) => (this.byTime = (e.target as HTMLInputElement).checked)} /> x axis: time</label>
+      <label>smoothing <input id="smoothing" type="range" min="0" max="0.99" step="0.01" .value=${String(this.smoothing)}
+        @input=${(e: Event) => (this.smoothing = Number(value(e)))} /> <output id="smoothing-value">${this.smoothing.toFixed(2)}</output></label>
+      <label><input id="log-loss" type="checkbox" .checked=${this.logLoss} @change=${(e: Event) => (this.logLoss = (e.target as HTMLInputElement).checked)} /> loss on a log scale</label>
+      <button id="job-metrics-csv" @click=${() => this.emit('download', { path: `/api/jobs/${id}/metrics.csv`, name: `job-${id}-metrics.csv` })}>metrics.csv</button>
+    </div>`;
   }
 
   override render() {
@@ -122,8 +153,8 @@ export class GridJobPage extends LitElement {
               <button @click=${() => this.emit('download-latest', { id: j.id, what: 'checkpoint' })}>checkpoint (safetensors)</button>`
         }
       </div>
-      <label><input id="by-time" type="checkbox" .checked=${this.byTime} @change=${(e: Event) => (this.byTime = (e.target as HTMLInputElement).checked)} /> x axis: time</label>
-      <grid-chart id="loss-chart" label="loss" .xLabel=${this.byTime ? 'time' : 'round'} .series=${this.series([
+      ${this.chartControls(j.id)}
+      <grid-chart id="loss-chart" label="loss" .logY=${this.logLoss} .xLabel=${this.byTime ? 'time' : 'round'} .series=${this.series([
         ['train_loss', '#f59e0b'],
         ['test_loss', '#ef4444'],
       ])}></grid-chart>

@@ -2,6 +2,7 @@ import { GridError } from '../../protocol/errors';
 import type { Principal } from '../auth';
 import type { Job } from '../store/index';
 import { type ApiContext, binary, camelKeys, downloader, intParam, ownedJob } from './api';
+import { type MetricPoint, metricsCsv } from './metrics-csv';
 
 /** Jobs, their metrics, checkpoints and parameters. Jobs belong to the token that made them. */
 export function registerJobRoutes({ router, as, store, scheduler }: ApiContext) {
@@ -46,6 +47,18 @@ export function registerJobRoutes({ router, as, store, scheduler }: ApiContext) 
     'get',
     '/api/jobs/:id/metrics',
     as('researcher', async (req, who) => (await store.metrics((await ownJob(req.params.id, who)).id, Number(req.query.get('since') ?? 0) || 0)).map(camelKeys)),
+  );
+  router.route(
+    'get',
+    '/api/jobs/:id/metrics.csv',
+    as('researcher', async (req, who) => {
+      const job = await ownJob(req.params.id, who);
+      const points: MetricPoint[] = [];
+      // The store answers 10,000 points at a time; a long run has more.
+      for (let page = await store.metrics(job.id, 0); page.length; page = await store.metrics(job.id, Number(page[page.length - 1].id)))
+        for (const m of page) points.push({ round: Number(m.round), name: m.name, value: Number(m.value), at: Number(m.at) });
+      return { body: metricsCsv(points), type: 'text/csv', headers: { 'Content-Disposition': `attachment; filename="job-${job.id}-metrics.csv"` } };
+    }),
   );
   router.route(
     'get',
