@@ -21,12 +21,17 @@ export interface DatasetManifest {
   classes: number;
   /** What each sample is labelled with (absent: one u8 class). */
   targets?: Targets;
-  /** A text data set's tokenizer: character level, token i the i-th code point of `vocab`. */
-  tokenizer?: { kind: 'char'; vocab: string };
+  /** A text data set's tokenizer (text-tokenizer.ts in the coordinator reads it). */
+  tokenizer?: TextTokenizer;
+  /** A text data set's characters per token (1 at character level): what turns nats per token into bits per character. */
+  charsPerToken?: number;
   chunkSize: number;
   /** sha256 hex of each chunk's bytes, which are labels (u8[count]) then features. */
   chunks: { index: number; samples: number; bytes: number; sha256: string }[];
 }
+
+/** Character level (token i the i-th code point of `vocab`), or byte-level BPE given as Hugging Face's tokenizer.json. */
+export type TextTokenizer = { kind: 'char'; vocab: string } | { kind: 'bpe'; json: string };
 
 export const targetsOf = (m: Pick<DatasetManifest, 'targets'>): Targets => m.targets ?? CLASS_U8;
 

@@ -77,4 +77,48 @@ describe('a character-level GPT trained on the grid', () => {
     const unknown = await generate({ ...ask, prompt: 'ünïcode ✓' });
     expect([unknown.status, ((await unknown.json()) as { error: { code: string } }).error.code]).toEqual([400, 'BAD_REQUEST']);
   }, 240_000);
+
+  it('trains on byte-level BPE tokens: bits per character from the characters a token stands for, text generated', async () => {
+    const res = await fetch(`${url}/api/datasets/gplbpe/train?format=text&blockSize=32&tokenizer=bpe&vocab=320`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: corpus,
+    });
+    expect(res.status).toBe(201);
+    const train = (await res.json()) as { classes: number; tokenizer: { kind: string; json: string } };
+    expect([train.classes, train.tokenizer.kind]).toEqual([320, 'bpe']);
+    const file = await fetch(`${url}/api/datasets/gplbpe/train/tokenizer.json`, { headers: { authorization: `Bearer ${token}` } });
+    expect(await file.text()).toBe(train.tokenizer.json); // what Hugging Face's libraries load
+    const none = await fetch(`${url}/api/datasets/gpl/train/tokenizer.json`, { headers: { authorization: `Bearer ${token}` } });
+    expect(none.status).toBe(400);
+    const spec = mlpJob({
+      model: { kind: 'gpt', vocab: 320, blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 32 },
+      dataset: { name: 'gplbpe', split: 'train', evalSplit: 'validation' },
+      rounds: 200,
+      optimizer: { kind: 'adamw', lr: 0.006 },
+      globalBatch: 32,
+      shardSize: 16,
+      evalEvery: 200,
+    });
+    const { id } = await api<{ id: number }>(url, token, '/api/jobs', spec);
+    await trainOnOrtNode(url, token, id, {}, 180_000);
+    const metrics = await api<{ name: string; value: number }[]>(url, token, `/api/jobs/${id}/metrics`);
+    const last = (name: string) => metrics.filter((m) => m.name === name).at(-1)?.value ?? Number.NaN;
+    const validation = await api<{ charsPerToken: number }>(url, token, '/api/datasets/gplbpe/validation');
+    console.log(
+      `BPE-320 GPT on the GPL: ${last('test_loss').toFixed(3)} nats/token, ${last('test_bits_per_char').toFixed(3)} bits/char ` +
+        `(${validation.charsPerToken.toFixed(2)} characters a token)`,
+    );
+    expect(last('test_bits_per_char')).toBeCloseTo(last('test_loss') / Math.LN2 / validation.charsPerToken, 4);
+    expect(last('test_loss')).toBeLessThan(Math.log(320) - 1); // well under a uniform guess over the vocabulary
+    const gen = await fetch(`${url}/api/jobs/${id}/generate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: JSON.stringify({ prompt: 'This License ', maxTokens: 30, seed: 3 }),
+    });
+    const { text } = (await gen.json()) as { text: string };
+    console.log(`generated (BPE): ${JSON.stringify(`This License ${text}`)}`);
+    expect(gen.status).toBe(200);
+    expect(text.length).toBeGreaterThanOrEqual(30); // 30 tokens, each one or more characters
+  }, 240_000);
 });

@@ -8,7 +8,7 @@ import { decodeNpy } from '../../protocol/npy';
 import type { Store } from '../store/index';
 import type { CsvTargets } from './csv';
 import { buildDataset, fashionMnistAvailable, type LoadedDataset, loadFashionMnist } from './datasets';
-import { textDatasets } from './text';
+import type { TokenizerChoice } from './text';
 
 /** Data sets the coordinator serves, by "name/split"; Fashion-MNIST is built in, CSV uploads persist in the data dir. */
 export class DatasetRegistry {
@@ -27,7 +27,11 @@ export class DatasetRegistry {
       const [kind, path] = [row.source.slice(0, 4), row.source.slice(4)];
       if (row.source.startsWith('text:')) {
         const [, blockSize, file] = row.source.match(/^text:(\d+):(.*)$/) ?? [];
-        if (file && existsSync(file) && !this.loaded.has(`${row.name}/train`)) this.addText(row.name, readFileSync(file), Number(blockSize));
+        // Tokenized again with the tokenizer recorded at upload (a BPE is not trained twice).
+        const stored = await this.store.dataset(row.name, row.split);
+        const tokenizer = stored && (JSON.parse(stored.manifest) as DatasetManifest).tokenizer;
+        const choice: TokenizerChoice = tokenizer ? { kind: 'stored', tokenizer } : { kind: 'char' };
+        if (file && existsSync(file) && !this.loaded.has(`${row.name}/train`)) await this.addText(row.name, readFileSync(file), Number(blockSize), choice);
         continue;
       }
       if (!existsSync(path)) continue;
@@ -57,12 +61,12 @@ export class DatasetRegistry {
   }
 
   /**
-   * A text corpus (UTF-8) as a character-level language-model data set of `blockSize` tokens: `name/train` and
+   * A text corpus (UTF-8) as a language-model data set of `blockSize` tokens (by character or BPE): `name/train` and
    * `name/validation` (text.ts), registered once both are built; the text is kept in the data dir.
    */
-  async uploadText(name: string, bytes: Uint8Array, blockSize: number, tokenId: number | null = null) {
+  async uploadText(name: string, bytes: Uint8Array, blockSize: number, tokenId: number | null = null, choice: TokenizerChoice = { kind: 'char' }) {
     const path = this.uploadPath(name, 'text', 'txt');
-    const { train, validation } = this.addText(name, bytes, blockSize);
+    const { train, validation } = await this.addText(name, bytes, blockSize, choice);
     writeFileSync(`${path}.part`, bytes);
     renameSync(`${path}.part`, path);
     for (const ds of [train, validation]) {
@@ -80,8 +84,8 @@ export class DatasetRegistry {
     return train;
   }
 
-  private addText(name: string, bytes: Uint8Array, blockSize: number) {
-    const splits = textDatasets(name, bytes, blockSize);
+  private async addText(name: string, bytes: Uint8Array, blockSize: number, choice: TokenizerChoice) {
+    const splits = await textOffThread(name, bytes, blockSize, choice);
     for (const ds of [splits.train, splits.validation]) this.loaded.set(`${name}/${ds.manifest.split}`, ds);
     return splits;
   }
@@ -167,6 +171,20 @@ function npyDataset(name: string, split: string, bytes: Uint8Array): LoadedDatas
   if (a.shape.length < 2 || a.shape[0] < 1) throw new GridError('BAD_REQUEST', `.npy of shape [${a.shape}]: expected [samples, features...]`);
   if (a.shape[0] > 1 << 24) throw new GridError('BAD_REQUEST', `${a.shape[0]} samples is more than a data set may hold`);
   return buildDataset(name, split, new Uint8Array(a.shape[0]), a.values, a.shape.slice(1), 0);
+}
+
+/** A text data set's splits built in a worker thread (text-thread.ts). */
+function textOffThread(name: string, bytes: Uint8Array, blockSize: number, choice: TokenizerChoice) {
+  const thread = new Worker(new URL('./text-thread-entry.mjs', import.meta.url), { workerData: { name, bytes, blockSize, choice } });
+  return new Promise<{ train: LoadedDataset; validation: LoadedDataset }>((resolve, reject) => {
+    thread.once('message', (m: { ok?: { train: LoadedDataset; validation: LoadedDataset }; error?: { code: ErrorCode; message: string } }) => {
+      if (m.error || !m.ok) return reject(new GridError(m.error?.code ?? 'INTERNAL', m.error?.message ?? 'no data set from the text thread'));
+      const buffers = (ds: LoadedDataset) => ({ ...ds, chunks: ds.chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)) });
+      resolve({ train: buffers(m.ok.train), validation: buffers(m.ok.validation) });
+    });
+    thread.once('error', reject);
+    thread.once('exit', (code) => code !== 0 && reject(new GridError('INTERNAL', `text thread exited with ${code}`)));
+  });
 }
 
 /** Parse CSV chunks in a worker thread as they come (tsx loads the TypeScript there too); stops reading at its first error. */

@@ -35,7 +35,7 @@ export function buildDataset(
   featureShape: number[],
   classes: number,
   targets: Targets = CLASS_U8,
-  extra: Pick<DatasetManifest, 'tokenizer'> & { featureScale?: number } = {},
+  extra: Pick<DatasetManifest, 'tokenizer' | 'charsPerToken'> & { featureScale?: number } = {},
 ): LoadedDataset {
   const stride = targetBytes(targets);
   const samples = labels.length / stride;
@@ -51,6 +51,7 @@ export function buildDataset(
     classes,
     ...(targets === CLASS_U8 ? {} : { targets }),
     ...(extra.tokenizer && { tokenizer: extra.tokenizer }),
+    ...(extra.charsPerToken && { charsPerToken: extra.charsPerToken }),
     chunkSize: CHUNK_SAMPLES,
     chunks: chunks.map((c, index) => ({
       index,

@@ -1,5 +1,6 @@
 import { GridError } from '../../protocol/errors';
 import { targetsFromQuery } from '../../protocol/targets';
+import type { TokenizerChoice } from '../data/text';
 import { type ApiContext, binary, camelKeys, downloader, intParam, owns } from './api';
 
 /** Data sets: listed, described and fetched by chunk (content-addressed) by workers; uploaded by researchers. */
@@ -13,6 +14,17 @@ export function registerDatasetRoutes({ router, as, store, scheduler, datasets }
     'get',
     '/api/datasets/:name/:split',
     as('worker', async (req) => datasets.get(req.params.name, req.params.split).manifest),
+  );
+  router.route(
+    'get',
+    '/api/datasets/:name/:split/tokenizer.json',
+    as('worker', async (req) => {
+      const { tokenizer } = datasets.get(req.params.name, req.params.split).manifest;
+      // Hugging Face's format, for @huggingface/tokenizers, Python's tokenizers or transformers outside the grid.
+      if (tokenizer?.kind !== 'bpe')
+        throw new GridError('BAD_REQUEST', `${req.params.name}/${req.params.split} has no BPE tokenizer (tokenizer=bpe at upload)`);
+      return { body: tokenizer.json, type: 'application/json', headers: { 'Content-Disposition': 'attachment; filename="tokenizer.json"' } };
+    }),
   );
   router.route(
     'get',
@@ -35,13 +47,16 @@ export function registerDatasetRoutes({ router, as, store, scheduler, datasets }
       const existing = await store.dataset(name, split);
       if (existing && !owns(who, existing.token_id)) throw new GridError('FORBIDDEN', `data set ${name}/${split} belongs to another token`);
       if (req.query.get('format') === 'text') {
-        // A corpus: character-level blocks of text, its train and validation splits made here.
+        // A corpus: blocks of tokens (characters, or BPE trained here to `vocab`), its train and validation splits made here.
         if (split !== 'train')
           throw new GridError('BAD_REQUEST', `a text upload makes ${name}/train and ${name}/validation: post it to /api/datasets/${name}/train`);
         const blockSize = Number(req.query.get('blockSize') ?? 64);
         if (!Number.isInteger(blockSize) || blockSize < 1 || blockSize > 4096)
           throw new GridError('BAD_REQUEST', `blockSize=${req.query.get('blockSize')}: 1..4096`);
-        const ds = await datasets.uploadText(name, await req.body(), blockSize, who.tokenId);
+        const kind = req.query.get('tokenizer') ?? 'char';
+        if (kind !== 'char' && kind !== 'bpe') throw new GridError('BAD_REQUEST', `tokenizer=${kind}: char or bpe`);
+        const choice: TokenizerChoice = kind === 'bpe' ? { kind, vocab: Number(req.query.get('vocab') ?? 1024) } : { kind };
+        const ds = await datasets.uploadText(name, await req.body(), blockSize, who.tokenId, choice);
         await store.audit(`token:${who.tokenId}`, 'dataset.upload', `dataset:${name}/text`, { samples: ds.manifest.samples });
         return { status: 201, body: JSON.stringify(ds.manifest), type: 'application/json' };
       }

@@ -91,7 +91,9 @@ export async function recordEvaluation(
     // A regression has no accuracy: its loss (mean squared error) is its measure. A text's loss is nats per token.
     const metrics: Record<string, number> =
       targetKind(run.spec.model) === 'regression' ? { test_loss: r.loss } : { test_loss: r.loss, test_accuracy: r.accuracy };
-    if (data.manifest.tokenizer) Object.assign(metrics, { test_perplexity: Math.exp(r.loss), test_bits_per_char: r.loss / Math.LN2 });
+    // Per character, not per token: a BPE token stands for charsPerToken characters of the validation text.
+    if (data.manifest.tokenizer)
+      Object.assign(metrics, { test_perplexity: Math.exp(r.loss), test_bits_per_char: r.loss / Math.LN2 / (data.manifest.charsPerToken ?? 1) });
     // Fenced: a coordinator that lost the job while evaluating writes nothing.
     await o.store.fenced(o.fence, (tx) => tx.addMetrics(run.id, round, metrics));
     const fields = { job: run.id, round, split, accuracy: Number(r.accuracy.toFixed(4)), loss: Number(r.loss.toFixed(4)), samples: r.samples };

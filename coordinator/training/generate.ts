@@ -4,6 +4,7 @@ import type { DatasetManifest } from '../../protocol/dataset';
 import { GridError } from '../../protocol/errors';
 import { inputSize, type ModelSpec, outputPositions } from '../../protocol/model';
 import { int, num, obj, opt, str, withDefault } from '../../protocol/schema';
+import { textCodec } from '../data/text-tokenizer';
 
 /** `POST /api/jobs/:id/generate`: a prompt continued by the job's model, sampled at `temperature` from its `topK` likeliest. */
 export const generateRequest = obj({
@@ -29,33 +30,28 @@ interface Request {
  * the context's last position (causal attention: padding after it changes nothing). Temperature 0 takes the likeliest.
  */
 export async function generate(model: ModelSpec, params: Float32Array, data: DatasetManifest, r: Request): Promise<string> {
-  const vocab = data.tokenizer ? [...data.tokenizer.vocab] : undefined;
+  const codec = data.tokenizer && textCodec(data.tokenizer);
   const block = outputPositions(model);
-  if (!vocab || !block) throw new GridError('BAD_REQUEST', 'generation needs a language model trained on a text data set');
-  const ids = new Map(vocab.map((c, i) => [c, i]));
-  const tokens = [...r.prompt].map((c) => {
-    const id = ids.get(c);
-    if (id === undefined) throw new GridError('BAD_REQUEST', `the prompt's character ${JSON.stringify(c)} is not in the model's vocabulary`);
-    return id;
-  });
+  if (!codec || !block) throw new GridError('BAD_REQUEST', 'generation needs a language model trained on a text data set');
+  const tokens = codec.encode(r.prompt);
   if (!tokens.length) throw new GridError('BAD_REQUEST', 'the prompt is empty');
   const session = await ort.InferenceSession.create(inferenceGraph(model, params));
   const random = seeded(r.seed);
-  const out: string[] = [];
+  const out: number[] = [];
   try {
     for (let n = 0; n < r.maxTokens; n++) {
       const context = tokens.slice(-block);
       const input = new Float32Array(inputSize(model));
       input.set(context);
       const logits = (await session.run({ input: new ort.Tensor('float32', input, [1, input.length]) })).logits.data as Float32Array;
-      const next = sample(logits.subarray((context.length - 1) * vocab.length, context.length * vocab.length), r, random);
+      const next = sample(logits.subarray((context.length - 1) * codec.size, context.length * codec.size), r, random);
       tokens.push(next);
-      out.push(vocab[next]);
+      out.push(next);
     }
   } finally {
     await session.release();
   }
-  return out.join('');
+  return codec.decode(out);
 }
 
 function sample(logits: Float32Array, r: Request, random: () => number): number {
