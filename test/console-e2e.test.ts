@@ -166,6 +166,34 @@ describe('researcher console in headless Chromium', () => {
     );
   });
 
+  it('compares two runs at an address of their own: a line per run, the settings that differ marked', async () => {
+    const jobs = await api<{ id: number; name: string }[]>(`http://127.0.0.1:${coord.port}`, TOKEN, '/api/jobs');
+    const ids = jobs
+      .filter((j) => j.name === 'console-mlp' || j.name === 'pasted-spec')
+      .map((j) => j.id)
+      .sort((a, b) => a - b);
+    expect(ids.length).toBe(2);
+    for (const id of ids) await (await page.waitForSelector(`pierce/input[aria-label="compare job ${id}"]`))?.click();
+    await (await page.waitForSelector('pierce/#compare-runs'))?.click();
+    await waitUntil('the comparison', async () => (await text('#compare-title').catch(() => '')).includes(ids.join(', ')), 10_000, 100);
+    expect(new URL(page.url()).search).toBe(`?ids=${ids.join(',')}`);
+    const legend = () => page.$eval('pierce/#compare-loss', (c) => c.shadowRoot?.textContent ?? '');
+    await waitUntil(
+      'a line per run',
+      async () => {
+        const shown = await legend();
+        return ids.every((id) => shown.includes(`job ${id}`));
+      },
+      10_000,
+      100,
+    );
+    const differing = await page.$$eval('pierce/#hparams tr.differs td.key', (cells) => cells.map((c) => c.textContent));
+    expect(differing).toEqual(expect.arrayContaining(['name', 'rounds']));
+    await shoot('compare');
+    await page.reload(); // the comparison's address keeps it
+    await waitUntil('the comparison after a reload', async () => (await text('#compare-title').catch(() => '')).includes(ids.join(', ')), 20_000, 200);
+  }, 60_000);
+
   it('shows the server’s refusal at the field it names', async () => {
     await fill('#f-layers', '784,64,3'); // fewer outputs than Fashion-MNIST has classes: only the server knows
     await (await page.waitForSelector('pierce/#submit'))?.click();

@@ -1,5 +1,7 @@
 import { css, html, LitElement } from 'lit';
 import { Refused, refusalOf } from '../protocol/errors';
+import type { ComparedRun, GridCompare } from './compare-page';
+import './compare-page';
 import type { GridJobForm } from './job-form';
 import './job-form';
 import type { GridJobPage, JobView, Metric } from './job-page';
@@ -14,13 +16,31 @@ const jobInPath = (path: string) => {
   const m = /^\/console\/jobs\/(\d{1,9})\/?$/.exec(path);
   return m ? Number(m[1]) : undefined;
 };
+/** Runs compared side by side have one address too: `/console/compare?ids=3,5`. */
+const comparePath = (ids: number[]) => `/console/compare?ids=${ids.join(',')}`;
+const comparedIn = (where: Location) => {
+  if (!/^\/console\/compare\/?$/.test(where.pathname)) return undefined;
+  const ids = (new URLSearchParams(where.search).get('ids') ?? '')
+    .split(',')
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0);
+  return ids.length ? ids.slice(0, 8) : undefined;
+};
 
 /**
  * The researcher console: sign in with a token (kept for this tab only), submit jobs through a checked form, follow
  * them in a list and on a job page, and, with an operator token, see workers, tokens and the audit log.
  */
 export class GridConsole extends LitElement {
-  static override properties = { token: { state: true }, selected: { state: true }, message: { state: true }, jobs: { state: true }, metrics: { state: true } };
+  static override properties = {
+    token: { state: true },
+    selected: { state: true },
+    comparing: { state: true },
+    picked: { state: true },
+    message: { state: true },
+    jobs: { state: true },
+    metrics: { state: true },
+  };
   static override styles = css`
     section { background: #171a21; border-radius: 12px; padding: 16px; margin: 12px 0; }
     input { font: inherit; max-width: 420px; width: 100%; }
@@ -32,6 +52,9 @@ export class GridConsole extends LitElement {
   /** Kept for this tab's session only: a researcher token must not outlive the tab on a shared machine. */
   token = sessionStorage.getItem('grid-token') ?? '';
   selected?: number;
+  /** The runs on the comparison view, when it is open; `picked` are those ticked in the list for it. */
+  comparing?: number[];
+  picked = new Set<number>();
   message = '';
   jobs: JobView[] = [];
   metrics: Metric[] = [];
@@ -48,6 +71,7 @@ export class GridConsole extends LitElement {
   override connectedCallback() {
     super.connectedCallback();
     this.selected = jobInPath(location.pathname); // a run's address survives a reload and can be shared
+    this.comparing = comparedIn(location);
     addEventListener('popstate', this.followAddress);
     this.poll = setInterval(() => void this.refresh(), 2000);
     void this.refresh();
@@ -62,6 +86,7 @@ export class GridConsole extends LitElement {
   /** Back and forward move between runs as the address says. */
   private readonly followAddress = () => {
     const id = jobInPath(location.pathname);
+    this.comparing = comparedIn(location);
     if (id === undefined) this.selected = undefined;
     else this.select(id, false);
   };
@@ -87,6 +112,7 @@ export class GridConsole extends LitElement {
       operator.api = this.api;
       void operator.refresh(this.jobs);
     }
+    if (this.comparing) void this.refreshComparison(this.comparing);
     if (this.selected === undefined) return;
     const id = this.selected;
     const since = this.metrics.at(-1)?.id ?? 0;
@@ -101,6 +127,27 @@ export class GridConsole extends LitElement {
       page.api = this.api;
       void page.refreshDetail();
     }
+  }
+
+  /** Every point of each compared run (a comparison is of a few runs, reloaded whole at each poll). */
+  private async refreshComparison(ids: number[]) {
+    const runs = await Promise.all(
+      ids.map(
+        async (id): Promise<ComparedRun> => ({ job: await this.api<JobView>(`/api/jobs/${id}`), metrics: await this.api<Metric[]>(`/api/jobs/${id}/metrics`) }),
+      ),
+    ).catch((e) => {
+      this.message = String((e as Error).message);
+      return undefined;
+    });
+    const view = this.child<GridCompare>('grid-compare');
+    if (runs && view && ids === this.comparing) view.runs = runs;
+  }
+
+  private compare(ids: number[]) {
+    history.pushState(null, '', comparePath(ids));
+    this.comparing = ids;
+    this.selected = undefined;
+    void this.updateComplete.then(() => this.refresh());
   }
 
   /** The form's choices: data sets and registered models. */
@@ -180,8 +227,16 @@ export class GridConsole extends LitElement {
     URL.revokeObjectURL(a.href);
   }
 
+  private pick(id: number, on: boolean) {
+    const picked = new Set(this.picked);
+    if (on) picked.add(id);
+    else picked.delete(id);
+    this.picked = picked;
+  }
+
   private select(id: number, remember = true) {
     if (remember && jobInPath(location.pathname) !== id) history.pushState(null, '', jobPath(id));
+    this.comparing = undefined;
     this.selected = id;
     this.metrics = [];
     void this.updateComplete.then(() => this.refresh());
@@ -204,10 +259,14 @@ export class GridConsole extends LitElement {
       </section>
       <section>
         <h2>Jobs</h2>
+        <button id="compare-runs" ?disabled=${this.picked.size < 2} @click=${() => this.compare([...this.picked].sort((a, b) => a - b))}>
+          compare ${this.picked.size >= 2 ? this.picked.size : ''} runs</button>
         <div class="wide"><table id="jobs">
-          <tr><th>id</th><th>name</th><th>state</th><th>progress</th><th></th></tr>
+          <tr><th>compare</th><th>id</th><th>name</th><th>state</th><th>progress</th><th></th></tr>
           ${this.jobs.map(
             (j) => html`<tr class=${j.id === this.selected ? 'sel' : ''}>
+              <td><input type="checkbox" class="pick" aria-label=${`compare job ${j.id}`} .checked=${this.picked.has(j.id)}
+                @change=${(e: Event) => this.pick(j.id, (e.target as HTMLInputElement).checked)} /></td>
               <td><a href=${jobPath(j.id)} @click=${(e: MouseEvent) => {
                 if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return; // a new tab or window opens the address
                 e.preventDefault();
@@ -222,6 +281,7 @@ export class GridConsole extends LitElement {
           )}
         </table></div>
       </section>
+      ${this.comparing ? html`<section id="compare"><grid-compare></grid-compare></section>` : ''}
       ${
         this.selected !== undefined
           ? html`<section id="job">
