@@ -32,6 +32,13 @@ export class GridChart extends LitElement {
   logY = false;
   private plot?: uPlot;
   private shape = '';
+  /** The chart follows its box's width (a phone turned, a window resized): a fixed canvas would widen the page. */
+  private readonly resize = new ResizeObserver(() => this.plot?.setSize({ width: this.widthNow(), height: 220 }));
+
+  private widthNow() {
+    const target = this.renderRoot.querySelector('#plot') as HTMLElement | null;
+    return Math.max(240, Math.min(1000, target?.clientWidth || 600));
+  }
 
   override render() {
     const scale = this.logY ? ' (log scale)' : '';
@@ -49,7 +56,7 @@ export class GridChart extends LitElement {
     const axis = { stroke: '#9aa4b2', grid: { stroke: '#2a2f3a' }, ticks: { stroke: '#2a2f3a' } };
     this.plot = new uPlot(
       {
-        width: Math.max(280, Math.min(1000, target.clientWidth || 600)),
+        width: this.widthNow(),
         height: 220,
         scales: { x: { time: this.xLabel === 'time' }, y: this.logY ? { distr: 3 } : {} },
         axes: [{ ...axis, label: this.xLabel === 'time' ? 'time' : 'round' }, { ...axis }],
@@ -58,10 +65,12 @@ export class GridChart extends LitElement {
       data,
       target,
     );
+    this.resize.observe(target);
   }
 
   override disconnectedCallback() {
     super.disconnectedCallback();
+    this.resize.disconnect();
     this.plot?.destroy();
     this.plot = undefined;
     this.shape = '';

@@ -70,6 +70,7 @@ export class GridJobPage extends LitElement {
     table { border-collapse: collapse; width: 100%; } td, th { padding: 4px 8px; text-align: left; border-bottom: 1px solid #2a2f3a; }
     pre { background: #0f1115; padding: 8px; overflow: auto; font-size: 12px; max-height: 240px; }
     .err { color: #f87171; }
+    .wide { overflow-x: auto; }
     .controls { display: flex; flex-wrap: wrap; gap: 4px 16px; align-items: center; }
   `;
   job?: JobView;
@@ -164,21 +165,21 @@ export class GridJobPage extends LitElement {
         ['accuracy', '#a855f7'],
       ])}></grid-chart>
       <h3>Workers on this job</h3>
-      <table id="job-workers">
+      <div class="wide"><table id="job-workers">
         <tr><th>worker</th><th>kind</th><th>engine</th><th>adapter</th><th>rate</th><th>accepted</th><th>refused</th></tr>
         ${(this.detail?.workers ?? []).map(
           (w) => html`<tr><td title=${w.id}>${w.name}</td><td>${w.kind}</td><td>${w.engine?.engine ?? ''}</td><td>${w.engine?.adapter ?? ''}</td>
             <td>${w.engine ? `${w.engine.samplesPerSec.toLocaleString()} samples/s` : ''}</td><td>${w.accepted}</td><td>${w.refused}</td></tr>`,
         )}
-      </table>
+      </table></div>
       <h3>Recent refusals</h3>
-      <table id="job-refusals">
+      <div class="wide"><table id="job-refusals">
         <tr><th>when</th><th>worker</th><th>round</th><th>shard</th><th>code</th></tr>
         ${(this.detail?.refusals ?? []).map(
           (r) =>
             html`<tr><td>${new Date(r.createdAt).toLocaleTimeString()}</td><td>${r.workerId.slice(0, 8)}</td><td>${r.round}</td><td>${r.shard}</td><td>${r.reason}</td></tr>`,
         )}
-      </table>
+      </table></div>
       <details><summary>Spec</summary><pre>${JSON.stringify(j.spec, null, 2)}</pre></details>`;
   }
 }
