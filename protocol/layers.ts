@@ -11,6 +11,8 @@ const leakyRelu = obj({ type: lit('leakyRelu'), alpha: opt(num(0, 1)) });
 const layerNorm = obj({ type: lit('layerNorm'), eps: opt(num(1e-12, 1)) });
 /** Per channel (or feature) over the batch: trains on each batch's statistics, infers with running ones. */
 const batchNorm = obj({ type: lit('batchNorm'), eps: opt(num(1e-12, 1)) });
+/** Zeroes each value with probability `rate` while training (the rest scaled by 1/(1-rate)); the identity otherwise. */
+const dropout = obj({ type: lit('dropout'), rate: num(0, 0.95) });
 const kernel = custom<number | [number, number]>(
   (v, p) =>
     Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 15
@@ -54,6 +56,7 @@ const plain = {
   leakyRelu,
   layerNorm,
   batchNorm,
+  dropout,
   conv2d,
   maxPool,
   avgPool,

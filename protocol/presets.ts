@@ -1,5 +1,5 @@
 import type { Layer, LayersSpec, PlainLayer } from './layers';
-import { arr, bool, custom, int, lit, obj, opt } from './schema';
+import { arr, bool, custom, int, lit, num, obj, opt } from './schema';
 
 /**
  * `{kind: "resnet"}`: a residual CNN for small images (He et al. 2016, the CIFAR form): a 3x3 stem, then one stage
@@ -31,16 +31,19 @@ const gptPreset = obj({
   nHead: int(1, 64),
   nEmbd: int(1, 8192),
   tied: opt(bool),
+  /** nanoGPT's dropout: after the embeddings, the attention and the MLP, while training (0, the default: none). */
+  dropout: opt(num(0, 0.95)),
 });
 
 export const gptSpec = custom<LayersSpec>((v, p) => gptLayers(gptPreset(v, p)), gptPreset.json);
 
 function gptLayers(c: ReturnType<typeof gptPreset>): LayersSpec {
+  const drop: PlainLayer[] = c.dropout ? [{ type: 'dropout', rate: c.dropout }] : [];
   const block: Layer[] = [
-    { type: 'residual', layers: [{ type: 'layerNorm' }, { type: 'attention', heads: c.nHead, causal: true }] },
-    { type: 'residual', layers: [{ type: 'layerNorm' }, { type: 'dense', units: 4 * c.nEmbd }, { type: 'gelu' }, { type: 'dense', units: c.nEmbd }] },
+    { type: 'residual', layers: [{ type: 'layerNorm' }, { type: 'attention', heads: c.nHead, causal: true }, ...drop] },
+    { type: 'residual', layers: [{ type: 'layerNorm' }, { type: 'dense', units: 4 * c.nEmbd }, { type: 'gelu' }, { type: 'dense', units: c.nEmbd }, ...drop] },
   ];
-  const layers: Layer[] = [{ type: 'embedding', vocab: c.vocab, dim: c.nEmbd }, ...Array.from({ length: c.nLayer }, () => block).flat()];
+  const layers: Layer[] = [{ type: 'embedding', vocab: c.vocab, dim: c.nEmbd }, ...drop, ...Array.from({ length: c.nLayer }, () => block).flat()];
   layers.push({ type: 'layerNorm' }, c.tied === false ? { type: 'dense', units: c.vocab } : { type: 'unembed' });
   return { kind: 'layers', input: [c.blockSize], layers };
 }

@@ -21,6 +21,9 @@ const STALE_ROUNDS = 10;
  * per job for compressed results, and the local-step (DiLoCo) inner AdamW state per job, kept across rounds and in
  * the host's cache (IndexedDB in the browser) so a reload resumes it.
  */
+/** A batch's dropout seed from its shard's sample seed and position: every worker computing the shard draws alike. */
+const batchSeed = (seed: number, cursor: number) => (Math.imul(seed >>> 0, 0x9e3779b1) + cursor) >>> 0;
+
 export class TrainingRunner implements ShardRunner<Assignment> {
   /** Parameters are fetched through the data client, which counts them. */
   readonly bytesFetched = 0;
@@ -103,7 +106,7 @@ export class TrainingRunner implements ShardRunner<Assignment> {
   private async inputs(a: Assignment) {
     const params = await this.params(a);
     const d = a.data;
-    return { params, batch: await this.data.batch(d.dataset, d.split, d.seed, d.cursor, d.count) };
+    return { params, batch: { ...(await this.data.batch(d.dataset, d.split, d.seed, d.cursor, d.count)), seed: batchSeed(d.seed, d.cursor) } };
   }
 
   async run(a: Assignment): Promise<ComputedShard> {
@@ -123,7 +126,13 @@ export class TrainingRunner implements ShardRunner<Assignment> {
       for (let s = 0; s < batch.y.length; s += per) {
         const stride = batch.targets ? batch.targets.length / batch.y.length : 0; // targets per sample
         const targets = batch.targets?.subarray(s * stride, (s + per) * stride);
-        batches.push({ x: batch.x.subarray(s * model.inputSize, (s + per) * model.inputSize), y: batch.y.subarray(s, s + per), ...(targets && { targets }) });
+        const seed = batchSeed(d.seed, d.cursor + s); // each local step its own dropout draws
+        batches.push({
+          x: batch.x.subarray(s * model.inputSize, (s + per) * model.inputSize),
+          y: batch.y.subarray(s, s + per),
+          seed,
+          ...(targets && { targets }),
+        });
       }
       const state = await this.innerState(a.jobId, a.round, model.paramCount);
       const out = await model.localSteps(params, batches, { lr: a.task.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, state);

@@ -11,9 +11,9 @@ export class GraphBuilder implements Emitter {
   readonly graph: Graph = { inputs: [], params: [], constants: [], nodes: [], outputs: [], shapes: new Map() };
   private next = 0;
 
-  input(name: string, shape: Shape): string {
+  input(name: string, shape: Shape, dropout?: number): string {
     this.define(name, shape);
-    this.graph.inputs.push({ name, shape });
+    this.graph.inputs.push({ name, shape, ...(dropout !== undefined && { dropout }) });
     return name;
   }
 

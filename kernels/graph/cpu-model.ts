@@ -6,6 +6,7 @@ import type { TrainableModel } from '../models/model';
 import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, type StepResult, splitParams, targetLayout, targetRows } from '../models/model';
 import { type StateLayout, stateLayout } from '../state-step';
 import { runOnCpu } from './cpu-run';
+import { dropoutFeeds } from './dropout-masks';
 import type { Graph, HostTensor } from './ir';
 import { type GraphModelSpec, inferenceStepGraph, trainingStepGraph } from './model-graphs';
 
@@ -50,7 +51,8 @@ export class GraphModel implements TrainableModel {
     const x = { shape: [n, this.inputSize], data: batch.x };
     const y = { shape: [n, ...this.target.dims], data: targetRows(batch, this.classes, this.target.kind) };
     const gradNames = this.shapes.map((s) => `grad.${s.name}`);
-    const out = await this.run(this.train, { ...this.feeds(flat), x, y }, [...gradNames, 'loss', 'correct']);
+    const masks = dropoutFeeds(this.train, n, batch.seed);
+    const out = await this.run(this.train, { ...this.feeds(flat), ...masks, x, y }, [...gradNames, 'loss', 'correct']);
     const grads = new Float32Array(this.paramCount);
     let off = 0;
     this.shapes.forEach((s, i) => {

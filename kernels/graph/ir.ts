@@ -32,7 +32,8 @@ export interface Constant {
  * that compute `outputs` from `inputs`, in an order where every value is defined before it is used.
  */
 export interface Graph {
-  inputs: { name: string; shape: Shape }[];
+  /** `dropout`: an input its engine fills with a dropout mask of that rate (dropout-masks.ts), not from the batch. */
+  inputs: { name: string; shape: Shape; dropout?: number }[];
   params: Param[];
   constants: Constant[];
   nodes: GraphNode[];

@@ -89,6 +89,8 @@ function layer(b: Build, l: Layer, h: string, name: string): string {
     }
     case 'meanPool':
       return g.op('ReduceMean', [h], { axes: [1], keepdims: 0 });
+    case 'dropout': // a mask the engine draws from the batch's seed, so redundant copies of a shard agree
+      return b.training && l.rate > 0 ? g.op('Mul', [h, g.input(`dropout.${name}`, g.shapeOf(h), l.rate)]) : h;
     case 'unembed': // checked when the spec was read: an embedding came first
       return g.op('MatMul', [h, g.op('Transpose', [b.tokenTable as string], { perm: [1, 0] })]);
     case 'residual':

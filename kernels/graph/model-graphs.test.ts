@@ -335,3 +335,42 @@ describe('frozen tensors', () => {
     expect(b.get('loss')?.data[0]).toBe(a.get('loss')?.data[0]);
   });
 });
+
+describe('dropout while training', () => {
+  const DROP: LayersSpec = {
+    kind: 'layers',
+    input: [12],
+    layers: [{ type: 'dense', units: 16 }, { type: 'relu' }, { type: 'dropout', rate: 0.5 }, { type: 'dense', units: 3 }],
+  };
+  const PLAIN: LayersSpec = { ...DROP, layers: DROP.layers.filter((l) => l.type !== 'dropout') };
+
+  it('draws masks from the batch seed: the same on the CPU and onnxruntime-node, another seed other masks', async () => {
+    expect(trainingStepGraph(DROP).inputs.filter((i) => i.dropout !== undefined)).toEqual([{ name: 'dropout.l2', shape: ['batch', 16], dropout: 0.5 }]);
+    const params = initParams(DROP, 3);
+    const batch = sampleBatch(DROP, 8);
+    const onCpu = buildModel(DROP, cpu);
+    const [a, again, other] = [
+      await onCpu.lossAndGradients(params, { ...batch, seed: 11 }),
+      await onCpu.lossAndGradients(params, { ...batch, seed: 11 }),
+      await onCpu.lossAndGradients(params, { ...batch, seed: 12 }),
+    ];
+    expect(Array.from(again.grads)).toEqual(Array.from(a.grads));
+    expect(Array.from(other.grads)).not.toEqual(Array.from(a.grads));
+    const { onnxEngine } = await import('../onnx/engine');
+    const onOrt = await (await onnxEngine(ortNode, 'cpu', 'ort-node', 'x').build(DROP)).lossAndGradients(params, { ...batch, seed: 11 });
+    expect(onOrt.loss).toBeCloseTo(a.loss, 5);
+    for (let i = 0; i < params.length; i++) expect(onOrt.grads[i]).toBeCloseTo(a.grads[i], 4);
+  });
+
+  it('keeps each value with probability 1 - rate, scaled by 1/(1 - rate), and leaves inference alone', async () => {
+    const { dropoutFeeds } = await import('./dropout-masks');
+    const mask = dropoutFeeds(trainingStepGraph(DROP), 1000, 5)['dropout.l2'];
+    expect(mask.shape).toEqual([1000, 16]);
+    const kept = mask.data.filter((v) => v !== 0);
+    expect(new Set(kept)).toEqual(new Set([2]));
+    expect(Math.abs(kept.length / mask.data.length - 0.5)).toBeLessThan(0.02);
+    const params = initParams(DROP, 3);
+    const x = sampleBatch(DROP, 5).x;
+    expect(Array.from(await buildModel(DROP, cpu).predict(params, x))).toEqual(Array.from(await buildModel(PLAIN, cpu).predict(params, x)));
+  });
+});

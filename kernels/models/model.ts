@@ -20,6 +20,8 @@ export interface Batch {
   y: Uint32Array;
   /** Each sample's targets, one per output (a multi-label or regression data set). */
   targets?: Float32Array;
+  /** What dropout masks are drawn from (the shard's sample seed and position; 0 when absent). */
+  seed?: number;
 }
 
 export interface StepResult {

@@ -3,6 +3,9 @@ import { type ModelSpec, sizeOf, type TensorShape } from '../../protocol/model';
 import type { AdamWHyper } from '../backend';
 import { adamwUpdate } from '../cpu/backend';
 import type { Engine, TrainableModel } from '../engine';
+import { dropoutFeeds } from '../graph/dropout-masks';
+import type { Graph } from '../graph/ir';
+import { trainingStepGraph } from '../graph/model-graphs';
 import { type InnerState, newInnerState } from '../inner-state';
 import { type Batch, checkBatch, evaluateByLogits, hostLocalSteps, layoutOf, type StepResult, splitParams, targetLayout, targetRows } from '../models/model';
 import { type StateLayout, stateLayout } from '../state-step';
@@ -29,6 +32,8 @@ export class OnnxModel implements TrainableModel {
   readonly classes: number;
   private readonly target: ReturnType<typeof targetLayout>;
   private readonly state: StateLayout;
+  /** The training graph's dropout inputs (a layer list's dropout layers), drawn per batch as every engine draws them. */
+  private readonly dropouts: Graph | undefined;
 
   private constructor(
     private readonly ort: Ort,
@@ -39,6 +44,8 @@ export class OnnxModel implements TrainableModel {
     ({ shapes: this.shapes, paramCount: this.paramCount, inputSize: this.inputSize, classes: this.classes } = layoutOf(spec));
     this.target = targetLayout(spec);
     this.state = stateLayout(spec);
+    const graph = spec.kind === 'layers' ? trainingStepGraph(spec) : undefined;
+    this.dropouts = graph?.inputs.some((i) => i.dropout !== undefined) ? graph : undefined;
   }
 
   static async open(ort: Ort, spec: ModelSpec, provider: string): Promise<OnnxModel> {
@@ -48,6 +55,12 @@ export class OnnxModel implements TrainableModel {
       ort.InferenceSession.create(inferenceGraph(spec), options),
     ]);
     return new OnnxModel(ort, spec, train, infer);
+  }
+
+  private masks(n: number, seed?: number): Record<string, Tensor> {
+    if (!this.dropouts) return {};
+    const feeds = dropoutFeeds(this.dropouts, n, seed);
+    return Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, new this.ort.Tensor('float32', t.data, t.shape)]));
   }
 
   private params(flat: Float32Array): Record<string, Tensor> {
@@ -61,6 +74,7 @@ export class OnnxModel implements TrainableModel {
       x: new this.ort.Tensor('float32', batch.x, [n, this.inputSize]),
       y: new this.ort.Tensor('float32', targetRows(batch, this.classes, this.target.kind), [n, ...this.target.dims]),
       ...this.params(flat),
+      ...this.masks(n, batch.seed),
     });
     const grads = new Float32Array(this.paramCount);
     let off = 0;
