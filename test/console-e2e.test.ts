@@ -99,6 +99,10 @@ describe('researcher console in headless Chromium', () => {
     await page.waitForSelector('pierce/.uplot canvas');
     await waitUntil('done', async () => (await text('#job-state')).startsWith('done'), 120_000, 500);
     expect(await text('#job-best')).toMatch(/^\d+\.\d\d%$/);
+    // The run log: the submission, the evaluation of the last round, the end; the throughput chart drawn.
+    await waitUntil('the run log', async () => (await text('#run-log')).includes('test_accuracy'), 10_000, 100);
+    expect(await text('#run-log')).toMatch(/done at round \d+[\s\S]*submitted/);
+    expect(await page.$eval('pierce/#throughput-chart', (c) => c.shadowRoot?.textContent ?? '')).toContain('samples/s');
     expect(await accessibilityProblems(page)).toEqual([]); // signed in: form, job page, operator view
     await shoot('job-page');
     const downloads = tempDir('grid-console-downloads-');

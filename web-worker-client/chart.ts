@@ -59,7 +59,10 @@ export class GridChart extends LitElement {
         width: this.widthNow(),
         height: 220,
         scales: { x: { time: this.xLabel === 'time' }, y: this.logY ? { distr: 3 } : {} },
-        axes: [{ ...axis, label: this.xLabel === 'time' ? 'time' : 'round' }, { ...axis }],
+        axes: [
+          { ...axis, label: this.xLabel === 'time' ? 'time' : 'round' },
+          { ...axis, size: 64 },
+        ], // room for 5-digit labels (samples/s)
         series: [{ label: this.xLabel }, ...this.series.map((s) => ({ label: s.name, stroke: s.color, width: s.faded ? 1 : 2, spanGaps: true }))],
       },
       data,

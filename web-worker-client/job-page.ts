@@ -1,5 +1,6 @@
 import { css, html, LitElement } from 'lit';
-import { jobPace } from './pace';
+import { jobPace, throughput } from './pace';
+import { runLog } from './run-log';
 import './chart';
 import type { Series } from './chart';
 import { smooth } from './smoothing';
@@ -71,6 +72,7 @@ export class GridJobPage extends LitElement {
     pre { background: #0f1115; padding: 8px; overflow: auto; font-size: 12px; max-height: 240px; }
     .err { color: #f87171; }
     .wide { overflow-x: auto; }
+    .log { max-height: 240px; overflow-y: auto; } tr.refusal td { color: #fca5a5; }
     .controls { display: flex; flex-wrap: wrap; gap: 4px 16px; align-items: center; }
   `;
   job?: JobView;
@@ -126,7 +128,8 @@ export class GridJobPage extends LitElement {
     if (!j) return html``;
     const inference = j.spec.mode === 'inference';
     const best = Math.max(0, ...this.metrics.filter((m) => m.name === (inference ? 'accuracy' : 'test_accuracy')).map((m) => m.value));
-    const { rate, eta } = jobPace(j, Date.now());
+    const rounds = this.metrics.filter((m) => m.name === (inference ? 'accuracy' : 'train_loss'));
+    const { rate, eta } = jobPace(j, Date.now(), rounds);
     const reason = j.error ?? (j.live?.waiting ? `waiting: ${j.live.waiting}` : j.state === 'queued' ? 'waiting for a coordinator to take it' : '');
     return html`
       <h2 id="job-title">Job ${j.id}: ${j.name}</h2>
@@ -164,6 +167,13 @@ export class GridJobPage extends LitElement {
         ['test_accuracy', '#60a5fa'],
         ['accuracy', '#a855f7'],
       ])}></grid-chart>
+      <grid-chart id="throughput-chart" label="samples/s" .series=${[{ name: 'samples/s', color: '#14b8a6', points: throughput(j, rounds) }]}></grid-chart>
+      <h3>Run log</h3>
+      <div class="wide log"><table id="run-log">
+        ${runLog(j, this.metrics, this.detail?.refusals ?? []).map(
+          (l) => html`<tr class=${l.kind}><td>${new Date(l.at).toLocaleTimeString()}</td><td>${l.kind}</td><td>${l.text}</td></tr>`,
+        )}
+      </table></div>
       <h3>Workers on this job</h3>
       <div class="wide"><table id="job-workers">
         <tr><th>worker</th><th>kind</th><th>engine</th><th>adapter</th><th>rate</th><th>accepted</th><th>refused</th></tr>

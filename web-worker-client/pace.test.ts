@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jobPace } from './pace';
+import { jobPace, throughput } from './pace';
 
 describe('jobPace', () => {
   const job = { round: 10, totalRounds: 20, createdAt: 0, updatedAt: 10_000, spec: { globalBatch: 100 } };
@@ -11,5 +11,16 @@ describe('jobPace', () => {
   });
   it('counts local steps per round', () => {
     expect(jobPace({ ...job, state: 'running', spec: { globalBatch: 100, local: { steps: 4 } } }, 10_000).rate).toBe(400);
+  });
+
+  it("reads the pace from the last rounds' timestamps when given: a queue or a pause before them does not count", () => {
+    const recent = Array.from({ length: 30 }, (_, i) => ({ round: i + 1, at: 1_000_000 + i * 500 })); // 2 rounds a second
+    const pace = jobPace({ ...job, state: 'running', round: 30, totalRounds: 50 }, 2_000_000, recent);
+    expect(pace.rate).toBeCloseTo(2 * 100, 6); // globalBatch 100
+    expect(pace.eta).toBeCloseTo(10, 6);
+    expect(throughput({ ...job, state: 'done', round: 30 }, recent.slice(0, 3))).toEqual([
+      { x: 2, y: 200 },
+      { x: 3, y: 200 },
+    ]);
   });
 });
