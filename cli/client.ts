@@ -17,6 +17,10 @@ export class GridClient {
     return res;
   }
 
+  async text(path: string): Promise<string> {
+    return (await this.request('GET', path)).text();
+  }
+
   async json<T>(method: string, path: string, body?: unknown): Promise<T> {
     return (await (await this.request(method, path, body)).json()) as T;
   }

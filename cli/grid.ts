@@ -1,119 +1,165 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { Command, CommanderError, Option } from 'commander';
+import { runLog } from '../protocol/run-log';
+import { compareSpecs } from '../protocol/spec-diff';
 import { GridClient } from './client';
 
-const HELP = `grid: the researcher's command line for the volunteer compute grid
+// The researcher's command line, on commander: help on every command, "did you mean" for a mistyped one, exit 2
+// on a usage error and 1 on a refusal (with its code) or a failed job.
 
-  grid jobs submit SPEC.json         submit a job; prints its id
-  grid jobs list                     your jobs (an operator's token: everyone's)
-  grid jobs show ID                  one job as the API gives it (JSON)
-  grid jobs pause|resume|cancel ID   control a job you own
-  grid jobs watch ID                 follow a job until it ends: a progress bar on a terminal, JSON lines otherwise
-  grid jobs download ID --onnx|--checkpoint [--round R] [--out FILE]
-  grid jobs download ID --output npy|csv [--out FILE]   an inference job's outputs (partial while it runs)
-  grid models register FILE.onnx [--name NAME]
+interface JobRow {
+  id: number;
+  name: string;
+  state: string;
+  round: number;
+  totalRounds: number;
+  createdAt: number;
+  updatedAt: number;
+  error: string | null;
+  spec: unknown;
+}
+type MetricRow = { round: number; name: string; value: number; at: number };
 
-  --coordinator URL   (default http://localhost:8080, or GRID_COORDINATOR)
-  --token TOKEN       a researcher token (or GRID_TOKEN); sent in a header, never in a URL
-Exit status: 0 on success (watch: the job finished), 1 on a refusal or a failed job, 2 on a usage error.`;
-
+/** A mistake in the command line found while running it (commander reports the ones it finds itself). */
 class UsageError extends Error {}
 
-/** The arguments, or a usage error (exit 2) instead of a stack trace for an option that does not exist. */
-function parsed() {
-  try {
-    return parseArgs({
-      allowPositionals: true,
-      options: {
-        coordinator: { type: 'string', default: process.env.GRID_COORDINATOR ?? 'http://localhost:8080' },
-        token: { type: 'string', default: process.env.GRID_TOKEN },
-        onnx: { type: 'boolean', default: false },
-        output: { type: 'string' },
-        checkpoint: { type: 'boolean', default: false },
-        round: { type: 'string' },
-        out: { type: 'string' },
-        name: { type: 'string' },
-        help: { type: 'boolean', default: false },
-      },
-    });
-  } catch (e) {
-    console.error(`grid: ${(e as Error).message}; see grid --help`);
-    process.exit(2);
-  }
-}
-const { values: opts, positionals } = parsed();
-
-async function main(): Promise<number> {
-  const [group, command, arg] = positionals;
-  if (opts.help || !group) {
-    console.log(HELP);
-    return opts.help ? 0 : 2;
-  }
-  if (!opts.token) throw new UsageError('a token is needed: --token or GRID_TOKEN');
-  const grid = new GridClient(opts.coordinator ?? '', opts.token);
-  const need = (what: string) => {
-    if (!arg) throw new UsageError(`${group} ${command} needs ${what}`);
-    return arg;
-  };
-  switch (`${group} ${command}`) {
-    case 'jobs submit': {
-      const { id } = await grid.json<{ id: number }>('POST', '/api/jobs', JSON.parse(readFileSync(need('a spec file'), 'utf8')));
-      console.log(id);
-      return 0;
-    }
-    case 'jobs list': {
-      const row = (id: string, state: string, rounds: string, name: string) => `${id.padStart(5)}  ${state.padEnd(9)} ${rounds.padStart(11)}  ${name}`;
-      console.log(row('ID', 'STATE', 'ROUND', 'NAME'));
-      for (const j of await grid.json<{ id: number; name: string; state: string; round: number; totalRounds: number }[]>('GET', '/api/jobs'))
-        console.log(row(String(j.id), j.state, `${j.round}/${j.totalRounds}`, j.name));
-      return 0;
-    }
-    case 'jobs show':
-      console.log(JSON.stringify(await grid.json('GET', `/api/jobs/${jobId(need('a job id'))}`), null, 2));
-      return 0;
-    case 'jobs pause':
-    case 'jobs resume':
-    case 'jobs cancel':
-      await grid.json('POST', `/api/jobs/${jobId(need('a job id'))}/${command}`);
-      console.log(`${command} job ${arg}`);
-      return 0;
-    case 'jobs watch':
-      return (await grid.watch(jobId(need('a job id')), process.stdout.isTTY ? 'bar' : 'json')) === 'done' ? 0 : 1;
-    case 'jobs download': {
-      const id = Number(need('a job id'));
-      if (opts.output !== undefined) {
-        if (opts.output !== 'npy' && opts.output !== 'csv') throw new UsageError('--output takes npy or csv');
-        const out = await grid.outputs(id, opts.output);
-        writeFileSync(opts.out ?? out.filename, out.bytes);
-        console.log(`${opts.out ?? out.filename}${out.rows && out.rowsDone !== out.rows ? ` (${out.rowsDone} of ${out.rows} rows so far)` : ''}`);
-        return 0;
-      }
-      if (opts.onnx === opts.checkpoint) throw new UsageError('say --onnx, --checkpoint or --output');
-      const { bytes, filename } = await grid.download(id, opts.onnx ? 'onnx' : 'checkpoint', opts.round === undefined ? undefined : Number(opts.round));
-      writeFileSync(opts.out ?? filename, bytes);
-      console.log(opts.out ?? filename);
-      return 0;
-    }
-    case 'models register': {
-      const file = need('an ONNX file');
-      const model = await grid.json<{ sha256: string }>('POST', `/api/models?name=${encodeURIComponent(opts.name ?? file)}`, readFileSync(file));
-      console.log(JSON.stringify(model, null, 2));
-      return 0;
-    }
-    default:
-      throw new UsageError(`unknown command "${group} ${command ?? ''}"; see grid --help`);
-  }
-}
-
-function jobId(text: string) {
+const jobId = (text: string) => {
   const id = Number(text);
   if (!Number.isInteger(id) || id <= 0) throw new UsageError(`"${text}" is not a job id`);
   return id;
-}
+};
 
-main().then(
-  (code) => process.exit(code),
+const program = new Command('grid')
+  .description("the researcher's command line for the volunteer compute grid")
+  .addOption(new Option('--coordinator <url>', 'the coordinator').env('GRID_COORDINATOR').default('http://localhost:8080'))
+  .addOption(new Option('--token <token>', 'a researcher token, sent in a header, never in a URL').env('GRID_TOKEN'))
+  .showSuggestionAfterError()
+  .exitOverride();
+
+const client = () => {
+  const { coordinator, token } = program.opts<{ coordinator: string; token?: string }>();
+  if (!token) program.error('a token is needed: --token or GRID_TOKEN', { exitCode: 2 });
+  return new GridClient(coordinator, token as string);
+};
+const table = (header: string[], rows: string[][]) => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const r of [header, ...rows])
+    console.log(
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    );
+};
+
+const jobs = program.command('jobs').description('submit, follow, control and take out jobs');
+jobs
+  .command('submit <spec>')
+  .description('submit a job from a JSON spec file; prints its id')
+  .action(async (spec: string) => console.log((await client().json<{ id: number }>('POST', '/api/jobs', JSON.parse(readFileSync(spec, 'utf8')))).id));
+jobs
+  .command('list')
+  .description("your jobs (an operator's token: everyone's)")
+  .option('--json', 'as JSON')
+  .action(async (o: { json?: boolean }) => {
+    const list = await client().json<JobRow[]>('GET', '/api/jobs');
+    if (o.json) return console.log(JSON.stringify(list, null, 2));
+    table(
+      ['ID', 'STATE', 'ROUND', 'NAME'],
+      list.map((j) => [String(j.id), j.state, `${j.round}/${j.totalRounds}`, j.name]),
+    );
+  });
+jobs
+  .command('show <id>')
+  .description('one job as the API gives it (JSON)')
+  .action(async (id: string) => console.log(JSON.stringify(await client().json('GET', `/api/jobs/${jobId(id)}`), null, 2)));
+for (const action of ['pause', 'resume', 'cancel'] as const)
+  jobs
+    .command(`${action} <id>`)
+    .description(`${action} a job you own`)
+    .action(async (id: string) => {
+      await client().json('POST', `/api/jobs/${jobId(id)}/${action}`);
+      console.log(`${action} job ${id}`);
+    });
+jobs
+  .command('watch <id>')
+  .description('follow a job until it ends: a progress bar on a terminal, JSON lines otherwise; exit 1 unless done')
+  .action(async (id: string) => {
+    if ((await client().watch(jobId(id), process.stdout.isTTY ? 'bar' : 'json')) !== 'done') process.exitCode = 1;
+  });
+jobs
+  .command('logs <id>')
+  .description('the run log: submission, evaluations, refused results, the end (newest first)')
+  .option('--json', 'as JSON lines')
+  .action(async (id: string, o: { json?: boolean }) => {
+    const grid = client();
+    const job = await grid.json<JobRow>('GET', `/api/jobs/${jobId(id)}`);
+    const [metrics, detail] = await Promise.all([
+      grid.json<MetricRow[]>('GET', `/api/jobs/${job.id}/metrics`),
+      grid.json<{ refusals: { createdAt: number; round: number; shard: number; reason: string; workerId: string }[] }>('GET', `/api/jobs/${job.id}/workers`),
+    ]);
+    for (const l of runLog(job, metrics, detail.refusals))
+      console.log(o.json ? JSON.stringify(l) : `${new Date(l.at).toISOString()}  ${l.kind.padEnd(10)}  ${l.text}`);
+  });
+jobs
+  .command('metrics <id>')
+  .description('every metric as CSV: a row per round, a column per metric')
+  .action(async (id: string) => {
+    process.stdout.write(await client().text(`/api/jobs/${jobId(id)}/metrics.csv`));
+  });
+jobs
+  .command('compare <ids...>')
+  .description('runs side by side: the settings that differ, then each run’s last value of every metric')
+  .option('--all', 'every setting, not only those that differ')
+  .action(async (ids: string[], o: { all?: boolean }) => {
+    const grid = client();
+    const runs = await Promise.all(
+      ids.map(jobId).map(async (id) => ({
+        job: await grid.json<JobRow>('GET', `/api/jobs/${id}`),
+        metrics: await grid.json<MetricRow[]>('GET', `/api/jobs/${id}/metrics`),
+      })),
+    );
+    const header = ['SETTING', ...runs.map((r) => `job ${r.job.id}`)];
+    const settings = compareSpecs(runs.map((r) => r.job.spec)).filter((r) => o.all || r.differs);
+    const names = [...new Set(runs.flatMap((r) => r.metrics.map((m) => m.name)))].sort();
+    const lastOf = (metrics: MetricRow[], name: string) => metrics.filter((m) => m.name === name).at(-1)?.value;
+    table(header, [...settings.map((s) => [s.key, ...s.values]), ...names.map((n) => [n, ...runs.map((r) => String(lastOf(r.metrics, n) ?? ''))])]);
+  });
+jobs
+  .command('download <id>')
+  .description("a trained model (--onnx), a checkpoint (--checkpoint), or an inference job's outputs (--output)")
+  .option('--onnx', 'the model as ONNX')
+  .option('--checkpoint', 'the parameters as safetensors')
+  .addOption(new Option('--output <format>', "an inference job's outputs (partial while it runs)").choices(['npy', 'csv']))
+  .option('--round <round>', 'that round’s checkpoint, not the latest', (v) => Number(v))
+  .option('--out <file>', 'where to write it')
+  .action(async (id: string, o: { onnx?: boolean; checkpoint?: boolean; output?: 'npy' | 'csv'; round?: number; out?: string }) => {
+    const grid = client();
+    if (o.output) {
+      const out = await grid.outputs(jobId(id), o.output);
+      writeFileSync(o.out ?? out.filename, out.bytes);
+      return console.log(`${o.out ?? out.filename}${out.rows && out.rowsDone !== out.rows ? ` (${out.rowsDone} of ${out.rows} rows so far)` : ''}`);
+    }
+    if (Boolean(o.onnx) === Boolean(o.checkpoint)) program.error('say --onnx, --checkpoint or --output', { exitCode: 2 });
+    const { bytes, filename } = await grid.download(jobId(id), o.onnx ? 'onnx' : 'checkpoint', o.round);
+    writeFileSync(o.out ?? filename, bytes);
+    console.log(o.out ?? filename);
+  });
+program
+  .command('models')
+  .description('models for inference and fine-tuning')
+  .command('register <file>')
+  .description('register an ONNX model (checked by the coordinator)')
+  .option('--name <name>', 'its name (default: the file name)')
+  .action(async (file: string, o: { name?: string }) => {
+    const model = await client().json('POST', `/api/models?name=${encodeURIComponent(o.name ?? file)}`, readFileSync(file));
+    console.log(JSON.stringify(model, null, 2));
+  });
+
+program.parseAsync().then(
+  () => process.exit(process.exitCode ?? 0),
   (e) => {
+    if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2); // help exits 0; usage errors 2 (commander printed them)
     console.error(`grid: ${e?.message ?? e}`);
     process.exit(e instanceof UsageError ? 2 : 1);
   },

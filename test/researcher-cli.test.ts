@@ -84,7 +84,8 @@ describe('grid, the researcher CLI', () => {
   it('exits 2 on a usage error and 1 on a refusal, with the code', async () => {
     expect((await grid(['jobs', 'download', '1'], env)).code).toBe(2);
     expect((await grid(['jobs', 'download', '1', '--output', 'xml'], env)).code).toBe(2);
-    expect((await grid(['jobs', 'fly'], env)).code).toBe(2);
+    const typo = await grid(['jobs', 'lst'], env);
+    expect([typo.code, typo.lines.join('\n')]).toEqual([2, expect.stringMatching(/unknown command 'lst'[\s\S]*Did you mean list\?/)]);
     const refused = await grid(['jobs', 'list'], { ...env, GRID_TOKEN: 'gt_wrong' });
     expect(refused.code).toBe(1);
     expect(refused.lines.join('\n')).toMatch(/UNAUTHORIZED/);
@@ -92,7 +93,7 @@ describe('grid, the researcher CLI', () => {
     expect((await grid(['jobs', 'show', 'seven'], env)).code).toBe(2);
     const bogus = await grid(['jobs', 'list', '--bogus'], env);
     expect(bogus.code).toBe(2);
-    expect(bogus.lines.join('\n')).toMatch(/Unknown option '--bogus'/);
+    expect(bogus.lines.join('\n')).toMatch(/unknown option '--bogus'/i);
     expect(bogus.lines.join('\n')).not.toMatch(/at .*node:internal/);
   });
 
@@ -101,7 +102,7 @@ describe('grid, the researcher CLI', () => {
     writeFileSync(spec, JSON.stringify(mlpJob({ name: 'cli-control', rounds: 50, globalBatch: 128, shardSize: 128 })));
     const id = (await grid(['jobs', 'submit', spec], env)).lines.at(-1) as string;
     const list = (await grid(['jobs', 'list'], env)).lines;
-    expect(list[0]).toMatch(/^\s+ID\s+STATE\s+ROUND\s+NAME$/);
+    expect(list[0]).toMatch(/^ID\s+STATE\s+ROUND\s+NAME$/);
     const state = async () => JSON.parse((await grid(['jobs', 'show', id], env)).lines.join('\n')).state;
     expect(['queued', 'running']).toContain(await state());
     expect((await grid(['jobs', 'pause', id], env)).code).toBe(0);
@@ -111,6 +112,14 @@ describe('grid, the researcher CLI', () => {
     expect((await grid(['jobs', 'cancel', id], env)).code).toBe(0);
     expect(await state()).toBe('cancelled');
     for (const action of ['job.submit', 'job.pause', 'job.resume', 'job.cancel']) expect(logged).toContain(action);
+    expect((await grid(['jobs', 'logs', id], env)).lines.join('\n')).toMatch(/cancelled at round \d+[\s\S]*submitted/);
+    // Listings as JSON; the trained job's metrics as CSV; the two runs compared.
+    const all = JSON.parse((await grid(['jobs', 'list', '--json'], env)).lines.join('\n')) as { id: number; name: string }[];
+    const trained = String(all.find((j) => j.name === 'cli-job')?.id);
+    expect((await grid(['jobs', 'metrics', trained], env)).lines[0]).toMatch(/^round,time,.*train_loss/);
+    const compared = (await grid(['jobs', 'compare', trained, id], env)).lines;
+    expect(compared[0]).toMatch(new RegExp(`^SETTING\\s+job ${trained}\\s+job ${id}$`));
+    expect(compared.find((l) => l.startsWith('name '))).toMatch(/"cli-job"\s+"cli-control"/);
   });
 });
 

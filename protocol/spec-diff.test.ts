@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareSpecs, flattenSpec } from './hparams';
+import { compareSpecs, flattenSpec } from './spec-diff';
 
 describe("comparing runs' settings", () => {
   it('flattens nested settings to dotted keys, arrays whole', () => {
