@@ -1,7 +1,7 @@
 import { css, html, LitElement } from 'lit';
 import './chart';
-import type { Series } from './chart';
 import { compareSpecs } from '../protocol/spec-diff';
+import type { Series } from './chart';
 import type { JobView, Metric } from './job-page';
 import { smooth } from './smoothing';
 

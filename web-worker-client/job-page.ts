@@ -1,6 +1,6 @@
 import { css, html, LitElement } from 'lit';
-import { jobPace, throughput } from './pace';
 import { runLog } from '../protocol/run-log';
+import { jobPace, throughput } from './pace';
 import './chart';
 import type { Series } from './chart';
 import { smooth } from './smoothing';

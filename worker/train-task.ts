@@ -16,14 +16,14 @@ const MAX_PREPARED = 8;
 /** Saved inner state older than this many rounds is not resumed: a returning worker starts cleanly. */
 const STALE_ROUNDS = 10;
 
+/** A batch's dropout seed from its shard's sample seed and position: every worker computing the shard draws alike. */
+const batchSeed = (seed: number, cursor: number) => (Math.imul(seed >>> 0, 0x9e3779b1) + cursor) >>> 0;
+
 /**
  * Training shards: parameters by version (one download per round), the model on the fastest engine, error feedback
  * per job for compressed results, and the local-step (DiLoCo) inner AdamW state per job, kept across rounds and in
  * the host's cache (IndexedDB in the browser) so a reload resumes it.
  */
-/** A batch's dropout seed from its shard's sample seed and position: every worker computing the shard draws alike. */
-const batchSeed = (seed: number, cursor: number) => (Math.imul(seed >>> 0, 0x9e3779b1) + cursor) >>> 0;
-
 export class TrainingRunner implements ShardRunner<Assignment> {
   /** Parameters are fetched through the data client, which counts them. */
   readonly bytesFetched = 0;

@@ -17,8 +17,9 @@ export interface SharedReduction {
   count: string;
   setup: string;
   value: string;
-  /** WGSL combining `a` and `b`; the first value of every output starts each invocation's partial when `start` is 'first'. */
+  /** WGSL combining `a` and `b`. */
   combine: (a: string, b: string) => string;
+  /** What each invocation's partial starts from: zero (a sum), or the output's first value (a max, idempotent). */
   start: 'zero' | 'first';
   finish: (total: string) => string;
   fns?: string;

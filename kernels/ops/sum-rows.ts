@@ -31,7 +31,7 @@ const FEW_COLUMNS = 4096;
 /** Tall columns (a bias gradient over a batch): a workgroup per column, whose rows its invocations share. */
 const SHARED: SharedReduction = {
   key: 'sum_rows_shared',
-  uniforms: 'rows: u32, cols: u32, chunk: u32',
+  uniforms: 'rows: u32, cols: u32',
   inputs: ['x'],
   outputs: 'u.cols',
   count: 'u.rows',
@@ -47,7 +47,7 @@ const SHARED: SharedReduction = {
  * and narrow (a bias gradient): a workgroup per column; tall and wide: in chunks of 64 rows, then the chunks.
  */
 export function sumRows(rt: GpuRuntime, x: GPUBuffer, out: GPUBuffer, rows: number, cols: number) {
-  if (rows >= SHARED_FROM && cols < FEW_COLUMNS) return launchShared(rt, SHARED, [x], out, new Uniforms().u32(rows).u32(cols).u32(rows).buffer, cols);
+  if (rows >= SHARED_FROM && cols < FEW_COLUMNS) return launchShared(rt, SHARED, [x], out, new Uniforms().u32(rows).u32(cols).buffer, cols);
   const chunks = Math.ceil(rows / CHUNK);
   const [gx, gy] = linearWorkgroups(cols);
   const pass = (input: GPUBuffer, output: GPUBuffer, r: number, z: number, chunk: number) =>
