@@ -111,7 +111,7 @@ describe('volunteer PWA in headless Chromium', () => {
     const [worker] = await cells('workers');
     const fastest = (await api<{ capabilities: { engines: { engine: string }[] } }[]>(url, TOKEN, '/api/workers'))[0].capabilities.engines[0].engine;
     expect(worker.slice(1, 6)).toEqual(['browser', fastest, 'online', '1.000', '6']);
-    expect((await cells('jobs'))[0]?.[2]).toBe('done');
+    expect((await cells('jobs'))[0]?.[3]).toBe('done'); // after the compare box, id and name
     const hrefs = await consolePage.$$eval('pierce/a', (as) => as.map((a) => (a as unknown as { href: string }).href));
     expect(hrefs.filter((h) => h.includes('token='))).toEqual([]);
     // model.onnx through the page (token in a header), loadable by onnxruntime-node.
