@@ -1,4 +1,4 @@
-import { type GpuRuntime, linearWorkgroups } from './runtime';
+import { type GpuRuntime, linearWorkgroups, programBindings } from './runtime';
 
 /** From this many values per output, a workgroup shares each output (batch-norm statistics: 32k values each). */
 export const SHARED_FROM = 128;
@@ -26,10 +26,7 @@ export interface SharedReduction {
 }
 
 const sharedReductionCode = (p: SharedReduction) => /* wgsl */ `${p.fns ?? ''}
-struct U { ${p.uniforms} }
-@group(0) @binding(0) var<uniform> u: U;
-${p.inputs.map((name, k) => `@group(0) @binding(${k + 1}) var<storage, read> ${name}: array<f32>;`).join('\n')}
-@group(0) @binding(${p.inputs.length + 1}) var<storage, read_write> Y: array<f32>;
+${programBindings(p.uniforms, p.inputs)}
 var<workgroup> part: array<f32, ${WG}>;
 fn valueAt(i: u32, k: u32) -> f32 {
   ${p.setup}

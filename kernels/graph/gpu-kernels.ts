@@ -1,5 +1,5 @@
 import { GridError } from '../../protocol/errors';
-import { type GpuRuntime, LINEAR_INDEX, linearWorkgroups, Uniforms } from '../gpu/runtime';
+import { type GpuRuntime, LINEAR_INDEX, linearWorkgroups, programBindings, Uniforms } from '../gpu/runtime';
 
 /**
  * The few generic WGSL programs graph ops run as (their `gpu` form): shapes go in uniforms as four dimensions and
@@ -48,10 +48,7 @@ export interface PerElement {
 }
 
 const shader = (p: PerElement) => /* wgsl */ `${p.fns ?? ''}
-struct U { ${p.uniforms} }
-@group(0) @binding(0) var<uniform> u: U;
-${p.inputs.map((name, k) => `@group(0) @binding(${k + 1}) var<storage, read> ${name}: array<f32>;`).join('\n')}
-@group(0) @binding(${p.inputs.length + 1}) var<storage, read_write> Y: array<f32>;
+${programBindings(p.uniforms, p.inputs)}
 ${LINEAR_INDEX}
 ${COORDS}
 @compute @workgroup_size(64)
