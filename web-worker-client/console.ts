@@ -153,10 +153,14 @@ export class GridConsole extends LitElement {
   /** The form's choices: data sets and registered models. */
   private async refreshForm() {
     const form = this.child<GridJobForm>('grid-job-form');
-    if (!form) return;
-    const datasets = await this.api<{ name: string; split: string }[]>('/api/datasets').catch(() => []);
+    if (!form || this.token === this.refusedToken) return;
+    // Both asked at once: asked in turn, the second went out after the first's refusal, polling a refused token.
+    const [datasets, models] = await Promise.all([
+      this.api<{ name: string; split: string }[]>('/api/datasets').catch(() => []),
+      this.api<{ sha256: string; name: string }[]>('/api/models').catch(() => []),
+    ]);
     form.datasets = [...new Set(['fashion-mnist/train', 'fashion-mnist/test', ...datasets.map((d) => `${d.name}/${d.split}`)])];
-    form.models = await this.api<{ sha256: string; name: string }[]>('/api/models').catch(() => []);
+    form.models = models;
   }
 
   private async submit(spec: unknown) {
