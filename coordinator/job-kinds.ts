@@ -3,6 +3,7 @@ import { inferenceKind } from './inference/kind';
 import { registerInferenceRoutes } from './inference/routes';
 import type { JobKind, KindTable } from './jobs/kind';
 import { Scheduler as JobsScheduler, type SchedulerOptions } from './jobs/scheduler';
+import { TrustLedger } from './jobs/trust-ledger';
 import type { ApiContext } from './net/api';
 import type { Evaluator } from './training/evaluate';
 import { TrainingKind } from './training/kind';
@@ -10,8 +11,9 @@ import { registerTrainingRoutes } from './training/routes';
 
 /** The one place that knows which kind runs a spec's mode; a new kind is a folder and a line here. */
 export function jobKinds(evaluator?: Evaluator): KindTable {
-  const training = new TrainingKind(evaluator);
-  const kinds: Record<JobSpec['mode'], JobKind> = { sync: training, local: training, inference: inferenceKind };
+  const ledger = new TrustLedger(); // one record of each worker, whatever kind of job it computed for
+  const training = new TrainingKind(evaluator, ledger);
+  const kinds: Record<JobSpec['mode'], JobKind> = { sync: training, local: training, inference: inferenceKind(ledger) };
   return (mode) => kinds[mode] ?? training;
 }
 

@@ -1,4 +1,4 @@
-import type { InferenceEngine, ModelSession } from '../kernels/onnx/session';
+import { type InferenceEngine, type ModelSession, runBatched } from '../kernels/onnx/session';
 import { encodeTensor } from '../protocol/frames';
 import { parsePostprocess, postprocess } from '../protocol/inference';
 import type { InferAssignment } from '../protocol/messages';
@@ -101,26 +101,4 @@ export class InferenceRunner implements ShardRunner<InferAssignment> {
     if (!best) throw new Error(`no engine could run model ${a.model.sha256}: ${String((lastError as Error)?.message ?? lastError)}`);
     return best;
   }
-}
-
-/**
- * Feed `n` samples through the model: all at once when its batch dimension is free, else that many at a time (the
- * last run padded with zeros, its extra rows dropped). Returns `n` rows of `outputWidth` values.
- */
-async function runBatched(session: ModelSession, a: InferAssignment, x: Float32Array, n: number): Promise<Float32Array> {
-  const per = x.length / n;
-  const step = a.inputShape[0] > 0 ? a.inputShape[0] : n; // a fixed batch dimension, or all at once
-  const out = new Float32Array(n * a.outputWidth);
-  for (let s = 0; s < n; s += step) {
-    let chunk = x.subarray(s * per, Math.min(n, s + step) * per);
-    if (chunk.length < step * per) {
-      const padded = new Float32Array(step * per);
-      padded.set(chunk);
-      chunk = padded;
-    }
-    const y = await session.run(a.model.input, chunk, [step, ...a.inputShape.slice(1)], a.model.output);
-    if (y.length !== step * a.outputWidth) throw new Error(`model gave ${y.length} outputs for ${step} samples; the job expects ${a.outputWidth} each`);
-    out.set(y.subarray(0, Math.min(step, n - s) * a.outputWidth), s * a.outputWidth);
-  }
-  return out;
 }

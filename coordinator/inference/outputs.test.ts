@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeFrame, encodeTensor } from '../../protocol/frames';
 import { parseJobSpec } from '../../protocol/job';
 import { decodeNpy } from '../../protocol/npy';
-import { assemble, outputCsv } from './outputs';
+import { assemble, matchesRecomputed, outputCsv } from './outputs';
 import type { InferencePlan } from './plan';
 
 const spec = (over: object) => {
@@ -38,5 +38,28 @@ describe('inference outputs, assembled in input order', () => {
     expect(half).toMatchObject({ dtype: '<f2', shape: [2, 2] });
     expect([...half.values]).toEqual([0.5, -2, 1, 3]);
     expect(outputCsv(spec({ postprocess: 'argmax' }), classes, [stored(1, [7, 3])])).toBe('index,class\n2,7\n3,3\n');
+  });
+});
+
+describe('outputs against the coordinator’s own run of the model', () => {
+  const kept = (values: number[]) => ({ values: Float32Array.from(values), rounding: 0 });
+  // Two samples of three classes: the first a clear win for class 2, the second a near tie between classes 0 and 1.
+  const raw = Float32Array.from([0.1, -3, 5, 2.0, 2.0 + 1e-5, -1]);
+
+  it('takes either class of a near tie (engines sum in other orders), and no other', () => {
+    const argmax = plan({ post: { kind: 'argmax' }, width: 3, kept: 1 });
+    expect(matchesRecomputed(argmax, 0, kept([2, 1]), raw, 2)).toBe(true);
+    expect(matchesRecomputed(argmax, 0, kept([2, 0]), raw, 2)).toBe(true);
+    expect(matchesRecomputed(argmax, 0, kept([0, 1]), raw, 2)).toBe(false);
+    expect(matchesRecomputed(argmax, 0, kept([2, 2]), raw, 2)).toBe(false);
+  });
+
+  it('checks every place of a top-k ranking, and raw outputs within the tolerance', () => {
+    const top2 = plan({ post: { kind: 'topk', k: 2 }, width: 3, kept: 2 });
+    expect(matchesRecomputed(top2, 0, kept([2, 0, 1, 0]), raw, 2)).toBe(true);
+    expect(matchesRecomputed(top2, 0, kept([2, 1, 1, 0]), raw, 2)).toBe(false); // second place swapped with third
+    const rawPlan = plan({ width: 3, kept: 3 });
+    expect(matchesRecomputed(rawPlan, 1e-4, kept([...raw].map((v) => v * (1 + 1e-6))), raw, 2)).toBe(true);
+    expect(matchesRecomputed(rawPlan, 1e-4, kept([...raw].map((v) => v + 0.01)), raw, 2)).toBe(false);
   });
 });

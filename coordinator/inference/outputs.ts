@@ -1,10 +1,11 @@
 import { GridError } from '../../protocol/errors';
 import { allFinite, decodeTensor, type Frame } from '../../protocol/frames';
 import { f32ToF16 } from '../../protocol/half';
-import { predictedClasses } from '../../protocol/inference';
+import { keptPerSample, predictedClasses } from '../../protocol/inference';
 import type { InferenceSpec } from '../../protocol/job';
 import { encodeNpy } from '../../protocol/npy';
 import type { ResultMeta } from '../jobs/kind';
+import { agree, type Computation } from '../jobs/redundancy';
 import type { Shard } from '../jobs/round';
 import type { InferencePlan } from './plan';
 
@@ -33,6 +34,26 @@ export function correctIn(plan: InferencePlan, shard: Shard, values: Float32Arra
   let correct = 0;
   for (let i = 0; i < shard.count; i++) if (predicted[i] === plan.labels[shard.cursor + i]) correct++;
   return correct;
+}
+
+/** Scores this close to a row's best, relative to the row's largest magnitude, are a near tie engines may order either way. */
+const NEAR_TIE = 1e-3;
+
+/**
+ * Whether a worker's kept outputs for `n` samples are what the coordinator's own run of the model gave (`raw`, a
+ * row of plan.width scores per sample): raw outputs within the job's tolerance; class indices each scoring what the
+ * class in that place of the ranking scores, up to a near tie (so engines that sum in another order still agree).
+ */
+export function matchesRecomputed(plan: InferencePlan, tolerance: number, result: Computation, raw: Float32Array, n: number): boolean {
+  if (plan.post.kind === 'raw') return agree(result, { values: raw, rounding: 0 }, tolerance);
+  const k = keptPerSample(plan.post, plan.width);
+  for (let i = 0; i < n; i++) {
+    const row = raw.subarray(i * plan.width, (i + 1) * plan.width);
+    const ranked = Float32Array.from(row).sort().reverse();
+    const nearTie = NEAR_TIE * Math.max(1, Math.abs(ranked[0]), Math.abs(ranked[plan.width - 1]));
+    for (let j = 0; j < k; j++) if (!(Math.abs(row[result.values[i * k + j]] - ranked[j]) <= nearTie)) return false;
+  }
+  return true;
 }
 
 /** Standing outputs as stored: one per shard is enough, they agree. */

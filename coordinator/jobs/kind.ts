@@ -50,8 +50,11 @@ export interface KindContext {
 export interface CloseContext extends KindContext {
   metrics: Metrics;
   fence: Fence;
-  /** Discard these workers' results in the round and hand their shards to others; they lose reputation (quarantine.ts). */
-  reopen(flagged: Set<string>): Promise<void>;
+  /**
+   * Discard these workers' results in the round and hand their shards to others; they lose reputation
+   * (quarantine.ts). `code` is what their results go on record as: OUTLIER, or MISMATCH when a recomputation differed.
+   */
+  reopen(flagged: Set<string>, code?: 'OUTLIER' | 'MISMATCH'): Promise<void>;
   /** The round moved on: ended leases of rounds before the one before `round` are forgotten. */
   pruneLeases(round: number): void;
   /** Whether the worker is the operator's own (connected with an operator-scoped token). */
@@ -92,6 +95,8 @@ export interface JobKind<State = unknown> {
   shareCap(run: Run<State>): number;
   /** How far two computations of one shard may differ and still agree (relative L2). */
   tolerance(run: Run<State>): number;
+  /** Disagreeing computations of a shard are decided by the coordinator's own recomputation at the close, not by a third worker's vote. */
+  refereed?: boolean;
   /** Check one untrusted result for `shard` (lease for `leased` parameters); throws a GridError naming the refusal. */
   accept(run: Run<State>, shard: Shard, meta: ResultMeta, frame: Frame, leased: { workerId: string; paramsVersion: number }): Accepted;
   /** Every shard is in: combine and record, then open the next round, reopen this one, or finish. */

@@ -42,10 +42,10 @@ export class Quarantine {
   }
 
   /**
-   * A complete round with outlier contributions is not combined: the outliers' results are discarded (on record as
-   * OUTLIER), their workers lose reputation, and those shards are recomputed by other workers.
+   * A complete round with outlier (or recomputed and wrong) contributions is not closed: those workers' results are
+   * discarded (on record as `code`), their workers lose reputation, and those shards are recomputed by other workers.
    */
-  async reopen(run: Run, flagged: Set<string>) {
+  async reopen(run: Run, flagged: Set<string>, code: 'OUTLIER' | 'MISMATCH' = 'OUTLIER') {
     const discarded: number[] = [];
     for (const s of run.round.shards)
       if (s.result && flagged.has(s.result.workerId)) {
@@ -54,12 +54,13 @@ export class Quarantine {
         s.result = undefined;
       }
     run.round.closing = false;
-    await this.o.store.discardResults(discarded, 'OUTLIER');
-    this.o.metrics.results.inc({ accepted: 'false', code: 'OUTLIER' }, discarded.length);
+    await this.o.store.discardResults(discarded, code);
+    this.o.metrics.results.inc({ accepted: 'false', code }, discarded.length);
+    const what = code === 'OUTLIER' ? 'outlier contributions' : 'results the coordinator recomputed differently';
     for (const id of flagged) {
       const reputation = await this.o.store.judgeWorker(id, (r) => nextReputation(r, 'bad'), false);
-      this.o.log.warn('outlier contribution discarded', { job: run.id, round: run.round.index, worker: id, reputation });
-      if (reputation < QUARANTINE_BELOW) await this.quarantine(id, `reputation ${reputation.toFixed(3)} after outlier contributions`);
+      this.o.log.warn(`${what} discarded`, { job: run.id, round: run.round.index, worker: id, reputation });
+      if (reputation < QUARANTINE_BELOW) await this.quarantine(id, `reputation ${reputation.toFixed(3)} after ${what}`);
     }
     this.o.dispatcher.dispatchAll();
   }

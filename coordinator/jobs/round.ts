@@ -34,6 +34,8 @@ export interface Shard {
   copyOf?: number;
   /** A redundant computation no longer wanted (nobody eligible to run it, or its result was outvoted). */
   waived?: boolean;
+  /** On a shard of a refereed kind: its computations disagree, and the coordinator's own recomputation decides. */
+  disputed?: boolean;
 }
 
 /** One round of a job: its shards, and whether its close has begun (it begins exactly once). */

@@ -169,7 +169,7 @@ export class Scheduler {
         fence: this.fence(run),
         rates,
         trusted: (workerId: string) => this.dispatcher.workers.get(workerId)?.link.trusted === true,
-        reopen: (flagged: Set<string>) => this.quarantine.reopen(run, flagged),
+        reopen: (flagged: Set<string>, code?: 'OUTLIER' | 'MISMATCH') => this.quarantine.reopen(run, flagged, code),
         pruneLeases: (round: number) => this.dispatcher.leases.prune(run.id, round),
       };
       if ((await run.kind.closeRound(run, ctx)) === 'finished') await this.finish(run);
@@ -242,7 +242,8 @@ export class Scheduler {
    * outvoted worker's other results in the round are checked too. How close copies must be is the kind's call.
    */
   private verify(run: Run, landed?: Shard) {
-    const settled = verifyRound(run.round, landed, run.kind.tolerance(run), (copy) => this.dispatcher.placement.couldCheck(run, copy));
+    const couldCheck = (copy: Shard) => this.dispatcher.placement.couldCheck(run, copy);
+    const settled = verifyRound(run.round, landed, run.kind.tolerance(run), couldCheck, run.kind.refereed);
     for (const r of settled.outvoted) this.opts.metrics.rechecks.inc(recheck(run.round, r.workerId));
     return settled;
   }

@@ -105,6 +105,17 @@ describe('settling a shard and its copies', () => {
     }
   });
 
+  it('leaves a mismatch of a refereed kind to the coordinator: disputed, no third vote, nobody outvoted', () => {
+    const r = withCopy();
+    r.shards[1].result = result('w3', gradient(5));
+    r.shards[0].result = result('w1', gradient(1), 11);
+    r.shards[2].result = result('w2', gradient(9), 12);
+    expect(settle(r, r.shards[2], 0.005, true)).toEqual({ outvoted: [], dropped: [] });
+    expect(r.shards).toHaveLength(3);
+    expect(r.shards[0].disputed).toBe(true);
+    expect(roundComplete(r)).toBe(true); // the close decides, by recomputing
+  });
+
   it('drops every result when three disagree, or when nobody is left to break a tie', () => {
     const r = withCopy();
     r.shards[0].result = result('w1', gradient(1));

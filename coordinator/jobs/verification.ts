@@ -26,10 +26,11 @@ export const isTiebreak = (round: Round, copy: Shard) => groupOf(round, copy).in
 
 /**
  * Settle `shard`'s group after a result for it landed: agreeing results stand; a first mismatch adds a third
- * computation; an outvoted result is taken out (a shard's own place goes to a result that agreed); with no
- * agreement among three, every result is dropped and the shard is computed again without copies.
+ * computation, or with `refereed` marks the shard disputed for the coordinator's own check (no vote, so neither
+ * arrival nor a colluding pair decides); an outvoted result is taken out (a shard's own place goes to a result that
+ * agreed); with no agreement among three, every result is dropped and the shard is computed again without copies.
  */
-export function settle(round: Round, shard: Shard, tolerance: number): Settlement {
+export function settle(round: Round, shard: Shard, tolerance: number, refereed = false): Settlement {
   const group = groupOf(round, shard);
   if (group.length < 2) return NOTHING;
   const done = group.filter((s) => s.result);
@@ -39,7 +40,8 @@ export function settle(round: Round, shard: Shard, tolerance: number): Settlemen
     tolerance,
   );
   if (v.kind === 'tiebreak') {
-    addCopy(round, group[0]);
+    if (refereed) group[0].disputed = true;
+    else addCopy(round, group[0]);
     return NOTHING;
   }
   if (v.kind === 'undecided') return dropAll(group);
@@ -77,8 +79,8 @@ function dropAll(group: Shard[]): Settlement {
  * After a result for `shard` lands (or on a timer, with none): settle its group, then waive every copy whose shard
  * is under way but which no connected worker may compute, so a round never waits for a check nobody can run.
  */
-export function verifyRound(round: Round, shard: Shard | undefined, tolerance: number, couldCheck: (copy: Shard) => boolean): Settlement {
-  const out = shard ? settle(round, shard, tolerance) : { outvoted: [], dropped: [] };
+export function verifyRound(round: Round, shard: Shard | undefined, tolerance: number, couldCheck: (copy: Shard) => boolean, refereed = false): Settlement {
+  const out = shard ? settle(round, shard, tolerance, refereed) : { outvoted: [], dropped: [] };
   for (const s of round.shards) {
     if (s.copyOf === undefined || s.waived || s.lease || s.result) continue;
     const primary = round.shards[s.copyOf];

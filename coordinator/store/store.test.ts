@@ -91,6 +91,8 @@ for (const dialect of DIALECTS) {
         ['w-known', 3],
       ]);
       expect(await store.verifiedCounts([])).toEqual(new Map());
+      await store.resetVerified('w-known'); // caught lying: standing is earned again from nothing
+      expect((await store.verifiedCounts(['w-known'])).get('w-known')).toBe(0);
     });
 
     it('stores a model once by hash, its bytes in parts', async () => {

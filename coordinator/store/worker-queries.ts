@@ -48,6 +48,10 @@ export class WorkerQueries extends QueryGroup {
       .where('id', '=', id)
       .execute();
   }
+  /** A result of the worker was found wrong by recomputation: what it had earned is gone. */
+  async resetVerified(id: string) {
+    await this.db.updateTable('workers').set({ verified: 0 }).where('id', '=', id).execute();
+  }
   async setWorkerState(id: string, state: WorkerRow['state']) {
     // A quarantine outlives the connection: going offline does not lift it.
     await this.db.updateTable('workers').set({ state, last_seen: this.now() }).where('id', '=', id).where('state', '!=', 'quarantined').execute();

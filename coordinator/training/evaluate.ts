@@ -1,4 +1,3 @@
-import { Piscina } from 'piscina';
 import { CpuBackend } from '../../kernels/cpu/backend';
 import { buildModel } from '../../kernels/models/index';
 import { gatherBatch } from '../../protocol/dataset';
@@ -7,8 +6,9 @@ import { type ModelSpec, targetKind } from '../../protocol/model';
 import type { DatasetRegistry } from '../data/dataset-registry';
 import type { LoadedDataset } from '../data/datasets';
 import { errorText, type Logger } from '../log';
+import type { EvalTask } from '../models/onnx-tasks';
+import { onnxThread } from '../models/onnx-thread';
 import type { Fence, Store } from '../store/index';
-import type { EvalTask } from './eval-thread';
 
 export type Evaluator = (
   spec: ModelSpec,
@@ -34,10 +34,6 @@ export const evaluateOnCpu: Evaluator = async (spec, params, data, samples) => {
   }
   return { loss: loss / n, accuracy: correct / n, samples: n };
 };
-
-/** One onnxruntime-node thread (eval-thread.ts), started when first used. */
-export const onnxThread = () =>
-  new Piscina({ filename: new URL('./eval-thread-entry.cjs', import.meta.url).href, minThreads: 0, maxThreads: 1, idleTimeout: 60_000 });
 
 /**
  * Evaluations on onnxruntime-node in a piscina thread, so a 10,000-image test pass never holds the event loop.

@@ -1,6 +1,7 @@
 import { trainingSpec } from '../../protocol/job';
 import { shardTraffic } from '../../protocol/traffic';
 import type { JobKind } from '../jobs/kind';
+import { TrustLedger } from '../jobs/trust-ledger';
 import { AggregationPool } from './aggregate-pool';
 import { EvaluationPool, type Evaluator, recordEvaluation } from './evaluate';
 import { resolveImported } from './imported-model';
@@ -16,13 +17,14 @@ import { fitTargets } from './targets';
  */
 export class TrainingKind implements JobKind<TrainingState> {
   private readonly pool = new AggregationPool();
-  private readonly trust = new RootOfTrust();
+  private readonly trust: RootOfTrust;
   private readonly evaluations?: EvaluationPool;
   private readonly evaluator: Evaluator;
   /** Background evaluations; idle() and shutdown() wait for them. */
   private pending = Promise.resolve();
 
-  constructor(evaluator?: Evaluator) {
+  constructor(evaluator?: Evaluator, ledger = new TrustLedger()) {
+    this.trust = new RootOfTrust(ledger);
     if (!evaluator) this.evaluations = new EvaluationPool();
     this.evaluator = evaluator ?? (this.evaluations as EvaluationPool).evaluate;
   }

@@ -4,8 +4,8 @@ import type { TrainingSpec } from '../../protocol/job';
 import type { ModelSpec } from '../../protocol/model';
 import { sampleIndices } from '../../protocol/sampling';
 import type { DatasetRegistry } from '../data/dataset-registry';
+import { onnxThread } from '../models/onnx-thread';
 import { l2Norm } from './aggregate';
-import { onnxThread } from './evaluate';
 import type { Reference } from './trust';
 
 /** A round's reference with the held-out samples its step is checked on. */

@@ -1,9 +1,9 @@
 import type { TrainingSpec } from '../../protocol/job';
 import type { DatasetRegistry } from '../data/dataset-registry';
+import type { StandingStore, TrustLedger } from '../jobs/trust-ledger';
 import type { AggregationPool } from './aggregate-pool';
 import type { TrainingRun } from './job-run';
 import { Referee, type RoundReference } from './referee';
-import { type StandingStore, TrustLedger } from './trust-ledger';
 
 /** What judges a round: the coordinator's own computations, its record of each worker, who is the operator's own. */
 export interface Judge {
@@ -25,7 +25,9 @@ export const judgedByReference = (spec: TrainingSpec) => spec.mode === 'sync' &&
  * close waits for it only when its workers were faster than one gradient over the root sample.
  */
 export class RootOfTrust {
-  readonly ledger = new TrustLedger();
+  /** `ledger` is the coordinator's one record of its workers, shared with its other kinds of job. */
+  constructor(readonly ledger: TrustLedger) {}
+
   /** Made with the first round's data sets (one registry per coordinator). */
   private made?: Referee;
   private readonly pending = new WeakMap<TrainingRun, { round: number; version: number; result: Promise<RoundReference> }>();

@@ -1,14 +1,9 @@
 import { agree } from '../jobs/redundancy';
 import { primaries, type ShardResult } from '../jobs/round';
+import { checkRate } from '../jobs/trust-ledger';
 import { clipByNorm } from './aggregate';
 import type { TrainingRun } from './job-run';
 import type { Judge } from './root-of-trust';
-
-/** The least fraction of an established volunteer's results the coordinator recomputes: a liar cannot count on luck. */
-export const MIN_CHECK_RATE = 0.05;
-
-/** A fresh identity is checked on nearly every result; one with full standing on MIN_CHECK_RATE of them. */
-export const checkRate = (standing: number) => Math.max(MIN_CHECK_RATE, 1 - standing);
 
 /**
  * Recompute a sample of the round's results from workers that are not the operator's own, on the parameters they

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { agree } from '../jobs/redundancy';
-import { checkRate, MIN_CHECK_RATE } from './spot-check';
+import { checkRate, FULL_STANDING, MIN_CHECK_RATE, TrustLedger } from '../jobs/trust-ledger';
 import { clipFactor, FULL_AGREEMENT, heldOutAccepts, type Reference, score, trustedCoefficients, weightOf } from './trust';
-import { FULL_STANDING, TrustLedger } from './trust-ledger';
 
 const ref: Reference = { grads: Float32Array.from([1, 0, 0]), norm: 1, samples: 128, heldOutLoss: 1 };
 
@@ -57,14 +56,15 @@ describe('trust ledger', () => {
     expect(ledger.pullsAgainst('w')).toBe(false);
   });
 
-  it('grows standing only with verified results, and checks a fresh identity far more often', () => {
+  it('grows standing only with verified results, checks a fresh identity far more often, and wipes it on a lie', () => {
     const ledger = new TrustLedger();
     expect(ledger.standing('fresh')).toBe(1 / FULL_STANDING);
     expect(checkRate(ledger.standing('fresh'))).toBeCloseTo(0.95);
     for (let i = 0; i < FULL_STANDING; i++) ledger.checked(i, 'known', true);
-    ledger.checked(99, 'known', false);
     expect(ledger.standing('known')).toBe(1);
     expect(checkRate(ledger.standing('known'))).toBe(MIN_CHECK_RATE);
+    ledger.checked(99, 'known', false); // earned standing, then lied: checked as a stranger again
+    expect(ledger.standing('known')).toBe(1 / FULL_STANDING);
     expect(ledger.wasChecked(99)).toBe(true);
   });
 
@@ -73,10 +73,12 @@ describe('trust ledger', () => {
     const store = {
       verifiedCounts: async (ids: string[]) => new Map(ids.filter((id) => counts.has(id)).map((id) => [id, counts.get(id) as number])),
       addVerified: async (id: string) => void counts.set(id, (counts.get(id) ?? 0) + 1),
+      resetVerified: async (id: string) => void counts.set(id, 0),
     };
     const before = new TrustLedger();
+    await before.checked(20, 'known', false, store);
+    expect(counts.get('known')).toBe(0);
     for (let i = 0; i < 9; i++) await before.checked(i, 'known', true, store);
-    await before.checked(9, 'known', false, store);
     const after = new TrustLedger(); // a restarted coordinator, or another one on the same store
     expect(after.standing('known')).toBe(1 / FULL_STANDING);
     await after.recall(['known', 'fresh'], store);

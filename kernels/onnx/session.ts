@@ -6,6 +6,13 @@ export interface ModelSession {
   release(): void;
 }
 
+/** How an inference job feeds its model: the tensors' names, the input's shape (-1 for a free batch), values out per sample. */
+export interface FeedPlan {
+  model: { input: string; output: string };
+  inputShape: number[];
+  outputWidth: number;
+}
+
 /** An engine that runs arbitrary ONNX files (an uploaded model); `name` is what the worker reports as its provider. */
 export interface InferenceEngine {
   readonly name: string;
@@ -29,4 +36,26 @@ export function onnxInference(ort: Ort, provider: string, name: string): Inferen
       };
     },
   };
+}
+
+/**
+ * Feed `n` samples through the model: all at once when its batch dimension is free, else that many at a time (the
+ * last run padded with zeros, its extra rows dropped). Returns `n` rows of `outputWidth` values.
+ */
+export async function runBatched(session: ModelSession, a: FeedPlan, x: Float32Array, n: number): Promise<Float32Array> {
+  const per = x.length / n;
+  const step = a.inputShape[0] > 0 ? a.inputShape[0] : n; // a fixed batch dimension, or all at once
+  const out = new Float32Array(n * a.outputWidth);
+  for (let s = 0; s < n; s += step) {
+    let chunk = x.subarray(s * per, Math.min(n, s + step) * per);
+    if (chunk.length < step * per) {
+      const padded = new Float32Array(step * per);
+      padded.set(chunk);
+      chunk = padded;
+    }
+    const y = await session.run(a.model.input, chunk, [step, ...a.inputShape.slice(1)], a.model.output);
+    if (y.length !== step * a.outputWidth) throw new Error(`model gave ${y.length} outputs for ${step} samples; the job expects ${a.outputWidth} each`);
+    out.set(y.subarray(0, Math.min(step, n - s) * a.outputWidth), s * a.outputWidth);
+  }
+  return out;
 }

@@ -2,7 +2,8 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const tasks = await import('./eval-thread.ts');
+const tasks = await import('./onnx-tasks.ts');
 export default tasks.default;
 export const heldOutLoss = tasks.heldOutLoss;
 export const gradient = tasks.gradient;
+export const infer = tasks.infer;

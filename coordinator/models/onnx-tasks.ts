@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import type { Batch } from '../../kernels/models/model';
 import { OnnxModel } from '../../kernels/onnx/engine';
+import { type FeedPlan, type ModelSession, onnxInference, runBatched } from '../../kernels/onnx/session';
 import type { ModelSpec } from '../../protocol/model';
 
 /** One evaluation task: the data set arrives in shared memory (not copied), the parameters as a copy. */
@@ -40,4 +41,27 @@ export async function gradient({ spec, params, batch }: { spec: ModelSpec; param
 /** The loss over `heldOut` at `params`: the root of trust's check of a step. */
 export async function heldOutLoss({ spec, params, heldOut }: { spec: ModelSpec; params: Float32Array; heldOut: Batch }) {
   return (await (await modelFor(spec)).evaluate(params, heldOut, heldOut.y.length)).loss;
+}
+
+/** Registered models opened for inference checks, by hash; the few most recent kept. */
+const sessions = new Map<string, Promise<ModelSession>>();
+const KEPT_SESSIONS = 4;
+
+/**
+ * A registered model's raw outputs for `n` samples, run as an honest worker runs it (runBatched): what an inference
+ * check compares a worker's outputs with. `model` arrives in shared memory and is copied only when first opened.
+ */
+export async function infer({ sha256, model, plan, x, n }: { sha256: string; model: Uint8Array; plan: FeedPlan; x: Float32Array; n: number }) {
+  let session = sessions.get(sha256);
+  if (!session) {
+    if (sessions.size >= KEPT_SESSIONS) {
+      const [oldest, opened] = sessions.entries().next().value as [string, Promise<ModelSession>];
+      sessions.delete(oldest);
+      void opened.then((s) => s.release()).catch(() => {});
+    }
+    session = onnxInference(ort, 'cpu', 'coordinator').open(model.slice());
+    sessions.set(sha256, session);
+    session.catch(() => sessions.delete(sha256)); // a model that failed to open is tried again next time
+  }
+  return runBatched(await session, plan, x, n);
 }

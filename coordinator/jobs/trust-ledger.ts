@@ -5,10 +5,18 @@ const MIN_RESULTS = 6;
 /** Verified results before an identity weighs as much as any: a swarm of fresh ones weighs less than one known. */
 export const FULL_STANDING = 20;
 
+/** The least fraction of an established volunteer's results the coordinator recomputes: a liar cannot count on luck. */
+export const MIN_CHECK_RATE = 0.05;
+
+/** A fresh identity is checked on nearly every result; one with full standing on MIN_CHECK_RATE of them. */
+export const checkRate = (standing: number) => Math.max(MIN_CHECK_RATE, 1 - standing);
+
 /** Where verified counts outlive this process: the store, shared by every coordinator on it. */
 export interface StandingStore {
   verifiedCounts(ids: string[]): Promise<Map<string, number>>;
   addVerified(id: string): Promise<void>;
+  /** A result of the worker was found wrong: its standing starts again from nothing. */
+  resetVerified(id: string): Promise<void>;
 }
 
 interface Entry {
@@ -17,8 +25,9 @@ interface Entry {
 }
 
 /**
- * What this coordinator has seen of each worker against the reference: the cosines of its recent results and how
- * many of its results a recomputation verified (spot-check.ts). Evidence is about the worker alone: an honest gradient over 32 samples points away from
+ * What this coordinator has seen of each worker, across its jobs of every kind: the cosines of its recent training
+ * results against the reference and how many of its results a recomputation verified (training/spot-check.ts,
+ * inference/referee.ts). Evidence is about the worker alone: an honest gradient over 32 samples points away from
  * a 128-sample reference one time in seven (measured on the Fashion-MNIST MLP), so one result proves nothing, but a
  * worker whose recent cosines are below zero with confidence is pulling against the operator's data.
  */
@@ -48,12 +57,15 @@ export class TrustLedger {
     for (const id of unseen) if (!this.entries.has(id)) this.entry(id).verified = counts.get(id) ?? 0;
   }
 
-  /** A result of the worker the coordinator recomputed: found right, its standing grows, here and on record. */
+  /**
+   * A result of the worker the coordinator recomputed: found right, its standing grows, here and on record; found
+   * wrong, it is lost, so a liar who earned standing first is checked as a stranger again.
+   */
   async checked(resultId: number, workerId: string, right: boolean, store?: StandingStore) {
     this.checkedResults.add(resultId);
-    if (!right) return;
-    this.entry(workerId).verified++;
-    await store?.addVerified(workerId);
+    const e = this.entry(workerId);
+    e.verified = right ? e.verified + 1 : 0;
+    await (right ? store?.addVerified(workerId) : store?.resetVerified(workerId));
   }
 
   /** Checked already (its round was reopened and is closing again). */
