@@ -11,7 +11,10 @@ let failed = false;
 parentPort?.on('message', (m: { chunk?: Uint8Array; end?: true }) => {
   if (failed) return;
   try {
-    if (m.chunk) parser.push(m.chunk);
+    if (m.chunk) {
+      parser.push(m.chunk);
+      parentPort?.postMessage({ parsed: m.chunk.byteLength }); // the sender keeps only a few chunks in flight
+    }
     if (!m.end) return;
     const ds = parser.finish(name, split);
     const transfer = [ds.labels.buffer, ds.features.buffer, ...ds.chunks.map((c) => c.buffer)] as ArrayBuffer[];

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -138,7 +139,7 @@ export class DatasetRegistry {
     });
     const copy = async function* (): AsyncIterable<Uint8Array> {
       for await (const chunk of typeof body === 'string' ? [Buffer.from(body)] : body) {
-        file.write(chunk);
+        if (!file.write(chunk) && !writeError) await once(file, 'drain').catch(() => {}); // the disk sets the pace, not memory
         yield chunk;
       }
     };
@@ -187,11 +188,20 @@ function textOffThread(name: string, bytes: Uint8Array, blockSize: number, choic
   });
 }
 
+/** Bytes of an upload posted to the parser thread and not yet parsed, at most. */
+const MAX_UNPARSED = 4 << 20;
+
 /** Parse CSV chunks in a worker thread as they come (tsx loads the TypeScript there too); stops reading at its first error. */
 async function parseOffThread(name: string, split: string, chunks: AsyncIterable<Uint8Array>, targets?: CsvTargets): Promise<LoadedDataset> {
   const thread = new Worker(new URL('./csv-thread-entry.mjs', import.meta.url), { workerData: { name, split, targets } });
+  let inFlight = 0;
+  let parsed: (() => void) | undefined;
   const outcome = new Promise<LoadedDataset>((resolve, reject) => {
-    thread.once('message', (m: { ok?: LoadedDataset; error?: { code: ErrorCode; message: string } }) => {
+    thread.on('message', (m: { parsed?: number; ok?: LoadedDataset; error?: { code: ErrorCode; message: string } }) => {
+      if (m.parsed !== undefined) {
+        inFlight -= m.parsed;
+        return parsed?.();
+      }
       if (m.error) return reject(new GridError(m.error.code, m.error.message));
       const ds = m.ok as LoadedDataset;
       resolve({ ...ds, chunks: ds.chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)) });
@@ -211,7 +221,13 @@ async function parseOffThread(name: string, split: string, chunks: AsyncIterable
       if ('refused' in next) throw next.refused;
       if (next.done) break;
       const copy = new Uint8Array(next.value); // transferred: the caller's buffer stays usable
+      inFlight += copy.byteLength; // counted before the transfer detaches it
       thread.postMessage({ chunk: copy }, [copy.buffer]);
+      // The parser sets the pace: past a few MB unparsed, wait for it (or for its refusal) before reading on.
+      while (inFlight > MAX_UNPARSED) {
+        const more = await Promise.race([new Promise<void>((r) => (parsed = r)), refused]);
+        if (more && 'refused' in more) throw more.refused;
+      }
     }
     thread.postMessage({ end: true });
     return await outcome;

@@ -1,7 +1,7 @@
 import { errorBody, GridError, refusalFor } from '../../protocol/errors';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
-import { BodyStream } from './body-stream';
+import { BodyStream, type Throttle } from './body-stream';
 import type { UWS } from './uws';
 
 export interface Request {
@@ -126,6 +126,7 @@ export class HttpRouter {
     res.onAborted(() => {
       aborted = true;
     });
+    const throttle = { pause: () => aborted || res.pause(), resume: () => aborted || res.resume() };
     const started = performance.now();
     let origin = '';
     const finish = (reply: Reply) => {
@@ -143,7 +144,7 @@ export class HttpRouter {
     // Everything read from `req` must be read now, before any await; nothing thrown here may escape into uWS.
     let request: Request;
     try {
-      request = this.read(res, req, names);
+      request = this.read(res, req, names, throttle);
       origin = request.headers.origin ?? '';
     } catch (e) {
       return finish(refuse(e));
@@ -154,13 +155,13 @@ export class HttpRouter {
       .then(finish);
   }
 
-  private read(res: UWS.HttpResponse, req: UWS.HttpRequest, names: string[]): Request {
+  private read(res: UWS.HttpResponse, req: UWS.HttpRequest, names: string[], throttle: Throttle): Request {
     const headers: Record<string, string> = {};
     req.forEach((k, v) => {
       headers[k] = v;
     });
     const method = req.getMethod().toUpperCase();
-    const stream = new BodyStream(this.maxBody);
+    const stream = new BodyStream(this.maxBody, throttle);
     const declared = Number(headers['content-length'] ?? 0);
     // The body must be subscribed to synchronously, before any await, or uWS drops it.
     if (declared > this.maxBody) stream.fail(new GridError('PAYLOAD_TOO_LARGE', `body of ${declared} bytes exceeds ${this.maxBody}`));
