@@ -77,6 +77,7 @@ export async function acceptResult(c: IntakeContext, hooks: IntakeHooks, workerI
   shard.result = {
     workerId,
     tokenId,
+    network: c.dispatcher.workers.get(workerId)?.link.network,
     assignmentId: meta.assignmentId,
     values,
     norm,

@@ -28,7 +28,7 @@ export class LeaseKeeper {
 
   /** Reserve `shard` for `w` at once, write the lease row, then send the assignment if nothing changed meanwhile. */
   async lease(run: Run, shard: Shard, w: ConnectedWorker, slot: 'lease' | 'backup' = 'lease') {
-    const lease: ShardLease = { workerId: w.link.id, tokenId: w.link.tokenId };
+    const lease: ShardLease = { workerId: w.link.id, tokenId: w.link.tokenId, network: w.link.network };
     const round = run.round;
     shard[slot] = lease;
     w.holds.add(shard);

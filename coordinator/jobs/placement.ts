@@ -32,6 +32,8 @@ export class Placement {
   private orderedAt = 0;
   /** Per job, the fastest rate found held back in this dispatch pass: any slower worker is held back too. */
   private heldBack = new Map<number, number>();
+  /** Answers of anyConnected in this dispatch pass (thousands of same-network workers would otherwise each scan all). */
+  private found = new Map<string, boolean>();
 
   constructor(private readonly o: PlacementOptions) {}
 
@@ -43,6 +45,7 @@ export class Placement {
   /** `w` has new free slots: offer it work at once. */
   offer(w: ConnectedWorker) {
     this.heldBack.clear();
+    this.found.clear();
     this.dispatch(w);
   }
 
@@ -53,6 +56,7 @@ export class Placement {
       if (run.state === 'running' && !run.round.closing) for (const s of run.round.shards) if (!s.lease && !s.result && !s.waived) free++;
     const now = this.o.now();
     this.heldBack.clear();
+    this.found.clear();
     if (now - this.orderedAt > REORDER_MS) {
       this.order = [...this.o.workers.all()].sort((a, b) => b.rate - a.rate);
       this.orderedAt = now;
@@ -178,22 +182,36 @@ export class Placement {
 
   /**
    * Whether `w` may compute a redundant copy: only once its shard is leased or done (so nobody computing the shard
-   * can tell it is checked), never a worker already in the group, and only a worker of another token; a tiebreak
-   * falls back to another identity when no worker of a third token is connected.
+   * can tell it is checked), never a worker already in the group, and only a worker of another token, on another
+   * network than the group's (two tokens minted from one /24 do not check each other) unless no connected worker
+   * is; a tiebreak falls back to another identity when no worker of a third token is connected.
    */
   private mayCheck(run: Run, copy: Shard, w: ConnectedWorker): boolean {
     const primary = run.round.shards[copy.copyOf as number];
     if (!primary.lease && !primary.result) return false;
     const others = othersIn(run.round, copy);
     if (others.some((o) => o.workerId === w.link.id)) return false;
-    if (!others.some((o) => o.tokenId === w.link.tokenId)) return true;
-    return (
-      isTiebreak(run.round, copy) && ![...this.o.workers.all()].some((x) => this.o.workers.fits(x, run) && !others.some((o) => o.tokenId === x.link.tokenId))
-    );
+    const otherToken = (x: ConnectedWorker) => !others.some((o) => o.tokenId === x.link.tokenId);
+    const apart = (x: ConnectedWorker) => otherToken(x) && !others.some((o) => o.network !== undefined && o.network === x.link.network);
+    if (apart(w)) return true;
+    if (otherToken(w)) return !this.anyConnected(run, copy, 'apart', apart);
+    return isTiebreak(run.round, copy) && !this.anyConnected(run, copy, 'other token', otherToken);
+  }
+
+  /** Whether a connected worker that may run `run` passes `test`, asked once per copy and question in a dispatch pass. */
+  private anyConnected(run: Run, copy: Shard, question: string, test: (x: ConnectedWorker) => boolean): boolean {
+    const key = `${run.id}:${copy.index}:${question}`;
+    let found = this.found.get(key);
+    if (found === undefined) {
+      found = [...this.o.workers.all()].some((x) => this.o.workers.fits(x, run) && test(x));
+      this.found.set(key, found);
+    }
+    return found;
   }
 
   /** Whether any connected worker could compute this redundant copy now; if not, it is waived. */
   couldCheck(run: Run, copy: Shard): boolean {
+    this.found.clear(); // asked between dispatch passes: who is connected may have changed
     for (const w of this.o.workers.all()) if (this.o.workers.fits(w, run) && this.mayCheck(run, copy, w)) return true;
     return false;
   }

@@ -2,6 +2,8 @@
 export interface ShardResult {
   workerId: string;
   tokenId: number | null;
+  /** The network its worker connected from, when known (placement.ts keeps checks apart by it). */
+  network?: string;
   assignmentId: number;
   values: Float32Array;
   /** Upper bound on the L2 error its wire encoding added: what a redundant computation may differ by. */
@@ -17,6 +19,7 @@ export interface ShardResult {
 export interface ShardLease {
   workerId: string;
   tokenId: number | null;
+  network?: string;
   assignmentId?: number;
 }
 

@@ -162,6 +162,37 @@ for (const dialect of DIALECTS)
       expect((await store.results(id)).map((r) => r.accepted)).toEqual([1, 1]);
     });
 
+    it('sends a check to another network than the shard’s: two tokens from one /24 check each other only when nobody else can', async () => {
+      await scheduler.submit(job({ globalBatch: 16, rounds: 1, redundancy: { fraction: 1 } }), null);
+      const on = (l: ReturnType<typeof link>, network: string) => Object.assign(l, { network });
+      const [first, neighbour, elsewhere] = [
+        on(link('worker-n-0001', 1), '203.0.113.0/24'),
+        on(link('worker-n-0002', 2), '203.0.113.0/24'),
+        on(link('worker-e-0001', 3), '198.51.100.0/24'),
+      ];
+      for (const w of [first, neighbour, elsewhere]) scheduler.dispatcher.addWorker(w);
+      scheduler.dispatcher.ready(first.id, 1);
+      const shard0 = (await assigned(first, 1))[0];
+      scheduler.dispatcher.ready(elsewhere.id, 1);
+      const shard1 = (await assigned(elsewhere, 1))[0];
+      expect([shard0.shard, shard1.shard]).toEqual([0, 1]);
+      scheduler.dispatcher.ready(neighbour.id, 1);
+      // Both copies are free: the neighbour checks the shard from the other network, never the one from its own.
+      const check = (await assigned(neighbour, 1))[0];
+      expect(check.data.cursor).toBe(shard1.data.cursor);
+    });
+
+    it('lets a token on the same network check when no worker elsewhere is taking work, rather than waive the check', async () => {
+      await scheduler.submit(job({ globalBatch: 8, rounds: 1, redundancy: { fraction: 1 } }), null);
+      const on = (l: ReturnType<typeof link>, network: string) => Object.assign(l, { network });
+      const [first, neighbour] = [on(link('worker-n-0003', 1), '203.0.113.0/24'), on(link('worker-n-0004', 2), '203.0.113.0/24')];
+      for (const w of [first, neighbour]) scheduler.dispatcher.addWorker(w);
+      scheduler.dispatcher.ready(first.id, 1);
+      const shard = (await assigned(first, 1))[0];
+      scheduler.dispatcher.ready(neighbour.id, 1);
+      expect((await assigned(neighbour, 1))[0].data.cursor).toBe(shard.data.cursor);
+    });
+
     it('has a third worker break a mismatch, and discards the outvoted result against its worker', async () => {
       const id = await scheduler.submit(job({ globalBatch: 8, rounds: 1, redundancy: { fraction: 1 } }), null);
       const [honest, liar, judge] = [link('worker-h-0001', 1), link('worker-l-0001', 2), link('worker-j-0001', 3)];

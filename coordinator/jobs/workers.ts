@@ -12,6 +12,8 @@ export interface WorkerLink {
   tokenId: number | null;
   /** Connected with an operator-scoped token: the operator's own machine, with full standing from its first result. */
   trusted?: boolean;
+  /** The network it connects from (its address's /24 or /64): redundant computations go to another where one can. */
+  network?: string;
   /** Training speed the worker measured on its fastest engine (samples/s), until its own results show the real one. */
   samplesPerSec?: number;
   /** The volunteer's bandwidth cap, bytes per hour (up and down together), when it set one. */

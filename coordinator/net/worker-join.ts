@@ -10,6 +10,8 @@ type Hello = Extract<ClientMessage, { type: 'hello' }>;
 /** What joining needs of the connection: its token, whether it is a volunteer's, and its two ways out. */
 export interface Joining {
   tokenId: number;
+  /** The address prefix it connects from (address-prefix.ts). */
+  network: string;
   /** The token has only the worker scope: quarantines apply to the whole token. */
   volunteer: boolean;
   trusted: boolean;
@@ -31,6 +33,7 @@ export async function joinWorker(c: Joining, msg: Hello, o: { port: WorkerPort; 
     kind: msg.capabilities.kind,
     tokenId: c.tokenId,
     trusted: c.trusted,
+    network: c.network,
     samplesPerSec: msg.capabilities.engines?.[0]?.samplesPerSec,
     bytesPerHour: msg.capabilities.bytesPerHour,
     send: c.send,

@@ -7,6 +7,7 @@ import type { WorkerPort } from '../jobs/worker-port';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { Store } from '../store/index';
+import { addressPrefix } from './address-prefix';
 import { statusLine } from './http';
 import { fullBudget, MESSAGES_PER_S, type MessageBudget, refund, SocketsByToken, withinRate } from './socket-limits';
 import type { UWS } from './uws';
@@ -124,6 +125,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
     const c = ws.getUserData();
     const joining = {
       tokenId: c.tokenId,
+      network: addressPrefix(c.ip),
       volunteer: c.volunteer,
       trusted: c.trusted,
       isClosed: () => c.closed,
