@@ -17,6 +17,11 @@ export interface Limits {
    * a provider hands one customer many addresses of one prefix, so identities cost a network, not an address.
    */
   enrolPerPrefixPerMinute: number;
+  /**
+   * Leading zero bits of SHA-256 an anonymous enrolment must find [GRID_ENROL_POW_BITS], 0 for none: each bit doubles
+   * what a token costs (18: about 2^18 hashes, half a second to a few seconds of one core).
+   */
+  enrolProofBits: number;
   /** Rounds one training job may run [GRID_MAX_ROUNDS]. */
   maxRounds: number;
   /** Samples one training job may compute, over all its rounds [GRID_MAX_JOB_SAMPLES]. */
@@ -34,6 +39,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxSocketsPerToken: 64,
   enrolPerMinute: 600,
   enrolPerPrefixPerMinute: 20,
+  enrolProofBits: 18,
   maxRounds: 10_000_000,
   maxJobSamples: 1e11,
   helloTimeoutMs: 60_000,
@@ -98,6 +104,7 @@ export function configFromEnv(env = process.env): CoordinatorConfig {
       maxSocketsPerToken: positiveInt(env, 'GRID_MAX_SOCKETS_PER_TOKEN', DEFAULT_LIMITS.maxSocketsPerToken),
       enrolPerMinute: positiveInt(env, 'GRID_ENROL_PER_MIN', DEFAULT_LIMITS.enrolPerMinute),
       enrolPerPrefixPerMinute: positiveInt(env, 'GRID_ENROL_PER_PREFIX_PER_MIN', DEFAULT_LIMITS.enrolPerPrefixPerMinute),
+      enrolProofBits: Math.min(32, positiveInt(env, 'GRID_ENROL_POW_BITS', DEFAULT_LIMITS.enrolProofBits)),
       maxRounds: positiveInt(env, 'GRID_MAX_ROUNDS', DEFAULT_LIMITS.maxRounds),
       maxJobSamples: positiveInt(env, 'GRID_MAX_JOB_SAMPLES', DEFAULT_LIMITS.maxJobSamples),
       helloTimeoutMs: positiveInt(env, 'GRID_HELLO_TIMEOUT_MS', DEFAULT_LIMITS.helloTimeoutMs),

@@ -9,6 +9,7 @@ import { KIND_ROUTES, Scheduler } from './job-kinds';
 import { createLogger, errorText, type Logger } from './log';
 import { Metrics } from './metrics';
 import { ModelRegistry } from './models/registry';
+import { EnrolmentPuzzles } from './net/enrolment-puzzles';
 import { HttpRouter, type RouteInfo } from './net/http';
 import { registerApi } from './net/routes';
 import { staticFiles } from './net/static-files';
@@ -59,6 +60,7 @@ export async function startCoordinator(cfg: CoordinatorConfig) {
     enrolment: cfg.enrolment,
     enrolPerMinute: limits.enrolPerMinute,
     enrolPerPrefixPerMinute: limits.enrolPerPrefixPerMinute,
+    puzzles: new EnrolmentPuzzles(limits.enrolProofBits),
     started,
     native,
     kindRoutes: KIND_ROUTES,

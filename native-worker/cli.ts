@@ -2,7 +2,9 @@ import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
+import { solvePuzzle } from '../protocol/proof-of-work';
 import { EngineChooser, REFERENCE_MODEL } from '../worker/engine-choice';
+import { enrolAnonymously } from '../worker/enrol';
 import { type WorkerEvent, WorkerLoop } from '../worker/loop';
 import { nativeEngines, nativeInference } from './engines';
 import { fileCache } from './file-cache';
@@ -134,7 +136,7 @@ async function main(): Promise<number> {
 
   let token = args.token;
   if (!token) {
-    const res = await fetch(`${base}/api/enrol`, { method: 'POST' });
+    const res = await enrolAnonymously(base, (puzzle) => solvePuzzle(puzzle));
     if (!res.ok) throw new Error(`enrolment refused: ${res.status} ${await res.text()}`);
     token = ((await res.json()) as { token: string }).token;
     log('enrolled as an anonymous volunteer');

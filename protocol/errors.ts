@@ -29,6 +29,7 @@ export const ErrorCodes = {
   FORBIDDEN: [403, 'token lacks the scope for this action'],
   RATE_LIMITED: [429, 'too many requests for this token'],
   ENROLMENT_CLOSED: [403, 'anonymous enrolment is switched off'],
+  PROOF_REQUIRED: [403, 'enrolment needs a solved proof-of-work challenge'],
   BAD_JOB_SPEC: [400, 'job spec is invalid'],
   BAD_MODEL: [400, 'model file is not acceptable'],
   MODEL_NOT_ALLOWED: [403, "model is not on this coordinator's allow-list"],

@@ -4,6 +4,7 @@ import { Workbox } from 'workbox-window';
 import { refusalOf } from '../protocol/errors';
 import { state as saved } from './idb';
 import './settings';
+import { enrolAnonymously } from '../worker/enrol';
 import { type Circumstances, type ComputeSettings, DEFAULT_SETTINGS, pauseReason, watchCircumstances } from './when';
 import type { VolunteerApi, VolunteerStats } from './worker-entry';
 
@@ -23,6 +24,7 @@ export class GridVolunteer extends LitElement {
     credit: { state: true },
     leaders: { state: true },
     invite: { state: true },
+    enrolling: { state: true },
   };
   static override styles = css`
     .card { background: #171a21; border-radius: 12px; padding: 20px; margin: 16px 0; }
@@ -42,6 +44,8 @@ export class GridVolunteer extends LitElement {
   leaders: (Credit & { name: string })[] = [];
   /** Enrolment is closed: the volunteer needs an invitation (a worker token an operator issued). */
   invite = false;
+  /** What enrolment is doing while its proof of work runs. */
+  enrolling = '';
   private circumstances?: () => Circumstances;
   /** The page paused the worker for `reason` (not the volunteer's button): it resumes when the reason goes. */
   private autoPaused = false;
@@ -63,7 +67,7 @@ export class GridVolunteer extends LitElement {
   private async token(): Promise<string> {
     const known = await saved.get<string>('token');
     if (known) return known;
-    const res = await fetch('/api/enrol', { method: 'POST' });
+    const res = await this.enrol();
     if (!res.ok) {
       const refused = await refusalOf(res);
       this.invite = refused.code === 'ENROLMENT_CLOSED';
@@ -72,6 +76,21 @@ export class GridVolunteer extends LitElement {
     const { token } = await res.json();
     await saved.set('token', token);
     return token;
+  }
+
+  /** Anonymous enrolment: the coordinator's proof-of-work puzzle solved in the worker first, when it asks for one. */
+  private async enrol(): Promise<Response> {
+    try {
+      return await enrolAnonymously('', (puzzle) => {
+        const expected = 2 ** puzzle.bits;
+        this.enrolling = 'Joining: proving this is one browser, not a thousand (a few seconds of work)…';
+        const progress = (tried: number) =>
+          (this.enrolling = `Joining: proof of work, about ${Math.min(99, Math.round((100 * tried) / expected))}% of the expected…`);
+        return this.worker.solvePuzzle(puzzle, Comlink.proxy(progress));
+      });
+    } finally {
+      this.enrolling = '';
+    }
   }
 
   private async contribute() {
@@ -179,6 +198,7 @@ export class GridVolunteer extends LitElement {
               <button id="stop" class="secondary" @click=${this.stop}>Stop</button>`
             : html`<button id="contribute" @click=${this.contribute}>${this.consented ? 'Contribute' : 'I agree, contribute'}</button>`
         }
+        ${this.enrolling ? html`<p id="enrolling" role="status">${this.enrolling}</p>` : ''}
         ${this.error ? html`<p class="err" id="error" role="alert">${this.error}</p>` : ''}
         ${s?.stoppedBecause ? html`<p class="err" id="stopped" role="alert">${s.stoppedBecause}</p>` : ''}
         ${

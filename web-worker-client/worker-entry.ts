@@ -4,6 +4,7 @@ import * as Comlink from 'comlink';
 import type { Backend } from '../kernels/backend';
 import { openGpu } from '../kernels/gpu/device';
 import type { Capabilities } from '../protocol/messages';
+import { type EnrolmentPuzzle, solvePuzzle } from '../protocol/proof-of-work';
 import { backendFor } from '../worker/capabilities';
 import { EngineChooser, REFERENCE_MODEL } from '../worker/engine-choice';
 import { type WorkerEvent, WorkerLoop } from '../worker/loop';
@@ -98,6 +99,10 @@ function describe(e: WorkerEvent): string {
 
 /** The volunteer's Web Worker, driven from the page through comlink. */
 const api = {
+  /** Solve an enrolment puzzle here, off the page's thread; `progress` hears the hashes tried. */
+  solvePuzzle(p: EnrolmentPuzzle, progress: (tried: number) => void) {
+    return solvePuzzle(p, progress);
+  },
   async probe() {
     ({ backend, capabilities } = await openBackend());
     stats.adapter = backend.adapter;

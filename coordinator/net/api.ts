@@ -6,6 +6,7 @@ import type { Scheduler } from '../jobs/scheduler';
 import type { Metrics } from '../metrics';
 import type { ModelRegistry } from '../models/registry';
 import type { Job, Store } from '../store/index';
+import type { EnrolmentPuzzles } from './enrolment-puzzles';
 import type { Handler, HttpRouter, Request } from './http';
 
 /** What every route file is handed; route files import this module, never the one that composes them. */
@@ -20,6 +21,8 @@ export interface ApiOptions {
   enrolment: boolean;
   enrolPerMinute: number;
   enrolPerPrefixPerMinute: number;
+  /** The proof of work anonymous enrolment costs. */
+  puzzles: EnrolmentPuzzles;
   started: number;
   native: boolean;
   /** Each job kind's own routes (job-kinds.ts). */

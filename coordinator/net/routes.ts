@@ -10,6 +10,8 @@ import { registerModelRoutes } from './model-routes';
 import { openApi } from './openapi';
 
 const enrolmentRequest = obj({ open: bool });
+/** A solved enrolment puzzle (GET /api/enrol/challenge); the body may be empty where enrolment costs no work. */
+const enrolRequest = obj({ challenge: str(200), nonce: str(64) });
 const tokenRequest = obj({
   name: str(100),
   scopes: arr(lit(...SCOPES), 3, 1),
@@ -32,15 +34,27 @@ export function registerApi(o: ApiOptions) {
   }));
   router.route('get', '/metrics', async () => ({ body: await o.metrics.render(), type: o.metrics.contentType }));
 
-  router.route('post', '/api/enrol', async (req) => {
+  router.route('get', '/api/enrol/challenge', async (req) => {
     if (!o.enrolment) throw new GridError('ENROLMENT_CLOSED', undefined);
-    auth.charge(`enrol:${req.ip}`, 10);
-    auth.charge(`enrol:${addressPrefix(req.ip)}`, o.enrolPerPrefixPerMinute); // many addresses of one network count as one
-    auth.charge('enrol:everyone', o.enrolPerMinute); // many addresses cannot mint tokens without bound either
-    const t = await auth.issue('volunteer', ['worker'], 600);
-    await store.audit(`ip:${req.ip}`, 'token.enrol', `token:${t.id}`);
-    return { status: 201, body: JSON.stringify({ token: t.token }), type: 'application/json' };
+    auth.charge(`enrol-challenge:${req.ip}`, 60);
+    return o.puzzles.issue();
   });
+  router.route(
+    'post',
+    '/api/enrol',
+    async (req) => {
+      if (!o.enrolment) throw new GridError('ENROLMENT_CLOSED', undefined);
+      auth.charge(`enrol:${req.ip}`, 10);
+      const proof = (await req.body()).length ? parseBody(enrolRequest, await req.json()) : undefined;
+      o.puzzles.redeem(proof); // before the network's allowance: a missing or wrong proof spends none of it
+      auth.charge(`enrol:${addressPrefix(req.ip)}`, o.enrolPerPrefixPerMinute); // many addresses of one network count as one
+      auth.charge('enrol:everyone', o.enrolPerMinute); // many addresses cannot mint tokens without bound either
+      const t = await auth.issue('volunteer', ['worker'], 600);
+      await store.audit(`ip:${req.ip}`, 'token.enrol', `token:${t.id}`);
+      return { status: 201, body: JSON.stringify({ token: t.token }), type: 'application/json' };
+    },
+    { body: enrolRequest.json },
+  );
 
   router.route(
     'post',
