@@ -64,7 +64,7 @@ describe('ownership and limits', () => {
     coord = await startCoordinator({
       ...{ port: 0, host: '127.0.0.1', databaseUrl: ':memory:', dataDir: dir, webDir: join(dir, 'web'), enrolment: true, operatorToken: operator },
       ...{ maxFrameBytes: 1 << 20, maxBodyBytes: 1 << 20, heartbeatMs: 5000, log: { debug() {}, info() {}, warn() {}, error() {} } },
-      limits: { maxParams: 1_000_000, maxShardsPerRound: 64, maxSocketsPerToken: 2, enrolPerMinute: 5, helloTimeoutMs: 3000 },
+      limits: { maxParams: 1_000_000, maxShardsPerRound: 64, maxSocketsPerToken: 2, enrolPerMinute: 5, helloTimeoutMs: 3000, enrolProofBits: 0 },
     });
     url = `http://127.0.0.1:${coord.port}`;
   });
