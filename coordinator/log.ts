@@ -1,18 +1,31 @@
-export type Level = 'debug' | 'info' | 'warn' | 'error';
-const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+import { pino } from 'pino';
 
-/** Structured JSON lines on stdout: one object per event, machine-readable first. */
-export function createLogger(min: Level = (process.env.LOG_LEVEL as Level) || 'info', write = (s: string) => process.stdout.write(s)) {
-  const emit = (level: Level, msg: string, fields: Record<string, unknown> = {}) => {
-    if (ORDER[level] < ORDER[min]) return;
-    write(`${JSON.stringify({ t: new Date().toISOString(), level, msg, ...fields })}\n`);
-  };
-  return {
-    debug: (m: string, f?: Record<string, unknown>) => emit('debug', m, f),
-    info: (m: string, f?: Record<string, unknown>) => emit('info', m, f),
-    warn: (m: string, f?: Record<string, unknown>) => emit('warn', m, f),
-    error: (m: string, f?: Record<string, unknown>) => emit('error', m, f),
-  };
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+
+/** Fields that may hold a secret, wherever a caller puts them: never written out. */
+const REDACTED = ['authorization', 'token', 'headers.authorization', '*.authorization', '*.token'];
+
+/**
+ * Structured JSON lines on stdout through pino: one object per event with `t`, `level` (its name) and `msg`, the
+ * event's fields beside them, tokens and authorization headers redacted. `write` replaces stdout (tests).
+ */
+export function createLogger(min: Level = (process.env.LOG_LEVEL as Level) || 'info', write?: (s: string) => unknown) {
+  const logger = pino(
+    {
+      level: min,
+      base: undefined,
+      messageKey: 'msg',
+      timestamp: () => `,"t":"${new Date().toISOString()}"`,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACTED, censor: '[redacted]' },
+    },
+    write ? { write } : pino.destination({ dest: 1, sync: true }),
+  );
+  const at =
+    (level: Level) =>
+    (msg: string, fields: Record<string, unknown> = {}) =>
+      logger[level](fields, msg);
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 export type Logger = ReturnType<typeof createLogger>;
 

@@ -95,6 +95,7 @@ export async function startCoordinator(cfg: CoordinatorConfig) {
   log.info('coordinator listening', {
     port,
     url: `http://localhost:${port}/`,
+    console: `http://localhost:${port}/console`,
     owner,
     enrolment: cfg.enrolment,
     webDir: existsSync(cfg.webDir) ? cfg.webDir : null,

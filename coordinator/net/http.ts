@@ -134,7 +134,9 @@ export class HttpRouter {
       if (origin && this.corsOrigins.includes(origin))
         reply = { ...reply, headers: { ...reply.headers, 'Access-Control-Allow-Origin': origin, Vary: 'Origin' } };
       this.metrics.httpRequests.inc({ route: routeName, status });
-      this.metrics.httpSeconds.observe({ route: routeName }, (performance.now() - started) / 1000);
+      const ms = performance.now() - started;
+      this.metrics.httpSeconds.observe({ route: routeName }, ms / 1000);
+      this.log.debug('request', { method: request?.method, route: routeName, status, ms: Math.round(ms * 10) / 10, ip: request?.ip });
       if (!aborted) send(res, status, reply, () => aborted, head);
     };
     const refuse = (e: unknown) => {

@@ -60,7 +60,7 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, trust:
   t.replays.prune(next.index);
   ctx.metrics.roundClosed(run.id, next.index, stats.loss, stats.samples);
   const fields = { job: run.id, round: next.index, loss: Number(stats.loss.toFixed(5)), accuracy: Number(stats.accuracy.toFixed(4)) };
-  ctx.log.info('round closed', { ...fields, checkpoint: checkpoint?.sha256 });
+  ctx.log.debug('round closed', { ...fields, checkpoint: checkpoint?.sha256 }); // a line a round: at debug, the job's own lines at info
   return { last };
 }
 
