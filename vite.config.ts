@@ -14,7 +14,7 @@ function serviceWorker(): Plugin {
         globPatterns: ['**/*.{html,js,css,svg,webmanifest}'],
         swDest: resolve(dist, 'sw.js'),
         navigateFallback: '/index.html',
-        navigateFallbackDenylist: [/^\/api\//, /^\/ws/, /^\/metrics/, /^\/health/],
+        navigateFallbackDenylist: [/^\/api\//, /^\/ws/, /^\/metrics/, /^\/health/, /^\/console\//], // the console's addresses are the server's console.html, not the volunteer page
         // The API is live data: never serve it from the cache.
         runtimeCaching: [{ urlPattern: ({ url }) => url.pathname.startsWith('/api/'), handler: 'NetworkOnly' }],
         clientsClaim: true,

@@ -248,7 +248,22 @@ describe('researcher console in headless Chromium', () => {
   });
 
   it('lets an operator issue and revoke a token, and shows the audit log', async () => {
+    const nav = async (view: string) => {
+      await (await page.waitForSelector(`pierce/#nav-${view}`))?.click();
+      await page.waitForFunction(`location.pathname === '/console/${view}'`);
+    };
+    const rowsOf = async (table: string) => page.$$eval(`pierce/#${table} tr`, (r) => r.slice(1).map((x) => x.textContent ?? '')).catch(() => []);
+    await nav('datasets'); // the upload above, and the model registered above, each in a view of its own
+    await waitUntil('data sets listed', async () => (await rowsOf('datasets')).length > 0, 10_000, 200);
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await nav('models');
+    await waitUntil('models listed', async () => (await rowsOf('models')).length > 0, 10_000, 200);
+    await shoot('models');
+    await nav('workers');
+    await waitUntil('status', async () => (await text('#status').catch(() => '')).includes('workers connected'), 10_000, 200);
     expect(await text('#status')).toMatch(/^1 workers connected .*; jobs: 0 running, 0 queued, 0 paused; [\d,]+ samples\/s over the last minute$/);
+    await shoot('workers');
+    await nav('tokens');
     await fill('#issue input[name=name]', 'lab volunteer');
     await (await page.waitForSelector('pierce/#issue button'))?.click();
     await waitUntil('token shown once', async () => (await text('#issued').catch(() => '')).startsWith('gt_'), 10_000, 200);
@@ -260,15 +275,22 @@ describe('researcher console in headless Chromium', () => {
       (row?.querySelector('button') as unknown as { click(): void } | null)?.click();
     });
     await waitUntil('token revoked', async () => (await rows()).some((r) => r.includes('lab volunteer') && r.includes('revoked')), 10_000, 200);
+    await shoot('tokens');
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await nav('audit');
+    await page.reload(); // each view has its own address: a reload keeps it
+    expect(await page.$eval('pierce/#nav-audit', (a) => a.getAttribute('aria-current'))).toBe('page');
     await waitUntil('audit', async () => (await page.$$eval('pierce/#audit td', (c) => c.map((x) => x.textContent))).includes('token.revoke'), 10_000, 200);
   });
 
   it('closes enrolment from the operator view; a volunteer then joins with an invitation token', async () => {
+    await page.goto(`http://127.0.0.1:${coord.port}/console/tokens`);
     const box = await page.waitForSelector('pierce/#enrolment');
     await waitUntil('enrolment shown open', async () => box?.evaluate((e) => (e as unknown as { checked: boolean }).checked), 10_000, 200);
     await box?.click(); // open -> closed
-    const enrol = async () => (await fetch(`http://127.0.0.1:${coord.port}/api/enrol`, { method: 'POST' })).status;
-    await waitUntil('enrolment closed', async () => (await enrol()) === 403, 10_000, 200);
+    const enrol = async () =>
+      ((await (await fetch(`http://127.0.0.1:${coord.port}/api/enrol`, { method: 'POST' })).json()) as { error?: { code: string } }).error?.code;
+    await waitUntil('enrolment closed', async () => (await enrol()) === 'ENROLMENT_CLOSED', 10_000, 200);
     const issued = await fetch(`http://127.0.0.1:${coord.port}/api/tokens`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}` },

@@ -98,7 +98,7 @@ describe('volunteer PWA in headless Chromium', () => {
 
   it('shows the operator the jobs and the workers with their standing, with no token in any URL', async () => {
     const consolePage = await browser.newPage();
-    await consolePage.goto(`${url}/console`);
+    await consolePage.goto(`${url}/console/workers`); // the workers' view, at its own address
     const input = await consolePage.waitForSelector('pierce/#token');
     await input?.type(TOKEN);
     await input?.press('Enter');
@@ -111,6 +111,8 @@ describe('volunteer PWA in headless Chromium', () => {
     const [worker] = await cells('workers');
     const fastest = (await api<{ capabilities: { engines: { engine: string }[] } }[]>(url, TOKEN, '/api/workers'))[0].capabilities.engines[0].engine;
     expect(worker.slice(1, 6)).toEqual(['browser', fastest, 'online', '1.000', '6']);
+    await (await consolePage.waitForSelector('pierce/#nav-runs'))?.click();
+    await waitUntil('jobs table', async () => (await cells('jobs')).length === 1, 20_000);
     expect((await cells('jobs'))[0]?.[3]).toBe('done'); // after the compare box, id and name
     const hrefs = await consolePage.$$eval('pierce/a', (as) => as.map((a) => (a as unknown as { href: string }).href));
     expect(hrefs.filter((h) => h.includes('token='))).toEqual([]);

@@ -1,7 +1,11 @@
-import { css, html, LitElement } from 'lit';
+import { css, html, LitElement, nothing } from 'lit';
 import { Refused, refusalOf } from '../protocol/errors';
+import type { GridCatalogue } from './catalogue';
+import './catalogue';
 import type { ComparedRun, GridCompare } from './compare-page';
+import { comparedIn, comparePath, jobInPath, jobPath, VIEW_TITLES, VIEWS, type View, viewInPath, viewPath } from './console-paths';
 import './compare-page';
+import { latestCheckpoint, saveWithToken } from './downloads';
 import type { GridJobForm } from './job-form';
 import './job-form';
 import type { GridJobPage, JobView, Metric } from './job-page';
@@ -9,30 +13,13 @@ import './job-page';
 import type { GridOperator } from './operator';
 import './operator';
 
-// Defined before the element: customElements.define upgrades a <grid-console> already in the page at once.
-/** A run's own address in the console. */
-const jobPath = (id: number) => `/console/jobs/${id}`;
-const jobInPath = (path: string) => {
-  const m = /^\/console\/jobs\/(\d{1,9})\/?$/.exec(path);
-  return m ? Number(m[1]) : undefined;
-};
-/** Runs compared side by side have one address too: `/console/compare?ids=3,5`. */
-const comparePath = (ids: number[]) => `/console/compare?ids=${ids.join(',')}`;
-const comparedIn = (where: Location) => {
-  if (!/^\/console\/compare\/?$/.test(where.pathname)) return undefined;
-  const ids = (new URLSearchParams(where.search).get('ids') ?? '')
-    .split(',')
-    .map(Number)
-    .filter((n) => Number.isInteger(n) && n > 0);
-  return ids.length ? ids.slice(0, 8) : undefined;
-};
-
 /**
  * The researcher console: sign in with a token (kept for this tab only), submit jobs through a checked form, follow
  * them in a list and on a job page, and, with an operator token, see workers, tokens and the audit log.
  */
 export class GridConsole extends LitElement {
   static override properties = {
+    view: { state: true },
     token: { state: true },
     selected: { state: true },
     comparing: { state: true },
@@ -47,8 +34,11 @@ export class GridConsole extends LitElement {
     button { font: inherit; padding: 6px 12px; border-radius: 6px; border: 0; background: #2563eb; color: #fff; cursor: pointer; margin-right: 6px; }
     table { border-collapse: collapse; width: 100%; } td, th { padding: 4px 8px; text-align: left; border-bottom: 1px solid #2a2f3a; }
     tr.sel { background: #223; } a { color: #7cb2ff; }
-    .wide { overflow-x: auto; }
+    .wide { overflow-x: auto; } #message { overflow-wrap: anywhere; }
+    nav { display: flex; flex-wrap: wrap; gap: 4px 14px; } nav a[aria-current] { color: #fff; font-weight: 600; text-decoration: none; }
   `;
+  /** The view on screen, from the address: runs (with a run's page or a comparison), data sets, models, workers, tokens, audit. */
+  view: View = 'runs';
   /** Kept for this tab's session only: a researcher token must not outlive the tab on a shared machine. */
   token = sessionStorage.getItem('grid-token') ?? '';
   selected?: number;
@@ -70,6 +60,7 @@ export class GridConsole extends LitElement {
 
   override connectedCallback() {
     super.connectedCallback();
+    this.view = viewInPath(location.pathname);
     this.selected = jobInPath(location.pathname); // a run's address survives a reload and can be shared
     this.comparing = comparedIn(location);
     addEventListener('popstate', this.followAddress);
@@ -85,6 +76,8 @@ export class GridConsole extends LitElement {
 
   /** Back and forward move between runs as the address says. */
   private readonly followAddress = () => {
+    this.view = viewInPath(location.pathname);
+    void this.updateComplete.then(() => this.refresh());
     const id = jobInPath(location.pathname);
     this.comparing = comparedIn(location);
     if (id === undefined) this.selected = undefined;
@@ -111,6 +104,11 @@ export class GridConsole extends LitElement {
     if (operator) {
       operator.api = this.api;
       void operator.refresh(this.jobs);
+    }
+    const catalogue = this.child<GridCatalogue>('grid-catalogue');
+    if (catalogue) {
+      catalogue.api = this.api;
+      void catalogue.refresh();
     }
     if (this.comparing) void this.refreshComparison(this.comparing);
     if (this.selected === undefined) return;
@@ -145,6 +143,7 @@ export class GridConsole extends LitElement {
 
   private compare(ids: number[]) {
     history.pushState(null, '', comparePath(ids));
+    this.view = 'runs';
     this.comparing = ids;
     this.selected = undefined;
     void this.updateComplete.then(() => this.refresh());
@@ -213,23 +212,14 @@ export class GridConsole extends LitElement {
   /** The latest checkpoint (safetensors) or model (ONNX) of a job. */
   private async downloadLatest(id: number, what: 'checkpoint' | 'onnx') {
     try {
-      const last = (await this.api<{ round: number }[]>(`/api/jobs/${id}/checkpoints`)).at(-1);
-      if (!last) throw new Error(`job ${id} has no checkpoint yet`);
-      const path = `/api/jobs/${id}/checkpoints/${last.round}${what === 'onnx' ? '/model.onnx' : ''}`;
-      await this.save(path, `job-${id}-round-${last.round}.${what === 'onnx' ? 'onnx' : 'safetensors'}`);
+      const { path, filename } = await latestCheckpoint(this.api, id, what);
+      await this.save(path, filename);
     } catch (e) {
       this.message = String((e as Error).message);
     }
   }
 
-  /** Fetched with the token in a header (never in a URL), then saved from memory. */
-  private async save(path: string, filename: string) {
-    const res = await fetch(path, { headers: { authorization: `Bearer ${this.token}` } });
-    if (!res.ok) throw new Error(`${filename}: ${res.status}`);
-    const a = Object.assign(document.createElement('a'), { href: URL.createObjectURL(await res.blob()), download: filename });
-    a.click();
-    URL.revokeObjectURL(a.href);
-  }
+  private save = (path: string, filename: string) => saveWithToken(this.token, path, filename);
 
   private pick(id: number, on: boolean) {
     const picked = new Set(this.picked);
@@ -238,8 +228,20 @@ export class GridConsole extends LitElement {
     this.picked = picked;
   }
 
+  /** Show another view at its own address. */
+  private show(view: View, e?: MouseEvent) {
+    if (e && (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0)) return; // a new tab or window opens the address
+    e?.preventDefault();
+    history.pushState(null, '', viewPath(view));
+    this.view = view;
+    this.selected = undefined;
+    this.comparing = undefined;
+    void this.updateComplete.then(() => this.refresh());
+  }
+
   private select(id: number, remember = true) {
     if (remember && jobInPath(location.pathname) !== id) history.pushState(null, '', jobPath(id));
+    this.view = 'runs';
     this.comparing = undefined;
     this.selected = id;
     this.metrics = [];
@@ -261,6 +263,22 @@ export class GridConsole extends LitElement {
           }} /></label>
         <p id="message" role="status">${this.message}</p>
       </section>
+      <nav aria-label="console views">${VIEWS.map(
+        (v) =>
+          html`<a href=${viewPath(v)} id=${`nav-${v}`} aria-current=${this.view === v ? 'page' : nothing} @click=${(e: MouseEvent) => this.show(v, e)}>${VIEW_TITLES[v]}</a>`,
+      )}</nav>
+      ${this.view === 'runs' ? this.renderRuns() : this.renderView(this.view)}`;
+  }
+
+  /** Data sets and models are catalogues; workers, tokens and the audit log are the operator's. */
+  private renderView(view: Exclude<View, 'runs'>) {
+    if (view === 'datasets' || view === 'models') return html`<section><grid-catalogue .kind=${view}></grid-catalogue></section>`;
+    return html`<section><grid-operator .view=${view}></grid-operator></section>`;
+  }
+
+  /** The runs: the list, a run's page or a comparison, and the form that submits new ones. */
+  private renderRuns() {
+    return html`
       <section>
         <h2>Jobs</h2>
         <button id="compare-runs" ?disabled=${this.picked.size < 2} @click=${() => this.compare([...this.picked].sort((a, b) => a - b))}>
@@ -300,8 +318,7 @@ export class GridConsole extends LitElement {
         <h2>Submit a job</h2>
         <grid-job-form @submit-job=${(e: CustomEvent<unknown>) => this.submit(e.detail)}
           @upload-dataset=${(e: CustomEvent<{ file: File; name: string; split: string }>) => this.uploadDataset(e.detail)}></grid-job-form>
-      </section>
-      <section><grid-operator></grid-operator></section>`;
+      </section>`;
   }
 }
 customElements.define('grid-console', GridConsole);
