@@ -53,8 +53,12 @@ const task = obj({
   encoding: lit('fp32', 'fp16', 'int8'),
 });
 
-/** What a shard is for, shown to the volunteer computing it: the job, who submitted it, and their description. */
-const about = obj({ job: str(200), owner: str(100), description: opt(str(1000)) });
+/**
+ * What a shard is for, shown to the volunteer computing it: the job, who submitted it, their description, and how far
+ * the job is (units of its progress done of the total: rounds, or an inference job's shards).
+ */
+const about = obj({ job: str(200), owner: str(100), description: opt(str(1000)), progress: opt(obj({ done: int(0), total: int(1) })) });
+export type About = Infer<typeof about>;
 
 /** Coordinator -> worker. */
 export const serverMessage = variant('type', {

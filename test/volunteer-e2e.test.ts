@@ -92,6 +92,9 @@ describe('volunteer PWA in headless Chromium', () => {
     expect(await text('#engine')).toBe(`${rates[0].engine} (${rates[0].samplesPerSec.toLocaleString('en-US')} samples/s)`);
     await waitUntil('page shows contribution', async () => (await text('#contributed')).startsWith('6 shards'), 10_000);
     expect(await text('#about')).toBe('test-mlp, for operator (env): telling trousers from pullovers'); // what, for whom
+    // How far the job is when its last shard was handed out (in the last of 3 rounds: 2 done), and when it should end
+    // at the pace this volunteer saw.
+    expect(await text('#progress')).toMatch(/^66% \(about \d+ (s|min) to go\)$/);
     // 6 fp32 results of the 784-256-128-10 MLP (235,146 parameters, 4 bytes each) went up: at least 5.6 MB.
     expect(Number.parseFloat(await text('#uploaded'))).toBeGreaterThanOrEqual(5.6);
   }, 400_000);

@@ -5,6 +5,7 @@ import { refusalOf } from '../protocol/errors';
 import { state as saved } from './idb';
 import './settings';
 import { enrolAnonymously } from '../worker/enrol';
+import type { JobProgress } from '../worker/job-pace';
 import { type Circumstances, type ComputeSettings, DEFAULT_SETTINGS, pauseReason, watchCircumstances } from './when';
 import type { VolunteerApi, VolunteerStats } from './worker-entry';
 
@@ -217,6 +218,7 @@ export class GridVolunteer extends LitElement {
           <dt>GPU</dt><dd id="adapter">${s?.adapter || 'probing…'} (${s?.backend ?? ''})</dd>
           ${softwareOnly(s) ? html`<dt></dt><dd id="fallback" class="err">No hardware GPU: this browser offers only a software (CPU) fallback, so your processor does the work.</dd>` : ''}
           <dt>Working on</dt><dd id="about">${s?.about ? `${s.about.job}, for ${s.about.owner}${s.about.description ? `: ${s.about.description}` : ''}` : 'waiting for work'}</dd>
+          ${s?.progress ? html`<dt>Job progress</dt><dd id="progress">${progressText(s.progress)}</dd>` : ''}
           <dt>Engine</dt><dd id="engine">${s?.engine ?? 'chosen when work arrives'}</dd>
           <dt>State</dt><dd id="state">${state}</dd>
           <dt>Contributed</dt><dd id="contributed">${s?.shardsDone ?? 0} shards, ${s?.samplesDone ?? 0} samples</dd>
@@ -239,6 +241,14 @@ export class GridVolunteer extends LitElement {
   }
 }
 customElements.define('grid-volunteer', GridVolunteer);
+
+/** "42% (about 5 min to go)": the job's share done, and its end at the pace this volunteer has seen. */
+function progressText(p: JobProgress) {
+  const percent = `${Math.floor((100 * p.done) / p.total)}%`;
+  if (p.etaS === undefined) return percent;
+  const eta = p.etaS < 90 ? `${Math.round(p.etaS)} s` : p.etaS < 5400 ? `${Math.round(p.etaS / 60)} min` : `${(p.etaS / 3600).toFixed(1)} h`;
+  return `${percent} (about ${eta} to go)`;
+}
 
 const kbps = (bytesPerSec = 0) => `${(bytesPerSec / 1000).toFixed(1)} kB/s`;
 

@@ -7,6 +7,7 @@ import type { Capabilities } from '../protocol/messages';
 import { type EnrolmentPuzzle, solvePuzzle } from '../protocol/proof-of-work';
 import { backendFor } from '../worker/capabilities';
 import { EngineChooser, REFERENCE_MODEL } from '../worker/engine-choice';
+import { JobPace, type JobProgress } from '../worker/job-pace';
 import { type WorkerEvent, WorkerLoop } from '../worker/loop';
 import { browserEngines, browserInference } from './engines';
 import { idbCache, state } from './idb';
@@ -24,6 +25,8 @@ export interface VolunteerStats {
   bytesSent: number;
   /** The job the last shard was for, who submitted it and why. */
   about?: { job: string; owner: string; description?: string };
+  /** How far that job is, and when it should end at the pace seen here. */
+  progress?: JobProgress;
   /** Local-step jobs: the inner optimizer's step count, which a reload resumes. */
   innerStep?: number;
   /** The bandwidth cap in bytes per hour, when set. */
@@ -53,13 +56,18 @@ function event(text: string) {
 
 /** Bytes moved before this page's loop started (kept with the totals), so a reload does not reset what was given. */
 const bytesBefore = { fetched: 0, sent: 0 };
+const pace = new JobPace();
 type Totals = { shardsDone: number; samplesDone: number; bytesFetched?: number; bytesSent?: number };
 
 function onEvent(e: WorkerEvent) {
   if (e.type === 'state') stats.state = e.state;
   if (e.type === 'connected') stats.stoppedBecause = undefined;
   if (e.type === 'disconnected' && e.retryInMs === undefined) stats.stoppedBecause = FAREWELLS[e.code];
-  if (e.type === 'assigned' && e.about) stats.about = e.about;
+  if (e.type === 'assigned' && e.about) {
+    const { progress, ...about } = e.about;
+    stats.about = about;
+    stats.progress = progress && pace.observe(`${e.job}`, progress, Date.now());
+  }
   if (e.type === 'engine') stats.engine = `${e.engine} (${e.rates[0].samplesPerSec.toLocaleString()} samples/s)`;
   if (e.type === 'connected') {
     stats.workerId = e.workerId;

@@ -1,6 +1,6 @@
 import type { Engine } from '../kernels/engine';
 import type { InferenceEngine } from '../kernels/onnx/session';
-import type { Capabilities } from '../protocol/messages';
+import type { About, Capabilities } from '../protocol/messages';
 import type { EngineRate } from './engine-choice';
 import type { ByteCache, Clock, SocketLike } from './host';
 
@@ -37,7 +37,7 @@ export interface WorkerOptions {
 export type WorkerEvent =
   | { type: 'connected'; workerId: string }
   | { type: 'disconnected'; code: number; reason: string; retryInMs?: number }
-  | { type: 'assigned'; job: number; round: number; shard: number; samples: number; about?: { job: string; owner: string; description?: string } }
+  | { type: 'assigned'; job: number; round: number; shard: number; samples: number; about?: About }
   | { type: 'engine'; job: number; engine: string; rates: EngineRate[] }
   | ({ type: 'computed'; job: number; round: number; shard: number; samples: number; loss: number } & ShardFigures)
   | { type: 'accepted'; assignmentId: number }

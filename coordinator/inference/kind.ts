@@ -6,7 +6,7 @@ import type { TrustLedger } from '../jobs/trust-ledger';
 import { type InferenceState, inferAssignment, loadInference } from './load';
 import { checkOutput, correctIn } from './outputs';
 import { planInference } from './plan';
-import { completeInference, recordOutput } from './record';
+import { completeInference, inferenceProgress, recordOutput } from './record';
 import { InferenceReferee } from './referee';
 
 const inferenceSpec = (spec: JobSpec): InferenceSpec => {
@@ -31,6 +31,7 @@ export function inferenceKind(ledger: TrustLedger): JobKind<InferenceState> {
     // The allow-list is checked again wherever the job loads.
     load: (job, spec, ctx) => loadInference(job, inferenceSpec(spec), ctx),
     finished: (run) => roundComplete(run.round),
+    progress: (run) => inferenceProgress(run).shards,
     assignment: (run, shard, assignmentId) => inferAssignment(run.id, run.data.spec, run.data.plan, shard, assignmentId),
     /** The outputs up (the model is fetched once per worker, not per shard). */
     shardBytes: (run) => (run.round.shards[0]?.count ?? 0) * run.data.plan.kept * (run.data.spec.outputDtype === 'f16' ? 2 : 4),

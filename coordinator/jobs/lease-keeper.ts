@@ -59,7 +59,8 @@ export class LeaseKeeper {
       until: now + leaseMs,
       live: true,
     });
-    const about = run.about ? { about: run.about } : {};
+    const progress = { done: run.kind.progress?.(run) ?? run.round.index, total: run.totalRounds };
+    const about = run.about ? { about: { ...run.about, progress } } : {};
     this.pushParams(run, w, id);
     w.link.send({ ...run.kind.assignment(run, shard, id), ...about });
     this.o.metrics.shardsAssigned.inc();
