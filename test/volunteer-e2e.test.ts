@@ -176,11 +176,25 @@ describe('volunteer PWA in headless Chromium', () => {
     const standing = (await Promise.all((await api<{ id: number }[]>(url, TOKEN, '/api/jobs')).map((j) => coord.store.results(j.id))))
       .flat()
       .filter((r) => r.worker_id === worker.id && r.accepted === 1);
-    const expected = `${standing.length} shards, ${standing.reduce((n, r) => n + r.samples, 0)} samples`;
+    // Points are GFLOPs of work that stood: 6 per parameter per sample and step (4 steps a sample in the local job).
+    const points = Math.round(standing.reduce((n, r) => n + r.points, 0) * 10) / 10;
+    expect(points).toBeGreaterThan(0);
+    const perDay = Math.round((points / 7) * 10) / 10; // all of it this week
+    const expected = `${points.toLocaleString('en-US')} points (${perDay.toLocaleString('en-US')} a day this week), ${standing.length} shards, ${standing.reduce((n, r) => n + r.samples, 0)} samples`;
     await page.reload(); // the page reads the credit when it starts (and every 10 s)
     await waitUntil('credit shown', async () => (await text('#credit')) === expected, 20_000, 200);
-    const board = await page.$$eval('pierce/#leaderboard tr', (rows) => rows.slice(1).map((r) => (r as unknown as Row).querySelectorAll('td')[1]?.textContent));
-    expect(board).toEqual([String(standing.length)]);
+    const board = await page.$$eval('pierce/#leaderboard tr', (rows) =>
+      rows.slice(1).map((r) => Array.from((r as unknown as Row).querySelectorAll('td'), (td) => td.textContent)),
+    );
+    expect(board.map((row) => [row[1], row[3]])).toEqual([[points.toLocaleString('en-US'), String(standing.length)]]);
+    // A certificate of it, in a window of its own, ready to print.
+    const opened = new Promise<Page>((resolve) => page.once('popup', (p) => resolve(p as Page)));
+    await (await page.waitForSelector('pierce/#certificate'))?.click();
+    const certificate = await opened;
+    const said = await certificate.$eval('#certificate', (e) => e.textContent?.replace(/\s+/g, ' ') ?? '');
+    expect(said).toContain(`${points.toLocaleString('en-US')} points`);
+    expect(said).toContain(`in ${standing.length} shards`);
+    await certificate.close();
   }, 60_000);
 
   it('has no serious or critical accessibility violations (axe-core) on the volunteer page and the console', async () => {

@@ -9,9 +9,12 @@ import type { JobProgress } from '../worker/job-pace';
 import { type Circumstances, type ComputeSettings, DEFAULT_SETTINGS, pauseReason, watchCircumstances } from './when';
 import type { VolunteerApi, VolunteerStats } from './worker-entry';
 
+/** Verified credit as the coordinator keeps it: points are GFLOPs of work that stood; points a day over the last week. */
 interface Credit {
   shards: number;
   samples: number;
+  points: number;
+  pointsPerDay: number;
 }
 
 /** The volunteer page: consent first, then a Web Worker runs shards on WebGPU until paused or closed. */
@@ -156,6 +159,17 @@ export class GridVolunteer extends LitElement {
   }
 
   /** Verified credit (results that stand on the coordinator's record), and the leaderboard. */
+  /** A printable certificate of the verified credit, in a window of its own (the volunteer prints or saves it). */
+  private printCertificate() {
+    const c = this.credit;
+    if (!c) return;
+    const w = window.open('', '_blank');
+    if (!w) return;
+    w.document.title = 'Certificate of computation';
+    w.document.body.innerHTML = certificateHtml(this.settings.name || 'A volunteer', location.host, c, new Date());
+    w.print();
+  }
+
   private async refreshCredit() {
     const token = await saved.get<string>('token');
     if (!token) return;
@@ -222,7 +236,8 @@ export class GridVolunteer extends LitElement {
           <dt>Engine</dt><dd id="engine">${s?.engine ?? 'chosen when work arrives'}</dd>
           <dt>State</dt><dd id="state">${state}</dd>
           <dt>Contributed</dt><dd id="contributed">${s?.shardsDone ?? 0} shards, ${s?.samplesDone ?? 0} samples</dd>
-          <dt>Verified credit</dt><dd id="credit">${this.credit ? `${this.credit.shards} shards, ${this.credit.samples} samples` : '–'}</dd>
+          <dt>Verified credit</dt><dd><span id="credit">${this.credit ? creditText(this.credit) : '–'}</span>
+            ${this.credit?.points ? html`<button id="certificate" class="secondary" @click=${() => this.printCertificate()}>Certificate</button>` : ''}</dd>
           <dt>Last loss</dt><dd>${s?.lastLoss?.toFixed(4) ?? '–'}</dd>
           ${s?.innerStep ? html`<dt>Local optimizer</dt><dd id="inner">inner AdamW step ${s.innerStep}</dd>` : ''}
           <dt>Downloaded</dt><dd id="downloaded">${((s?.bytesFetched ?? 0) / 1e6).toFixed(1)} MB (${kbps(this.last?.downRate)})</dd>
@@ -233,14 +248,29 @@ export class GridVolunteer extends LitElement {
       <div class="card">
         <h2>Leaderboard</h2>
         <table id="leaderboard">
-          <tr><th>volunteer</th><th>verified shards</th><th>samples</th></tr>
-          ${this.leaders.map((l) => html`<tr><td>${l.name}</td><td>${l.shards}</td><td>${l.samples}</td></tr>`)}
+          <tr><th>volunteer</th><th>points</th><th>points a day</th><th>verified shards</th></tr>
+          ${this.leaders.map((l) => html`<tr><td>${l.name}</td><td>${l.points.toLocaleString()}</td><td>${l.pointsPerDay.toLocaleString()}</td><td>${l.shards}</td></tr>`)}
         </table>
       </div>
     `;
   }
 }
 customElements.define('grid-volunteer', GridVolunteer);
+
+const creditText = (c: Credit) =>
+  `${c.points.toLocaleString()} points (${c.pointsPerDay.toLocaleString()} a day this week), ${c.shards} shards, ${c.samples} samples`;
+
+/** The certificate's page: who, how much verified work, on which grid, when; plain HTML that prints on one page. */
+function certificateHtml(name: string, grid: string, c: Credit, at: Date) {
+  const escape = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+  return `<main id="certificate" style="font-family: serif; text-align: center; padding: 10vh 10vw; border: 6px double #333">
+    <h1>Certificate of computation</h1>
+    <p>This certifies that</p><h2>${escape(name)}</h2>
+    <p>lent their computer to machine learning on the volunteer grid at ${escape(grid)}, and that the grid verified</p>
+    <h2>${c.points.toLocaleString()} points</h2>
+    <p>(${c.points.toLocaleString()} GFLOP of training and inference that stood, in ${c.shards.toLocaleString()} shards of ${c.samples.toLocaleString()} samples)</p>
+    <p>${at.toDateString()}</p></main>`;
+}
 
 /** "42% (about 5 min to go)": the job's share done, and its end at the pace this volunteer has seen. */
 function progressText(p: JobProgress) {

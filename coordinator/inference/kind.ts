@@ -32,6 +32,8 @@ export function inferenceKind(ledger: TrustLedger): JobKind<InferenceState> {
     load: (job, spec, ctx) => loadInference(job, inferenceSpec(spec), ctx),
     finished: (run) => roundComplete(run.round),
     progress: (run) => inferenceProgress(run).shards,
+    /** A forward pass: about 2 FLOPs per weight, the model's size standing in for its parameter count (4 bytes each). */
+    flopsPerSample: (run) => (2 * run.data.plan.modelBytes) / 4,
     assignment: (run, shard, assignmentId) => inferAssignment(run.id, run.data.spec, run.data.plan, shard, assignmentId),
     /** The outputs up (the model is fetched once per worker, not per shard). */
     shardBytes: (run) => (run.round.shards[0]?.count ?? 0) * run.data.plan.kept * (run.data.spec.outputDtype === 'f16' ? 2 : 4),

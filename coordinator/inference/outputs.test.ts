@@ -11,7 +11,7 @@ const spec = (over: object) => {
   return s;
 };
 const plan = (over: Partial<InferencePlan>): InferencePlan => ({
-  ...{ post: { kind: 'raw' }, input: 'x', output: 'y', inputShape: [-1, 3], width: 2, kept: 2, samples: 5 },
+  ...{ post: { kind: 'raw' }, input: 'x', output: 'y', inputShape: [-1, 3], width: 2, kept: 2, samples: 5, modelBytes: 1000 },
   ...over,
 });
 const stored = (shard: number, values: number[], dtype: 'f32' | 'f16' = 'f32') => ({

@@ -21,6 +21,8 @@ export interface InferencePlan {
   samples: number;
   /** The data set's labels when it has classes: accuracy is reported as shards come in. */
   labels?: Uint32Array;
+  /** The model file's size in bytes: what a shard's work is counted by. */
+  modelBytes: number;
 }
 
 /** The most values one shard's output frame may carry (16 MB of f32). */
@@ -74,6 +76,7 @@ export async function planInference(
     kept,
     samples,
     labels: data.manifest.classes > 0 ? classLabels(data) : undefined,
+    modelBytes: row.bytes,
   };
 }
 

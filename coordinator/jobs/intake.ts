@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics';
 import type { Fence, ResultRow, Store } from '../store/index';
 import type { Dispatcher } from './dispatcher';
 import type { ResultMeta, Run } from './kind';
+import { pointsFor } from './points';
 import type { Quarantine } from './quarantine';
 import { encodingError } from './redundancy';
 import { roundComplete, type Shard } from './round';
@@ -58,6 +59,7 @@ export async function acceptResult(c: IntakeContext, hooks: IntakeHooks, workerI
     encoding: frame.dtype,
     accepted: accepted ? 1 : 0,
     reason,
+    points: accepted ? pointsFor(meta.samples, run.kind.flopsPerSample(run)) : 0,
   });
   let checked: ReturnType<Run['kind']['accept']>;
   try {

@@ -87,6 +87,8 @@ export interface JobKind<State = unknown> {
   load(job: Job, spec: JobSpec, ctx: KindContext): Promise<{ round: Round; version: number; data: State }>;
   /** Nothing is left to compute (a loaded job may already be there). */
   finished(run: Run<State>): boolean;
+  /** What computing one sample of a shard costs, in FLOPs: a result's points (points.ts). */
+  flopsPerSample(run: Run<State>): number;
   /** Units of the job's total done, when not its round index (an inference job's shards). */
   progress?(run: Run<State>): number;
   /** The message that leases `shard` to a worker (the core adds what the job is about). */

@@ -220,6 +220,8 @@ for (const dialect of DIALECTS)
         [liar.id, 0, 'MISMATCH'],
         [judge.id, 1, null],
       ]);
+      // Credit by cost: a standing result is worth its GFLOPs (6 per parameter per sample), a refused one nothing.
+      expect(rows.map((r) => r.points)).toEqual([(6 * N * 8) / 1e9, 0, (6 * N * 8) / 1e9]);
       expect((await store.worker(liar.id))?.reputation).toBeLessThan(0.6);
       expect((await store.worker(honest.id))?.reputation).toBeGreaterThan(0.9);
     });

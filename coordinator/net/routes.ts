@@ -2,6 +2,7 @@ import { GridError } from '../../protocol/errors';
 import { PROTOCOL_VERSION } from '../../protocol/messages';
 import { arr, bool, int, lit, obj, opt, str, withDefault } from '../../protocol/schema';
 import { SCOPES } from '../auth';
+import { RECENT_DAYS } from '../jobs/points';
 import { addressPrefix } from './address-prefix';
 import { type ApiOptions, camelKeys, guard, intParam, parseBody } from './api';
 import { registerDatasetRoutes } from './dataset-routes';
@@ -17,6 +18,16 @@ const tokenRequest = obj({
   scopes: arr(lit(...SCOPES), 3, 1),
   ratePerMin: withDefault(int(1, 1_000_000), 600),
   expiresInS: opt(int(1, 10 * 365 * 86_400)),
+});
+
+const recentSince = () => Date.now() - RECENT_DAYS * 86_400_000;
+
+/** A credit row as the API gives it: numbers (drivers sum to strings), points to 0.1, the recent week as points a day. */
+const creditOf = (r: { shards: unknown; samples: unknown; points: unknown; recent: unknown }) => ({
+  shards: Number(r.shards),
+  samples: Number(r.samples ?? 0),
+  points: Math.round(Number(r.points ?? 0) * 10) / 10,
+  pointsPerDay: Math.round((Number(r.recent ?? 0) / RECENT_DAYS) * 10) / 10,
 });
 
 /** The REST API: health, metrics, enrolment, tokens and workers here; jobs, data sets, models and each kind's routes in their files. */
@@ -111,14 +122,19 @@ export function registerApi(o: ApiOptions) {
     'get',
     '/api/me/credit',
     as('worker', async (_req, who) => {
-      const workers = (await store.credit({ tokenId: who.tokenId })).map((w) => ({ ...w, shards: Number(w.shards), samples: Number(w.samples ?? 0) }));
-      return { shards: workers.reduce((n, w) => n + w.shards, 0), samples: workers.reduce((n, w) => n + w.samples, 0), workers };
+      const workers = (await store.credit({ tokenId: who.tokenId }, recentSince())).map((w) => ({
+        id: 'id' in w ? w.id : undefined,
+        name: w.name,
+        ...creditOf(w),
+      }));
+      const total = (k: 'shards' | 'samples' | 'points' | 'pointsPerDay') => workers.reduce((n, w) => n + w[k], 0);
+      return { shards: total('shards'), samples: total('samples'), points: total('points'), pointsPerDay: total('pointsPerDay'), workers };
     }),
   );
   router.route(
     'get',
     '/api/leaderboard',
-    as('worker', async () => (await store.credit({ limit: 50 })).map((r) => ({ name: r.name, shards: Number(r.shards), samples: Number(r.samples ?? 0) }))),
+    as('worker', async () => (await store.credit({ limit: 50 }, recentSince())).map((r) => ({ name: r.name, ...creditOf(r) }))),
   );
 
   const api = { ...o, as };

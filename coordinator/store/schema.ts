@@ -48,6 +48,8 @@ export interface ResultTable {
   encoding: string;
   accepted: number;
   reason: string | null;
+  /** The work it stands for, one point per GFLOP (jobs/points.ts): what a volunteer's credit sums. */
+  points: number;
   created_at: number;
 }
 

@@ -118,7 +118,7 @@ for (const dialect of DIALECTS) {
         const assignment = await store.createAssignment({ jobId: job, round: 0, shard, workerId: worker, leaseMs: 1000 });
         const row = { assignment_id: assignment, job_id: job, round: 0, shard, worker_id: worker, samples: 2, loss: 0, norm: 0, bytes: 8 };
         await store.recordOutcome(
-          { ...row, encoding: 'f32', accepted: 1, reason: null },
+          { ...row, encoding: 'f32', accepted: 1, reason: null, points: 0 },
           (r) => r,
           fence,
           (tx) =>
@@ -167,6 +167,7 @@ for (const dialect of DIALECTS) {
         encoding: 'fp32',
         accepted: 1,
         reason: null,
+        points: 0.5,
       });
       expect((await store.results(1, 0))[0]).toMatchObject({ samples: 64, loss: 2.3, accepted: 1 });
       await store.audit('token:1', 'job.create', 'job:1', { x: 1 });

@@ -83,7 +83,8 @@ export class Store {
 
   /** Results that will not count after all (their worker was quarantined): kept on record, marked refused. */
   async discardResults(assignmentIds: number[], reason: string) {
-    if (assignmentIds.length) await this.db.updateTable('results').set({ accepted: 0, reason }).where('assignment_id', 'in', assignmentIds).execute();
+    if (assignmentIds.length)
+      await this.db.updateTable('results').set({ accepted: 0, reason, points: 0 }).where('assignment_id', 'in', assignmentIds).execute();
   }
 
   /** A closed round: progress, its metrics, its checkpoint when due and its workers' reputations, all at once. */

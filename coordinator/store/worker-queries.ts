@@ -72,14 +72,20 @@ export class WorkerQueries extends QueryGroup {
    * Verified credit, as BOINC grants it: the results that stand (accepted and never discarded since), per worker of
    * `tokenId`, or the top `limit` volunteer names over every token.
    */
-  credit(by: { tokenId: number } | { limit: number }) {
+  /** Verified credit: shards, samples and points that stand, and the points of results since `recentSince` (ms). */
+  credit(by: { tokenId: number } | { limit: number }, recentSince = 0) {
     const q = this.db
       .selectFrom('results as r')
       .innerJoin('workers as w', 'w.id', 'r.worker_id')
       .where('r.accepted', '=', 1)
-      .select((eb) => [eb.fn.countAll<number>().as('shards'), eb.fn.sum<number>('r.samples').as('samples')]);
+      .select((eb) => [
+        eb.fn.countAll<number>().as('shards'),
+        eb.fn.sum<number>('r.samples').as('samples'),
+        eb.fn.sum<number>('r.points').as('points'),
+        eb.fn.sum<number>(eb.case().when('r.created_at', '>=', recentSince).then(eb.ref('r.points')).else(0).end()).as('recent'),
+      ]);
     if ('tokenId' in by) return q.where('w.token_id', '=', by.tokenId).select(['w.id', 'w.name']).groupBy(['w.id', 'w.name']).execute();
-    return q.select('w.name').groupBy('w.name').orderBy('shards', 'desc').limit(by.limit).execute();
+    return q.select('w.name').groupBy('w.name').orderBy('points', 'desc').limit(by.limit).execute();
   }
 
   worker(id: string) {

@@ -1,4 +1,4 @@
-import { trainingSpec } from '../../protocol/job';
+import { stepsPerShard, trainingSpec } from '../../protocol/job';
 import { shardTraffic } from '../../protocol/traffic';
 import type { JobKind } from '../jobs/kind';
 import { TrustLedger } from '../jobs/trust-ledger';
@@ -35,6 +35,8 @@ export class TrainingKind implements JobKind<TrainingState> {
   };
   load: JobKind<TrainingState>['load'] = (job, spec, ctx) => loadTraining(job, spec, ctx);
   finished: JobKind<TrainingState>['finished'] = (run) => run.round.index >= run.totalRounds;
+  /** Forward and backward, about 6 FLOPs per parameter, for each step a shard takes on its samples. */
+  flopsPerSample: JobKind<TrainingState>['flopsPerSample'] = (run) => 6 * run.data.params.length * stepsPerShard(run.data.spec);
   assignment: JobKind<TrainingState>['assignment'] = trainingAssignment;
 
   /** Parameters down (a delta when the job sends deltas) and the result up. */
