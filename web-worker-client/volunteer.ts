@@ -262,11 +262,11 @@ const creditText = (c: Credit) =>
 
 /** The certificate's page: who, how much verified work, on which grid, when; plain HTML that prints on one page. */
 function certificateHtml(name: string, grid: string, c: Credit, at: Date) {
-  const escape = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+  const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
   return `<main id="certificate" style="font-family: serif; text-align: center; padding: 10vh 10vw; border: 6px double #333">
     <h1>Certificate of computation</h1>
-    <p>This certifies that</p><h2>${escape(name)}</h2>
-    <p>lent their computer to machine learning on the volunteer grid at ${escape(grid)}, and that the grid verified</p>
+    <p>This certifies that</p><h2>${escapeHtml(name)}</h2>
+    <p>lent their computer to machine learning on the volunteer grid at ${escapeHtml(grid)}, and that the grid verified</p>
     <h2>${c.points.toLocaleString()} points</h2>
     <p>(${c.points.toLocaleString()} GFLOP of training and inference that stood, in ${c.shards.toLocaleString()} shards of ${c.samples.toLocaleString()} samples)</p>
     <p>${at.toDateString()}</p></main>`;
