@@ -20,6 +20,8 @@ const KEPT_MODELS = 4;
 export class InferenceReferee {
   private pool?: ReturnType<typeof onnxThread>;
   private readonly models = new Map<string, Uint8Array>();
+  /** Results already drawn for (checked or not), per job: a reopened round's close does not draw for them again. */
+  private readonly drawnFor = new WeakMap<Run<InferenceState>, Set<number>>();
 
   constructor(private readonly ledger: TrustLedger) {}
 
@@ -32,7 +34,7 @@ export class InferenceReferee {
       ctx.store,
     );
     for (const { primary, results } of groups) {
-      const due = results.filter((r) => !ctx.trusted(r.workerId) && (primary.disputed || this.drawn(r, random)));
+      const due = results.filter((r) => !ctx.trusted(r.workerId) && (primary.disputed || this.drawn(run, r, random)));
       if (!due.length) continue;
       const raw = await this.recompute(run, primary, ctx);
       for (const r of due) {
@@ -45,9 +47,13 @@ export class InferenceReferee {
     return caught;
   }
 
-  /** Whether this result is among those checked: each once, at its worker's rate. */
-  private drawn(r: ShardResult, random: () => number) {
-    return !this.ledger.wasChecked(r.assignmentId) && random() < checkRate(this.ledger.standing(r.workerId));
+  /** Whether this result is among those checked: each drawn once, at its worker's rate. */
+  private drawn(run: Run<InferenceState>, r: ShardResult, random: () => number) {
+    const seen = this.drawnFor.get(run) ?? new Set<number>();
+    this.drawnFor.set(run, seen);
+    if (seen.has(r.assignmentId)) return false;
+    seen.add(r.assignmentId);
+    return random() < checkRate(this.ledger.standing(r.workerId));
   }
 
   /** The shard's raw outputs as an honest worker computes them. */
