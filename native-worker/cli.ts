@@ -20,6 +20,7 @@ const HELP = `grid-worker: a native GPU worker for the volunteer compute grid
   --concurrency N     shards held at once: one computes while the others' data and parameters arrive (default 2)
   --max-memory MB     refuse to start when the backend reports less buffer memory than this
   --name NAME         name shown to operators (default the host name)
+  --team TEAM         the team this worker's credit also counts for
   --cache-dir DIR     where verified data chunks are kept (default ~/.cache/grid-worker)
   --check             print adapter, limits and each engine's correctness and speed (fastest first); exit
                       non-zero if no engine computes what the CPU reference computes
@@ -43,6 +44,7 @@ function parsed() {
         concurrency: { type: 'string', default: '2' },
         'max-memory': { type: 'string' },
         name: { type: 'string', default: hostname() },
+        team: { type: 'string' },
         'cache-dir': { type: 'string', default: join(homedir(), '.cache', 'grid-worker') },
         check: { type: 'boolean', default: false },
         'check-seconds': { type: 'string', default: '5' },
@@ -155,6 +157,7 @@ async function main(): Promise<number> {
     capabilities: { ...capabilities, engines: rates, ...(maxBytesPerHour === undefined ? {} : { bytesPerHour: maxBytesPerHour }) },
     maxBytesPerHour,
     name: args.name,
+    team: args.team,
     concurrency,
     cache,
     connect: (url, protocols) => new WebSocket(url, protocols, { maxPayload: 256 << 20 }),

@@ -22,7 +22,7 @@ const capabilities = obj({
 
 /** Worker -> coordinator. */
 export const clientMessage = variant('type', {
-  hello: obj({ type: lit('hello'), protocol: int(0, 1000), name: opt(str(100)), workerId: opt(str(64)), capabilities }),
+  hello: obj({ type: lit('hello'), protocol: int(0, 1000), name: opt(str(100)), team: opt(str(100)), workerId: opt(str(64)), capabilities }),
   ready: obj({ type: lit('ready'), slots: int(0, 64) }),
   heartbeat: obj({ type: lit('heartbeat'), t: num() }),
   /** Announces the binary frame that follows: loss and metrics of a computed shard. */

@@ -181,8 +181,15 @@ describe('volunteer PWA in headless Chromium', () => {
     expect(points).toBeGreaterThan(0);
     const perDay = Math.round((points / 7) * 10) / 10; // all of it this week
     const expected = `${points.toLocaleString('en-US')} points (${perDay.toLocaleString('en-US')} a day this week), ${standing.length} shards, ${standing.reduce((n, r) => n + r.samples, 0)} samples`;
+    const team = await page.waitForSelector('pierce/#team');
+    await team?.type('Lab 7');
+    await team?.press('Tab'); // change: kept in the settings, told to the coordinator when the worker next says hello
     await page.reload(); // the page reads the credit when it starts (and every 10 s)
     await waitUntil('credit shown', async () => (await text('#credit')) === expected, 20_000, 200);
+    const teams = async () =>
+      page.$$eval('pierce/#teams tr', (rows) => rows.slice(1).map((r) => Array.from((r as unknown as Row).querySelectorAll('td'), (td) => td.textContent)));
+    await waitUntil('team credited', async () => (await teams()).length === 1, 30_000, 500);
+    expect(await teams()).toEqual([['Lab 7', '1', points.toLocaleString('en-US'), perDay.toLocaleString('en-US')]]);
     const board = await page.$$eval('pierce/#leaderboard tr', (rows) =>
       rows.slice(1).map((r) => Array.from((r as unknown as Row).querySelectorAll('td'), (td) => td.textContent)),
     );

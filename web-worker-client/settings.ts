@@ -22,8 +22,10 @@ export class GridSettings extends LitElement {
     const hour = (e: Event) => Number((e.target as HTMLInputElement).value);
     const checked = (e: Event) => (e.target as HTMLInputElement).checked;
     return html`
-      <label>Name or team on the leaderboard
+      <label>Name on the leaderboard
         <input id="name" type="text" maxlength="100" .value=${s.name} @change=${(e: Event) => this.set({ name: (e.target as HTMLInputElement).value.trim() })} /></label>
+      <label>Team
+        <input id="team" type="text" maxlength="100" .value=${s.team ?? ''} @change=${(e: Event) => this.set({ team: (e.target as HTMLInputElement).value.trim() })} /></label>
       <label>Compute at most <output id="share">${Math.round(s.share * 100)}%</output> of the time
         <input id="throttle" type="range" min="0.1" max="1" step="0.1" .value=${String(s.share)}
           @input=${(e: Event) => this.set({ share: Number((e.target as HTMLInputElement).value) })} /></label>

@@ -27,6 +27,7 @@ export class GridVolunteer extends LitElement {
     reason: { state: true },
     credit: { state: true },
     leaders: { state: true },
+    teams: { state: true },
     invite: { state: true },
     enrolling: { state: true },
   };
@@ -46,6 +47,7 @@ export class GridVolunteer extends LitElement {
   reason?: string;
   credit?: Credit;
   leaders: (Credit & { name: string })[] = [];
+  teams: (Credit & { name: string; members: number })[] = [];
   /** Enrolment is closed: the volunteer needs an invitation (a worker token an operator issued). */
   invite = false;
   /** What enrolment is doing while its proof of work runs. */
@@ -103,8 +105,8 @@ export class GridVolunteer extends LitElement {
       await saved.set('consent', true);
       await saved.set('contributing', true);
       this.consented = true;
-      const { capMb, name } = this.settings;
-      await this.worker.start(location.origin, await this.token(), capMb > 0 ? capMb * 1e6 : undefined, name || undefined);
+      const { capMb, name, team } = this.settings;
+      await this.worker.start(location.origin, await this.token(), capMb > 0 ? capMb * 1e6 : undefined, name || undefined, team || undefined);
       await this.applySettings();
       await this.refreshCredit();
     } catch (e) {
@@ -175,12 +177,14 @@ export class GridVolunteer extends LitElement {
     if (!token) return;
     const get = async <T>(path: string) => (await fetch(path, { headers: { authorization: `Bearer ${token}` } })).json() as Promise<T>;
     // Both at once: a credit shown before the leaderboard that counts it would contradict it for a moment.
-    const [credit, leaders] = await Promise.all([
+    const [credit, leaders, teams] = await Promise.all([
       get<Credit>('/api/me/credit').catch(() => this.credit),
       get<(Credit & { name: string })[]>('/api/leaderboard').catch(() => this.leaders),
+      get<(Credit & { name: string; members: number })[]>('/api/teams').catch(() => this.teams),
     ]);
     this.credit = credit;
     this.leaders = leaders;
+    this.teams = teams;
   }
 
   /** Keep the stats; every half second or more, the upload and download rates since the last sample. */
@@ -250,6 +254,11 @@ export class GridVolunteer extends LitElement {
         <table id="leaderboard">
           <tr><th>volunteer</th><th>points</th><th>points a day</th><th>verified shards</th></tr>
           ${this.leaders.map((l) => html`<tr><td>${l.name}</td><td>${l.points.toLocaleString()}</td><td>${l.pointsPerDay.toLocaleString()}</td><td>${l.shards}</td></tr>`)}
+        </table>
+        <h2>Teams</h2>
+        <table id="teams">
+          <tr><th>team</th><th>members</th><th>points</th><th>points a day</th></tr>
+          ${this.teams.map((t) => html`<tr><td>${t.name}</td><td>${t.members}</td><td>${t.points.toLocaleString()}</td><td>${t.pointsPerDay.toLocaleString()}</td></tr>`)}
         </table>
       </div>
     `;

@@ -11,9 +11,11 @@ export interface ComputeSettings {
   capMb: number;
   /** Shown on the leaderboard. */
   name: string;
+  /** The team its credit also counts for ('' for none). */
+  team: string;
 }
 
-export const DEFAULT_SETTINGS: ComputeSettings = { share: 1, pauseHidden: false, pauseOnBattery: false, pauseMetered: false, capMb: 0, name: '' };
+export const DEFAULT_SETTINGS: ComputeSettings = { share: 1, pauseHidden: false, pauseOnBattery: false, pauseMetered: false, capMb: 0, name: '', team: '' };
 
 /** What the page knows about its circumstances now. */
 export interface Circumstances {

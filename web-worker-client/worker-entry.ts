@@ -121,7 +121,7 @@ const api = {
     bytesBefore.sent = totals?.bytesSent ?? 0;
     return { ...stats };
   },
-  async start(coordinator: string, token: string, bytesPerHour?: number, name = 'volunteer') {
+  async start(coordinator: string, token: string, bytesPerHour?: number, name = 'volunteer', team?: string) {
     if (!backend) await api.probe();
     if (loop || stats.state === 'timing engines') return; // a second Start while the engines are timed starts nothing
     const engines = browserEngines(capabilities?.backend === 'webgpu' ? backend : undefined);
@@ -138,6 +138,7 @@ const api = {
       maxBytesPerHour: bytesPerHour,
       cache: idbCache,
       name,
+      team,
       workerId: await state.get<string>('workerId'),
       connect: (url, protocols) => new WebSocket(url, protocols),
       onEvent,

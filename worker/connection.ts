@@ -32,7 +32,7 @@ export class Connection {
   bytesReceived = 0;
 
   constructor(
-    private readonly o: Pick<WorkerOptions, 'token' | 'connect' | 'backoff' | 'name' | 'capabilities'>,
+    private readonly o: Pick<WorkerOptions, 'token' | 'connect' | 'backoff' | 'name' | 'team' | 'capabilities'>,
     private readonly coordinators: string[],
     private readonly clock: Clock,
     private readonly events: ConnectionEvents,
@@ -47,7 +47,14 @@ export class Connection {
     this.socket = ws;
     ws.binaryType = 'arraybuffer';
     ws.onopen = () => {
-      this.send({ type: 'hello', protocol: PROTOCOL_VERSION, name: this.o.name, workerId: this.hello(), capabilities: this.o.capabilities });
+      this.send({
+        type: 'hello',
+        protocol: PROTOCOL_VERSION,
+        name: this.o.name,
+        team: this.o.team || undefined,
+        workerId: this.hello(),
+        capabilities: this.o.capabilities,
+      });
     };
     ws.onmessage = (ev) => {
       if (ev.data instanceof ArrayBuffer) {

@@ -19,6 +19,8 @@ export interface WorkerOptions {
   connect: (url: string, protocols: string[]) => SocketLike;
   cache: ByteCache;
   name?: string;
+  /** The team its credit also counts for. */
+  team?: string;
   /** Reused across reconnects (and reloads, where the host persists it) so the coordinator knows this worker. */
   workerId?: string;
   concurrency?: number;

@@ -136,6 +136,18 @@ export function registerApi(o: ApiOptions) {
     '/api/leaderboard',
     as('worker', async () => (await store.credit({ limit: 50 }, recentSince())).map((r) => ({ name: r.name, ...creditOf(r) }))),
   );
+  // Teams: the members' verified credit summed, a team's members counted by worker identity.
+  router.route(
+    'get',
+    '/api/teams',
+    as('worker', async () =>
+      (await store.credit({ limit: 50, byTeam: true }, recentSince())).map((r) => ({
+        name: r.name,
+        members: Number('members' in r ? r.members : 0),
+        ...creditOf(r),
+      })),
+    ),
+  );
 
   const api = { ...o, as };
   for (const register of [registerJobRoutes, registerDatasetRoutes, registerModelRoutes, ...(o.kindRoutes ?? [])]) register(api);

@@ -44,7 +44,7 @@ export async function joinWorker(c: Joining, msg: Hello, o: { port: WorkerPort; 
     link = make(randomUUID());
     o.port.join(link);
   }
-  const row = { tokenId: c.tokenId, name: link.name, kind: link.kind, capabilities: msg.capabilities };
+  const row = { tokenId: c.tokenId, name: link.name, team: msg.team?.trim() || undefined, kind: link.kind, capabilities: msg.capabilities };
   try {
     let outcome = await o.store.registerWorker({ id: link.id, ...row }, c.volunteer);
     if (outcome === 'taken') {

@@ -57,6 +57,8 @@ export interface WorkerTable {
   id: string;
   token_id: number | null;
   name: string;
+  /** The team it computes for, if any: credit is summed by team too. */
+  team: string | null;
   kind: string;
   capabilities: string;
   state: 'online' | 'offline' | 'quarantined';

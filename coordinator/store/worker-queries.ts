@@ -12,12 +12,12 @@ export class WorkerQueries extends QueryGroup {
    * with `byToken`, when any worker of this token is (a volunteer token cannot shed a quarantine by a new id).
    */
   registerWorker(
-    w: { id: string; tokenId: number | null; name: string; kind: string; capabilities: unknown },
+    w: { id: string; tokenId: number | null; name: string; team?: string; kind: string; capabilities: unknown },
     byToken = false,
   ): Promise<'ok' | 'taken' | 'quarantined'> {
     return this.inTransaction(async (db) => {
       const now = this.now();
-      const row = { name: w.name, kind: w.kind, capabilities: JSON.stringify(w.capabilities), state: 'online' as const, last_seen: now };
+      const row = { name: w.name, team: w.team || null, kind: w.kind, capabilities: JSON.stringify(w.capabilities), state: 'online' as const, last_seen: now };
       const existing = await db.selectFrom('workers').select(['id', 'token_id', 'state']).where('id', '=', w.id).executeTakeFirst();
       if (existing && existing.token_id !== w.tokenId) return 'taken';
       if (existing?.state === 'quarantined') return 'quarantined';
@@ -73,7 +73,7 @@ export class WorkerQueries extends QueryGroup {
    * `tokenId`, or the top `limit` volunteer names over every token.
    */
   /** Verified credit: shards, samples and points that stand, and the points of results since `recentSince` (ms). */
-  credit(by: { tokenId: number } | { limit: number }, recentSince = 0) {
+  credit(by: { tokenId: number } | { limit: number; byTeam?: boolean }, recentSince = 0) {
     const q = this.db
       .selectFrom('results as r')
       .innerJoin('workers as w', 'w.id', 'r.worker_id')
@@ -85,6 +85,14 @@ export class WorkerQueries extends QueryGroup {
         eb.fn.sum<number>(eb.case().when('r.created_at', '>=', recentSince).then(eb.ref('r.points')).else(0).end()).as('recent'),
       ]);
     if ('tokenId' in by) return q.where('w.token_id', '=', by.tokenId).select(['w.id', 'w.name']).groupBy(['w.id', 'w.name']).execute();
+    if (by.byTeam)
+      return q
+        .where('w.team', 'is not', null)
+        .select((eb) => [eb.ref('w.team').as('name'), eb.fn.count<number>('w.id').distinct().as('members')])
+        .groupBy('w.team')
+        .orderBy('points', 'desc')
+        .limit(by.limit)
+        .execute();
     return q.select('w.name').groupBy('w.name').orderBy('points', 'desc').limit(by.limit).execute();
   }
 

@@ -7,6 +7,7 @@ import * as inference from './20261124T000000_inference';
 import * as transfer from './20261124T010000_transfer';
 import * as standing from './20261204T150000_standing';
 import * as points from './20261204T220000_points';
+import * as teams from './20261204T223000_teams';
 
 /** Every migration, keyed by its timestamped name; Kysely runs them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '20261124T010000_transfer': transfer,
   '20261204T150000_standing': standing,
   '20261204T220000_points': points,
+  '20261204T223000_teams': teams,
 };
