@@ -38,8 +38,11 @@ describe('researcher console in headless Chromium', () => {
   });
 
   const text = async (sel: string) => (await page.$eval(`pierce/${sel}`, (e) => e.textContent ?? '')).trim();
+  // Polled: puppeteer's waitForSelector re-checks a pierce/ selector on mutations of the light DOM only, so an element a
+  // shadow root renders later (a view filled by its fetch) can be missed until the timeout.
+  const find = (sel: string, timeoutMs = 30_000) => waitUntil(sel, async () => (await page.$(`pierce/${sel}`)) ?? undefined, timeoutMs, 100);
   const fill = async (sel: string, value: string) => {
-    const input = await page.waitForSelector(`pierce/${sel}`);
+    const input = await find(sel);
     await input?.click({ count: 3 });
     await input?.type(value);
   };
@@ -249,7 +252,7 @@ describe('researcher console in headless Chromium', () => {
 
   it('lets an operator issue and revoke a token, and shows the audit log', async () => {
     const nav = async (view: string) => {
-      await (await page.waitForSelector(`pierce/#nav-${view}`))?.click();
+      await (await find(`#nav-${view}`))?.click();
       await page.waitForFunction(`location.pathname === '/console/${view}'`);
     };
     const rowsOf = async (table: string) => page.$$eval(`pierce/#${table} tr`, (r) => r.slice(1).map((x) => x.textContent ?? '')).catch(() => []);
@@ -285,7 +288,7 @@ describe('researcher console in headless Chromium', () => {
 
   it('closes enrolment from the operator view; a volunteer then joins with an invitation token', async () => {
     await page.goto(`http://127.0.0.1:${coord.port}/console/tokens`);
-    const box = await page.waitForSelector('pierce/#enrolment');
+    const box = await find('#enrolment');
     await waitUntil('enrolment shown open', async () => box?.evaluate((e) => (e as unknown as { checked: boolean }).checked), 10_000, 200);
     await box?.click(); // open -> closed
     const enrol = async () =>

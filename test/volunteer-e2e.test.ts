@@ -196,7 +196,8 @@ describe('volunteer PWA in headless Chromium', () => {
     expect(board.map((row) => [row[1], row[3]])).toEqual([[points.toLocaleString('en-US'), String(standing.length)]]);
     // A certificate of it, in a window of its own, ready to print.
     const opened = new Promise<Page>((resolve) => page.once('popup', (p) => resolve(p as Page)));
-    await (await page.waitForSelector('pierce/#certificate'))?.click();
+    // Polled: waitForSelector re-checks pierce/ selectors on light-DOM mutations only, and the button is the shadow DOM's.
+    await (await waitUntil('certificate button', async () => (await page.$('pierce/#certificate')) ?? undefined, 20_000, 100)).click();
     const certificate = await opened;
     const said = await certificate.$eval('#certificate', (e) => e.textContent?.replace(/\s+/g, ' ') ?? '');
     expect(said).toContain(`${points.toLocaleString('en-US')} points`);

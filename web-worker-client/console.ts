@@ -65,8 +65,8 @@ export class GridConsole extends LitElement {
     this.comparing = comparedIn(location);
     addEventListener('popstate', this.followAddress);
     this.poll = setInterval(() => void this.refresh(), 2000);
-    void this.refresh();
-    void this.updateComplete.then(() => this.refreshForm());
+    // After the first render: the view's own element (operator, catalogue, form) is there to be filled at once.
+    void this.updateComplete.then(() => Promise.all([this.refresh(), this.refreshForm()]));
   }
   override disconnectedCallback() {
     super.disconnectedCallback();
