@@ -126,7 +126,17 @@ export class HttpRouter {
     res.onAborted(() => {
       aborted = true;
     });
-    const throttle = { pause: () => aborted || res.pause(), resume: () => aborted || res.resume() };
+    let paused = false;
+    const throttle = {
+      pause: () => {
+        paused = true;
+        if (!aborted) res.pause();
+      },
+      resume: () => {
+        paused = false;
+        if (!aborted) res.resume();
+      },
+    };
     const started = performance.now();
     let origin = '';
     const finish = (reply: Reply) => {
@@ -137,6 +147,7 @@ export class HttpRouter {
       const ms = performance.now() - started;
       this.metrics.httpSeconds.observe({ route: routeName }, ms / 1000);
       this.log.debug('request', { method: request?.method, route: routeName, status, ms: Math.round(ms * 10) / 10, ip: request?.ip });
+      if (paused) throttle.resume(); // a handler that answered without reading the whole body: the connection reads on
       if (!aborted) send(res, status, reply, () => aborted, head);
     };
     const refuse = (e: unknown) => {
