@@ -10,6 +10,7 @@ export default defineConfig({
   test: {
     exclude: ['node_modules/**', 'dist/**', '.tsbuild/**'],
     testTimeout: 60_000,
+    setupFiles: ['test/clean-temp.ts'],
     hookTimeout: 120_000,
     pool: 'forks',
     // Two cores here: GPU and e2e files would starve each other if run all at once.

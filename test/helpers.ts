@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import WebSocket from 'ws';
@@ -14,7 +13,9 @@ import { WorkerLoop, type WorkerOptions } from '../worker/loop';
 const ROOT = resolve(import.meta.dirname, '..');
 const TSX = ['--import', 'tsx'];
 
-export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
+import { tempDir } from './temp-dirs';
+
+export { removeTempDirs, tempDir } from './temp-dirs';
 
 export interface Proc {
   child: ChildProcess;
