@@ -184,11 +184,23 @@ describe('volunteer PWA in headless Chromium', () => {
     const team = await page.waitForSelector('pierce/#team');
     await team?.type('Lab 7');
     await team?.press('Tab'); // change: kept in the settings, told to the coordinator when the worker next says hello
+    // The settings reach IndexedDB asynchronously: reloading before they land would lose the team.
+    const savedTeam = () =>
+      page.evaluate(`new Promise((done) => {
+        const open = indexedDB.open('grid-volunteer');
+        open.onerror = () => done('');
+        open.onsuccess = () => {
+          const get = open.result.transaction('state').objectStore('state').get('settings');
+          get.onsuccess = () => done(get.result?.team ?? '');
+          get.onerror = () => done('');
+        };
+      })`) as Promise<string>;
+    await waitUntil('team saved', async () => (await savedTeam()) === 'Lab 7', 10_000, 100);
     await page.reload(); // the page reads the credit when it starts (and every 10 s)
     await waitUntil('credit shown', async () => (await text('#credit')) === expected, 20_000, 200);
     const teams = async () =>
       page.$$eval('pierce/#teams tr', (rows) => rows.slice(1).map((r) => Array.from((r as unknown as Row).querySelectorAll('td'), (td) => td.textContent)));
-    await waitUntil('team credited', async () => (await teams()).length === 1, 30_000, 500);
+    await waitUntil('team credited', async () => (await teams()).length === 1, 45_000, 500);
     expect(await teams()).toEqual([['Lab 7', '1', points.toLocaleString('en-US'), perDay.toLocaleString('en-US')]]);
     const board = await page.$$eval('pierce/#leaderboard tr', (rows) =>
       rows.slice(1).map((r) => Array.from((r as unknown as Row).querySelectorAll('td'), (td) => td.textContent)),
