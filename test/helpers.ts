@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
+import type { Page } from 'puppeteer-core';
 import WebSocket from 'ws';
 import type { CoordinatorConfig } from '../coordinator/config';
 import { startCoordinator } from '../coordinator/server';
@@ -148,4 +149,19 @@ export async function trainOnOrtNode(url: string, token: string, id: number, ove
   } finally {
     await loop.stop('release');
   }
+}
+
+/** A native worker on onnxruntime-node, twice as slow as it computes: beside a browser volunteer, both get shards. */
+export const slowOrtNodeWorker = (url: string, token: string) =>
+  new WorkerLoop({
+    ...{ coordinator: url, token, cache: memoryCache(), connect: (u, p) => new WebSocket(u, p), name: 'native', slowdown: 2 },
+    engines: [onnxEngine(ortNode, 'cpu', 'ort-node', 'onnxruntime-node cpu')],
+    capabilities: { kind: 'native', backend: 'cpu', cores: 2, memoryMB: 1000 },
+  });
+
+/** Open the volunteer page, consent, and wait until the coordinator lists the browser (it times its engines first). */
+export async function volunteerJoins(page: Page, url: string, token: string) {
+  await page.goto(url);
+  await (await page.waitForSelector('pierce/#contribute', { timeout: 60_000 }))?.click();
+  await waitUntil('volunteer joined', async () => (await api<{ kind: string }[]>(url, token, '/api/workers')).some((w) => w.kind === 'browser'), 120_000, 500);
 }

@@ -1,14 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { onnxEngine } from '../kernels/onnx/engine';
-import { memoryCache } from '../worker/host';
-import { WorkerLoop } from '../worker/loop';
 import { launchChromium } from './browser';
-import { api, mlpJob, startTestCoordinator, tempDir, waitUntil } from './helpers';
+import { api, mlpJob, slowOrtNodeWorker, startTestCoordinator, tempDir, volunteerJoins, waitUntil } from './helpers';
 
 const DIST = resolve(import.meta.dirname, '..', 'dist');
 const TOKEN = 'gt_lm_volunteer_operator';
@@ -54,11 +49,7 @@ describe('a character-level GPT trained by a browser volunteer and a native work
       }),
       ...over,
     });
-    const native = new WorkerLoop({
-      ...{ coordinator: url, token: TOKEN, cache: memoryCache(), connect: (u, p) => new WebSocket(u, p), name: 'native', slowdown: 2 },
-      engines: [onnxEngine(ort, 'cpu', 'ort-node', 'onnxruntime-node cpu')],
-      capabilities: { kind: 'native', backend: 'cpu', cores: 2, memoryMB: 1000 },
-    });
+    const native = slowOrtNodeWorker(url, TOKEN);
     native.start();
     await waitUntil('job done', async () => (await api<{ state: string }>(url, TOKEN, `/api/jobs/${id}`)).state === 'done', 400_000, 500);
     await native.stop('release');
@@ -87,14 +78,7 @@ describe('a character-level GPT trained by a browser volunteer and a native work
     for (const c of validation) counts.set(c, (counts.get(c) ?? 0) + 1);
     unigram = -[...counts.values()].reduce((h, n) => h + (n / validation.length) * Math.log(n / validation.length), 0);
     vocab = new Set(text).size;
-    await page.goto(url);
-    await (await page.waitForSelector('pierce/#contribute', { timeout: 60_000 }))?.click();
-    await waitUntil(
-      'volunteer joined',
-      async () => (await api<{ kind: string }[]>(url, TOKEN, '/api/workers')).some((w) => w.kind === 'browser'),
-      120_000,
-      500,
-    );
+    await volunteerJoins(page, url, TOKEN);
     const r = await train('gpt-sync', { rounds: 150, evalEvery: 150 });
     syncBytesUp = r.bytesUp;
     expect(r.browser).toBeGreaterThan(0);

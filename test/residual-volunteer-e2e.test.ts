@@ -1,14 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { onnxEngine } from '../kernels/onnx/engine';
-import { memoryCache } from '../worker/host';
-import { WorkerLoop } from '../worker/loop';
 import { launchChromium } from './browser';
-import { api, mlpJob, startTestCoordinator, tempDir, waitUntil } from './helpers';
+import { api, mlpJob, slowOrtNodeWorker, startTestCoordinator, tempDir, volunteerJoins, waitUntil } from './helpers';
 
 const DIST = resolve(import.meta.dirname, '..', 'dist');
 const TOKEN = 'gt_residual_volunteer_operator';
@@ -50,20 +45,8 @@ describe('the resnet preset trained by a browser volunteer and a native worker t
       evalSamples: 1000,
     });
     const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', spec);
-    const native = new WorkerLoop({
-      ...{ coordinator: url, token: TOKEN, cache: memoryCache(), connect: (u, p) => new WebSocket(u, p), name: 'native', slowdown: 2 },
-      engines: [onnxEngine(ort, 'cpu', 'ort-node', 'onnxruntime-node cpu')],
-      capabilities: { kind: 'native', backend: 'cpu', cores: 2, memoryMB: 1000 },
-    });
-    await page.goto(url);
-    await (await page.waitForSelector('pierce/#contribute', { timeout: 60_000 }))?.click();
-    // The volunteer times its engines before it says hello: the native worker starts once it has joined.
-    await waitUntil(
-      'volunteer joined',
-      async () => (await api<{ kind: string }[]>(url, TOKEN, '/api/workers')).some((w) => w.kind === 'browser'),
-      120_000,
-      500,
-    );
+    const native = slowOrtNodeWorker(url, TOKEN);
+    await volunteerJoins(page, url, TOKEN); // it times its engines before it says hello: the native worker starts after
     native.start();
     await waitUntil('job done', async () => (await api<{ state: string }>(url, TOKEN, `/api/jobs/${id}`)).state === 'done', 400_000, 500);
     await native.stop('release');
