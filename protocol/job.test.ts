@@ -37,16 +37,16 @@ describe('job spec', () => {
   it('refuses bad specs with BAD_JOB_SPEC naming the path', () => {
     expect(parseTrainingSpec({ ...base, mode: 'local' })).toMatchObject({ local: { steps: 16, lr: 0.001, outerLr: 0.7, outerMomentum: 0.9 } });
     expect(refusal({ ...base, mode: 'local', local: { steps: 0 } })).toBe('BAD_JOB_SPEC: local.steps: expected integer in [1, 1000]');
-    expect(refusal({ ...base, local: { steps: 4, lr: 0.1 } })).toBe('BAD_JOB_SPEC: local: expected no such field');
+    expect(refusal({ ...base, local: { steps: 4, lr: 0.1 } })).toBe('BAD_JOB_SPEC: local: no such field');
     expect(refusal({ ...base, mode: 'async' })).toBe('BAD_JOB_SPEC: mode: expected one of sync|local|inference');
     expect(refusal({ ...base, optimizer: { kind: 'lion', lr: 1 } })).toBe('BAD_JOB_SPEC: optimizer.kind: expected one of sgd|adam|adamw');
-    expect(refusal({ ...base, model: { kind: 'mlp', layers: [784, 10], extra: 1 } })).toBe('BAD_JOB_SPEC: model.extra: expected no such field');
+    expect(refusal({ ...base, model: { kind: 'mlp', layers: [784, 10], extra: 1 } })).toBe('BAD_JOB_SPEC: model.extra: no such field');
     expect(refusal({ ...base, shardSize: 512 })).toMatch(/shardSize must not exceed globalBatch/);
     expect(refusal({ ...base, epochs: undefined })).toMatch(/rounds or epochs/);
     expect(refusal({ ...base, optimizer: { kind: 'sgd', lr: Number.NaN } })).toMatch(/optimizer.lr/);
     expect(refusal('not an object')).toMatch(/^BAD_JOB_SPEC/);
     // Local steps keep one batch size per step: sizing shards by rate is a synchronous job's option.
-    expect(refusal({ ...base, mode: 'local', shardSizing: 'by-rate' })).toBe('BAD_JOB_SPEC: shardSizing: expected no such field');
+    expect(refusal({ ...base, mode: 'local', shardSizing: 'by-rate' })).toBe('BAD_JOB_SPEC: shardSizing: no such field');
     expect(refusal({ ...base, shardSizing: 'fastest' })).toBe('BAD_JOB_SPEC: shardSizing: expected one of fixed|by-rate');
   });
 });

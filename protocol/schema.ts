@@ -58,13 +58,30 @@ type ObjOf<S extends Shape> = { [K in keyof S as undefined extends Infer<S[K]> ?
 const requiredKeys = (shape: Shape) => Object.keys(shape).filter((k) => !shape[k].json['x-optional'] && !('default' in shape[k].json));
 const clean = (json: JsonSchema) => Object.fromEntries(Object.entries(json).filter(([k]) => k !== 'x-optional'));
 
+/** A typo's likely field: the same name in another case, or one at most two edits away. */
+function suggestion(key: string, keys: string[]): string {
+  const near = keys.find((k) => k.toLowerCase() === key.toLowerCase()) ?? keys.find((k) => editDistance(k, key) <= 2);
+  return near ? ` (did you mean ${near}?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+
 /** An object with exactly these keys: unknown keys are refused so typos in specs do not pass silently. */
 export const obj = <S extends Shape>(shape: S): Schema<ObjOf<S>> =>
   described(
     (v, p) => {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(p, 'object');
       const out: Record<string, unknown> = {};
-      for (const key of Object.keys(v)) if (!Object.hasOwn(shape, key)) fail(child(p, key), 'no such field');
+      for (const key of Object.keys(v))
+        if (!Object.hasOwn(shape, key)) throw new SchemaError(`${child(p, key)}: no such field${suggestion(key, Object.keys(shape))}`);
       for (const [key, s] of Object.entries(shape)) {
         const val = s((v as Record<string, unknown>)[key], child(p, key));
         if (val !== undefined) out[key] = val;

@@ -46,6 +46,7 @@ describe('researcher console in headless Chromium', () => {
     await input?.click({ count: 3 });
     await input?.type(value);
   };
+  const jsonBox = () => page.$eval('pierce/#json', (e) => (e as unknown as { value: string }).value);
   const shoot = async (name: string) => {
     mkdirSync(SHOTS, { recursive: true });
     for (const [size, width, height] of [
@@ -91,8 +92,26 @@ describe('researcher console in headless Chromium', () => {
     await fill('#f-globalBatch', '256');
     await fill('#f-epochs', '0.2');
     expect(await text('#e-globalBatch')).toBe('');
-    expect(JSON.parse(await text('#raw'))).toMatchObject({ name: 'console-mlp', globalBatch: 256, model: { layers: [784, 64, 10] } });
+    expect(JSON.parse(await jsonBox())).toMatchObject({ name: 'console-mlp', globalBatch: 256, model: { layers: [784, 64, 10] } });
     expect(await text('#f-traffic')).toMatch(/a volunteer computing 1,000 samples\/s moves [\d.]+ MB an hour/); // volunteer mode by default
+    // Presets by who will compute it: trusted native workers get synchronous fp32 (and the form warns what it costs a home uplink).
+    const choose = (sel: string, v: string) =>
+      page.$eval(
+        `pierce/${sel}`,
+        (e, to) => {
+          (e as unknown as { value: string }).value = to;
+          e.dispatchEvent(new Event('change'));
+        },
+        v,
+      );
+    const value = (sel: string) => page.$eval(`pierce/${sel}`, (e) => (e as unknown as { value: string }).value);
+    expect(await value('#f-preset')).toBe('home volunteers');
+    await choose('#f-preset', 'trusted native workers');
+    await waitUntil('the preset applied', async () => (await value('#f-mode')) === 'sync' && (await value('#f-encoding')) === 'fp32', 5000, 100);
+    expect([await value('#f-shardSizing'), await value('#f-workers')]).toEqual(['by-rate', 'native']);
+    expect(await text('#f-traffic-warning')).toMatch(/More than a home connection should give/);
+    await choose('#f-preset', 'home volunteers');
+    await waitUntil('back to the volunteer preset', async () => (await value('#f-mode')) === 'local' && (await value('#f-workers')) === 'any', 5000, 100);
     await shoot('job-form');
     await (await page.waitForSelector('pierce/#submit'))?.click();
     await waitUntil('job page', async () => (await text('#job-state').catch(() => '')).startsWith('running'), 20_000, 200);
@@ -106,6 +125,39 @@ describe('researcher console in headless Chromium', () => {
     await waitUntil('the run log', async () => (await text('#run-log')).includes('test_accuracy'), 10_000, 100);
     expect(await text('#run-log')).toMatch(/done at round \d+[\s\S]*submitted/);
     expect(await page.$eval('pierce/#throughput-chart', (c) => c.shadowRoot?.textContent ?? '')).toContain('samples/s');
+    // Bytes over time: the job's totals at each round's close, charted; each worker's share of the samples that stand.
+    const base = `http://127.0.0.1:${coord.port}`;
+    const jobId = Number(new URL(page.url()).pathname.split('/').pop());
+    const moved = (await api<{ name: string; value: number }[]>(base, TOKEN, `/api/jobs/${jobId}/metrics`))
+      .filter((m) => m.name === 'bytes_up')
+      .map((m) => m.value);
+    const total = await api<{ bytesUp: number }>(base, TOKEN, `/api/jobs/${jobId}`);
+    expect(moved.length).toBeGreaterThanOrEqual(2);
+    expect(
+      moved.every((b, i) => b > (moved[i - 1] ?? 0) && b <= total.bytesUp),
+      `${moved} of ${total.bytesUp}`,
+    ).toBe(true);
+    expect(await page.$eval('pierce/#bytes-chart', (c) => c.shadowRoot?.textContent ?? '')).toContain('bytes_down');
+    await waitUntil('the contribution', async () => (await text('#contribution')).includes('console-worker'), 10_000, 100);
+    expect(await text('#contribution')).toMatch(/100\.0% \([\d,]+ samples\)/); // one worker: all of it
+    // Zoom: a drag across the loss chart narrows its x range; a double click shows it all again.
+    const range = () => page.$eval('pierce/#loss-chart', (c) => (c as unknown as { xRange: [number, number] }).xRange);
+    const full = await range();
+    const chart = await find('#loss-chart');
+    const box = await (await chart?.$('pierce/.u-over'))?.boundingBox();
+    if (!box) throw new Error('no plot area on the loss chart');
+    const y = box.y + box.height / 2;
+    await page.mouse.move(box.x + box.width * 0.3, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.7, y, { steps: 5 });
+    await page.mouse.up();
+    const zoomed = await range();
+    expect(zoomed[0]).toBeGreaterThan(full[0]);
+    expect(zoomed[1]).toBeLessThan(full[1]);
+    await new Promise((r) => setTimeout(r, 2500)); // a polling period: fresh data leaves the zoom alone
+    expect(await range()).toEqual(zoomed);
+    await page.mouse.click(box.x + box.width / 2, y, { count: 2 });
+    await waitUntil('zoomed out', async () => (await range())[0] === full[0], 5000, 100);
     expect(await accessibilityProblems(page)).toEqual([]); // signed in: form, job page, operator view
     await shoot('job-page');
     const downloads = tempDir('grid-console-downloads-');
@@ -147,32 +199,45 @@ describe('researcher console in headless Chromium', () => {
     await waitUntil('the run again', async () => (await text('#job-state').catch(() => '')).startsWith('done'), 10_000, 100);
   }, 60_000);
 
-  it('submits a pasted JSON spec as it is, and says why one is refused', async () => {
+  it('fills the form from a pasted spec, keeps what no field shows, follows a field back into the JSON, and says why one is refused', async () => {
     await page.$eval('pierce/grid-job-form', (f) => {
       for (const d of (f as unknown as { shadowRoot: { querySelectorAll(s: string): Iterable<{ open: boolean }> } }).shadowRoot.querySelectorAll('details'))
         d.open = true;
     });
-    const paste = async (value: string) => {
-      await page.$eval(
-        'pierce/#paste',
+    const paste = (value: string) =>
+      page.$eval(
+        'pierce/#json',
         (e, v) => {
           (e as unknown as { value: string; dispatchEvent(e: Event): void }).value = v;
           e.dispatchEvent(new Event('input'));
         },
         value,
       );
-      await (await page.waitForSelector('pierce/#submit-json'))?.click();
-    };
+    const value = (sel: string) => page.$eval(`pierce/${sel}`, (e) => (e as unknown as { value: string }).value);
     await paste('{ not json');
-    await page.waitForFunction(
-      `(document.querySelector('grid-console')?.shadowRoot?.querySelector('grid-job-form')?.shadowRoot?.querySelector('#e-paste')?.textContent ?? '').length > 0`,
-    );
-    await paste(JSON.stringify(mlpJob({ name: 'pasted-spec', rounds: 2, globalBatch: 64, shardSize: 64 })));
-    await waitUntil(
+    await waitUntil('the JSON error', async () => (await text('#e-json')).length > 0, 10_000, 100);
+    await paste(JSON.stringify({ ...mlpJob({ name: 'pasted-spec', rounds: 2, globalBatch: 64, shardSize: 64 }), shardsize: 64 }));
+    await waitUntil('the typo named', async () => (await text('#e-json')).includes('did you mean shardSize?'), 10_000, 100);
+    await paste(JSON.stringify(mlpJob({ name: 'pasted-spec', rounds: 2, globalBatch: 64, shardSize: 64, checkpointEvery: 7 })));
+    await waitUntil('the fields filled', async () => (await value('#f-name')) === 'pasted-spec', 10_000, 100);
+    expect([await value('#f-globalBatch'), await value('#f-layers'), await value('#f-optimizer'), await value('#f-mode')]).toEqual([
+      '64',
+      '784,64,10',
+      'sgd',
+      'sync',
+    ]);
+    expect(await text('#e-json')).toBe('');
+    await fill('#f-lr', '0.05'); // a field changed after the paste: the JSON follows, the rest of the pasted spec stays
+    await waitUntil('the JSON follows', async () => JSON.parse(await jsonBox()).optimizer.lr === 0.05, 10_000, 100);
+    await (await page.waitForSelector('pierce/#submit'))?.click();
+    const base = `http://127.0.0.1:${coord.port}`;
+    const job = await waitUntil(
       'pasted job listed',
-      async () => (await api<{ name: string }[]>(`http://127.0.0.1:${coord.port}`, TOKEN, '/api/jobs')).some((j) => j.name === 'pasted-spec'),
+      async () => (await api<{ id: number; name: string }[]>(base, TOKEN, '/api/jobs')).find((j) => j.name === 'pasted-spec'),
       10_000,
     );
+    const { spec } = await api<{ spec: Record<string, unknown> }>(base, TOKEN, `/api/jobs/${job.id}`);
+    expect(spec).toMatchObject({ rounds: 2, checkpointEvery: 7, leaseMs: 10_000, optimizer: { kind: 'sgd', lr: 0.05, momentum: 0.9 } });
   });
 
   it('compares two runs at an address of their own: a line per run, the settings that differ marked', async () => {
@@ -235,7 +300,7 @@ describe('researcher console in headless Chromium', () => {
     const sha = (await text('#message')).split(': ')[1];
     const value = (sel: string) => page.$eval(`pierce/${sel}`, (e) => (e as unknown as { value: string }).value);
     await waitUntil('inference form on the model', async () => (await value('#f-kind')) === 'inference' && (await value('#f-model')) === sha, 10_000, 200);
-    expect(JSON.parse(await text('#raw'))).toMatchObject({ mode: 'inference', model: { sha256: sha } });
+    expect(JSON.parse(await jsonBox())).toMatchObject({ mode: 'inference', model: { sha256: sha } });
   });
 
   it('checks a layer list as it is typed, naming the layer that does not fit', async () => {
@@ -243,7 +308,7 @@ describe('researcher console in headless Chromium', () => {
       (e as unknown as { value: string }).value = 'layers';
       e.dispatchEvent(new Event('change'));
     });
-    expect(JSON.parse(await text('#raw'))).toMatchObject({ model: { kind: 'layers', input: [1, 28, 28] } });
+    expect(JSON.parse(await jsonBox())).toMatchObject({ model: { kind: 'layers', input: [1, 28, 28] } });
     await fill('#f-layerList', '[{"type": "layerNorm"}, {"type": "dense", "units": 10}]');
     await waitUntil('error at the layer list', async () => (await text('#e-layerList')).includes('layerNorm takes a vector'), 5000, 100);
     await fill('#f-layerList', '[{"type": "dense", "units": 10}]');

@@ -12,7 +12,8 @@ export interface Series {
 
 /**
  * A live line chart on uPlot: axes, a legend that shows the values under the cursor, x as round or time. Series
- * sampled at different x (training every round, evaluation now and then) share one x axis, gaps spanned.
+ * sampled at different x (training every round, evaluation now and then) share one x axis, gaps spanned. Dragging
+ * across it zooms in on x (uPlot's own), new points then leave the zoom alone; a double click shows everything again.
  */
 export class GridChart extends LitElement {
   static override properties = { series: { attribute: false }, label: {}, xLabel: {}, logY: { attribute: false } };
@@ -32,6 +33,8 @@ export class GridChart extends LitElement {
   logY = false;
   private plot?: uPlot;
   private shape = '';
+  /** The x extent of the data last drawn: a scale narrower than it is the reader's zoom. */
+  private extent: [number, number] = [0, 0];
   /** The chart follows its box's width (a phone turned, a window resized): a fixed canvas would widen the page. */
   private readonly resize = new ResizeObserver(() => this.plot?.setSize({ width: this.widthNow(), height: 220 }));
 
@@ -49,7 +52,13 @@ export class GridChart extends LitElement {
     super.updated(changed);
     const data = aligned(this.series, this.xLabel === 'time' ? 1000 : 1);
     const shape = `${this.xLabel}|${this.logY}|${this.series.map((s) => s.name).join(',')}`;
-    if (this.plot && shape === this.shape) return this.plot.setData(data);
+    const xs = data[0];
+    if (this.plot && shape === this.shape) {
+      const zoomed = this.zoomed();
+      this.extent = [xs[0], xs[xs.length - 1]];
+      return this.plot.setData(data, !zoomed);
+    }
+    this.extent = [xs[0], xs[xs.length - 1]];
     this.plot?.destroy();
     this.shape = shape;
     const target = this.renderRoot.querySelector('#plot') as HTMLElement;
@@ -69,6 +78,18 @@ export class GridChart extends LitElement {
       target,
     );
     this.resize.observe(target);
+  }
+
+  /** The x range shown: the data's, or the part the reader dragged across. */
+  get xRange(): [number, number] | undefined {
+    const x = this.plot?.scales.x;
+    return x?.min === undefined || x.max === undefined ? undefined : [x.min, x.max];
+  }
+
+  private zoomed() {
+    const shown = this.xRange;
+    const slack = 1e-9 * Math.max(1, Math.abs(this.extent[1]));
+    return shown !== undefined && (shown[0] > this.extent[0] + slack || shown[1] < this.extent[1] - slack);
   }
 
   override disconnectedCallback() {

@@ -1,16 +1,19 @@
 import { css, html, LitElement } from 'lit';
 import { parseJobSpec } from '../protocol/job';
-import { type Fields, fieldOf, specOf, TRAINING, trafficOf } from './job-spec';
+import { type Fields, fieldOf, type Json, specOf, TRAINING, trafficOf } from './job-spec';
+import { fieldsOf, PRESETS, presetOf } from './spec-fields';
 
 /**
  * The job form: every field checked as it is typed by the same schema the server uses, the error shown at its
- * field; the raw JSON one click away; the server's refusal, if any, shown at the field it names.
+ * field; the spec as JSON one click away and editable, kept in step with the fields both ways (a pasted spec fills
+ * them, and what no field shows is kept); presets by who will compute it; the server's refusal shown at its field.
  */
 export class GridJobForm extends LitElement {
   static override properties = {
     fields: { state: true },
     errors: { state: true },
-    pasteError: { state: true },
+    json: { state: true },
+    jsonError: { state: true },
     datasets: { attribute: false },
     models: { attribute: false },
   };
@@ -28,13 +31,15 @@ export class GridJobForm extends LitElement {
   errors: Record<string, string> = {};
   datasets: string[] = ['fashion-mnist/train', 'fashion-mnist/test'];
   models: { sha256: string; name: string }[] = [];
-  /** A pasted spec (the README's, say), submitted as it is once the same schema accepts it. */
-  private pasted = '';
-  pasteError = '';
+  /** The JSON last pasted or typed, which the fields are laid on (what no field shows is kept from it). */
+  private base: Json = {};
+  /** The JSON box's text: the spec the fields make, or what is being typed there. */
+  json = rawJson(this.fields, this.base);
+  jsonError = '';
 
   /** The connection cost of the spec as it stands (training jobs whose model size is known here). */
   private traffic() {
-    const t = trafficOf(this.fields);
+    const t = trafficOf(this.fields, this.base);
     if (!t) return '';
     return html`<p id="f-traffic">${t.line}</p>${t.warning ? html`<p class="error" id="f-traffic-warning" role="status">${t.warning}</p>` : ''}`;
   }
@@ -42,7 +47,7 @@ export class GridJobForm extends LitElement {
   /** Check the spec the fields make now; field errors are shown, the spec returned when it is valid. */
   check(): Record<string, unknown> | undefined {
     try {
-      const spec = specOf(this.fields);
+      const spec = specOf(this.fields, this.base);
       parseJobSpec(spec);
       this.errors = {};
       return spec;
@@ -67,25 +72,37 @@ export class GridJobForm extends LitElement {
   }
 
   private set(key: string, value: string) {
-    this.fields = { ...this.fields, [key]: value };
+    this.setFields({ ...this.fields, [key]: value });
+  }
+
+  private setFields(fields: Fields) {
+    this.fields = fields;
     this.check();
+    this.json = rawJson(this.fields, this.base);
+    this.jsonError = '';
+  }
+
+  /** JSON typed or pasted: once the server's schema accepts it, it fills the fields; its error shows here and at its field. */
+  private typeJson(text: string) {
+    this.json = text;
+    try {
+      const raw = JSON.parse(text) as unknown;
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('a job spec is a JSON object');
+      this.fields = fieldsOf(raw as Json, this.fields);
+      this.base = raw as Json;
+      this.jsonError = '';
+      this.errors = {};
+    } catch (e) {
+      this.jsonError = String((e as Error).message);
+      this.showError(this.jsonError);
+    }
   }
 
   private submit(e: Event) {
     e.preventDefault();
+    if (this.jsonError) return this.showError(`the JSON box: ${this.jsonError}`); // not the fields' older spec in its place
     const spec = this.check();
     if (spec) this.dispatchEvent(new CustomEvent('submit-job', { detail: spec, bubbles: true, composed: true }));
-  }
-
-  private submitPasted() {
-    try {
-      const spec = JSON.parse(this.pasted) as Record<string, unknown>;
-      parseJobSpec(spec);
-      this.pasteError = '';
-      this.dispatchEvent(new CustomEvent('submit-job', { detail: spec, bubbles: true, composed: true }));
-    } catch (e) {
-      this.pasteError = String((e as Error).message);
-    }
   }
 
   /** Hand the file to the console, which uploads it with the token and selects it here once registered. */
@@ -129,16 +146,27 @@ export class GridJobForm extends LitElement {
   override render() {
     const f = this.fields;
     const inference = f.kind === 'inference';
-    const datasets = this.datasets.map((d): [string, string] => [d, d]);
+    const datasets = [...new Set([...this.datasets, f.dataset])].map((d): [string, string] => [d, d]);
+    const preset = presetOf(f);
     return html`
       <form @submit=${this.submit} novalidate>
         ${this.input('name', 'Name')}
+        ${
+          inference
+            ? ''
+            : html`<label>Preset, by who will compute it
+          <select id="f-preset" @change=${(e: Event) => this.setFields({ ...this.fields, ...PRESETS[(e.target as HTMLSelectElement).value]?.fields })}>
+            ${Object.entries(PRESETS).map(([name, p]) => html`<option value=${name} ?selected=${preset === name}>${p.intent}</option>`)}
+            ${preset === 'custom' ? html`<option value="custom" selected>custom</option>` : ''}
+          </select></label>`
+        }
         ${this.choice('kind', 'Model', [
           ['mlp', 'MLP (train)'],
           ['cnn', 'CNN (train)'],
           ['layers', 'Layer list (train)'],
           ['finetune', 'Registered ONNX model (fine-tune)'],
           ['inference', 'Registered ONNX model (inference)'],
+          ...(f.kind === 'other' ? [['other', 'as the JSON below says (train)'] as [string, string]] : []),
         ])}
         ${f.kind === 'mlp' ? this.input('layers', 'Layer widths, input to classes') : ''}
         ${f.kind === 'cnn' ? this.input('channels', 'Conv channels (two)') : ''}
@@ -212,6 +240,14 @@ export class GridJobForm extends LitElement {
                 ['int8-delta', 'int8 deltas'],
               ])
         }
+        ${
+          inference
+            ? ''
+            : this.choice('workers', 'Who may compute it', [
+                ['any', 'anyone: volunteers and native workers'],
+                ['native', 'native workers only'],
+              ])
+        }
         ${this.traffic()}
         ${
           inference
@@ -235,20 +271,18 @@ export class GridJobForm extends LitElement {
           <button type="submit">Upload</button>
         </form>
       </details>
-      <details><summary>Raw JSON</summary><pre id="raw">${rawJson(f)}</pre>
-        <label>Or paste a spec (the README's, say)
-          <textarea id="paste" rows="8" aria-describedby="e-paste" @input=${(e: Event) => {
-            this.pasted = (e.target as HTMLTextAreaElement).value;
-          }}></textarea></label>
-        <button id="submit-json" type="button" @click=${() => this.submitPasted()}>Submit this JSON</button>
-        <p class="error" id="e-paste">${this.pasteError}</p>
+      <details><summary>JSON (edit it, or paste a spec such as the README's: the fields follow)</summary>
+        <label>The spec
+          <textarea id="json" rows="14" spellcheck="false" aria-invalid=${this.jsonError ? 'true' : 'false'} aria-describedby="e-json" .value=${this.json}
+            @input=${(e: Event) => this.typeJson((e.target as HTMLTextAreaElement).value)}></textarea></label>
+        <p class="error" id="e-json" role="status">${this.jsonError}</p>
       </details>`;
   }
 }
 /** The spec as JSON, or why the fields do not make one yet. */
-function rawJson(f: Fields): string {
+function rawJson(f: Fields, base: Json): string {
   try {
-    return JSON.stringify(specOf(f), null, 2);
+    return JSON.stringify(specOf(f, base), null, 2);
   } catch (e) {
     return String((e as Error).message);
   }

@@ -36,6 +36,8 @@ interface JobWorker {
   engine: { engine: string; adapter: string; samplesPerSec: number } | null;
   accepted: number;
   refused: number;
+  /** Samples in its results that stand. */
+  samples: number;
 }
 interface Refusal {
   workerId: string;
@@ -74,6 +76,9 @@ export class GridJobPage extends LitElement {
     .wide { overflow-x: auto; }
     .log { max-height: 240px; overflow-y: auto; } tr.refusal td { color: #fca5a5; }
     .controls { display: flex; flex-wrap: wrap; gap: 4px 16px; align-items: center; }
+    .hint { color: #9aa4b2; font-size: 13px; }
+    .shares { display: grid; grid-template-columns: minmax(0, max-content) 1fr max-content; gap: 4px 12px; align-items: center; }
+    .shares meter { width: 100%; }
   `;
   job?: JobView;
   metrics: Metric[] = [];
@@ -99,11 +104,11 @@ export class GridJobPage extends LitElement {
     this.emit('control-job', { id: this.job?.id, action });
   }
 
-  /** Each metric's points; smoothed, its raw points drawn faded (alpha 0x55) under the smoothed line. */
-  private series(names: [string, string][]): Series[] {
+  /** Each metric's points (times `scale`); smoothed, its raw points drawn faded (alpha 0x55) under the smoothed line. */
+  private series(names: [string, string][], scale = 1): Series[] {
     const x = (m: Metric) => (this.byTime ? m.at : m.round);
     return names.flatMap(([name, color]) => {
-      const points = this.metrics.filter((m) => m.name === name).map((m) => ({ x: x(m), y: m.value }));
+      const points = this.metrics.filter((m) => m.name === name).map((m) => ({ x: x(m), y: m.value * scale }));
       if (!this.smoothing || !points.length) return [{ name, color, points }];
       return [
         { name, color: `${color}55`, points, faded: true },
@@ -119,8 +124,22 @@ export class GridJobPage extends LitElement {
       <label>smoothing <input id="smoothing" type="range" min="0" max="0.99" step="0.01" .value=${String(this.smoothing)}
         @input=${(e: Event) => (this.smoothing = Number(value(e)))} /> <output id="smoothing-value">${this.smoothing.toFixed(2)}</output></label>
       <label><input id="log-loss" type="checkbox" .checked=${this.logLoss} @change=${(e: Event) => (this.logLoss = (e.target as HTMLInputElement).checked)} /> loss on a log scale</label>
+      <span class="hint">drag across a chart to zoom in, double-click to see it all</span>
       <button id="job-metrics-csv" @click=${() => this.emit('download', { path: `/api/jobs/${id}/metrics.csv`, name: `job-${id}-metrics.csv` })}>metrics.csv</button>
     </div>`;
+  }
+
+  /** Each worker's share of the samples that stand, largest first. */
+  private contribution() {
+    const workers = [...(this.detail?.workers ?? [])].sort((a, b) => b.samples - a.samples);
+    const total = workers.reduce((n, w) => n + w.samples, 0);
+    if (!total) return html``;
+    return html`<h3>Contribution</h3><div class="shares" id="contribution">
+      ${workers.map((w) => {
+        const share = w.samples / total;
+        return html`<span title=${w.id}>${w.name}</span><meter min="0" max="1" .value=${share} aria-label=${`${w.name}'s share`}></meter>
+          <span class="share">${(share * 100).toFixed(1)}% (${w.samples.toLocaleString('en')} samples)</span>`;
+      })}</div>`;
   }
 
   override render() {
@@ -168,6 +187,14 @@ export class GridJobPage extends LitElement {
         ['accuracy', '#a855f7'],
       ])}></grid-chart>
       <grid-chart id="throughput-chart" label="samples/s" .series=${[{ name: 'samples/s', color: '#14b8a6', points: throughput(j, rounds) }]}></grid-chart>
+      <grid-chart id="bytes-chart" label="MB moved so far" .xLabel=${this.byTime ? 'time' : 'round'} .series=${this.series(
+        [
+          ['bytes_up', '#f472b6'],
+          ['bytes_down', '#818cf8'],
+        ],
+        1e-6,
+      )}></grid-chart>
+      ${this.contribution()}
       <h3>Run log</h3>
       <div class="wide log"><table id="run-log">
         ${runLog(j, this.metrics, this.detail?.refusals ?? []).map(

@@ -35,6 +35,7 @@ export const TRAINING: Fields = {
   download: 'int8-delta',
   rule: 'mean',
   fraction: '0',
+  workers: 'any',
   model: '',
   output: '',
   postprocess: 'argmax',
@@ -52,22 +53,51 @@ function layerList(text: string): unknown {
   }
 }
 
-/** The training model the fields describe. */
-function modelOf(f: Fields): Record<string, unknown> {
-  if (f.kind === 'cnn') return { kind: 'cnn', input: [1, 28, 28], channels: list(f.channels), kernel: 5, classes: 10 };
-  if (f.kind === 'layers') return { kind: 'layers', input: list(f.input), layers: layerList(f.layerList) };
-  if (f.kind === 'finetune') return { kind: 'onnx', sha256: f.model, loss: f.loss };
-  return { kind: 'mlp', layers: list(f.layers) };
+/** A spec or a part of one, as JSON. */
+export type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * `over` laid on `under`: objects merged key by key, a key `over` sets to undefined removed, and an object of another
+ * `kind` (a model, an optimizer) replacing the other whole, since their fields do not mix.
+ */
+export function layered(under: unknown, over: unknown): unknown {
+  if (!isObject(over)) return over;
+  const out: Json = isObject(under) && (!('kind' in over) || over.kind === under.kind) ? { ...under } : {};
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) delete out[key];
+    else out[key] = layered(out[key], value);
+  }
+  return out;
 }
 
-/** The spec the fields describe (not yet checked: parseJobSpec does that, as the server will). */
-export function specOf(f: Fields): Record<string, unknown> {
+/** The model kind each form kind trains; 'other' is a model the form has no fields for (a preset from the JSON). */
+const MODEL_KIND: Record<string, string> = { mlp: 'mlp', cnn: 'cnn', layers: 'layers', finetune: 'onnx' };
+
+/** The model fields the form owns, for its kind (none for 'other': the JSON's model is kept as it is). */
+function modelOf(f: Fields): Json | undefined {
+  if (f.kind === 'cnn') return { kind: 'cnn', channels: list(f.channels) };
+  if (f.kind === 'layers') return { kind: 'layers', input: list(f.input), layers: layerList(f.layerList) };
+  if (f.kind === 'finetune') return { kind: 'onnx', sha256: f.model, loss: f.loss };
+  if (f.kind === 'mlp') return { kind: 'mlp', layers: list(f.layers) };
+  return undefined;
+}
+
+/** What the form fills in that no field shows, under anything the JSON says. */
+function defaultsOf(f: Fields): Json {
+  if (f.kind === 'inference') return {};
+  const cnn = f.kind === 'cnn' ? { model: { kind: 'cnn', input: [1, 28, 28], kernel: 5, classes: 10 } } : {};
+  return { ...cnn, ...(f.evalSplit ? { evalEvery: 50 } : {}) };
+}
+
+/** The spec paths the fields own, each set (or removed, as undefined) by its field. */
+function ownedBy(f: Fields): Json {
   const [name, split] = f.dataset.split('/');
   if (f.kind === 'inference')
     return {
       name: f.name,
       mode: 'inference',
-      model: { sha256: f.model, ...(f.output ? { output: f.output } : {}) },
+      model: { sha256: f.model, output: f.output || undefined },
       dataset: { name, split },
       shardSize: num(f.shardSize),
       postprocess: f.postprocess,
@@ -76,19 +106,32 @@ export function specOf(f: Fields): Record<string, unknown> {
   return {
     name: f.name,
     mode: f.mode,
-    model,
-    dataset: { name, split, ...(f.evalSplit ? { evalSplit: f.evalSplit } : {}) },
+    ...(model ? { model } : {}),
+    dataset: { name, split, evalSplit: f.evalSplit || undefined },
     optimizer: { kind: f.optimizer, lr: num(f.lr) },
     globalBatch: num(f.globalBatch),
     shardSize: num(f.shardSize),
     epochs: num(f.epochs),
-    ...(f.mode === 'local' ? { local: { steps: num(f.steps) } } : { shardSizing: f.shardSizing }),
+    local: f.mode === 'local' ? { steps: num(f.steps) } : undefined,
+    shardSizing: f.mode === 'local' ? undefined : f.shardSizing,
     encoding: f.encoding,
     download: f.download,
+    workers: f.workers,
     aggregation: { rule: f.rule },
     redundancy: { fraction: num(f.fraction) },
-    ...(f.evalSplit ? { evalEvery: 50 } : {}),
   };
+}
+
+/**
+ * The spec the fields describe, laid on `base` (the JSON last pasted or typed), so what no field shows (rounds,
+ * checkpointEvery, a schedule, a preset model) is kept. Not yet checked: parseJobSpec does that, as the server will.
+ */
+export function specOf(f: Fields, base: Json = {}): Json {
+  const inference = f.kind === 'inference';
+  const kept = (base.mode === 'inference') === inference ? { ...base } : {};
+  const model = kept.model as Json | undefined;
+  if (!inference && f.kind !== 'other' && model?.kind !== MODEL_KIND[f.kind]) delete kept.model; // another kind of model: the form's
+  return layered(layered(defaultsOf(f), kept), ownedBy(f)) as Json;
 }
 
 /** The form field an error message is about: its spec path's last part when it names a field, else the first field it names. */
@@ -106,9 +149,9 @@ const mb = (bytes: number) => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` :
  * REFERENCE_SAMPLES_PER_SEC, with a warning past a home connection's share; undefined while the spec is incomplete or
  * its model's size is not known here.
  */
-export function trafficOf(f: Fields): { line: string; warning?: string } | undefined {
+export function trafficOf(f: Fields, base: Json = {}): { line: string; warning?: string } | undefined {
   try {
-    const spec = parseTrainingSpec(specOf(f));
+    const spec = parseTrainingSpec(specOf(f, base));
     if (spec.model.kind === 'onnx') return undefined; // its size is known once the coordinator reads the file
     const t = shardTraffic(spec, parameterCount(spec.model));
     const rate = REFERENCE_SAMPLES_PER_SEC.toLocaleString('en');

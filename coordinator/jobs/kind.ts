@@ -61,6 +61,8 @@ export interface CloseContext extends KindContext {
   trusted: (workerId: string) => boolean;
   /** Rates of the workers that may run the job, fastest first (pace.ts sizes rounds by them). */
   rates: () => readonly number[];
+  /** The job's bytes counted since the store last had them, taken to be recorded in the round's close. */
+  unrecordedBytes: () => { up: number; down: number };
 }
 
 /** A result that passed its kind's checks: what the round keeps, and what goes on record with it. */

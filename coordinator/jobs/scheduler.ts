@@ -171,6 +171,7 @@ export class Scheduler {
         trusted: (workerId: string) => this.dispatcher.workers.get(workerId)?.link.trusted === true,
         reopen: (flagged: Set<string>, code?: 'OUTLIER' | 'MISMATCH') => this.quarantine.reopen(run, flagged, code),
         pruneLeases: (round: number) => this.dispatcher.leases.prune(run.id, round),
+        unrecordedBytes: () => this.transfers.take(run.id),
       };
       if ((await run.kind.closeRound(run, ctx)) === 'finished') await this.finish(run);
     } catch (e) {

@@ -19,6 +19,13 @@ export class TransferLedger {
     if (jobId !== undefined) bump(this.jobs, jobId, direction, bytes);
   }
 
+  /** A job's bytes counted here and not yet in the store, taken out to be recorded with its round's close. */
+  take(jobId: number): Bytes {
+    const b = this.jobs.get(jobId) ?? { up: 0, down: 0 };
+    this.jobs.delete(jobId);
+    return b;
+  }
+
   async flush(store: Store) {
     const [workers, jobs] = [this.workers, this.jobs];
     this.workers = new Map();

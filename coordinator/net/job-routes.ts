@@ -67,7 +67,15 @@ export function registerJobRoutes({ router, as, store, scheduler }: ApiContext) 
       const job = await ownJob(req.params.id, who);
       const workers = (await store.jobWorkers(job.id)).map((w) => {
         const engines = (JSON.parse(w.capabilities) as { engines?: { engine: string; adapter: string; samplesPerSec: number }[] }).engines ?? [];
-        return { id: w.id, name: w.name, kind: w.kind, engine: engines[0] ?? null, accepted: Number(w.accepted), refused: Number(w.refused) };
+        return {
+          id: w.id,
+          name: w.name,
+          kind: w.kind,
+          engine: engines[0] ?? null,
+          accepted: Number(w.accepted),
+          refused: Number(w.refused),
+          samples: Number(w.samples),
+        };
       });
       return { workers, refusals: (await store.refusals(job.id)).map(camelKeys) };
     }),

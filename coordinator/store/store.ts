@@ -87,7 +87,10 @@ export class Store {
       await this.db.updateTable('results').set({ accepted: 0, reason, points: 0 }).where('assignment_id', 'in', assignmentIds).execute();
   }
 
-  /** A closed round: progress, its metrics, its checkpoint when due and its workers' reputations, all at once. */
+  /**
+   * A closed round: progress, its metrics (with the bytes the job has moved so far, for the run page's chart), its
+   * checkpoint when due and its workers' reputations, all at once.
+   */
   closeRound(c: {
     jobId: number;
     round: number;
@@ -96,10 +99,14 @@ export class Store {
     checkpoint?: { sha256: string; data: Uint8Array };
     judgements?: { workerId: string; rule: (current: number) => number }[];
     fence: Fence;
+    /** The job's bytes not yet in its totals: added here, so the totals the round records are exact. */
+    bytes?: { up: number; down: number };
   }): Promise<Map<string, number>> {
     return this.fenced(c.fence, async (tx) => {
       await tx.setJobProgress(c.jobId, c.round, c.paramsVersion);
-      await tx.addMetrics(c.jobId, c.round, c.metrics);
+      if (c.bytes) await tx.addTransfer('jobs', c.jobId, c.bytes.up, c.bytes.down);
+      const moved = await tx.jobBytes(c.jobId);
+      await tx.addMetrics(c.jobId, c.round, { ...c.metrics, bytes_up: moved.up, bytes_down: moved.down });
       if (c.checkpoint) await tx.addCheckpoint({ jobId: c.jobId, round: c.round, ...c.checkpoint });
       const reputations = new Map<string, number>();
       for (const j of c.judgements ?? []) reputations.set(j.workerId, await tx.judgeWorker(j.workerId, j.rule, false));

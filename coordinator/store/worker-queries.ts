@@ -109,7 +109,13 @@ export class WorkerQueries extends QueryGroup {
     await (table === 'workers' ? q.where('id', '=', String(id)) : q.where('id', '=', Number(id))).execute();
   }
 
-  /** The workers of a job: results that stand and results refused or set aside, with their capabilities. */
+  /** What a job has moved so far, both ways (its spec left unread: an imported model's graph is in it). */
+  async jobBytes(id: number) {
+    const r = await this.db.selectFrom('jobs').select(['bytes_up', 'bytes_down']).where('id', '=', id).executeTakeFirst();
+    return { up: Number(r?.bytes_up ?? 0), down: Number(r?.bytes_down ?? 0) };
+  }
+
+  /** The workers of a job: results that stand and results refused or set aside, the samples that stand, their capabilities. */
   jobWorkers(jobId: number) {
     return this.db
       .selectFrom('results as r')
@@ -119,6 +125,7 @@ export class WorkerQueries extends QueryGroup {
       .select((eb) => [
         eb.fn.sum<number>(eb.case().when('r.accepted', '=', 1).then(1).else(0).end()).as('accepted'),
         eb.fn.sum<number>(eb.case().when('r.accepted', '=', 0).then(1).else(0).end()).as('refused'),
+        eb.fn.sum<number>(eb.case().when('r.accepted', '=', 1).then(eb.ref('r.samples')).else(0).end()).as('samples'),
       ])
       .groupBy(['w.id', 'w.name', 'w.kind', 'w.capabilities'])
       .execute();

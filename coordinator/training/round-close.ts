@@ -47,6 +47,7 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, trust:
       checkpoint,
       judgements: credited(round).map((workerId) => ({ workerId, rule: (r: number) => nextReputation(r, 'good') })),
       fence: ctx.fence,
+      bytes: ctx.unrecordedBytes(),
     }),
   );
   t.normLimit = NORM_FACTOR * medianNorm(round);
