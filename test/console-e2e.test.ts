@@ -218,6 +218,18 @@ describe('researcher console in headless Chromium', () => {
     await waitUntil('the JSON error', async () => (await text('#e-json')).length > 0, 10_000, 100);
     await paste(JSON.stringify({ ...mlpJob({ name: 'pasted-spec', rounds: 2, globalBatch: 64, shardSize: 64 }), shardsize: 64 }));
     await waitUntil('the typo named', async () => (await text('#e-json')).includes('did you mean shardSize?'), 10_000, 100);
+    // The README's own spec, as a researcher would copy it from the curl line: the fields fill in.
+    const readme = /-d '(\{[\s\S]*?\})' http/.exec(readFileSync(resolve(import.meta.dirname, '..', 'README.md'), 'utf8'))?.[1] ?? '';
+    await paste(readme);
+    await waitUntil('the README spec in the fields', async () => (await value('#f-name')) === JSON.parse(readme).name, 10_000, 100);
+    expect([await value('#f-layers'), await value('#f-lr'), await value('#f-globalBatch'), await value('#f-epochs'), await value('#f-evalSplit')]).toEqual([
+      '784,256,128,10',
+      '0.002',
+      '512',
+      '5',
+      'test',
+    ]);
+    expect(JSON.parse(await jsonBox())).toEqual(JSON.parse(readme)); // nothing added to it, nothing lost
     await paste(JSON.stringify(mlpJob({ name: 'pasted-spec', rounds: 2, globalBatch: 64, shardSize: 64, checkpointEvery: 7 })));
     await waitUntil('the fields filled', async () => (await value('#f-name')) === 'pasted-spec', 10_000, 100);
     expect([await value('#f-globalBatch'), await value('#f-layers'), await value('#f-optimizer'), await value('#f-mode')]).toEqual([
