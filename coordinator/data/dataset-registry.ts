@@ -1,19 +1,25 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { finished } from 'node:stream/promises';
-import { Worker } from 'node:worker_threads';
+import { basename, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import type { DatasetManifest } from '../../protocol/dataset';
-import { type ErrorCode, GridError } from '../../protocol/errors';
+import { GridError } from '../../protocol/errors';
 import { decodeNpy } from '../../protocol/npy';
-import type { Store } from '../store/index';
+import type { DatasetFile, Store } from '../store/index';
 import type { CsvTargets } from './csv';
 import { buildDataset, fashionMnistAvailable, type LoadedDataset, loadFashionMnist } from './datasets';
+import { parseOffThread, textOffThread } from './parse-threads';
 import type { TokenizerChoice } from './text';
 
-/** Data sets the coordinator serves, by "name/split"; Fashion-MNIST is built in, CSV uploads persist in the data dir. */
+/**
+ * Data sets the coordinator serves, by "name/split": Fashion-MNIST is built in; uploads (CSV, .npy, text) are kept in
+ * the database with the files they are built from, so every coordinator on it serves them, each from a copy of the
+ * file in its own data dir, made the first time it is asked for one (`ensure`).
+ */
 export class DatasetRegistry {
   private readonly loaded = new Map<string, LoadedDataset>();
+  private readonly loading = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: Store,
@@ -22,28 +28,68 @@ export class DatasetRegistry {
     private readonly onError: (message: string) => void = () => {},
   ) {}
 
-  /** Register what is available at start: Fashion-MNIST if installed, and every CSV and .npy uploaded before. */
+  /** Load every data set uploaded before, here or to another coordinator on the database; one that fails is logged. */
   async init() {
-    for (const row of await this.store.listDatasets()) {
-      const [kind, path] = [row.source.slice(0, 4), row.source.slice(4)];
-      if (row.source.startsWith('text:')) {
-        const [, blockSize, file] = row.source.match(/^text:(\d+):(.*)$/) ?? [];
-        // Tokenized again with the tokenizer recorded at upload (a BPE is not trained twice).
-        const stored = await this.store.dataset(row.name, row.split);
-        const tokenizer = stored && (JSON.parse(stored.manifest) as DatasetManifest).tokenizer;
-        const choice: TokenizerChoice = tokenizer ? { kind: 'stored', tokenizer } : { kind: 'char' };
-        if (file && existsSync(file) && !this.loaded.has(`${row.name}/train`)) await this.addText(row.name, readFileSync(file), Number(blockSize), choice);
-        continue;
-      }
-      if (!existsSync(path)) continue;
-      if (kind === 'csv:') {
-        // Parsed as it was uploaded: its targets are in the manifest recorded then.
-        const stored = await this.store.dataset(row.name, row.split);
-        const targets = stored && (JSON.parse(stored.manifest) as DatasetManifest).targets;
-        this.loaded.set(`${row.name}/${row.split}`, await parseOffThread(row.name, row.split, createReadStream(path), targets));
-      }
-      if (kind === 'npy:') this.loaded.set(`${row.name}/${row.split}`, npyDataset(row.name, row.split, readFileSync(path)));
+    for (const row of await this.store.listDatasets())
+      await this.load(row).catch((e) => this.onError(`could not load data set ${row.name}/${row.split}: ${e}`));
+  }
+
+  /** Load a registered data set here if it is not yet (another coordinator took the upload); unknown ones stay unknown. */
+  async ensure(name: string, split: string) {
+    if (this.has(name, split)) return;
+    const key = `${name}/${split}`;
+    let loading = this.loading.get(key);
+    if (!loading) {
+      loading = this.store
+        .dataset(name, split)
+        .then((row) => row && this.load(row))
+        .finally(() => this.loading.delete(key));
+      this.loading.set(key, loading);
     }
+    await loading;
+  }
+
+  /** `get`, once `ensure` has loaded it. */
+  async require(name: string, split: string) {
+    await this.ensure(name, split);
+    return this.get(name, split);
+  }
+
+  /** Build an uploaded data set from its file, parsed as it was at upload (its targets and tokenizer are in its manifest). */
+  private async load(row: { name: string; split: string; source: string }) {
+    if (this.loaded.has(`${row.name}/${row.split}`)) return;
+    const text = /^text:(\d+):(.*)$/.exec(row.source);
+    const kind = text ? 'text' : row.source.slice(0, 4);
+    if (kind !== 'text' && kind !== 'csv:' && kind !== 'npy:') return; // built in: not an upload
+    const path = await this.localFile(text ? text[2] : row.source.slice(4));
+    if (!path) return; // neither here nor in the database: uploaded to another host before files were kept there
+    const manifest = JSON.parse((await this.store.dataset(row.name, row.split))?.manifest ?? '{}') as Partial<DatasetManifest>;
+    if (text) {
+      const choice: TokenizerChoice = manifest.tokenizer ? { kind: 'stored', tokenizer: manifest.tokenizer } : { kind: 'char' };
+      await this.addText(row.name, readFileSync(path), Number(text[1]), choice); // a BPE is not trained twice
+    } else if (kind === 'csv:')
+      this.loaded.set(`${row.name}/${row.split}`, await parseOffThread(row.name, row.split, createReadStream(path), manifest.targets));
+    else this.loaded.set(`${row.name}/${row.split}`, npyDataset(row.name, row.split, readFileSync(path)));
+  }
+
+  /**
+   * An upload's file in this data dir, copied from the database when this host lacks it; a file only this host has
+   * (uploaded before files were kept in the database) is stored there now.
+   */
+  private async localFile(source: string): Promise<string | undefined> {
+    const file = basename(source);
+    const path = join(this.dataDir, 'datasets', file);
+    const stored = await this.store.hasDatasetFile(file);
+    if (existsSync(path)) {
+      if (!stored) await this.store.putDatasets([], fileParts(path));
+      return path;
+    }
+    if (!stored) return undefined;
+    mkdirSync(join(this.dataDir, 'datasets'), { recursive: true });
+    const part = `${path}.${process.pid}.part`;
+    await pipeline(Readable.from(this.store.datasetFile(file)), createWriteStream(part));
+    renameSync(part, path);
+    return path;
   }
 
   /**
@@ -56,7 +102,8 @@ export class DatasetRegistry {
     writeFileSync(`${path}.part`, bytes);
     renameSync(`${path}.part`, path);
     const m = ds.manifest;
-    await this.store.putDataset({ name, split, source: `npy:${path}`, samples: m.samples, classes: 0, manifest: m, token_id: tokenId });
+    const row = { name, split, source: `npy:${path}`, samples: m.samples, classes: 0, manifest: m, token_id: tokenId };
+    await this.store.putDatasets([row], { name: basename(path), parts: () => [bytes] });
     this.loaded.set(`${name}/${split}`, ds);
     return ds;
   }
@@ -70,18 +117,11 @@ export class DatasetRegistry {
     const { train, validation } = await this.addText(name, bytes, blockSize, choice);
     writeFileSync(`${path}.part`, bytes);
     renameSync(`${path}.part`, path);
-    for (const ds of [train, validation]) {
-      const m = ds.manifest;
-      await this.store.putDataset({
-        name,
-        split: m.split,
-        source: `text:${blockSize}:${path}`,
-        samples: m.samples,
-        classes: m.classes,
-        manifest: m,
-        token_id: tokenId,
-      });
-    }
+    const rows = [train, validation].map(({ manifest: m }) => ({
+      ...{ name, split: m.split, source: `text:${blockSize}:${path}` },
+      ...{ samples: m.samples, classes: m.classes, manifest: m, token_id: tokenId },
+    }));
+    await this.store.putDatasets(rows, { name: basename(path), parts: () => [bytes] });
     return train;
   }
 
@@ -150,7 +190,8 @@ export class DatasetRegistry {
       if (writeError) throw new GridError('INTERNAL', `could not store the upload: ${writeError.message}`);
       renameSync(spool, path);
       const manifest = ds.manifest;
-      await this.store.putDataset({ name, split, source: `csv:${path}`, samples: manifest.samples, classes: manifest.classes, manifest, token_id: tokenId });
+      const row = { name, split, source: `csv:${path}`, samples: manifest.samples, classes: manifest.classes, manifest, token_id: tokenId };
+      await this.store.putDatasets([row], fileParts(path));
       this.loaded.set(`${name}/${split}`, ds);
       return ds;
     } catch (e) {
@@ -166,73 +207,13 @@ export class DatasetRegistry {
   }
 }
 
+/** A file of this data dir as the database keeps it, read in parts of 1 MiB. */
+const fileParts = (path: string): DatasetFile => ({ name: basename(path), parts: () => createReadStream(path, { highWaterMark: 1 << 20 }) });
+
 /** An `.npy` of shape [samples, ...features] as a data set without labels. */
 function npyDataset(name: string, split: string, bytes: Uint8Array): LoadedDataset {
   const a = decodeNpy(bytes);
   if (a.shape.length < 2 || a.shape[0] < 1) throw new GridError('BAD_REQUEST', `.npy of shape [${a.shape}]: expected [samples, features...]`);
   if (a.shape[0] > 1 << 24) throw new GridError('BAD_REQUEST', `${a.shape[0]} samples is more than a data set may hold`);
   return buildDataset(name, split, new Uint8Array(a.shape[0]), a.values, a.shape.slice(1), 0);
-}
-
-/** A text data set's splits built in a worker thread (text-thread.ts). */
-function textOffThread(name: string, bytes: Uint8Array, blockSize: number, choice: TokenizerChoice) {
-  const thread = new Worker(new URL('./text-thread-entry.mjs', import.meta.url), { workerData: { name, bytes, blockSize, choice } });
-  return new Promise<{ train: LoadedDataset; validation: LoadedDataset }>((resolve, reject) => {
-    thread.once('message', (m: { ok?: { train: LoadedDataset; validation: LoadedDataset }; error?: { code: ErrorCode; message: string } }) => {
-      if (m.error || !m.ok) return reject(new GridError(m.error?.code ?? 'INTERNAL', m.error?.message ?? 'no data set from the text thread'));
-      const buffers = (ds: LoadedDataset) => ({ ...ds, chunks: ds.chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)) });
-      resolve({ train: buffers(m.ok.train), validation: buffers(m.ok.validation) });
-    });
-    thread.once('error', reject);
-    thread.once('exit', (code) => code !== 0 && reject(new GridError('INTERNAL', `text thread exited with ${code}`)));
-  });
-}
-
-/** Bytes of an upload posted to the parser thread and not yet parsed, at most. */
-const MAX_UNPARSED = 4 << 20;
-
-/** Parse CSV chunks in a worker thread as they come (tsx loads the TypeScript there too); stops reading at its first error. */
-async function parseOffThread(name: string, split: string, chunks: AsyncIterable<Uint8Array>, targets?: CsvTargets): Promise<LoadedDataset> {
-  const thread = new Worker(new URL('./csv-thread-entry.mjs', import.meta.url), { workerData: { name, split, targets } });
-  let inFlight = 0;
-  let parsed: (() => void) | undefined;
-  const outcome = new Promise<LoadedDataset>((resolve, reject) => {
-    thread.on('message', (m: { parsed?: number; ok?: LoadedDataset; error?: { code: ErrorCode; message: string } }) => {
-      if (m.parsed !== undefined) {
-        inFlight -= m.parsed;
-        return parsed?.();
-      }
-      if (m.error) return reject(new GridError(m.error.code, m.error.message));
-      const ds = m.ok as LoadedDataset;
-      resolve({ ...ds, chunks: ds.chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)) });
-    });
-    thread.once('error', reject);
-    thread.once('exit', (code) => code !== 0 && reject(new GridError('INTERNAL', `CSV parser thread exited with ${code}`)));
-  });
-  // A refusal from the parser ends the upload at once, without waiting for the client's next chunk.
-  const refused = outcome.then(
-    () => new Promise<never>(() => {}),
-    (e) => ({ refused: e as unknown }),
-  );
-  const it = chunks[Symbol.asyncIterator]();
-  try {
-    for (;;) {
-      const next = await Promise.race([it.next(), refused]);
-      if ('refused' in next) throw next.refused;
-      if (next.done) break;
-      const copy = new Uint8Array(next.value); // transferred: the caller's buffer stays usable
-      inFlight += copy.byteLength; // counted before the transfer detaches it
-      thread.postMessage({ chunk: copy }, [copy.buffer]);
-      // The parser sets the pace: past a few MB unparsed, wait for it (or for its refusal) before reading on.
-      while (inFlight > MAX_UNPARSED) {
-        const more = await Promise.race([new Promise<void>((r) => (parsed = r)), refused]);
-        if (more && 'refused' in more) throw more.refused;
-      }
-    }
-    thread.postMessage({ end: true });
-    return await outcome;
-  } finally {
-    void it.return?.(); // stop reading the body: what still arrives is dropped
-    void thread.terminate();
-  }
 }

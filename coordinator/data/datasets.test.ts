@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gatherBatch } from '../../protocol/dataset';
+import { encodeNpy } from '../../protocol/npy';
 import { sampleIndices } from '../../protocol/sampling';
 import { tempDir } from '../../test/helpers';
 import { openStore } from '../store/index';
@@ -115,6 +116,47 @@ describe('data set registry', () => {
     expect(registry.get('fashion-mnist', 'test').manifest.samples).toBe(10_000);
     await new Promise((r) => setTimeout(r, 10));
     expect(errors).toEqual(['could not record fashion-mnist/test: Error: database went away']);
+    await store.close();
+  });
+
+  it('serves every upload from a coordinator with another data dir on the same database: the files are in the database', async () => {
+    const store = await openStore(':memory:');
+    const [dirA, dirB] = [tempDir('grid-ds-a-'), tempDir('grid-ds-b-')];
+    const a = new DatasetRegistry(store, dirA);
+    const b = new DatasetRegistry(store, dirB);
+    await b.init(); // started before the uploads: it learns of them when asked
+    await a.uploadCsv('values', 'train', '1,2,0.5,-1\n3,4,1.5,2\n', null, { kind: 'regression', width: 2 });
+    await a.uploadNpy('inputs', 'test', encodeNpy('<f4', [2, 3], new Uint8Array(new Float32Array([1, 2, 3, 4, 5, 6]).buffer)));
+    await a.uploadText('tiny', new TextEncoder().encode('to be or not to be, that is the question. '.repeat(40)), 16);
+    for (const [name, split] of [
+      ['values', 'train'],
+      ['inputs', 'test'],
+      ['tiny', 'validation'],
+    ]) {
+      expect(b.has(name, split)).toBe(false);
+      const [here, there] = [a.get(name, split), await b.require(name, split)];
+      expect(there.manifest).toEqual(here.manifest); // the same chunks, hash for hash
+      expect(Buffer.concat(there.chunks).equals(Buffer.concat(here.chunks))).toBe(true);
+    }
+    expect(b.has('tiny', 'train')).toBe(true); // both splits of a text upload come from its one file
+    await expect(b.require('never', 'train')).rejects.toThrow('no data set never/train');
+    // A third coordinator on a fresh host loads them all at start.
+    const c = new DatasetRegistry(store, tempDir('grid-ds-c-'));
+    await c.init();
+    expect(['values/train', 'inputs/test', 'tiny/train', 'tiny/validation'].every((k) => c.has(...(k.split('/') as [string, string])))).toBe(true);
+    await store.close();
+  });
+
+  it('stores the file of an upload made before files were kept in the database when its host starts again', async () => {
+    const store = await openStore(':memory:');
+    const dir = tempDir('grid-ds-');
+    await new DatasetRegistry(store, dir).uploadCsv('old', 'train', '1,2,0\n3,4,1\n');
+    await store.db.deleteFrom('dataset_files').execute(); // as a database migrated from before
+    const elsewhere = new DatasetRegistry(store, tempDir('grid-ds-b-'));
+    await elsewhere.init();
+    expect(elsewhere.has('old', 'train')).toBe(false); // only its host has it
+    await new DatasetRegistry(store, dir).init(); // its host starts: the file goes into the database
+    expect((await elsewhere.require('old', 'train')).manifest.samples).toBe(2);
     await store.close();
   });
 

@@ -11,6 +11,7 @@ export function registerInferenceRoutes({ router, as, store, datasets }: ApiCont
     const job = await ownedJob(store, id, who);
     const spec = parseJobSpec(JSON.parse(job.spec));
     if (spec.mode !== 'inference') throw new GridError('NOT_FOUND', `job ${job.id} trains a model; it has no inference outputs`);
+    await datasets.ensure(spec.dataset.name, spec.dataset.split); // the job may have run on another coordinator
     const plan = await planInference(spec, store, datasets, undefined);
     return { job, spec, plan, rows: await store.outputs(job.id) };
   };

@@ -13,13 +13,13 @@ export function registerDatasetRoutes({ router, as, store, scheduler, datasets }
   router.route(
     'get',
     '/api/datasets/:name/:split',
-    as('worker', async (req) => datasets.get(req.params.name, req.params.split).manifest),
+    as('worker', async (req) => (await datasets.require(req.params.name, req.params.split)).manifest),
   );
   router.route(
     'get',
     '/api/datasets/:name/:split/tokenizer.json',
     as('worker', async (req) => {
-      const { tokenizer } = datasets.get(req.params.name, req.params.split).manifest;
+      const { tokenizer } = (await datasets.require(req.params.name, req.params.split)).manifest;
       // Hugging Face's format, for @huggingface/tokenizers, Python's tokenizers or transformers outside the grid.
       if (tokenizer?.kind !== 'bpe')
         throw new GridError('BAD_REQUEST', `${req.params.name}/${req.params.split} has no BPE tokenizer (tokenizer=bpe at upload)`);
@@ -30,7 +30,7 @@ export function registerDatasetRoutes({ router, as, store, scheduler, datasets }
     'get',
     '/api/datasets/:name/:split/chunks/:index',
     as('worker', async (req, who) => {
-      const ds = datasets.get(req.params.name, req.params.split);
+      const ds = await datasets.require(req.params.name, req.params.split);
       const i = intParam(req.params.index, 'index');
       const chunk = ds.chunks[i];
       if (!chunk) throw new GridError('NOT_FOUND', `no chunk ${i}`);

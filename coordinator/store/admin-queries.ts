@@ -4,7 +4,7 @@ import type { TokenTable } from './schema';
 
 export type Token = Selectable<TokenTable>;
 
-/** Tokens, the audit log and the data-set registry: the operator's side of the store. */
+/** Tokens and the audit log: the operator's side of the store. */
 export class AdminQueries extends QueryGroup {
   // Tokens
   async createToken(t: { name: string; hash: string; scopes: string[]; ratePerMin: number; expiresAt?: number | null }): Promise<number> {
@@ -61,22 +61,5 @@ export class AdminQueries extends QueryGroup {
   }
   auditEvents(limit = 100) {
     return this.db.selectFrom('audit_events').selectAll().orderBy('id', 'desc').limit(limit).execute();
-  }
-
-  // Data sets
-  putDataset(d: { name: string; split: string; source: string; samples: number; classes: number; manifest: unknown; token_id?: number | null }) {
-    return this.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('datasets').where('name', '=', d.name).where('split', '=', d.split).execute();
-      await trx
-        .insertInto('datasets')
-        .values({ ...d, manifest: JSON.stringify(d.manifest), created_at: this.now() })
-        .execute();
-    });
-  }
-  dataset(name: string, split: string) {
-    return this.db.selectFrom('datasets').selectAll().where('name', '=', name).where('split', '=', split).executeTakeFirst();
-  }
-  listDatasets() {
-    return this.db.selectFrom('datasets').select(['name', 'split', 'source', 'samples', 'classes', 'created_at']).orderBy('name').execute();
   }
 }

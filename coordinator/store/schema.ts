@@ -123,6 +123,13 @@ export interface DatasetTable {
   token_id: number | null;
 }
 
+/** A part of an uploaded data set's file (dataset_files), by the file's name in every coordinator's data dir. */
+export interface DatasetFileTable {
+  file: string;
+  part: number;
+  data: Uint8Array;
+}
+
 export interface CheckpointPartTable {
   checkpoint_id: number;
   part: number;
@@ -174,4 +181,5 @@ export interface Database {
   audit_events: AuditTable;
   metrics: MetricTable;
   datasets: DatasetTable;
+  dataset_files: DatasetFileTable;
 }

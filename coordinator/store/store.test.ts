@@ -176,5 +176,24 @@ for (const dialect of DIALECTS) {
       await store.putDataset({ name: 'd', split: 'train', source: 's2', samples: 4, classes: 2, manifest: { chunks: [1] } });
       expect(await store.dataset('d', 'train')).toMatchObject({ source: 's2', samples: 4, manifest: '{"chunks":[1]}' });
     });
+
+    it("keeps an uploaded data set's file with its rows, in parts, read back whole; a new upload replaces it whole", async () => {
+      const bytes = new Uint8Array(2.5 * (1 << 20)).map((_, i) => (i * 7) % 251);
+      const row = (split: string) => ({ name: 'corpus', split, source: 'text:64:/a/corpus.text.txt', samples: 9, classes: 60, manifest: {} });
+      // Chunks of any size (a file stream's) are stored in parts of at most 1 MiB: mediumblob holds 16 MB, one chunk may not fit.
+      await store.putDatasets([row('train'), row('validation')], { name: 'corpus.text.txt', parts: () => [bytes.subarray(0, 100), bytes.subarray(100)] });
+      const read = async () => {
+        const parts: Uint8Array[] = [];
+        for await (const p of store.datasetFile('corpus.text.txt')) parts.push(p);
+        return parts;
+      };
+      const parts = await read();
+      expect(parts.map((p) => p.byteLength)).toEqual([100, 1 << 20, 1 << 20, bytes.byteLength - 100 - (2 << 20)]);
+      expect(Buffer.concat(parts).equals(Buffer.from(bytes))).toBe(true);
+      expect([await store.hasDatasetFile('corpus.text.txt'), await store.hasDatasetFile('other.csv')]).toEqual([true, false]);
+      expect((await store.listDatasets()).map((d) => d.split)).toEqual(['train', 'validation']);
+      await store.putDatasets([row('train')], { name: 'corpus.text.txt', parts: () => [new Uint8Array([1, 2, 3])] });
+      expect((await read()).map((p) => Array.from(p))).toEqual([[1, 2, 3]]);
+    });
   });
 }

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { AdminQueries } from './admin-queries';
 import { AssignmentQueries, type ResultRow } from './assignment-queries';
 import { CheckpointQueries } from './checkpoint-queries';
+import { DatasetQueries } from './dataset-queries';
 import type { Dialect } from './db';
 import { type Fence, JobQueries } from './job-queries';
 import { ModelQueries } from './model-queries';
@@ -13,6 +14,7 @@ import { WorkerQueries } from './worker-queries';
 
 export type { Token } from './admin-queries';
 export type { AssignmentRow, ResultRow } from './assignment-queries';
+export type { DatasetFile, DatasetRow } from './dataset-queries';
 export { type Fence, FencedError, type Job } from './job-queries';
 export type { WorkerRow } from './worker-queries';
 
@@ -27,9 +29,10 @@ export interface Store
     Queries<CheckpointQueries>,
     Queries<OutputQueries>,
     Queries<ModelQueries>,
-    Queries<AdminQueries> {}
+    Queries<AdminQueries>,
+    Queries<DatasetQueries> {}
 
-const GROUPS = [JobQueries, AssignmentQueries, WorkerQueries, CheckpointQueries, OutputQueries, ModelQueries, AdminQueries];
+const GROUPS = [JobQueries, AssignmentQueries, WorkerQueries, CheckpointQueries, OutputQueries, ModelQueries, AdminQueries, DatasetQueries];
 
 /**
  * Every query of the grid, one code path for SQLite and MariaDB, composed of its query groups; what spans groups

@@ -22,7 +22,7 @@ export function registerTrainingRoutes({ router, as, store, datasets, models }: 
   const exported = async (jobId: string | undefined, round: number | undefined, who: Principal) => {
     const job = await ownedJob(store, jobId, who);
     const { c, spec, params } = await checkpointParams(job, round);
-    const data = datasets.get(spec.dataset.name, spec.dataset.split).manifest;
+    const data = (await datasets.require(spec.dataset.name, spec.dataset.split)).manifest;
     return { job, round: c.round, sha256: c.sha256, file: exportOnnx({ id: job.id, name: job.name, spec }, c.round, params, data) };
   };
   const onnxReply = async (jobId: string | undefined, round: number | undefined, who: Principal) => {
@@ -47,7 +47,7 @@ export function registerTrainingRoutes({ router, as, store, datasets, models }: 
       const r = parseBody(generateRequest, await req.json());
       const job = await ownedJob(store, req.params.id, who);
       const { params, spec } = await checkpointParams(job, r.round);
-      const text = await generate(spec.model, params, datasets.get(spec.dataset.name, spec.dataset.split).manifest, r);
+      const text = await generate(spec.model, params, (await datasets.require(spec.dataset.name, spec.dataset.split)).manifest, r);
       return { status: 200, body: JSON.stringify({ text }), type: 'application/json' };
     }),
   );

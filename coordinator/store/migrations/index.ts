@@ -8,6 +8,7 @@ import * as transfer from './20261124T010000_transfer';
 import * as standing from './20261204T150000_standing';
 import * as points from './20261204T220000_points';
 import * as teams from './20261204T223000_teams';
+import * as datasetFiles from './20261205T000000_dataset_files';
 
 /** Every migration, keyed by its timestamped name; Kysely runs them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '20261204T150000_standing': standing,
   '20261204T220000_points': points,
   '20261204T223000_teams': teams,
+  '20261205T000000_dataset_files': datasetFiles,
 };
