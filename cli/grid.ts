@@ -127,20 +127,26 @@ jobs
   });
 jobs
   .command('download <id>')
-  .description("a trained model (--onnx), a checkpoint (--checkpoint), or an inference job's outputs (--output)")
-  .option('--onnx', 'the model as ONNX')
+  .description("a trained model (--onnx), a checkpoint (--checkpoint), a language model's tokenizer (--tokenizer), or an inference job's outputs (--output)")
+  .option('--onnx', 'the model as ONNX (a language model: input_ids of any length to logits, its tokenizer inside)')
+  .option('--tokenizer', "a language model's tokenizer.json (Hugging Face's format)")
   .option('--checkpoint', 'the parameters as safetensors')
   .addOption(new Option('--output <format>', "an inference job's outputs (partial while it runs)").choices(['npy', 'csv']))
   .option('--round <round>', 'that round’s checkpoint, not the latest', (v) => Number(v))
   .option('--out <file>', 'where to write it')
-  .action(async (id: string, o: { onnx?: boolean; checkpoint?: boolean; output?: 'npy' | 'csv'; round?: number; out?: string }) => {
+  .action(async (id: string, o: { onnx?: boolean; checkpoint?: boolean; tokenizer?: boolean; output?: 'npy' | 'csv'; round?: number; out?: string }) => {
     const grid = client();
+    if (o.tokenizer) {
+      const file = o.out ?? `job-${jobId(id)}-tokenizer.json`;
+      writeFileSync(file, await grid.text(`/api/jobs/${jobId(id)}/tokenizer.json`));
+      return console.log(file);
+    }
     if (o.output) {
       const out = await grid.outputs(jobId(id), o.output);
       writeFileSync(o.out ?? out.filename, out.bytes);
       return console.log(`${o.out ?? out.filename}${out.rows && out.rowsDone !== out.rows ? ` (${out.rowsDone} of ${out.rows} rows so far)` : ''}`);
     }
-    if (Boolean(o.onnx) === Boolean(o.checkpoint)) program.error('say --onnx, --checkpoint or --output', { exitCode: 2 });
+    if (Boolean(o.onnx) === Boolean(o.checkpoint)) program.error('say --onnx, --checkpoint, --tokenizer or --output', { exitCode: 2 });
     const { bytes, filename } = await grid.download(jobId(id), o.onnx ? 'onnx' : 'checkpoint', o.round);
     writeFileSync(o.out ?? filename, bytes);
     console.log(o.out ?? filename);

@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, mlpJob, startTestCoordinator, tempDir, trainOnOrtNode } from './helpers';
+import { onnx } from '../kernels/onnx/graph';
+import { api, mlpJob, spawnTs, startTestCoordinator, tempDir, trainOnOrtNode } from './helpers';
 
 // A character-level language model end to end: a text corpus uploaded (the GPL, which every Debian machine has), a
 // small GPT preset trained by the grid on next-token prediction, its validation loss against the unigram baseline.
@@ -76,6 +80,37 @@ describe('a character-level GPT trained on the grid', () => {
     expect(greedy).not.toBe(ta);
     const unknown = await generate({ ...ask, prompt: 'ünïcode ✓' });
     expect([unknown.status, ((await unknown.json()) as { error: { code: string } }).error.code]).toEqual([400, 'BAD_REQUEST']);
+
+    // The model for use outside the grid: input_ids [batch, sequence] to logits, any length up to the block, with its
+    // tokenizer.json inside it and at its own address. Greedy decoding in this process gives what the grid gave.
+    const auth = { headers: { authorization: `Bearer ${token}` } };
+    const file = new Uint8Array(await (await fetch(`${url}/api/jobs/${id}/model.onnx`, auth)).arrayBuffer());
+    const tokenizerJson = await (await fetch(`${url}/api/jobs/${id}/tokenizer.json`, auth)).text();
+    // The researcher CLI hands out the same file.
+    const saved = join(tempDir('grid-lm-cli-'), 'tokenizer.json');
+    const cli = spawnTs('cli/grid.ts', ['jobs', 'download', String(id), '--tokenizer', '--out', saved], { GRID_COORDINATOR: url, GRID_TOKEN: token });
+    expect(await new Promise((r) => cli.child.on('exit', r))).toBe(0);
+    expect(readFileSync(saved, 'utf8')).toBe(tokenizerJson);
+    const metadata = onnx.ModelProto.decode(file).metadataProps ?? [];
+    expect(metadata.find((m) => m.key === 'tokenizer.json')?.value).toBe(tokenizerJson);
+    const session = await ort.InferenceSession.create(file);
+    expect([session.inputNames, session.outputNames]).toEqual([['input_ids'], ['logits']]);
+    const tokenizer = new Tokenizer(JSON.parse(tokenizerJson), {});
+    const ids = tokenizer.encode(ask.prompt).ids;
+    expect(ids.length).toBe(ask.prompt.length); // a token per character
+    const continued: number[] = [];
+    for (let n = 0; n < 16; n++) {
+      const out = await session.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]) });
+      const [, positions, size] = out.logits.dims;
+      expect(positions).toBe(ids.length);
+      const last = (out.logits.data as Float32Array).subarray((positions - 1) * size, positions * size);
+      const next = last.indexOf(Math.max(...last));
+      ids.push(next);
+      continued.push(next);
+    }
+    console.log(`greedy outside the grid: ${JSON.stringify(ask.prompt + tokenizer.decode(continued))}`);
+    expect(tokenizer.decode(continued)).toBe([...greedy].slice(0, 16).join(''));
+    await session.release();
   }, 240_000);
 
   it('trains on byte-level BPE tokens: bits per character from the characters a token stands for, text generated', async () => {
@@ -89,8 +124,8 @@ describe('a character-level GPT trained on the grid', () => {
     expect([train.classes, train.tokenizer.kind]).toEqual([320, 'bpe']);
     const file = await fetch(`${url}/api/datasets/gplbpe/train/tokenizer.json`, { headers: { authorization: `Bearer ${token}` } });
     expect(await file.text()).toBe(train.tokenizer.json); // what Hugging Face's libraries load
-    const none = await fetch(`${url}/api/datasets/gpl/train/tokenizer.json`, { headers: { authorization: `Bearer ${token}` } });
-    expect(none.status).toBe(400);
+    const none = await fetch(`${url}/api/datasets/fashion-mnist/test/tokenizer.json`, { headers: { authorization: `Bearer ${token}` } });
+    expect(none.status).toBe(400); // images: no tokenizer
     const spec = mlpJob({
       model: { kind: 'gpt', vocab: 320, blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 32 },
       dataset: { name: 'gplbpe', split: 'train', evalSplit: 'validation' },

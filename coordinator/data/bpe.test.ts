@@ -3,7 +3,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { describe, expect, it } from 'vitest';
 import { trainBpe } from './bpe';
 import { textDatasets } from './text';
-import { textCodec } from './text-tokenizer';
+import { huggingFaceJson, textCodec } from './text-tokenizer';
 
 const gpl = readFileSync('/usr/share/common-licenses/GPL-3', 'utf8');
 
@@ -42,5 +42,15 @@ describe("byte-level BPE trained here, encoded by Hugging Face's tokenizers", ()
     expect(() => textDatasets('gpl', new TextEncoder().encode(gpl), 32, { kind: 'bpe', vocab: 100 })).toThrow(
       expect.objectContaining({ code: 'BAD_REQUEST', message: expect.stringMatching(/260\.\.65536/) }),
     );
+  });
+
+  it("writes a character tokenizer as a tokenizer.json that Hugging Face's library encodes and decodes as the grid does", () => {
+    const vocab = [...new Set(gpl)].sort().join('');
+    const chars = textCodec({ kind: 'char', vocab });
+    const hfChars = new Tokenizer(JSON.parse(huggingFaceJson({ kind: 'char', vocab })), {});
+    const text = gpl.slice(1000, 3000); // spaces, newlines and punctuation included
+    const ids = hfChars.encode(text).ids;
+    expect(ids).toEqual(chars.encode(text));
+    expect(hfChars.decode(ids)).toBe(text);
   });
 });

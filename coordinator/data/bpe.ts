@@ -69,9 +69,12 @@ export function trainBpe(text: string, vocabSize: number): { json: string; token
   return { json: JSON.stringify(tokenizerJson(vocab, merges)), tokens };
 }
 
-/** Hugging Face's `tokenizer.json` for byte-level BPE (GPT-2's layout: no normalizer, ByteLevel split and decoder). */
-function tokenizerJson(vocab: Map<string, number>, merges: string[]) {
-  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
+/**
+ * Hugging Face's `tokenizer.json` for BPE: byte-level (GPT-2's layout: no normalizer, ByteLevel split and decoder),
+ * or over characters (no split, no merges: each character its own token, decoded by joining them).
+ */
+export function tokenizerJson(vocab: Map<string, number>, merges: string[], over: 'bytes' | 'characters' = 'bytes') {
+  const byteLevel = over === 'bytes' ? { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true } : null;
   return {
     version: '1.0',
     truncation: null,
@@ -80,7 +83,7 @@ function tokenizerJson(vocab: Map<string, number>, merges: string[]) {
     normalizer: null,
     pre_tokenizer: byteLevel,
     post_processor: null,
-    decoder: byteLevel,
+    decoder: byteLevel ?? { type: 'Fuse' },
     model: {
       type: 'BPE',
       dropout: null,

@@ -1,12 +1,19 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { TextTokenizer } from '../../protocol/dataset';
 import { GridError } from '../../protocol/errors';
+import { tokenizerJson } from './bpe';
 
 /** What turns text into a language model's token ids and back. */
 export interface TextCodec {
   size: number;
   encode(text: string): number[];
   decode(ids: readonly number[]): string;
+}
+
+/** A data set's tokenizer as Hugging Face's `tokenizer.json`, for use outside the grid (a character one as BPE without merges). */
+export function huggingFaceJson(t: TextTokenizer): string {
+  if (t.kind === 'bpe') return t.json;
+  return JSON.stringify(tokenizerJson(new Map([...t.vocab].map((c, i) => [c, i])), [], 'characters'));
 }
 
 /**

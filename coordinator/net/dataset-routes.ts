@@ -1,6 +1,7 @@
 import { GridError } from '../../protocol/errors';
 import { targetsFromQuery } from '../../protocol/targets';
 import type { TokenizerChoice } from '../data/text';
+import { huggingFaceJson } from '../data/text-tokenizer';
 import { type ApiContext, binary, camelKeys, downloader, intParam, owns } from './api';
 
 /** Data sets: listed, described and fetched by chunk (content-addressed) by workers; uploaded by researchers. */
@@ -20,10 +21,10 @@ export function registerDatasetRoutes({ router, as, store, scheduler, datasets }
     '/api/datasets/:name/:split/tokenizer.json',
     as('worker', async (req) => {
       const { tokenizer } = (await datasets.require(req.params.name, req.params.split)).manifest;
+      if (!tokenizer) throw new GridError('BAD_REQUEST', `${req.params.name}/${req.params.split} is not a text data set: it has no tokenizer`);
       // Hugging Face's format, for @huggingface/tokenizers, Python's tokenizers or transformers outside the grid.
-      if (tokenizer?.kind !== 'bpe')
-        throw new GridError('BAD_REQUEST', `${req.params.name}/${req.params.split} has no BPE tokenizer (tokenizer=bpe at upload)`);
-      return { body: tokenizer.json, type: 'application/json', headers: { 'Content-Disposition': 'attachment; filename="tokenizer.json"' } };
+      const headers = { 'Content-Disposition': 'attachment; filename="tokenizer.json"' };
+      return { body: huggingFaceJson(tokenizer), type: 'application/json', headers };
     }),
   );
   router.route(

@@ -1,6 +1,7 @@
 import { GridError } from '../../protocol/errors';
 import { parseTrainingSpec } from '../../protocol/job';
 import type { Principal } from '../auth';
+import { huggingFaceJson } from '../data/text-tokenizer';
 import { registeredReply } from '../models/registry';
 import { type ApiContext, binary, intParam, ownedJob, parseBody } from '../net/api';
 import type { Job } from '../store/index';
@@ -19,11 +20,11 @@ export function registerTrainingRoutes({ router, as, store, datasets, models }: 
     return { c, spec, params: unpackCheckpoint(await store.checkpointData(c.id), c.sha256, spec.model).params };
   };
   /** A job's trained model as an ONNX file, from its latest checkpoint or the one of `round`. */
-  const exported = async (jobId: string | undefined, round: number | undefined, who: Principal) => {
+  const exported = async (jobId: string | undefined, round: number | undefined, who: Principal, outside = true) => {
     const job = await ownedJob(store, jobId, who);
     const { c, spec, params } = await checkpointParams(job, round);
     const data = (await datasets.require(spec.dataset.name, spec.dataset.split)).manifest;
-    return { job, round: c.round, sha256: c.sha256, file: exportOnnx({ id: job.id, name: job.name, spec }, c.round, params, data) };
+    return { job, round: c.round, sha256: c.sha256, file: exportOnnx({ id: job.id, name: job.name, spec }, c.round, params, data, outside) };
   };
   const onnxReply = async (jobId: string | undefined, round: number | undefined, who: Principal) => {
     const e = await exported(jobId, round, who);
@@ -38,6 +39,20 @@ export function registerTrainingRoutes({ router, as, store, datasets, models }: 
     'get',
     '/api/jobs/:id/checkpoints/:round/model.onnx',
     as('researcher', async (req, who) => onnxReply(req.params.id, intParam(req.params.round, 'round'), who)),
+  );
+
+  router.route(
+    'get',
+    '/api/jobs/:id/tokenizer.json',
+    as('researcher', async (req, who) => {
+      const job = await ownedJob(store, req.params.id, who);
+      const spec = parseTrainingSpec(JSON.parse(job.spec));
+      const { tokenizer } = (await datasets.require(spec.dataset.name, spec.dataset.split)).manifest;
+      if (!tokenizer) throw new GridError('NOT_FOUND', `job ${job.id} was not trained on a text data set: it has no tokenizer`);
+      // Hugging Face's format, which @huggingface/tokenizers (JavaScript), tokenizers and transformers (Python) load.
+      const headers = { 'Content-Disposition': `attachment; filename="job-${job.id}-tokenizer.json"` };
+      return { body: huggingFaceJson(tokenizer), type: 'application/json', headers };
+    }),
   );
 
   router.route(
@@ -56,7 +71,7 @@ export function registerTrainingRoutes({ router, as, store, datasets, models }: 
     'post',
     '/api/models/from-job/:id',
     as('researcher', async (req, who) => {
-      const e = await exported(req.params.id, undefined, who);
+      const e = await exported(req.params.id, undefined, who, false); // the grid's own form: fixed shapes, float inputs
       const { model, created } = await models.register(`job ${e.job.id} round ${e.round}`, e.file, who.tokenId);
       await store.audit(`token:${who.tokenId}`, 'model.register', `model:${model.sha256}`, { job: e.job.id, round: e.round, created });
       return registeredReply(model, created);

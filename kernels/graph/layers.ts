@@ -12,6 +12,8 @@ interface Build {
   runningSteps: Map<string, string>;
   /** The first embedding's token table [vocab, dim], which an unembed layer multiplies by (tied weights). */
   tokenTable?: string;
+  /** A sequence model's longest sequence (its block), for a graph whose sequence length is a symbol. */
+  positions?: number;
 }
 
 /**
@@ -19,7 +21,7 @@ interface Build {
  * returns with the logits each running statistic's step by parameter name.
  */
 export function layersForward(g: GraphBuilder, spec: LayersSpec, x: string, param: (name: string) => string, training = false) {
-  const b: Build = { g, param, training, runningSteps: new Map() };
+  const b: Build = { g, param, training, runningSteps: new Map(), positions: spec.input.length === 1 ? spec.input[0] : undefined };
   const image = spec.input.length === 3 ? g.reshape(x, ['batch', ...spec.input]) : x;
   return { logits: walk(b, spec.layers, image, 'l'), runningSteps: b.runningSteps };
 }
@@ -80,12 +82,15 @@ function layer(b: Build, l: Layer, h: string, name: string): string {
     case 'embedding': {
       b.tokenTable ??= param(`${name}.tokens`);
       const tokens = g.op('Gather', [param(`${name}.tokens`), h]); // [batch, positions, dim]
-      return g.op('Add', [tokens, param(`${name}.positions`)]);
+      const table = param(`${name}.positions`);
+      // A sequence whose length is a symbol (an export for any prompt up to the block) takes the table's first rows.
+      const positions = typeof g.shapeOf(h)[1] === 'string' ? g.op('Prefix', [table, h], { axes: [0], dims: [1] }) : table;
+      return g.op('Add', [tokens, positions]);
     }
     case 'attention': {
       const at = (k: string) => param(`${name}.${k}`);
       const p = { wq: at('wq'), bq: at('bq'), wk: at('wk'), bk: at('bk'), wv: at('wv'), bv: at('bv'), wo: at('wo'), bo: at('bo') };
-      return selfAttention(g, h, p, l.heads, l.causal ?? false);
+      return selfAttention(g, h, p, l.heads, l.causal ?? false, b.positions);
     }
     case 'meanPool':
       return g.op('ReduceMean', [h], { axes: [1], keepdims: 0 });

@@ -92,6 +92,21 @@ export function trainingStepGraph(spec: GraphModelSpec): Graph {
   return g.graph;
 }
 
+/** The symbol an exported language model's sequence length goes by. */
+const SEQUENCE = 'sequence';
+
+/**
+ * A language model's graph for use outside the grid, as Hugging Face's exports read: `input_ids` [batch, sequence]
+ * to `logits` [batch, sequence, vocab], for any sequence up to its block (the position table and the causal mask are
+ * cut to the sequence it is given).
+ */
+export function languageModelGraph(spec: LayersSpec, weights?: Float32Array): Graph {
+  const g = new GraphBuilder();
+  const ids = g.input('input_ids', [BATCH, SEQUENCE]);
+  g.output(g.alias(layersForward(g, spec, ids, addParams(g, spec, weights)).logits, 'logits'));
+  return g.graph;
+}
+
 /** The inference graph: `input` [batch, inputs] to `logits` and `probabilities`, parameters as inputs or, given weights, stored. */
 export function inferenceStepGraph(spec: GraphModelSpec, weights?: Float32Array): Graph {
   const g = new GraphBuilder();

@@ -10,13 +10,15 @@ export interface EmitOptions {
   extraOutputs?: string[];
   name?: string;
   metadata?: Record<string, string>;
+  /** Inputs the file declares as int64 (token ids, as tokenizers give them); the IR carries them as floats. */
+  int64Inputs?: readonly string[];
 }
 
 /** The IR graph as an ONNX model in standard ops (opset 17), every IR op written by its own `onnx` rule. */
 export function emitOnnx(graph: Graph, o: EmitOptions): Uint8Array {
   const b = new OnnxBuilder();
   const dims = (name: string) => [...(graph.shapes.get(name) ?? [])];
-  for (const input of graph.inputs) b.input(input.name, [...input.shape]);
+  for (const input of graph.inputs) b.input(input.name, [...input.shape], o.int64Inputs?.includes(input.name) ? 'int64' : 'float');
   for (const p of graph.params) {
     if (o.params === 'inputs') b.input(p.name, [...p.shape]);
     else b.weight(p.name, [...p.shape], p.init);

@@ -28,6 +28,7 @@ import { Mul } from './ops/mul';
 import { Neg } from './ops/neg';
 import { GlobalAveragePool, MaxPool, MaxPoolGrad } from './ops/pool';
 import { Pow } from './ops/pow';
+import { Prefix } from './ops/prefix';
 import { ReduceMax } from './ops/reduce-max';
 import { ReduceMean } from './ops/reduce-mean';
 import { ReduceSum } from './ops/reduce-sum';
@@ -94,6 +95,7 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
     Expand,
     Slice,
     Gather,
+    Prefix,
     // Helpers the backward rules write: a broadcast and its sum, a reshape to another value's shape, a runtime count.
     ExpandAs,
     SumAs,

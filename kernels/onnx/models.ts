@@ -1,5 +1,6 @@
+import type { LayersSpec } from '../../protocol/layers';
 import { type CnnSpec, classCount, inputSize, type MlpSpec, type ModelSpec, parameterShapes, sizeOf } from '../../protocol/model';
-import { inferenceStepGraph, trainingStepGraph } from '../graph/model-graphs';
+import { inferenceStepGraph, languageModelGraph, trainingStepGraph } from '../graph/model-graphs';
 import { emitOnnx } from '../graph/onnx-emit';
 import { GraphBuilder } from './graph';
 import { activation, activationGrad, batchSize, crossEntropy, denseGrad } from './layers';
@@ -140,4 +141,9 @@ export function inferenceGraph(spec: ModelSpec, weights?: Float32Array, metadata
   g.output(logits, 'logits', ['batch', classCount(spec)]);
   g.output(g.op('Softmax', [logits], { axis: 1 }), 'probabilities', ['batch', classCount(spec)]);
   return g.build(`${spec.kind}-inference`, metadata);
+}
+
+/** A language model as an ONNX file with its weights: `input_ids` int64 [batch, sequence] to `logits` [batch, sequence, vocab]. */
+export function languageModelOnnx(spec: LayersSpec, weights: Float32Array, metadata: Record<string, string> = {}): Uint8Array {
+  return emitOnnx(languageModelGraph(spec, weights), { params: 'initializers', name: 'language-model', metadata, int64Inputs: ['input_ids'] });
 }
