@@ -58,12 +58,24 @@ export const onnxModelSpec = obj({
   loss: lit('cross-entropy', 'binary-cross-entropy', 'mse'),
   /** What the outputs train against; the coordinator sets it from the data set. */
   targets: opt(lit('class', 'multi-label', 'regression')),
-  /** Parameters kept as the file has them: names, or prefixes ending in `*` (`"1.*"` for every tensor of layer 1). */
+  /** Parameters kept as the file has them: names, or globs with `*` (`"1.*"` for every tensor of layer 1). */
   frozen: opt(arr(str(200), 256)),
+  /**
+   * Low-rank adapters (protocol/lora.ts): every tensor of the file stays as it is; each MatMul or Gemm weight W a
+   * `targets` pattern names gets A [in, rank] and B [rank, out] and computes x W + (alpha / rank) x A B instead. B
+   * starts at zero, so training starts from the file's model exactly; only A and B train and cross the wire.
+   */
+  lora: opt(obj({ rank: int(1, 1024), alpha: opt(num(0, 1e6)), targets: arr(str(200), 256, 1) })),
   graph: opt(graphStructure),
 });
 
 export type OnnxModelSpec = Infer<typeof onnxModelSpec>;
 
-/** Whether a `frozen` pattern names the parameter `name`. */
-export const freezes = (pattern: string, name: string) => (pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern);
+/** Whether a pattern (a name, or a glob whose `*` stands for any run of characters) names the parameter `name`. */
+export const freezes = (pattern: string, name: string) =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  ).test(name);

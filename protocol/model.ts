@@ -1,6 +1,7 @@
 import { GridError } from './errors';
 import { type GraphStructure, type OnnxModelSpec, onnxModelSpec } from './graph-spec';
 import { type LayersSpec, layerParams, layersSpec } from './layers';
+import { adapterShapes, adaptersOf } from './lora';
 import { gptSpec, resnetSpec } from './presets';
 import { arr, type Infer, int, lit, obj, opt, variant } from './schema';
 
@@ -31,8 +32,8 @@ export type { LayersSpec, OnnxModelSpec };
 export interface TensorShape {
   name: string;
   shape: number[];
-  /** How a new job starts it: He-normal for weights and zeros for vectors unless it says ones (a norm's scale). */
-  init?: 'ones';
+  /** How a new job starts it: He-normal for weights and zeros for vectors unless it says ones (a norm's scale) or zeros (an adapter's B). */
+  init?: 'ones' | 'zeros';
   /**
    * State, not trained: `running` statistics move toward each batch's own (a layer list's batch norm; their slot of a
    * gradient carries batch minus running); `kept` ones stay as the file has them (an imported model's batch norm).
@@ -59,8 +60,10 @@ export const stateRanges = (model: ModelSpec, state: TensorShape['state']) => ra
 export function parameterShapes(model: ModelSpec): TensorShape[] {
   if (model.kind === 'layers') return layerParams(model).params;
   if (model.kind === 'onnx') {
-    const kept = keptStatistics(graphOf(model));
-    return graphOf(model).params.map((p) => (kept.has(p.name) ? { ...p, state: 'kept' as const } : p));
+    const graph = graphOf(model);
+    const kept = keptStatistics(graph);
+    const file = graph.params.map((p) => (kept.has(p.name) ? { ...p, state: 'kept' as const } : p));
+    return model.lora ? [...file, ...adapterShapes(adaptersOf(model, graph), model.lora.rank)] : file;
   }
   if (model.kind === 'mlp') {
     const out: TensorShape[] = [];

@@ -155,10 +155,13 @@ describe('volunteer PWA in headless Chromium', () => {
     await page.reload();
     await waitUntil('auto-resume', async () => (await text('#state')) === 'running', 30_000);
     const after = await waitUntil('a local shard after the reload', step, 60_000, 50);
+    await api(url, TOKEN, `/api/jobs/${id}/cancel`, {}); // before any assertion: a running job would change the next test's credit
     console.log(`inner AdamW step before the reload ${before}, first after it ${after}`);
-    expect(after).toBeGreaterThan(before); // a fresh state would start again at 4
+    // A fresh state would start again at 4. The last shard's IndexedDB write may still be uncommitted when the page
+    // reloads (a reload aborts it), so the state resumes from that shard's or the one before: never less than `before`.
+    expect(after).toBeGreaterThan(4);
+    expect(after).toBeGreaterThanOrEqual(before);
     expect(after % 4).toBe(0);
-    await api(url, TOKEN, `/api/jobs/${id}/cancel`, {});
   }, 200_000);
 
   it("pauses while its tab is hidden when asked to, and shows the verified credit on the coordinator's record", async () => {

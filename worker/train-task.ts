@@ -2,6 +2,7 @@ import type { Engine } from '../kernels/engine';
 import { type InnerState, newInnerState } from '../kernels/inner-state';
 import type { Batch } from '../kernels/models/model';
 import { decodeFrame, dtypeOf, encodeTensor, frameBytes } from '../protocol/frames';
+import { wireRange } from '../protocol/lora';
 import type { Assignment } from '../protocol/messages';
 import { parameterCount } from '../protocol/model';
 import { readParams } from '../protocol/params-delta';
@@ -55,7 +56,7 @@ export class TrainingRunner implements ShardRunner<Assignment> {
   /** The data not cached yet, the parameters not held, the result up, its messages. */
   async cost(a: Assignment): Promise<number> {
     const n = parameterCount(a.model);
-    return (await this.data.missingFor(a.data)) + this.paramsBytes(a, n) + frameBytes(a.task.encoding, n) + 1024;
+    return (await this.data.missingFor(a.data)) + this.paramsBytes(a, n) + frameBytes(a.task.encoding, wireRange(a.model, n).count) + 1024;
   }
 
   /** The held parameters when they are the version before `version` of `job`: what a delta applies to. */
@@ -145,7 +146,9 @@ export class TrainingRunner implements ShardRunner<Assignment> {
       r = out;
       values = out.grads; // a fresh readback per call: safe to adjust in place for error feedback
     }
-    return { samples: d.count, loss: r.loss, correct: r.correct, paramsVersion: a.paramsVersion, innerStep, frame: () => this.encode(a, values) };
+    const wire = wireRange(a.model, values.length); // a LoRA job's results carry its adapters only
+    const sent = values.subarray(wire.start, wire.start + wire.count);
+    return { samples: d.count, loss: r.loss, correct: r.correct, paramsVersion: a.paramsVersion, innerStep, frame: () => this.encode(a, sent) };
   }
 
   /** The job's inner state: in memory, else as saved (unless stale or for another model size), else fresh. */

@@ -38,22 +38,24 @@ function tensorsOf(model: ModelSpec, c: CheckpointData) {
   return out;
 }
 
+/** A checkpoint as safetensors, its resume point and model in `__metadata__`. */
+export function encodeCheckpoint(model: ModelSpec, c: CheckpointData): Buffer {
+  return encodeSafetensors(tensorsOf(model, c), {
+    format: FORMAT,
+    round: String(c.round),
+    cursor: String(c.cursor),
+    paramsVersion: String(c.paramsVersion),
+    optimizerStep: String(c.optimizer.t),
+    model: JSON.stringify(model),
+  });
+}
+
 /**
  * The safetensors layout (u64 little-endian header length, JSON header of dtype/shape/data_offsets per tensor,
- * raw little-endian data), so `safetensors.torch.load_file` or HF tooling opens a downloaded checkpoint as is.
+ * raw little-endian data), so `safetensors.torch.load_file` or HF tooling opens a downloaded file as is.
  */
-export function encodeCheckpoint(model: ModelSpec, c: CheckpointData): Buffer {
-  const tensors = tensorsOf(model, c);
-  const header: Record<string, TensorEntry | Record<string, string>> = {
-    __metadata__: {
-      format: FORMAT,
-      round: String(c.round),
-      cursor: String(c.cursor),
-      paramsVersion: String(c.paramsVersion),
-      optimizerStep: String(c.optimizer.t),
-      model: JSON.stringify(model),
-    },
-  };
+export function encodeSafetensors(tensors: { name: string; shape: number[]; data: Float32Array }[], metadata: Record<string, string>): Buffer {
+  const header: Record<string, TensorEntry | Record<string, string>> = { __metadata__: metadata };
   let offset = 0;
   for (const t of tensors) {
     header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };

@@ -1,8 +1,10 @@
 import { inferenceGraph, languageModelOnnx } from '../../kernels/onnx/models';
 import type { DatasetManifest } from '../../protocol/dataset';
 import type { TrainingSpec } from '../../protocol/job';
-import { inputSize } from '../../protocol/model';
+import { isAdapter, mergedModel } from '../../protocol/lora';
+import { graphOf, inputSize, type ModelSpec, parameterShapes, sizeOf } from '../../protocol/model';
 import { huggingFaceJson } from '../data/text-tokenizer';
+import { encodeSafetensors } from './checkpoint';
 
 /**
  * A trained model as a standalone ONNX file: the inference graph with the weights as initializers, input `input`
@@ -35,5 +37,29 @@ export function exportOnnx(
   const preprocessing =
     `input = ${featureDtype === 'u8' ? 'uint8 pixel' : 'float32 feature'} values × ${featureScale}, ` +
     `${inputSize(model)} per sample, flattened row-major from shape [${featureShape.join(', ')}]`;
-  return inferenceGraph(model, params, { ...metadata, preprocessing });
+  // A LoRA job's model is the file's graph with each adapter folded into its weight (the adapters alone: adapters.safetensors).
+  const folded = model.kind === 'onnx' && model.lora ? mergedModel(model, graphOf(model), params) : { model, params };
+  return inferenceGraph(folded.model, folded.params, { ...metadata, preprocessing });
+}
+
+/** A LoRA job's adapters alone as safetensors (A and B per adapted weight, PEFT's names aside), or undefined for any other job. */
+export function adaptersFile(model: ModelSpec, params: Float32Array, round: number): Buffer | undefined {
+  if (model.kind !== 'onnx' || !model.lora) return undefined;
+  const tensors: { name: string; shape: number[]; data: Float32Array }[] = [];
+  let off = 0;
+  for (const s of parameterShapes(model)) {
+    const n = sizeOf(s.shape);
+    if (isAdapter(s.name)) tensors.push({ name: s.name, shape: s.shape, data: params.subarray(off, off + n) });
+    off += n;
+  }
+  const { rank, alpha, targets } = model.lora;
+  const metadata = {
+    format: 'grid-lora/1',
+    base: model.sha256,
+    round: String(round),
+    rank: String(rank),
+    alpha: String(alpha ?? rank),
+    targets: JSON.stringify(targets),
+  };
+  return encodeSafetensors(tensors, metadata);
 }

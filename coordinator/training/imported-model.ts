@@ -4,6 +4,7 @@ import { initParams } from '../../kernels/models/index';
 import { GridError } from '../../protocol/errors';
 import { freezes } from '../../protocol/graph-spec';
 import type { TrainingSpec } from '../../protocol/job';
+import { adaptersOf, isAdapter, keptFromFile } from '../../protocol/lora';
 import { type OnnxModelSpec, parameterShapes, rangesOf } from '../../protocol/model';
 import type { KindContext } from '../jobs/kind';
 
@@ -33,15 +34,18 @@ export async function resolveImported(spec: TrainingSpec, ctx: Pick<KindContext,
   for (const pattern of model.frozen ?? [])
     if (!graph.params.some((p) => freezes(pattern, p.name)))
       throw bad(`frozen: ${pattern} names no parameter (it has ${graph.params.map((p) => p.name).join(', ')})`);
-  if (graph.params.every((p) => model.frozen?.some((f) => freezes(f, p.name)))) throw bad('frozen: every parameter is frozen; nothing would train');
+  if (model.lora && model.frozen?.length) throw bad('lora with frozen: a LoRA job keeps every tensor of the file already (drop frozen)');
+  if (model.lora)
+    adaptersOf(model, graph); // each target names a matrix product's weight
+  else if (graph.params.every((p) => model.frozen?.some((f) => freezes(f, p.name)))) throw bad('frozen: every parameter is frozen; nothing would train');
   return { ...spec, model: { ...model, graph } };
 }
 
 /** The ranges of the flat parameter vector that stay as the file has them. */
 export function frozenRanges(spec: TrainingSpec): { start: number; end: number }[] {
-  if (spec.model.kind !== 'onnx' || !spec.model.frozen?.length) return [];
-  const patterns = spec.model.frozen;
-  return rangesOf(spec.model, (s) => patterns.some((p) => freezes(p, s.name)));
+  const model = spec.model;
+  if (model.kind !== 'onnx') return [];
+  return rangesOf(model, (s) => keptFromFile(model, s.name));
 }
 
 /** Where a job starts: an imported model from its file's weights (fine-tuning), any other from the seed. */
@@ -49,14 +53,14 @@ export async function startingParams(spec: TrainingSpec, ctx: Pick<KindContext, 
   if (spec.model.kind !== 'onnx') return initParams(spec.model, spec.seed);
   const imported = importOnnx(await modelFile(spec.model, ctx), { input: spec.model.input, output: spec.model.output });
   const byName = new Map(imported.builder.graph.params.map((p) => [p.name, p.init]));
-  const shapes = parameterShapes(spec.model);
-  const out = new Float32Array(shapes.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0));
+  const out = initParams(spec.model, spec.seed); // what the file does not have (adapters) starts from the seed
   let off = 0;
-  for (const s of shapes) {
-    const values = byName.get(s.name);
+  for (const s of parameterShapes(spec.model)) {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    const values = isAdapter(s.name) ? out.subarray(off, off + n) : byName.get(s.name);
     if (!values) throw bad(`model ${spec.model.sha256} has no initializer ${s.name}`);
     out.set(values, off);
-    off += values.length;
+    off += n;
   }
   return out;
 }

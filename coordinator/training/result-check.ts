@@ -1,6 +1,7 @@
 import { GridError } from '../../protocol/errors';
 import { decodeTensor, type Frame } from '../../protocol/frames';
 import type { TrainingSpec } from '../../protocol/job';
+import { wireRange } from '../../protocol/lora';
 import type { ResultMeta } from '../jobs/kind';
 import type { Shard } from '../jobs/round';
 import { clipByNorm } from './aggregate';
@@ -32,12 +33,14 @@ export function checkResult(
   const wantKind = spec.mode === 'local' ? 'delta' : 'gradient';
   if (frame.kind !== wantKind) throw new GridError('BAD_FRAME', `job expects ${wantKind} frames, got ${frame.kind}`);
   if (frame.dtype === 'u8') throw new GridError('BAD_DTYPE', 'results must be f32, f16 or int8');
-  if (frame.count !== paramCount) throw new GridError('WRONG_SIZE', `result has ${frame.count} elements, the model has ${paramCount}`);
+  const wire = wireRange(spec.model, paramCount); // a LoRA job's results carry its adapters only; the rest is zero
+  if (frame.count !== wire.count) throw new GridError('WRONG_SIZE', `result has ${frame.count} elements, the model sends ${wire.count}`);
   if (meta.samples !== shard.count) throw new GridError('BAD_MESSAGE', `result covers ${meta.samples} samples, the shard has ${shard.count}`);
   if (!(meta.loss >= 0 && meta.loss <= MAX_LOSS)) throw new GridError('BAD_MESSAGE', `loss ${meta.loss} is outside [0, ${MAX_LOSS}]`);
   const correct = meta.correct ?? 0;
   if (correct > meta.samples) throw new GridError('BAD_MESSAGE', `${correct} correct out of ${meta.samples} samples`);
-  const values = decodeTensor(frame, sharedFloat32(frame.count)); // shared so the aggregation threads read it in place
+  const values = sharedFloat32(paramCount); // shared so the aggregation threads read it in place
+  decodeTensor(frame, values.subarray(wire.start, wire.start + wire.count));
   const stats = vectorStats(values); // finiteness, bound and norm in one pass
   if (!Number.isFinite(stats.maxAbs)) throw new GridError('NON_FINITE', 'result holds NaN or Infinity');
   const { clipNorm, maxNorm, maxAbs } = spec.aggregation;

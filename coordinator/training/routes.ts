@@ -6,7 +6,7 @@ import { registeredReply } from '../models/registry';
 import { type ApiContext, binary, intParam, ownedJob, parseBody } from '../net/api';
 import type { Job } from '../store/index';
 import { unpackCheckpoint } from './checkpoint';
-import { exportOnnx } from './export';
+import { adaptersFile, exportOnnx } from './export';
 import { generate, generateRequest } from './generate';
 
 /** Trained models out as ONNX (the latest checkpoint, or a given round's), and into the model registry. */
@@ -41,6 +41,17 @@ export function registerTrainingRoutes({ router, as, store, datasets, models }: 
     as('researcher', async (req, who) => onnxReply(req.params.id, intParam(req.params.round, 'round'), who)),
   );
 
+  router.route(
+    'get',
+    '/api/jobs/:id/adapters.safetensors',
+    as('researcher', async (req, who) => {
+      const job = await ownedJob(store, req.params.id, who);
+      const { c, spec, params } = await checkpointParams(job, undefined);
+      const file = adaptersFile(spec.model, params, c.round);
+      if (!file) throw new GridError('NOT_FOUND', `job ${job.id} is not a LoRA job: it has no adapters`);
+      return binary(file, { 'Content-Disposition': `attachment; filename="job-${job.id}-round-${c.round}-adapters.safetensors"` });
+    }),
+  );
   router.route(
     'get',
     '/api/jobs/:id/tokenizer.json',

@@ -1,22 +1,21 @@
-import { freezes } from '../../protocol/graph-spec';
 import type { LayersSpec } from '../../protocol/layers';
+import { adaptersOf, keptFromFile, loraScale } from '../../protocol/lora';
 import { graphOf, inputSize, type OnnxModelSpec, parameterShapes, sizeOf, targetKind } from '../../protocol/model';
 import { gradients, withoutDeadNodes } from './autodiff';
 import { GraphBuilder } from './builder';
 import type { Graph } from './ir';
 import { layersForward } from './layers';
 import { lossAndCorrect } from './losses';
-import { producerOf, replay } from './structure';
+import { type AdapterValues, producerOf, replay } from './structure';
 
 /** The models that run as graphs: layer lists, and imported ONNX graphs. */
 export type GraphModelSpec = LayersSpec | OnnxModelSpec;
 
 /** The parameters that take no gradient: state, and a fine-tune's frozen tensors. */
 function fixedParams(spec: GraphModelSpec): Set<string> {
-  const frozen = spec.kind === 'onnx' ? (spec.frozen ?? []) : [];
   return new Set(
     parameterShapes(spec)
-      .filter((s) => s.state !== undefined || frozen.some((p) => freezes(p, s.name)))
+      .filter((s) => s.state !== undefined || (spec.kind === 'onnx' && keptFromFile(spec, s.name)))
       .map((s) => s.name),
   );
 }
@@ -50,13 +49,20 @@ function logitsOf(g: GraphBuilder, spec: GraphModelSpec, x: string, param: (name
 function importedLogits(g: GraphBuilder, spec: OnnxModelSpec, x: string, param: (name: string) => string): string {
   const s = graphOf(spec);
   const shaped = g.reshape(x, s.input.shape);
-  const out = replay(g, s, shaped, param);
+  const out = replay(g, s, shaped, param, adaptersIn(spec, param));
   const last = producerOf(s, s.output);
   if (spec.loss === 'mse') return out; // a regression's outputs are the values themselves, squashed or not
   const squashed = last && (last.op === 'Softmax' || last.op === 'Sigmoid') ? replayedInput(g, out) : out;
   if (spec.loss === 'cross-entropy' || targetKind(spec) === 'multi-label') return squashed;
   if (s.outputWidth !== 1) throw new Error(`binary cross-entropy needs one output; ${s.output} has ${s.outputWidth}`);
   return g.op('MatMul', [squashed, g.constant(Float32Array.of(0, 1), [1, 2])]);
+}
+
+/** The values of a LoRA job's adapters, by the weight each adapts. */
+function adaptersIn(spec: OnnxModelSpec, param: (name: string) => string): Map<string, AdapterValues> {
+  if (!spec.lora) return new Map();
+  const scale = loraScale(spec.lora);
+  return new Map(adaptersOf(spec, graphOf(spec)).map((a) => [a.weight, { a: param(`${a.weight}.lora_a`), b: param(`${a.weight}.lora_b`), scale }]));
 }
 
 /** The input of the node that made `value` in the builder's graph (the logit under a final Softmax or Sigmoid). */

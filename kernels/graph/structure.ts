@@ -23,11 +23,19 @@ export function structureOf(m: ImportedModel): GraphStructure {
   };
 }
 
+/** A low-rank adapter on a weight: the values of its A [in, rank] and B [rank, out], and the scale of their product. */
+export interface AdapterValues {
+  a: string;
+  b: string;
+  scale: number;
+}
+
 /**
  * Rebuild a structure's nodes on `g`, from `x` (its input, [batch, ...]) and the parameters `param` names; every
- * op and shape is checked again by the builder. Returns the value of its output.
+ * op and shape is checked again by the builder. A matrix product whose weight has an adapter in `adapters` adds
+ * scale · x A B to its output (LoRA). Returns the value of its output.
  */
-export function replay(g: GraphBuilder, s: GraphStructure, x: string, param: (name: string) => string): string {
+export function replay(g: GraphBuilder, s: GraphStructure, x: string, param: (name: string) => string, adapters = new Map<string, AdapterValues>()): string {
   const values = new Map<string, string>([[s.input.name, x]]);
   for (const p of s.params) values.set(p.name, param(p.name));
   for (const c of s.constants) values.set(c.name, g.constant(Float32Array.from(c.data), c.shape));
@@ -37,7 +45,10 @@ export function replay(g: GraphBuilder, s: GraphStructure, x: string, param: (na
       if (v === undefined) throw new GridError('BAD_JOB_SPEC', `model graph: ${node.op} reads ${i} before it is computed`);
       return v;
     });
-    const made = g.ops(node.op, inputs, node.attrs, node.outputs.length);
+    const made = [...g.ops(node.op, inputs, node.attrs, node.outputs.length)]; // a copy: the node keeps its own outputs
+    const adapter = (node.op === 'MatMul' || node.op === 'Gemm') && adapters.get(node.inputs[1]);
+    if (adapter)
+      made[0] = g.op('Add', [made[0], g.op('Mul', [g.op('MatMul', [g.op('MatMul', [inputs[0], adapter.a]), adapter.b]), g.constant(adapter.scale)])]);
     node.outputs.forEach((o, i) => values.set(o, made[i]));
   }
   const out = values.get(s.output);

@@ -41,7 +41,7 @@ export function initParams(spec: ModelSpec, seed: number): Float32Array {
   for (const s of shapes) {
     const n = sizeOf(s.shape);
     if (s.init === 'ones') out.fill(1, off, off + n);
-    else if (s.shape.length > 1) {
+    else if (s.shape.length > 1 && s.init !== 'zeros') {
       const fanIn = s.shape.length === 4 ? s.shape[1] * s.shape[2] * s.shape[3] : s.shape[0];
       const std = Math.sqrt(2 / fanIn);
       for (let i = 0; i < n; i++) out[off + i] = normal() * std;
