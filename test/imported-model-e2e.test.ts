@@ -117,7 +117,7 @@ describe('an imported ONNX model fine-tuned end to end', () => {
     const spec = mlpJob({
       model: { kind: 'onnx', sha256, loss: 'binary-cross-entropy', lora },
       dataset: { name: 'wake', split: 'train', evalSplit: 'test' },
-      optimizer: { kind: 'adamw', lr: 0.001 },
+      optimizer: { kind: 'adamw', lr: 0.003, weightDecay: 0.01 },
       ...{ rounds, globalBatch: 64, shardSize: 32, evalEvery: 20, evalSamples: 256, checkpointEvery: 20 },
     });
     const { id } = await api<{ id: number }>(url, token, '/api/jobs', spec);

@@ -63,7 +63,7 @@ export async function acceptResult(c: IntakeContext, hooks: IntakeHooks, workerI
   });
   let checked: ReturnType<Run['kind']['accept']>;
   try {
-    checked = run.kind.accept(run, shard, meta, frame, lease);
+    checked = run.kind.accept(run, shard, meta, frame, { ...lease, trusted: c.dispatcher.workers.get(workerId)?.link.trusted === true });
   } catch (e) {
     if (!(e instanceof GridError)) throw e;
     const recorded = await c.quarantine.refuse(shard, row(0, false, e.code), hooks.fence(run));

@@ -104,7 +104,7 @@ export interface JobKind<State = unknown> {
   /** Disagreeing computations of a shard are decided by the coordinator's own recomputation at the close, not by a third worker's vote. */
   refereed?: boolean;
   /** Check one untrusted result for `shard` (lease for `leased` parameters); throws a GridError naming the refusal. */
-  accept(run: Run<State>, shard: Shard, meta: ResultMeta, frame: Frame, leased: { workerId: string; paramsVersion: number }): Accepted;
+  accept(run: Run<State>, shard: Shard, meta: ResultMeta, frame: Frame, leased: { workerId: string; paramsVersion: number; trusted?: boolean }): Accepted;
   /** Every shard is in: combine and record, then open the next round, reopen this one, or finish. */
   closeRound(run: Run<State>, ctx: CloseContext): Promise<'reopened' | 'next' | 'finished'>;
   /** The parameters of `run.version` as a frame: a delta when the caller holds version `from`. */

@@ -50,7 +50,7 @@ export class TrainingKind implements JobKind<TrainingState> {
   tolerance: JobKind<TrainingState>['tolerance'] = (run) => run.spec.redundancy.tolerance;
 
   accept: JobKind<TrainingState>['accept'] = (run, shard, meta, frame, leased) => {
-    const { values, norm } = checkTrainingResult(run, shard, meta, frame, leased.paramsVersion);
+    const { values, norm } = checkTrainingResult(run, shard, meta, frame, leased.paramsVersion, leased.trusted);
     return { values, norm, correct: meta.correct ?? 0 };
   };
 

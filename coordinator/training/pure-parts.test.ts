@@ -4,9 +4,10 @@ import { parseTrainingSpec } from '../../protocol/job';
 import { LeaseTable } from '../jobs/leases';
 import { nextReputation, QUARANTINE_BELOW } from '../jobs/reputation';
 import { roundComplete } from '../jobs/round';
+import type { TrainingRun } from './job-run';
 import { outliers } from './outliers';
 import { ReplayGuard } from './replay-guard';
-import { checkResult, MAX_LOSS } from './result-check';
+import { checkResult, checkTrainingResult, MAX_LOSS } from './result-check';
 import { planRound, roundStats } from './round-plan';
 
 const spec = (over: Record<string, unknown> = {}) =>
@@ -88,6 +89,14 @@ describe('result check', () => {
     expect(refusal(() => checkResult(spec(), shard, N, meta({ correct: 5 }), frame(ok), 0))).toBe('BAD_MESSAGE');
     expect(refusal(() => checkResult(spec(), shard, N, meta(), frame(nan), 0))).toBe('NON_FINITE');
     expect(refusal(() => checkResult(spec({ aggregation: { maxNorm: 0.1 } }), shard, N, meta(), frame(ok), 0))).toBe('NORM_TOO_LARGE');
+  });
+
+  it("holds volunteers to 10x the last round's median norm, not the operator's own workers (a loss spike is not a lie)", () => {
+    const run = { data: { spec: spec(), params: new Float32Array(N), replays: new ReplayGuard(), normLimit: 0.1 }, round: { index: 0 } };
+    const big = () => frame(new Float32Array(N).fill(1));
+    const check = (trusted: boolean) => () => checkTrainingResult(run as unknown as TrainingRun, shard, meta(), big(), 0, trusted);
+    expect(refusal(check(false))).toBe('NORM_TOO_LARGE');
+    expect(refusal(check(true))).toBe('accepted');
   });
 
   it('clips to clipNorm when the job asks', () => {

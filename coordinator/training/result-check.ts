@@ -52,7 +52,9 @@ export function checkResult(
 
 /**
  * Every check of a training result: its frame and numbers (above), not a replay of another result, and a norm not
- * far above the last round's median.
+ * far above the last round's median. That last is a comparison with other results, not evidence against the worker:
+ * the operator's own (`trusted`) are not held to it, or a real jump in the gradient (a loss spike) would refuse the
+ * same shard from them for ever and quarantine them.
  */
 export function checkTrainingResult(
   run: TrainingRun,
@@ -60,13 +62,14 @@ export function checkTrainingResult(
   meta: ResultMeta,
   frame: Frame,
   paramsVersion: number,
+  trusted = false,
 ): { values: Float32Array; norm: number } {
   const { spec, params, replays, normLimit } = run.data;
   const checked = checkResult(spec, shard, params.length, meta, frame, paramsVersion);
   // Keyed by the samples' shard: a redundant copy computed to the same bytes is agreement, not a replay.
   const replayed = replays.replayOf(frame.payload, { round: run.round.index, shard: shard.copyOf ?? shard.index });
   if (replayed) throw new GridError('REPLAYED', `this result was already received for round ${replayed.round} shard ${replayed.shard}`);
-  if (normLimit && checked.norm > normLimit)
+  if (normLimit && !trusted && checked.norm > normLimit)
     throw new GridError('NORM_TOO_LARGE', `norm ${checked.norm.toExponential(2)} is over ${NORM_FACTOR}x the last round's median`);
   const { clipNorm } = spec.aggregation;
   return { values: checked.values, norm: clipNorm ? Math.min(checked.norm, clipNorm) : checked.norm };
