@@ -62,6 +62,30 @@ export class Metrics {
   readonly jobRound = new Gauge({ name: 'grid_job_round', help: 'Rounds a job has closed', labelNames: ['job'], registers: this.r });
   readonly jobLoss = new Gauge({ name: 'grid_job_train_loss', help: "The last closed round's training loss", labelNames: ['job'], registers: this.r });
   readonly jobSamples = new Counter({ name: 'grid_job_samples_total', help: 'Samples a job has combined into steps', labelNames: ['job'], registers: this.r });
+  readonly jobBytes = new Counter({
+    name: 'grid_job_bytes_total',
+    help: 'Bytes a job moved (up: from workers; down: to them)',
+    labelNames: ['job', 'direction'],
+    registers: this.r,
+  });
+  readonly jobRefusals = new Counter({
+    name: 'grid_job_refusals_total',
+    help: "A job's refused results, by code",
+    labelNames: ['job', 'code'],
+    registers: this.r,
+  });
+  /** The refusal codes each job's series has, so they go with it. */
+  private readonly refusalCodes = new Map<number, Set<string>>();
+  /** The running jobs' current rounds and the workers that may run each, as the scheduler sees them (set by it). */
+  jobsNow: () => { id: number; shards: readonly { state: string }[]; eligible: number }[] = () => [];
+  readonly jobShards = new Gauge({
+    name: 'grid_job_shards',
+    help: "The current round's shards by state (pending, leased, done)",
+    labelNames: ['job', 'state'],
+    registers: this.r,
+    collect: () => this.readJobs(), // at each scrape: the scheduler's own view, never stale
+  });
+  readonly jobWorkers = new Gauge({ name: 'grid_job_workers', help: 'Connected workers that may run the job', labelNames: ['job'], registers: this.r });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -90,6 +114,25 @@ export class Metrics {
   /** A job ended: its series go, so a long-lived coordinator does not keep one per job it ever ran. */
   jobEnded(job: number) {
     for (const m of [this.jobRound, this.jobLoss, this.jobSamples]) m.remove({ job: String(job) });
+    for (const direction of ['up', 'down']) this.jobBytes.remove({ job: String(job), direction });
+    for (const code of this.refusalCodes.get(job) ?? []) this.jobRefusals.remove({ job: String(job), code });
+    this.refusalCodes.delete(job);
+  }
+
+  /** A result of the job refused (or set aside) with `code`. */
+  jobRefused(job: number, code: string, count = 1) {
+    this.jobRefusals.inc({ job: String(job), code }, count);
+    this.refusalCodes.set(job, (this.refusalCodes.get(job) ?? new Set()).add(code));
+  }
+
+  private readJobs() {
+    this.jobShards.reset();
+    this.jobWorkers.reset();
+    for (const j of this.jobsNow()) {
+      const job = String(j.id);
+      for (const state of ['pending', 'leased', 'done']) this.jobShards.set({ job, state }, j.shards.filter((s) => s.state === state).length);
+      this.jobWorkers.set({ job }, j.eligible);
+    }
   }
 
   render(): Promise<string> {

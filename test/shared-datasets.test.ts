@@ -54,7 +54,7 @@ describe('data sets shared by the coordinators on one database', () => {
       optimizer: { kind: 'sgd', lr: 0.1 },
       globalBatch: 64,
       shardSize: 32,
-      rounds: 6,
+      rounds: 30,
       workers: 'native',
     };
     // a, which took the upload, is gone (so it cannot claim the job either): b builds the data set from the database.
@@ -62,10 +62,22 @@ describe('data sets shared by the coordinators on one database', () => {
     worker = startWorker(url(b), TOKEN, 'on-b');
     await worker.waitFor(/"msg":"connected"/);
     const { id } = await api<{ id: number }>(url(b), TOKEN, '/api/jobs', spec);
+    // While it runs, b's /metrics has the job's own series: its round's shards by state, its workers, its bytes.
+    const series = await waitUntil(
+      'per-job series',
+      async () => {
+        const text = await (await fetch(`${url(b)}/metrics`)).text();
+        const bytes = Number(new RegExp(`^grid_job_bytes_total\\{job="${id}",direction="down"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+        return bytes > 0 && new RegExp(`^grid_job_workers\\{job="${id}"\\} 1$`, 'm').test(text) && text;
+      },
+      20_000,
+      20,
+    );
+    expect(series).toMatch(new RegExp(`^grid_job_shards\\{job="${id}",state="pending"\\} \\d+$`, 'm'));
     const job = await waitUntil('job done', async () => {
       const j = await api<{ state: string; round: number }>(url(b), TOKEN, `/api/jobs/${id}`);
       return j.state === 'done' && j;
     });
-    expect(job.round).toBe(6);
+    expect(job.round).toBe(30);
   }, 120_000);
 });

@@ -29,6 +29,7 @@ export class Quarantine {
     await this.o.dispatcher.keeper.expire(row.assignment_id, 'rejected', code ?? 'REFUSED');
     passOver(shard, workerId);
     this.o.metrics.results.inc({ accepted: 'false', code: code ?? 'REFUSED' });
+    this.o.metrics.jobRefused(row.job_id, code ?? 'REFUSED');
     let reputation: number;
     try {
       reputation = await this.o.store.recordOutcome(row, (r) => nextReputation(r, 'bad'), fence);
@@ -56,6 +57,7 @@ export class Quarantine {
     run.round.closing = false;
     await this.o.store.discardResults(discarded, code);
     this.o.metrics.results.inc({ accepted: 'false', code }, discarded.length);
+    this.o.metrics.jobRefused(run.id, code, discarded.length);
     const what = code === 'OUTLIER' ? 'outlier contributions' : 'results the coordinator recomputed differently';
     for (const id of flagged) {
       const reputation = await this.o.store.judgeWorker(id, (r) => nextReputation(r, 'bad'), false);
@@ -82,6 +84,8 @@ export class Quarantine {
     );
     this.o.metrics.results.inc({ accepted: 'false', code: 'UNVERIFIED' }, s.dropped.length);
     this.o.metrics.results.inc({ accepted: 'false', code: 'MISMATCH' }, s.outvoted.length);
+    if (s.dropped.length) this.o.metrics.jobRefused(run.id, 'UNVERIFIED', s.dropped.length);
+    if (s.outvoted.length) this.o.metrics.jobRefused(run.id, 'MISMATCH', s.outvoted.length);
     if (s.dropped.length) this.o.log.warn('redundant results all disagree; the shard is computed again', { job: run.id, round: run.round.index });
     for (const { workerId } of s.outvoted) {
       const reputation = await this.o.store.judgeWorker(workerId, (r) => nextReputation(r, 'bad'), false);

@@ -52,7 +52,7 @@ export class Scheduler {
   /** The worker registry, the leases and who gets which shard. */
   readonly dispatcher: Dispatcher;
   /** Bytes moved per worker and per job; the transport and the download routes count into it. */
-  readonly transfers = new TransferLedger();
+  readonly transfers: TransferLedger;
   /** Samples in accepted results over the last minute, for the status summary. */
   readonly throughput = new RecentSamples();
   private readonly quarantine: Quarantine;
@@ -61,6 +61,12 @@ export class Scheduler {
 
   constructor(private readonly opts: SchedulerOptions) {
     this.now = opts.now ?? Date.now;
+    this.transfers = new TransferLedger((direction, bytes, job) => opts.metrics.jobBytes.inc({ job: String(job), direction }, bytes));
+    opts.metrics.jobsNow = () =>
+      [...this.runs.values()].map((run) => {
+        const eligible = this.dispatcher.workers.eligibleFor(run);
+        return { id: run.id, shards: liveStatus(run, eligible).shards, eligible };
+      });
     this.ctx = { ...opts, limits: opts.limits ?? DEFAULT_LIMITS, allowlist: opts.modelAllowlist };
     const giveUp = (run: Run, reason: string) => this.failJob(this.fence(run), 'round', new Error(reason));
     this.dispatcher = new Dispatcher({ ...opts, runs: this.runs, now: this.now, stopped: () => this.stopped, giveUp });

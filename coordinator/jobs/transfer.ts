@@ -13,10 +13,16 @@ export class TransferLedger {
   private workers = new Map<string, Bytes>();
   private jobs = new Map<number, Bytes>();
 
+  /** `counted` is told of each job's bytes as they cross (the per-job Prometheus counter). */
+  constructor(private readonly counted: (direction: keyof Bytes, bytes: number, jobId: number) => void = () => {}) {}
+
   /** `bytes` went to (`down`) or came from (`up`) the worker `workerId`, for the job `jobId` when there is one. */
   add(direction: keyof Bytes, bytes: number, workerId?: string, jobId?: number) {
     if (workerId !== undefined) bump(this.workers, workerId, direction, bytes);
-    if (jobId !== undefined) bump(this.jobs, jobId, direction, bytes);
+    if (jobId !== undefined) {
+      bump(this.jobs, jobId, direction, bytes);
+      this.counted(direction, bytes, jobId);
+    }
   }
 
   /** A job's bytes counted here and not yet in the store, taken out to be recorded with its round's close. */
