@@ -184,6 +184,10 @@ describe('researcher console in headless Chromium', () => {
     const [header, ...rows] = readFileSync(join(downloads, csv), 'utf8').trim().split('\n');
     expect(header).toMatch(/^round,time,.*train_loss/);
     expect(rows.length).toBeGreaterThanOrEqual(3);
+    await (await page.waitForSelector('pierce/#job-metrics-json'))?.click(); // the same points as JSON, one object each
+    const json = await waitUntil('metrics.json downloaded', async () => readdirSync(downloads).find((f) => f.endsWith('-metrics.json')), 20_000);
+    const points = JSON.parse(readFileSync(join(downloads, json), 'utf8')) as { round: number; name: string; value: number; at: number }[];
+    expect(points.filter((p) => p.name === 'train_loss' && Number.isFinite(p.value)).length).toBeGreaterThanOrEqual(3);
   }, 240_000);
 
   it('gives each run its own address, which a reload keeps and back leaves', async () => {

@@ -126,6 +126,7 @@ export class GridJobPage extends LitElement {
       <label><input id="log-loss" type="checkbox" .checked=${this.logLoss} @change=${(e: Event) => (this.logLoss = (e.target as HTMLInputElement).checked)} /> loss on a log scale</label>
       <span class="hint">drag across a chart to zoom in, double-click to see it all</span>
       <button id="job-metrics-csv" @click=${() => this.emit('download', { path: `/api/jobs/${id}/metrics.csv`, name: `job-${id}-metrics.csv` })}>metrics.csv</button>
+      <button id="job-metrics-json" @click=${() => this.emit('download', { path: `/api/jobs/${id}/metrics.json`, name: `job-${id}-metrics.json` })}>metrics.json</button>
     </div>`;
   }
 

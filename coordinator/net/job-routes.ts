@@ -48,16 +48,29 @@ export function registerJobRoutes({ router, as, store, scheduler }: ApiContext) 
     '/api/jobs/:id/metrics',
     as('researcher', async (req, who) => (await store.metrics((await ownJob(req.params.id, who)).id, Number(req.query.get('since') ?? 0) || 0)).map(camelKeys)),
   );
+  /** Every metric of a job: the store answers 10,000 points at a time, and a long run has more. */
+  const allMetrics = async (job: Job) => {
+    const points: MetricPoint[] = [];
+    for (let page = await store.metrics(job.id, 0); page.length; page = await store.metrics(job.id, Number(page[page.length - 1].id)))
+      for (const m of page) points.push({ round: Number(m.round), name: m.name, value: Number(m.value), at: Number(m.at) });
+    return points;
+  };
   router.route(
     'get',
     '/api/jobs/:id/metrics.csv',
     as('researcher', async (req, who) => {
       const job = await ownJob(req.params.id, who);
-      const points: MetricPoint[] = [];
-      // The store answers 10,000 points at a time; a long run has more.
-      for (let page = await store.metrics(job.id, 0); page.length; page = await store.metrics(job.id, Number(page[page.length - 1].id)))
-        for (const m of page) points.push({ round: Number(m.round), name: m.name, value: Number(m.value), at: Number(m.at) });
-      return { body: metricsCsv(points), type: 'text/csv', headers: { 'Content-Disposition': `attachment; filename="job-${job.id}-metrics.csv"` } };
+      const headers = { 'Content-Disposition': `attachment; filename="job-${job.id}-metrics.csv"` };
+      return { body: metricsCsv(await allMetrics(job)), type: 'text/csv', headers };
+    }),
+  );
+  router.route(
+    'get',
+    '/api/jobs/:id/metrics.json',
+    as('researcher', async (req, who) => {
+      const job = await ownJob(req.params.id, who);
+      const headers = { 'Content-Disposition': `attachment; filename="job-${job.id}-metrics.json"` };
+      return { body: JSON.stringify(await allMetrics(job)), type: 'application/json', headers };
     }),
   );
   router.route(
