@@ -4,6 +4,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onnx } from '../kernels/onnx/graph';
+import { type DatasetManifest, gatherBatch } from '../protocol/dataset';
 import { api, mlpJob, spawnTs, startTestCoordinator, tempDir, trainOnOrtNode } from './helpers';
 
 // A character-level language model end to end: a text corpus uploaded (the GPL, which every Debian machine has), a
@@ -110,6 +111,32 @@ describe('a character-level GPT trained on the grid', () => {
     }
     console.log(`greedy outside the grid: ${JSON.stringify(ask.prompt + tokenizer.decode(continued))}`);
     expect(tokenizer.decode(continued)).toBe([...greedy].slice(0, 16).join(''));
+    // And over the whole validation split, as the grid's workers fetch it: the next-token loss the grid recorded.
+    const manifest = await api<DatasetManifest>(url, token, '/api/datasets/gpl/validation');
+    const chunks = await Promise.all(
+      manifest.chunks.map(async (c) => new Uint8Array(await (await fetch(`${url}/api/datasets/gpl/validation/chunks/${c.index}`, auth)).arrayBuffer())),
+    );
+    const blocks = gatherBatch(
+      manifest,
+      (c) => chunks[c],
+      Uint32Array.from({ length: manifest.samples }, (_, i) => i),
+    );
+    const [n, block] = [manifest.samples, blocks.x.length / manifest.samples];
+    const input = new ort.Tensor(
+      'int64',
+      BigInt64Array.from(blocks.x, (v) => BigInt(v)),
+      [n, block],
+    );
+    const logits = (await session.run({ input_ids: input })).logits;
+    const size = logits.dims[2];
+    let nats = 0;
+    for (let t = 0; t < n * block; t++) {
+      const row = (logits.data as Float32Array).subarray(t * size, (t + 1) * size);
+      const top = Math.max(...row);
+      nats += top + Math.log(row.reduce((sum, v) => sum + Math.exp(v - top), 0)) - row[blocks.targets?.[t] ?? 0];
+    }
+    console.log(`exported model on the validation split: ${(nats / (n * block)).toFixed(4)} nats/char; the grid recorded ${last('test_loss').toFixed(4)}`);
+    expect(Math.abs(nats / (n * block) - last('test_loss'))).toBeLessThan(1e-3);
     await session.release();
   }, 240_000);
 
