@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeNpy } from '../protocol/npy';
 import { api, mlpJob, startTestCoordinator, tempDir, trainOnOrtNode } from './helpers';
 
 // Data sets labelled with more than one class: CSV uploads with multi-label and regression targets, layer-list models
@@ -85,5 +86,46 @@ describe('targets beyond one class, end to end', () => {
       400,
       expect.objectContaining({ message: expect.stringMatching(/3 outputs but values\/train has 2 regression targets/) }),
     ]);
+  }, 200_000);
+
+  it('trains on inputs and targets uploaded as two .npy files, and says why a targets file does not fit', async () => {
+    const f32 = (shape: number[], values: number[]) => encodeNpy('<f4', shape, new Uint8Array(Float32Array.from(values).buffer));
+    const post = (path: string, body: Uint8Array) => fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body });
+    for (const [split, from, n] of [
+      ['train', 0, 4000],
+      ['test', 100_000, 500],
+    ] as const) {
+      const xs = Array.from({ length: n }, (_, i) => features(from + i));
+      expect((await post(`/api/datasets/npyvalues/${split}?format=npy`, f32([n, 4], xs.flat()))).status).toBe(201);
+      const res = await post(`/api/datasets/npyvalues/${split}?format=npy-targets&targets=regression`, f32([n, 2], xs.flatMap(regression)));
+      expect([res.status, ((await res.json()) as { targets: unknown }).targets]).toEqual([201, { kind: 'regression', width: 2, dtype: 'f32' }]);
+    }
+    const { id } = await api<{ id: number }>(url, token, '/api/jobs', {
+      ...job('values', 120),
+      dataset: { name: 'npyvalues', split: 'train', evalSplit: 'test' },
+    });
+    await trainOnOrtNode(url, token, id);
+    const losses = (await metric(id, 'test_loss')).map((m) => m.value);
+    console.log(`regression from .npy files: test mean squared error by evaluation ${losses.map((l) => l.toFixed(4)).join(' ')}`);
+    expect(losses.at(-1)).toBeLessThan((losses[0] as number) / 2);
+    const refusal = async (query: string, body: Uint8Array) => {
+      const res = await post(`/api/datasets/npyvalues/train?format=npy-targets&${query}`, body);
+      return `${res.status} ${((await res.json()) as { error: { message: string } }).error.message}`;
+    };
+    expect(await refusal('targets=regression', f32([3, 2], [1, 2, 3, 4, 5, 6]))).toBe('400 targets .npy has 3 rows; the inputs have 4000 samples');
+    expect(
+      await refusal(
+        'targets=class',
+        f32(
+          [4000],
+          Array.from({ length: 4000 }, (_, i) => i / 2),
+        ),
+      ),
+    ).toMatch(/^400 targets \.npy value 1 \(0\.5\) is not a class/);
+    expect(await refusal('targets=multi-label', f32([4000, 1], Array(4000).fill(2)))).toMatch(/^400 targets \.npy value 0 \(2\) is not 0 or 1/);
+    expect(await refusal('targets=regression', f32([4000], Array(4000).fill(Number.NaN)))).toMatch(/is not finite/);
+    expect((await post('/api/datasets/nothing/train?format=npy-targets&targets=class', f32([1], [0]))).status).toBe(404);
+    // The refusals left the data set as it was.
+    expect(await api<{ targets: unknown }>(url, token, '/api/datasets/npyvalues/train')).toMatchObject({ targets: { kind: 'regression', width: 2 } });
   }, 200_000);
 });

@@ -5,10 +5,11 @@ import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import type { DatasetManifest } from '../../protocol/dataset';
 import { GridError } from '../../protocol/errors';
-import { decodeNpy } from '../../protocol/npy';
+import type { Targets } from '../../protocol/targets';
 import type { DatasetFile, Store } from '../store/index';
 import type { CsvTargets } from './csv';
-import { buildDataset, fashionMnistAvailable, type LoadedDataset, loadFashionMnist } from './datasets';
+import { fashionMnistAvailable, type LoadedDataset, loadFashionMnist } from './datasets';
+import { npyDataset } from './npy-dataset';
 import { parseOffThread, textOffThread } from './parse-threads';
 import type { TokenizerChoice } from './text';
 
@@ -69,7 +70,13 @@ export class DatasetRegistry {
       await this.addText(row.name, readFileSync(path), Number(text[1]), choice); // a BPE is not trained twice
     } else if (kind === 'csv:')
       this.loaded.set(`${row.name}/${row.split}`, await parseOffThread(row.name, row.split, createReadStream(path), manifest.targets));
-    else this.loaded.set(`${row.name}/${row.split}`, npyDataset(row.name, row.split, readFileSync(path)));
+    else {
+      // Targets given as a second .npy come from their own file, kept beside the inputs'.
+      const targets = manifest.targets && (await this.localFile(targetsFile(path)));
+      if (manifest.targets && !targets) return;
+      const t = targets ? readFileSync(targets) : undefined;
+      this.loaded.set(`${row.name}/${row.split}`, npyDataset(row.name, row.split, readFileSync(path), t, manifest.targets?.kind));
+    }
   }
 
   /**
@@ -123,6 +130,25 @@ export class DatasetRegistry {
     }));
     await this.store.putDatasets(rows, { name: basename(path), parts: () => [bytes] });
     return train;
+  }
+
+  /**
+   * Targets for an uploaded `.npy` of inputs (`kind`: class, multi-label or regression), as a second `.npy` with a
+   * row per sample: the data set is built again with them, and both files are kept.
+   */
+  async uploadNpyTargets(name: string, split: string, bytes: Uint8Array, kind: Targets['kind'], tokenId: number | null = null) {
+    const inputs = this.uploadPath(name, split, 'npy');
+    await this.ensure(name, split); // its inputs' file may have been uploaded to another coordinator
+    if (!existsSync(inputs)) throw new GridError('NOT_FOUND', `no .npy inputs for ${name}/${split}: upload them first (?format=npy)`);
+    const ds = npyDataset(name, split, readFileSync(inputs), bytes, kind);
+    const path = targetsFile(inputs);
+    writeFileSync(`${path}.part`, bytes);
+    renameSync(`${path}.part`, path);
+    const m = ds.manifest;
+    const row = { name, split, source: `npy:${inputs}`, samples: m.samples, classes: m.classes, manifest: m, token_id: tokenId };
+    await this.store.putDatasets([row], { name: basename(path), parts: () => [bytes] });
+    this.loaded.set(`${name}/${split}`, ds);
+    return ds;
   }
 
   private async addText(name: string, bytes: Uint8Array, blockSize: number, choice: TokenizerChoice) {
@@ -210,10 +236,5 @@ export class DatasetRegistry {
 /** A file of this data dir as the database keeps it, read in parts of 1 MiB. */
 const fileParts = (path: string): DatasetFile => ({ name: basename(path), parts: () => createReadStream(path, { highWaterMark: 1 << 20 }) });
 
-/** An `.npy` of shape [samples, ...features] as a data set without labels. */
-function npyDataset(name: string, split: string, bytes: Uint8Array): LoadedDataset {
-  const a = decodeNpy(bytes);
-  if (a.shape.length < 2 || a.shape[0] < 1) throw new GridError('BAD_REQUEST', `.npy of shape [${a.shape}]: expected [samples, features...]`);
-  if (a.shape[0] > 1 << 24) throw new GridError('BAD_REQUEST', `${a.shape[0]} samples is more than a data set may hold`);
-  return buildDataset(name, split, new Uint8Array(a.shape[0]), a.values, a.shape.slice(1), 0);
-}
+/** Where a `.npy` data set's targets file lies: beside its inputs'. */
+const targetsFile = (inputs: string) => inputs.replace(/\.npy$/, '.targets.npy');

@@ -127,6 +127,8 @@ describe('data set registry', () => {
     await b.init(); // started before the uploads: it learns of them when asked
     await a.uploadCsv('values', 'train', '1,2,0.5,-1\n3,4,1.5,2\n', null, { kind: 'regression', width: 2 });
     await a.uploadNpy('inputs', 'test', encodeNpy('<f4', [2, 3], new Uint8Array(new Float32Array([1, 2, 3, 4, 5, 6]).buffer)));
+    const labelled = await a.uploadNpyTargets('inputs', 'test', encodeNpy('<i4', [2], new Uint8Array(Int32Array.of(300, 7).buffer)), 'class');
+    expect(labelled.manifest).toMatchObject({ classes: 301, targets: { kind: 'class', width: 1, dtype: 'u16' } }); // its second file
     await a.uploadText('tiny', new TextEncoder().encode('to be or not to be, that is the question. '.repeat(40)), 16);
     for (const [name, split] of [
       ['values', 'train'],
@@ -144,6 +146,7 @@ describe('data set registry', () => {
     const c = new DatasetRegistry(store, tempDir('grid-ds-c-'));
     await c.init();
     expect(['values/train', 'inputs/test', 'tiny/train', 'tiny/validation'].every((k) => c.has(...(k.split('/') as [string, string])))).toBe(true);
+    expect(Array.from(gatherBatch(c.get('inputs', 'test').manifest, (i) => c.get('inputs', 'test').chunks[i], [0, 1]).y)).toEqual([300, 7]);
     await store.close();
   });
 

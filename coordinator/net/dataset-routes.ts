@@ -61,6 +61,13 @@ export function registerDatasetRoutes({ router, as, store, scheduler, datasets }
         await store.audit(`token:${who.tokenId}`, 'dataset.upload', `dataset:${name}/text`, { samples: ds.manifest.samples });
         return { status: 201, body: JSON.stringify(ds.manifest), type: 'application/json' };
       }
+      if (req.query.get('format') === 'npy-targets') {
+        // Targets for .npy inputs uploaded before: a second .npy, a row per sample.
+        const kind = targetsFromQuery(req.query.get('targets'), null).kind;
+        const ds = await datasets.uploadNpyTargets(name, split, await req.body(), kind, who.tokenId);
+        await store.audit(`token:${who.tokenId}`, 'dataset.targets', `dataset:${name}/${split}`, { kind });
+        return { status: 201, body: JSON.stringify(ds.manifest), type: 'application/json' };
+      }
       // A numpy tensor (inference inputs) when asked for; CSV (features, then the targets) otherwise.
       const npy = req.query.get('format') === 'npy';
       const targets = npy ? undefined : targetsFromQuery(req.query.get('targets'), req.query.get('targetColumns'));
