@@ -32,8 +32,10 @@ const attrs = custom<Record<string, number | number[] | string>>(
 export const graphStructure = obj({
   input: obj({ name, shape: arr(dim, 6, 2) }),
   output: name,
-  /** Values per sample the output has (its shape is [batch, outputWidth]). */
+  /** Values per sample the output has (its shape is [batch, outputWidth]), or per position of a sequence model's. */
   outputWidth: int(1, 1 << 16),
+  /** A sequence model's positions: its output is [batch, positions, outputWidth] (a language model's next tokens). */
+  positions: opt(int(1, 1 << 16)),
   params: arr(obj({ name, shape: arr(int(1, 1 << 24), 6) }), 1024, 1),
   constants: arr(obj({ name, shape: arr(int(1, 1 << 16), 6), data: arr(num(), 4096) }), 1024),
   nodes: arr(obj({ op: str(40), inputs: arr(name, 8), outputs: arr(name, 4, 1), attrs }), 4000, 1),

@@ -119,7 +119,8 @@ export type TargetKind = 'class' | 'multi-label' | 'regression';
 export const targetKind = (model: ModelSpec): TargetKind => (model.kind === 'layers' || model.kind === 'onnx' ? (model.targets ?? 'class') : 'class');
 
 /** The positions a model gives a class at (a language model's block), or undefined for one output per sample. */
-export const outputPositions = (model: ModelSpec) => (model.kind === 'layers' ? layerParams(model).positions : undefined);
+export const outputPositions = (model: ModelSpec) =>
+  model.kind === 'layers' ? layerParams(model).positions : model.kind === 'onnx' ? graphOf(model).positions : undefined;
 
 /** The model's outputs: one per class (a binary classifier's one logit counts as two classes), or per target. */
 export const classCount = (model: ModelSpec) => {

@@ -7,11 +7,24 @@ import { onnx } from '../kernels/onnx/graph';
 import { type DatasetManifest, gatherBatch } from '../protocol/dataset';
 import { api, mlpJob, spawnTs, startTestCoordinator, tempDir, trainOnOrtNode } from './helpers';
 
+/** Mean next-token cross-entropy (nats) of `logits` [n, positions, vocab] against a class per position. */
+function nextTokenLoss(logits: Float32Array, size: number, targets: ArrayLike<number>): number {
+  let nats = 0;
+  for (let t = 0; t < targets.length; t++) {
+    const row = logits.subarray(t * size, (t + 1) * size);
+    const top = Math.max(...row);
+    nats += top + Math.log(row.reduce((sum, v) => sum + Math.exp(v - top), 0)) - row[targets[t]];
+  }
+  return nats / targets.length;
+}
+
 // A character-level language model end to end: a text corpus uploaded (the GPL, which every Debian machine has), a
 // small GPT preset trained by the grid on next-token prediction, its validation loss against the unigram baseline.
 describe('a character-level GPT trained on the grid', () => {
   let coord: Awaited<ReturnType<typeof startTestCoordinator>>;
   let url: string;
+  /** The character GPT trained below, which the LoRA test fine-tunes. */
+  let charJob = 0;
   const token = 'gt_lm_operator';
   const corpus = readFileSync('/usr/share/common-licenses/GPL-3');
 
@@ -57,6 +70,7 @@ describe('a character-level GPT trained on the grid', () => {
       evalEvery: 300,
     });
     const { id } = await api<{ id: number }>(url, token, '/api/jobs', spec);
+    charJob = id;
     await trainOnOrtNode(url, token, id, {}, 180_000);
     const metrics = await api<{ name: string; value: number }[]>(url, token, `/api/jobs/${id}/metrics`);
     const last = (name: string) => metrics.filter((m) => m.name === name).at(-1)?.value ?? Number.NaN;
@@ -128,16 +142,65 @@ describe('a character-level GPT trained on the grid', () => {
       [n, block],
     );
     const logits = (await session.run({ input_ids: input })).logits;
-    const size = logits.dims[2];
-    let nats = 0;
-    for (let t = 0; t < n * block; t++) {
-      const row = (logits.data as Float32Array).subarray(t * size, (t + 1) * size);
-      const top = Math.max(...row);
-      nats += top + Math.log(row.reduce((sum, v) => sum + Math.exp(v - top), 0)) - row[blocks.targets?.[t] ?? 0];
-    }
-    console.log(`exported model on the validation split: ${(nats / (n * block)).toFixed(4)} nats/char; the grid recorded ${last('test_loss').toFixed(4)}`);
-    expect(Math.abs(nats / (n * block) - last('test_loss'))).toBeLessThan(1e-3);
+    const nats = nextTokenLoss(logits.data as Float32Array, logits.dims[2], blocks.targets ?? []);
+    console.log(`exported model on the validation split: ${nats.toFixed(4)} nats/char; the grid recorded ${last('test_loss').toFixed(4)}`);
+    expect(Math.abs(nats - last('test_loss'))).toBeLessThan(1e-3);
+    expect(blocks.x.length).toBe(n * block);
     await session.release();
+  }, 240_000);
+
+  it('fine-tunes the trained GPT on a second corpus with LoRA: adapters alone on the wire, the merged export scores what the grid recorded', async () => {
+    const auth = { headers: { authorization: `Bearer ${token}` } };
+    // The trained GPT, registered as a model (the grid's fixed-block form: input [batch, 32], logits [batch, 32, vocab]).
+    const registered = await fetch(`${url}/api/models/from-job/${charJob}`, { method: 'POST', ...auth });
+    const { sha256 } = (await registered.json()) as { sha256: string };
+    // A second corpus with the same characters (the GPL's lines, sorted): the same token ids, other text.
+    const lines = new TextDecoder().decode(corpus).split('\n');
+    const second = [...lines].sort().join('\n');
+    const up = await fetch(`${url}/api/datasets/gplsorted/train?format=text&blockSize=32`, { method: 'POST', ...auth, body: second });
+    const [a, b] = [await api<{ tokenizer: unknown }>(url, token, '/api/datasets/gpl/train'), (await up.json()) as { tokenizer: unknown }];
+    expect(b.tokenizer).toEqual(a.tokenizer);
+    const validation = async (file: Uint8Array, input: 'input' | 'input_ids') => {
+      const manifest = await api<DatasetManifest>(url, token, '/api/datasets/gplsorted/validation');
+      const chunks = await Promise.all(
+        manifest.chunks.map(async (c) => new Uint8Array(await (await fetch(`${url}/api/datasets/gplsorted/validation/chunks/${c.index}`, auth)).arrayBuffer())),
+      );
+      const blocks = gatherBatch(
+        manifest,
+        (c) => chunks[c],
+        Uint32Array.from({ length: manifest.samples }, (_, i) => i),
+      );
+      const session = await ort.InferenceSession.create(file);
+      const x = new ort.Tensor('float32', blocks.x, [manifest.samples, 32]);
+      const logits = (await session.run({ [input]: x })).logits;
+      await session.release();
+      return nextTokenLoss(logits.data as Float32Array, logits.dims[2], blocks.targets ?? []);
+    };
+    const base = await validation(new Uint8Array(await (await fetch(`${url}/api/models/${sha256}/model.onnx`, auth)).arrayBuffer()), 'input');
+
+    const lora = { rank: 4, alpha: 8, targets: ['*.wq', '*.wv', 'l2.1.w'] };
+    const rounds = 200;
+    const spec = mlpJob({
+      model: { kind: 'onnx', sha256, loss: 'cross-entropy', lora },
+      dataset: { name: 'gplsorted', split: 'train', evalSplit: 'validation' },
+      optimizer: { kind: 'adamw', lr: 0.01 },
+      ...{ rounds, globalBatch: 32, shardSize: 16, evalEvery: rounds, checkpointEvery: rounds },
+    });
+    const { id } = await api<{ id: number }>(url, token, '/api/jobs', spec);
+    await trainOnOrtNode(url, token, id, {}, 180_000);
+    const recorded =
+      (await api<{ name: string; value: number }[]>(url, token, `/api/jobs/${id}/metrics`)).filter((m) => m.name === 'test_loss').at(-1)?.value ?? 0;
+    const adapters = 2 * (32 * 4 + 4 * 32) + (32 * 4 + 4 * 128); // wq and wv of the one block, and the MLP's first dense
+    const perRound = new Map<number, number>();
+    for (const r of (await coord.store.results(id)).filter((x) => x.accepted === 1)) perRound.set(r.round, (perRound.get(r.round) ?? 0) + r.bytes);
+    const merged = await validation(new Uint8Array(await (await fetch(`${url}/api/jobs/${id}/model.onnx`, auth)).arrayBuffer()), 'input');
+    console.log(
+      `LoRA on the GPT, second corpus: validation ${base.toFixed(3)} -> ${recorded.toFixed(3)} nats/char (merged export ${merged.toFixed(4)}); ` +
+        `${Math.max(...perRound.values())} bytes up a round, the adapters ${adapters * 4} bytes`,
+    );
+    expect(recorded).toBeLessThan(base - 0.03); // the adapters learned the new text
+    expect(Math.abs(merged - recorded)).toBeLessThan(1e-3);
+    expect(Math.max(...perRound.values())).toBeLessThanOrEqual(2 * adapters * 4);
   }, 240_000);
 
   it('trains on byte-level BPE tokens: bits per character from the characters a token stands for, text generated', async () => {

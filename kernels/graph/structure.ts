@@ -10,13 +10,16 @@ const MAX_CONSTANT_VALUES = 65_536;
 export function structureOf(m: ImportedModel): GraphStructure {
   const { graph } = m.builder;
   const out = m.builder.shapeOf(m.output);
-  if (out.length !== 2 || typeof out[1] !== 'number') throw new GridError('BAD_MODEL', `output ${m.output} has shape [${out}]; training needs [batch, n]`);
+  const sized = out.slice(1).every((d) => typeof d === 'number');
+  if (!sized || (out.length !== 2 && out.length !== 3))
+    throw new GridError('BAD_MODEL', `output ${m.output} has shape [${out}]; training needs [batch, n] or [batch, positions, n]`);
   const constantValues = graph.constants.reduce((n, c) => n + c.data.length, 0);
   if (constantValues > MAX_CONSTANT_VALUES) throw new GridError('BAD_MODEL', `the graph has ${constantValues} constant values; at most ${MAX_CONSTANT_VALUES}`);
   return {
     input: { name: m.input, shape: m.builder.shapeOf(m.input).map((d) => (typeof d === 'string' ? 'batch' : d)) },
     output: m.output,
-    outputWidth: out[1],
+    outputWidth: out[out.length - 1] as number,
+    ...(out.length === 3 ? { positions: out[1] as number } : {}),
     params: graph.params.map((p) => ({ name: p.name, shape: [...p.shape] })),
     constants: graph.constants.map((c) => ({ name: c.name, shape: [...c.shape], data: [...c.data] })),
     nodes: graph.nodes.map((n) => ({ op: n.op, inputs: [...n.inputs], outputs: [...n.outputs], attrs: { ...n.attrs } })),
