@@ -74,7 +74,7 @@ export const onnxModelSpec = obj({
 export type OnnxModelSpec = Infer<typeof onnxModelSpec>;
 
 /** Whether a pattern (a name, or a glob whose `*` stands for any run of characters) names the parameter `name`. */
-export const freezes = (pattern: string, name: string) =>
+export const namedBy = (pattern: string, name: string) =>
   new RegExp(
     `^${pattern
       .split('*')

@@ -1,7 +1,7 @@
 // Low-rank adapters (LoRA, Hu et al. 2021) on a registered model: which weights get one, their shapes, and the part
 // of the parameter vector that trains and crosses the wire.
 import { GridError } from './errors';
-import { freezes, type GraphStructure, type OnnxModelSpec } from './graph-spec';
+import { type GraphStructure, namedBy, type OnnxModelSpec } from './graph-spec';
 
 /** A weight with an adapter: its name and the [in, out] it maps (a Gemm with transB stores it as [out, in]). */
 export interface Adapter {
@@ -18,7 +18,7 @@ const ADAPTER = /\.lora_[ab]$/;
 export const isAdapter = (name: string) => ADAPTER.test(name);
 
 /** Whether an imported model's parameter stays as the file has it: frozen by a pattern, or any of the file's in a LoRA job. */
-export const keptFromFile = (model: OnnxModelSpec, name: string) => (model.lora ? !isAdapter(name) : (model.frozen ?? []).some((p) => freezes(p, name)));
+export const keptFromFile = (model: OnnxModelSpec, name: string) => (model.lora ? !isAdapter(name) : (model.frozen ?? []).some((p) => namedBy(p, name)));
 
 /** The scale of an adapter's product: alpha / rank (alpha defaults to the rank: a scale of 1). */
 export const loraScale = (lora: { rank: number; alpha?: number }) => (lora.alpha ?? lora.rank) / lora.rank;
@@ -31,7 +31,7 @@ export function adaptersOf(model: OnnxModelSpec, graph: GraphStructure): Adapter
   if (graph.params.some((p) => isAdapter(p.name))) throw bad('lora: the model already has tensors named like adapters (.lora_a, .lora_b)');
   const found = new Map<string, Adapter>();
   for (const pattern of lora.targets) {
-    const named = graph.params.filter((p) => freezes(pattern, p.name));
+    const named = graph.params.filter((p) => namedBy(pattern, p.name));
     if (!named.length) throw bad(`lora.targets: ${pattern} names no parameter (it has ${graph.params.map((p) => p.name).join(', ')})`);
     for (const p of named) found.set(p.name, weightUse(graph, p.name, shapes.get(p.name) ?? []));
   }
@@ -60,9 +60,16 @@ export const adapterShapes = (adapters: Adapter[], rank: number) =>
  */
 export function wireRange(model: OnnxModelSpec | { kind: string }, total: number): { start: number; count: number } {
   if (model.kind !== 'onnx' || !('lora' in model) || !model.lora || !('graph' in model) || !model.graph) return { start: 0, count: total };
-  const count = adapterShapes(adaptersOf(model, model.graph), model.lora.rank).reduce((n, s) => n + s.shape[0] * s.shape[1], 0);
+  let count = adapterValues.get(model);
+  if (count === undefined) {
+    count = adapterShapes(adaptersOf(model, model.graph), model.lora.rank).reduce((n, s) => n + s.shape[0] * s.shape[1], 0);
+    adapterValues.set(model, count);
+  }
   return { start: total - count, count };
 }
+
+/** Each LoRA spec's adapter count, worked out once: a job's spec is one object, and every result asks. */
+const adapterValues = new WeakMap<object, number>();
 
 /**
  * A LoRA model folded into the file's form: each adapted weight W becomes W + scale · A B (stored transposed where the

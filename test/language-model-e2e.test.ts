@@ -34,6 +34,20 @@ describe('a character-level GPT trained on the grid', () => {
   });
   afterAll(() => coord?.close());
 
+  /** Every block of a text data set's validation split, fetched as the grid's workers fetch it. */
+  const validationBlocks = async (name: string) => {
+    const auth = { headers: { authorization: `Bearer ${token}` } };
+    const manifest = await api<DatasetManifest>(url, token, `/api/datasets/${name}/validation`);
+    const chunks = await Promise.all(
+      manifest.chunks.map(async (c) => new Uint8Array(await (await fetch(`${url}/api/datasets/${name}/validation/chunks/${c.index}`, auth)).arrayBuffer())),
+    );
+    return gatherBatch(
+      manifest,
+      (c) => chunks[c],
+      Uint32Array.from({ length: manifest.samples }, (_, i) => i),
+    );
+  };
+
   it('registers the text as train and validation blocks, and refuses text that is not UTF-8', async () => {
     const post = (body: Uint8Array, path: string) => fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body });
     const res = await post(corpus, '/api/datasets/gpl/train?format=text&blockSize=32');
@@ -126,16 +140,8 @@ describe('a character-level GPT trained on the grid', () => {
     console.log(`greedy outside the grid: ${JSON.stringify(ask.prompt + tokenizer.decode(continued))}`);
     expect(tokenizer.decode(continued)).toBe([...greedy].slice(0, 16).join(''));
     // And over the whole validation split, as the grid's workers fetch it: the next-token loss the grid recorded.
-    const manifest = await api<DatasetManifest>(url, token, '/api/datasets/gpl/validation');
-    const chunks = await Promise.all(
-      manifest.chunks.map(async (c) => new Uint8Array(await (await fetch(`${url}/api/datasets/gpl/validation/chunks/${c.index}`, auth)).arrayBuffer())),
-    );
-    const blocks = gatherBatch(
-      manifest,
-      (c) => chunks[c],
-      Uint32Array.from({ length: manifest.samples }, (_, i) => i),
-    );
-    const [n, block] = [manifest.samples, blocks.x.length / manifest.samples];
+    const blocks = await validationBlocks('gpl');
+    const [n, block] = [blocks.y.length, blocks.x.length / blocks.y.length];
     const input = new ort.Tensor(
       'int64',
       BigInt64Array.from(blocks.x, (v) => BigInt(v)),
@@ -161,17 +167,9 @@ describe('a character-level GPT trained on the grid', () => {
     const [a, b] = [await api<{ tokenizer: unknown }>(url, token, '/api/datasets/gpl/train'), (await up.json()) as { tokenizer: unknown }];
     expect(b.tokenizer).toEqual(a.tokenizer);
     const validation = async (file: Uint8Array, input: 'input' | 'input_ids') => {
-      const manifest = await api<DatasetManifest>(url, token, '/api/datasets/gplsorted/validation');
-      const chunks = await Promise.all(
-        manifest.chunks.map(async (c) => new Uint8Array(await (await fetch(`${url}/api/datasets/gplsorted/validation/chunks/${c.index}`, auth)).arrayBuffer())),
-      );
-      const blocks = gatherBatch(
-        manifest,
-        (c) => chunks[c],
-        Uint32Array.from({ length: manifest.samples }, (_, i) => i),
-      );
+      const blocks = await validationBlocks('gplsorted');
       const session = await ort.InferenceSession.create(file);
-      const x = new ort.Tensor('float32', blocks.x, [manifest.samples, 32]);
+      const x = new ort.Tensor('float32', blocks.x, [blocks.y.length, 32]);
       const logits = (await session.run({ [input]: x })).logits;
       await session.release();
       return nextTokenLoss(logits.data as Float32Array, logits.dims[2], blocks.targets ?? []);

@@ -52,13 +52,9 @@ export class GridChart extends LitElement {
     super.updated(changed);
     const data = aligned(this.series, this.xLabel === 'time' ? 1000 : 1);
     const shape = `${this.xLabel}|${this.logY}|${this.series.map((s) => s.name).join(',')}`;
-    const xs = data[0];
-    if (this.plot && shape === this.shape) {
-      const zoomed = this.zoomed();
-      this.extent = [xs[0], xs[xs.length - 1]];
-      return this.plot.setData(data, !zoomed);
-    }
-    this.extent = [xs[0], xs[xs.length - 1]];
+    const zoomed = this.zoomed(); // against the data drawn before these
+    this.extent = [data[0][0], data[0][data[0].length - 1]];
+    if (this.plot && shape === this.shape) return this.plot.setData(data, !zoomed);
     this.plot?.destroy();
     this.shape = shape;
     const target = this.renderRoot.querySelector('#plot') as HTMLElement;

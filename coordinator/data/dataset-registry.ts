@@ -57,14 +57,15 @@ export class DatasetRegistry {
   }
 
   /** Build an uploaded data set from its file, parsed as it was at upload (its targets and tokenizer are in its manifest). */
-  private async load(row: { name: string; split: string; source: string }) {
+  private async load(row: { name: string; split: string; source: string; manifest?: string }) {
     if (this.loaded.has(`${row.name}/${row.split}`)) return;
     const text = /^text:(\d+):(.*)$/.exec(row.source);
     const kind = text ? 'text' : row.source.slice(0, 4);
     if (kind !== 'text' && kind !== 'csv:' && kind !== 'npy:') return; // built in: not an upload
     const path = await this.localFile(text ? text[2] : row.source.slice(4));
     if (!path) return; // neither here nor in the database: uploaded to another host before files were kept there
-    const manifest = JSON.parse((await this.store.dataset(row.name, row.split))?.manifest ?? '{}') as Partial<DatasetManifest>;
+    const stored = row.manifest ?? (await this.store.dataset(row.name, row.split))?.manifest; // the list at start has no manifests
+    const manifest = JSON.parse(stored ?? '{}') as Partial<DatasetManifest>;
     if (text) {
       const choice: TokenizerChoice = manifest.tokenizer ? { kind: 'stored', tokenizer: manifest.tokenizer } : { kind: 'char' };
       await this.addText(row.name, readFileSync(path), Number(text[1]), choice); // a BPE is not trained twice

@@ -1,8 +1,9 @@
+import { splitParams } from '../../kernels/models/model';
 import { inferenceGraph, languageModelOnnx } from '../../kernels/onnx/models';
 import type { DatasetManifest } from '../../protocol/dataset';
 import type { TrainingSpec } from '../../protocol/job';
 import { isAdapter, mergedModel } from '../../protocol/lora';
-import { graphOf, inputSize, type ModelSpec, parameterShapes, sizeOf } from '../../protocol/model';
+import { graphOf, inputSize, type ModelSpec, parameterShapes } from '../../protocol/model';
 import { huggingFaceJson } from '../data/text-tokenizer';
 import { encodeSafetensors } from './checkpoint';
 
@@ -45,13 +46,10 @@ export function exportOnnx(
 /** A LoRA job's adapters alone as safetensors (A and B per adapted weight, PEFT's names aside), or undefined for any other job. */
 export function adaptersFile(model: ModelSpec, params: Float32Array, round: number): Buffer | undefined {
   if (model.kind !== 'onnx' || !model.lora) return undefined;
-  const tensors: { name: string; shape: number[]; data: Float32Array }[] = [];
-  let off = 0;
-  for (const s of parameterShapes(model)) {
-    const n = sizeOf(s.shape);
-    if (isAdapter(s.name)) tensors.push({ name: s.name, shape: s.shape, data: params.subarray(off, off + n) });
-    off += n;
-  }
+  const byName = splitParams(params, parameterShapes(model), (data, shape) => ({ data, shape }));
+  const tensors = Object.entries(byName)
+    .filter(([name]) => isAdapter(name))
+    .map(([name, t]) => ({ name, ...t }));
   const { rank, alpha, targets } = model.lora;
   const metadata = {
     format: 'grid-lora/1',

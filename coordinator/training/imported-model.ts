@@ -2,7 +2,7 @@ import { importOnnx } from '../../kernels/graph/import-onnx';
 import { structureOf } from '../../kernels/graph/structure';
 import { initParams } from '../../kernels/models/index';
 import { GridError } from '../../protocol/errors';
-import { freezes } from '../../protocol/graph-spec';
+import { namedBy } from '../../protocol/graph-spec';
 import type { TrainingSpec } from '../../protocol/job';
 import { adaptersOf, isAdapter, keptFromFile } from '../../protocol/lora';
 import { type OnnxModelSpec, parameterShapes, rangesOf } from '../../protocol/model';
@@ -32,12 +32,12 @@ export async function resolveImported(spec: TrainingSpec, ctx: Pick<KindContext,
     throw bad(`binary-cross-entropy needs a model with one output; ${graph.output} has ${graph.outputWidth} (use cross-entropy)`);
   if (model.loss === 'cross-entropy' && graph.outputWidth < 2) throw bad(`cross-entropy needs one output per class; ${graph.output} has ${graph.outputWidth}`);
   for (const pattern of model.frozen ?? [])
-    if (!graph.params.some((p) => freezes(pattern, p.name)))
+    if (!graph.params.some((p) => namedBy(pattern, p.name)))
       throw bad(`frozen: ${pattern} names no parameter (it has ${graph.params.map((p) => p.name).join(', ')})`);
   if (model.lora && model.frozen?.length) throw bad('lora with frozen: a LoRA job keeps every tensor of the file already (drop frozen)');
   if (model.lora)
     adaptersOf(model, graph); // each target names a matrix product's weight
-  else if (graph.params.every((p) => model.frozen?.some((f) => freezes(f, p.name)))) throw bad('frozen: every parameter is frozen; nothing would train');
+  else if (graph.params.every((p) => model.frozen?.some((f) => namedBy(f, p.name)))) throw bad('frozen: every parameter is frozen; nothing would train');
   return { ...spec, model: { ...model, graph } };
 }
 
