@@ -8,7 +8,7 @@ import { sampleBatch } from '../kernels/models/sample-batch';
 import { onnxEngine } from '../kernels/onnx/engine';
 import { type ModelSpec, modelSpec } from '../protocol/model';
 import { measure } from '../worker/engine-choice';
-import { BENCH_CNN, BENCH_MLP } from './workloads';
+import { BENCH_CNN, BENCH_GPT, BENCH_MLP } from './workloads';
 
 const ms = (x: number) => x.toFixed(3);
 
@@ -56,9 +56,9 @@ export async function stepAnatomy(backend: Backend, spec: ModelSpec, batch: numb
   );
 }
 
-/** ResNet-20 for 32x32 colour images (He et al.'s CIFAR form) and nanoGPT's "CPU" GPT at a 96-symbol vocabulary. */
+/** ResNet-20 for 32x32 colour images (He et al.'s CIFAR form) and nanoGPT's "CPU" GPT (bench/workloads.ts). */
 export const RESNET20 = modelSpec({ kind: 'resnet', input: [3, 32, 32], widths: [16, 32, 64], blocks: 3, classes: 10 }, 'model') as ModelSpec;
-export const GPT = modelSpec({ kind: 'gpt', vocab: 96, blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128 }, 'model') as ModelSpec;
+export const GPT = BENCH_GPT;
 
 /** Training-step rates of the graph presets on each engine: images/s for the ResNet, tokens/s for the GPT. */
 export async function graphSteps(backend: Backend, cpu: Engine) {

@@ -10,7 +10,7 @@ import { tuneMatmul } from '../kernels/gpu/matmul-tune';
 import { onnxEngine } from '../kernels/onnx/engine';
 import { launchChromium } from '../test/browser';
 import { measure } from '../worker/engine-choice';
-import { BENCH_CNN, BENCH_MLP, ourMatmulGflops } from './workloads';
+import { BENCH_CNN, BENCH_MLP, GPT_ROWS, ourMatmulGflops } from './workloads';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const r = (x: number) => x.toFixed(x < 10 ? 2 : 0);
@@ -49,6 +49,11 @@ export async function benchKernels() {
     console.log(
       `  ratio ours / tfjs-webgpu: ${(b.oursCnn / b.tfWebgpuCnn).toFixed(2)} (target >= 1.5), ours / tfjs-cpu: ${(b.oursCnn / b.tfCpuCnn).toFixed(2)}`,
     );
+    const [ours, wasm, webgpu] = (await page.evaluate(`window.runGptBench(${SECONDS})`)) as number[];
+    const [name, , batch] = GPT_ROWS[0];
+    console.log(
+      `${name}, batch ${batch}, Chromium, training tokens/s: ours ${r(ours)} | ort-wasm (${b.ortThreads} threads) ${r(wasm)} | ort-webgpu ${r(webgpu)}`,
+    );
   } finally {
     await browser.close();
     await server.close();
@@ -78,5 +83,12 @@ export async function benchKernels() {
     const best = rates.reduce((a, b) => (b.rate > a.rate ? b : a));
     console.log(`${name}, batch ${batch}, Node, samples/s: ${rates.map((x) => `${x.engine} ${r(x.rate)}`).join(' | ')}`);
     console.log(`  best native engine ${best.engine} / ours-dawn: ${(best.rate / dawnRate).toFixed(1)}x (target >= 20x on the MLP)`);
+  }
+  // The GPTs on every native engine but the CPU reference (seconds a sample at this size).
+  for (const [name, spec, batch, tokens] of GPT_ROWS) {
+    const rates = [];
+    for (const e of engines.slice(0, 3))
+      rates.push(`${e.name === 'webgpu' ? 'ours-dawn' : e.name} ${r(tokens * (await measure(e, spec, SECONDS * 1000, batch)))}`);
+    console.log(`${name}, batch ${batch}, Node, training tokens/s: ${rates.join(' | ')}`);
   }
 }

@@ -1,10 +1,18 @@
 import type { Backend } from '../kernels/backend';
 import { kernelsEngine } from '../kernels/engine';
-import type { ModelSpec } from '../protocol/model';
+import { type ModelSpec, modelSpec } from '../protocol/model';
 import { measure } from '../worker/engine-choice';
 
 export const BENCH_MLP: ModelSpec = { kind: 'mlp', layers: [784, 256, 128, 10] };
 export const BENCH_CNN: ModelSpec = { kind: 'cnn', input: [1, 28, 28], channels: [8, 16], kernel: 5, classes: 10 };
+/** nanoGPT's "CPU" configuration and its Shakespeare one (10.7M parameters), at a 96-symbol vocabulary. */
+export const BENCH_GPT = modelSpec({ kind: 'gpt', vocab: 96, blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128 }, 'model') as ModelSpec;
+export const BENCH_GPT_LARGE = modelSpec({ kind: 'gpt', vocab: 96, blockSize: 256, nLayer: 6, nHead: 6, nEmbd: 384 }, 'model') as ModelSpec;
+/** The GPT rows of the kernels bench: name, spec, batch (sequences), tokens a sequence. */
+export const GPT_ROWS = [
+  ['GPT 4x128 block 64 (nanoGPT CPU)', BENCH_GPT, 12, 64],
+  ['GPT 6x384 block 256 (nanoGPT, 10.7M)', BENCH_GPT_LARGE, 4, 256],
+] as const;
 
 const now = () => performance.now();
 

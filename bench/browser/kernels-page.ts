@@ -9,7 +9,7 @@ import { openGpu } from '../../kernels/gpu/device';
 import { tuneMatmul } from '../../kernels/gpu/matmul-tune';
 import { onnxEngine } from '../../kernels/onnx/engine';
 import { measure } from '../../worker/engine-choice';
-import { BENCH_CNN, BENCH_MLP, ourMatmulGflops, ourStepRate } from '../workloads';
+import { BENCH_CNN, BENCH_MLP, GPT_ROWS, ourMatmulGflops, ourStepRate } from '../workloads';
 
 setWasmPaths('/node_modules/@tensorflow/tfjs-backend-wasm/dist/');
 // As in the volunteer's worker (web-worker-client/engines.ts): the plain build for wasm, the JSEP build for webgpu.
@@ -97,5 +97,16 @@ async function tfjsRate(backend: string, kind: 'mlp' | 'cnn', batch: number, sec
   out.ortWasmCnn = await ortRate('wasm', BENCH_CNN, 64, seconds);
   out.ortWebgpuCnn = await ortRate('webgpu', BENCH_CNN, 64, seconds);
   return out;
+};
+/**
+ * Training tokens/s of nanoGPT's CPU configuration: ours, onnxruntime-web wasm and webgpu. The 10.7M one is timed in
+ * Node only: on a software GPU one of its steps takes tens of seconds.
+ */
+(window as unknown as { runGptBench: unknown }).runGptBench = async (seconds: number) => {
+  const ours = new GpuBackend(await openGpu(navigator.gpu, (m) => console.error(m)));
+  await tuneMatmul(ours);
+  const [, spec, batch, tokens] = GPT_ROWS[0];
+  const rates = [await ourStepRate(ours, spec, batch, seconds), await ortRate('wasm', spec, batch, seconds), await ortRate('webgpu', spec, batch, seconds)];
+  return rates.map((rate) => rate * tokens);
 };
 (window as unknown as { ready: boolean }).ready = true;

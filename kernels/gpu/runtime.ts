@@ -208,11 +208,11 @@ export function linearWorkgroups(n: number, size = 64): [number, number] {
   return [Math.ceil(groups / y), y];
 }
 
-/** WGSL bindings as `run` binds them: the uniform block `u`, read-only f32 inputs by name, then the output `Y`. */
-export const programBindings = (uniforms: string, inputs: readonly string[]) => /* wgsl */ `struct U { ${uniforms} }
+/** WGSL bindings as `run` binds them: the uniform block `u`, read-only f32 inputs by name, then the outputs (`Y`). */
+export const programBindings = (uniforms: string, inputs: readonly string[], outputs: readonly string[] = ['Y']) => /* wgsl */ `struct U { ${uniforms} }
 @group(0) @binding(0) var<uniform> u: U;
 ${inputs.map((name, k) => `@group(0) @binding(${k + 1}) var<storage, read> ${name}: array<f32>;`).join('\n')}
-@group(0) @binding(${inputs.length + 1}) var<storage, read_write> Y: array<f32>;`;
+${outputs.map((name, k) => `@group(0) @binding(${inputs.length + k + 1}) var<storage, read_write> ${name}: array<f32>;`).join('\n')}`;
 
 /** WGSL prelude for linear kernels: `idx` from a possibly 2-D dispatch. */
 export const LINEAR_INDEX = /* wgsl */ `

@@ -64,7 +64,8 @@ describe('graph ops on our WGSL kernels (Dawn)', () => {
     expect(relativeError(got, runOnCpu(graph, {}).get(output) as HostTensor)).toBeLessThan(1e-6);
   });
 
-  // A workgroup shares each output from 128 values up (batch-norm statistics, a loss's sum, a conv's weight gradient).
+  // A workgroup shares each output from 128 values up (batch-norm statistics, a loss's sum, a conv's weight gradient);
+  // attention takes 64 rows a workgroup and keys a tile at a time.
   it.each([
     ['ReduceSum over 300 values a row', { op: 'ReduceSum', inputs: [[6, 300]], attrs: { axes: [1], keepdims: 0 } }],
     ['ReduceMean over axes 0 and 1, 280 values each', { op: 'ReduceMean', inputs: [[4, 70, 5]], attrs: { axes: [0, 1], keepdims: 1 } }],
@@ -72,6 +73,30 @@ describe('graph ops on our WGSL kernels (Dawn)', () => {
     [
       'Conv whose weights each gather 400 products',
       { op: 'Conv', inputs: [[4, 3, 12, 12], [2, 3, 3, 3], [2]], attrs: { pads: [1, 0, 0, 1], strides: [1, 1] } },
+    ],
+    [
+      'FusedAttention over 70 positions of width 32: rows cross a workgroup, keys cross tiles',
+      {
+        op: 'FusedAttention',
+        inputs: [
+          [1, 2, 70, 32],
+          [1, 2, 70, 32],
+          [1, 2, 70, 32],
+        ],
+        attrs: { scale: 1 / Math.sqrt(32), causal: 1 },
+      },
+    ],
+    [
+      'FusedAttention, not causal, 130 keys of width 64 for 3 queries',
+      {
+        op: 'FusedAttention',
+        inputs: [
+          [2, 1, 3, 64],
+          [2, 1, 130, 64],
+          [2, 1, 130, 64],
+        ],
+        attrs: { scale: 0.125, causal: 0 },
+      },
     ],
   ] as const)('%s: loss and gradients as on the CPU', async (_label, c) => {
     const { graph, loss, grads } = checkGraph(c as unknown as (typeof OP_CASES)[number]);

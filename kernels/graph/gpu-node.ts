@@ -1,5 +1,6 @@
 import type { Tensor } from '../backend';
 import { bufferOf, type GpuBackend } from '../gpu/backend';
+import { attentionBackward, attentionForward } from './gpu-attention';
 import { conv, convGradInput, convGradWeight, pool } from './gpu-conv';
 import { copyBox, fill, gatherRows, where } from './gpu-copies';
 import { f32 } from './gpu-form';
@@ -122,6 +123,18 @@ export function runNode(b: GpuBackend, node: GraphNode, form: GpuForm, inputs: T
       const dims = [ys.shape[2], ys.shape[3]];
       pool(b.rt, form.mode, inputs.map(bufferOf), bufferOf(o), [n * c, h, w], dims, poolGeometry(node.attrs), includesPad(node.attrs));
       return [o];
+    }
+    case 'attention': {
+      const [rows, t, tk, d] = [x.shape[0] * x.shape[1], x.shape[2], y.shape[2], x.shape[3]];
+      const a = { rows, t, tk, d, scale: Number(node.attrs.scale), causal: node.attrs.causal === 1 };
+      const outs = shapes.map((s) => b.empty(s, node.op));
+      if (form.part === 'forward') attentionForward(b.rt, a, inputs.slice(0, 3).map(bufferOf), bufferOf(outs[0]), bufferOf(outs[1]));
+      else {
+        const rowSums = b.empty([rows * t], 'attention row sums');
+        attentionBackward(b.rt, a, inputs.map(bufferOf), outs.map(bufferOf), bufferOf(rowSums));
+        b.release(rowSums); // queue order: the pool hands it out again only after this step's use
+      }
+      return outs;
     }
     case 'compose':
       return compose(form.build, node, inputs);

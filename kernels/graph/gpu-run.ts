@@ -2,7 +2,7 @@ import { GridError } from '../../protocol/errors';
 import type { Tensor } from '../backend';
 import type { GpuBackend } from '../gpu/backend';
 import { type Compose, runNode } from './gpu-node';
-import type { Graph, GraphNode, HostTensor } from './ir';
+import type { Attrs, Graph, GraphNode, HostTensor } from './ir';
 import { type GraphModelSpec, inferenceStepGraph, trainingStepGraph } from './model-graphs';
 import type { Emitter } from './op';
 import { opNamed } from './registry';
@@ -62,14 +62,16 @@ export async function runOnGpu(b: GpuBackend, graph: Graph, feeds: Record<string
         values.set(n, t);
         return n;
       };
+      const ops = (op: string, ins: string[], attrs: Attrs, count: number) =>
+        exec(
+          { op, inputs: ins, outputs: Array(count).fill('%'), attrs },
+          ins.map((i) => values.get(i) as Tensor),
+        )
+          .slice(0, count)
+          .map(name);
       const g: Emitter = {
-        op: (op, ins, attrs = {}) =>
-          name(
-            exec(
-              { op, inputs: ins, outputs: ['%'], attrs },
-              ins.map((i) => values.get(i) as Tensor),
-            )[0],
-          ),
+        op: (op, ins, attrs = {}) => ops(op, ins, attrs, 1)[0],
+        ops,
         constant: (value, shape = []) => {
           const data = typeof value === 'number' ? Float32Array.of(value) : value;
           const t = b.upload(data, shape, 'constant');

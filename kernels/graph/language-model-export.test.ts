@@ -4,7 +4,7 @@ import type { LayersSpec } from '../../protocol/layers';
 import { gptSpec } from '../../protocol/presets';
 import { initParams } from '../models/index';
 import { onnx } from '../onnx/graph';
-import { inferenceGraph, languageModelOnnx } from '../onnx/models';
+import { inferenceGraph, languageModelOnnx, trainingGraph } from '../onnx/models';
 import { runOnCpu } from './cpu-run';
 import { languageModelGraph } from './model-graphs';
 
@@ -17,6 +17,16 @@ describe('a language model exported with a symbolic sequence length', () => {
   const params = initParams(spec, 3).map((v, i) => v + 0.05 * Math.sin(i)); // not the symmetric start
   const block = [3, 1, 4, 1, 5, 9, 2, 6];
   const ids = (n: number) => new ort.Tensor('int64', BigInt64Array.from(block.slice(0, n).map(BigInt)), [1, n]);
+
+  it("trains on onnxruntime with the forward's softmax kept for the backward, and no node that nothing reads", () => {
+    const { graph } = onnx.ModelProto.decode(trainingGraph(spec));
+    const nodes = graph?.node ?? [];
+    const read = new Set([...nodes.flatMap((n) => n.input ?? []), ...(graph?.output ?? []).map((o) => o.name)]);
+    expect(nodes.filter((n) => !n.output?.some((o) => read.has(o))).map((n) => n.opType)).toEqual([]);
+    // FusedAttention's log-sum-exp is for our kernels' backward: in ONNX it would be computed for nobody.
+    expect(nodes.filter((n) => n.opType === 'ReduceLogSumExp')).toEqual([]);
+    expect(nodes.filter((n) => n.opType === 'Softmax')).toHaveLength(2); // one a layer: the backward reads it, not a second
+  });
 
   it('declares input_ids [batch, sequence] int64 and logits [batch, sequence, vocab]', () => {
     const { graph } = onnx.ModelProto.decode(languageModelOnnx(spec, params));

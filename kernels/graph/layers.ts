@@ -12,8 +12,6 @@ interface Build {
   runningSteps: Map<string, string>;
   /** The first embedding's token table [vocab, dim], which an unembed layer multiplies by (tied weights). */
   tokenTable?: string;
-  /** A sequence model's longest sequence (its block), for a graph whose sequence length is a symbol. */
-  positions?: number;
 }
 
 /**
@@ -21,7 +19,7 @@ interface Build {
  * returns with the logits each running statistic's step by parameter name.
  */
 export function layersForward(g: GraphBuilder, spec: LayersSpec, x: string, param: (name: string) => string, training = false) {
-  const b: Build = { g, param, training, runningSteps: new Map(), positions: spec.input.length === 1 ? spec.input[0] : undefined };
+  const b: Build = { g, param, training, runningSteps: new Map() };
   const image = spec.input.length === 3 ? g.reshape(x, ['batch', ...spec.input]) : x;
   return { logits: walk(b, spec.layers, image, 'l'), runningSteps: b.runningSteps };
 }
@@ -90,7 +88,7 @@ function layer(b: Build, l: Layer, h: string, name: string): string {
     case 'attention': {
       const at = (k: string) => param(`${name}.${k}`);
       const p = { wq: at('wq'), bq: at('bq'), wk: at('wk'), bk: at('bk'), wv: at('wv'), bv: at('bv'), wo: at('wo'), bo: at('bo') };
-      return selfAttention(g, h, p, l.heads, l.causal ?? false, b.positions);
+      return selfAttention(g, h, p, l.heads, l.causal ?? false);
     }
     case 'meanPool':
       return g.op('ReduceMean', [h], { axes: [1], keepdims: 0 });

@@ -38,5 +38,6 @@ export function emitOnnx(graph: Graph, o: EmitOptions): Uint8Array {
     else w.node(node.op, [...node.inputs], node.attrs, [...node.outputs]);
   }
   for (const out of [...graph.outputs, ...(o.extraOutputs ?? [])]) b.output(out, out, dims(out));
+  b.dropUnread();
   return b.build(o.name ?? 'grid-graph', o.metadata);
 }

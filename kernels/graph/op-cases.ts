@@ -125,6 +125,26 @@ export const OP_CASES: OpCase[] = [
   { op: 'MaxPool', inputs: [[1, 3, 6, 5]], attrs: { kernel_shape: [2, 3], strides: [1, 1] }, label: 'overlapping, stride 1' },
   { op: 'GlobalAveragePool', inputs: [[2, 3, 4, 5]] },
   { op: 'LayerNormalization', inputs: [[3, 2, 7], [7], [7]], attrs: { epsilon: 1e-3 } },
+  {
+    op: 'FusedAttention',
+    inputs: [
+      [2, 3, 5, 4],
+      [2, 3, 5, 4],
+      [2, 3, 5, 4],
+    ],
+    attrs: { scale: 0.5, causal: 1 },
+    label: 'causal',
+  },
+  {
+    op: 'FusedAttention',
+    inputs: [
+      [1, 2, 3, 4],
+      [1, 2, 6, 4],
+      [1, 2, 6, 4],
+    ],
+    attrs: { scale: 0.7, causal: 0 },
+    label: 'more keys than queries',
+  },
   { op: 'BatchNormalization', inputs: [[2, 3, 4, 5], [3], [3], [3], [3]], values: ['any', 'any', 'any', 'any', 'positive'] },
   { op: 'BatchNormalization', inputs: [[5, 4], [4], [4], [4], [4]], values: ['any', 'any', 'any', 'any', 'positive'], label: 'on vectors' },
   {

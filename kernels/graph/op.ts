@@ -5,6 +5,8 @@ import type { Attrs, GraphNode, HostTensor, Shape } from './ir';
 export interface Emitter {
   /** One node of a registered op; returns its (first) output's name. */
   op(name: string, inputs: string[], attrs?: Attrs): string;
+  /** One node of an op with `count` outputs; returns their names. */
+  ops(name: string, inputs: string[], attrs: Attrs, count: number): string[];
   /** A float constant: a scalar, or a tensor of `shape`. */
   constant(value: number | Float32Array, shape?: number[]): string;
   shapeOf(name: string): Shape;
@@ -50,6 +52,8 @@ export type GpuForm =
   | { kind: 'pool'; mode: 'max' | 'avg' | 'maxGrad' | 'avgGrad' }
   | { kind: 'gather' }
   | { kind: 'gatherGrad' }
+  /** Scaled dot-product attention in one kernel per pass, flash-attention style (kernels/graph/gpu-attention.ts). */
+  | { kind: 'attention'; part: 'forward' | 'backward' }
   /** Boxes copied between inputs and outputs (Slice, Concat, Split and their gradients), outputs zeroed first if asked. */
   | { kind: 'copies'; plan: (inputs: number[][], attrs: Attrs) => CopyPlan }
   /** Written with other ops, as a backward rule is (LayerNormalization, GlobalAveragePool). */

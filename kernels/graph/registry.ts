@@ -15,6 +15,7 @@ import { Erf } from './ops/erf';
 import { Exp } from './ops/exp';
 import { Expand } from './ops/expand';
 import { Flatten } from './ops/flatten';
+import { FusedAttention, FusedAttentionGrad } from './ops/fused-attention';
 import { Gather, GatherGrad } from './ops/gather';
 import { Gelu } from './ops/gelu';
 import { Gemm } from './ops/gemm';
@@ -96,6 +97,7 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
     Slice,
     Gather,
     Prefix,
+    FusedAttention,
     // Helpers the backward rules write: a broadcast and its sum, a reshape to another value's shape, a runtime count.
     ExpandAs,
     SumAs,
@@ -107,6 +109,7 @@ export const OPS: ReadonlyMap<string, OpDef> = new Map(
     AveragePoolGrad,
     SliceGrad,
     GatherGrad,
+    FusedAttentionGrad,
   ].map((op) => [op.name, op]),
 );
 

@@ -82,9 +82,26 @@ export class GraphBuilder {
     return onnx.ModelProto.encode(model).finish();
   }
 
+  /** Drop the nodes no output depends on: onnxruntime runs a node nobody reads (a log-sum-exp kept for our kernels). */
+  dropUnread() {
+    const wanted = new Set(this.outputs.map((o) => o.name as string));
+    const kept = this.nodes.toReversed().filter((n) => {
+      if (!n.output?.some((o) => wanted.has(o))) return false;
+      for (const i of reads(n)) wanted.add(i);
+      return true;
+    });
+    this.nodes.splice(0, this.nodes.length, ...kept.reverse());
+  }
+
   private fresh(prefix: string) {
     return `${prefix}_${this.next++}`;
   }
+}
+
+/** The names a node reads: its inputs, and those its subgraphs (an If's branches) read from the scope around them. */
+function reads(n: Onnx.INodeProto): string[] {
+  const graphs = (n.attribute ?? []).flatMap((a) => [...(a.g ? [a.g] : []), ...(a.graphs ?? [])]);
+  return [...(n.input ?? []), ...graphs.flatMap((g) => (g.node ?? []).flatMap(reads))];
 }
 
 function valueInfo(name: string, dims: (number | string)[], type: 'float' | 'int64'): Onnx.IValueInfoProto {
