@@ -50,6 +50,8 @@ export interface Backend {
   /** x[M,N] + bias[N], in place. */
   addBias(x: Tensor, bias: Tensor): void;
   activation(x: Tensor, kind: Activation): Tensor;
+  /** x[M,N] += bias[N] in place (the pre-activation the backward reads), and act(x) returned: one pass over x. */
+  biasActivation(x: Tensor, bias: Tensor, kind: Activation): Tensor;
   /** dL/dx given dL/dy and the activation's input x. */
   activationBackward(dy: Tensor, x: Tensor, kind: Activation): Tensor;
   /** Row-wise softmax cross-entropy: per-row loss [M], per-row correct flag [M], and dL/dlogits for the mean loss. */

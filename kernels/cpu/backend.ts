@@ -87,6 +87,11 @@ export class CpuBackend implements Backend {
     return make(x.shape, Y);
   }
 
+  biasActivation(x: Tensor, bias: Tensor, kind: Activation): Tensor {
+    this.addBias(x, bias);
+    return this.activation(x, kind);
+  }
+
   activationBackward(dy: Tensor, x: Tensor, kind: Activation): Tensor {
     const X = f(x);
     const D = f(dy);

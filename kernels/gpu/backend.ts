@@ -2,7 +2,7 @@ import { sizeOf } from '../../protocol/model';
 import type { Activation, AdamWHyper, Backend, Conv2dDims, Tensor } from '../backend';
 import { biasAdd } from '../ops/bias-add';
 import { CONV_DW_CHUNK, conv2d, conv2dInputGrad, conv2dWeightGradPartial } from '../ops/conv2d';
-import { activation, activationBackward } from '../ops/elementwise';
+import { activation, activationBackward, biasActivation } from '../ops/elementwise';
 import { type MatmulVariant, matmul, type ScalarVariant } from '../ops/matmul';
 import { maxPool2, maxPool2Backward } from '../ops/max-pool';
 import { adamwStep, sgdStep } from '../ops/optimizers';
@@ -103,6 +103,11 @@ export class GpuBackend implements Backend {
   activation(x: Tensor, kind: Activation): Tensor {
     const y = this.alloc(x.shape, kind);
     activation(this.rt, kind, buf(x), y.buffer, x.size);
+    return y;
+  }
+  biasActivation(x: Tensor, bias: Tensor, kind: Activation): Tensor {
+    const y = this.alloc(x.shape, `bias_${kind}`);
+    biasActivation(this.rt, kind, buf(x), buf(bias), y.buffer, x.size, bias.size);
     return y;
   }
   activationBackward(dy: Tensor, x: Tensor, kind: Activation): Tensor {

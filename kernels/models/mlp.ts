@@ -17,9 +17,9 @@ export class Mlp extends Model {
     const L = p.length / 2;
     for (let i = 0; i < L; i++) {
       const z = b.matmul(inputs[i], p[2 * i]);
-      b.addBias(z, p[2 * i + 1]);
+      if (i + 1 < L) inputs.push(b.biasActivation(z, p[2 * i + 1], this.act));
+      else b.addBias(z, p[2 * i + 1]); // the logits: no activation
       pre.push(z);
-      if (i + 1 < L) inputs.push(b.activation(z, this.act));
     }
     return { pre, inputs };
   }

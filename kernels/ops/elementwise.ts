@@ -35,6 +35,26 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }`,
 });
 
+/** x += bias per column, in place, and y = act(x): a dense layer's bias and activation in one pass. */
+const biasProgram = (kind: Activation) => ({
+  key: `bias_act_${kind}`,
+  code: /* wgsl */ `
+struct U { n: u32, cols: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> bias: array<f32>;
+@group(0) @binding(2) var<storage, read_write> xs: array<f32>;
+@group(0) @binding(3) var<storage, read_write> ys: array<f32>;
+${LINEAR_INDEX}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = linearIndex(gid, nwg);
+  if (i >= u.n) { return; }
+  let x = xs[i] + bias[i % u.cols];
+  xs[i] = x;
+  ys[i] = ${FORWARD[kind]};
+}`,
+});
+
 const backwardProgram = (kind: Activation) => ({
   key: `act_${kind}_backward`,
   code: /* wgsl */ `
@@ -63,6 +83,16 @@ export function activation(rt: GpuRuntime, kind: Activation, x: GPUBuffer, y: GP
     inputs: [x],
     outputs: [y],
     uniforms: new Uniforms().u32(n).buffer,
+    workgroups: linearWorkgroups(n),
+  });
+}
+
+export function biasActivation(rt: GpuRuntime, kind: Activation, x: GPUBuffer, bias: GPUBuffer, y: GPUBuffer, n: number, cols: number) {
+  rt.run({
+    program: memo(`a${kind}`, () => biasProgram(kind)),
+    inputs: [bias],
+    outputs: [x, y],
+    uniforms: new Uniforms().u32(n).u32(cols).buffer,
     workgroups: linearWorkgroups(n),
   });
 }

@@ -7,6 +7,7 @@ export interface KernelCase {
     | 'matmul'
     | 'biasAdd'
     | 'activation'
+    | 'biasActivation'
     | 'activationBackward'
     | 'softmaxCrossEntropy'
     | 'sumRows'
@@ -63,6 +64,14 @@ export const KERNEL_CASES: KernelCase[] = [
     inputs: { x: { shape: [2, 3], data: [1, 2, 3, 4, 5, 6] }, bias: { shape: [3], data: [10, 20, 30] } },
     expected: { out: [11, 22, 33, 14, 25, 36] },
   },
+  {
+    name: 'bias and relu in one pass',
+    op: 'biasActivation',
+    attrs: { kind: 'relu' },
+    inputs: { x: { shape: [2, 3], data: [1, -2, 3, -4, 5, -6] }, bias: { shape: [3], data: [-2, 1, 0.5] } },
+    expected: { out: [0, 0, 3.5, 0, 6, 0], x: [-1, -1, 3.5, -6, 6, -5.5] },
+  },
+  { name: 'bias and gelu in one pass', op: 'biasActivation', attrs: { kind: 'gelu' }, inputs: { x: rnd([70, 33]), bias: rnd([33]) } },
   { name: 'relu', op: 'activation', attrs: { kind: 'relu' }, inputs: { x: { shape: [4], data: [-2, -0.5, 0.5, 3] } }, expected: { out: [0, 0, 0.5, 3] } },
   {
     name: 'tanh',

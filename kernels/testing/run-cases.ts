@@ -49,6 +49,10 @@ export async function execute(b: Backend, c: KernelCase): Promise<Record<string,
     case 'activation':
       outs.out = b.activation(t('x'), a.kind as Activation);
       break;
+    case 'biasActivation':
+      outs.x = t('x');
+      outs.out = b.biasActivation(outs.x, t('bias'), a.kind as Activation);
+      break;
     case 'activationBackward':
       outs.out = b.activationBackward(t('dy'), t('x'), a.kind as Activation);
       break;
