@@ -9,4 +9,7 @@ export interface InnerState {
   step: number;
 }
 
+/** The inner optimizer's settings: AdamW at the job's inner rate, PyTorch's betas and eps, no weight decay. */
+export const innerAdamW = (lr: number) => ({ lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
+
 export const newInnerState = (n: number): InnerState => ({ m: new Float32Array(n), v: new Float32Array(n), step: 0 });

@@ -40,9 +40,10 @@ const common = {
   /**
    * How results are combined and bounded. Robust rules (trimmed-mean, median, centered-clip) combine one vote per
    * worker. `maxAbs` bounds every element before anything is summed; `maxShare` is the largest fraction of a round's
-   * shards one worker may take while others are connected. `reference` is the root of trust of a synchronous job:
-   * the coordinator's own gradient over that many samples of the training split each round, which every result is
-   * judged and weighted against (trusted-step.ts); 0 turns it off, leaving the rule alone to decide.
+   * shards one worker may take while others are connected. `reference` is the root of trust: the coordinator's own
+   * gradient over that many samples of the training split each round (in a local-step job, its own local steps over
+   * that many samples each), which every result is judged and weighted against (trusted-step.ts); 0 turns it off,
+   * leaving the rule alone to decide.
    */
   aggregation: withDefault(
     obj({

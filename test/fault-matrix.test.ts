@@ -1,12 +1,7 @@
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { startCoordinator } from '../coordinator/server';
+import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../kernels/cpu/backend';
-import { kernelsEngine } from '../kernels/engine';
-import { memoryCache } from '../worker/host';
-import { WorkerLoop } from '../worker/loop';
-import { api, mlpJob, tempDir, waitUntil } from './helpers';
+import { faultMatrixRig, type Timing } from './fault-matrix-rig';
+import { mlpJob } from './helpers';
 import { HostileBackend, type Hostility } from './hostile-backend';
 
 // Two honest workers (the operator's own) and hostile volunteers train the Fashion-MNIST MLP; each row of the matrix
@@ -15,112 +10,20 @@ import { HostileBackend, type Hostility } from './hostile-backend';
 // one. 150 rounds: by then a few results weighed differently move the accuracy by less than a point.
 const ROUNDS = 150;
 const SPEC = mlpJob({ rounds: ROUNDS, globalBatch: 192, shardSize: 32, evalEvery: ROUNDS, evalSamples: 5000, checkpointEvery: 1000 });
-const caps = { kind: 'native' as const, backend: 'cpu' as const, cores: 1, memoryMB: 1000 };
 
 describe('fault matrix: one hostile worker among honest ones', () => {
-  let coord: Awaited<ReturnType<typeof startCoordinator>>;
-  let url: string;
-  const token = 'gt_matrix_operator';
+  const { run } = faultMatrixRig();
   let clean = 0;
-
-  beforeAll(async () => {
-    const dir = tempDir('grid-matrix-');
-    coord = await startCoordinator({
-      ...{ port: 0, host: '127.0.0.1', databaseUrl: ':memory:', dataDir: dir, webDir: join(dir, 'web'), enrolment: true, operatorToken: token },
-      ...{
-        maxFrameBytes: 1 << 22,
-        maxBodyBytes: 1 << 20,
-        heartbeatMs: 5000,
-        log: {
-          debug() {},
-          info() {},
-          warn: (m: string, f?: object) => console.log('WARN', m, JSON.stringify(f)),
-          error: (m: string, f?: object) => console.log('ERR', m, JSON.stringify(f)),
-        },
-      },
-    });
-    url = `http://127.0.0.1:${coord.port}`;
-  });
-  afterAll(() => coord?.close());
-
-  const worker = (backend: CpuBackend, workerToken: string) =>
-    new WorkerLoop({
-      coordinator: url,
-      token: workerToken,
-      engines: [kernelsEngine(backend)],
-      capabilities: caps,
-      cache: memoryCache(),
-      connect: (u, p) => new WebSocket(u, p),
-    });
-
-  /** When hostile workers join: with the honest ones, before them (alone at first), or after some honest rounds. */
-  type Timing = 'with' | 'first' | 'after';
-
-  /**
-   * Run one job with two honest workers (the operator's own machines) and `hostile` ones, each on a volunteer token
-   * of its own (so several are sybils: identities that cost nothing); returns its final test accuracy and ledger.
-   */
-  async function run(hostile: CpuBackend | CpuBackend[], spec: object = SPEC, timing: Timing = 'with') {
-    const volunteers = [hostile].flat().map(async (backend) => {
-      const { token: volunteer } = await api<{ token: string }>(url, token, '/api/tokens', { name: 'volunteer', scopes: ['worker'] });
-      return worker(backend, volunteer);
-    });
-    const outsiders = await Promise.all(volunteers);
-    const honest = [worker(new CpuBackend(), token), worker(new CpuBackend(), token)];
-    const loops = [...honest, ...outsiders];
-    if (timing !== 'after') for (const l of outsiders) l.start();
-    if (timing !== 'first') for (const l of honest) l.start();
-    const { id } = await api<{ id: number }>(url, token, '/api/jobs', spec);
-    const round = () => coord.scheduler.status(id)?.round ?? 0;
-    try {
-      if (timing === 'first') {
-        // Alone, the hostile workers compute what they are given until their evidence stops them.
-        await waitUntil('hostile results', async () => (await coord.store.results(id)).length >= 6, 20_000).catch(() => {});
-        for (const l of honest) l.start();
-      }
-      if (timing === 'after') {
-        await waitUntil('five honest rounds', async () => round() >= 5, 60_000);
-        for (const l of outsiders) l.start();
-      }
-      await waitUntil('job done', async () => (await api<{ state: string }>(url, token, `/api/jobs/${id}`)).state === 'done', 240_000);
-    } catch (e) {
-      // What a stalled round looks like, for whoever reads a failed CI log.
-      console.log('stalled:', JSON.stringify(coord.scheduler.status(id)), 'workers', loops.map((l) => l.workerId).join(' '));
-      throw e;
-    } finally {
-      // A failed row must leave neither workers nor a running job behind for the next row.
-      await Promise.all(loops.map((l) => l.stop('release')));
-      await api(url, token, `/api/jobs/${id}/cancel`, {}).catch(() => {});
-    }
-    const metrics = await api<{ name: string; value: number }[]>(url, token, `/api/jobs/${id}/metrics`);
-    const accuracy = metrics.find((m) => m.name === 'test_accuracy')?.value ?? 0;
-    const results = await coord.store.results(id);
-    const accepted = results.filter((r) => r.accepted === 1).map((r) => `${r.round}/${r.shard}`);
-    const states = async (ls: WorkerLoop[]) => Promise.all(ls.map(async (l) => (await coord.store.worker(l.workerId ?? ''))?.state));
-    const third_ = await coord.store.worker(outsiders[0]?.workerId ?? '');
-    const ids = outsiders.map((l) => l.workerId);
-    return {
-      id,
-      accuracy,
-      accepted,
-      results,
-      thirdWorker: third_,
-      thirdId: ids[0],
-      hostileIds: ids,
-      honest: await states(honest),
-      hostile: await states(outsiders),
-    };
-  }
 
   it('clean run: the honest workers alone', async () => {
     // The operator's own results are combined as they are, in shard order: the same accuracy whoever computed what.
-    clean = (await run([])).accuracy;
+    clean = (await run([], SPEC)).accuracy;
     console.log(`clean: test accuracy ${(clean * 100).toFixed(2)}%`);
     expect(clean).toBeGreaterThan(0.7);
   }, 300_000);
 
   it('an honest volunteer beside them: spot-checked, weighed by the reference, never quarantined', async () => {
-    const r = await run(new CpuBackend());
+    const r = await run(new CpuBackend(), SPEC);
     const counted = r.results.filter((x) => x.worker_id === r.thirdId && x.accepted).length;
     console.log(
       `honest volunteer: test accuracy ${(r.accuracy * 100).toFixed(2)}% (clean ${(clean * 100).toFixed(2)}%), volunteer ${r.thirdWorker?.state}, ` +
@@ -135,7 +38,7 @@ describe('fault matrix: one hostile worker among honest ones', () => {
 
   for (const how of ['scale', 'flip', 'replay', 'huge', 'nan'] satisfies Hostility[])
     it(`hostile worker: ${how}`, async () => {
-      const r = await run(new HostileBackend(how));
+      const r = await run(new HostileBackend(how), SPEC);
       const refused = r.results.filter((x) => x.worker_id === r.thirdId && !x.accepted).map((x) => x.reason);
       const counted = r.results.filter((x) => x.worker_id === r.thirdId && x.accepted).length;
       console.log(

@@ -1,5 +1,6 @@
 import type { Tensor } from '../kernels/backend';
 import { CpuBackend } from '../kernels/cpu/backend';
+import { type Engine, kernelsEngine } from '../kernels/engine';
 
 export type Hostility = 'scale' | 'flip' | 'replay' | 'huge' | 'nan' | 'noise' | 'alie';
 
@@ -60,4 +61,28 @@ function aLittleIsEnough(grads: Float32Array, coalition: Float32Array[], z = 1) 
     for (const g of coalition) variance += (g[i] - mean) ** 2 / coalition.length;
     grads[i] = mean - z * Math.sqrt(variance);
   }
+}
+
+/**
+ * Our CPU kernels, lying about the local steps' delta they return (a hostile volunteer in a local-step job): turned
+ * against the model (`flip`) or scaled by 1000. Honest in everything else, the delta's own checks included.
+ */
+export function hostileLocalEngine(how: 'flip' | 'scale'): Engine {
+  const honest = kernelsEngine(new CpuBackend());
+  const lie = (delta: Float32Array) => {
+    for (let i = 0; i < delta.length; i++) delta[i] *= how === 'flip' ? -1 : 1000;
+  };
+  return {
+    ...honest,
+    build: async (spec) => {
+      const model = await honest.build(spec);
+      const localSteps = model.localSteps.bind(model);
+      model.localSteps = async (...args) => {
+        const out = await localSteps(...args);
+        lie(out.delta);
+        return out;
+      };
+      return model;
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import type { Engine } from '../kernels/engine';
-import { type InnerState, newInnerState } from '../kernels/inner-state';
+import { type InnerState, innerAdamW, newInnerState } from '../kernels/inner-state';
 import type { Batch } from '../kernels/models/model';
+import { stepBatches } from '../kernels/models/step-batches';
 import { decodeFrame, dtypeOf, encodeTensor, frameBytes } from '../protocol/frames';
 import { wireRange } from '../protocol/lora';
 import type { Assignment } from '../protocol/messages';
@@ -122,21 +123,9 @@ export class TrainingRunner implements ShardRunner<Assignment> {
     let r: { loss: number; correct: number };
     let innerStep: number | undefined;
     if (a.task.mode === 'local') {
-      const per = a.task.batch;
-      const batches = [];
-      for (let s = 0; s < batch.y.length; s += per) {
-        const stride = batch.targets ? batch.targets.length / batch.y.length : 0; // targets per sample
-        const targets = batch.targets?.subarray(s * stride, (s + per) * stride);
-        const seed = batchSeed(d.seed, d.cursor + s); // each local step its own dropout draws
-        batches.push({
-          x: batch.x.subarray(s * model.inputSize, (s + per) * model.inputSize),
-          y: batch.y.subarray(s, s + per),
-          seed,
-          ...(targets && { targets }),
-        });
-      }
+      const batches = stepBatches(batch, a.task.batch, model.inputSize, (s) => batchSeed(d.seed, d.cursor + s));
       const state = await this.innerState(a.jobId, a.round, model.paramCount);
-      const out = await model.localSteps(params, batches, { lr: a.task.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, state);
+      const out = await model.localSteps(params, batches, innerAdamW(a.task.lr), state);
       await this.cache.put(`inner:${a.jobId}`, packInner(state, a.round));
       innerStep = state.step;
       r = out;

@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import type { AdamWHyper } from '../../kernels/backend';
 import type { Batch } from '../../kernels/models/model';
 import { OnnxModel } from '../../kernels/onnx/engine';
 import { type FeedPlan, type ModelSession, onnxInference, runBatched } from '../../kernels/onnx/session';
@@ -36,6 +37,11 @@ export default async function evaluate({ spec, params, x, y, targets, samples }:
 /** A shard's gradient, as an honest worker computes it: what a spot check compares a worker's result with. */
 export async function gradient({ spec, params, batch }: { spec: ModelSpec; params: Float32Array; batch: Batch }) {
   return (await (await modelFor(spec)).lossAndGradients(params, batch)).grads;
+}
+
+/** Local steps from `params` with a fresh inner AdamW, as an honest worker's first shard: a local-step round's reference. */
+export async function localDelta({ spec, params, batches, h }: { spec: ModelSpec; params: Float32Array; batches: Batch[]; h: Omit<AdamWHyper, 'step'> }) {
+  return (await (await modelFor(spec)).localSteps(params, batches, h)).delta;
 }
 
 /** The loss over `heldOut` at `params`: the root of trust's check of a step. */

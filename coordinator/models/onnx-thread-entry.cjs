@@ -7,3 +7,4 @@ exports.default = async (task) => (await tasks).default(task);
 exports.gradient = async (task) => (await tasks).gradient(task);
 exports.heldOutLoss = async (task) => (await tasks).heldOutLoss(task);
 exports.infer = async (task) => (await tasks).infer(task);
+exports.localDelta = async (task) => (await tasks).localDelta(task);

@@ -7,3 +7,4 @@ export default tasks.default;
 export const heldOutLoss = tasks.heldOutLoss;
 export const gradient = tasks.gradient;
 export const infer = tasks.infer;
+export const localDelta = tasks.localDelta;

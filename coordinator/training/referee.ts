@@ -1,6 +1,8 @@
+import { innerAdamW } from '../../kernels/inner-state';
 import type { Batch } from '../../kernels/models/model';
+import { stepBatches } from '../../kernels/models/step-batches';
 import { gatherBatch } from '../../protocol/dataset';
-import type { TrainingSpec } from '../../protocol/job';
+import { stepsPerShard, type TrainingSpec } from '../../protocol/job';
 import type { ModelSpec } from '../../protocol/model';
 import { sampleIndices } from '../../protocol/sampling';
 import type { DatasetRegistry } from '../data/dataset-registry';
@@ -34,15 +36,27 @@ export class Referee {
     return this.pool.run({ spec: model, params, batch }, { name: 'gradient' });
   }
 
-  /** The reference of `round`, computed at `params` (copied: the caller's move on at the round's close). */
+  /**
+   * The reference of `round`, computed at `params` (copied: the caller's move on at the round's close): a gradient
+   * over `reference` samples, or in a local-step job the delta of its `local.steps` steps over `reference` samples each.
+   */
   async reference(spec: TrainingSpec, params: Float32Array, round: number): Promise<RoundReference> {
     const size = spec.aggregation.reference;
-    const rootStream = (n: number, from: number) => sampleIndices((spec.seed ^ ROOT_SEED_MIX) >>> 0, n, round * 2 * size + from, size);
-    const root = this.batch(spec, (n) => rootStream(n, 0));
-    const heldOut = this.batch(spec, (n) => rootStream(n, size));
+    const rootSize = size * stepsPerShard(spec);
+    const rootStream = (n: number, from: number, count: number) => sampleIndices((spec.seed ^ ROOT_SEED_MIX) >>> 0, n, round * (rootSize + size) + from, count);
+    const root = this.batch(spec, (n) => rootStream(n, 0, rootSize));
+    const heldOut = this.batch(spec, (n) => rootStream(n, rootSize, size));
     const at = params.slice();
-    const [grads, heldOutLoss] = await Promise.all([this.gradient(spec.model, at, root), this.heldOutLoss(spec.model, at, heldOut)]);
-    return { grads, norm: l2Norm(grads), samples: size, heldOutLoss, heldOut };
+    const [grads, heldOutLoss] = await Promise.all([this.update(spec, at, root, round), this.heldOutLoss(spec.model, at, heldOut)]);
+    return { grads, norm: l2Norm(grads), samples: rootSize, heldOutLoss, heldOut };
+  }
+
+  /** What an honest worker returns for `batch`: its gradient, or its local steps' delta from a fresh inner optimizer. */
+  private update(spec: TrainingSpec, params: Float32Array, batch: Batch, round: number): Promise<Float32Array> {
+    if (spec.mode !== 'local') return this.gradient(spec.model, params, batch);
+    const seed = (spec.seed ^ ROOT_SEED_MIX ^ round) >>> 0;
+    const batches = stepBatches(batch, spec.aggregation.reference, batch.x.length / batch.y.length, (s) => seed + s);
+    return this.pool.run({ spec: spec.model, params, batches, h: innerAdamW(spec.local.lr) }, { name: 'localDelta' });
   }
 
   /** The gradient a worker should have returned for the shard of `count` samples at `cursor` of the job's stream. */

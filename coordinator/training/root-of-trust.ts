@@ -16,8 +16,8 @@ export interface Judge {
   store: StandingStore;
 }
 
-/** Whether a job's rounds are judged against the coordinator's own reference (local-step deltas are not yet). */
-export const judgedByReference = (spec: TrainingSpec) => spec.mode === 'sync' && spec.aggregation.reference > 0;
+/** Whether a job's rounds are judged against the coordinator's own reference (gradients, or local-step deltas). */
+export const judgedByReference = (spec: TrainingSpec) => spec.aggregation.reference > 0;
 
 /**
  * The coordinator's root of trust across its jobs: what it has seen of each worker (trust-ledger.ts) and each

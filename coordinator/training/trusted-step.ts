@@ -37,7 +37,8 @@ export async function trustedStep(run: TrainingRun, ref: RoundReference, judge: 
   }));
   scored.forEach((s, i) => ledger.record(s.workerId, s.cosine, results[i].assignmentId));
   const flagged = new Set(scored.filter((s) => s.norm > FAR_BEYOND * s.bound || ledger.pullsAgainst(s.workerId)).map((s) => s.workerId));
-  if (!flagged.size) for (const id of await spotCheck(run, judge)) flagged.add(id);
+  // A local-step result continues its worker's own inner optimizer, which the coordinator does not hold: no recomputation.
+  if (!flagged.size && t.spec.mode === 'sync') for (const id of await spotCheck(run, judge)) flagged.add(id);
   if (flagged.size) return { flagged };
 
   const weights = scored.map((s) => (judge.trusted(s.workerId) ? s.samples : weightOf(s, ledger.standing(s.workerId))));

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { faultMatrixRig, type Timing } from './fault-matrix-rig';
+import { mlpJob } from './helpers';
+import { hostileLocalEngine } from './hostile-backend';
+
+// The fault matrix for local-step jobs (volunteer mode: each result the delta of 4 AdamW steps). The coordinator's
+// reference is its own 4 local steps over 128 samples each; hostile volunteers turn their deltas against the model or
+// scale them, a majority of identities among them. As in the synchronous matrix: within a point of the clean run,
+// nothing counted twice, every hostile identity quarantined and no honest one.
+const ROUNDS = 40;
+const SPEC = {
+  ...mlpJob({ mode: 'local', rounds: ROUNDS, globalBatch: 192, shardSize: 32, evalEvery: ROUNDS, evalSamples: 5000, checkpointEvery: 1000 }),
+  local: { steps: 4, lr: 0.002 },
+};
+
+describe('fault matrix, local steps: hostile deltas among honest workers', () => {
+  const { run } = faultMatrixRig();
+  let clean = 0;
+
+  it('clean run: the honest workers alone', async () => {
+    clean = (await run([], SPEC)).accuracy;
+    console.log(`local clean: test accuracy ${(clean * 100).toFixed(2)}%`);
+    expect(clean).toBeGreaterThan(0.7);
+  }, 300_000);
+
+  const rows: [string, () => ReturnType<typeof hostileLocalEngine>[], Timing][] = [
+    ['4 sybils flipping their deltas, first and alone', () => Array.from({ length: 4 }, () => hostileLocalEngine('flip')), 'first'],
+    ['2 deltas x1000, at the start', () => Array.from({ length: 2 }, () => hostileLocalEngine('scale')), 'with'],
+    ['4 sybils flipping their deltas, after 5 honest rounds', () => Array.from({ length: 4 }, () => hostileLocalEngine('flip')), 'after'],
+  ];
+  for (const [name, make, timing] of rows)
+    it(`hostile workers: ${name}`, async () => {
+      const r = await run(make(), SPEC, timing);
+      const counted = r.hostileIds.map((id) => r.results.filter((x) => x.worker_id === id && x.accepted).length);
+      console.log(
+        `local, ${name}: test accuracy ${(r.accuracy * 100).toFixed(2)}% (clean ${(clean * 100).toFixed(2)}%), rounds ${ROUNDS}, ` +
+          `honest quarantined ${r.honest.filter((s) => s === 'quarantined').length} of 2, hostile quarantined ` +
+          `${r.hostile.filter((s) => s === 'quarantined').length} of ${r.hostile.length}, hostile results counted ${counted.join('/')}`,
+      );
+      expect(new Set(r.accepted).size).toBe(r.accepted.length); // nothing counted twice
+      expect(r.accepted.length).toBe(ROUNDS * 6);
+      expect(r.accuracy).toBeGreaterThan(clean - 0.01);
+      expect(r.honest.filter((s) => s === 'quarantined')).toEqual([]);
+      expect(r.hostile.every((s) => s === 'quarantined')).toBe(true);
+    }, 300_000);
+});
