@@ -194,15 +194,24 @@ async function benchSync(counts: number[], runs: Outcome[], add: (r: Promise<Out
   }
 }
 
-/** What the root of trust costs one worker's job: off, on (the operator's worker), on with a volunteer's (spot-checked). */
+/**
+ * What the root of trust costs one worker's job: off, on (the operator's worker), on with a volunteer's (spot-checked);
+ * and in the volunteer mode (local steps, judged against the coordinator's own local steps), a volunteer's, off and on.
+ */
 async function benchTrust(add: (r: Promise<Outcome>) => Promise<Outcome>) {
   const off = await add(run('sync fp32, 1 worker, no reference', 1, { aggregation: { reference: 0 } }));
   const on = await add(run('sync fp32, 1 worker, root of trust', 1));
   const checked = await add(run('sync fp32, 1 volunteer worker, root of trust', 1, {}, TARGET, 1, true));
-  for (const r of [on, checked])
+  const localOff = await add(run('volunteer mode, 1 volunteer worker, no reference', 1, { ...VOLUNTEER_MODE, aggregation: { reference: 0 } }, TARGET, 1, true));
+  const localOn = await add(run('volunteer mode, 1 volunteer worker, root of trust', 1, VOLUNTEER_MODE, TARGET, 1, true));
+  for (const [r, base] of [
+    [on, off],
+    [checked, off],
+    [localOn, localOff],
+  ])
     console.log(
-      `root of trust (${r.label}): time to ${TARGET * 100}% ${(r.seconds / off.seconds).toFixed(2)}x without it (goal <= 1.15); ` +
-        `round close ${(r.perRound.close * 1000).toFixed(1)} ms vs ${(off.perRound.close * 1000).toFixed(1)} ms`,
+      `root of trust (${r.label}): time to ${TARGET * 100}% ${(r.seconds / base.seconds).toFixed(2)}x without it (goal <= 1.15); ` +
+        `round close ${(r.perRound.close * 1000).toFixed(1)} ms vs ${(base.perRound.close * 1000).toFixed(1)} ms`,
     );
 }
 
