@@ -78,7 +78,12 @@ export function faultMatrixRig() {
         await waitUntil('five honest rounds', async () => round() >= 5, 60_000);
         for (const l of outsiders) l.start();
       }
-      await waitUntil('job done', async () => (await api<{ state: string }>(url, token, `/api/jobs/${id}`)).state === 'done', 240_000);
+      const ended = async () => {
+        const job = await api<{ state: string; error?: string }>(url, token, `/api/jobs/${id}`);
+        return (job.state === 'done' || job.state === 'failed') && job;
+      };
+      const job = await waitUntil('job done', ended, 240_000);
+      if (job.state === 'failed') throw new Error(`job failed: ${job.error}`); // at once, not after the whole wait
     } catch (e) {
       // What a stalled round looks like, for whoever reads a failed CI log.
       console.log('stalled:', JSON.stringify(coord.scheduler.status(id)), 'workers', loops.map((l) => l.workerId).join(' '));
