@@ -54,6 +54,8 @@ export interface Backend {
   biasActivation(x: Tensor, bias: Tensor, kind: Activation): Tensor;
   /** dL/dx given dL/dy and the activation's input x. */
   activationBackward(dy: Tensor, x: Tensor, kind: Activation): Tensor;
+  /** The same for x [M,N], with its sum over rows [N] (the bias gradient of the layer below): one pass on a GPU. */
+  activationBackwardSum(dy: Tensor, x: Tensor, kind: Activation): { dx: Tensor; sum: Tensor };
   /** Row-wise softmax cross-entropy: per-row loss [M], per-row correct flag [M], and dL/dlogits for the mean loss. */
   softmaxCrossEntropy(logits: Tensor, labels: Tensor): { loss: Tensor; correct: Tensor; dlogits: Tensor };
   /** Sum over rows: [M,N] -> [N]. */

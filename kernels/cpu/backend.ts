@@ -100,6 +100,11 @@ export class CpuBackend implements Backend {
     return make(x.shape, out);
   }
 
+  activationBackwardSum(dy: Tensor, x: Tensor, kind: Activation) {
+    const dx = this.activationBackward(dy, x, kind);
+    return { dx, sum: this.sumRows(dx) };
+  }
+
   softmaxCrossEntropy(logits: Tensor, labels: Tensor) {
     const [M, N] = logits.shape;
     const Z = f(logits);

@@ -2,7 +2,7 @@ import { sizeOf } from '../../protocol/model';
 import type { Activation, AdamWHyper, Backend, Conv2dDims, Tensor } from '../backend';
 import { biasAdd } from '../ops/bias-add';
 import { CONV_DW_CHUNK, conv2d, conv2dInputGrad, conv2dWeightGradPartial } from '../ops/conv2d';
-import { activation, activationBackward, biasActivation } from '../ops/elementwise';
+import { activation, activationBackward, activationBackwardSum, biasActivation } from '../ops/elementwise';
 import { type MatmulVariant, matmul, type ScalarVariant } from '../ops/matmul';
 import { maxPool2, maxPool2Backward } from '../ops/max-pool';
 import { adamwStep, sgdStep } from '../ops/optimizers';
@@ -114,6 +114,13 @@ export class GpuBackend implements Backend {
     const dx = this.alloc(x.shape, `${kind}_grad`);
     activationBackward(this.rt, kind, buf(dy), buf(x), dx.buffer, x.size);
     return dx;
+  }
+  activationBackwardSum(dy: Tensor, x: Tensor, kind: Activation) {
+    const [M, N] = x.shape;
+    const dx = this.alloc(x.shape, `${kind}_grad`);
+    const sum = this.alloc([N], 'sum_rows');
+    activationBackwardSum(this.rt, kind, buf(dy), buf(x), dx.buffer, sum.buffer, M, N);
+    return { dx, sum };
   }
   softmaxCrossEntropy(logits: Tensor, labels: Tensor) {
     const [M, N] = logits.shape;

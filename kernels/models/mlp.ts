@@ -37,14 +37,16 @@ export class Mlp extends Model {
     const grads: Tensor[] = new Array(2 * L);
     const scratch: Tensor[] = [...pre, ...inputs.slice(1)];
     let dz = dlogits;
+    let db = b.sumRows(dlogits);
     for (let i = L - 1; i >= 0; i--) {
       grads[2 * i] = b.matmul(inputs[i], dz, true, false);
-      grads[2 * i + 1] = b.sumRows(dz);
+      grads[2 * i + 1] = db;
       if (i > 0) {
         const dh = b.matmul(dz, p[2 * i], false, true);
-        const next = b.activationBackward(dh, pre[i - 1], this.act);
+        // The layer below's pre-activation gradient and its bias gradient in one pass.
+        const next = b.activationBackwardSum(dh, pre[i - 1], this.act);
         scratch.push(dh, dz);
-        dz = next;
+        [dz, db] = [next.dx, next.sum];
       } else scratch.push(dz);
     }
     return { loss, correct, grads, scratch };

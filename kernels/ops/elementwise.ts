@@ -74,6 +74,43 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }`,
 });
 
+/**
+ * dx = dy · act'(x) and its column sums (the layer's bias gradient) in one pass: a workgroup per column, its
+ * invocations striding down the rows, their partial sums folded in workgroup memory.
+ */
+const backwardSumProgram = (kind: Activation) => ({
+  key: `act_${kind}_backward_sum`,
+  code: /* wgsl */ `
+struct U { rows: u32, cols: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> xs: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(4) var<storage, read_write> sums: array<f32>;
+${kind === 'gelu' ? GELU_GRAD : ''}
+var<workgroup> part: array<f32, 64>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32) {
+  let j = wg.x + wg.y * nwg.x;
+  if (j >= u.cols) { return; }
+  var acc = 0.0;
+  for (var r = t; r < u.rows; r += 64u) {
+    let i = r * u.cols + j;
+    let x = xs[i];
+    let d = dy[i] * (${DERIVATIVE[kind]});
+    dx[i] = d;
+    acc += d;
+  }
+  part[t] = acc;
+  workgroupBarrier();
+  for (var s = 32u; s > 0u; s >>= 1u) {
+    if (t < s) { part[t] += part[t + s]; }
+    workgroupBarrier();
+  }
+  if (t == 0u) { sums[j] = part[0]; }
+}`,
+});
+
 const cache = new Map<string, { key: string; code: string }>();
 const memo = (key: string, make: () => { key: string; code: string }) => cache.get(key) ?? cache.set(key, make()).get(key)!;
 
@@ -94,6 +131,26 @@ export function biasActivation(rt: GpuRuntime, kind: Activation, x: GPUBuffer, b
     outputs: [x, y],
     uniforms: new Uniforms().u32(n).u32(cols).buffer,
     workgroups: linearWorkgroups(n),
+  });
+}
+
+/** dx [rows, cols] = dy · act'(x), and sums [cols] its column sums. */
+export function activationBackwardSum(
+  rt: GpuRuntime,
+  kind: Activation,
+  dy: GPUBuffer,
+  x: GPUBuffer,
+  dx: GPUBuffer,
+  sums: GPUBuffer,
+  rows: number,
+  cols: number,
+) {
+  rt.run({
+    program: memo(`s${kind}`, () => backwardSumProgram(kind)),
+    inputs: [dy, x],
+    outputs: [dx, sums],
+    uniforms: new Uniforms().u32(rows).u32(cols).buffer,
+    workgroups: linearWorkgroups(cols, 1),
   });
 }
 

@@ -9,6 +9,7 @@ export interface KernelCase {
     | 'activation'
     | 'biasActivation'
     | 'activationBackward'
+    | 'activationBackwardSum'
     | 'softmaxCrossEntropy'
     | 'sumRows'
     | 'conv2d'
@@ -94,6 +95,19 @@ export const KERNEL_CASES: KernelCase[] = [
     attrs: { kind: 'relu' },
     inputs: { dy: { shape: [3], data: [5, 6, 7] }, x: { shape: [3], data: [-1, 0.5, 2] } },
     expected: { out: [0, 6, 7] },
+  },
+  {
+    name: 'relu backward with its column sums',
+    op: 'activationBackwardSum',
+    attrs: { kind: 'relu' },
+    inputs: { dy: { shape: [3, 2], data: [1, 2, 3, 4, 5, 6] }, x: { shape: [3, 2], data: [1, -1, -1, 1, 1, 1] } },
+    expected: { dx: [1, 0, 0, 4, 5, 6], sum: [6, 10] },
+  },
+  {
+    name: 'gelu backward with column sums over 300 rows',
+    op: 'activationBackwardSum',
+    attrs: { kind: 'gelu' },
+    inputs: { dy: rnd([300, 7]), x: rnd([300, 7]) },
   },
   { name: 'gelu backward', op: 'activationBackward', attrs: { kind: 'gelu' }, inputs: { dy: rnd([300]), x: rnd([300]) } },
   { name: 'tanh backward', op: 'activationBackward', attrs: { kind: 'tanh' }, inputs: { dy: rnd([300]), x: rnd([300]) } },

@@ -53,6 +53,9 @@ export async function execute(b: Backend, c: KernelCase): Promise<Record<string,
       outs.x = t('x');
       outs.out = b.biasActivation(outs.x, t('bias'), a.kind as Activation);
       break;
+    case 'activationBackwardSum':
+      Object.assign(outs, b.activationBackwardSum(t('dy'), t('x'), a.kind as Activation));
+      break;
     case 'activationBackward':
       outs.out = b.activationBackward(t('dy'), t('x'), a.kind as Activation);
       break;
