@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import WebSocket from 'ws';
 import { startCoordinator } from '../coordinator/server';
 import { CpuBackend } from '../kernels/cpu/backend';
@@ -114,4 +114,22 @@ export function faultMatrixRig() {
   }
 
   return { run, store: () => coord.store };
+}
+
+/**
+ * A hostile row's line and verdict: within a point of the clean run, nothing counted twice, every shard of every round
+ * accepted once, no honest worker quarantined, every hostile one quarantined (on evidence against each one, in the store).
+ */
+export function expectHeld(name: string, r: Awaited<ReturnType<ReturnType<typeof faultMatrixRig>['run']>>, clean: number, rounds: number) {
+  const counted = r.hostileIds.map((id) => r.results.filter((x) => x.worker_id === id && x.accepted).length);
+  console.log(
+    `${name}: test accuracy ${(r.accuracy * 100).toFixed(2)}% (clean ${(clean * 100).toFixed(2)}%), rounds ${rounds}, ` +
+      `honest quarantined ${r.honest.filter((s) => s === 'quarantined').length} of 2, hostile quarantined ` +
+      `${r.hostile.filter((s) => s === 'quarantined').length} of ${r.hostile.length}, hostile results counted ${counted.join('/')}`,
+  );
+  expect(new Set(r.accepted).size).toBe(r.accepted.length);
+  expect(r.accepted.length).toBe(rounds * 6);
+  expect(r.accuracy).toBeGreaterThan(clean - 0.01);
+  expect(r.honest.filter((s) => s === 'quarantined')).toEqual([]);
+  expect(r.hostile.every((s) => s === 'quarantined')).toBe(true);
 }

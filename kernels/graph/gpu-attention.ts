@@ -34,8 +34,18 @@ const ROWS = ${ROWS}u;
 ${programBindings(UNIFORMS, inputs, outputs)}
 ${shared.map((name) => `var<workgroup> ${name}: array<f32, ${tileOf(d) * d}>;`).join('\n')}`;
 
+/** The passes over query rows: keys and values from `j0` into the tile, each invocation `l` a stride of it. */
+const KEY_TILE = /* wgsl */ `
+fn loadKeys(j0: u32, ko: u32, l: u32) {
+  for (var e = l; e < TILE * D; e += ROWS) {
+    let j = j0 + e / D;
+    if (j < u.tk) { kt[e] = K[ko + j * D + e % D]; vt[e] = V[ko + j * D + e % D]; }
+  }
+}`;
+
 /** y and the log-sum-exp of each query row, keys taken a tile at a time with the softmax rescaled once per tile. */
 const forward = (d: number, causal: boolean) => /* wgsl */ `${prelude(d, ['Q', 'K', 'V'], ['Y', 'L'], ['kt', 'vt'])}
+${KEY_TILE}
 @compute @workgroup_size(${ROWS})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) l: u32) {
   let i = wg.x * ROWS + l;
@@ -51,10 +61,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) l: u3
   var sum = 0.0;
   let lastKey = ${causal ? 'min(u.tk, wg.x * ROWS + ROWS)' : 'u.tk'};
   for (var j0 = 0u; j0 < lastKey; j0 += TILE) {
-    for (var e = l; e < TILE * D; e += ROWS) {
-      let j = j0 + e / D;
-      if (j < u.tk) { kt[e] = K[ko + j * D + e % D]; vt[e] = V[ko + j * D + e % D]; }
-    }
+    loadKeys(j0, ko, l);
     workgroupBarrier();
     if (live && j0 < seen) {
       let n = min(TILE, seen - j0);
@@ -90,6 +97,7 @@ const queryPass = (d: number, causal: boolean, dLse: boolean) => /* wgsl */ `${p
   ['DQ', 'R'],
   ['kt', 'vt'],
 )}
+${KEY_TILE}
 @compute @workgroup_size(${ROWS})
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) l: u32) {
   let i = wg.x * ROWS + l;
@@ -111,10 +119,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) l: u3
   }
   let lastKey = ${causal ? 'min(u.tk, wg.x * ROWS + ROWS)' : 'u.tk'};
   for (var j0 = 0u; j0 < lastKey; j0 += TILE) {
-    for (var e = l; e < TILE * D; e += ROWS) {
-      let j = j0 + e / D;
-      if (j < u.tk) { kt[e] = K[ko + j * D + e % D]; vt[e] = V[ko + j * D + e % D]; }
-    }
+    loadKeys(j0, ko, l);
     workgroupBarrier();
     if (live && j0 < seen) {
       for (var j = 0u; j < min(TILE, seen - j0); j++) {
