@@ -38,7 +38,8 @@ async function onGrid(text: Uint8Array, vocab: number, workers: number, over: Re
   const url = `http://127.0.0.1:${coord.port}`;
   await fetch(`${url}/api/datasets/brown/train?format=text&blockSize=${BLOCK}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: text });
   const procs = Array.from({ length: workers }, (_, i) => startWorker(url, TOKEN, `lm-${i}`, 'cpu'));
-  await Promise.all(procs.map((p) => p.waitFor(/backend ready/)));
+  // Workers already on the grid when the job arrives: their own start-up (engine timing at launch) is not the job's.
+  await Promise.all(procs.map((p) => p.waitFor(/"msg":"connected"/)));
   const t0 = performance.now();
   const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', { ...job(vocab), ...over });
   while ((await api<{ state: string }>(url, TOKEN, `/api/jobs/${id}`)).state !== 'done') await new Promise((r) => setTimeout(r, 1000));

@@ -69,7 +69,8 @@ async function run(label: string, workers: number, over: Record<string, unknown>
   // Volunteers' workers (a worker-scope token) are spot-checked by the coordinator; the operator's are not.
   const workerToken = volunteers ? (await api<{ token: string }>(url, TOKEN, '/api/tokens', { name: 'volunteer', scopes: ['worker'] })).token : TOKEN;
   const procs: Proc[] = Array.from({ length: workers }, (_, i) => startWorker(url, workerToken, `bench-${i}`, BACKEND, ['--log-shards', ...slow(i)]));
-  await Promise.all(procs.map((p) => p.waitFor(/backend ready/)));
+  // Workers already on the grid when the job arrives: their own start-up (engine timing at launch) is not the job's.
+  await Promise.all(procs.map((p) => p.waitFor(/"msg":"connected"/)));
   const t0 = performance.now();
   const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', { name: label, ...base, ...over });
   let accuracy = 0;

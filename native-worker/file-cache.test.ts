@@ -16,4 +16,11 @@ describe('the native worker file cache', () => {
     await cache.put('rate_a', Uint8Array.of(2));
     expect([await cache.get('rate:a'), await cache.get('rate_a'), await cache.get('rate-b')]).toEqual([Uint8Array.of(1), Uint8Array.of(2), undefined]);
   });
+
+  it('takes two writes of one key at once (two shards fetching the same chunk): both land, the value is whole', async () => {
+    const cache = fileCache(tempDir('grid-file-cache-'));
+    const bytes = new Uint8Array(1 << 20).fill(7);
+    await Promise.all([cache.put('chunk:x', bytes), cache.put('chunk:x', bytes)]);
+    expect(await cache.get('chunk:x')).toEqual(bytes);
+  });
 });

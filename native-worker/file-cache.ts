@@ -10,6 +10,7 @@ import type { ByteCache } from '../worker/host';
  */
 export function fileCache(dir: string): ByteCache {
   const path = (key: string) => join(dir, `${key.slice(0, 60).replace(/[^a-z0-9]/gi, '_')}-${createHash('sha256').update(key).digest('hex')}`);
+  let writes = 0;
   return {
     async get(key) {
       try {
@@ -20,7 +21,7 @@ export function fileCache(dir: string): ByteCache {
     },
     async put(key, bytes) {
       await mkdir(dir, { recursive: true });
-      const tmp = `${path(key)}.${process.pid}.tmp`;
+      const tmp = `${path(key)}.${process.pid}.${++writes}.tmp`; // two writes of one key at once must not share a file
       await writeFile(tmp, bytes);
       await rename(tmp, path(key));
     },

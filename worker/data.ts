@@ -17,7 +17,8 @@ type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 /** Fetches manifests and chunks, verifies each chunk's hash, and keeps them in memory and in the byte cache. */
 export class DataClient {
   private readonly manifests = new Map<string, Promise<DatasetManifest>>();
-  private readonly chunks = new Map<string, Uint8Array>();
+  /** Chunks by sha256, loaded or loading. */
+  private readonly chunks = new Map<string, Promise<Uint8Array>>();
   bytesFetched = 0;
 
   constructor(
@@ -54,18 +55,26 @@ export class DataClient {
     return m;
   }
 
-  private async chunk(m: DatasetManifest, index: number): Promise<Uint8Array> {
+  /** A chunk from memory, the cache or the coordinator; shards asking for one at once share its download. */
+  private chunk(m: DatasetManifest, index: number): Promise<Uint8Array> {
     const { sha256 } = m.chunks[index];
-    const hit = this.chunks.get(sha256) ?? (await this.cache.get(`chunk:${sha256}`));
-    if (hit) {
-      this.chunks.set(sha256, hit);
-      return hit;
+    let loading = this.chunks.get(sha256);
+    if (!loading) {
+      loading = this.loadChunk(m, index);
+      loading.catch(() => this.chunks.delete(sha256)); // a failed download is tried again next time
+      this.chunks.set(sha256, loading);
     }
+    return loading;
+  }
+
+  private async loadChunk(m: DatasetManifest, index: number): Promise<Uint8Array> {
+    const { sha256 } = m.chunks[index];
+    const hit = await this.cache.get(`chunk:${sha256}`);
+    if (hit) return hit;
     const bytes = new Uint8Array(await (await this.get(`/api/datasets/${m.name}/${m.split}/chunks/${index}`)).arrayBuffer());
     this.bytesFetched += bytes.byteLength;
     const got = await sha256Hex(bytes);
     if (got !== sha256) throw new Error(`chunk ${index} of ${m.name}/${m.split} has hash ${got}, manifest says ${sha256}`);
-    this.chunks.set(sha256, bytes);
     await this.cache.put(`chunk:${sha256}`, bytes);
     return bytes;
   }
