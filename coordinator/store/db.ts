@@ -27,7 +27,33 @@ export async function openDb(url: string): Promise<OpenDb> {
   const { default: LibSql } = await import('libsql');
   const database = new LibSql(file);
   database.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: database as never }) }), dialect: 'sqlite' };
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(database) as never }) }), dialect: 'sqlite' };
+}
+
+/** Statements the SQLite store keeps compiled: its queries are a few dozen shapes, run every round. */
+const STATEMENT_CACHE = 256;
+
+/**
+ * The database with `prepare` answered from a cache by SQL text: compiling a statement cost more than running it on
+ * the round's path. Safe because Kysely runs one statement at a time on its one connection and never streams here.
+ */
+function reusingStatements<D extends { prepare(sql: string): unknown }>(database: D): D {
+  const statements = new Map<string, unknown>();
+  const prepare = (sql: string) => {
+    let stmt = statements.get(sql);
+    if (stmt) return stmt;
+    stmt = database.prepare(sql);
+    if (statements.size >= STATEMENT_CACHE) statements.delete(statements.keys().next().value!); // the oldest shape
+    statements.set(sql, stmt);
+    return stmt;
+  };
+  return new Proxy(database, {
+    get(target, key) {
+      if (key === 'prepare') return prepare;
+      const value = Reflect.get(target, key);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 /** Bring the schema up to date; throws (and the caller exits non-zero) when a migration fails. */

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 /** Where a payload was first received. */
 export interface PayloadOrigin {
   round: number;
@@ -7,10 +5,10 @@ export interface PayloadOrigin {
 }
 
 /**
- * Payload hashes of a job's recent results, with the shard each came for. Two shards never give bit-identical
+ * Fingerprints of a job's recent results (vectorStats: 128 bits of the values, seeded per process), with the shard each came for. Two shards never give bit-identical
  * honest results, so a payload first received for another shard is a replay (an old result re-headed for a new
  * shard). The same shard computed again on the same parameters gives the same bytes on a deterministic engine (a
- * lapsed lease redone, a refused result's shard handed to someone else): that is not a replay. Bounded: hashes
+ * lapsed lease redone, a refused result's shard handed to someone else): that is not a replay. Bounded: fingerprints
  * older than `keep` rounds are forgotten.
  */
 export class ReplayGuard {
@@ -18,16 +16,15 @@ export class ReplayGuard {
 
   constructor(private readonly keep = 8) {}
 
-  /** Record `payload` for `at`; returns where it was first received when that was another shard (a replay). */
-  replayOf(payload: Uint8Array, at: PayloadOrigin): PayloadOrigin | undefined {
-    const hash = createHash('sha256').update(payload).digest('base64');
-    const first = this.seen.get(hash);
-    if (!first) this.seen.set(hash, { ...at });
+  /** Record a result's `fingerprint` for `at`; returns where it was first received when that was another shard (a replay). */
+  replayOf(fingerprint: string, at: PayloadOrigin): PayloadOrigin | undefined {
+    const first = this.seen.get(fingerprint);
+    if (!first) this.seen.set(fingerprint, { ...at });
     return first && (first.round !== at.round || first.shard !== at.shard) ? first : undefined;
   }
 
   prune(round: number) {
-    for (const [hash, origin] of this.seen) if (origin.round < round - this.keep) this.seen.delete(hash);
+    for (const [fingerprint, origin] of this.seen) if (origin.round < round - this.keep) this.seen.delete(fingerprint);
   }
 
   get size() {

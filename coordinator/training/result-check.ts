@@ -27,7 +27,7 @@ export function checkResult(
   meta: ResultMeta,
   frame: Frame,
   paramsVersion: number,
-): { values: Float32Array; norm: number } {
+): { values: Float32Array; norm: number; fingerprint: string } {
   if (meta.paramsVersion !== paramsVersion)
     throw new GridError('STALE_VERSION', `computed on parameters ${meta.paramsVersion}, the lease was for ${paramsVersion}`);
   const wantKind = spec.mode === 'local' ? 'delta' : 'gradient';
@@ -41,13 +41,13 @@ export function checkResult(
   if (correct > meta.samples) throw new GridError('BAD_MESSAGE', `${correct} correct out of ${meta.samples} samples`);
   const values = sharedFloat32(paramCount); // shared so the aggregation threads read it in place
   decodeTensor(frame, values.subarray(wire.start, wire.start + wire.count));
-  const stats = vectorStats(values); // finiteness, bound and norm in one pass
+  const stats = vectorStats(values); // finiteness, bound, norm and fingerprint in one pass
   if (!Number.isFinite(stats.maxAbs)) throw new GridError('NON_FINITE', 'result holds NaN or Infinity');
   const { clipNorm, maxNorm, maxAbs } = spec.aggregation;
   if (stats.maxAbs > maxAbs) throw new GridError('VALUE_TOO_LARGE', `an element of magnitude ${stats.maxAbs.toExponential(2)} exceeds ${maxAbs}`);
   const norm = clipNorm ? clipByNorm(values, clipNorm, stats.norm) : stats.norm;
   if (maxNorm && norm > maxNorm) throw new GridError('NORM_TOO_LARGE', `norm ${norm.toFixed(3)} exceeds ${maxNorm}`);
-  return { values, norm };
+  return { values, norm, fingerprint: stats.fingerprint };
 }
 
 /**
@@ -67,7 +67,7 @@ export function checkTrainingResult(
   const { spec, params, replays, normLimit } = run.data;
   const checked = checkResult(spec, shard, params.length, meta, frame, paramsVersion);
   // Keyed by the samples' shard: a redundant copy computed to the same bytes is agreement, not a replay.
-  const replayed = replays.replayOf(frame.payload, { round: run.round.index, shard: shard.copyOf ?? shard.index });
+  const replayed = replays.replayOf(checked.fingerprint, { round: run.round.index, shard: shard.copyOf ?? shard.index });
   if (replayed) throw new GridError('REPLAYED', `this result was already received for round ${replayed.round} shard ${replayed.shard}`);
   if (normLimit && !trusted && checked.norm > normLimit)
     throw new GridError('NORM_TOO_LARGE', `norm ${checked.norm.toExponential(2)} is over ${NORM_FACTOR}x the last round's median`);

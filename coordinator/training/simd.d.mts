@@ -9,4 +9,4 @@ export interface AdamConstants {
   l2: number;
 }
 export function adamStep(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamConstants): void;
-export function vectorStats(values: Float32Array): { maxAbs: number; norm: number };
+export function vectorStats(values: Float32Array): { maxAbs: number; norm: number; fingerprint: string };

@@ -50,16 +50,19 @@ export function adamStep(p, g, m, v, c) {
 
 /** Scratch for stats' answers, past the staging blocks. */
 const STATS_AT = 4 * BLOCK;
-const statsView = new DataView(kernels.memory.buffer, STATS_AT * 4, 16);
+const statsView = new DataView(kernels.memory.buffer, STATS_AT * 4, 32);
+/** Where each fingerprint starts: drawn per process, so nobody outside can craft two results that collide. */
+const FINGERPRINT_SEED = crypto.getRandomValues(new Uint32Array(4));
 
 /**
- * The largest magnitude (NaN when any element is NaN, Infinity when any is infinite) and the L2 norm (summed in
- * f64) in one pass: the checks every result gets before it counts.
- * @param {Float32Array} values @returns {{ maxAbs: number, norm: number }}
+ * The largest magnitude (NaN when any element is NaN, Infinity when any is infinite), the L2 norm (summed in f64) and
+ * a 128-bit fingerprint of the bits in one pass: the checks every result gets before it counts, replays included.
+ * @param {Float32Array} values @returns {{ maxAbs: number, norm: number, fingerprint: string }}
  */
 export function vectorStats(values) {
   let maxAbs = 0;
   let sumSq = 0;
+  for (let k = 0; k < 4; k++) statsView.setUint32(16 + 4 * k, FINGERPRINT_SEED[k] ^ values.length, true);
   for (let s0 = 0; s0 < values.length; s0 += BLOCK) {
     const s1 = Math.min(values.length, s0 + BLOCK);
     heap.set(values.subarray(s0, s1), 0);
@@ -69,5 +72,11 @@ export function vectorStats(values) {
     maxAbs = Math.max(maxAbs, m); // NaN stays NaN
     sumSq += statsView.getFloat64(8, true);
   }
-  return { maxAbs, norm: Math.sqrt(sumSq) };
+  let fingerprint = '';
+  for (let k = 0; k < 4; k++)
+    fingerprint += statsView
+      .getUint32(16 + 4 * k, true)
+      .toString(16)
+      .padStart(8, '0');
+  return { maxAbs, norm: Math.sqrt(sumSq), fingerprint };
 }

@@ -66,6 +66,21 @@ describe('SIMD kernels (simd.wat)', () => {
         expect(Number.isFinite(vectorStats(y).maxAbs)).toBe(false);
       }
     }
-    expect(vectorStats(Float32Array.of(3, -4, 0))).toEqual({ maxAbs: 4, norm: 5 }); // a partial lane counts only its own
+    expect(vectorStats(Float32Array.of(3, -4, 0))).toMatchObject({ maxAbs: 4, norm: 5 }); // a partial lane counts only its own
+  });
+
+  it('fingerprints the bits: equal for equal values, different for any one element changed in any block, or a length', () => {
+    const x = random(N, 6);
+    const { fingerprint } = vectorStats(x);
+    expect(fingerprint).toMatch(/^[0-9a-f]{32}$/);
+    expect(vectorStats(x.slice()).fingerprint).toBe(fingerprint);
+    for (const at of [0, 1, 2, 3, 8191, 8192, N - 1]) {
+      const y = x.slice();
+      y[at] = -y[at];
+      expect(vectorStats(y).fingerprint).not.toBe(fingerprint);
+    }
+    const zeros = vectorStats(new Float32Array(6)).fingerprint;
+    expect(vectorStats(new Float32Array(5)).fingerprint).not.toBe(zeros); // the padding lanes are not a free tail
+    expect(vectorStats(Float32Array.of(1, 2, 0, 0, 0, 0)).fingerprint).not.toBe(vectorStats(Float32Array.of(2, 1, 0, 0, 0, 0)).fingerprint);
   });
 });

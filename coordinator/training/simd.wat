@@ -73,11 +73,15 @@
         (local.set $v (i32.add (local.get $v) (i32.const 16)))
         (br $next))))
 
-  ;; The largest magnitude (NaN when any element is NaN) as f32 at $out, and the sum of squares in f64 at $out + 8:
-  ;; one pass for a result's finiteness, bound and norm checks.
+  ;; The largest magnitude (NaN when any element is NaN) as f32 at $out, the sum of squares in f64 at $out + 8, and a
+  ;; fingerprint of the bits in four i32 lanes at $out + 16 (read as the state to go on from, written back): one pass
+  ;; for a result's finiteness, bound and norm checks and its replay check.
   (func (export "stats") (param $x i32) (param $n i32) (param $out i32)
     (local $end i32) (local $a v128) (local $max v128) (local $lo v128) (local $hi v128) (local $sumLo v128) (local $sumHi v128)
+    (local $h v128) (local $mul v128)
     (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+    (local.set $h (v128.load offset=16 (local.get $out)))
+    (local.set $mul (i32x4.splat (i32.const 0x9e3779b1)))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
@@ -87,11 +91,15 @@
         (local.set $hi (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a) (local.get $a))))
         (local.set $sumLo (f64x2.add (local.get $sumLo) (f64x2.mul (local.get $lo) (local.get $lo))))
         (local.set $sumHi (f64x2.add (local.get $sumHi) (f64x2.mul (local.get $hi) (local.get $hi))))
+        ;; h = (h ^ bits) * golden; h ^= h >> 15: each lane a sequential multiply-xorshift over every fourth word
+        (local.set $h (i32x4.mul (v128.xor (local.get $h) (local.get $a)) (local.get $mul)))
+        (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 15))))
         (local.set $x (i32.add (local.get $x) (i32.const 16)))
         (br $next)))
     (f32.store (local.get $out)
       (f32.max (f32.max (f32x4.extract_lane 0 (local.get $max)) (f32x4.extract_lane 1 (local.get $max)))
                (f32.max (f32x4.extract_lane 2 (local.get $max)) (f32x4.extract_lane 3 (local.get $max)))))
     (local.set $sumLo (f64x2.add (local.get $sumLo) (local.get $sumHi)))
-    (f64.store offset=8 (local.get $out) (f64.add (f64x2.extract_lane 0 (local.get $sumLo)) (f64x2.extract_lane 1 (local.get $sumLo)))))
+    (f64.store offset=8 (local.get $out) (f64.add (f64x2.extract_lane 0 (local.get $sumLo)) (f64x2.extract_lane 1 (local.get $sumLo))))
+    (v128.store offset=16 (local.get $out) (local.get $h)))
 )
