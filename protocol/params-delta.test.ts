@@ -35,4 +35,17 @@ describe('int8 parameter deltas', () => {
     expect(() => readParams(frame, drifted)).toThrow(/do not match/);
     expect(readParams(frame, before)).toEqual(published);
   });
+
+  it('reads a full copy in place when its payload is aligned, and copies it out when not', () => {
+    const frame = fullParams(wave(3, 0.5), 1, 0);
+    const inPlace = readParams(frame);
+    expect(inPlace.buffer).toBe(frame.buffer); // no copy of megabytes a round
+    expect(inPlace).toEqual(wave(3, 0.5));
+    const shifted = new Uint8Array(frame.byteLength + 1).subarray(1);
+    shifted.set(frame);
+    const copied = readParams(shifted);
+    expect(copied.buffer).not.toBe(shifted.buffer);
+    expect(copied).toEqual(wave(3, 0.5));
+  });
 });
+

@@ -63,6 +63,7 @@ export async function combineRound(r: Round, spec: TrainingSpec, pool: Aggregati
   const { rule, trim } = spec.aggregation;
   if (rule === 'mean') {
     const parts = primaries(r).map((s) => ({ values: (s.result as ShardResult).values, samples: (s.result as ShardResult).samples }));
+    if (parts.length === 1) return parts[0].values; // the mean of one is itself, bit for bit: no pass, no allocation
     return pool.mean(parts, sharedFloat32(size));
   }
   return aggregate([...votes.values()], rule, trim);
