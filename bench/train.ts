@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { startCoordinator } from '../coordinator/server';
-import { api, type Proc, startWorker, tempDir } from '../test/helpers';
+import { api, jobMetrics, type Proc, startWorker, tempDir } from '../test/helpers';
 import { trainPlain } from './plain-train';
 
 const TARGET = Number(process.env.BENCH_TARGET ?? 0.88);
@@ -77,7 +77,7 @@ async function run(label: string, workers: number, over: Record<string, unknown>
   let reached = false;
   for (;;) {
     await new Promise((r) => setTimeout(r, 1000));
-    const m = await api<{ name: string; value: number }[]>(url, TOKEN, `/api/jobs/${id}/metrics`);
+    const m = await jobMetrics(url, TOKEN, id);
     accuracy = Math.max(0, ...m.filter((x) => x.name === 'test_accuracy').map((x) => x.value));
     const job = await api<{ state: string }>(url, TOKEN, `/api/jobs/${id}`);
     if (accuracy >= target) reached = true;

@@ -1,4 +1,5 @@
 import { refusalOf } from '../protocol/errors';
+import { everyMetric } from '../protocol/metric-pages';
 /** The coordinator's REST API as the CLI uses it: the token in a header, refusals as errors with their code. */
 export class GridClient {
   constructor(
@@ -25,6 +26,11 @@ export class GridClient {
     return (await (await this.request(method, path, body)).json()) as T;
   }
 
+  /** Every metric point of the job, page by page. */
+  metrics<T extends { id: number; name: string; value: number }>(id: number): Promise<T[]> {
+    return everyMetric((since) => this.json<T[]>('GET', `/api/jobs/${id}/metrics?since=${since}`));
+  }
+
   /** The job's latest (or `round`'s) checkpoint as safetensors, or its model as ONNX. */
   async download(id: number, what: 'onnx' | 'checkpoint', round?: number) {
     const r = round ?? (await this.json<{ round: number }[]>('GET', `/api/jobs/${id}/checkpoints`)).at(-1)?.round;
@@ -44,7 +50,7 @@ export class GridClient {
   async watch(id: number, style: 'bar' | 'json', everyMs = 1000): Promise<string> {
     for (;;) {
       const j = await this.json<{ state: string; round: number; totalRounds: number; name: string }>('GET', `/api/jobs/${id}`);
-      const metrics = await this.json<{ name: string; value: number }[]>('GET', `/api/jobs/${id}/metrics`);
+      const metrics = await this.metrics(id);
       const last = (name: string) => metrics.filter((m) => m.name === name).at(-1)?.value;
       const [loss, accuracy] = [last('train_loss'), last('test_accuracy')];
       if (style === 'json') console.log(JSON.stringify({ job: id, state: j.state, round: j.round, totalRounds: j.totalRounds, loss, testAccuracy: accuracy }));

@@ -18,7 +18,7 @@ interface JobRow {
   error: string | null;
   spec: unknown;
 }
-type MetricRow = { round: number; name: string; value: number; at: number };
+type MetricRow = { id: number; round: number; name: string; value: number; at: number };
 
 /** A mistake in the command line found while running it (commander reports the ones it finds itself). */
 class UsageError extends Error {}
@@ -95,7 +95,7 @@ jobs
     const grid = client();
     const job = await grid.json<JobRow>('GET', `/api/jobs/${jobId(id)}`);
     const [metrics, detail] = await Promise.all([
-      grid.json<MetricRow[]>('GET', `/api/jobs/${job.id}/metrics`),
+      grid.metrics<MetricRow>(job.id),
       grid.json<{ refusals: { createdAt: number; round: number; shard: number; reason: string; workerId: string }[] }>('GET', `/api/jobs/${job.id}/workers`),
     ]);
     for (const l of runLog(job, metrics, detail.refusals))
@@ -116,7 +116,7 @@ jobs
     const runs = await Promise.all(
       ids.map(jobId).map(async (id) => ({
         job: await grid.json<JobRow>('GET', `/api/jobs/${id}`),
-        metrics: await grid.json<MetricRow[]>('GET', `/api/jobs/${id}/metrics`),
+        metrics: await grid.metrics<MetricRow>(id),
       })),
     );
     const header = ['SETTING', ...runs.map((r) => `job ${r.job.id}`)];

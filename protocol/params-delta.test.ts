@@ -48,4 +48,3 @@ describe('int8 parameter deltas', () => {
     expect(copied).toEqual(wave(3, 0.5));
   });
 });
-

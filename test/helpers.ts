@@ -14,6 +14,7 @@ import { WorkerLoop, type WorkerOptions } from '../worker/loop';
 const ROOT = resolve(import.meta.dirname, '..');
 const TSX = ['--import', 'tsx'];
 
+import { everyMetric } from '../protocol/metric-pages';
 import { tempDir } from './temp-dirs';
 
 export { removeTempDirs, tempDir } from './temp-dirs';
@@ -90,6 +91,10 @@ export function startWorker(url: string, token: string, name: string, backend = 
     '300',
   ]);
 }
+
+/** Every metric point of job `id`, page by page (a long run has more than one page). */
+export const jobMetrics = (url: string, token: string, id: number) =>
+  everyMetric((since) => api<{ id: number; round: number; name: string; value: number }[]>(url, token, `/api/jobs/${id}/metrics?since=${since}`));
 
 export async function api<T = unknown>(url: string, token: string, path: string, body?: unknown, method = body ? 'POST' : 'GET'): Promise<T> {
   const res = await fetch(`${url}${path}`, {

@@ -121,6 +121,21 @@ describe('grid, the researcher CLI', () => {
     expect(compared[0]).toMatch(new RegExp(`^SETTING\\s+job ${trained}\\s+job ${id}$`));
     expect(compared.find((l) => l.startsWith('name '))).toMatch(/"cli-job"\s+"cli-control"/);
   });
+
+  it('reads a long run whole: compare and logs show its last evaluation past the first page of metrics', async () => {
+    const spec = join(dir, 'long.json');
+    writeFileSync(spec, JSON.stringify(mlpJob({ name: 'cli-long', rounds: 5000 })));
+    const id = (await grid(['jobs', 'submit', spec], env)).lines.at(-1) as string;
+    expect((await grid(['jobs', 'cancel', id], env)).code).toBe(0);
+    // 2,100 rounds of five points each, then an evaluation: past the 10,000 points one request answers.
+    for (let round = 1; round <= 2100; round++)
+      await coord.store.addMetrics(Number(id), round, { train_loss: 1 / round, train_accuracy: 0.5, samples: 128, bytes_up: round, bytes_down: round });
+    await coord.store.addMetrics(Number(id), 2100, { test_accuracy: 0.777, test_loss: 0.625 });
+    const compared = (await grid(['jobs', 'compare', id, id], env)).lines;
+    expect(compared.find((l) => l.startsWith('test_accuracy '))).toMatch(/^test_accuracy\s+0\.777\s+0\.777$/);
+    expect(compared.find((l) => l.startsWith('train_loss '))).toMatch(new RegExp(`${1 / 2100}`.slice(0, 8)));
+    expect((await grid(['jobs', 'logs', id], env)).lines.join('\n')).toMatch(/round 2100/);
+  });
 });
 
 // The native worker's command line: an option it does not know is a usage error, not a stack trace.

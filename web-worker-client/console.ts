@@ -1,5 +1,6 @@
 import { css, html, LitElement, nothing } from 'lit';
 import { Refused, refusalOf } from '../protocol/errors';
+import { everyMetric } from '../protocol/metric-pages';
 import type { GridCatalogue } from './catalogue';
 import './catalogue';
 import type { ComparedRun, GridCompare } from './compare-page';
@@ -114,9 +115,8 @@ export class GridConsole extends LitElement {
     if (this.selected === undefined) return;
     const id = this.selected;
     const since = this.metrics.at(-1)?.id ?? 0;
-    const [job, fresh] = await Promise.all([this.api<JobView>(`/api/jobs/${id}`), this.api<Metric[]>(`/api/jobs/${id}/metrics?since=${since}`)]).catch(
-      () => [undefined, []] as const,
-    );
+    const points = (from: number) => this.api<Metric[]>(`/api/jobs/${id}/metrics?since=${from}`);
+    const [job, fresh] = await Promise.all([this.api<JobView>(`/api/jobs/${id}`), everyMetric(points, since)]).catch(() => [undefined, []] as const);
     if (id !== this.selected) return; // the answer is for a job no longer on screen
     if (fresh.length) this.metrics = [...this.metrics, ...fresh];
     const page = this.child<GridJobPage>('grid-job-page');
@@ -131,7 +131,10 @@ export class GridConsole extends LitElement {
   private async refreshComparison(ids: number[]) {
     const runs = await Promise.all(
       ids.map(
-        async (id): Promise<ComparedRun> => ({ job: await this.api<JobView>(`/api/jobs/${id}`), metrics: await this.api<Metric[]>(`/api/jobs/${id}/metrics`) }),
+        async (id): Promise<ComparedRun> => ({
+          job: await this.api<JobView>(`/api/jobs/${id}`),
+          metrics: await everyMetric((since) => this.api<Metric[]>(`/api/jobs/${id}/metrics?since=${since}`)),
+        }),
       ),
     ).catch((e) => {
       this.message = String((e as Error).message);

@@ -1,3 +1,4 @@
+import { METRICS_PAGE } from '../../protocol/metric-pages';
 import { insertId, partsOf, QueryGroup } from './query-group';
 
 /** Checkpoints (their bytes in parts, so any coordinator on the database can resume a job) and a job's metrics. */
@@ -35,6 +36,6 @@ export class CheckpointQueries extends QueryGroup {
     if (rows.length) await this.db.insertInto('metrics').values(rows).execute();
   }
   metrics(jobId: number, sinceId = 0) {
-    return this.db.selectFrom('metrics').selectAll().where('job_id', '=', jobId).where('id', '>', sinceId).orderBy('id').limit(10_000).execute();
+    return this.db.selectFrom('metrics').selectAll().where('job_id', '=', jobId).where('id', '>', sinceId).orderBy('id').limit(METRICS_PAGE).execute();
   }
 }
