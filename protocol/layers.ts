@@ -93,7 +93,11 @@ type SequenceLayer = Infer<typeof embedding> | Infer<typeof attention> | { type:
 function sequenceLayer(l: SequenceLayer, shape: number[], name: string, params: LayerParam[]): number[] {
   if (l.type === 'embedding') {
     if (shape.length !== 1) throw bad(`layer ${name}: embedding takes token ids [positions]; this one gets [${shape}]`);
-    params.push({ name: `${name}.tokens`, shape: [l.vocab, l.dim] }, { name: `${name}.positions`, shape: [shape[0], l.dim] });
+    // Small, as GPT-2 and nanoGPT start them: a head tied to the token table then starts near ln(vocab), not above it.
+    params.push(
+      { name: `${name}.tokens`, shape: [l.vocab, l.dim], init: 'embedding' },
+      { name: `${name}.positions`, shape: [shape[0], l.dim], init: 'embedding' },
+    );
     return [shape[0], l.dim];
   }
   if (shape.length !== 2) throw bad(`layer ${name}: ${l.type} takes a sequence [positions, features] (an embedding's); this one gets [${shape}]`);
@@ -107,11 +111,11 @@ export type PlainLayer = Infer<typeof plainLayer>;
 export type LayersSpec = Infer<typeof layersSpec>;
 export type Conv2dLayer = Infer<typeof conv2d>;
 
-/** A parameter tensor; `init` says how a new job starts it (He-normal weights and zero biases unless it says ones). */
+/** A parameter tensor; `init` says how a new job starts it (He-normal weights and zero biases unless it says otherwise). */
 export interface LayerParam {
   name: string;
   shape: number[];
-  init?: 'ones';
+  init?: 'ones' | 'embedding';
   state?: 'running';
 }
 

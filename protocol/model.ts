@@ -32,8 +32,11 @@ export type { LayersSpec, OnnxModelSpec };
 export interface TensorShape {
   name: string;
   shape: number[];
-  /** How a new job starts it: He-normal for weights and zeros for vectors unless it says ones (a norm's scale) or zeros (an adapter's B). */
-  init?: 'ones' | 'zeros';
+  /**
+   * How a new job starts it: He-normal for weights and zeros for vectors unless it says ones (a norm's scale), zeros
+   * (an adapter's B) or embedding (a token or position table: normal with std EMBEDDING_STD).
+   */
+  init?: 'ones' | 'zeros' | 'embedding';
   /**
    * State, not trained: `running` statistics move toward each batch's own (a layer list's batch norm; their slot of a
    * gradient carries batch minus running); `kept` ones stay as the file has them (an imported model's batch norm).
