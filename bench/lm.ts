@@ -95,6 +95,10 @@ export async function benchLm() {
   console.log(
     `character-level GPT (nanoGPT's CPU configuration: 4 layers, 4 heads, 128 wide, block 64, batch 12, ${ITERS} iterations) on ${CHARS} characters of the Brown Corpus (${vocab} characters)`,
   );
+  // BENCH_LM_RUNS picks among cpu (nanoGPT's CPU configuration, plain and grid), volunteer (its volunteer mode) and large (10.7M).
+  const wanted = new Set((process.env.BENCH_LM_RUNS ?? 'cpu,volunteer').split(','));
+  if (wanted.has('large')) await benchLarge(text, vocab);
+  if (!wanted.has('cpu') && !wanted.has('volunteer')) return;
   const base = await plain(text, vocab);
   console.log(
     `plain process, onnxruntime-node: validation ${base.loss.toFixed(3)} nats/char (${base.bpc.toFixed(3)} bits/char) in ${base.seconds.toFixed(0)} s`,
@@ -104,8 +108,7 @@ export async function benchLm() {
     `grid, 1 native worker: validation ${one.loss.toFixed(3)} nats/char (${one.bpc.toFixed(3)} bits/char) in ${one.seconds.toFixed(0)} s | grid/plain ${(one.seconds / base.seconds).toFixed(2)} (goal <= 1.5) | ${(one.bytes / 1e6).toFixed(0)} MB moved`,
   );
   console.log(`sample: ${JSON.stringify(`The ${one.sample}`)}`);
-  if (process.env.BENCH_LM_LARGE === '1') await benchLarge(text, vocab);
-  if (process.env.BENCH_LM_VOLUNTEER !== '0') {
+  if (wanted.has('volunteer')) {
     const local = {
       mode: 'local',
       local: { steps: 16, lr: 0.001, outerLr: 0.7, outerMomentum: 0.9 },

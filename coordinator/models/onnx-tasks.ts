@@ -28,8 +28,9 @@ function modelFor(spec: ModelSpec): Promise<OnnxModel> {
 export default async function evaluate({ spec, params, x, y, targets, samples }: EvalTask) {
   const m = await modelFor(spec);
   const n = Math.min(samples, y.length);
-  // onnxruntime-node refuses tensors over shared memory: one copy of the samples evaluated, in this thread.
-  const kept = targets && { targets: targets.slice(0, n * m.classes) };
+  // onnxruntime-node refuses tensors over shared memory: one copy of the samples evaluated, in this thread. A sample's
+  // targets are a vector (multi-label, regression) or a class per position: their width is the data set's, not the classes.
+  const kept = targets && { targets: targets.slice(0, n * (targets.length / y.length)) };
   const r = await m.evaluate(params, { x: x.slice(0, n * m.inputSize), y: y.slice(0, n), ...kept }, 1000);
   return { ...r, samples: n };
 }
