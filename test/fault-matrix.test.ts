@@ -9,7 +9,13 @@ import { HostileBackend, type Hostility } from './hostile-backend';
 // workers alone, same spec), count nothing twice, and the store must show every hostile worker quarantined and no honest
 // one. 150 rounds: by then a few results weighed differently move the accuracy by less than a point.
 const ROUNDS = 150;
-const SPEC = mlpJob({ rounds: ROUNDS, globalBatch: 192, shardSize: 32, evalEvery: ROUNDS, evalSamples: 5000, checkpointEvery: 1000 });
+// The learning rate decays to zero (cosine): the last round's model is a settled one, not wherever momentum SGD's last
+// steps landed, so a row's accuracy says what its hostile workers did (with a constant rate an honest volunteer's row
+// ended anywhere from 1.2 points under to 1.6 over the clean run).
+const SPEC = mlpJob({
+  ...{ rounds: ROUNDS, globalBatch: 192, shardSize: 32, evalEvery: ROUNDS, evalSamples: 5000, checkpointEvery: 1000 },
+  optimizer: { kind: 'sgd', lr: 0.1, momentum: 0.9, schedule: 'cosine' },
+});
 
 describe('fault matrix: one hostile worker among honest ones', () => {
   const { run } = faultMatrixRig();
@@ -29,9 +35,9 @@ describe('fault matrix: one hostile worker among honest ones', () => {
       `honest volunteer: test accuracy ${(r.accuracy * 100).toFixed(2)}% (clean ${(clean * 100).toFixed(2)}%), volunteer ${r.thirdWorker?.state}, ` +
         `reputation ${r.thirdWorker?.reputation.toFixed(3)}, results counted ${counted}`,
     );
-    // Its results are weighed by the reference, not copied, so the trajectory differs from the clean run's: across
-    // five runs here and in CI it ended 1.2 points under to 1.6 over. A harmful weighting would cost far more.
-    expect(r.accuracy).toBeGreaterThan(clean - 0.025);
+    // Its results are weighed by the reference, not copied, so the trajectory differs from the clean run's; the
+    // settled model ends within a point of it.
+    expect(Math.abs(r.accuracy - clean)).toBeLessThan(0.01);
     expect(r.thirdWorker?.state).not.toBe('quarantined');
     expect(counted).toBeGreaterThan(0);
   }, 300_000);

@@ -43,11 +43,30 @@ describe('trust ledger', () => {
     const honest = [0.4, 0.3, -0.1, 0.5, 0.2, -0.2, 0.35, 0.1, 0.45, 0.3, -0.05, 0.25];
     honest.forEach((c, i) => ledger.record('honest', c, i));
     expect(ledger.pullsAgainst('honest')).toBe(false);
-    const flipped = honest.map((c) => -c);
-    flipped.slice(0, 5).forEach((c, i) => ledger.record('flip', c, 100 + i));
-    expect(ledger.pullsAgainst('flip')).toBe(false); // five results are no evidence yet
-    flipped.slice(5).forEach((c, i) => ledger.record('flip', c, 105 + i));
+    // A sign-flipper early in training: the honest cosines' mirror (a median of -0.33, as measured on the MLP).
+    const flipped = [...honest, 0.4, 0.45, 0.3, 0.5].map((c) => -c - 0.1);
+    flipped.slice(0, 7).forEach((c, i) => ledger.record('flip', c, 100 + i));
+    expect(ledger.pullsAgainst('flip')).toBe(false); // seven results are no evidence yet
+    flipped.slice(7).forEach((c, i) => ledger.record('flip', c, 107 + i));
     expect(ledger.pullsAgainst('flip')).toBe(true);
+  });
+
+  it('does not hold an honest worker whose gradients turned to noise (a converged model) however long the run', () => {
+    // Cosines near zero, as small batches give once the model has settled: a window of them falls two standard
+    // errors below zero now and then (the two-error rule held this worker at its sixth result).
+    let state = 1;
+    const uniform = () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return (state + 0.5) / 2 ** 32;
+    };
+    const ledger = new TrustLedger();
+    let flaggedAt = -1;
+    for (let i = 0; i < 2000 && flaggedAt < 0; i++) {
+      const normal = Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+      ledger.record('settled', 0.02 + 0.3 * normal, i);
+      if (ledger.pullsAgainst('settled')) flaggedAt = i;
+    }
+    expect(flaggedAt).toBe(-1);
   });
 
   it('counts a reopened round’s results once', () => {
