@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../kernels/cpu/backend';
 import { type Engine, kernelsEngine } from '../kernels/engine';
-import { EngineChooser } from './engine-choice';
+import { EngineChooser, REFERENCE_MODEL } from './engine-choice';
 import { memoryCache } from './host';
 import { MODEL } from './testing.fixtures';
 
@@ -51,6 +51,20 @@ describe('engine choice by measurement', () => {
     expect(slow?.samplesPerSec).toBeLessThan(1);
     expect(Number.isInteger(rates.find((r) => r.engine === 'fast')?.samplesPerSec)).toBe(true);
   }, 30_000);
+
+  it('does not time an engine twenty times behind the fastest on the reference model: it is rated by that ratio', async () => {
+    const [fast, crawl, near] = [engine('fast', 0), engine('crawl', 50), engine('near', 0)];
+    const cache = memoryCache();
+    const onReference = { fast: 50_000, crawl: 1_000, near: 5_000 }; // as the worker timed them at its start
+    for (const [name, rate] of Object.entries(onReference))
+      await cache.put(`engine-rate:${name}:test:${JSON.stringify(REFERENCE_MODEL)}`, new TextEncoder().encode(String(rate)));
+    const { rates } = await new EngineChooser([crawl, near, fast], cache, 60).model(MODEL);
+    expect(crawl.builds).toBe(0); // 50x behind: never built, never stepped
+    expect(near.builds).toBe(1); // 10x behind: timed
+    const rateOf = (name: string) => rates.find((r) => r.engine === name)?.samplesPerSec ?? Number.NaN;
+    expect(rates[0].engine).toBe('fast');
+    expect(rateOf('crawl')).toBeCloseTo(rateOf('fast') / 50, -1);
+  });
 
   it('rates an engine far too slow for the model by one sample, without a full batch', async () => {
     const { measure } = await import('./engine-choice');

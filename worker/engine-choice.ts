@@ -49,6 +49,13 @@ export async function measure(engine: Engine, spec: ModelSpec, ms: number, size 
 const specKey = (spec: ModelSpec) => JSON.stringify(spec);
 
 /**
+ * An engine this many times slower than the fastest on the reference model (timed at the worker's start) is not timed
+ * on other models: it would not win, and one step of it on a large model takes minutes (the CPU reference's warm-up
+ * sample of a 10.7M GPT took about 47 s). It is rated by the fastest one's rate on the model, scaled by that ratio.
+ */
+const NOT_WORTH_TIMING = 20;
+
+/**
  * Runs each model on the fastest engine this machine has, by measurement: every engine that supports the model is
  * timed once per (engine, adapter, model), and the rates are remembered in the host's cache across restarts. An
  * engine that fails to build or run is left out, so a broken provider costs a measurement, not the worker.
@@ -62,13 +69,25 @@ export class EngineChooser {
     private readonly measureMs = 2000,
   ) {}
 
+  private async cachedRate(engine: Engine, spec: ModelSpec): Promise<number> {
+    const cached = await this.cache.get(`engine-rate:${engine.name}:${engine.adapter}:${specKey(spec)}`);
+    return cached ? Number(new TextDecoder().decode(cached)) : Number.NaN;
+  }
+
   /** Rates of every usable engine on `spec`, fastest first. */
   async rank(spec: ModelSpec): Promise<EngineRate[]> {
     const rates: EngineRate[] = [];
-    for (const engine of this.engines.filter((e) => e.supports(spec))) {
+    const usable = this.engines.filter((e) => e.supports(spec));
+    // Fastest on the reference model first, so an engine far behind it need not be timed (NOT_WORTH_TIMING).
+    const onReference = new Map(await Promise.all(usable.map(async (e) => [e, await this.cachedRate(e, REFERENCE_MODEL)] as const)));
+    const order = [...usable].sort((a, b) => (onReference.get(b) || 0) - (onReference.get(a) || 0));
+    let fastest: { reference: number; rate: number } | undefined;
+    for (const engine of order) {
       const key = `engine-rate:${engine.name}:${engine.adapter}:${specKey(spec)}`;
-      const cached = await this.cache.get(key);
-      let samplesPerSec = cached ? Number(new TextDecoder().decode(cached)) : Number.NaN;
+      let samplesPerSec = await this.cachedRate(engine, spec);
+      const reference = onReference.get(engine) || 0;
+      if (!Number.isFinite(samplesPerSec) && fastest && reference > 0 && fastest.reference / reference > NOT_WORTH_TIMING)
+        samplesPerSec = (fastest.rate * reference) / fastest.reference;
       if (!Number.isFinite(samplesPerSec)) {
         if (this.engines.length === 1)
           samplesPerSec = 0; // nothing to choose between: do not spend the time
@@ -80,6 +99,7 @@ export class EngineChooser {
       // Whole samples/s, except below one, where two digits keep a slow engine from reading as unmeasured (0).
       const rate = samplesPerSec >= 1 ? Math.round(samplesPerSec) : Number(samplesPerSec.toPrecision(2));
       if (samplesPerSec >= 0) rates.push({ engine: engine.name, adapter: engine.adapter, samplesPerSec: rate });
+      if (samplesPerSec > 0 && reference > 0 && !fastest) fastest = { reference, rate: samplesPerSec };
     }
     return rates.sort((a, b) => b.samplesPerSec - a.samplesPerSec);
   }
