@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { initParams } from '../../kernels/models/index';
+import type { TrainingSpec } from '../../protocol/job';
 import { type ModelSpec, modelSpec } from '../../protocol/model';
-
+import type { DatasetRegistry } from '../data/dataset-registry';
 import { loadFashionMnist } from '../data/datasets';
 import { textDatasets } from '../data/text';
-import { EvaluationPool, evaluateOnCpu } from './evaluate';
+import type { Store } from '../store/index';
+import { EvaluationPool, type Evaluator, evaluateOnCpu, recordEvaluation } from './evaluate';
 
 describe('evaluation off the event loop', () => {
   it('gives what the CPU reference gives, on onnxruntime-node in a thread, for the MLP and the CNN', async () => {
@@ -40,5 +42,23 @@ describe('evaluation off the event loop', () => {
     } finally {
       await pool.close();
     }
+  });
+
+  it('says so when an evaluation gives a non-finite loss, which the store cannot keep', async () => {
+    const warned: string[] = [];
+    const store = {
+      fenced: async (_f: unknown, work: (tx: unknown) => Promise<void>) => work({ addMetrics: async () => {} }),
+    };
+    const log = { debug() {}, info() {}, warn: (m: string) => void warned.push(m), error() {} };
+    const spec = { model: { kind: 'mlp', layers: [784, 10] }, dataset: { name: 'fashion-mnist', split: 'train' } } as unknown as TrainingSpec;
+    const datasets = { get: () => ({ manifest: {} }) } as unknown as DatasetRegistry;
+    const diverged: Evaluator = async () => ({ loss: Number.NaN, accuracy: 0, samples: 10 });
+    await recordEvaluation(diverged, { id: 1, spec }, new Float32Array(1), 3, {
+      datasets,
+      store: store as unknown as Store,
+      log,
+      fence: { jobId: 1, owner: 'c', epoch: 1 },
+    });
+    expect(warned).toEqual(['evaluation gave a non-finite loss: not recorded']);
   });
 });

@@ -84,6 +84,8 @@ export async function recordEvaluation(
   try {
     const data = o.datasets.get(run.spec.dataset.name, split);
     const r = await evaluator(run.spec.model, params, data, run.spec.evalSamples);
+    // The store keeps finite numbers only: say why a run's test loss is missing (a diverged model, an evaluator's bug).
+    if (!Number.isFinite(r.loss)) o.log.warn('evaluation gave a non-finite loss: not recorded', { job: run.id, round, split, loss: String(r.loss) });
     // A regression has no accuracy: its loss (mean squared error) is its measure. A text's loss is nats per token.
     const metrics: Record<string, number> =
       targetKind(run.spec.model) === 'regression' ? { test_loss: r.loss } : { test_loss: r.loss, test_accuracy: r.accuracy };
