@@ -47,10 +47,11 @@ export async function measure(engine: Engine, spec: ModelSpec, ms: number, size 
 }
 
 const specKey = (spec: ModelSpec) => JSON.stringify(spec);
+const rateKey = (engine: Engine, spec: ModelSpec) => `engine-rate:${engine.name}:${engine.adapter}:${specKey(spec)}`;
 
 /**
  * An engine this many times slower than the fastest on the reference model (timed at the worker's start) is not timed
- * on other models: it would not win, and one step of it on a large model takes minutes (the CPU reference's warm-up
+ * on other models: it would not win, and one step of it on a large model takes long (the CPU reference's warm-up
  * sample of a 10.7M GPT took about 47 s). It is rated by the fastest one's rate on the model, scaled by that ratio.
  */
 const NOT_WORTH_TIMING = 20;
@@ -70,7 +71,7 @@ export class EngineChooser {
   ) {}
 
   private async cachedRate(engine: Engine, spec: ModelSpec): Promise<number> {
-    const cached = await this.cache.get(`engine-rate:${engine.name}:${engine.adapter}:${specKey(spec)}`);
+    const cached = await this.cache.get(rateKey(engine, spec));
     return cached ? Number(new TextDecoder().decode(cached)) : Number.NaN;
   }
 
@@ -83,7 +84,6 @@ export class EngineChooser {
     const order = [...usable].sort((a, b) => (onReference.get(b) || 0) - (onReference.get(a) || 0));
     let fastest: { reference: number; rate: number } | undefined;
     for (const engine of order) {
-      const key = `engine-rate:${engine.name}:${engine.adapter}:${specKey(spec)}`;
       let samplesPerSec = await this.cachedRate(engine, spec);
       const reference = onReference.get(engine) || 0;
       if (!Number.isFinite(samplesPerSec) && fastest && reference > 0 && fastest.reference / reference > NOT_WORTH_TIMING)
@@ -93,7 +93,7 @@ export class EngineChooser {
           samplesPerSec = 0; // nothing to choose between: do not spend the time
         else {
           samplesPerSec = await measure(engine, spec, this.measureMs).catch(() => -1);
-          await this.cache.put(key, new TextEncoder().encode(String(samplesPerSec)));
+          await this.cache.put(rateKey(engine, spec), new TextEncoder().encode(String(samplesPerSec)));
         }
       }
       // Whole samples/s, except below one, where two digits keep a slow engine from reading as unmeasured (0).

@@ -4,8 +4,8 @@ const WINDOW = 16;
 const MIN_RESULTS = 8;
 /**
  * How far below zero, and how surely, a worker's recent cosines must be to hold it: their mean plus three standard
- * errors under -0.1, the spread taken as at least 0.2 (a window's own estimate is unreliable: six close values made
- * one). Asked every round over a sliding window, a rule of two errors at zero held an honest worker on a settled
+ * errors under -0.1, the spread taken as at least 0.2 (a window's own estimate is unreliable: six values that happened
+ * to lie close together fired the old rule). Asked every round over a sliding window, a rule of two errors at zero held an honest worker on a settled
  * model (cosines around zero) sooner or later; this one, in a simulation of 2,000 such rounds (spread 0.3), 4% of
  * the time, and a sign-flipper of mean cosine -0.33 after about 12 results.
  */
