@@ -86,6 +86,27 @@ describe('engine choice by measurement', () => {
       },
     };
     expect(await measure(slow, MODEL, 300, 256, () => clock)).toBe(1);
-    expect(batches).toEqual([1]); // the warm-up alone, which outlasts the measuring time; no batch of 256
+    expect(batches).toEqual([1, 1]); // a warm-up and one timed sample; no batch of 256
+  });
+
+  it('does not rate a GPU engine by its warm-up, which compiles every pipeline', async () => {
+    const { measure } = await import('./engine-choice');
+    const cpu = kernelsEngine(new CpuBackend());
+    let clock = 0;
+    let calls = 0;
+    const compiling: Engine = {
+      ...cpu,
+      name: 'compiling',
+      async build(spec) {
+        const model = await cpu.build(spec);
+        const step = model.lossAndGradients.bind(model);
+        model.lossAndGradients = async (p, b) => {
+          clock += calls++ === 0 ? 5000 : b.y.length; // 5 s of compiling once, then a millisecond a sample
+          return step(p, b);
+        };
+        return model;
+      },
+    };
+    expect(await measure(compiling, MODEL, 300, 64, () => clock)).toBeCloseTo(1000, -1);
   });
 });

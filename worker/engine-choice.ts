@@ -22,10 +22,8 @@ export async function measure(engine: Engine, spec: ModelSpec, ms: number, size 
     // One sample first (after a warm-up): an engine far too slow for this model (the CPU reference on a GPT takes
     // 1.4 s a sample here) is not held for minutes, its worker's heartbeats unanswered, on full batches.
     const one = sampleBatch(spec, 1);
-    const warm = now();
+    // The warm-up is not a measure: on a GPU engine it compiles every pipeline (6.6 s of a GPT's on SwiftShader).
     await model.lossAndGradients(params, one);
-    const warmup = now() - warm;
-    if (warmup > ms) return 1000 / warmup; // its warm-up alone outlasts the measuring time: that is measure enough
     const t0 = now();
     await model.lossAndGradients(params, one);
     const single = Math.max(now() - t0, 1e-3);
