@@ -3,8 +3,8 @@ export const METRICS_PAGE = 10_000;
 
 /**
  * Every metric point of a job after id `from`, however long its run: `page(since)` asks for the points after id
- * `since` (the REST API's `/api/jobs/:id/metrics?since=`), until a page comes back short. The CLI, the console and the benches read
- * through it; reading one page showed a run of 2,000 rounds without its final evaluation.
+ * `since` (the REST API's `/api/jobs/:id/metrics?since=`), until a page comes back short. The CLI, the console and
+ * the benches read through it; reading one page showed a run of 2,000 rounds without its final evaluation.
  */
 export async function everyMetric<T extends { id: number }>(page: (since: number) => Promise<T[]>, from = 0): Promise<T[]> {
   const all: T[] = [];
