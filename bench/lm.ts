@@ -12,6 +12,7 @@ const CHARS = Number(process.env.BENCH_LM_CHARS ?? 1_000_000);
 const ITERS = Number(process.env.BENCH_LM_ITERS ?? 2000);
 const BLOCK = 64;
 const LARGE_ITERS = Number(process.env.BENCH_LM_LARGE_ITERS ?? 30);
+const LARGE_BLOCK = 256;
 
 /** nanoGPT's "CPU" configuration: 4 layers, 4 heads, 128 wide, block 64, batch 12, lr 1e-3, dropout 0. */
 const job = (vocab: number) => ({
@@ -31,7 +32,7 @@ const job = (vocab: number) => ({
 /** nanoGPT's 10.7M configuration (6 layers, 6 heads, 384 wide, block 256) at batch 4: CPU-sized steps of 1,024 tokens. */
 const largeJob = (vocab: number) => ({
   ...job(vocab),
-  model: { kind: 'gpt', vocab, blockSize: 256, nLayer: 6, nHead: 6, nEmbd: 384 },
+  model: { kind: 'gpt', vocab, blockSize: LARGE_BLOCK, nLayer: 6, nHead: 6, nEmbd: 384 },
   rounds: LARGE_ITERS,
   globalBatch: 4,
   shardSize: 4,
@@ -127,9 +128,9 @@ export async function benchLm() {
 /** The 10.7M GPT on the grid (one native worker) against a plain process, same job and engine: tokens per second. */
 async function benchLarge(text: Uint8Array, vocab: number) {
   const spec = parseTrainingSpec(largeJob(vocab));
-  const tokens = (rounds: number) => rounds * spec.globalBatch * 256;
-  const base = await plain(text, vocab, spec, 256);
-  const grid = await onGrid(text, vocab, 1, largeJob(vocab), 256);
+  const tokens = (rounds: number) => rounds * spec.globalBatch * LARGE_BLOCK;
+  const base = await plain(text, vocab, spec, LARGE_BLOCK);
+  const grid = await onGrid(text, vocab, 1, largeJob(vocab), LARGE_BLOCK);
   const plainRate = tokens(LARGE_ITERS) / base.seconds;
   const steadyRate = tokens(grid.steady.rounds) / grid.steady.seconds;
   console.log(

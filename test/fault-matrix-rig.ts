@@ -6,7 +6,7 @@ import { CpuBackend } from '../kernels/cpu/backend';
 import { type Engine, kernelsEngine } from '../kernels/engine';
 import { memoryCache } from '../worker/host';
 import { WorkerLoop } from '../worker/loop';
-import { api, tempDir, waitUntil } from './helpers';
+import { api, jobMetrics, tempDir, waitUntil } from './helpers';
 
 const caps = { kind: 'native' as const, backend: 'cpu' as const, cores: 1, memoryMB: 1000 };
 
@@ -93,7 +93,7 @@ export function faultMatrixRig() {
       await Promise.all(loops.map((l) => l.stop('release')));
       await api(url, token, `/api/jobs/${id}/cancel`, {}).catch(() => {});
     }
-    const metrics = await api<{ name: string; value: number }[]>(url, token, `/api/jobs/${id}/metrics`);
+    const metrics = await jobMetrics(url, token, id);
     const accuracy = metrics.find((m) => m.name === 'test_accuracy')?.value ?? 0;
     const results = await coord.store.results(id);
     const accepted = results.filter((r) => r.accepted === 1).map((r) => `${r.round}/${r.shard}`);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../kernels/cpu/backend';
 import { type Engine, kernelsEngine } from '../kernels/engine';
-import { EngineChooser, REFERENCE_MODEL } from './engine-choice';
+import { EngineChooser, measure, REFERENCE_MODEL, rateKey } from './engine-choice';
 import { memoryCache } from './host';
 import { MODEL } from './testing.fixtures';
 
@@ -26,6 +26,27 @@ function engine(name: string, delayMs: number, broken = false) {
     },
   } satisfies Engine & { builds: number };
   return e;
+}
+
+/** The CPU engine on a scripted clock: each step advances it by `cost(samples, call)` milliseconds. */
+function clockedEngine(name: string, cost: (samples: number, call: number) => number) {
+  const cpu = kernelsEngine(new CpuBackend());
+  const clock = { now: 0, batches: [] as number[] };
+  const e: Engine = {
+    ...cpu,
+    name,
+    async build(spec) {
+      const model = await cpu.build(spec);
+      const step = model.lossAndGradients.bind(model);
+      model.lossAndGradients = async (p, b) => {
+        clock.now += cost(b.y.length, clock.batches.length);
+        clock.batches.push(b.y.length);
+        return step(p, b);
+      };
+      return model;
+    },
+  };
+  return { engine: e, clock };
 }
 
 describe('engine choice by measurement', () => {
@@ -57,7 +78,7 @@ describe('engine choice by measurement', () => {
     const cache = memoryCache();
     const onReference = { fast: 50_000, crawl: 1_000, near: 5_000 }; // as the worker timed them at its start
     for (const [name, rate] of Object.entries(onReference))
-      await cache.put(`engine-rate:${name}:test:${JSON.stringify(REFERENCE_MODEL)}`, new TextEncoder().encode(String(rate)));
+      await cache.put(rateKey({ name, adapter: 'test' }, REFERENCE_MODEL), new TextEncoder().encode(String(rate)));
     const { rates } = await new EngineChooser([crawl, near, fast], cache, 60).model(MODEL);
     expect(crawl.builds).toBe(0); // 50x behind: never built, never stepped
     expect(near.builds).toBe(1); // 10x behind: timed
@@ -67,46 +88,14 @@ describe('engine choice by measurement', () => {
   });
 
   it('rates an engine far too slow for the model by one sample, without a full batch', async () => {
-    const { measure } = await import('./engine-choice');
-    const cpu = kernelsEngine(new CpuBackend());
-    const batches: number[] = [];
-    let clock = 0;
-    const slow: Engine = {
-      ...cpu,
-      name: 'slow',
-      async build(spec) {
-        const model = await cpu.build(spec);
-        const step = model.lossAndGradients.bind(model);
-        model.lossAndGradients = async (p, b) => {
-          batches.push(b.y.length);
-          clock += 1000 * b.y.length; // a second a sample
-          return step(p, b);
-        };
-        return model;
-      },
-    };
-    expect(await measure(slow, MODEL, 300, 256, () => clock)).toBe(1);
-    expect(batches).toEqual([1, 1]); // a warm-up and one timed sample; no batch of 256
+    const { engine: slow, clock } = clockedEngine('slow', (samples) => 1000 * samples); // a second a sample
+    expect(await measure(slow, MODEL, 300, 256, () => clock.now)).toBe(1);
+    expect(clock.batches).toEqual([1, 1]); // a warm-up and one timed sample; no batch of 256
   });
 
   it('does not rate a GPU engine by its warm-up, which compiles every pipeline', async () => {
-    const { measure } = await import('./engine-choice');
-    const cpu = kernelsEngine(new CpuBackend());
-    let clock = 0;
-    let calls = 0;
-    const compiling: Engine = {
-      ...cpu,
-      name: 'compiling',
-      async build(spec) {
-        const model = await cpu.build(spec);
-        const step = model.lossAndGradients.bind(model);
-        model.lossAndGradients = async (p, b) => {
-          clock += calls++ === 0 ? 5000 : b.y.length; // 5 s of compiling once, then a millisecond a sample
-          return step(p, b);
-        };
-        return model;
-      },
-    };
-    expect(await measure(compiling, MODEL, 300, 64, () => clock)).toBeCloseTo(1000, -1);
+    // 5 s of compiling once, then a millisecond a sample.
+    const { engine: compiling, clock } = clockedEngine('compiling', (samples, call) => (call === 0 ? 5000 : samples));
+    expect(await measure(compiling, MODEL, 300, 64, () => clock.now)).toBeCloseTo(1000, -1);
   });
 });

@@ -45,7 +45,8 @@ export async function measure(engine: Engine, spec: ModelSpec, ms: number, size 
 }
 
 const specKey = (spec: ModelSpec) => JSON.stringify(spec);
-const rateKey = (engine: Engine, spec: ModelSpec) => `engine-rate:${engine.name}:${engine.adapter}:${specKey(spec)}`;
+/** Where an engine's rate on a model is kept in the host's cache. */
+export const rateKey = (engine: Pick<Engine, 'name' | 'adapter'>, spec: ModelSpec) => `engine-rate:${engine.name}:${engine.adapter}:${specKey(spec)}`;
 
 /**
  * An engine this many times slower than the fastest on the reference model (timed at the worker's start) is not timed
