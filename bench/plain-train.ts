@@ -6,9 +6,8 @@ import { initParams } from '../kernels/models/index';
 import type { TrainableModel } from '../kernels/models/model';
 import { onnxEngine } from '../kernels/onnx/engine';
 import { stateLayout } from '../kernels/state-step';
-import { gatherBatch } from '../protocol/dataset';
+import { gatherBatch, shardBatch } from '../protocol/dataset';
 import { parseTrainingSpec, type TrainingSpec } from '../protocol/job';
-import { sampleIndices } from '../protocol/sampling';
 
 /** The job's model on onnxruntime-node in this process. */
 export const plainModel = (spec: TrainingSpec) => onnxEngine(ort, 'cpu', 'ort-node', 'onnxruntime-node cpu').build(spec.model);
@@ -27,11 +26,10 @@ export async function plainSteps(
   const params = initParams(spec.model, spec.seed);
   const opt = newOptimizerState(params.length);
   const layout = stateLayout(spec.model);
-  const n = train.manifest.samples;
   let samples = 0;
   for (let round = 1; round <= rounds; round++) {
     const cursor = (round - 1) * spec.globalBatch;
-    const batch = gatherBatch(train.manifest, (c) => train.chunks[c], sampleIndices(spec.seed, n, cursor, spec.globalBatch));
+    const batch = shardBatch(train.manifest, (c) => train.chunks[c], { seed: spec.seed, cursor, count: spec.globalBatch, augment: spec.dataset.augment });
     const { grads } = await model.lossAndGradients(params, batch);
     stepParams(spec, params, grads, opt, layout, (round - 1) / rounds);
     samples += batch.y.length;

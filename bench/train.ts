@@ -13,6 +13,8 @@ const CNN_LR = Number(process.env.BENCH_CNN_LR ?? 0.002);
 const RESNET_TARGET = Number(process.env.BENCH_RESNET_TARGET ?? 0.925);
 const RESNET_EPOCHS = Number(process.env.BENCH_RESNET_EPOCHS ?? 12);
 const RESNET_PLAIN_EPOCHS = Number(process.env.BENCH_RESNET_PLAIN_EPOCHS ?? RESNET_EPOCHS);
+/** Random shifts of up to 2 pixels and left-right mirroring (BENCH_RESNET_AUGMENT=0 trains on the images as they are). */
+const RESNET_AUGMENT = process.env.BENCH_RESNET_AUGMENT !== '0';
 
 /** The residual CNN preset the README names: a ResNet-8 (stem, three stages of one basic block, batch norm). */
 export const RESNET = { kind: 'resnet', input: [1, 28, 28], widths: [16, 32, 64], blocks: 1, classes: 10 };
@@ -165,8 +167,16 @@ export async function benchTrain() {
 /** The ResNet preset to RESNET_TARGET on one worker, and the same job in a plain process on the same engine. */
 async function benchResnet(add: (r: Promise<Outcome>) => Promise<Outcome>) {
   const optimizer = { kind: 'adamw', lr: 0.003, weightDecay: 1e-4, schedule: 'cosine' };
-  const job = { model: RESNET, optimizer, globalBatch: 256, shardSize: 128, epochs: RESNET_EPOCHS, evalEvery: 117, checkpointEvery: 500 };
-  const grid = await add(run(`ResNet-8 preset (16-32-64, batch norm), 1 worker (max ${RESNET_EPOCHS} epochs)`, 1, job, RESNET_TARGET));
+  const dataset = { ...base.dataset, ...(RESNET_AUGMENT ? { augment: { crop: 2, flip: true } } : {}) };
+  const job = { model: RESNET, dataset, optimizer, globalBatch: 256, shardSize: 128, epochs: RESNET_EPOCHS, evalEvery: 117, checkpointEvery: 500 };
+  const grid = await add(
+    run(
+      `ResNet-8 preset (16-32-64, batch norm${RESNET_AUGMENT ? ', shifts and mirroring' : ''}), 1 worker (max ${RESNET_EPOCHS} epochs)`,
+      1,
+      job,
+      RESNET_TARGET,
+    ),
+  );
   const plain = await trainPlain({ ...base, ...job }, RESNET_TARGET, RESNET_PLAIN_EPOCHS);
   console.log(
     `plain process, onnxruntime-node, same ResNet job: ${plain.reached ? 'reached' : 'NOT reached'} ${(plain.accuracy * 100).toFixed(2)}% in ${plain.seconds.toFixed(0)} s, ` +

@@ -1,4 +1,6 @@
+import { type Augment, augmentBatch } from './augment';
 import { sizeOf } from './model';
+import { sampleIndices } from './sampling';
 import { CLASS_U8, readTarget, type Targets, targetBytes } from './targets';
 
 // The data-set chunk format: written by the coordinator, read by workers and by the coordinator's evaluation.
@@ -69,6 +71,29 @@ export function gatherBatch(
     }
   }
   return targets ? { x, y, targets } : { x, y };
+}
+
+/** Which samples a shard holds: [cursor, cursor+count) of the job's shuffled stream, or of the set itself when `ordered`. */
+export interface SampleRef {
+  seed: number;
+  cursor: number;
+  count: number;
+  ordered?: boolean;
+  /** Training batches only: how each sample is varied (augment.ts). */
+  augment?: Augment;
+}
+
+/** The data set's sample indices that `ref` names. */
+export function shardIndices(m: DatasetManifest, { seed, cursor, count, ordered = false }: SampleRef): Uint32Array {
+  if (ordered && cursor + count > m.samples) throw new Error(`samples ${cursor}..${cursor + count} are past the end of ${m.name}/${m.split}`);
+  return ordered ? Uint32Array.from({ length: count }, (_, i) => cursor + i) : sampleIndices(seed, m.samples, cursor, count);
+}
+
+/** The batch a shard computes on, augmented as its job says: one path for workers, the coordinator and plain runs. */
+export function shardBatch(m: DatasetManifest, chunk: (index: number) => Uint8Array, ref: SampleRef) {
+  const batch = gatherBatch(m, chunk, shardIndices(m, ref));
+  if (ref.augment) augmentBatch(batch.x, m.featureShape, ref.augment, ref.seed, (i) => ref.cursor + i);
+  return batch;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { augmentSchema } from './augment';
 import { GridError } from './errors';
 import { inferenceJob, parsePostprocess } from './inference';
 import { classCount, inputSize, modelSpec } from './model';
@@ -31,7 +32,8 @@ const common = {
   /** Shown to the volunteers computing it: what it is for, in the submitter's words. */
   description: opt(str(1000)),
   model: modelSpec,
-  dataset: obj({ name: str(100), split: withDefault(str(40), 'train'), evalSplit: opt(str(40)) }),
+  /** `augment` varies training samples (images only): random shifts of up to `crop` pixels, left-right mirroring. */
+  dataset: obj({ name: str(100), split: withDefault(str(40), 'train'), evalSplit: opt(str(40)), augment: opt(augmentSchema) }),
   optimizer: variant('kind', { sgd, adam, adamw: adam }),
   globalBatch: int(1, 1 << 20),
   shardSize: int(1, 1 << 20),

@@ -1,3 +1,4 @@
+import { augmentSchema } from './augment';
 import { type ErrorCode, GridError } from './errors';
 import { modelSpec } from './model';
 import { arr, bool, type Infer, int, lit, num, obj, opt, SchemaError, str, variant } from './schema';
@@ -42,8 +43,16 @@ export const clientMessage = variant('type', {
 export type ClientMessage = Infer<typeof clientMessage>;
 export type Capabilities = Infer<typeof capabilities>;
 
-/** Samples [cursor, cursor+count) of the job's shuffled stream over a data set, or of the set itself in order when `ordered`. */
-const dataRef = obj({ dataset: str(100), split: str(40), seed: int(0), cursor: int(0), count: int(1), ordered: opt(bool) });
+/** Samples [cursor, cursor+count) of the job's shuffled stream over a data set (augmented as `augment` says), or of the set itself in order when `ordered`. */
+const dataRef = obj({
+  dataset: str(100),
+  split: str(40),
+  seed: int(0),
+  cursor: int(0),
+  count: int(1),
+  ordered: opt(bool),
+  augment: opt(augmentSchema),
+});
 const task = obj({
   mode: lit('sync', 'local'),
   /** Local mode: steps of `batch` samples each, with AdamW at `lr`. */

@@ -86,6 +86,14 @@ describe('targets beyond one class, end to end', () => {
       400,
       expect.objectContaining({ message: expect.stringMatching(/3 outputs but values\/train has 2 regression targets/) }),
     ]);
+    const augmented = { ...wide, dataset: { name: 'values', split: 'train', augment: { crop: 2 } } };
+    expect(await refused(augmented)).toEqual([
+      400,
+      expect.objectContaining({
+        code: 'BAD_JOB_SPEC',
+        message: "dataset.augment: augmentation needs images (channels, height, width); this data set's samples are [4]",
+      }),
+    ]);
   }, 200_000);
 
   it('trains on inputs and targets uploaded as two .npy files, and says why a targets file does not fit', async () => {

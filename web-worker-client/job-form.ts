@@ -193,6 +193,15 @@ export class GridJobForm extends LitElement {
         }
         ${this.choice('dataset', 'Data set', datasets)}
         ${inference ? '' : this.input('evalSplit', 'Evaluation split')}
+        ${inference ? '' : this.input('crop', 'Augment: random shift (pixels, images only)', 'number')}
+        ${
+          inference
+            ? ''
+            : this.choice('flip', 'Augment: mirror left-right', [
+                ['no', 'no'],
+                ['yes', 'half the samples'],
+              ])
+        }
         ${
           inference
             ? ''

@@ -23,6 +23,8 @@ export const TRAINING: Fields = {
   loss: 'cross-entropy',
   dataset: 'fashion-mnist/train',
   evalSplit: 'test',
+  crop: '',
+  flip: 'no',
   optimizer: 'adamw',
   lr: '0.001',
   globalBatch: '512',
@@ -83,6 +85,12 @@ function modelOf(f: Fields): Json | undefined {
   return undefined;
 }
 
+/** The augmentation fields as the spec's `dataset.augment`, left out when they add nothing. */
+function augmentOf(f: Fields): Json | undefined {
+  const crop = num(f.crop) ?? 0;
+  return crop === 0 && f.flip !== 'yes' ? undefined : { crop, flip: f.flip === 'yes' };
+}
+
 /** What the form fills in that no field shows, under anything the JSON says. */
 function defaultsOf(f: Fields): Json {
   if (f.kind === 'inference') return {};
@@ -107,7 +115,7 @@ function ownedBy(f: Fields): Json {
     name: f.name,
     mode: f.mode,
     ...(model ? { model } : {}),
-    dataset: { name, split, evalSplit: f.evalSplit || undefined },
+    dataset: { name, split, evalSplit: f.evalSplit || undefined, augment: augmentOf(f) },
     optimizer: { kind: f.optimizer, lr: num(f.lr) },
     globalBatch: num(f.globalBatch),
     shardSize: num(f.shardSize),

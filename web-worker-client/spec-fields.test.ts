@@ -32,6 +32,11 @@ const GPT: Json = {
   shardSize: 32,
   rounds: 300,
 };
+const AUGMENTED: Json = {
+  ...README,
+  model: { kind: 'resnet', input: [1, 28, 28], widths: [16, 32, 64], blocks: 1, classes: 10 },
+  dataset: { name: 'fashion-mnist', split: 'train', evalSplit: 'test', augment: { crop: 2, flip: true } },
+};
 const INFERENCE: Json = {
   name: 'label-them',
   mode: 'inference',
@@ -42,7 +47,7 @@ const INFERENCE: Json = {
 
 describe('the job form read from a spec', () => {
   it('gives back the same job from the fields a pasted spec fills, whatever the form has no field for', () => {
-    for (const raw of [README, VOLUNTEER, GPT, INFERENCE]) {
+    for (const raw of [README, VOLUNTEER, GPT, AUGMENTED, INFERENCE]) {
       const fields = fieldsOf(raw, TRAINING);
       expect(parseJobSpec(specOf(fields, raw))).toEqual(parseJobSpec(raw));
     }
@@ -56,6 +61,15 @@ describe('the job form read from a spec', () => {
     });
     expect(fieldsOf(GPT, TRAINING)).toMatchObject({ kind: 'other', epochs: '', lr: '0.003' });
     expect(fieldsOf(INFERENCE, TRAINING)).toMatchObject({ kind: 'inference', model: 'b'.repeat(64), shardSize: '500' });
+  });
+
+  it('shows augmentation as two fields, and drops it from the spec when both are cleared', () => {
+    const fields = fieldsOf(AUGMENTED, TRAINING);
+    expect(fields).toMatchObject({ crop: '2', flip: 'yes' });
+    expect(fieldsOf(README, TRAINING)).toMatchObject({ crop: '', flip: 'no' });
+    expect(specOf({ ...fields, flip: 'no' }, AUGMENTED).dataset).toMatchObject({ augment: { crop: 2, flip: false } });
+    expect((specOf({ ...fields, crop: '0', flip: 'no' }, AUGMENTED).dataset as Json).augment).toBeUndefined();
+    expect(() => fieldsOf({ ...AUGMENTED, dataset: { name: 'fashion-mnist', augment: { crop: 9 } } }, TRAINING)).toThrow(/^dataset\.augment\.crop: /);
   });
 
   it('changes what a field says and keeps the rest of the pasted spec; another mode or model kind drops what no longer fits', () => {

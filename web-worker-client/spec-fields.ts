@@ -19,6 +19,8 @@ export function fieldsOf(raw: Json, current: Fields): Fields {
   Object.assign(f, {
     kind: FORM_KIND[String(model.kind)] ?? 'other',
     evalSplit: text(spec.dataset.evalSplit),
+    crop: text(spec.dataset.augment?.crop || undefined),
+    flip: spec.dataset.augment?.flip ? 'yes' : 'no',
     optimizer: spec.optimizer.kind,
     lr: text(spec.optimizer.lr),
     globalBatch: text(spec.globalBatch),

@@ -8,7 +8,10 @@ describe('the data client', () => {
     const toy = await toyCoordinator();
     const data = new DataClient('http://c', 'tok', memoryCache(), toy.fetch);
     const release = toy.hold();
-    const both = Promise.all([data.batch('toy', 'train', 1, 0, 4), data.batch('toy', 'train', 2, 0, 4)]);
+    const both = Promise.all([
+      data.batch({ dataset: 'toy', split: 'train', seed: 1, cursor: 0, count: 4 }),
+      data.batch({ dataset: 'toy', split: 'train', seed: 2, cursor: 0, count: 4 }),
+    ]);
     await new Promise((r) => setTimeout(r, 10));
     release();
     const [a, b] = await both;
@@ -27,7 +30,7 @@ describe('the data client', () => {
       return toy.fetch!(url, init);
     }) as typeof toy.fetch;
     const data = new DataClient('http://c', 'tok', memoryCache(), flaky);
-    await expect(data.batch('toy', 'train', 1, 0, 4)).rejects.toThrow('connection reset');
-    expect((await data.batch('toy', 'train', 1, 0, 4)).x.length).toBe(12);
+    await expect(data.batch({ dataset: 'toy', split: 'train', seed: 1, cursor: 0, count: 4 })).rejects.toThrow('connection reset');
+    expect((await data.batch({ dataset: 'toy', split: 'train', seed: 1, cursor: 0, count: 4 })).x.length).toBe(12);
   });
 });

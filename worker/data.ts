@@ -1,16 +1,8 @@
-import { type DatasetManifest, gatherBatch } from '../protocol/dataset';
-import { sampleIndices } from '../protocol/sampling';
+import { type DatasetManifest, type SampleRef, shardBatch, shardIndices } from '../protocol/dataset';
 import { type ByteCache, sha256Hex } from './host';
 
-/** Which samples an assignment names. */
-export interface SampleRef {
-  dataset: string;
-  split: string;
-  seed: number;
-  cursor: number;
-  count: number;
-  ordered?: boolean;
-}
+/** Which samples of which data set an assignment names. */
+export type DataRef = SampleRef & { dataset: string; split: string };
 
 type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 
@@ -80,10 +72,10 @@ export class DataClient {
   }
 
   /** Bytes that fetching an assignment's samples would download: the chunks neither in memory nor in the cache. */
-  async missingFor({ dataset, split, seed, cursor, count, ordered = false }: SampleRef): Promise<number> {
-    const m = await this.manifest(dataset, split);
+  async missingFor(ref: DataRef): Promise<number> {
+    const m = await this.manifest(ref.dataset, ref.split);
     const needed = new Set<number>();
-    for (const i of this.indices(m, seed, cursor, count, ordered)) needed.add(Math.floor(i / m.chunkSize));
+    for (const i of shardIndices(m, ref)) needed.add(Math.floor(i / m.chunkSize));
     let bytes = 0;
     for (const c of needed) {
       const { sha256 } = m.chunks[c];
@@ -92,20 +84,14 @@ export class DataClient {
     return bytes;
   }
 
-  private indices(m: DatasetManifest, seed: number, cursor: number, count: number, ordered: boolean) {
-    if (ordered && cursor + count > m.samples) throw new Error(`samples ${cursor}..${cursor + count} are past the end of ${m.name}/${m.split}`);
-    return ordered ? Uint32Array.from({ length: count }, (_, i) => cursor + i) : sampleIndices(seed, m.samples, cursor, count);
-  }
-
-  /** The samples [cursor, cursor+count) of the job's shuffled stream (of the data set itself when `ordered`), as model input. */
-  async batch(name: string, split: string, seed: number, cursor: number, count: number, ordered = false) {
-    const m = await this.manifest(name, split);
-    const indices = this.indices(m, seed, cursor, count, ordered);
+  /** The samples `ref` names, as model input (augmented when it says so). */
+  async batch(ref: DataRef) {
+    const m = await this.manifest(ref.dataset, ref.split);
     const needed = new Set<number>();
-    for (const i of indices) needed.add(Math.floor(i / m.chunkSize));
+    for (const i of shardIndices(m, ref)) needed.add(Math.floor(i / m.chunkSize));
     const loaded = new Map<number, Uint8Array>();
     await Promise.all([...needed].map(async (c) => loaded.set(c, await this.chunk(m, c))));
-    return gatherBatch(m, (c) => loaded.get(c)!, indices);
+    return shardBatch(m, (c) => loaded.get(c)!, ref);
   }
 
   /** The size in bytes of a registered model's file. */

@@ -43,7 +43,7 @@ export class InferenceRunner implements ShardRunner<InferAssignment> {
     const post = parsePostprocess(a.postprocess);
     if (!post) throw new Error(`unknown post-processing ${a.postprocess}`);
     const d = a.data;
-    const { x } = await this.data.batch(d.dataset, d.split, d.seed, d.cursor, d.count, true);
+    const { x } = await this.data.batch({ ...d, ordered: true });
     const { session, engine } = await this.session(a, x);
     const raw = await runBatched(session, a, x, d.count);
     return { values: postprocess(raw, d.count, a.outputWidth, post), provider: engine };

@@ -108,7 +108,7 @@ export class TrainingRunner implements ShardRunner<Assignment> {
   private async inputs(a: Assignment) {
     const params = await this.params(a);
     const d = a.data;
-    return { params, batch: { ...(await this.data.batch(d.dataset, d.split, d.seed, d.cursor, d.count)), seed: batchSeed(d.seed, d.cursor) } };
+    return { params, batch: { ...(await this.data.batch(d)), seed: batchSeed(d.seed, d.cursor) } };
   }
 
   async run(a: Assignment): Promise<ComputedShard> {

@@ -1,4 +1,5 @@
 import { type StateLayout, stateLayout } from '../../kernels/state-step';
+import { augmentRefusal } from '../../protocol/augment';
 import { GridError } from '../../protocol/errors';
 import { type JobSpec, shardsPerRound, stepsPerShard, type TrainingSpec, totalRounds, trainingSpec } from '../../protocol/job';
 import type { Assignment } from '../../protocol/messages';
@@ -90,7 +91,7 @@ export function trainingAssignment(run: TrainingRun, shard: Shard, assignmentId:
     model: spec.model,
     paramsVersion: run.version,
     paramsUrl: `/api/jobs/${run.id}/params?version=${run.version}`,
-    data: { dataset: spec.dataset.name, split: spec.dataset.split, seed: spec.seed, cursor: shard.cursor, count: shard.count },
+    data: { dataset: spec.dataset.name, split: spec.dataset.split, seed: spec.seed, cursor: shard.cursor, count: shard.count, augment: spec.dataset.augment },
     task: { mode: spec.mode, steps: stepsPerShard(spec), batch: spec.shardSize, lr: spec.mode === 'local' ? spec.local.lr : 0, encoding: spec.encoding },
   };
 }
@@ -109,6 +110,8 @@ export function checkTraining(parsed: JobSpec, { datasets, limits }: Pick<KindCo
   const have = sizeOf(train.featureShape);
   if (inputSize(spec.model) !== have)
     throw new GridError('BAD_JOB_SPEC', `model takes ${inputSize(spec.model)} inputs but ${name} has ${have} features per sample`);
+  const unaugmentable = spec.dataset.augment && augmentRefusal(train.featureShape);
+  if (unaugmentable) throw new GridError('BAD_JOB_SPEC', `dataset.augment: ${unaugmentable}`);
   if (classCount(spec.model) < train.classes)
     throw new GridError('BAD_JOB_SPEC', `model has ${classCount(spec.model)} outputs but the data set has ${train.classes} classes`);
   if (spec.evalEvery && evalSplit && !datasets.has(name, evalSplit)) throw new GridError('BAD_JOB_SPEC', `eval split ${evalSplit} is not registered`);

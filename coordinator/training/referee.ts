@@ -1,10 +1,9 @@
 import { innerAdamW } from '../../kernels/inner-state';
 import type { Batch } from '../../kernels/models/model';
 import { stepBatches } from '../../kernels/models/step-batches';
-import { gatherBatch } from '../../protocol/dataset';
+import { type SampleRef, shardBatch } from '../../protocol/dataset';
 import { stepsPerShard, type TrainingSpec } from '../../protocol/job';
 import type { ModelSpec } from '../../protocol/model';
-import { sampleIndices } from '../../protocol/sampling';
 import type { DatasetRegistry } from '../data/dataset-registry';
 import { onnxThread } from '../models/onnx-thread';
 import { l2Norm } from './aggregate';
@@ -26,10 +25,10 @@ export class Referee {
 
   constructor(private readonly datasets: Pick<DatasetRegistry, 'get'>) {}
 
-  /** The samples of the job's training split that `pick` chooses, given how many there are. */
-  private batch(spec: TrainingSpec, pick: (samples: number) => Uint32Array): Batch {
+  /** The samples of the job's training split that `ref` names, as a worker would have them. */
+  private batch(spec: TrainingSpec, ref: SampleRef): Batch {
     const data = this.datasets.get(spec.dataset.name, spec.dataset.split);
-    return gatherBatch(data.manifest, (c) => data.chunks[c], pick(data.manifest.samples));
+    return shardBatch(data.manifest, (c) => data.chunks[c], ref);
   }
 
   private gradient(model: ModelSpec, params: Float32Array, batch: Batch): Promise<Float32Array> {
@@ -43,9 +42,11 @@ export class Referee {
   async reference(spec: TrainingSpec, params: Float32Array, round: number): Promise<RoundReference> {
     const size = spec.aggregation.reference;
     const rootSize = size * stepsPerShard(spec);
-    const rootStream = (n: number, from: number, count: number) => sampleIndices((spec.seed ^ ROOT_SEED_MIX) >>> 0, n, round * (rootSize + size) + from, count);
-    const root = this.batch(spec, (n) => rootStream(n, 0, rootSize));
-    const heldOut = this.batch(spec, (n) => rootStream(n, rootSize, size));
+    const seed = (spec.seed ^ ROOT_SEED_MIX) >>> 0;
+    const cursor = round * (rootSize + size);
+    // Augmented as the workers' samples are; the held-out loss is taken on the samples as they are.
+    const root = this.batch(spec, { seed, cursor, count: rootSize, augment: spec.dataset.augment });
+    const heldOut = this.batch(spec, { seed, cursor: cursor + rootSize, count: size });
     const at = params.slice();
     const [grads, heldOutLoss] = await Promise.all([this.update(spec, at, root, round), this.heldOutLoss(spec.model, at, heldOut)]);
     return { grads, norm: l2Norm(grads), samples: rootSize, heldOutLoss, heldOut };
@@ -61,11 +62,7 @@ export class Referee {
 
   /** The gradient a worker should have returned for the shard of `count` samples at `cursor` of the job's stream. */
   recompute(spec: TrainingSpec, params: Float32Array, shard: { cursor: number; count: number }): Promise<Float32Array> {
-    return this.gradient(
-      spec.model,
-      params,
-      this.batch(spec, (n) => sampleIndices(spec.seed, n, shard.cursor, shard.count)),
-    );
+    return this.gradient(spec.model, params, this.batch(spec, { seed: spec.seed, cursor: shard.cursor, count: shard.count, augment: spec.dataset.augment }));
   }
 
   /** The loss over the reference's held-out samples at `params`. */
