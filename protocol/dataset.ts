@@ -89,9 +89,12 @@ export function shardIndices(m: DatasetManifest, { seed, cursor, count, ordered 
   return ordered ? Uint32Array.from({ length: count }, (_, i) => cursor + i) : sampleIndices(seed, m.samples, cursor, count);
 }
 
-/** The batch a shard computes on, augmented as its job says: one path for workers, the coordinator and plain runs. */
-export function shardBatch(m: DatasetManifest, chunk: (index: number) => Uint8Array, ref: SampleRef) {
-  const batch = gatherBatch(m, chunk, shardIndices(m, ref));
+/**
+ * The batch a shard computes on, augmented as its job says: one path for workers, the coordinator and plain runs.
+ * `indices` are `shardIndices(m, ref)`, passed by a caller that already drew them.
+ */
+export function shardBatch(m: DatasetManifest, chunk: (index: number) => Uint8Array, ref: SampleRef, indices = shardIndices(m, ref)) {
+  const batch = gatherBatch(m, chunk, indices);
   if (ref.augment) augmentBatch(batch.x, m.featureShape, ref.augment, ref.seed, (i) => ref.cursor + i);
   return batch;
 }

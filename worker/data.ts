@@ -87,11 +87,12 @@ export class DataClient {
   /** The samples `ref` names, as model input (augmented when it says so). */
   async batch(ref: DataRef) {
     const m = await this.manifest(ref.dataset, ref.split);
+    const indices = shardIndices(m, ref);
     const needed = new Set<number>();
-    for (const i of shardIndices(m, ref)) needed.add(Math.floor(i / m.chunkSize));
+    for (const i of indices) needed.add(Math.floor(i / m.chunkSize));
     const loaded = new Map<number, Uint8Array>();
     await Promise.all([...needed].map(async (c) => loaded.set(c, await this.chunk(m, c))));
-    return shardBatch(m, (c) => loaded.get(c)!, ref);
+    return shardBatch(m, (c) => loaded.get(c)!, ref, indices);
   }
 
   /** The size in bytes of a registered model's file. */
