@@ -7,7 +7,9 @@ import { hostileLocalEngine } from './hostile-backend';
 // reference is its own 4 local steps over 128 samples each; hostile volunteers turn their deltas against the model or
 // scale them, a majority of identities among them. As in the synchronous matrix: within a point of the clean run,
 // nothing counted twice, every hostile identity quarantined and no honest one.
-const ROUNDS = 40;
+// 60 rounds: a sybil flipping local deltas can take about 17 results before the direction rule is confident (CI once
+// ended the 40-round run with 2 of 4 still standing).
+const ROUNDS = 60;
 const SPEC = {
   ...mlpJob({ mode: 'local', rounds: ROUNDS, globalBatch: 192, shardSize: 32, evalEvery: ROUNDS, evalSamples: 5000, checkpointEvery: 1000 }),
   local: { steps: 4, lr: 0.002 },
