@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allFinite, decodeFrame, decodeTensor, encodeFrame, encodeTensor, HEADER_BYTES, INT8_BLOCK } from './frames';
+import { allFinite, decodeFrame, decodeTensor, encodeFrame, encodeTensor, HEADER_BYTES, INT8_BLOCK, tensorWithFrameRoom } from './frames';
 import { f16ToF32, f32ToF16 } from './half';
 
 const header = { kind: 'gradient' as const, job: 3, round: 7, shard: 2 };
@@ -19,6 +19,22 @@ describe('tensor frames', () => {
     const frame = decodeFrame(encodeTensor(header, data, 'f32'));
     expect(frame).toMatchObject({ ...header, dtype: 'f32', count: 1000 });
     expect(decodeTensor(frame)).toEqual(data);
+  });
+
+  it('encodes a tensor made with room for its header in place, and copies any other', () => {
+    const roomy = tensorWithFrameRoom(1000);
+    roomy.set(wave(1000));
+    const frame = encodeTensor(header, roomy, 'f32');
+    expect(frame.buffer).toBe(roomy.buffer); // no copy: the header went in front
+    expect(decodeFrame(frame)).toMatchObject({ ...header, dtype: 'f32', count: 1000 });
+    expect(decodeTensor(decodeFrame(frame))).toEqual(wave(1000));
+    // A view at the same offset of a larger buffer has no room of its own: writing a header there would clobber it.
+    const shared = new Float32Array(new ArrayBuffer(HEADER_BYTES + 4 * 1001), HEADER_BYTES, 1000);
+    shared.set(wave(1000));
+    const copied = encodeTensor(header, shared, 'f32');
+    expect(copied.buffer).not.toBe(shared.buffer);
+    expect(decodeTensor(decodeFrame(copied))).toEqual(wave(1000));
+    expect(new Uint8Array(shared.buffer, 0, HEADER_BYTES).every((b) => b === 0)).toBe(true);
   });
 
   it('refuses truncated, mis-sized, oversized and mislabelled frames with stable codes', () => {

@@ -87,7 +87,12 @@ export function decodeFrame(buf: ArrayBuffer | Uint8Array, maxBytes = Infinity):
 
 export function encodeFrame(h: FrameHeader, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(HEADER_BYTES + payload.byteLength);
-  const v = new DataView(out.buffer);
+  out.set(payload, HEADER_BYTES);
+  return writeHeader(out, h);
+}
+
+function writeHeader(out: Uint8Array, h: FrameHeader): Uint8Array {
+  const v = new DataView(out.buffer, out.byteOffset, HEADER_BYTES);
   v.setUint16(0, FRAME_MAGIC, true);
   v.setUint8(2, FRAME_VERSION);
   v.setUint8(3, FrameKind[h.kind]);
@@ -97,8 +102,23 @@ export function encodeFrame(h: FrameHeader, payload: Uint8Array): Uint8Array {
   v.setUint32(16, h.shard, true);
   v.setUint32(20, h.count, true);
   v.setUint32(24, h.blockSize, true);
-  out.set(payload, HEADER_BYTES);
   return out;
+}
+
+/**
+ * A zeroed f32 tensor with room for a frame header in front of it: sending it as an f32 frame writes the header
+ * there instead of copying megabytes, which on a language model was one more large allocation (and GC) a round.
+ */
+export function tensorWithFrameRoom(count: number): Float32Array {
+  return new Float32Array(new ArrayBuffer(HEADER_BYTES + 4 * count), HEADER_BYTES, count);
+}
+
+const hasFrameRoom = (data: Float32Array) => data.byteOffset === HEADER_BYTES && data.buffer.byteLength === HEADER_BYTES + data.byteLength;
+
+/** A frame of `bytes` payload to be filled in place: the frame and its payload (aligned for f32 views). */
+function emptyFrame(h: FrameHeader, bytes: number) {
+  const frame = writeHeader(new Uint8Array(HEADER_BYTES + bytes), h);
+  return { frame, payload: frame.subarray(HEADER_BYTES) };
 }
 
 export const INT8_BLOCK = 256;
@@ -111,19 +131,25 @@ export function encodeTensor(
   residual?: Float32Array,
 ): Uint8Array {
   const count = data.length;
-  if (dtype === 'f32') return encodeFrame({ ...header, dtype, count, blockSize: 0 }, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  if (dtype === 'f32') {
+    const h = { ...header, dtype, count, blockSize: 0 };
+    // In place when the tensor was made with room for the header: the frame then shares (and owns) its memory.
+    if (hasFrameRoom(data)) return writeHeader(new Uint8Array(data.buffer), h);
+    return encodeFrame(h, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
   if (dtype === 'f16') {
-    const half = new Uint16Array(count);
+    const { frame, payload } = emptyFrame({ ...header, dtype, count, blockSize: 0 }, 2 * count);
+    const half = new Uint16Array(payload.buffer, payload.byteOffset, count);
     for (let i = 0; i < count; i++) {
       half[i] = f32ToF16(data[i]);
       if (residual) residual[i] = data[i] - f16ToF32(half[i]);
     }
-    return encodeFrame({ ...header, dtype, count, blockSize: 0 }, new Uint8Array(half.buffer));
+    return frame;
   }
   const blocks = Math.ceil(count / INT8_BLOCK);
-  const payload = new Uint8Array(blocks * 4 + count);
-  const scales = new Float32Array(payload.buffer, 0, blocks);
-  const q = new Int8Array(payload.buffer, blocks * 4, count);
+  const { frame, payload } = emptyFrame({ ...header, dtype, count, blockSize: INT8_BLOCK }, blocks * 4 + count);
+  const scales = new Float32Array(payload.buffer, payload.byteOffset, blocks);
+  const q = new Int8Array(payload.buffer, payload.byteOffset + blocks * 4, count);
   for (let b = 0; b < blocks; b++) {
     const end = Math.min(count, (b + 1) * INT8_BLOCK);
     let max = 0;
@@ -135,7 +161,7 @@ export function encodeTensor(
       if (residual) residual[i] = data[i] - q[i] * scale;
     }
   }
-  return encodeFrame({ ...header, dtype, count, blockSize: INT8_BLOCK }, payload);
+  return frame;
 }
 
 /** Decode a frame's payload to fp32 (copies, since the source buffer may be reused by the transport). */

@@ -1,4 +1,5 @@
 import type * as OrtTypes from 'onnxruntime-common';
+import { tensorWithFrameRoom } from '../../protocol/frames';
 import { type ModelSpec, sizeOf, type TensorShape } from '../../protocol/model';
 import type { AdamWHyper } from '../backend';
 import { adamwUpdate } from '../cpu/backend';
@@ -76,7 +77,7 @@ export class OnnxModel implements TrainableModel {
       ...this.params(flat),
       ...this.masks(n, batch.seed),
     });
-    const grads = new Float32Array(this.paramCount);
+    const grads = tensorWithFrameRoom(this.paramCount); // sent as a frame without a copy
     let off = 0;
     for (const s of this.shapes) {
       grads.set(out[`grad.${s.name}`].data as Float32Array, off);
