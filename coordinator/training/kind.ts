@@ -7,7 +7,7 @@ import { EvaluationPool, type Evaluator, recordEvaluation } from './evaluate';
 import { resolveImported } from './imported-model';
 import { checkTraining, loadTraining, type TrainingState, trainingAssignment } from './job-run';
 import { checkTrainingResult } from './result-check';
-import { RootOfTrust } from './root-of-trust';
+import { judgedByReference, RootOfTrust } from './root-of-trust';
 import { stepRound } from './round-close';
 import { fitTargets } from './targets';
 
@@ -33,7 +33,10 @@ export class TrainingKind implements JobKind<TrainingState> {
     const spec = fitTargets(await resolveImported(trainingSpec(parsed), ctx), ctx);
     return { ...checkTraining(spec, ctx), spec };
   };
-  load: JobKind<TrainingState>['load'] = (job, spec, ctx) => loadTraining(job, spec, ctx);
+  load: JobKind<TrainingState>['load'] = (job, spec, ctx) => {
+    if (judgedByReference(trainingSpec(spec))) this.trust.referee(ctx.datasets); // made now: the first round's results are checked as they arrive
+    return loadTraining(job, spec, ctx);
+  };
   finished: JobKind<TrainingState>['finished'] = (run) => run.round.index >= run.totalRounds;
   /** Forward and backward, about 6 FLOPs per parameter, for each step a shard takes on its samples. */
   flopsPerSample: JobKind<TrainingState>['flopsPerSample'] = (run) => 6 * run.data.params.length * stepsPerShard(run.data.spec);
@@ -51,6 +54,7 @@ export class TrainingKind implements JobKind<TrainingState> {
 
   accept: JobKind<TrainingState>['accept'] = (run, shard, meta, frame, leased) => {
     const { values, norm } = checkTrainingResult(run, shard, meta, frame, leased.paramsVersion, leased.trusted);
+    if (!leased.trusted) this.trust.arrived(run, shard, { workerId: leased.workerId, values });
     return { values, norm, correct: meta.correct ?? 0 };
   };
 

@@ -1,14 +1,18 @@
 import type { TrainingSpec } from '../../protocol/job';
 import type { DatasetRegistry } from '../data/dataset-registry';
+import type { Shard } from '../jobs/round';
 import type { StandingStore, TrustLedger } from '../jobs/trust-ledger';
 import type { AggregationPool } from './aggregate-pool';
 import type { TrainingRun } from './job-run';
 import { Referee, type RoundReference } from './referee';
+import { SpotChecks } from './spot-check';
 
 /** What judges a round: the coordinator's own computations, its record of each worker, who is the operator's own. */
 export interface Judge {
   referee: Referee;
   ledger: TrustLedger;
+  /** The spot checks drawn as the round's results arrived. */
+  checks: SpotChecks;
   trusted: (workerId: string) => boolean;
   /** Sums the weighted results across threads. */
   pool: AggregationPool;
@@ -28,6 +32,8 @@ export class RootOfTrust {
   /** `ledger` is the coordinator's one record of its workers, shared with its other kinds of job. */
   constructor(readonly ledger: TrustLedger) {}
 
+  readonly checks = new SpotChecks();
+
   /** Made with the first round's data sets (one registry per coordinator). */
   private made?: Referee;
   private readonly pending = new WeakMap<TrainingRun, { round: number; version: number; result: Promise<RoundReference> }>();
@@ -35,6 +41,16 @@ export class RootOfTrust {
   referee(datasets: DatasetRegistry): Referee {
     this.made ??= new Referee(datasets);
     return this.made;
+  }
+
+  /**
+   * A synchronous judged job's result from a worker that is not the operator's own has arrived: draw its spot check
+   * now, so its recomputation runs while the round's other shards are computed (before the first round's close
+   * makes the referee, the close draws instead).
+   */
+  arrived(run: TrainingRun, shard: Shard, result: { workerId: string; values: Float32Array }) {
+    if (this.made && judgedByReference(run.data.spec) && run.data.spec.mode === 'sync' && shard.copyOf === undefined)
+      this.checks.draw(run, shard, result, this.made, this.ledger);
   }
 
   /** Start the reference of the run's open round. */

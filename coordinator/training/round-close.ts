@@ -78,7 +78,7 @@ async function stepByRule(ctx: CloseContext, pool: AggregationPool, run: Trainin
 /** Judged against the coordinator's own reference (trusted-step.ts); a step other than the combination is logged. */
 async function stepTrusted(ctx: CloseContext, pool: AggregationPool, trust: RootOfTrust, run: TrainingRun): Promise<Set<string> | undefined> {
   const ref = await trust.referenceFor(run, ctx.datasets);
-  const judge = { referee: trust.referee(ctx.datasets), ledger: trust.ledger, trusted: ctx.trusted, pool, store: ctx.store };
+  const judge = { referee: trust.referee(ctx.datasets), ledger: trust.ledger, checks: trust.checks, trusted: ctx.trusted, pool, store: ctx.store };
   const outcome = await trustedStep(run, ref, judge, run.round.index / run.totalRounds);
   if ('flagged' in outcome) return outcome.flagged;
   if (outcome.stepped !== 'combined') ctx.log.warn('the round was not stepped on its combination', { job: run.id, round: run.round.index, ...outcome });

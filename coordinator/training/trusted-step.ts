@@ -6,7 +6,6 @@ import { type OptimizerState, stepParams } from './optimizer';
 import type { Referee, RoundReference } from './referee';
 import type { Judge } from './root-of-trust';
 import { perWorker } from './round-plan';
-import { spotCheck } from './spot-check';
 import { clipFactor, FAR_BEYOND, heldOutAccepts, type Scored, score, trustedCoefficients, weightOf } from './trust';
 
 /** How the round moved the model: its combination, without its lowest-weighted half, the reference alone, or that after clearing momentum. */
@@ -38,7 +37,7 @@ export async function trustedStep(run: TrainingRun, ref: RoundReference, judge: 
   scored.forEach((s, i) => ledger.record(s.workerId, s.cosine, results[i].assignmentId));
   const flagged = new Set(scored.filter((s) => s.norm > FAR_BEYOND * s.bound || ledger.pullsAgainst(s.workerId)).map((s) => s.workerId));
   // A local-step result continues its worker's own inner optimizer, which the coordinator does not hold: no recomputation.
-  if (!flagged.size && t.spec.mode === 'sync') for (const id of await spotCheck(run, judge)) flagged.add(id);
+  if (!flagged.size && t.spec.mode === 'sync') for (const id of await judge.checks.collect(run, judge)) flagged.add(id);
   if (flagged.size) return { flagged };
 
   const weights = scored.map((s) => (judge.trusted(s.workerId) ? s.samples : weightOf(s, ledger.standing(s.workerId))));
