@@ -1,10 +1,9 @@
 import { agree } from '../jobs/redundancy';
 import { primaries, type Shard, type ShardResult } from '../jobs/round';
-import { checkRate, type TrustLedger } from '../jobs/trust-ledger';
+import { checkRate, type StandingStore, type TrustLedger } from '../jobs/trust-ledger';
 import { clipByNorm } from './aggregate';
 import type { TrainingRun } from './job-run';
 import type { Referee } from './referee';
-import type { Judge } from './root-of-trust';
 
 /** A result's draw: its recomputation under way, or null when it was not drawn for a check. */
 type Draw = Promise<Float32Array> | null;
@@ -39,7 +38,7 @@ export class SpotChecks {
    * deviation, noise, a flip, a scaled copy); an agreement earns it standing. The draw is unpredictable, so no worker
    * knows which of its results are checked. Returns the workers caught.
    */
-  async collect(run: TrainingRun, judge: Pick<Judge, 'referee' | 'ledger' | 'trusted' | 'store'>): Promise<Set<string>> {
+  async collect(run: TrainingRun, judge: { referee: Referee; ledger: TrustLedger; trusted: (workerId: string) => boolean; store?: StandingStore }): Promise<Set<string>> {
     const { ledger, referee } = judge;
     const { spec } = run.data;
     const caught = new Set<string>();
