@@ -38,7 +38,10 @@ export class SpotChecks {
    * deviation, noise, a flip, a scaled copy); an agreement earns it standing. The draw is unpredictable, so no worker
    * knows which of its results are checked. Returns the workers caught.
    */
-  async collect(run: TrainingRun, judge: { referee: Referee; ledger: TrustLedger; trusted: (workerId: string) => boolean; store?: StandingStore }): Promise<Set<string>> {
+  async collect(
+    run: TrainingRun,
+    judge: { referee: Referee; ledger: TrustLedger; trusted: (workerId: string) => boolean; store?: StandingStore },
+  ): Promise<Set<string>> {
     const { ledger, referee } = judge;
     const { spec } = run.data;
     const caught = new Set<string>();
