@@ -32,7 +32,7 @@ export class Referee {
   }
 
   private gradient(model: ModelSpec, params: Float32Array, batch: Batch): Promise<Float32Array> {
-    return this.pool.run({ spec: model, params, batch }, { name: 'gradient' });
+    return this.run({ spec: model, params, batch }, 'gradient');
   }
 
   /**
@@ -57,7 +57,7 @@ export class Referee {
     if (spec.mode !== 'local') return this.gradient(spec.model, params, batch);
     const seed = (spec.seed ^ ROOT_SEED_MIX ^ round) >>> 0;
     const batches = stepBatches(batch, spec.aggregation.reference, batch.x.length / batch.y.length, (s) => seed + s);
-    return this.pool.run({ spec: spec.model, params, batches, h: innerAdamW(spec.local.lr) }, { name: 'localDelta' });
+    return this.run({ spec: spec.model, params, batches, h: innerAdamW(spec.local.lr) }, 'localDelta');
   }
 
   /** The gradient a worker should have returned for the shard of `count` samples at `cursor` of the job's stream. */
@@ -67,10 +67,26 @@ export class Referee {
 
   /** The loss over the reference's held-out samples at `params`. */
   heldOutLoss(model: ModelSpec, params: Float32Array, heldOut: Batch): Promise<number> {
-    return this.pool.run({ spec: model, params, heldOut }, { name: 'heldOutLoss' });
+    return this.run({ spec: model, params, heldOut }, 'heldOutLoss');
   }
 
-  close() {
-    return this.pool.destroy();
+  /**
+   * After the tasks under way: a spot check drawn on a result's arrival may still be running when its job ends, and
+   * terminating the thread mid-run can abort the whole process from inside onnxruntime-node (seen 1 in 10 here).
+   * Piscina's own graceful close does not wait for tasks queued while its thread is starting.
+   */
+  async close() {
+    while (this.running.size) await Promise.allSettled([...this.running]);
+    await this.pool.destroy();
+  }
+
+  private readonly running = new Set<Promise<unknown>>();
+
+  private run<T>(task: object, name: string): Promise<T> {
+    const result = this.pool.run(task, { name }) as Promise<T>;
+    this.running.add(result);
+    const settled = () => void this.running.delete(result);
+    result.then(settled, settled);
+    return result;
   }
 }
