@@ -3,7 +3,7 @@ import type { CloseContext, Run } from '../jobs/kind';
 import { primaries, type Shard, type ShardResult } from '../jobs/round';
 import { checkRate, type TrustLedger } from '../jobs/trust-ledger';
 import { groupOf } from '../jobs/verification';
-import { onnxThread } from '../models/onnx-thread';
+import { OnnxThread } from '../models/onnx-thread';
 import type { InferenceState } from './load';
 import { matchesRecomputed } from './outputs';
 
@@ -18,7 +18,7 @@ const KEPT_MODELS = 4;
  * standing. Which results are checked is drawn at the close, after they are all in: no worker can know in advance.
  */
 export class InferenceReferee {
-  private pool?: ReturnType<typeof onnxThread>;
+  private pool?: OnnxThread;
   private readonly models = new Map<string, Uint8Array>();
   /** Results already drawn for (checked or not), per job: a reopened round's close does not draw for them again. */
   private readonly drawnFor = new WeakMap<Run<InferenceState>, Set<number>>();
@@ -64,8 +64,8 @@ export class InferenceReferee {
     const { x } = gatherBatch(data.manifest, (c) => data.chunks[c], indices);
     const model = await this.model(spec.model.sha256, ctx.store);
     const feed = { model: { input: plan.input, output: plan.output }, inputShape: plan.inputShape, outputWidth: plan.width };
-    this.pool ??= onnxThread();
-    return this.pool.run({ sha256: spec.model.sha256, model, plan: feed, x, n: shard.count }, { name: 'infer' });
+    this.pool ??= new OnnxThread();
+    return this.pool.run({ sha256: spec.model.sha256, model, plan: feed, x, n: shard.count }, 'infer');
   }
 
   /** The model's bytes in shared memory: the thread reads them without a copy per check. */
@@ -82,6 +82,6 @@ export class InferenceReferee {
   }
 
   async close() {
-    await this.pool?.destroy();
+    await this.pool?.close();
   }
 }

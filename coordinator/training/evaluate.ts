@@ -7,7 +7,7 @@ import type { DatasetRegistry } from '../data/dataset-registry';
 import type { LoadedDataset } from '../data/datasets';
 import { errorText, type Logger } from '../log';
 import type { EvalTask } from '../models/onnx-tasks';
-import { onnxThread } from '../models/onnx-thread';
+import { OnnxThread } from '../models/onnx-thread';
 import type { Fence, Store } from '../store/index';
 
 export type Evaluator = (
@@ -40,7 +40,7 @@ export const evaluateOnCpu: Evaluator = async (spec, params, data, samples) => {
  * Each data set's features are gathered once into shared memory, which the thread reads without a copy.
  */
 export class EvaluationPool {
-  private readonly pool = onnxThread();
+  private readonly pool = new OnnxThread();
   private readonly shared = new WeakMap<LoadedDataset, { x: Float32Array; y: Uint32Array; targets?: Float32Array }>();
 
   readonly evaluate: Evaluator = async (spec, params, data, samples) => {
@@ -68,7 +68,7 @@ export class EvaluationPool {
   };
 
   close() {
-    return this.pool.destroy();
+    return this.pool.close();
   }
 }
 

@@ -5,7 +5,7 @@ import { type SampleRef, shardBatch } from '../../protocol/dataset';
 import { stepsPerShard, type TrainingSpec } from '../../protocol/job';
 import type { ModelSpec } from '../../protocol/model';
 import type { DatasetRegistry } from '../data/dataset-registry';
-import { onnxThread } from '../models/onnx-thread';
+import { OnnxThread } from '../models/onnx-thread';
 import { l2Norm } from './aggregate';
 import type { Reference } from './trust';
 
@@ -21,7 +21,7 @@ const ROOT_SEED_MIX = 0x726f6f74;
  * split, held-out losses over as many others, and recomputations of shards a worker returned.
  */
 export class Referee {
-  private readonly pool = onnxThread();
+  private readonly pool = new OnnxThread();
 
   constructor(private readonly datasets: Pick<DatasetRegistry, 'get'>) {}
 
@@ -32,7 +32,7 @@ export class Referee {
   }
 
   private gradient(model: ModelSpec, params: Float32Array, batch: Batch): Promise<Float32Array> {
-    return this.run({ spec: model, params, batch }, 'gradient');
+    return this.pool.run({ spec: model, params, batch }, 'gradient');
   }
 
   /**
@@ -57,7 +57,7 @@ export class Referee {
     if (spec.mode !== 'local') return this.gradient(spec.model, params, batch);
     const seed = (spec.seed ^ ROOT_SEED_MIX ^ round) >>> 0;
     const batches = stepBatches(batch, spec.aggregation.reference, batch.x.length / batch.y.length, (s) => seed + s);
-    return this.run({ spec: spec.model, params, batches, h: innerAdamW(spec.local.lr) }, 'localDelta');
+    return this.pool.run({ spec: spec.model, params, batches, h: innerAdamW(spec.local.lr) }, 'localDelta');
   }
 
   /** The gradient a worker should have returned for the shard of `count` samples at `cursor` of the job's stream. */
@@ -67,26 +67,10 @@ export class Referee {
 
   /** The loss over the reference's held-out samples at `params`. */
   heldOutLoss(model: ModelSpec, params: Float32Array, heldOut: Batch): Promise<number> {
-    return this.run({ spec: model, params, heldOut }, 'heldOutLoss');
+    return this.pool.run({ spec: model, params, heldOut }, 'heldOutLoss');
   }
 
-  /**
-   * After the tasks under way: a spot check drawn on a result's arrival may still be running when its job ends, and
-   * terminating the thread mid-run can abort the whole process from inside onnxruntime-node (seen 1 in 10 here).
-   * Piscina's own graceful close does not wait for tasks queued while its thread is starting.
-   */
-  async close() {
-    while (this.running.size) await Promise.allSettled([...this.running]);
-    await this.pool.destroy();
-  }
-
-  private readonly running = new Set<Promise<unknown>>();
-
-  private run<T>(task: object, name: string): Promise<T> {
-    const result = this.pool.run(task, { name }) as Promise<T>;
-    this.running.add(result);
-    const settled = () => void this.running.delete(result);
-    result.then(settled, settled);
-    return result;
+  close() {
+    return this.pool.close();
   }
 }
