@@ -263,9 +263,22 @@ describe('researcher console in headless Chromium', () => {
       .map((j) => j.id)
       .sort((a, b) => a - b);
     expect(ids.length).toBe(2);
-    for (const id of ids) await (await page.waitForSelector(`pierce/input[aria-label="compare job ${id}"]`))?.click();
-    // Both ticks registered before the button is pressed: a tick lost to a re-render of the list leaves it disabled.
-    await waitUntil('both runs picked', async () => (await text('#compare-runs')).includes('compare 2 runs'), 10_000, 100);
+    // Ticks each box that is not ticked until both register: a click at a box's coordinates can land while the list
+    // re-renders on its poll (CI lost one that way twice), and a DOM click needs no layout.
+    const tick = (id: number) =>
+      page.$eval(`pierce/input[aria-label="compare job ${id}"]`, (el) => {
+        const box = el as unknown as { checked: boolean; click(): void };
+        if (!box.checked) box.click();
+      });
+    await waitUntil(
+      'both runs picked',
+      async () => {
+        for (const id of ids) await tick(id);
+        return (await text('#compare-runs')).includes('compare 2 runs');
+      },
+      30_000,
+      200,
+    );
     await (await page.waitForSelector('pierce/#compare-runs'))?.click();
     // Generous under a loaded CI machine: the view fetches every metric of both runs before it shows its title.
     await waitUntil('the comparison', async () => (await text('#compare-title').catch(() => '')).includes(ids.join(', ')), 30_000, 100);

@@ -1,7 +1,7 @@
 import { gatherBatch } from '../../protocol/dataset';
 import type { CloseContext, Run } from '../jobs/kind';
 import { primaries, type Shard, type ShardResult } from '../jobs/round';
-import { checkRate, type TrustLedger } from '../jobs/trust-ledger';
+import type { TrustLedger } from '../jobs/trust-ledger';
 import { groupOf } from '../jobs/verification';
 import { OnnxThread } from '../models/onnx-thread';
 import type { InferenceState } from './load';
@@ -13,8 +13,8 @@ const KEPT_MODELS = 4;
 /**
  * The coordinator's own check of inference outputs, the root of trust no coalition outvotes: at the job's close it
  * recomputes, on onnxruntime-node in a thread of its own, every shard whose redundant computations disagreed, and
- * each other result with a probability set by its worker's standing (nearly all of a fresh identity's, at least one
- * in twenty of an established one's). A wrong result is evidence against its worker alone; a right one earns it
+ * each other result with a probability set by its worker's standing (all of a fresh identity's until one is verified, at
+ * least one in twenty of an established one's). A wrong result is evidence against its worker alone; a right one earns it
  * standing. Which results are checked is drawn at the close, after they are all in: no worker can know in advance.
  */
 export class InferenceReferee {
@@ -53,7 +53,7 @@ export class InferenceReferee {
     this.drawnFor.set(run, seen);
     if (seen.has(r.assignmentId)) return false;
     seen.add(r.assignmentId);
-    return random() < checkRate(this.ledger.standing(r.workerId));
+    return random() < this.ledger.checkRate(r.workerId);
   }
 
   /** The shard's raw outputs as an honest worker computes them. */

@@ -16,9 +16,6 @@ export const FULL_STANDING = 20;
 /** The least fraction of an established volunteer's results the coordinator recomputes: a liar cannot count on luck. */
 export const MIN_CHECK_RATE = 0.05;
 
-/** A fresh identity is checked on nearly every result; one with full standing on MIN_CHECK_RATE of them. */
-export const checkRate = (standing: number) => Math.max(MIN_CHECK_RATE, 1 - standing);
-
 /** Where verified counts outlive this process: the store, shared by every coordinator on it. */
 export interface StandingStore {
   verifiedCounts(ids: string[]): Promise<Map<string, number>>;
@@ -84,6 +81,15 @@ export class TrustLedger {
   /** In (0, 1]: a fresh identity starts at 1 / FULL_STANDING. */
   standing(workerId: string): number {
     return Math.min(1, (1 + (this.entries.get(workerId)?.verified ?? 0)) / FULL_STANDING);
+  }
+
+  /**
+   * The chance a result of the worker is recomputed: every result until one is verified (an identity made afresh for
+   * each lie is always caught), then less as standing grows, down to MIN_CHECK_RATE at full standing.
+   */
+  checkRate(workerId: string): number {
+    if (!this.entries.get(workerId)?.verified) return 1;
+    return Math.max(MIN_CHECK_RATE, 1 - this.standing(workerId));
   }
 
   /** The worker's recent cosines are confidently below zero (PULL). */

@@ -55,6 +55,7 @@ describe('spot checks drawn on arrival', () => {
   it('draw at the close for a result that arrived without a draw, and skip the operator’s own and the undrawn', async () => {
     const { referee, asked, finishAll } = fakeReferee();
     const ledger = new TrustLedger();
+    ledger.checked(1, 'lucky', true); // a verified result: checked at 90% from now on, no longer always
     let draws = 0;
     const checks = new SpotChecks(() => (draws++ === 0 ? 0.99 : 0)); // the arrival's draw misses, the close's hits
     const { run, shards } = roundOf([

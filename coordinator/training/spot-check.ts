@@ -1,6 +1,6 @@
 import { agree } from '../jobs/redundancy';
 import { primaries, type Shard, type ShardResult } from '../jobs/round';
-import { checkRate, type StandingStore, type TrustLedger } from '../jobs/trust-ledger';
+import type { StandingStore, TrustLedger } from '../jobs/trust-ledger';
 import { clipByNorm } from './aggregate';
 import type { TrainingRun } from './job-run';
 import type { Referee } from './referee';
@@ -24,7 +24,7 @@ export class SpotChecks {
   }
 
   private drawn(run: TrainingRun, shard: Pick<Shard, 'cursor' | 'count'>, workerId: string, referee: Referee, ledger: TrustLedger): Draw {
-    if (this.random() >= checkRate(ledger.standing(workerId))) return null;
+    if (this.random() >= ledger.checkRate(workerId)) return null;
     // A copy of the parameters the result was computed on: the task may start after the close has moved them.
     const check = referee.recompute(run.data.spec, run.data.published.slice(), shard);
     check.catch(() => {}); // awaited at the close, which reports the failure

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { agree } from '../jobs/redundancy';
-import { checkRate, FULL_STANDING, MIN_CHECK_RATE, TrustLedger } from '../jobs/trust-ledger';
+import { FULL_STANDING, MIN_CHECK_RATE, TrustLedger } from '../jobs/trust-ledger';
 import { clipFactor, FULL_AGREEMENT, heldOutAccepts, type Reference, score, trustedCoefficients, weightOf } from './trust';
 
 const ref: Reference = { grads: Float32Array.from([1, 0, 0]), norm: 1, samples: 128, heldOutLoss: 1 };
@@ -78,12 +78,15 @@ describe('trust ledger', () => {
   it('grows standing only with verified results, checks a fresh identity far more often, and wipes it on a lie', () => {
     const ledger = new TrustLedger();
     expect(ledger.standing('fresh')).toBe(1 / FULL_STANDING);
-    expect(checkRate(ledger.standing('fresh'))).toBeCloseTo(0.95);
+    expect(ledger.checkRate('fresh')).toBe(1); // until a result is verified: a fresh identity per lie is always caught
+    ledger.checked(0, 'fresh', true);
+    expect(ledger.checkRate('fresh')).toBeCloseTo(0.9);
     for (let i = 0; i < FULL_STANDING; i++) ledger.checked(i, 'known', true);
     expect(ledger.standing('known')).toBe(1);
-    expect(checkRate(ledger.standing('known'))).toBe(MIN_CHECK_RATE);
+    expect(ledger.checkRate('known')).toBe(MIN_CHECK_RATE);
     ledger.checked(99, 'known', false); // earned standing, then lied: checked as a stranger again
     expect(ledger.standing('known')).toBe(1 / FULL_STANDING);
+    expect(ledger.checkRate('known')).toBe(1);
     expect(ledger.wasChecked(99)).toBe(true);
   });
 
