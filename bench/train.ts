@@ -52,7 +52,14 @@ const base = {
 };
 
 /** Train the full Fashion-MNIST MLP until test accuracy reaches TARGET (or MAX_EPOCHS); time it. */
-async function run(label: string, workers: number, over: Record<string, unknown> = {}, target = TARGET, slowdown = 1, volunteers = false): Promise<Outcome> {
+export async function run(
+  label: string,
+  workers: number,
+  over: Record<string, unknown> = {},
+  target = TARGET,
+  slowdown = 1,
+  volunteers = false,
+): Promise<Outcome> {
   const dir = tempDir('grid-bench-');
   const quiet = { debug() {}, info() {}, warn() {}, error: console.error };
   const coord = await startCoordinator({
@@ -93,6 +100,10 @@ async function run(label: string, workers: number, over: Record<string, unknown>
   const metric = (name: string) => Number(metrics.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1] ?? 0);
   const backups = metric('grid_backup_leases_total');
   if (backups) console.log(`  ${label}: ${backups} backup leases of late shards`);
+  const counted = (name: string, label: string) =>
+    [...metrics.matchAll(new RegExp(`^${name}\\{${label}="([\\w-]+)"\\} (\\S+)$`, 'gm'))].map(([, k, n]) => `${k} ${n}`).join(', ');
+  const steps = counted('grid_trusted_steps_total', 'on');
+  if (steps) console.log(`  ${label}: judged rounds stepped on: ${steps}; volunteer results weighed: ${counted('grid_judged_results_total', 'weight')}`);
   const computeMs = procs.flatMap((p) => p.output.filter((l) => l.includes('"msg":"computed"')).map((l) => JSON.parse(l).ms as number));
   if (!reached) await coord.scheduler.idle();
   await api(url, TOKEN, `/api/jobs/${id}/cancel`, {}).catch(() => {});

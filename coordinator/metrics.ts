@@ -45,6 +45,18 @@ export class Metrics {
     help: 'Results computed again as checks because their worker was outvoted elsewhere',
     registers: this.r,
   });
+  readonly trustedSteps = new Counter({
+    name: 'grid_trusted_steps_total',
+    help: 'Judged rounds by what the model was stepped on: combined, without-lowest, reference or reset',
+    labelNames: ['on'],
+    registers: this.r,
+  });
+  readonly judgedResults = new Counter({
+    name: 'grid_judged_results_total',
+    help: 'Results judged against the reference: full (weighed fully), partial, none (pointing away), and clipped to their bound',
+    labelNames: ['weight'],
+    registers: this.r,
+  });
   readonly quarantines = new Counter({ name: 'grid_workers_quarantined_total', help: 'Workers quarantined for bad results', registers: this.r });
   readonly jobsFailed = new Counter({ name: 'grid_jobs_failed_total', help: 'Jobs marked failed', labelNames: ['stage'], registers: this.r });
   readonly httpRequests = new Counter({

@@ -12,6 +12,9 @@ import type { Reference } from './trust';
 /** A round's reference with the held-out samples its step is checked on. */
 export type RoundReference = Reference & { heldOut: Batch };
 
+/** Samples the held-out loss is taken on: it catches a step that blows the model up (trust.ts), which needs no more. */
+const HELD_OUT_SAMPLES = 128;
+
 /** The root sample's own stream: the job's data, in an order no worker is handed. */
 const ROOT_SEED_MIX = 0x726f6f74;
 
@@ -37,16 +40,17 @@ export class Referee {
 
   /**
    * The reference of `round`, computed at `params` (copied: the caller's move on at the round's close): a gradient
-   * over `reference` samples, or in a local-step job the delta of its `local.steps` steps over `reference` samples each.
+   * over `reference` samples, or in a local-step job the delta of its `local.steps` steps over `reference` samples each;
+   * and the loss before the step on HELD_OUT_SAMPLES others.
    */
   async reference(spec: TrainingSpec, params: Float32Array, round: number): Promise<RoundReference> {
     const size = spec.aggregation.reference;
     const rootSize = size * stepsPerShard(spec);
     const seed = (spec.seed ^ ROOT_SEED_MIX) >>> 0;
-    const cursor = round * (rootSize + size);
+    const cursor = round * (rootSize + HELD_OUT_SAMPLES);
     // Augmented as the workers' samples are; the held-out loss is taken on the samples as they are.
     const root = this.batch(spec, { seed, cursor, count: rootSize, augment: spec.dataset.augment });
-    const heldOut = this.batch(spec, { seed, cursor: cursor + rootSize, count: size });
+    const heldOut = this.batch(spec, { seed, cursor: cursor + rootSize, count: HELD_OUT_SAMPLES });
     const at = params.slice();
     const [grads, heldOutLoss] = await Promise.all([this.update(spec, at, root, round), this.heldOutLoss(spec.model, at, heldOut)]);
     return { grads, norm: l2Norm(grads), samples: rootSize, heldOutLoss, heldOut };

@@ -81,5 +81,7 @@ async function stepTrusted(ctx: CloseContext, pool: AggregationPool, trust: Root
   const judge = { referee: trust.referee(ctx.datasets), ledger: trust.ledger, checks: trust.checks, trusted: ctx.trusted, pool, store: ctx.store };
   const outcome = await trustedStep(run, ref, judge, run.round.index / run.totalRounds);
   if ('flagged' in outcome) return outcome.flagged;
+  ctx.metrics.trustedSteps.inc({ on: outcome.stepped });
+  for (const [weight, n] of Object.entries(outcome.judged)) ctx.metrics.judgedResults.inc({ weight }, n);
   if (outcome.stepped !== 'combined') ctx.log.warn('the round was not stepped on its combination', { job: run.id, round: run.round.index, ...outcome });
 }

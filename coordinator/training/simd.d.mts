@@ -10,3 +10,4 @@ export interface AdamConstants {
 }
 export function adamStep(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamConstants): void;
 export function vectorStats(values: Float32Array): { maxAbs: number; norm: number; fingerprint: string };
+export function dot(x: Float32Array, y: Float32Array): number;

@@ -48,6 +48,24 @@ export function adamStep(p, g, m, v, c) {
   }
 }
 
+/**
+ * The dot product of two arrays of one length, each product in f32 and summed in f64: a result's agreement with the
+ * reference, for every result of every judged round.
+ * @param {Float32Array} x @param {Float32Array} y @returns {number}
+ */
+export function dot(x, y) {
+  let sum = 0;
+  for (let s0 = 0; s0 < x.length; s0 += BLOCK) {
+    const s1 = Math.min(x.length, s0 + BLOCK);
+    heap.set(x.subarray(s0, s1), 0);
+    heap.set(y.subarray(s0, s1), BLOCK);
+    heap.fill(0, s1 - s0, lanes(s1 - s0)); // the last lane's spare elements must not count (0 times stale NaN is NaN)
+    heap.fill(0, BLOCK + s1 - s0, BLOCK + lanes(s1 - s0));
+    sum += kernels.dot(0, BLOCK * 4, lanes(s1 - s0));
+  }
+  return sum;
+}
+
 /** Scratch for stats' answers, past the staging blocks. */
 const STATS_AT = 4 * BLOCK;
 const statsView = new DataView(kernels.memory.buffer, STATS_AT * 4, 32);

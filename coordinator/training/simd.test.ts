@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { assemble, generated } from '../../scripts/build-wasm.mjs';
-import { adamStep, vectorStats, weightedSumRange } from './simd.mjs';
+import { adamStep, dot, vectorStats, weightedSumRange } from './simd.mjs';
 
 const random = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233) * 3);
 // Lengths that cross the 8192-float staging blocks and end mid-lane.
@@ -29,6 +29,17 @@ describe('SIMD kernels (simd.wat)', () => {
       for (let i = 0; i < parts; i++) [sum, scale] = [sum + weights[i] * grads[i][j], scale + Math.abs(weights[i] * grads[i][j])];
       if (Math.abs(out[j] - sum) > 1e-6 * scale + 1e-30) expect.fail(`element ${j}: ${out[j]} vs ${sum}`);
     }
+  });
+
+  it('takes a dot product within f32 rounding of a float64 one, the lanes past the end not counted', () => {
+    const [x, y] = [random(N, 5), random(N, 6)];
+    let want = 0;
+    let scale = 0;
+    for (let i = 0; i < N; i++) [want, scale] = [want + x[i] * y[i], scale + Math.abs(x[i] * y[i])];
+    expect(Math.abs(dot(x, y) - want)).toBeLessThan(1e-6 * scale);
+    const head = x[0] * y[0] + x[1] * y[1] + x[2] * y[2] + x[3] * y[3] + x[4] * y[4];
+    weightedSumRange(new Float32Array(16), [new Float32Array(16).fill(Number.NaN)], [1], 0, 16); // stale NaN where y is staged
+    expect(dot(x.subarray(0, 5), y.subarray(0, 5))).toBeCloseTo(head, 5);
   });
 
   it('steps Adam(W) as the formula does, within f32 rounding, on every element', () => {

@@ -32,6 +32,23 @@
         (local.set $x (i32.add (local.get $x) (i32.const 16)))
         (br $next))))
 
+  ;; The sum of x[i] * y[i], each product promoted to f64 and summed in two f64x2 lanes, returned as f64.
+  (func (export "dot") (param $x i32) (param $y i32) (param $n i32) (result f64)
+    (local $end i32) (local $p v128) (local $sumLo v128) (local $sumHi v128)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $p (f32x4.mul (v128.load (local.get $x)) (v128.load (local.get $y))))
+        (local.set $sumLo (f64x2.add (local.get $sumLo) (f64x2.promote_low_f32x4 (local.get $p))))
+        (local.set $sumHi (f64x2.add (local.get $sumHi)
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $p) (local.get $p)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (br $next)))
+    (local.set $sumLo (f64x2.add (local.get $sumLo) (local.get $sumHi)))
+    (f64.add (f64x2.extract_lane 0 (local.get $sumLo)) (f64x2.extract_lane 1 (local.get $sumLo))))
+
   ;; One Adam(W) step on blocks p, g, m, v of n floats each, laid out one after another from $p:
   ;; gi = g + l2 p; m = b1 m + (1 - b1) gi; v = b2 v + (1 - b2) gi^2; p = keep p - mScale m / (sqrt(vScale v) + eps)
   (func (export "adam") (param $p i32) (param $n i32) (param $b1 f32) (param $b2 f32) (param $mScale f32) (param $vScale f32)

@@ -1,4 +1,5 @@
 import { l2Norm } from './aggregate';
+import { dot } from './simd.mjs';
 
 /**
  * The root of trust of a synchronous round (FLTrust, Cao et al. 2021): a gradient the coordinator computed itself, on
@@ -27,18 +28,12 @@ export interface Scored {
 /** A result this many times beyond its bound is no noisy gradient but a scaled one: evidence on its own. */
 export const FAR_BEYOND = 10;
 
-function dot(a: Float32Array, b: Float32Array) {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-}
-
 /**
- * Score one result against the reference. Its norm bound is the reference's times sqrt(reference samples / its
- * samples): a mean over fewer samples carries more noise, at most that much more norm when all of it were noise.
+ * Score one result against the reference (its norm given when already known: every accepted result's is). Its norm
+ * bound is the reference's times sqrt(reference samples / its samples): a mean over fewer samples carries more noise,
+ * at most that much more norm when all of it were noise.
  */
-export function score(workerId: string, values: Float32Array, samples: number, ref: Reference): Scored {
-  const norm = l2Norm(values);
+export function score(workerId: string, values: Float32Array, samples: number, ref: Reference, norm = l2Norm(values)): Scored {
   const cosine = norm > 0 && ref.norm > 0 ? dot(values, ref.grads) / (norm * ref.norm) : 0;
   const bound = ref.norm * Math.sqrt(Math.max(1, ref.samples / Math.max(1, samples)));
   return { workerId, values, samples, cosine, norm, bound };

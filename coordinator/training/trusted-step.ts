@@ -9,7 +9,17 @@ import { perWorker } from './round-plan';
 import { clipFactor, FAR_BEYOND, heldOutAccepts, type Scored, score, trustedCoefficients, weightOf } from './trust';
 
 /** How the round moved the model: its combination, without its lowest-weighted half, the reference alone, or that after clearing momentum. */
-export type TrustedOutcome = { flagged: Set<string> } | { stepped: 'combined' | 'without-lowest' | 'reference' | 'reset'; weighted: number };
+export type TrustedOutcome =
+  | { flagged: Set<string> }
+  | { stepped: 'combined' | 'without-lowest' | 'reference' | 'reset'; weighted: number; judged: JudgedCounts };
+
+/** How the results of workers that are not the operator's fared: weighed fully, in part, not at all; clipped to their bound. */
+export interface JudgedCounts {
+  full: number;
+  partial: number;
+  none: number;
+  clipped: number;
+}
 
 /**
  * Judge a complete synchronous round against its reference and step on what it trusts. Workers with evidence
@@ -31,7 +41,7 @@ export async function trustedStep(run: TrainingRun, ref: RoundReference, judge: 
   );
   // The operator's own results are scored (for the record) but neither bounded nor weighed down.
   const scored = results.map((r) => ({
-    ...score(r.workerId, r.values, r.samples, ref),
+    ...score(r.workerId, r.values, r.samples, ref, r.norm),
     ...(judge.trusted(r.workerId) && { bound: Number.POSITIVE_INFINITY }),
   }));
   scored.forEach((s, i) => ledger.record(s.workerId, s.cosine, results[i].assignmentId));
@@ -41,6 +51,7 @@ export async function trustedStep(run: TrainingRun, ref: RoundReference, judge: 
   if (flagged.size) return { flagged };
 
   const weights = scored.map((s) => (judge.trusted(s.workerId) ? s.samples : weightOf(s, ledger.standing(s.workerId))));
+  const judged = countJudged(scored.filter((s) => !judge.trusted(s.workerId)));
   const candidates: [Exclude<TrustedOutcome, { flagged: Set<string> }>['stepped'], () => Promise<Float32Array>][] = [
     ['combined', () => combineBy(run, scored, weights, ref, judge.pool)],
     ['without-lowest', () => combineBy(run, scored, withoutLowestHalf(weights), ref, judge.pool)],
@@ -51,11 +62,21 @@ export async function trustedStep(run: TrainingRun, ref: RoundReference, judge: 
     if (!next) continue;
     t.params.set(next.params);
     Object.assign(t.opt, next.opt);
-    return { stepped: how, weighted: how === 'reference' ? 0 : weights.filter((w) => w > 0).length };
+    return { stepped: how, weighted: how === 'reference' ? 0 : weights.filter((w) => w > 0).length, judged };
   }
   t.opt.m.fill(0);
   stepParams(t.spec, t.params, ref.grads, t.opt, t.state, progress);
-  return { stepped: 'reset', weighted: 0 };
+  return { stepped: 'reset', weighted: 0, judged };
+}
+
+function countJudged(scored: Scored[]): JudgedCounts {
+  const agreement = scored.map((s) => weightOf(s, 1) / Math.max(1, s.samples));
+  return {
+    full: agreement.filter((a) => a >= 1).length,
+    partial: agreement.filter((a) => a > 0 && a < 1).length,
+    none: agreement.filter((a) => a <= 0).length,
+    clipped: scored.filter((s) => clipFactor(s) < 1).length,
+  };
 }
 
 /** The mean rule weighs each shard; a robust rule combines one clipped vote per worker that agrees with the reference. */
