@@ -160,12 +160,13 @@ export async function benchTrain() {
     return runs[runs.length - 1];
   };
   const counts = (process.env.BENCH_WORKERS ?? '1,2,4').split(',').map(Number);
-  // BENCH_RUNS picks among sync (with the plain floor), straggler, bytes, local, int8, cnn, resnet.
+  // BENCH_RUNS picks among sync (with the plain floor), straggler, bytes, trust, trust-seeds, local, int8, cnn, resnet.
   const wanted = new Set((process.env.BENCH_RUNS ?? 'sync,local,int8,cnn').split(','));
   if (wanted.has('sync')) await benchSync(counts, runs, add);
   if (wanted.has('straggler')) await benchStraggler(add);
   if (wanted.has('bytes')) await benchBytes(add);
   if (wanted.has('trust')) await benchTrust(add);
+  if (wanted.has('trust-seeds')) await benchTrustSeeds();
   if (wanted.has('local'))
     await add(run('local-step H=4 (DiLoCo), 2 workers', 2, { mode: 'local', local: { steps: 4, lr: 0.001, outerLr: 0.7, outerMomentum: 0.9 }, evalEvery: 15 }));
   if (wanted.has('int8')) await add(run('sync int8 results, 2 workers', 2, { encoding: 'int8' }));
@@ -238,6 +239,31 @@ async function benchTrust(add: (r: Promise<Outcome>) => Promise<Outcome>) {
       `root of trust (${r.label}): time to ${TARGET * 100}% ${(r.seconds / base.seconds).toFixed(2)}x without it (goal <= 1.15); ` +
         `round close ${(r.perRound.close * 1000).toFixed(1)} ms vs ${(base.perRound.close * 1000).toFixed(1)} ms`,
     );
+}
+
+/**
+ * A run to 88% follows one trajectory per seed, and a change in the last float of a cosine picks another (one seed
+ * took 785 rounds in one build and 1,075 in the next): the volunteer's cost over three seeds, rounds and time apart.
+ */
+async function benchTrustSeeds() {
+  const seeds = [2, 3, 4];
+  const rows = { off: [] as Outcome[], volunteer: [] as Outcome[] };
+  for (const seed of seeds) {
+    rows.off.push(await run(`seed ${seed}, operator's worker, no reference`, 1, { seed, aggregation: { reference: 0 } }));
+    rows.volunteer.push(await run(`seed ${seed}, volunteer's worker, root of trust`, 1, { seed }, TARGET, 1, true));
+  }
+  const rounds = (r: Outcome) => r.seconds / r.perRound.wall;
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  for (const [name, rs] of Object.entries(rows))
+    console.log(
+      `${name.padEnd(10)} | ${rs.map((r) => `${r.reached ? '' : 'NOT '}${rounds(r).toFixed(0)} rounds in ${r.seconds.toFixed(1)} s`).join(' | ')} | ` +
+        `mean ${mean(rs.map(rounds)).toFixed(0)} rounds, ${mean(rs.map((r) => r.seconds)).toFixed(1)} s, ${(mean(rs.map((r) => r.perRound.wall)) * 1000).toFixed(1)} ms a round`,
+    );
+  const ratio = (f: (r: Outcome) => number) => (mean(rows.volunteer.map(f)) / mean(rows.off.map(f))).toFixed(2);
+  console.log(
+    `root of trust for a volunteer over seeds ${seeds.join(', ')}: time to ${TARGET * 100}% ${ratio((r) => r.seconds)}x (goal <= 1.15) = ` +
+      `rounds ${ratio(rounds)}x, time per round ${ratio((r) => r.perRound.wall)}x`,
+  );
 }
 
 /** Three workers, one of them 5x slower: time to target against three healthy workers and against the two fast ones alone. */
