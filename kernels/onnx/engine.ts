@@ -49,8 +49,13 @@ export class OnnxModel implements TrainableModel {
     this.dropouts = graph?.inputs.some((i) => i.dropout !== undefined) ? graph : undefined;
   }
 
-  static async open(ort: Ort, spec: ModelSpec, provider: string): Promise<OnnxModel> {
-    const options: OrtTypes.InferenceSession.SessionOptions = { executionProviders: [provider], graphOptimizationLevel: 'all' };
+  /** `threads`: onnxruntime's intra-op threads (its default: one per core). */
+  static async open(ort: Ort, spec: ModelSpec, provider: string, threads?: number): Promise<OnnxModel> {
+    const options: OrtTypes.InferenceSession.SessionOptions = {
+      executionProviders: [provider],
+      graphOptimizationLevel: 'all',
+      ...(threads && { intraOpNumThreads: threads }),
+    };
     const [train, infer] = await Promise.all([
       ort.InferenceSession.create(trainingGraph(spec), options),
       ort.InferenceSession.create(inferenceGraph(spec), options),
