@@ -11,6 +11,7 @@ import type { DataClient } from './data';
 import { EngineChooser, type EngineRate } from './engine-choice';
 import type { ByteCache } from './host';
 import { PerJob } from './per-job';
+import { Readahead } from './readahead';
 import type { ComputedShard, ShardRunner } from './shard-runner';
 
 /** Shards whose inputs are gathered ahead at most: a revoked one's are dropped past this. */
@@ -94,6 +95,9 @@ export class TrainingRunner implements ShardRunner<Assignment> {
     return values;
   }
 
+  /** The next shard's samples gathered while a result is sent, when one worker reads the job's stream in order. */
+  private readonly readahead = new Readahead((ref: Assignment['data']) => this.data.batch(ref));
+
   /** Inputs being gathered ahead of their shard's turn, by assignment; a few at most (the worker's slots). */
   private readonly prepared = new Map<number, Promise<{ params: Float32Array; batch: Batch }>>();
 
@@ -108,7 +112,7 @@ export class TrainingRunner implements ShardRunner<Assignment> {
   private async inputs(a: Assignment) {
     const params = await this.params(a);
     const d = a.data;
-    return { params, batch: { ...(await this.data.batch(d)), seed: batchSeed(d.seed, d.cursor) } };
+    return { params, batch: { ...(await this.readahead.take(d)), seed: batchSeed(d.seed, d.cursor) } };
   }
 
   async run(a: Assignment): Promise<ComputedShard> {
@@ -137,7 +141,11 @@ export class TrainingRunner implements ShardRunner<Assignment> {
     }
     const wire = wireRange(a.model, values.length); // a LoRA job's results carry its adapters only
     const sent = values.subarray(wire.start, wire.start + wire.count);
-    return { samples: d.count, loss: r.loss, correct: r.correct, paramsVersion: a.paramsVersion, innerStep, frame: () => this.encode(a, sent) };
+    const frame = () => {
+      setTimeout(() => this.readahead.done(d), 0); // once the frame is sent: the send runs right after this returns
+      return this.encode(a, sent);
+    };
+    return { samples: d.count, loss: r.loss, correct: r.correct, paramsVersion: a.paramsVersion, innerStep, frame };
   }
 
   /** The job's inner state: in memory, else as saved (unless stale or for another model size), else fresh. */
