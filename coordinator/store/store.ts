@@ -52,7 +52,7 @@ export class Store {
   }
 
   /** The query groups over this store's connection (or transaction), in GROUPS' order; their queries are offered below. */
-  private readonly groups: QueryGroup[];
+  readonly groups: readonly QueryGroup[];
 
   close() {
     return this.db.destroy();
@@ -133,7 +133,7 @@ GROUPS.forEach((Group, i) => {
     // Two groups (or a group and the store) with one query name would shadow each other silently.
     if (name in Store.prototype) throw new Error(`store query ${name} is defined twice`);
     const query = function (this: Store, ...args: unknown[]) {
-      const group = (this as unknown as { groups: Record<string, (...a: unknown[]) => unknown>[] }).groups[i];
+      const group = this.groups[i] as unknown as Record<string, (...a: unknown[]) => unknown>;
       return group[name](...args);
     };
     Object.defineProperty(Store.prototype, name, { value: query, writable: true, configurable: true });
