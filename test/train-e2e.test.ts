@@ -36,7 +36,9 @@ for (const dialect of DIALECTS)
         '/api/jobs',
         mlpJob({ rounds, globalBatch: 384, shardSize: 64, evalEvery: 6, evalSamples: 2000, leaseMs: 15_000 }),
       );
-      const workers = ['w1', 'w2', 'w3'].map((n) => startWorker(coord.url, coord.token, n, 'vulkan'));
+      // w2 holds each lease ten times as long as its shard takes, so the kill below finds it holding one: at full speed
+      // its leases were too short to be seen between two polls at times, and the job could end first (CI, once).
+      const workers = ['w1', 'w2', 'w3'].map((n) => startWorker(coord.url, coord.token, n, 'vulkan', n === 'w2' ? ['--slowdown', '10'] : []));
       procs.push(...workers);
       for (const w of workers) {
         const line = await w.waitFor(/backend ready/);
