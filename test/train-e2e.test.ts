@@ -36,9 +36,9 @@ for (const dialect of DIALECTS)
         '/api/jobs',
         mlpJob({ rounds, globalBatch: 384, shardSize: 64, evalEvery: 6, evalSamples: 2000, leaseMs: 15_000 }),
       );
-      // w2 holds each lease ten times as long as its shard takes, so the kill below finds it holding one: at full speed
-      // its leases were too short to be seen between two polls at times, and the job could end first (CI, once).
-      const workers = ['w1', 'w2', 'w3'].map((n) => startWorker(coord.url, coord.token, n, 'vulkan', n === 'w2' ? ['--slowdown', '10'] : []));
+      // w2 logs each shard, so the kill below lands right after it is assigned one (polling the API for its lease
+      // missed leases this short at times, and the job could end first; slowing w2 instead let backups take its shards).
+      const workers = ['w1', 'w2', 'w3'].map((n) => startWorker(coord.url, coord.token, n, 'vulkan', n === 'w2' ? ['--log-shards'] : []));
       procs.push(...workers);
       for (const w of workers) {
         const line = await w.waitFor(/backend ready/);
@@ -46,16 +46,8 @@ for (const dialect of DIALECTS)
       }
       await waitUntil('round 3', async () => (await api<Job>(coord.url, coord.token, `/api/jobs/${id}`)).round >= 3);
       // Kill a worker while it holds a lease, so a shard must be reassigned.
-      await waitUntil(
-        'w2 holding a lease',
-        async () => {
-          const j = await api<{ live: { shards: { state: string; worker?: string }[] } }>(coord.url, coord.token, `/api/jobs/${id}`);
-          const workerIds = (await api<{ id: string; name: string }[]>(coord.url, coord.token, '/api/workers')).filter((w) => w.name === 'w2').map((w) => w.id);
-          return j.live?.shards.some((s) => s.state === 'leased' && workerIds.includes(s.worker ?? ''));
-        },
-        60_000,
-        5,
-      );
+      const before = workers[1].output.length;
+      await waitUntil('w2 assigned a shard', async () => workers[1].output.slice(before).some((l) => l.includes('"msg":"assigned"')), 60_000, 1);
       workers[1].child.kill('SIGKILL');
 
       const job = await waitUntil(
