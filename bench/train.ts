@@ -52,7 +52,7 @@ const base = {
 };
 
 /** Train the full Fashion-MNIST MLP until test accuracy reaches TARGET (or MAX_EPOCHS); time it. */
-export async function run(
+async function run(
   label: string,
   workers: number,
   over: Record<string, unknown> = {},
