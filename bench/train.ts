@@ -52,14 +52,7 @@ const base = {
 };
 
 /** Train the full Fashion-MNIST MLP until test accuracy reaches TARGET (or MAX_EPOCHS); time it. */
-async function run(
-  label: string,
-  workers: number,
-  over: Record<string, unknown> = {},
-  target = TARGET,
-  slowdown = 1,
-  volunteers = false,
-): Promise<Outcome> {
+async function run(label: string, workers: number, over: Record<string, unknown> = {}, target = TARGET, slowdown = 1, volunteers = false): Promise<Outcome> {
   const dir = tempDir('grid-bench-');
   const quiet = { debug() {}, info() {}, warn() {}, error: console.error };
   const coord = await startCoordinator({
