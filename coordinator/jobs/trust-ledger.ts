@@ -1,13 +1,19 @@
-/** Cosines kept per worker: enough for the test below, recent enough to follow a worker that turns. */
-const WINDOW = 16;
+/**
+ * The spans of a worker's recent cosines its direction is judged over: the short one follows a worker that turns, the
+ * long one catches a steady puller whose cosines are too mildly negative for 16 results ever to show it (three standard
+ * errors of 16 need a mean under -0.25; CI saw a local-step sign-flipper stand through a whole 60-round job).
+ */
+const SPANS = [16, 64];
+const WINDOW = Math.max(...SPANS);
 /** Results before a worker's direction is judged at all: one unlucky small batch is no evidence. */
 const MIN_RESULTS = 8;
 /**
  * How far below zero, and how surely, a worker's recent cosines must be to hold it: their mean plus three standard
  * errors under -0.1, the spread taken as at least 0.2 (a window's own estimate is unreliable: six values that happened
- * to lie close together fired the old rule). Asked every round over a sliding window, a rule of two errors at zero held an honest worker on a settled
- * model (cosines around zero) sooner or later; this one, in a simulation of 2,000 such rounds (spread 0.3), 4% of
- * the time, and a sign-flipper of mean cosine -0.33 after about 12 results.
+ * to lie close together fired the old rule). Asked every round over a sliding window, a rule of two errors at zero held
+ * an honest worker on a settled model (cosines around zero) sooner or later; this one, over both spans, held 4 of 200
+ * simulated such workers within 2,000 results (spread 0.3), as over 16 alone, and pullers of spread 0.12 after a median
+ * of 9 results at a mean cosine of -0.3, 24 at -0.22 (30 over 16 alone), 34 at -0.2 (92).
  */
 const PULL = { errors: 3, below: 0.1, minSpread: 0.2 };
 /** Verified results before an identity weighs as much as any: a swarm of fresh ones weighs less than one known. */
@@ -92,20 +98,23 @@ export class TrustLedger {
     return Math.max(MIN_CHECK_RATE, 1 - this.standing(workerId));
   }
 
-  /** The worker's recent cosines are confidently below zero (PULL). */
+  /** The worker's recent cosines, over either span, are confidently below zero (PULL). */
   pullsAgainst(workerId: string): boolean {
     const xs = this.entries.get(workerId)?.cosines ?? [];
-    if (xs.length < MIN_RESULTS) return false;
-    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-    const variance = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1);
-    const spread = Math.max(Math.sqrt(variance), PULL.minSpread);
-    return mean + (PULL.errors * spread) / Math.sqrt(xs.length) < -PULL.below;
+    return xs.length >= MIN_RESULTS && SPANS.some((span) => confidentlyBelow(xs.slice(-span)));
   }
 
   /** A quarantined or forgotten worker's record goes. */
   forget(workerId: string) {
     this.entries.delete(workerId);
   }
+}
+
+function confidentlyBelow(xs: number[]): boolean {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const variance = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1);
+  const spread = Math.max(Math.sqrt(variance), PULL.minSpread);
+  return mean + (PULL.errors * spread) / Math.sqrt(xs.length) < -PULL.below;
 }
 
 /** The last 100,000 result ids seen (ids only grow: older ones belong to closed rounds). */

@@ -51,6 +51,18 @@ describe('trust ledger', () => {
     expect(ledger.pullsAgainst('flip')).toBe(true);
   });
 
+  it('holds a steady puller too mild for sixteen results to show, once it has given enough of them', () => {
+    // Cosines of -0.1 and -0.3 in turn: a mean of -0.2 needs 38 results for three standard errors (spread 0.2) to
+    // fall under -0.1; over 16 it never does.
+    const ledger = new TrustLedger();
+    let heldAt = -1;
+    for (let i = 0; i < 200 && heldAt < 0; i++) {
+      ledger.record('mild', i % 2 ? -0.3 : -0.1, i);
+      if (ledger.pullsAgainst('mild')) heldAt = i + 1;
+    }
+    expect(heldAt).toBe(38);
+  });
+
   it('does not hold an honest worker whose gradients turned to noise (a converged model) however long the run', () => {
     // Cosines near zero, as small batches give once the model has settled: a window of them falls two standard
     // errors below zero now and then (the two-error rule held this worker at its sixth result).
