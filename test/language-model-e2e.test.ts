@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { zipSync } from 'fflate';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onnx } from '../kernels/onnx/graph';
@@ -48,11 +49,11 @@ describe('a character-level GPT trained on the grid', () => {
     );
   };
 
-  it('registers the text as train and validation blocks, and refuses text that is not UTF-8', async () => {
+  it('registers the text (or a zip of .txt files) as train and validation blocks, and refuses text that is not UTF-8', async () => {
     const post = (body: Uint8Array, path: string) => fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body });
     const res = await post(corpus, '/api/datasets/gpl/train?format=text&blockSize=32');
     expect(res.status).toBe(201);
-    const train = (await res.json()) as { samples: number; classes: number; targets: unknown; tokenizer: { vocab: string } };
+    const train = (await res.json()) as { samples: number; classes: number; targets: unknown; tokenizer: { vocab: string }; chunks: unknown };
     expect(train.targets).toEqual({ kind: 'class', width: 32, dtype: 'u8' });
     expect(train.classes).toBe([...train.tokenizer.vocab].length);
     const listed = await api<{ name: string; split: string }[]>(url, token, '/api/datasets');
@@ -64,6 +65,16 @@ describe('a character-level GPT trained on the grid', () => {
     ).toEqual(['train', 'validation']);
     const broken = await post(Uint8Array.of(0x61, 0xff, 0x62), '/api/datasets/broken/train?format=text');
     expect([broken.status, ((await broken.json()) as { error: { code: string } }).error.code]).toEqual([400, 'BAD_REQUEST']);
+    // The same text as two .txt files of a zip, cut after a line (the GPL ends with a newline): the same blocks.
+    const cut = corpus.indexOf(10, corpus.byteLength >> 1) + 1;
+    const zip = zipSync({ 'gpl/1.txt': corpus.subarray(0, cut), 'gpl/2.txt': corpus.subarray(cut) });
+    const zipped = await post(zip, '/api/datasets/gplzip/train?format=text&blockSize=32');
+    expect(zipped.status).toBe(201);
+    expect(((await zipped.json()) as { chunks: unknown }).chunks).toEqual(train.chunks);
+    // A zip without text is refused, and nothing is registered.
+    const empty = await post(zipSync({ 'notes.md': new TextEncoder().encode('no text') }), '/api/datasets/gplnone/train?format=text');
+    expect([empty.status, ((await empty.json()) as { error: { message: string } }).error.message]).toEqual([400, 'the archive holds no .txt files']);
+    expect((await api<{ name: string }[]>(url, token, '/api/datasets')).some((d) => d.name === 'gplnone')).toBe(false);
   });
 
   it('learns: validation loss well under the unigram baseline, with perplexity and bits per character recorded', async () => {

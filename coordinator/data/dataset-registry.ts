@@ -117,19 +117,20 @@ export class DatasetRegistry {
   }
 
   /**
-   * A text corpus (UTF-8) as a language-model data set of `blockSize` tokens (by character or BPE): `name/train` and
-   * `name/validation` (text.ts), registered once both are built; the text is kept in the data dir.
+   * A text corpus (UTF-8, or the `.txt` files of a zip or a tar: text-archive.ts) as a language-model data set of
+   * `blockSize` tokens (by character or BPE): `name/train` and `name/validation` (text.ts), registered once both are
+   * built; the text is kept in the data dir.
    */
   async uploadText(name: string, bytes: Uint8Array, blockSize: number, tokenId: number | null = null, choice: TokenizerChoice = { kind: 'char' }) {
     const path = this.uploadPath(name, 'text', 'txt');
-    const { train, validation } = await this.addText(name, bytes, blockSize, choice);
-    writeFileSync(`${path}.part`, bytes);
+    const { train, validation, text } = await this.addText(name, bytes, blockSize, choice);
+    writeFileSync(`${path}.part`, text);
     renameSync(`${path}.part`, path);
     const rows = [train, validation].map(({ manifest: m }) => ({
       ...{ name, split: m.split, source: `text:${blockSize}:${path}` },
       ...{ samples: m.samples, classes: m.classes, manifest: m, token_id: tokenId },
     }));
-    await this.store.putDatasets(rows, { name: basename(path), parts: () => [bytes] });
+    await this.store.putDatasets(rows, { name: basename(path), parts: () => [text] });
     return train;
   }
 

@@ -5,14 +5,15 @@ import type { CsvTargets } from './csv';
 import type { LoadedDataset } from './datasets';
 import type { TokenizerChoice } from './text';
 
-/** A text data set's splits built in a worker thread (text-thread.ts). */
+/** A text data set's splits built in a worker thread (text-thread.ts), and its text (an archive's unpacked). */
 export function textOffThread(name: string, bytes: Uint8Array, blockSize: number, choice: TokenizerChoice) {
   const thread = new Worker(new URL('./text-thread-entry.mjs', import.meta.url), { workerData: { name, bytes, blockSize, choice } });
-  return new Promise<{ train: LoadedDataset; validation: LoadedDataset }>((resolve, reject) => {
-    thread.once('message', (m: { ok?: { train: LoadedDataset; validation: LoadedDataset }; error?: { code: ErrorCode; message: string } }) => {
+  type Splits = { train: LoadedDataset; validation: LoadedDataset; text: Uint8Array };
+  return new Promise<Splits>((resolve, reject) => {
+    thread.once('message', (m: { ok?: Omit<Splits, 'text'> & { unpacked?: Uint8Array }; error?: { code: ErrorCode; message: string } }) => {
       if (m.error || !m.ok) return reject(new GridError(m.error?.code ?? 'INTERNAL', m.error?.message ?? 'no data set from the text thread'));
       const buffers = (ds: LoadedDataset) => ({ ...ds, chunks: ds.chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)) });
-      resolve({ train: buffers(m.ok.train), validation: buffers(m.ok.validation) });
+      resolve({ train: buffers(m.ok.train), validation: buffers(m.ok.validation), text: m.ok.unpacked ?? bytes });
     });
     thread.once('error', reject);
     thread.once('exit', (code) => code !== 0 && reject(new GridError('INTERNAL', `text thread exited with ${code}`)));
