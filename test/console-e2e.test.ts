@@ -203,6 +203,44 @@ describe('researcher console in headless Chromium', () => {
     await waitUntil('the run again', async () => (await text('#job-state').catch(() => '')).startsWith('done'), 10_000, 100);
   }, 60_000);
 
+  it('shows what a language model wrote at its evaluations, and continues a prompt from its page', async () => {
+    const base = `http://127.0.0.1:${coord.port}`;
+    const corpus = readFileSync('/usr/share/common-licenses/GPL-3').subarray(0, 8000);
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const up = await fetch(`${base}/api/datasets/gpl-console/train?format=text&blockSize=16`, { method: 'POST', headers: auth, body: corpus });
+    expect(up.status).toBe(201);
+    const { classes: vocab, tokenizer } = (await up.json()) as { classes: number; tokenizer: { vocab: string } };
+    const spec = mlpJob({
+      ...{ name: 'console-gpt', model: { kind: 'gpt', vocab, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 16 } },
+      ...{ dataset: { name: 'gpl-console', split: 'train', evalSplit: 'validation' }, rounds: 20, globalBatch: 16, shardSize: 16 },
+      ...{ evalEvery: 10, checkpointEvery: 10, evalSamples: 64 },
+    });
+    const { id } = await api<{ id: number }>(base, TOKEN, '/api/jobs', spec);
+    await page.goto(`${base}/console/jobs/${id}`);
+    await fill('#token', TOKEN); // signed in already when the tests before ran; this one can run alone
+    await page.$eval('pierce/#token', (e) => e.dispatchEvent(new Event('change')));
+    await waitUntil('done', async () => (await text('#job-state').catch(() => '')).startsWith('done'), 120_000, 200);
+    // Two samples at each of its two evaluations, each a continuation in the corpus's own characters.
+    const samples = await api<{ round: number; prompt: string; text: string }[]>(base, TOKEN, `/api/jobs/${id}/samples`);
+    expect(samples.map((s) => s.round)).toEqual([20, 20, 10, 10]);
+    for (const s of samples) expect([...(s.prompt + s.text)].every((c) => tokenizer.vocab.includes(c)) && s.text.length > 0).toBe(true);
+    await waitUntil('the latest samples on the page', async () => (await text('#text-samples').catch(() => '')).includes(samples[0].text.trim()), 20_000, 200);
+    // A prompt of the researcher's own, continued by the latest checkpoint: what the API gives for the same request.
+    await fill('#prompt', 'This License');
+    await (await find('#generate-button'))?.click();
+    const generated = await waitUntil('generated text', async () => (await text('#generated').catch(() => '')) || undefined, 30_000, 200);
+    const same = await api<{ text: string }>(base, TOKEN, `/api/jobs/${id}/generate`, {
+      prompt: 'This License',
+      maxTokens: 100,
+      temperature: 0.8,
+      topK: 20,
+      seed: 1,
+    });
+    expect(generated).toBe(`This License${same.text}`.trim());
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await shoot('job-page-text');
+  }, 180_000);
+
   it('fills the form from a pasted spec, keeps what no field shows, follows a field back into the JSON, and says why one is refused', async () => {
     await page.$eval('pierce/grid-job-form', (f) => {
       for (const d of (f as unknown as { shadowRoot: { querySelectorAll(s: string): Iterable<{ open: boolean }> } }).shadowRoot.querySelectorAll('details'))

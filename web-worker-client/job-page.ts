@@ -4,6 +4,7 @@ import { jobPace, throughput } from './pace';
 import './chart';
 import type { Series } from './chart';
 import { smooth } from './smoothing';
+import './text-samples';
 
 export interface JobView {
   id: number;
@@ -147,6 +148,8 @@ export class GridJobPage extends LitElement {
     const j = this.job;
     if (!j) return html``;
     const inference = j.spec.mode === 'inference';
+    // A language model: a GPT, or any model whose evaluations are scored per character of text.
+    const language = (j.spec.model as { kind?: string } | undefined)?.kind === 'gpt' || this.metrics.some((m) => m.name === 'test_bits_per_char');
     const best = Math.max(0, ...this.metrics.filter((m) => m.name === (inference ? 'accuracy' : 'test_accuracy')).map((m) => m.value));
     const rounds = this.metrics.filter((m) => m.name === (inference ? 'accuracy' : 'train_loss'));
     const { rate, eta } = jobPace(j, Date.now(), rounds);
@@ -182,6 +185,11 @@ export class GridJobPage extends LitElement {
         ['train_loss', '#f59e0b'],
         ['test_loss', '#ef4444'],
       ])}></grid-chart>
+      ${
+        language
+          ? html`<grid-text-samples .api=${this.api} .jobId=${j.id} .evaluations=${this.metrics.filter((m) => m.name === 'test_bits_per_char').length}></grid-text-samples>`
+          : ''
+      }
       <grid-chart id="accuracy-chart" label="accuracy" .xLabel=${this.byTime ? 'time' : 'round'} .series=${this.series([
         ['train_accuracy', '#22c55e'],
         ['test_accuracy', '#60a5fa'],

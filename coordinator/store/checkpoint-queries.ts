@@ -1,7 +1,10 @@
 import { METRICS_PAGE } from '../../protocol/metric-pages';
 import { insertId, partsOf, QueryGroup } from './query-group';
 
-/** Checkpoints (their bytes in parts, so any coordinator on the database can resume a job) and a job's metrics. */
+/**
+ * Checkpoints (their bytes in parts, so any coordinator on the database can resume a job), a job's metrics and what
+ * its language model wrote at its evaluations.
+ */
 export class CheckpointQueries extends QueryGroup {
   /** A checkpoint's bytes, in the database in 1 MB parts so any coordinator on it can resume the job. */
   async addCheckpoint(c: { jobId: number; round: number; sha256: string; data: Uint8Array }) {
@@ -37,5 +40,17 @@ export class CheckpointQueries extends QueryGroup {
   }
   metrics(jobId: number, sinceId = 0) {
     return this.db.selectFrom('metrics').selectAll().where('job_id', '=', jobId).where('id', '>', sinceId).orderBy('id').limit(METRICS_PAGE).execute();
+  }
+
+  /** The continuations written at an evaluation; an evaluation of the same round again (after a takeover) replaces them. */
+  async setTextSamples(jobId: number, round: number, samples: { prompt: string; text: string }[]) {
+    await this.db.deleteFrom('text_samples').where('job_id', '=', jobId).where('round', '=', round).execute();
+    const at = this.now();
+    const rows = samples.map((s, seq) => ({ job_id: jobId, round, seq, prompt: s.prompt, text: s.text, at }));
+    if (rows.length) await this.db.insertInto('text_samples').values(rows).execute();
+  }
+  /** A job's samples, the latest evaluations' first. */
+  textSamples(jobId: number, limit = 200) {
+    return this.db.selectFrom('text_samples').selectAll().where('job_id', '=', jobId).orderBy('round', 'desc').orderBy('seq').limit(limit).execute();
   }
 }

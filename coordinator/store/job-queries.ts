@@ -97,7 +97,7 @@ export class JobQueries extends QueryGroup {
     if (Number(r.numUpdatedRows) === 0) throw new FencedError(f.jobId);
   }
 
-  /** A new owner resumes from a checkpoint: results after it no longer count and metrics after it are rewritten. */
+  /** A new owner resumes from a checkpoint: results after it no longer count, metrics and samples after it are rewritten. */
   async supersedeAfter(jobId: number, checkpointRound: number) {
     await this.db
       .updateTable('results')
@@ -107,6 +107,7 @@ export class JobQueries extends QueryGroup {
       .where('accepted', '=', 1)
       .execute();
     await this.db.deleteFrom('metrics').where('job_id', '=', jobId).where('round', '>', checkpointRound).execute();
+    await this.db.deleteFrom('text_samples').where('job_id', '=', jobId).where('round', '>', checkpointRound).execute();
   }
 
   async releaseJobs(owner: string) {

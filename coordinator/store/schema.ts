@@ -130,6 +130,16 @@ export interface DatasetFileTable {
   data: Uint8Array;
 }
 
+/** A continuation a language model wrote at an evaluation (its `seq`-th that round). */
+export interface TextSampleTable {
+  job_id: number;
+  round: number;
+  seq: number;
+  prompt: string;
+  text: string;
+  at: number;
+}
+
 export interface CheckpointPartTable {
   checkpoint_id: number;
   part: number;
@@ -182,4 +192,5 @@ export interface Database {
   metrics: MetricTable;
   datasets: DatasetTable;
   dataset_files: DatasetFileTable;
+  text_samples: TextSampleTable;
 }

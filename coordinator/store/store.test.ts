@@ -154,6 +154,19 @@ for (const dialect of DIALECTS) {
         [3, 'accuracy', 0.875],
       ]);
       expect(await store.metrics(1, m[1].id)).toEqual([]);
+      // A language model's text at its evaluations: the latest first; an evaluation again replaces; a takeover rewrites.
+      const written = (prompt: string, text: string) => ({ prompt, text });
+      await store.setTextSamples(1, 10, [written('The ', 'cat sat'), written('ünï ', 'côdé 😀')]);
+      await store.setTextSamples(1, 20, [written('The ', 'first try')]);
+      await store.setTextSamples(1, 20, [written('The ', 'dog ran')]);
+      const texts = async () => (await store.textSamples(1)).map((r) => [Number(r.round), Number(r.seq), r.prompt + r.text]);
+      expect(await texts()).toEqual([
+        [20, 0, 'The dog ran'],
+        [10, 0, 'The cat sat'],
+        [10, 1, 'ünï côdé 😀'],
+      ]);
+      await store.supersedeAfter(1, 10);
+      expect((await texts()).map(([round]) => round)).toEqual([10, 10]);
       await store.recordResult({
         assignment_id: 1,
         job_id: 1,

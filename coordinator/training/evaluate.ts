@@ -9,6 +9,7 @@ import { errorText, type Logger } from '../log';
 import type { EvalTask } from '../models/onnx-tasks';
 import { OnnxThread } from '../models/onnx-thread';
 import type { Fence, Store } from '../store/index';
+import { textSamples } from './text-samples';
 
 export type Evaluator = (
   spec: ModelSpec,
@@ -72,13 +73,15 @@ export class EvaluationPool {
   }
 }
 
+type EvaluationContext = { datasets: DatasetRegistry; store: Store; log: Logger; fence: Fence };
+
 /** Evaluate a job's parameters on its eval split and record test loss and accuracy; a failure is logged, not thrown. */
 export async function recordEvaluation(
   evaluator: Evaluator,
   run: { id: number; spec: TrainingSpec },
   params: Float32Array,
   round: number,
-  o: { datasets: DatasetRegistry; store: Store; log: Logger; fence: Fence },
+  o: EvaluationContext,
 ) {
   const split = run.spec.dataset.evalSplit ?? 'test';
   try {
@@ -98,5 +101,17 @@ export async function recordEvaluation(
     o.log.info('evaluated', fields);
   } catch (e) {
     o.log.warn('evaluation failed', { job: run.id, err: errorText(e) });
+  }
+  await recordTextSamples(run, params, round, o);
+}
+
+/** What a language model writes at this evaluation (text-samples.ts); nothing for other models. Fenced like the metrics. */
+async function recordTextSamples(run: { id: number; spec: TrainingSpec }, params: Float32Array, round: number, o: EvaluationContext) {
+  try {
+    const data = o.datasets.get(run.spec.dataset.name, run.spec.dataset.evalSplit ?? 'test');
+    const samples = await textSamples(run.spec.model, params, data);
+    if (samples.length) await o.store.fenced(o.fence, (tx) => tx.setTextSamples(run.id, round, samples));
+  } catch (e) {
+    o.log.warn('writing text samples failed', { job: run.id, err: errorText(e) });
   }
 }

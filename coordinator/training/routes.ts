@@ -79,6 +79,22 @@ export function registerTrainingRoutes({ router, as, store, datasets, models }: 
   );
 
   router.route(
+    'get',
+    '/api/jobs/:id/samples',
+    as('researcher', async (req, who) => {
+      const job = await ownedJob(store, req.params.id, who);
+      // What its language model wrote at each evaluation, the latest first (none for other models).
+      return (await store.textSamples(job.id)).map(({ round, seq, prompt, text, at }) => ({
+        round: Number(round),
+        seq: Number(seq),
+        prompt,
+        text,
+        at: Number(at),
+      }));
+    }),
+  );
+
+  router.route(
     'post',
     '/api/models/from-job/:id',
     as('researcher', async (req, who) => {
