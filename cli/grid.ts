@@ -126,6 +126,30 @@ jobs
     table(header, [...settings.map((s) => [s.key, ...s.values]), ...names.map((n) => [n, ...runs.map((r) => String(lastOf(r.metrics, n) ?? ''))])]);
   });
 jobs
+  .command('generate <id> <prompt>')
+  .description("continue a prompt with a language model's latest checkpoint (or --round's); prints the prompt and what follows")
+  .option('--tokens <n>', 'how many tokens to write', '100')
+  .option('--temperature <t>', 'sampling temperature; 0 takes the likeliest token', '0.8')
+  .option('--top-k <k>', 'sample among the k likeliest tokens only')
+  .option('--seed <s>', 'the same seed gives the same text', '1')
+  .option('--round <r>', "a checkpoint's round instead of the latest")
+  .option('--json', 'as JSON: {prompt, text}')
+  .action(async (id: string, prompt: string, o: { tokens: string; temperature: string; topK?: string; seed: string; round?: string; json?: boolean }) => {
+    // The coordinator checks every number and names the one it refuses.
+    const ask = { prompt, maxTokens: Number(o.tokens), temperature: Number(o.temperature), seed: Number(o.seed) };
+    const body = { ...ask, ...(o.topK !== undefined && { topK: Number(o.topK) }), ...(o.round !== undefined && { round: Number(o.round) }) };
+    const { text } = await client().json<{ text: string }>('POST', `/api/jobs/${jobId(id)}/generate`, body);
+    console.log(o.json ? JSON.stringify({ prompt, text }) : prompt + text);
+  });
+jobs
+  .command('samples <id>')
+  .description('what a language model wrote at its evaluations, the latest first')
+  .option('--json', 'as JSON lines')
+  .action(async (id: string, o: { json?: boolean }) => {
+    const samples = await client().json<{ round: number; prompt: string; text: string }[]>('GET', `/api/jobs/${jobId(id)}/samples`);
+    for (const s of samples) console.log(o.json ? JSON.stringify(s) : `round ${s.round}: ${JSON.stringify(s.prompt + s.text)}`);
+  });
+jobs
   .command('download <id>')
   .description("a trained model (--onnx), a checkpoint (--checkpoint), a language model's tokenizer (--tokenizer), or an inference job's outputs (--output)")
   .option('--onnx', 'the model as ONNX (a language model: input_ids of any length to logits, its tokenizer inside)')

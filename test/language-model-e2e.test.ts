@@ -131,6 +131,16 @@ describe('a character-level GPT trained on the grid', () => {
     const cli = spawnTs('cli/grid.ts', ['jobs', 'download', String(id), '--tokenizer', '--out', saved], { GRID_COORDINATOR: url, GRID_TOKEN: token });
     expect(await new Promise((r) => cli.child.on('exit', r))).toBe(0);
     expect(readFileSync(saved, 'utf8')).toBe(tokenizerJson);
+    // And continues a prompt as the API does; and lists what the model wrote at its evaluation.
+    const cliEnv = { GRID_COORDINATOR: url, GRID_TOKEN: token };
+    const asked = spawnTs('cli/grid.ts', ['jobs', 'generate', String(id), ask.prompt, '--tokens', '60', '--top-k', '10', '--seed', '5', '--json'], cliEnv);
+    expect(await asked.exited).toBe(0);
+    expect(JSON.parse(asked.output.join(''))).toEqual({ prompt: ask.prompt, text: ta });
+    const listed = spawnTs('cli/grid.ts', ['jobs', 'samples', String(id), '--json'], cliEnv);
+    expect(await listed.exited).toBe(0);
+    const written = listed.output.map((l) => JSON.parse(l) as { round: number; text: string });
+    expect(written.map((w) => w.round)).toEqual([300, 300]);
+    expect(written.every((w) => w.text.length > 0 && [...w.text].every((c) => text.includes(c)))).toBe(true);
     const metadata = onnx.ModelProto.decode(file).metadataProps ?? [];
     expect(metadata.find((m) => m.key === 'tokenizer.json')?.value).toBe(tokenizerJson);
     const session = await ort.InferenceSession.create(file);
