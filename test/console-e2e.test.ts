@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { zipSync } from 'fflate';
 import * as ort from 'onnxruntime-node';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -344,7 +345,7 @@ describe('researcher console in headless Chromium', () => {
     await waitUntil('server refusal at the model field', async () => (await text('#e-kind')).includes('classes'), 10_000, 100);
   });
 
-  it('uploads a data set from the form and offers it at once', async () => {
+  it('uploads a data set from the form (a CSV, then a zipped text corpus) and offers it at once', async () => {
     const csv = join(tempDir('grid-console-csv-'), 'toy.csv');
     writeFileSync(csv, Array.from({ length: 50 }, (_, i) => `${i % 7},${i % 5},${i % 3}`).join('\n'));
     await page.$eval('pierce/#upload', (d) => d.setAttribute('open', ''));
@@ -356,6 +357,23 @@ describe('researcher console in headless Chromium', () => {
     // The form takes it once the list of data sets is read again, just after the message.
     const field = () => page.$eval('pierce/#f-dataset', (e) => (e as unknown as { value: string }).value);
     await waitUntil('form offers it', async () => (await field()) === 'toy/train', 5_000, 100);
+    // A text corpus, here two .txt files in a zip: its train and validation splits, tokenized by character.
+    const zip = join(tempDir('grid-console-zip-'), 'books.zip');
+    const license = readFileSync('/usr/share/common-licenses/GPL-3');
+    writeFileSync(zip, zipSync({ 'books/1.txt': license.subarray(0, 6000), 'books/2.txt': license.subarray(6000, 9000) }));
+    await (file as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(zip);
+    await fill('#upload input[name=name]', 'books');
+    await fill('#upload input[name=blockSize]', '32');
+    await (await page.waitForSelector('pierce/#upload button'))?.click();
+    await waitUntil('corpus uploaded', async () => /^data set books\/train: \d+ samples \(and books\/validation\)$/.test(await text('#message')), 20_000, 200);
+    const evalSplit = () => page.$eval('pierce/#f-evalSplit', (e) => (e as unknown as { value: string }).value);
+    await waitUntil('form offers the corpus', async () => (await field()) === 'books/train' && (await evalSplit()) === 'validation', 5_000, 100);
+    const manifest = await api<{ targets: { width: number }; tokenizer: { kind: string } }>(
+      `http://127.0.0.1:${coord.port}`,
+      TOKEN,
+      '/api/datasets/books/validation',
+    );
+    expect([manifest.targets.width, manifest.tokenizer.kind]).toEqual([32, 'char']);
   });
 
   it('registers an ONNX model from the form and sets up an inference job on it', async () => {

@@ -13,6 +13,7 @@ import type { GridJobPage, JobView, Metric } from './job-page';
 import './job-page';
 import type { GridOperator } from './operator';
 import './operator';
+import { corpusQuery, type UploadRequest } from './upload-form';
 
 /**
  * The researcher console: sign in with a token (kept for this tab only), submit jobs through a checked form, follow
@@ -175,16 +176,21 @@ export class GridConsole extends LitElement {
     }
   }
 
-  /** Upload a data set (CSV, or .npy for inference inputs) or a model with the token in a header; the form then offers it. */
-  private async uploadDataset({ file, name, split }: { file: File; name: string; split: string }) {
+  /**
+   * Upload a data set (CSV; .npy for inference inputs; a text corpus, which makes NAME/train and NAME/validation) or a
+   * model, with the token in a header; the form then offers it.
+   */
+  private async uploadDataset({ file, name, split, text }: UploadRequest) {
     if (file.name.endsWith('.onnx')) return this.uploadModel(file, name);
-    const npy = file.name.endsWith('.npy');
-    const path = `/api/datasets/${encodeURIComponent(name)}/${encodeURIComponent(split)}${npy ? '?format=npy' : ''}`;
+    const at = `/api/datasets/${encodeURIComponent(name)}/${encodeURIComponent(text ? 'train' : split)}`;
+    const path = text ? `${at}?${corpusQuery(text)}` : `${at}${file.name.endsWith('.npy') ? '?format=npy' : ''}`;
     try {
       const m = await this.api<{ samples: number }>(path, { method: 'POST', body: file, headers: { 'content-type': 'application/octet-stream' } });
-      this.message = `data set ${name}/${split}: ${m.samples} samples`;
+      const form = this.child<GridJobForm>('grid-job-form');
+      this.message = `data set ${name}/${text ? 'train' : split}: ${m.samples} samples${text ? ` (and ${name}/validation)` : ''}`;
       await this.refreshForm();
-      this.child<GridJobForm>('grid-job-form')?.choose('dataset', `${name}/${split}`);
+      form?.choose('dataset', `${name}/${text ? 'train' : split}`);
+      if (text) form?.choose('evalSplit', 'validation');
     } catch (e) {
       this.message = String((e as Error).message);
     }
@@ -320,7 +326,7 @@ export class GridConsole extends LitElement {
       <section>
         <h2>Submit a job</h2>
         <grid-job-form @submit-job=${(e: CustomEvent<unknown>) => this.submit(e.detail)}
-          @upload-dataset=${(e: CustomEvent<{ file: File; name: string; split: string }>) => this.uploadDataset(e.detail)}></grid-job-form>
+          @upload-dataset=${(e: CustomEvent<UploadRequest>) => this.uploadDataset(e.detail)}></grid-job-form>
       </section>`;
   }
 }

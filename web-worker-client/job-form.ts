@@ -2,6 +2,7 @@ import { css, html, LitElement } from 'lit';
 import { parseJobSpec } from '../protocol/job';
 import { type Fields, fieldOf, type Json, specOf, TRAINING, trafficOf } from './job-spec';
 import { fieldsOf, PRESETS, presetOf } from './spec-fields';
+import './upload-form';
 
 /**
  * The job form: every field checked as it is typed by the same schema the server uses, the error shown at its
@@ -103,18 +104,6 @@ export class GridJobForm extends LitElement {
     if (this.jsonError) return this.showError(`the JSON box: ${this.jsonError}`); // not the fields' older spec in its place
     const spec = this.check();
     if (spec) this.dispatchEvent(new CustomEvent('submit-job', { detail: spec, bubbles: true, composed: true }));
-  }
-
-  /** Hand the file to the console, which uploads it with the token and selects it here once registered. */
-  private upload(e: Event) {
-    e.preventDefault();
-    const form = e.target as HTMLFormElement;
-    const field = (name: string) => form.elements.namedItem(name) as HTMLInputElement;
-    const file = field('file').files?.[0];
-    if (file)
-      this.dispatchEvent(
-        new CustomEvent('upload-dataset', { detail: { file, name: field('name').value, split: field('split').value }, bubbles: true, composed: true }),
-      );
   }
 
   private input(key: string, label: string, type = 'text') {
@@ -271,15 +260,7 @@ export class GridJobForm extends LitElement {
         ${inference ? '' : this.input('fraction', 'Checked by redundancy (fraction)', 'number')}
         <div><button id="submit" type="submit">Submit</button><p class="error" id="e-form">${this.errors.form ?? ''}</p></div>
       </form>
-      <details id="upload"><summary>Upload a data set or a model</summary>
-        <form @submit=${this.upload}>
-          <label>File: a data set (CSV, features then the label; or a numpy .npy of inputs), or an ONNX model to run
-            <input name="file" type="file" accept=".csv,.npy,.onnx,text/csv" required /></label>
-          <label>Name <input name="name" pattern="[A-Za-z0-9][A-Za-z0-9._-]*" required /></label>
-          <label>Split <input name="split" value="train" pattern="[A-Za-z0-9_-]+" required /></label>
-          <button type="submit">Upload</button>
-        </form>
-      </details>
+      <grid-upload-form></grid-upload-form>
       <details><summary>JSON (edit it, or paste a spec such as the README's: the fields follow)</summary>
         <label>The spec
           <textarea id="json" rows="14" spellcheck="false" aria-invalid=${this.jsonError ? 'true' : 'false'} aria-describedby="e-json" .value=${this.json}
