@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { decodeFrame, decodeTensor } from '../protocol/frames';
 import { parameterCount } from '../protocol/model';
 import { stepPublished } from '../protocol/params-delta';
 import { type WorkerEvent, WorkerLoop } from './loop';
+import { Readahead } from './readahead';
 import { assignment, MODEL, scriptedWorker, settled, toyCoordinator } from './testing.fixtures';
 
 type Seen = Record<string, unknown>;
@@ -70,6 +71,25 @@ describe('worker loop against a scripted socket and clock', () => {
     expect(ws.messages().find((m) => m.type === 'result')).toMatchObject({ assignmentId: 7, samples: 4, paramsVersion: 0 });
     const frame = decodeFrame(ws.frames()[0]);
     expect(frame).toMatchObject({ kind: 'gradient', job: 1, round: 0, shard: 3, count: parameterCount(MODEL) });
+  });
+
+  it('tells the runner a result is sent once its frame has gone, so the next batch is read ahead then', async () => {
+    let framesAtCall = -1;
+    let frames = () => 0;
+    const done = vi.spyOn(Readahead.prototype, 'done').mockImplementation(() => {
+      framesAtCall = frames();
+    });
+    try {
+      const { ws, events } = await openLoop();
+      frames = () => ws.frames().length;
+      const a = assignment(7, { shard: 3 });
+      ws.deliver(a);
+      await eventually(events, 'computed');
+      expect(done.mock.calls.map(([ref]) => ref)).toEqual([a.data]);
+      expect(framesAtCall).toBe(1);
+    } finally {
+      done.mockRestore();
+    }
   });
 
   it('drops a shard whose lease was revoked while it computed: nothing is sent for it', async () => {

@@ -203,6 +203,7 @@ export class WorkerLoop {
     const { samples, loss, correct, paramsVersion, provider, innerStep } = done;
     this.send({ type: 'result', assignmentId: a.assignmentId, paramsVersion, samples, loss, correct, provider });
     this.send(frame);
+    runnerFor(this.runners, a).sent?.(a);
     this.shardsDone++;
     this.samplesDone += samples;
     const round = 'round' in a ? a.round : 0;

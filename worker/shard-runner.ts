@@ -23,6 +23,8 @@ export interface ShardRunner<A extends Work = Work> {
   cost(a: A): Promise<number>;
   /** Start gathering what `a` needs (data, parameters) while the shard ahead of it computes; run() picks it up. */
   prepare?(a: A): void;
+  /** The result of `a` is sent: start what waited for the link and the CPU to be free (the next batch, read ahead). */
+  sent?(a: A): void;
   /** Take a frame the coordinator pushed ahead of an assignment; false when it is not this runner's. */
   offer?(frame: Uint8Array): boolean;
   /** Bytes downloaded so far (parameters, models). */

@@ -141,11 +141,12 @@ export class TrainingRunner implements ShardRunner<Assignment> {
     }
     const wire = wireRange(a.model, values.length); // a LoRA job's results carry its adapters only
     const sent = values.subarray(wire.start, wire.start + wire.count);
-    const frame = () => {
-      setTimeout(() => this.readahead.done(d), 0); // once the frame is sent: the send runs right after this returns
-      return this.encode(a, sent);
-    };
+    const frame = () => this.encode(a, sent);
     return { samples: d.count, loss: r.loss, correct: r.correct, paramsVersion: a.paramsVersion, innerStep, frame };
+  }
+
+  sent(a: Assignment) {
+    this.readahead.done(a.data);
   }
 
   /** The job's inner state: in memory, else as saved (unless stale or for another model size), else fresh. */
