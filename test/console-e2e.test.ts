@@ -218,8 +218,16 @@ describe('researcher console in headless Chromium', () => {
     });
     const { id } = await api<{ id: number }>(base, TOKEN, '/api/jobs', spec);
     await page.goto(`${base}/console/jobs/${id}`);
-    await fill('#token', TOKEN); // signed in already when the tests before ran; this one can run alone
-    await page.$eval('pierce/#token', (e) => e.dispatchEvent(new Event('change')));
+    // Signed in already when the tests before ran; this one can run alone. Set through the DOM, as below.
+    await find('#token');
+    await page.$eval(
+      'pierce/#token',
+      (el, token) => {
+        (el as unknown as { value: string }).value = token;
+        el.dispatchEvent(new Event('change'));
+      },
+      TOKEN,
+    );
     await waitUntil('done', async () => (await text('#job-state').catch(() => '')).startsWith('done'), 120_000, 200);
     // Two samples at each of its two evaluations, each a continuation in the corpus's own characters.
     const samples = await api<{ round: number; prompt: string; text: string }[]>(base, TOKEN, `/api/jobs/${id}/samples`);
@@ -227,8 +235,13 @@ describe('researcher console in headless Chromium', () => {
     for (const s of samples) expect([...(s.prompt + s.text)].every((c) => tokenizer.vocab.includes(c)) && s.text.length > 0).toBe(true);
     await waitUntil('the latest samples on the page', async () => (await text('#text-samples').catch(() => '')).includes(samples[0].text.trim()), 20_000, 200);
     // A prompt of the researcher's own, continued by the latest checkpoint: what the API gives for the same request.
-    await fill('#prompt', 'This License');
-    await (await find('#generate-button'))?.click();
+    // Typed and sent through the DOM: clicks at coordinates on a page whose list re-renders can tick a box instead.
+    await find('#prompt');
+    await page.$eval('pierce/#prompt', (el) => {
+      (el as unknown as { value: string }).value = 'This License';
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await page.$eval('pierce/#generate-button', (b) => (b as unknown as { click(): void }).click());
     const generated = await waitUntil('generated text', async () => (await text('#generated').catch(() => '')) || undefined, 30_000, 200);
     const same = await api<{ text: string }>(base, TOKEN, `/api/jobs/${id}/generate`, {
       prompt: 'This License',
@@ -302,23 +315,31 @@ describe('researcher console in headless Chromium', () => {
       .map((j) => j.id)
       .sort((a, b) => a - b);
     expect(ids.length).toBe(2);
-    // Ticks each box that is not ticked until both register: a click at a box's coordinates can land while the list
-    // re-renders on its poll (CI lost one that way twice), and a DOM click needs no layout.
-    const tick = (id: number) =>
-      page.$eval(`pierce/input[aria-label="compare job ${id}"]`, (el) => {
-        const box = el as unknown as { checked: boolean; click(): void };
-        if (!box.checked) box.click();
-      });
+    // Sets every box by DOM clicks until exactly these two are picked: a click at a box's coordinates can land while
+    // the list re-renders on its poll (CI lost one that way twice), a DOM click needs no layout, and a box an earlier
+    // test's click may have ticked by accident is cleared.
+    const pickOnly = (want: number[]) =>
+      page.$$eval(
+        'pierce/input.pick',
+        (boxes, wanted) => {
+          for (const el of boxes) {
+            const box = el as unknown as { checked: boolean; click(): void; getAttribute(a: string): string | null };
+            if (box.checked !== wanted.includes(Number(box.getAttribute('aria-label')?.split(' ').pop()))) box.click();
+          }
+        },
+        want,
+      );
     await waitUntil(
       'both runs picked',
       async () => {
-        for (const id of ids) await tick(id);
+        await pickOnly(ids);
         return (await text('#compare-runs')).includes('compare 2 runs');
       },
       30_000,
       200,
     );
-    await (await page.waitForSelector('pierce/#compare-runs'))?.click();
+    // A DOM click too: the job list above the button re-renders on its poll, and a click at coordinates can miss.
+    await page.$eval('pierce/#compare-runs', (b) => (b as unknown as { click(): void }).click());
     // Generous under a loaded CI machine: the view fetches every metric of both runs before it shows its title.
     await waitUntil('the comparison', async () => (await text('#compare-title').catch(() => '')).includes(ids.join(', ')), 30_000, 100);
     expect(new URL(page.url()).search).toBe(`?ids=${ids.join(',')}`);

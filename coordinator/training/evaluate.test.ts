@@ -44,6 +44,28 @@ describe('evaluation off the event loop', () => {
     }
   });
 
+  it("writes a language model's text in the transaction of its evaluation's metrics: whoever sees one sees the other", async () => {
+    const text = new TextEncoder().encode('the quick brown fox jumps over the lazy dog. '.repeat(200));
+    const { validation } = textDatasets('fox', text, 16);
+    const model = modelSpec({ kind: 'gpt', vocab: 29, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 16 }, 'model') as ModelSpec;
+    const transactions: string[][] = [];
+    const store = {
+      fenced: async (_f: unknown, work: (tx: unknown) => Promise<void>) => {
+        const writes: string[] = [];
+        transactions.push(writes);
+        await work({ addMetrics: async () => void writes.push('metrics'), setTextSamples: async () => void writes.push('text') });
+      },
+    };
+    const spec = { model, dataset: { name: 'fox', split: 'train', evalSplit: 'validation' } } as unknown as TrainingSpec;
+    const datasets = { get: () => validation } as unknown as DatasetRegistry;
+    const log = { debug() {}, info() {}, warn() {}, error() {} };
+    await recordEvaluation(evaluateOnCpu, { id: 1, spec }, initParams(model, 5), 10, {
+      ...{ datasets, store: store as unknown as Store, log },
+      fence: { jobId: 1, owner: 'c', epoch: 1 },
+    });
+    expect(transactions).toEqual([['metrics', 'text']]);
+  });
+
   it('says so when an evaluation gives a non-finite loss, which the store cannot keep', async () => {
     const warned: string[] = [];
     const store = {

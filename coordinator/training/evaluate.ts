@@ -95,23 +95,26 @@ export async function recordEvaluation(
     // Per character, not per token: a BPE token stands for charsPerToken characters of the validation text.
     if (data.manifest.tokenizer)
       Object.assign(metrics, { test_perplexity: Math.exp(r.loss), test_bits_per_char: r.loss / Math.LN2 / (data.manifest.charsPerToken ?? 1) });
+    // A language model's text goes in with its metrics: whoever sees the evaluation sees what the model wrote at it.
+    const samples = data.manifest.tokenizer ? await writtenText(run, params, data, o) : [];
     // Fenced: a coordinator that lost the job while evaluating writes nothing.
-    await o.store.fenced(o.fence, (tx) => tx.addMetrics(run.id, round, metrics));
+    await o.store.fenced(o.fence, async (tx) => {
+      await tx.addMetrics(run.id, round, metrics);
+      if (samples.length) await tx.setTextSamples(run.id, round, samples);
+    });
     const fields = { job: run.id, round, split, accuracy: Number(r.accuracy.toFixed(4)), loss: Number(r.loss.toFixed(4)), samples: r.samples };
     o.log.info('evaluated', fields);
   } catch (e) {
     o.log.warn('evaluation failed', { job: run.id, err: errorText(e) });
   }
-  await recordTextSamples(run, params, round, o);
 }
 
-/** What a language model writes at this evaluation (text-samples.ts); nothing for other models. Fenced like the metrics. */
-async function recordTextSamples(run: { id: number; spec: TrainingSpec }, params: Float32Array, round: number, o: EvaluationContext) {
+/** What a language model writes at this evaluation (text-samples.ts); none when that fails, which is logged. */
+async function writtenText(run: { id: number; spec: TrainingSpec }, params: Float32Array, data: LoadedDataset, o: EvaluationContext) {
   try {
-    const data = o.datasets.get(run.spec.dataset.name, run.spec.dataset.evalSplit ?? 'test');
-    const samples = await textSamples(run.spec.model, params, data);
-    if (samples.length) await o.store.fenced(o.fence, (tx) => tx.setTextSamples(run.id, round, samples));
+    return await textSamples(run.spec.model, params, data);
   } catch (e) {
     o.log.warn('writing text samples failed', { job: run.id, err: errorText(e) });
+    return [];
   }
 }
