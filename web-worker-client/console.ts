@@ -182,14 +182,15 @@ export class GridConsole extends LitElement {
    */
   private async uploadDataset({ file, name, split, text }: UploadRequest) {
     if (file.name.endsWith('.onnx')) return this.uploadModel(file, name);
-    const at = `/api/datasets/${encodeURIComponent(name)}/${encodeURIComponent(text ? 'train' : split)}`;
+    const to = text ? 'train' : split; // a corpus is posted to NAME/train and makes NAME/validation beside it
+    const at = `/api/datasets/${encodeURIComponent(name)}/${encodeURIComponent(to)}`;
     const path = text ? `${at}?${corpusQuery(text)}` : `${at}${file.name.endsWith('.npy') ? '?format=npy' : ''}`;
     try {
       const m = await this.api<{ samples: number }>(path, { method: 'POST', body: file, headers: { 'content-type': 'application/octet-stream' } });
       const form = this.child<GridJobForm>('grid-job-form');
-      this.message = `data set ${name}/${text ? 'train' : split}: ${m.samples} samples${text ? ` (and ${name}/validation)` : ''}`;
+      this.message = `data set ${name}/${to}: ${m.samples} samples${text ? ` (and ${name}/validation)` : ''}`;
       await this.refreshForm();
-      form?.choose('dataset', `${name}/${text ? 'train' : split}`);
+      form?.choose('dataset', `${name}/${to}`);
       if (text) form?.choose('evalSplit', 'validation');
     } catch (e) {
       this.message = String((e as Error).message);

@@ -30,28 +30,38 @@ interface Request {
  * the context's last position (causal attention: padding after it changes nothing). Temperature 0 takes the likeliest.
  */
 export async function generate(model: ModelSpec, params: Float32Array, data: DatasetManifest, r: Request): Promise<string> {
+  return (await generateEach(model, params, data, [r]))[0];
+}
+
+/** Several continuations (generate's, each) from one session of the model: building it costs more than a short text. */
+export async function generateEach(model: ModelSpec, params: Float32Array, data: DatasetManifest, requests: Request[]): Promise<string[]> {
   const codec = data.tokenizer && textCodec(data.tokenizer);
   const block = outputPositions(model);
   if (!codec || !block) throw new GridError('BAD_REQUEST', 'generation needs a language model trained on a text data set');
-  const tokens = codec.encode(r.prompt);
-  if (!tokens.length) throw new GridError('BAD_REQUEST', 'the prompt is empty');
+  const prompts = requests.map((r) => codec.encode(r.prompt));
+  if (prompts.some((tokens) => !tokens.length)) throw new GridError('BAD_REQUEST', 'the prompt is empty');
   const session = await ort.InferenceSession.create(inferenceGraph(model, params));
-  const random = seeded(r.seed);
-  const out: number[] = [];
   try {
-    for (let n = 0; n < r.maxTokens; n++) {
-      const context = tokens.slice(-block);
-      const input = new Float32Array(inputSize(model));
-      input.set(context);
-      const logits = (await session.run({ input: new ort.Tensor('float32', input, [1, input.length]) })).logits.data as Float32Array;
-      const next = sample(logits.subarray((context.length - 1) * codec.size, context.length * codec.size), r, random);
-      tokens.push(next);
-      out.push(next);
+    const texts: string[] = [];
+    for (const [i, r] of requests.entries()) {
+      const tokens = prompts[i];
+      const random = seeded(r.seed);
+      const out: number[] = [];
+      for (let n = 0; n < r.maxTokens; n++) {
+        const context = tokens.slice(-block);
+        const input = new Float32Array(inputSize(model));
+        input.set(context);
+        const logits = (await session.run({ input: new ort.Tensor('float32', input, [1, input.length]) })).logits.data as Float32Array;
+        const next = sample(logits.subarray((context.length - 1) * codec.size, context.length * codec.size), r, random);
+        tokens.push(next);
+        out.push(next);
+      }
+      texts.push(codec.decode(out));
     }
+    return texts;
   } finally {
     await session.release();
   }
-  return codec.decode(out);
 }
 
 function sample(logits: Float32Array, r: Request, random: () => number): number {

@@ -2,7 +2,7 @@ import { gatherBatch } from '../../protocol/dataset';
 import type { ModelSpec } from '../../protocol/model';
 import type { LoadedDataset } from '../data/datasets';
 import { textCodec } from '../data/text-tokenizer';
-import { generate } from './generate';
+import { generateEach } from './generate';
 
 /**
  * What a language model writes at each evaluation: a continuation of the first tokens of a few validation blocks,
@@ -21,11 +21,12 @@ export async function textSamples(model: ModelSpec, params: Float32Array, evalDa
   if (!manifest.tokenizer || !manifest.samples) return [];
   const codec = textCodec(manifest.tokenizer);
   const blocks = Array.from({ length: Math.min(TEXT_SAMPLES.count, manifest.samples) }, (_, i) => Math.floor((i * manifest.samples) / TEXT_SAMPLES.count));
-  const samples: TextSample[] = [];
-  for (const [i, block] of blocks.entries()) {
-    const tokens = gatherBatch(manifest, (c) => chunks[c], [block]).x.subarray(0, TEXT_SAMPLES.promptTokens);
-    const prompt = codec.decode(Array.from(tokens));
-    samples.push({ prompt, text: await generate(model, params, manifest, { prompt, ...TEXT_SAMPLES.sampling, seed: i + 1 }) });
-  }
-  return samples;
+  const prompts = blocks.map((block) => codec.decode(Array.from(gatherBatch(manifest, (c) => chunks[c], [block]).x.subarray(0, TEXT_SAMPLES.promptTokens))));
+  const texts = await generateEach(
+    model,
+    params,
+    manifest,
+    prompts.map((prompt, i) => ({ prompt, ...TEXT_SAMPLES.sampling, seed: i + 1 })),
+  );
+  return prompts.map((prompt, i) => ({ prompt, text: texts[i] }));
 }
