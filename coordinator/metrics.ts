@@ -30,7 +30,7 @@ export class Metrics {
   });
   readonly roundClosePartSeconds = new Histogram({
     name: 'grid_round_close_part_seconds',
-    help: 'Each part of a round close: waiting for its result writes, combining, the optimizer step, the store, publishing',
+    help: 'Each part of a round close: judging, combining, the optimizer step, the store (its results with it), publishing',
     labelNames: ['part'],
     buckets: [0.0001, 0.0005, 0.002, 0.01, 0.05, 0.5, 5],
     registers: this.r,
@@ -105,7 +105,7 @@ export class Metrics {
   }
 
   /** Run one asynchronous part of a round close, timed into grid_round_close_part_seconds. */
-  async closePart<T>(part: 'writes' | 'judge' | 'combine' | 'step' | 'store', f: () => T | Promise<T>): Promise<T> {
+  async closePart<T>(part: 'judge' | 'combine' | 'step' | 'store', f: () => T | Promise<T>): Promise<T> {
     const end = this.roundClosePartSeconds.startTimer({ part });
     try {
       return await f();

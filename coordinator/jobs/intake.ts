@@ -33,8 +33,8 @@ export interface IntakeHooks {
 /**
  * Take one result from an untrusted worker: its lease must be live and its frame for that lease; its kind checks
  * the rest. Refused: on record against the worker (quarantine.ts), thrown with its code. Accepted: into its shard,
- * written with whatever its kind records alongside. Returns the run when this result completed its round (the
- * caller closes it), else undefined.
+ * written with whatever its kind records alongside (now, or by the round's close when its kind says so). Returns the
+ * run when this result completed its round (the caller closes it), else undefined.
  */
 export async function acceptResult(c: IntakeContext, hooks: IntakeHooks, workerId: string, meta: ResultMeta, frame: Frame): Promise<Run | undefined> {
   const lease = c.dispatcher.leases.get(meta.assignmentId);
@@ -92,27 +92,36 @@ export async function acceptResult(c: IntakeContext, hooks: IntakeHooks, workerI
   const closes = !round.closing && roundComplete(round);
   if (closes) round.closing = true;
   else c.dispatcher.dispatchAll(); // the worker's next shard is leased while this result is written
-  const write = c.store
-    .recordOutcome(row(norm, true, null), (r) => r, hooks.fence(run), checked.write)
-    .then(
-      () => true,
-      (e) => {
-        c.log.error('accepted result could not be recorded', { job: run.id, err: errorText(e) });
-        return false;
-      },
-    );
-  round.writes.push(write);
-  if (!(await write)) {
-    if (closes || !round.closing) {
-      shard.result = undefined; // the shard is recomputed, and its failed write no longer holds the round back
-      round.writes = round.writes.filter((w) => w !== write);
-      round.closing = false;
-    }
-    throw new GridError('INTERNAL', 'the result could not be recorded; the shard will be recomputed');
+  const accepted = row(norm, true, null);
+  if (run.kind.recordsAtClose) {
+    round.unrecorded.set(meta.assignmentId, accepted); // written by the round's close
+  } else {
+    const written = c.store.recordOutcome(accepted, (r) => r, hooks.fence(run), checked.write);
+    await recordNow(c, run, shard, closes, written);
   }
   c.metrics.results.inc({ accepted: 'true', code: 'OK' });
   c.throughput.add(meta.samples, c.now());
   c.metrics.resultBytes.inc({ encoding: frame.dtype }, frame.payload.byteLength);
   await c.quarantine.judge(run, settled);
   return closes ? run : undefined;
+}
+
+/** Wait for an accepted result's own write; when it fails, the shard is computed again and the worker told so. */
+async function recordNow(c: IntakeContext, run: Run, shard: Shard, closes: boolean, written: Promise<unknown>) {
+  const round = run.round;
+  const write = written.then(
+    () => true,
+    (e) => {
+      c.log.error('accepted result could not be recorded', { job: run.id, err: errorText(e) });
+      return false;
+    },
+  );
+  round.writes.push(write);
+  if (await write) return;
+  if (closes || !round.closing) {
+    shard.result = undefined; // the shard is recomputed, and its failed write no longer holds the round back
+    round.writes = round.writes.filter((w) => w !== write);
+    round.closing = false;
+  }
+  throw new GridError('INTERNAL', 'the result could not be recorded; the shard will be recomputed');
 }

@@ -71,7 +71,7 @@ export interface Accepted {
   norm: number;
   /** Samples the result got right, as the kind counts them (never simply taken from an inference worker). */
   correct: number;
-  /** Written in the result's own transaction (an inference shard's outputs). */
+  /** Written in the result's own transaction (an inference shard's outputs); not for a kind that records at its close. */
   write?: (tx: Store) => Promise<void>;
 }
 
@@ -103,6 +103,11 @@ export interface JobKind<State = unknown> {
   tolerance(run: Run<State>): number;
   /** Disagreeing computations of a shard are decided by the coordinator's own recomputation at the close, not by a third worker's vote. */
   refereed?: boolean;
+  /**
+   * Accepted results wait in `round.unrecorded` for the close, which writes them in the round's one transaction;
+   * otherwise (an inference shard's outputs, kept as they come) each result is written as it arrives.
+   */
+  recordsAtClose?: boolean;
   /** Check one untrusted result for `shard` (lease for `leased` parameters); throws a GridError naming the refusal. */
   accept(run: Run<State>, shard: Shard, meta: ResultMeta, frame: Frame, leased: { workerId: string; paramsVersion: number; trusted?: boolean }): Accepted;
   /** Every shard is in: combine and record, then open the next round, reopen this one, or finish. */

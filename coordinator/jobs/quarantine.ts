@@ -4,7 +4,7 @@ import { type Fence, FencedError, type ResultRow, type Store } from '../store/in
 import type { Dispatcher } from './dispatcher';
 import type { Run } from './kind';
 import { nextReputation, QUARANTINE_BELOW } from './reputation';
-import { passOver, type Shard } from './round';
+import { passOver, type Round, refuseUnrecorded, type Shard } from './round';
 import type { Settlement } from './verification';
 
 export interface QuarantineOptions {
@@ -55,7 +55,7 @@ export class Quarantine {
         s.result = undefined;
       }
     run.round.closing = false;
-    await this.o.store.discardResults(discarded, code);
+    await this.discard(run.round, discarded, code);
     this.o.metrics.results.inc({ accepted: 'false', code }, discarded.length);
     this.o.metrics.jobRefused(run.id, code, discarded.length);
     const what = code === 'OUTLIER' ? 'outlier contributions' : 'results the coordinator recomputed differently';
@@ -74,11 +74,13 @@ export class Quarantine {
   async judge(run: Run, s: Settlement) {
     if (!s.outvoted.length && !s.dropped.length) return;
     await Promise.all(run.round.writes);
-    await this.o.store.discardResults(
+    await this.discard(
+      run.round,
       s.dropped.map((r) => r.assignmentId),
       'UNVERIFIED',
     );
-    await this.o.store.discardResults(
+    await this.discard(
+      run.round,
       s.outvoted.map((r) => r.assignmentId),
       'MISMATCH',
     );
@@ -100,16 +102,21 @@ export class Quarantine {
     this.o.metrics.quarantines.inc();
     await this.o.dispatcher.shutOut(workerId, reason);
     await this.o.store.setWorkerState(workerId, 'quarantined');
-    const discarded: number[] = [];
     for (const run of this.o.runs.values()) {
       if (run.round.closing) continue; // already being combined: it stands
+      const discarded: number[] = [];
       for (const s of run.round.shards)
         if (s.result?.workerId === workerId) {
           discarded.push(s.result.assignmentId);
           s.result = undefined;
         }
+      await this.discard(run.round, discarded, 'QUARANTINED');
     }
-    await this.o.store.discardResults(discarded, 'QUARANTINED');
     this.o.dispatcher.dispatchAll();
+  }
+
+  /** Results of `round` that will not count: on record as refused now, or when the round's close writes them. */
+  private async discard(round: Round, assignmentIds: number[], reason: string) {
+    await this.o.store.discardResults(refuseUnrecorded(round, assignmentIds, reason), reason);
   }
 }

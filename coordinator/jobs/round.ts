@@ -1,3 +1,5 @@
+import type { ResultRow } from '../store/index';
+
 /** What a worker returned for one shard, after checking. */
 export interface ShardResult {
   workerId: string;
@@ -49,12 +51,14 @@ export interface Round {
   closing: boolean;
   /** Writes of accepted results still in flight; the close waits for them. true = on record. */
   writes: Promise<boolean>[];
+  /** Results of a kind that records them at its close (`JobKind.recordsAtClose`), by assignment id, not yet written. */
+  unrecorded: Map<number, ResultRow>;
 }
 
 /** A round of `shards`, then one redundant copy of each with probability `fraction`: unpredictable, so no worker knows which are checked. */
 export function newRound(index: number, cursor: number, shards: Shard[], fraction: number, random = Math.random): Round {
   for (const s of shards.slice()) if (random() < fraction) addCopy({ shards } as Round, s);
-  return { index, cursor, shards, closing: false, writes: [] };
+  return { index, cursor, shards, closing: false, writes: [], unrecorded: new Map() };
 }
 
 /** Add a redundant computation of `primary` (the same samples) to the round. */
@@ -72,3 +76,17 @@ export const primaries = (r: Round) => r.shards.filter((s) => s.copyOf === undef
 
 /** Every shard has its result, and every redundant copy still wanted has one. */
 export const roundComplete = (r: Round) => r.shards.every((s) => s.result || s.waived);
+
+/**
+ * Results that will not count after all: those still waiting for the round's close are marked refused with `reason`
+ * (they go on record so); returns the ids of the others, which are on record already.
+ */
+export function refuseUnrecorded(round: Round, assignmentIds: number[], reason: string): number[] {
+  const recorded: number[] = [];
+  for (const id of assignmentIds) {
+    const row = round.unrecorded.get(id);
+    if (row) Object.assign(row, { accepted: 0, reason, points: 0 });
+    else recorded.push(id);
+  }
+  return recorded;
+}

@@ -1,16 +1,19 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { inferenceGraph } from '../../kernels/onnx/models';
 import { decodeFrame, encodeTensor } from '../../protocol/frames';
 import type { Assignment } from '../../protocol/messages';
 import { readParams } from '../../protocol/params-delta';
-import { assigned, CSV, gradient, job, link, N, result, settle } from '../../test/scheduler-fixtures';
+import { assigned, CSV, gradient, job, link, MODEL, N, result, settle } from '../../test/scheduler-fixtures';
 import { DIALECTS, freshStore } from '../../test/stores';
 import { DatasetRegistry } from '../data/dataset-registry';
 import { Scheduler } from '../job-kinds';
 import { createLogger } from '../log';
 import { Metrics } from '../metrics';
+import { inspectOnnx } from '../models/inspect';
 import type { Store } from '../store/index';
 
 for (const dialect of DIALECTS)
@@ -98,46 +101,86 @@ for (const dialect of DIALECTS)
       expect(w.assigns().length).toBe(1);
     });
 
-    it('takes a shard computed again to the same bytes after its first result could not be recorded', async () => {
-      const id = await scheduler.submit(job({ globalBatch: 8 }), null);
-      const record = store.recordOutcome.bind(store);
-      let failures = 1;
-      store.recordOutcome = (...args) => (failures-- > 0 ? Promise.reject(new Error('database went away')) : record(...args));
+    it('keeps a round’s results for its close, and writes them with its step in one transaction', async () => {
+      const id = await scheduler.submit(job(), null);
       const w = link('worker-0000001');
       scheduler.dispatcher.addWorker(w);
       scheduler.dispatcher.ready(w.id, 1);
       const first = (await assigned(w, 1))[0];
-      // A deterministic engine gives the same bytes for the same shard on the same parameters.
-      const same = (a: Assignment) =>
-        decodeFrame(encodeTensor({ kind: 'gradient', job: a.jobId, round: a.round, shard: a.shard }, new Float32Array(N).fill(0.02), 'f32'));
-      await expect(scheduler.result(w.id, result(first), same(first))).rejects.toMatchObject({ code: 'INTERNAL' });
+      await scheduler.result(w.id, result(first), gradient(first));
+      expect(await store.results(id)).toEqual([]); // accepted, and counted only with the round's step
       scheduler.dispatcher.ready(w.id, 1);
-      const again = (await assigned(w, 2))[1];
-      expect(again.shard).toBe(first.shard);
-      await scheduler.result(w.id, result(again), same(again));
+      const second = (await assigned(w, 2))[1];
+      await scheduler.result(w.id, result(second), gradient(second));
       await settle();
       expect((await store.job(id))?.round).toBe(1);
+      const rows = await store.results(id);
+      expect(rows.map((r) => [r.round, r.shard, r.accepted, r.assignment_id])).toEqual([
+        [0, first.shard, 1, first.assignmentId],
+        [0, second.shard, 1, second.assignmentId],
+      ]);
+      expect((await store.assignments(id, 0)).map((a) => a.state)).toEqual(['done', 'done']);
     });
 
-    it('writes nothing for a round it closes after another coordinator took the job over', async () => {
-      const id = await scheduler.submit(job({ globalBatch: 8 }), null);
-      const record = store.recordOutcome.bind(store);
-      // The round's last result is on record; then this coordinator stalls past its lease and another claims the job.
-      store.recordOutcome = async (...args) => {
-        const reputation = await record(...args);
+    it('writes nothing for a round it closes after another coordinator took the job over, its results included', async () => {
+      const id = await scheduler.submit(job(), null);
+      const close = store.closeRound.bind(store);
+      // The round's results are in; then this coordinator stalls past its lease and another claims the job.
+      store.closeRound = async (c) => {
         await store.db.updateTable('jobs').set({ owner_until: 0 }).where('id', '=', id).execute();
         await store.claimJobs('other-coordinator', 60_000);
-        return reputation;
+        return close(c);
       };
       const w = link('worker-0000001');
       scheduler.dispatcher.addWorker(w);
-      scheduler.dispatcher.ready(w.id, 1);
-      const a = (await assigned(w, 1))[0];
-      await scheduler.result(w.id, result(a), gradient(a));
+      scheduler.dispatcher.ready(w.id, 2);
+      for (const a of await assigned(w, 2)) await scheduler.result(w.id, result(a), gradient(a));
       await settle();
       const row = await store.job(id);
       expect(row).toMatchObject({ owner: 'other-coordinator', round: 0, state: 'running' });
       expect((await store.metrics(id)).filter((m) => m.name === 'train_loss')).toEqual([]);
+      expect(await store.results(id)).toEqual([]);
+    });
+
+    it('takes an inference shard computed again to the same outputs after its first result could not be recorded', async () => {
+      const bytes = inferenceGraph(MODEL, new Float32Array(N).fill(0.1));
+      const { inputs, outputs, opset } = inspectOnnx(bytes, 1 << 20);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const row = { sha256, name: 'toy', token_id: null, bytes: bytes.byteLength, opset, inputs: JSON.stringify(inputs), outputs: JSON.stringify(outputs) };
+      await store.putModel(row, bytes);
+      const id = await scheduler.submit(
+        { name: 'toy-outputs', mode: 'inference', model: { sha256 }, dataset: { name: 'toy', split: 'train' }, shardSize: 64, redundancy: { fraction: 0 } },
+        null,
+      );
+      const record = store.recordOutcome.bind(store);
+      let failures = 1;
+      store.recordOutcome = (...args) => (failures-- > 0 ? Promise.reject(new Error('database went away')) : record(...args));
+      const w = Object.assign(link('worker-0000001'), { trusted: true }); // the operator's own: no recomputation
+      scheduler.dispatcher.addWorker(w);
+      scheduler.dispatcher.ready(w.id, 1);
+      await settle();
+      const leased = () => w.inbox.filter((m) => m.type === 'infer');
+      const [first] = leased();
+      // A deterministic engine gives the same outputs for the same shard.
+      const outputsOf = (a: { jobId: number; shard: number }) =>
+        decodeFrame(encodeTensor({ kind: 'output', job: a.jobId, round: 0, shard: a.shard }, new Float32Array(64 * 2).fill(0.5), 'f32'));
+      const resultOf = (a: { assignmentId: number }) => ({
+        type: 'result' as const,
+        assignmentId: a.assignmentId,
+        paramsVersion: 0,
+        samples: 64,
+        loss: 0,
+        correct: 0,
+      });
+      await expect(scheduler.result(w.id, resultOf(first), outputsOf(first))).rejects.toMatchObject({ code: 'INTERNAL' });
+      scheduler.dispatcher.ready(w.id, 1);
+      await settle();
+      const again = leased()[1];
+      expect(again.shard).toBe(first.shard);
+      await scheduler.result(w.id, resultOf(again), outputsOf(again));
+      await settle();
+      expect((await store.job(id))?.state).toBe('done');
+      expect((await store.results(id)).map((r) => [r.assignment_id, r.accepted])).toEqual([[again.assignmentId, 1]]);
     });
 
     it('has a sampled shard computed again by a worker of another token, and closes the round when both agree', async () => {

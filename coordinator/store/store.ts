@@ -94,8 +94,9 @@ export class Store {
   }
 
   /**
-   * A closed round: progress, its metrics (with the bytes the job has moved so far, for the run page's chart), its
-   * checkpoint when due and its workers' reputations, all at once.
+   * A closed round: its results (their leases ended, each worker's count of shards done), progress, its metrics (with
+   * the bytes the job has moved so far, for the run page's chart), its checkpoint when due and its workers'
+   * reputations, all in one transaction.
    */
   closeRound(c: {
     jobId: number;
@@ -105,10 +106,17 @@ export class Store {
     checkpoint?: { sha256: string; data: Uint8Array };
     judgements?: { workerId: string; rule: (current: number) => number }[];
     fence: Fence;
+    /** The round's results not on record yet (accepted, or refused after they were accepted). */
+    results?: ResultRow[];
     /** The job's bytes not yet in its totals: added here, so the totals the round records are exact. */
     bytes?: { up: number; down: number };
   }): Promise<Map<string, number>> {
     return this.fenced(c.fence, async (tx) => {
+      for (const r of c.results ?? []) {
+        await tx.finishAssignment(r.assignment_id, 'done');
+        await tx.recordResult(r);
+        await tx.judgeWorker(r.worker_id, (current) => current, r.accepted === 1);
+      }
       await tx.setJobProgress(c.jobId, c.round, c.paramsVersion);
       if (c.bytes) await tx.addTransfer('jobs', c.jobId, c.bytes.up, c.bytes.down);
       const moved = await tx.jobBytes(c.jobId);

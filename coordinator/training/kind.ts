@@ -38,6 +38,8 @@ export class TrainingKind implements JobKind<TrainingState> {
     return loadTraining(job, spec, ctx);
   };
   finished: JobKind<TrainingState>['finished'] = (run) => run.round.index >= run.totalRounds;
+  /** A round's results count only with its step: they are written with it, one transaction a round. */
+  readonly recordsAtClose = true;
   /** Forward and backward, about 6 FLOPs per parameter, for each step a shard takes on its samples. */
   flopsPerSample: JobKind<TrainingState>['flopsPerSample'] = (run) => 6 * run.data.params.length * stepsPerShard(run.data.spec);
   assignment: JobKind<TrainingState>['assignment'] = trainingAssignment;

@@ -14,8 +14,8 @@ import { batchesByRate, combineRound, perWorker, planRound, roundStats } from '.
 import { trustedStep } from './trusted-step';
 
 /**
- * Close a complete training round: combine its results in shard order, step the optimizer, and record progress,
- * metrics, the checkpoint when due and the workers' credit in one fenced transaction; then move the run to the next
+ * Close a complete training round: combine its results in shard order, step the optimizer, and record the round's
+ * results, progress, metrics, the checkpoint when due and the workers' credit in one fenced transaction; then move the run to the next
  * round. Returns undefined when outlier contributions reopened the round instead, else whether it was the last.
  */
 export async function stepRound(ctx: CloseContext, pool: AggregationPool, trust: RootOfTrust, run: TrainingRun): Promise<{ last: boolean } | undefined> {
@@ -23,7 +23,6 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, trust:
   const { spec } = t;
   const round = run.round;
   const part = ctx.metrics.closePart.bind(ctx.metrics);
-  if ((await part('writes', () => Promise.all(round.writes))).includes(false)) throw new Error('a result of this round could not be recorded');
   // The operator's own machines are not judged: a round of only their results is combined as it is.
   const judged = judgedByReference(spec) && primaries(round).some((s) => !ctx.trusted((s.result as ShardResult).workerId));
   const flagged = judged ? await part('judge', () => stepTrusted(ctx, pool, trust, run)) : await stepByRule(ctx, pool, run, !judgedByReference(spec));
@@ -47,6 +46,7 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, trust:
       checkpoint,
       judgements: credited(round).map((workerId) => ({ workerId, rule: (r: number) => nextReputation(r, 'good') })),
       fence: ctx.fence,
+      results: [...round.unrecorded.values()],
       bytes: ctx.unrecordedBytes(),
     }),
   );
