@@ -63,6 +63,8 @@ export interface CloseContext extends KindContext {
   rates: () => readonly number[];
   /** The job's bytes counted since the store last had them, taken to be recorded in the round's close. */
   unrecordedBytes: () => { up: number; down: number };
+  /** A write the close leaves running while the next round is computed: its failure is handled as the close's own. */
+  afterwards: (write: Promise<unknown>) => void;
 }
 
 /** A result that passed its kind's checks: what the round keeps, and what goes on record with it. */

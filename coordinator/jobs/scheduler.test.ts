@@ -7,7 +7,7 @@ import { inferenceGraph } from '../../kernels/onnx/models';
 import { decodeFrame, encodeTensor } from '../../protocol/frames';
 import type { Assignment } from '../../protocol/messages';
 import { readParams } from '../../protocol/params-delta';
-import { assigned, CSV, gradient, job, link, MODEL, N, result, settle } from '../../test/scheduler-fixtures';
+import { assigned, CSV, gradient, job, link, MODEL, N, settle as pause, result } from '../../test/scheduler-fixtures';
 import { DIALECTS, freshStore } from '../../test/stores';
 import { DatasetRegistry } from '../data/dataset-registry';
 import { Scheduler } from '../job-kinds';
@@ -23,6 +23,11 @@ for (const dialect of DIALECTS)
     let datasets: DatasetRegistry;
     const dir = mkdtempSync(join(tmpdir(), 'grid-sched-'));
     const make = () => new Scheduler({ store, datasets, log: createLogger('error', () => true), metrics: new Metrics(), owner: 'test' });
+    /** Let the messages in flight land, and a closed round's record (written in the background) with them. */
+    const settle = async () => {
+      await pause();
+      await scheduler.idle();
+    };
 
     beforeEach(async () => {
       store = await freshStore(dialect);
@@ -120,6 +125,37 @@ for (const dialect of DIALECTS)
         [0, second.shard, 1, second.assignmentId],
       ]);
       expect((await store.assignments(id, 0)).map((a) => a.state)).toEqual(['done', 'done']);
+    });
+
+    it('hands out the next round while the closed one is being recorded, and records rounds in order', async () => {
+      const id = await scheduler.submit(job({ globalBatch: 8 }), null);
+      const close = store.closeRound.bind(store);
+      let land = () => {};
+      const held = new Promise<void>((r) => {
+        land = r;
+      });
+      const recorded: number[] = [];
+      store.closeRound = async (c) => {
+        if (c.round === 1) await held; // the first round's transaction is slow
+        recorded.push(c.round);
+        return close(c);
+      };
+      const w = link('worker-0000001');
+      scheduler.dispatcher.addWorker(w);
+      scheduler.dispatcher.ready(w.id, 1);
+      const first = (await assigned(w, 1))[0];
+      await scheduler.result(w.id, result(first), gradient(first));
+      scheduler.dispatcher.ready(w.id, 1);
+      const second = (await assigned(w, 2))[1];
+      expect([second.round, (await store.job(id))?.round]).toEqual([1, 0]); // computed on while its round is written
+      const closing = scheduler.result(w.id, result(second), gradient(second)); // its close waits for the one before
+      await pause();
+      expect(recorded).toEqual([]);
+      land();
+      await closing;
+      await settle();
+      expect(recorded).toEqual([1, 2]);
+      expect((await store.job(id))?.round).toBe(2);
     });
 
     it('writes nothing for a round it closes after another coordinator took the job over, its results included', async () => {

@@ -178,14 +178,21 @@ export class Scheduler {
         reopen: (flagged: Set<string>, code?: 'OUTLIER' | 'MISMATCH') => this.quarantine.reopen(run, flagged, code),
         pruneLeases: (round: number) => this.dispatcher.leases.prune(run.id, round),
         unrecordedBytes: () => this.transfers.take(run.id),
+        afterwards: (write: Promise<unknown>) => void write.catch((e) => this.closeFailed(run, e)),
       };
       if ((await run.kind.closeRound(run, ctx)) === 'finished') await this.finish(run);
     } catch (e) {
-      if (e instanceof FencedError) await this.abandon(run);
-      else await this.failJob(this.fence(run), 'round', e);
+      await this.closeFailed(run, e);
     } finally {
       timer();
     }
+  }
+
+  /** A close (or a write it left running) failed: another coordinator owns the job now, or the job fails. */
+  private async closeFailed(run: Run, e: unknown) {
+    if (this.runs.get(run.id) !== run) return; // already stopped here, by the close after it
+    if (e instanceof FencedError) await this.abandon(run);
+    else await this.failJob(this.fence(run), 'round', e);
   }
 
   private async finish(run: Run) {

@@ -33,6 +33,8 @@ export interface TrainingState {
   /** The parts of the parameter vector the optimizer leaves: frozen tensors and kept statistics, and running ones. */
   state: StateLayout;
   replays: ReplayGuard;
+  /** The records of closed rounds, written one after another in the background (round-close.ts). */
+  recording: Promise<unknown>;
 }
 
 export type TrainingRun = Run<TrainingState>;
@@ -58,7 +60,16 @@ export async function loadTraining(job: Job, parsed: JobSpec, ctx: KindContext) 
   // Whatever a previous owner did after this point is redone here; fenced, like every write for the job.
   await store.fenced({ jobId: job.id, owner, epoch: job.owner_epoch }, (tx) => tx.supersedeAfter(job.id, round));
   const state = stateLayout(spec.model, frozenRanges(spec));
-  const data: TrainingState = { spec, params, published: params, paramsFrame: new Uint8Array(0), opt, replays: new ReplayGuard(), state };
+  const data: TrainingState = {
+    spec,
+    params,
+    published: params,
+    paramsFrame: new Uint8Array(0),
+    opt,
+    replays: new ReplayGuard(),
+    state,
+    recording: Promise.resolve(),
+  };
   publish(data, job.id, version, true);
   return { round: planRound(spec, round, cursor) as Round, version, data };
 }

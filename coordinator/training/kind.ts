@@ -20,7 +20,7 @@ export class TrainingKind implements JobKind<TrainingState> {
   private readonly trust: RootOfTrust;
   private readonly evaluations?: EvaluationPool;
   private readonly evaluator: Evaluator;
-  /** Background evaluations; idle() and shutdown() wait for them. */
+  /** Background evaluations and rounds' records; idle() and shutdown() wait for them. */
   private pending = Promise.resolve();
 
   constructor(evaluator?: Evaluator, ledger = new TrustLedger()) {
@@ -64,6 +64,8 @@ export class TrainingKind implements JobKind<TrainingState> {
   closeRound: JobKind<TrainingState>['closeRound'] = async (run, ctx) => {
     const closed = await stepRound(ctx, this.pool, this.trust, run);
     if (!closed) return 'reopened';
+    const recorded = run.data.recording.then(noop, noop); // its failure is the next close's to act on
+    this.pending = Promise.all([this.pending, recorded]).then(noop);
     const { spec, params } = run.data;
     const round = run.round.index;
     if (spec.evalEvery > 0 && (closed.last || round % spec.evalEvery === 0)) {
@@ -89,3 +91,5 @@ export class TrainingKind implements JobKind<TrainingState> {
     await this.evaluations?.close();
   }
 }
+
+const noop = () => {};

@@ -15,7 +15,9 @@ import { trustedStep } from './trusted-step';
 
 /**
  * Close a complete training round: combine its results in shard order, step the optimizer, and record the round's
- * results, progress, metrics, the checkpoint when due and the workers' credit in one fenced transaction; then move the run to the next
+ * results, progress, metrics, the checkpoint when due and the workers' credit in one fenced transaction, which
+ * runs while the next round is computed (its workers hold the new version before it is on record: if it never
+ * lands, their results for it are not taken either, since the next close waits for it); then move the run to the next
  * round. Returns undefined when outlier contributions reopened the round instead, else whether it was the last.
  */
 export async function stepRound(ctx: CloseContext, pool: AggregationPool, trust: RootOfTrust, run: TrainingRun): Promise<{ last: boolean } | undefined> {
@@ -23,6 +25,7 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, trust:
   const { spec } = t;
   const round = run.round;
   const part = ctx.metrics.closePart.bind(ctx.metrics);
+  await part('store', () => t.recording); // the last round's record, written meanwhile, lands before this one's
   // The operator's own machines are not judged: a round of only their results is combined as it is.
   const judged = judgedByReference(spec) && primaries(round).some((s) => !ctx.trusted((s.result as ShardResult).workerId));
   const flagged = judged ? await part('judge', () => stepTrusted(ctx, pool, trust, run)) : await stepByRule(ctx, pool, run, !judgedByReference(spec));
@@ -37,19 +40,21 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, trust:
   next.closing = last; // past the last round nothing is handed out, while the final evaluation runs
   const state = { round: next.index, cursor: next.cursor, paramsVersion: run.version + 1, params: t.params, optimizer: t.opt };
   const checkpoint = last || next.index % spec.checkpointEvery === 0 ? packCheckpoint(spec.model, state) : undefined;
-  await part('store', () =>
-    ctx.store.closeRound({
-      jobId: run.id,
-      round: next.index,
-      paramsVersion: state.paramsVersion,
-      metrics: { train_loss: stats.loss, train_accuracy: stats.accuracy, samples: stats.samples },
-      checkpoint,
-      judgements: credited(round).map((workerId) => ({ workerId, rule: (r: number) => nextReputation(r, 'good') })),
-      fence: ctx.fence,
-      results: [...round.unrecorded.values()],
-      bytes: ctx.unrecordedBytes(),
-    }),
-  );
+  const record = {
+    jobId: run.id,
+    round: next.index,
+    paramsVersion: state.paramsVersion,
+    metrics: { train_loss: stats.loss, train_accuracy: stats.accuracy, samples: stats.samples },
+    checkpoint,
+    judgements: credited(round).map((workerId) => ({ workerId, rule: (r: number) => nextReputation(r, 'good') })),
+    fence: ctx.fence,
+    results: [...round.unrecorded.values()],
+    bytes: ctx.unrecordedBytes(),
+  };
+  // Written while the next round is computed, after the one before it; a failure stops the job (the scheduler's).
+  t.recording = t.recording.then(() => ctx.store.closeRound(record));
+  ctx.afterwards(t.recording);
+  if (last) await part('store', () => t.recording); // the job is done only once its last round is on record
   t.normLimit = NORM_FACTOR * medianNorm(round);
   run.version = state.paramsVersion;
   run.round = next;
