@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startCoordinator } from '../coordinator/server';
 import { api, jobMetrics, type Proc, startWorker, tempDir } from '../test/helpers';
@@ -15,10 +16,27 @@ const RESNET_EPOCHS = Number(process.env.BENCH_RESNET_EPOCHS ?? 15);
 /** The plain process's epochs: one is enough for its samples/s, which is what the grid is compared with. */
 const RESNET_PLAIN_EPOCHS = Number(process.env.BENCH_RESNET_PLAIN_EPOCHS ?? 1);
 /**
- * BENCH_RESNET_AUGMENT=1: random shifts of up to 2 pixels and left-right mirroring. Off by default: over 12 epochs it
- * reached 91.61% against 91.84% without (10 epochs); this small ResNet underfits shifted images in so few epochs.
+ * BENCH_RESNET_AUGMENT: `flip` (left-right mirroring), `crop` (random shifts of up to 2 pixels), both (`crop,flip` or
+ * `1`), or `0` for none. With AdamW, shifts and mirroring over 12 epochs reached 91.61% against 91.84% without.
  */
-const RESNET_AUGMENT = process.env.BENCH_RESNET_AUGMENT === '1';
+const RESNET_AUGMENT = resnetAugment(process.env.BENCH_RESNET_AUGMENT ?? 'flip');
+
+function resnetAugment(value: string): { crop?: number; flip?: boolean } | undefined {
+  const parts = new Set(value === '1' ? ['crop', 'flip'] : value.split(',').filter((p) => p && p !== '0'));
+  if (parts.size === 0) return undefined;
+  return { ...(parts.has('crop') ? { crop: 2 } : {}), ...(parts.has('flip') ? { flip: true } : {}) };
+}
+
+function describeAugment(a: { crop?: number; flip?: boolean } | undefined): string {
+  return [a?.crop && `shifts of ${a.crop} px`, a?.flip && 'mirroring'].filter(Boolean).join(' and ');
+}
+
+/**
+ * BENCH_PIN=1: this process (the coordinator, and the plain run) on CPU 0, the workers on CPU 1, as if the
+ * coordinator had a machine of its own; for one-worker runs on a 2-core machine.
+ */
+const PIN = process.env.BENCH_PIN === '1';
+const pin = (pid: number, cpu: number) => execFileSync('taskset', ['-apc', String(cpu), String(pid)], { stdio: 'ignore' });
 
 /** The residual CNN preset the README names: a ResNet-8 (stem, three stages of one basic block, batch norm). */
 export const RESNET = { kind: 'resnet', input: [1, 28, 28], widths: [16, 32, 64], blocks: 1, classes: 10 };
@@ -77,6 +95,7 @@ async function run(label: string, workers: number, over: Record<string, unknown>
   const procs: Proc[] = Array.from({ length: workers }, (_, i) => startWorker(url, workerToken, `bench-${i}`, BACKEND, ['--log-shards', ...slow(i)]));
   // Workers already on the grid when the job arrives: their own start-up (engine timing at launch) is not the job's.
   await Promise.all(procs.map((p) => p.waitFor(/"msg":"connected"/)));
+  if (PIN) for (const p of procs) pin(p.child.pid as number, 1);
   const t0 = performance.now();
   const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', { name: label, ...base, ...over });
   let accuracy = 0;
@@ -137,6 +156,7 @@ async function run(label: string, workers: number, over: Record<string, unknown>
 }
 
 export async function benchTrain() {
+  if (PIN) pin(process.pid, 0);
   console.log(`Fashion-MNIST MLP 784-256-128-10 to ${TARGET * 100}% test accuracy (max ${MAX_EPOCHS} epochs), workers on ${BACKEND}`);
   const runs: Outcome[] = [];
   const print = (r: Outcome) => {
@@ -179,11 +199,11 @@ async function benchResnet(add: (r: Promise<Outcome>) => Promise<Outcome>) {
   // (a decay that does next to nothing at that rate) peaked at 91.84% in 10 epochs and fell back as it overfitted;
   // this recipe reached 92.38% in 10 epochs (92.17-92.38 over its last four evaluations), short of the target: 15 here.
   const optimizer = { kind: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 5e-4, schedule: 'cosine' };
-  const dataset = { ...base.dataset, ...(RESNET_AUGMENT ? { augment: { crop: 2, flip: true } } : {}) };
+  const dataset = { ...base.dataset, ...(RESNET_AUGMENT ? { augment: RESNET_AUGMENT } : {}) };
   const job = { model: RESNET, dataset, optimizer, globalBatch: 256, shardSize: 128, epochs: RESNET_EPOCHS, evalEvery: 117, checkpointEvery: 500 };
   const grid = await add(
     run(
-      `ResNet-8 preset (16-32-64, batch norm${RESNET_AUGMENT ? ', shifts and mirroring' : ''}), 1 worker (max ${RESNET_EPOCHS} epochs)`,
+      `ResNet-8 preset (16-32-64, batch norm${RESNET_AUGMENT ? `, ${describeAugment(RESNET_AUGMENT)}` : ''}), 1 worker (max ${RESNET_EPOCHS} epochs)`,
       1,
       job,
       RESNET_TARGET,
