@@ -60,7 +60,7 @@ export class Quarantine {
     this.o.metrics.jobRefused(run.id, code, discarded.length);
     const what = code === 'OUTLIER' ? 'outlier contributions' : 'results the coordinator recomputed differently';
     for (const id of flagged) {
-      const reputation = await this.o.store.judgeWorker(id, (r) => nextReputation(r, 'bad'), false);
+      const reputation = await this.o.store.judgeWorker(id, (r) => nextReputation(r, 'bad'), 0);
       this.o.log.warn(`${what} discarded`, { job: run.id, round: run.round.index, worker: id, reputation });
       if (reputation < QUARANTINE_BELOW) await this.quarantine(id, `reputation ${reputation.toFixed(3)} after ${what}`);
     }
@@ -90,7 +90,7 @@ export class Quarantine {
     if (s.outvoted.length) this.o.metrics.jobRefused(run.id, 'MISMATCH', s.outvoted.length);
     if (s.dropped.length) this.o.log.warn('redundant results all disagree; the shard is computed again', { job: run.id, round: run.round.index });
     for (const { workerId } of s.outvoted) {
-      const reputation = await this.o.store.judgeWorker(workerId, (r) => nextReputation(r, 'bad'), false);
+      const reputation = await this.o.store.judgeWorker(workerId, (r) => nextReputation(r, 'bad'), 0);
       this.o.log.warn('result outvoted by redundant computations', { job: run.id, round: run.round.index, worker: workerId, reputation });
       if (reputation < QUARANTINE_BELOW) await this.quarantine(workerId, `reputation ${reputation.toFixed(3)} after results outvoted`);
     }

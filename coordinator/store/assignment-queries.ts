@@ -33,6 +33,11 @@ export class AssignmentQueries extends QueryGroup {
       .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }
+  /** Leases ended by results the round's close records at once. */
+  async finishAssignments(ids: number[], state: AssignmentRow['state']) {
+    if (ids.length)
+      await this.db.updateTable('assignments').set({ state, finished_at: this.now() }).where('id', 'in', ids).where('state', '=', 'leased').execute();
+  }
   assignments(jobId: number, round?: number) {
     let q = this.db.selectFrom('assignments').selectAll().where('job_id', '=', jobId);
     if (round !== undefined) q = q.where('round', '=', round);
@@ -50,10 +55,15 @@ export class AssignmentQueries extends QueryGroup {
 
   // Results metadata
   async recordResult(r: ResultRow) {
-    await this.db
-      .insertInto('results')
-      .values({ ...r, created_at: this.now() })
-      .execute();
+    await this.recordResults([r]);
+  }
+  async recordResults(rows: ResultRow[]) {
+    const now = this.now();
+    if (rows.length)
+      await this.db
+        .insertInto('results')
+        .values(rows.map((r) => ({ ...r, created_at: now })))
+        .execute();
   }
   results(jobId: number, round?: number) {
     let q = this.db.selectFrom('results').selectAll().where('job_id', '=', jobId);

@@ -75,7 +75,7 @@ for (const dialect of DIALECTS) {
       expect(await store.registerWorker({ id: 'w1', tokenId: 7, name: 'n', kind: 'native', capabilities: {} })).toBe('quarantined');
       expect(await store.registerWorker({ id: 'w2', tokenId: 7, name: 'n', kind: 'native', capabilities: {} }, true)).toBe('quarantined');
       expect(await store.registerWorker({ id: 'w2', tokenId: 7, name: 'n', kind: 'native', capabilities: {} })).toBe('ok');
-      expect(await store.judgeWorker('w2', (r) => r / 4, true)).toBe(0.25);
+      expect(await store.judgeWorker('w2', (r) => r / 4, 1)).toBe(0.25);
       const w = await store.worker('w2');
       expect(w).toMatchObject({ shards_done: 1, state: 'online', reputation: 0.25 });
       expect((await store.worker('w1'))?.state).toBe('quarantined');

@@ -83,7 +83,7 @@ export class Store {
       await tx.finishAssignment(r.assignment_id, r.accepted ? 'done' : 'rejected');
       await tx.recordResult(r);
       await also?.(tx); // what the result carries besides (an inference shard's outputs), in the same transaction
-      return tx.judgeWorker(r.worker_id, reputation, r.accepted === 1);
+      return tx.judgeWorker(r.worker_id, reputation, r.accepted);
     });
   }
 
@@ -112,18 +112,26 @@ export class Store {
     bytes?: { up: number; down: number };
   }): Promise<Map<string, number>> {
     return this.fenced(c.fence, async (tx) => {
-      for (const r of c.results ?? []) {
-        await tx.finishAssignment(r.assignment_id, 'done');
-        await tx.recordResult(r);
-        await tx.judgeWorker(r.worker_id, (current) => current, r.accepted === 1);
-      }
+      const results = c.results ?? [];
+      await tx.finishAssignments(
+        results.map((r) => r.assignment_id),
+        'done',
+      );
+      await tx.recordResults(results);
       await tx.setJobProgress(c.jobId, c.round, c.paramsVersion);
       if (c.bytes) await tx.addTransfer('jobs', c.jobId, c.bytes.up, c.bytes.down);
       const moved = await tx.jobBytes(c.jobId);
       await tx.addMetrics(c.jobId, c.round, { ...c.metrics, bytes_up: moved.up, bytes_down: moved.down });
       if (c.checkpoint) await tx.addCheckpoint({ jobId: c.jobId, round: c.round, ...c.checkpoint });
+      // One judgement a worker: its rule (unchanged when it has none) and the shards it got done this round.
+      const done = new Map<string, number>();
+      for (const r of results) done.set(r.worker_id, (done.get(r.worker_id) ?? 0) + r.accepted);
+      const rules = new Map((c.judgements ?? []).map((j) => [j.workerId, j.rule]));
       const reputations = new Map<string, number>();
-      for (const j of c.judgements ?? []) reputations.set(j.workerId, await tx.judgeWorker(j.workerId, j.rule, false));
+      for (const id of new Set([...done.keys(), ...rules.keys()])) {
+        const reputation = await tx.judgeWorker(id, rules.get(id) ?? ((current) => current), done.get(id) ?? 0);
+        if (rules.has(id)) reputations.set(id, reputation);
+      }
       return reputations;
     });
   }

@@ -57,13 +57,13 @@ export class WorkerQueries extends QueryGroup {
     await this.db.updateTable('workers').set({ state, last_seen: this.now() }).where('id', '=', id).where('state', '!=', 'quarantined').execute();
   }
   /** Apply a reputation rule to a worker (and count a finished shard); returns the new reputation. */
-  async judgeWorker(id: string, rule: (current: number) => number, shardDone: boolean): Promise<number> {
+  async judgeWorker(id: string, rule: (current: number) => number, shardsDone: number): Promise<number> {
     const row = await this.db.selectFrom('workers').select('reputation').where('id', '=', id).executeTakeFirst();
     if (!row) return 1;
     const reputation = rule(row.reputation);
     await this.db
       .updateTable('workers')
-      .set((eb) => ({ reputation, shards_done: eb('shards_done', '+', shardDone ? 1 : 0), last_seen: this.now() }))
+      .set((eb) => ({ reputation, shards_done: eb('shards_done', '+', shardsDone), last_seen: this.now() }))
       .where('id', '=', id)
       .execute();
     return reputation;
