@@ -5,7 +5,7 @@ import type { Limits } from '../config';
 import type { DatasetRegistry } from '../data/dataset-registry';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
-import type { Fence, Job, Store } from '../store/index';
+import type { AssignmentRow, Fence, Job, Store } from '../store/index';
 import type { Round, Shard } from './round';
 
 export type ResultMeta = Extract<ClientMessage, { type: 'result' }>;
@@ -63,6 +63,11 @@ export interface CloseContext extends KindContext {
   rates: () => readonly number[];
   /** The job's bytes counted since the store last had them, taken to be recorded in the round's close. */
   unrecordedBytes: () => { up: number; down: number };
+  /**
+   * Run `write`, the close's transaction, with the job's lease rows not written yet (it inserts them first; they are
+   * kept for the next if it fails).
+   */
+  withLeases: <T>(write: (leases: AssignmentRow[]) => Promise<T>) => Promise<T>;
   /** A write the close leaves running while the next round is computed: its failure is handled as the close's own. */
   afterwards: (write: Promise<unknown>) => void;
 }

@@ -1,6 +1,7 @@
 import { errorText, type Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { Store } from '../store/index';
+import { AssignmentLedger } from './assignment-ledger';
 import type { Run } from './kind';
 import { type Lease, LeaseTable } from './leases';
 import { passOver, type Shard, type ShardLease } from './round';
@@ -18,15 +19,22 @@ export interface LeaseKeeperOptions {
 }
 
 /**
- * The leases of connected workers: each lease written before it is sent, and every lease that will not complete
+ * The leases of connected workers: each with an id and a row (written behind it), and every lease that will not complete
  * (disconnect, release, deadline, refusal, a backup that lost) ended so its shard goes back to the pool.
  */
 export class LeaseKeeper {
   readonly leases = new LeaseTable();
+  /** The leases' rows, written behind them. */
+  readonly ledger: AssignmentLedger;
 
-  constructor(private readonly o: LeaseKeeperOptions) {}
+  constructor(private readonly o: LeaseKeeperOptions) {
+    this.ledger = new AssignmentLedger(o.store, o.now);
+  }
 
-  /** Reserve `shard` for `w` at once, write the lease row, then send the assignment if nothing changed meanwhile. */
+  /**
+   * Reserve `shard` for `w` at once and send the assignment; its row is written behind it (assignment-ledger.ts), so
+   * a lease waits on the store only when this coordinator has no reserved id left.
+   */
   async lease(run: Run, shard: Shard, w: ConnectedWorker, slot: 'lease' | 'backup' = 'lease') {
     const lease: ShardLease = { workerId: w.link.id, tokenId: w.link.tokenId, network: w.link.network };
     const round = run.round;
@@ -34,16 +42,18 @@ export class LeaseKeeper {
     w.holds.add(shard);
     const { leaseMs } = run.spec;
     const row = { jobId: run.id, round: round.index, shard: shard.index, workerId: w.link.id, leaseMs };
-    const id = await this.o.store.createAssignment(row).catch((e) => {
-      this.o.log.error('lease could not be written; the shard stays free', { job: run.id, err: errorText(e) });
-      return undefined;
-    });
+    const id =
+      this.ledger.open(row) ??
+      (await this.ledger.reserve().then(
+        () => this.ledger.open(row),
+        (e) => void this.o.log.error('no lease id could be reserved; the shard stays free', { job: run.id, err: errorText(e) }),
+      ));
     const current =
       shard[slot] === lease && !shard.result && this.o.workers.current(w) && this.o.runs.get(run.id) === run && run.round === round && run.state === 'running';
     if (id === undefined || !current) {
       if (shard[slot] === lease) shard[slot] = undefined;
       w.holds.delete(shard);
-      if (id !== undefined) await this.o.store.finishAssignment(id, 'expired').catch(() => {});
+      if (id !== undefined) await this.ledger.finish(id, 'expired');
       return;
     }
     lease.assignmentId = id;
@@ -88,7 +98,7 @@ export class LeaseKeeper {
     if (shard[slot]?.workerId === workerId) shard[slot] = undefined; // a pending insert sees this and marks its row expired
   }
 
-  /** End a written lease that will not complete. */
+  /** End a lease that has its id, and will not complete. */
   async expire(assignmentId: number, state: 'expired' | 'released' | 'rejected', reason: string) {
     const lease = this.leases.end(assignmentId);
     if (!lease) return;
@@ -99,7 +109,7 @@ export class LeaseKeeper {
     this.o.metrics.leasesEnded.inc({ state });
     const { jobId: job, round, shard: index, workerId: worker } = lease;
     this.o.log.info('lease ended', { assignment: assignmentId, job, round, shard: index, worker, state, reason });
-    if (state !== 'rejected' && !this.o.stopped()) await this.o.store.finishAssignment(assignmentId, state);
+    if (state !== 'rejected' && !this.o.stopped()) await this.ledger.finish(assignmentId, state);
   }
 
   shardOf(jobId: number, round: number, index: number): Shard | undefined {

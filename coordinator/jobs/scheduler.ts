@@ -5,7 +5,7 @@ import { DEFAULT_LIMITS, type Limits } from '../config';
 import type { DatasetRegistry } from '../data/dataset-registry';
 import { errorText, type Logger } from '../log';
 import type { Metrics } from '../metrics';
-import { type Fence, FencedError, type Job, type Store } from '../store/index';
+import { type AssignmentRow, type Fence, FencedError, type Job, type Store } from '../store/index';
 import { Dispatcher, type WorkerLink } from './dispatcher';
 import { acceptResult } from './intake';
 import type { KindContext, KindTable, ResultMeta, Run } from './kind';
@@ -134,6 +134,10 @@ export class Scheduler {
     this.drop(run.id);
   }
 
+  private get ledger() {
+    return this.dispatcher.keeper.ledger;
+  }
+
   private fence(run: Run): Fence {
     return { jobId: run.id, owner: this.opts.owner, epoch: run.epoch };
   }
@@ -178,6 +182,7 @@ export class Scheduler {
         reopen: (flagged: Set<string>, code?: 'OUTLIER' | 'MISMATCH') => this.quarantine.reopen(run, flagged, code),
         pruneLeases: (round: number) => this.dispatcher.leases.prune(run.id, round),
         unrecordedBytes: () => this.transfers.take(run.id),
+        withLeases: <T>(write: (leases: AssignmentRow[]) => Promise<T>) => this.ledger.writeWith(run.id, write),
         afterwards: (write: Promise<unknown>) => void write.catch((e) => this.closeFailed(run, e)),
       };
       if ((await run.kind.closeRound(run, ctx)) === 'finished') await this.finish(run);
@@ -196,8 +201,9 @@ export class Scheduler {
   }
 
   private async finish(run: Run) {
+    const written = this.ledger.flush(this.fence(run), (tx) => tx.setJobState(run.id, 'done', ['running', 'queued', 'paused']));
     this.drop(run.id);
-    await this.opts.store.fenced(this.fence(run), (tx) => tx.setJobState(run.id, 'done', ['running', 'queued', 'paused']));
+    await written;
     this.opts.log.info('job finished', { job: run.id, rounds: run.round.index });
   }
 
@@ -209,14 +215,15 @@ export class Scheduler {
     this.opts.metrics.jobsFailed.inc({ stage });
     const run = this.runs.get(jobId);
     if (run) for (const s of run.round.shards) await this.dispatcher.keeper.revokeShard(s, 'job failed').catch(() => {});
+    const written = this.ledger.flush(fence, (tx) => tx.setJobState(jobId, 'failed', ['queued', 'running', 'paused'], reason));
     this.drop(jobId);
-    await this.opts.store
-      .fenced(fence, (tx) => tx.setJobState(jobId, 'failed', ['queued', 'running', 'paused'], reason))
-      .catch((err) => this.opts.log.error('could not mark job failed', { job: jobId, err: errorText(err) }));
+    await written.catch((err) => this.opts.log.error('could not mark job failed', { job: jobId, err: errorText(err) }));
   }
 
+  /** Stop running the job here; lease rows not yet handed to a transaction are not this coordinator's to write. */
   private drop(jobId: number) {
     this.runs.delete(jobId);
+    this.ledger.forget(jobId);
     this.opts.metrics.jobEnded(jobId);
     this.dispatcher.leases.prune(jobId);
   }
@@ -232,8 +239,10 @@ export class Scheduler {
     const run = this.runs.get(jobId);
     if (run) {
       if (action !== 'resume') for (const s of run.round.shards) await this.dispatcher.keeper.revokeShard(s, `job ${action}d`);
-      if (action === 'cancel') this.drop(jobId);
-      else run.state = action === 'pause' ? 'paused' : 'running';
+      if (action === 'cancel') {
+        await this.ledger.flush(this.fence(run)).catch((e) => this.opts.log.warn('lease rows not recorded', { job: jobId, err: errorText(e) }));
+        this.drop(jobId);
+      } else run.state = action === 'pause' ? 'paused' : 'running';
     }
     this.dispatcher.dispatchAll();
   }
@@ -243,11 +252,21 @@ export class Scheduler {
     await this.transfers.flush(this.opts.store).catch((e) => this.opts.log.warn('byte totals not recorded', { err: errorText(e) }));
     await this.dispatcher.keeper.revokeOverdue();
     await this.claim();
+    await this.flushLeases();
     for (const run of [...this.runs.values()]) {
       await this.quarantine.judge(run, this.verify(run));
       if (run.round.closing || !roundComplete(run.round)) continue;
       run.round.closing = true;
       await this.closeRound(run);
+    }
+  }
+
+  /** Lease rows no result or close has written yet (a round still open, leases that lapsed): on record within a tick. */
+  private async flushLeases() {
+    for (const jobId of this.ledger.jobs()) {
+      const run = this.runs.get(jobId);
+      if (!run) this.ledger.forget(jobId);
+      else await this.ledger.flush(this.fence(run)).catch((e) => this.opts.log.warn('lease rows not recorded', { job: jobId, err: errorText(e) }));
     }
   }
 

@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import { insertId, QueryGroup } from './query-group';
+import { QueryGroup } from './query-group';
 import type { AssignmentTable, ResultTable } from './schema';
 
 export type AssignmentRow = Selectable<AssignmentTable>;
@@ -7,22 +7,24 @@ export type ResultRow = Omit<Selectable<ResultTable>, 'id' | 'created_at'>;
 
 /** Leases as rows, and the results that end them (accepted or refused). */
 export class AssignmentQueries extends QueryGroup {
-  async createAssignment(a: { jobId: number; round: number; shard: number; workerId: string; leaseMs: number }): Promise<number> {
-    const now = this.now();
-    const r = await this.db
-      .insertInto('assignments')
-      .values({
-        job_id: a.jobId,
-        round: a.round,
-        shard: a.shard,
-        worker_id: a.workerId,
-        state: 'leased',
-        lease_until: now + a.leaseMs,
-        created_at: now,
-        finished_at: null,
-      })
-      .executeTakeFirstOrThrow();
-    return insertId(r);
+  /**
+   * Reserve `count` assignment ids for this coordinator alone (coordinators sharing the database get disjoint
+   * blocks): the first of them. Leases then take ids without a write of their own.
+   */
+  reserveAssignmentIds(count: number): Promise<number> {
+    return this.inTransaction(async (db) => {
+      await db
+        .updateTable('id_blocks')
+        .set((e) => ({ next_id: e('next_id', '+', count) }))
+        .where('name', '=', 'assignments')
+        .execute();
+      const { next_id } = await db.selectFrom('id_blocks').select('next_id').where('name', '=', 'assignments').executeTakeFirstOrThrow();
+      return Number(next_id) - count;
+    });
+  }
+  /** Lease rows with their reserved ids, as they stand (a lease may have ended before its row was written). */
+  async insertAssignments(rows: AssignmentRow[]) {
+    if (rows.length) await this.db.insertInto('assignments').values(rows).execute();
   }
   async finishAssignment(id: number, state: AssignmentRow['state']): Promise<boolean> {
     const r = await this.db

@@ -34,6 +34,12 @@ export interface AssignmentTable {
   finished_at: number | null;
 }
 
+/** The next id of each coordinator-allocated sequence: a coordinator reserves a block by moving it on. */
+export interface IdBlockTable {
+  name: string;
+  next_id: number;
+}
+
 export interface ResultTable {
   id: Generated<number>;
   assignment_id: number;
@@ -193,4 +199,5 @@ export interface Database {
   datasets: DatasetTable;
   dataset_files: DatasetFileTable;
   text_samples: TextSampleTable;
+  id_blocks: IdBlockTable;
 }

@@ -3,6 +3,16 @@ import { DIALECTS, freshStore } from '../../test/stores';
 import { FencedError, type Store } from './index';
 
 // The same suite runs on the embedded SQLite store and on a real MariaDB started by test/global-setup.ts.
+/** A lease's row as the ledger writes it: an id reserved, then the row with it (assignment-ledger.ts). */
+async function leaseRow(store: Store, job: number, shard: number, worker: string) {
+  const id = await store.reserveAssignmentIds(1);
+  const now = 1_000_000;
+  await store.insertAssignments([
+    { id, job_id: job, round: 0, shard, worker_id: worker, state: 'leased', lease_until: now + 5000, created_at: now, finished_at: null },
+  ]);
+  return id;
+}
+
 for (const dialect of DIALECTS) {
   describe(`store on ${dialect}`, () => {
     let store: Store;
@@ -54,8 +64,8 @@ for (const dialect of DIALECTS) {
 
     it('finishes a lease once and expires leftover leases', async () => {
       const job = await store.createJob({ name: 'j', spec: {}, totalRounds: 1, tokenId: null });
-      const a = await store.createAssignment({ jobId: job, round: 0, shard: 0, workerId: 'w1', leaseMs: 5000 });
-      const b = await store.createAssignment({ jobId: job, round: 0, shard: 1, workerId: 'w2', leaseMs: 5000 });
+      const a = await leaseRow(store, job, 0, 'w1');
+      const b = await leaseRow(store, job, 1, 'w2');
       expect(await store.finishAssignment(a, 'done')).toBe(true);
       expect(await store.finishAssignment(a, 'expired')).toBe(false);
       await store.expireOpenAssignments(job);
@@ -64,6 +74,15 @@ for (const dialect of DIALECTS) {
         [a, 'done', 1_005_000],
         [b, 'expired', 1_005_000],
       ]);
+    });
+
+    it('reserves disjoint blocks of lease ids, however many coordinators ask at once, past the ids already used', async () => {
+      const job = await store.createJob({ name: 'j', spec: {}, totalRounds: 1, tokenId: null });
+      const used = await leaseRow(store, job, 0, 'w1');
+      const firsts = await Promise.all(Array.from({ length: 8 }, () => store.reserveAssignmentIds(100)));
+      const ids = firsts.flatMap((first) => Array.from({ length: 100 }, (_, i) => first + i));
+      expect(new Set(ids).size).toBe(800);
+      expect(Math.min(...ids)).toBeGreaterThan(used);
     });
 
     it('registers workers under the token that owns their id and credits reputation', async () => {
@@ -115,15 +134,12 @@ for (const dialect of DIALECTS) {
         [0, 'w2', 'ort-web wasm'],
         [1, 'w2', 'ort-web wasm'],
       ] as const) {
-        const assignment = await store.createAssignment({ jobId: job, round: 0, shard, workerId: worker, leaseMs: 1000 });
+        const assignment = await leaseRow(store, job, shard, worker);
         const row = { assignment_id: assignment, job_id: job, round: 0, shard, worker_id: worker, samples: 2, loss: 0, norm: 0, bytes: 8 };
-        await store.recordOutcome(
-          { ...row, encoding: 'f32', accepted: 1, reason: null, points: 0 },
-          (r) => r,
-          fence,
-          (tx) =>
+        await store.recordOutcome({ ...row, encoding: 'f32', accepted: 1, reason: null, points: 0 }, (r) => r, fence, {
+          also: (tx) =>
             tx.putOutput({ assignment_id: assignment, job_id: job, shard, worker_id: worker, provider, dtype: 'f32', count: 2, data: bytes(10 * assignment) }),
-        );
+        });
       }
       const all = await store.outputs(job);
       expect(all.map((o) => [o.shard, o.worker_id])).toEqual([

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { AdminQueries } from './admin-queries';
-import { AssignmentQueries, type ResultRow } from './assignment-queries';
+import { AssignmentQueries, type AssignmentRow, type ResultRow } from './assignment-queries';
 import { CheckpointQueries } from './checkpoint-queries';
 import { DatasetQueries } from './dataset-queries';
 import type { Dialect } from './db';
@@ -78,8 +78,15 @@ export class Store {
    * A result, accepted or refused (by `r.accepted`), in one transaction: the lease ends, the result goes on record,
    * and the worker's reputation rule is applied; returns the new reputation.
    */
-  recordOutcome(r: ResultRow, reputation: (current: number) => number, fence: Fence, also?: (tx: Store) => Promise<void>) {
+  recordOutcome(
+    r: ResultRow,
+    reputation: (current: number) => number,
+    fence: Fence,
+    o: { also?: (tx: Store) => Promise<void>; leases?: AssignmentRow[] } = {},
+  ) {
+    const { also, leases = [] } = o;
     return this.fenced(fence, async (tx) => {
+      await tx.insertAssignments(leases); // lease rows not written yet (the result's own among them, unless written before)
       await tx.finishAssignment(r.assignment_id, r.accepted ? 'done' : 'rejected');
       await tx.recordResult(r);
       await also?.(tx); // what the result carries besides (an inference shard's outputs), in the same transaction
@@ -108,11 +115,14 @@ export class Store {
     fence: Fence;
     /** The round's results not on record yet (accepted, or refused after they were accepted). */
     results?: ResultRow[];
+    /** The job's lease rows not written yet (assignment-ledger.ts): written before the results that end them. */
+    leases?: AssignmentRow[];
     /** The job's bytes not yet in its totals: added here, so the totals the round records are exact. */
     bytes?: { up: number; down: number };
   }): Promise<Map<string, number>> {
     return this.fenced(c.fence, async (tx) => {
       const results = c.results ?? [];
+      await tx.insertAssignments(c.leases ?? []);
       await tx.finishAssignments(
         results.map((r) => r.assignment_id),
         'done',

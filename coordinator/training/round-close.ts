@@ -52,7 +52,8 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, trust:
     bytes: ctx.unrecordedBytes(),
   };
   // Written while the next round is computed, after the one before it; a failure stops the job (the scheduler's).
-  t.recording = t.recording.then(() => ctx.store.closeRound(record));
+  const previous = t.recording;
+  t.recording = ctx.withLeases((leases) => previous.then(() => ctx.store.closeRound({ ...record, leases })));
   ctx.afterwards(t.recording);
   if (last) await part('store', () => t.recording); // the job is done only once its last round is on record
   t.normLimit = NORM_FACTOR * medianNorm(round);

@@ -10,6 +10,7 @@ import * as points from './20261204T220000_points';
 import * as teams from './20261204T223000_teams';
 import * as datasetFiles from './20261205T000000_dataset_files';
 import * as textSamples from './20261205T210000_text_samples';
+import * as idBlocks from './20261206T030000_id_blocks';
 
 /** Every migration, keyed by its timestamped name; Kysely runs them in name order. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '20261204T223000_teams': teams,
   '20261205T000000_dataset_files': datasetFiles,
   '20261205T210000_text_samples': textSamples,
+  '20261206T030000_id_blocks': idBlocks,
 };
