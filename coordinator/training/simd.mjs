@@ -66,11 +66,15 @@ export function dot(x, y) {
   return sum;
 }
 
+const rotl = (x, r) => (x << r) | (x >>> (32 - r));
+
 /** Scratch for stats' answers, past the staging blocks. */
 const STATS_AT = 4 * BLOCK;
-const statsView = new DataView(kernels.memory.buffer, STATS_AT * 4, 32);
+const statsView = new DataView(kernels.memory.buffer, STATS_AT * 4, 80);
 /** Where each fingerprint starts: drawn per process, so nobody outside can craft two results that collide. */
-const FINGERPRINT_SEED = crypto.getRandomValues(new Uint32Array(4));
+const FINGERPRINT_SEED = crypto.getRandomValues(new Uint32Array(16));
+/** Counts rounded up to whole steps of stats (four f32x4 vectors). */
+const quads = (n) => (n + 15) & ~15;
 
 /**
  * The largest magnitude (NaN when any element is NaN, Infinity when any is infinite), the L2 norm (summed in f64) and
@@ -80,21 +84,22 @@ const FINGERPRINT_SEED = crypto.getRandomValues(new Uint32Array(4));
 export function vectorStats(values) {
   let maxAbs = 0;
   let sumSq = 0;
-  for (let k = 0; k < 4; k++) statsView.setUint32(16 + 4 * k, FINGERPRINT_SEED[k] ^ values.length, true);
+  for (let k = 0; k < 16; k++) statsView.setUint32(16 + 4 * k, FINGERPRINT_SEED[k] ^ values.length, true);
   for (let s0 = 0; s0 < values.length; s0 += BLOCK) {
     const s1 = Math.min(values.length, s0 + BLOCK);
     heap.set(values.subarray(s0, s1), 0);
-    heap.fill(0, s1 - s0, lanes(s1 - s0)); // the last lane's spare elements must not count
-    kernels.stats(0, lanes(s1 - s0), STATS_AT * 4);
+    heap.fill(0, s1 - s0, quads(s1 - s0)); // the last step's spare elements must not count
+    kernels.stats(0, quads(s1 - s0), STATS_AT * 4);
     const m = statsView.getFloat32(0, true);
     maxAbs = Math.max(maxAbs, m); // NaN stays NaN
     sumSq += statsView.getFloat64(8, true);
   }
   let fingerprint = '';
-  for (let k = 0; k < 4; k++)
-    fingerprint += statsView
-      .getUint32(16 + 4 * k, true)
-      .toString(16)
-      .padStart(8, '0');
+  for (let k = 0; k < 4; k++) {
+    // The four states folded into 128 bits, each turned first so equal states do not cancel.
+    let word = 0;
+    for (let h = 0; h < 4; h++) word ^= rotl(statsView.getUint32(16 * (h + 1) + 4 * k, true), 8 * h);
+    fingerprint += (word >>> 0).toString(16).padStart(8, '0');
+  }
   return { maxAbs, norm: Math.sqrt(sumSq), fingerprint };
 }

@@ -1,7 +1,7 @@
 ;; The coordinator's hot loops as WebAssembly SIMD (f32x4): V8 does not vectorise JavaScript, and these loops are on
 ;; every round's critical path. simd.mjs stages blocks of the caller's arrays into this module's memory and back.
 ;; Rebuild simd-wasm.mjs after an edit: npm run build:wasm (a test checks that it matches this file).
-;; Pointers are byte offsets, 16-byte aligned; counts are in floats and a multiple of 4.
+;; Pointers are byte offsets, 16-byte aligned; counts are in floats and a multiple of 4 (of 16 for stats).
 (module
   (memory (export "memory") 4)
 
@@ -91,32 +91,58 @@
         (br $next))))
 
   ;; The largest magnitude (NaN when any element is NaN) as f32 at $out, the sum of squares in f64 at $out + 8, and a
-  ;; fingerprint of the bits in four i32 lanes at $out + 16 (read as the state to go on from, written back): one pass
-  ;; for a result's finiteness, bound and norm checks and its replay check.
+  ;; fingerprint of the bits in four states of four i32 lanes at $out + 16..80 (read as the state to go on from,
+  ;; written back): one pass for a result's finiteness, bound and norm checks and its replay check. Four vectors a
+  ;; step ($n a multiple of 16), each with its own hash state and sum, so no one multiply chain sets the pace.
   (func (export "stats") (param $x i32) (param $n i32) (param $out i32)
-    (local $end i32) (local $a v128) (local $max v128) (local $lo v128) (local $hi v128) (local $sumLo v128) (local $sumHi v128)
-    (local $h v128) (local $mul v128)
+    (local $end i32) (local $a v128) (local $b v128) (local $c v128) (local $d v128) (local $max v128)
+    (local $sumA v128) (local $sumB v128) (local $sumC v128) (local $sumD v128)
+    (local $h0 v128) (local $h1 v128) (local $h2 v128) (local $h3 v128) (local $mul v128) (local $lo v128) (local $hi v128)
     (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
-    (local.set $h (v128.load offset=16 (local.get $out)))
+    (local.set $h0 (v128.load offset=16 (local.get $out)))
+    (local.set $h1 (v128.load offset=32 (local.get $out)))
+    (local.set $h2 (v128.load offset=48 (local.get $out)))
+    (local.set $h3 (v128.load offset=64 (local.get $out)))
     (local.set $mul (i32x4.splat (i32.const 0x9e3779b1)))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
         (local.set $a (v128.load (local.get $x)))
-        (local.set $max (f32x4.max (local.get $max) (f32x4.abs (local.get $a))))
+        (local.set $b (v128.load offset=16 (local.get $x)))
+        (local.set $c (v128.load offset=32 (local.get $x)))
+        (local.set $d (v128.load offset=48 (local.get $x)))
+        (local.set $max (f32x4.max (local.get $max)
+          (f32x4.max (f32x4.max (f32x4.abs (local.get $a)) (f32x4.abs (local.get $b)))
+                     (f32x4.max (f32x4.abs (local.get $c)) (f32x4.abs (local.get $d))))))
         (local.set $lo (f64x2.promote_low_f32x4 (local.get $a)))
         (local.set $hi (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $a) (local.get $a))))
-        (local.set $sumLo (f64x2.add (local.get $sumLo) (f64x2.mul (local.get $lo) (local.get $lo))))
-        (local.set $sumHi (f64x2.add (local.get $sumHi) (f64x2.mul (local.get $hi) (local.get $hi))))
-        ;; h = (h ^ bits) * golden; h ^= h >> 15: each lane a sequential multiply-xorshift over every fourth word
-        (local.set $h (i32x4.mul (v128.xor (local.get $h) (local.get $a)) (local.get $mul)))
-        (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 15))))
-        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $sumA (f64x2.add (local.get $sumA) (f64x2.add (f64x2.mul (local.get $lo) (local.get $lo)) (f64x2.mul (local.get $hi) (local.get $hi)))))
+        (local.set $lo (f64x2.promote_low_f32x4 (local.get $b)))
+        (local.set $hi (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $b) (local.get $b))))
+        (local.set $sumB (f64x2.add (local.get $sumB) (f64x2.add (f64x2.mul (local.get $lo) (local.get $lo)) (f64x2.mul (local.get $hi) (local.get $hi)))))
+        (local.set $lo (f64x2.promote_low_f32x4 (local.get $c)))
+        (local.set $hi (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $c) (local.get $c))))
+        (local.set $sumC (f64x2.add (local.get $sumC) (f64x2.add (f64x2.mul (local.get $lo) (local.get $lo)) (f64x2.mul (local.get $hi) (local.get $hi)))))
+        (local.set $lo (f64x2.promote_low_f32x4 (local.get $d)))
+        (local.set $hi (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $d) (local.get $d))))
+        (local.set $sumD (f64x2.add (local.get $sumD) (f64x2.add (f64x2.mul (local.get $lo) (local.get $lo)) (f64x2.mul (local.get $hi) (local.get $hi)))))
+        (local.set $h0 (i32x4.mul (v128.xor (local.get $h0) (local.get $a)) (local.get $mul)))
+        (local.set $h0 (v128.xor (local.get $h0) (i32x4.shr_u (local.get $h0) (i32.const 15))))
+        (local.set $h1 (i32x4.mul (v128.xor (local.get $h1) (local.get $b)) (local.get $mul)))
+        (local.set $h1 (v128.xor (local.get $h1) (i32x4.shr_u (local.get $h1) (i32.const 15))))
+        (local.set $h2 (i32x4.mul (v128.xor (local.get $h2) (local.get $c)) (local.get $mul)))
+        (local.set $h2 (v128.xor (local.get $h2) (i32x4.shr_u (local.get $h2) (i32.const 15))))
+        (local.set $h3 (i32x4.mul (v128.xor (local.get $h3) (local.get $d)) (local.get $mul)))
+        (local.set $h3 (v128.xor (local.get $h3) (i32x4.shr_u (local.get $h3) (i32.const 15))))
+        (local.set $x (i32.add (local.get $x) (i32.const 64)))
         (br $next)))
     (f32.store (local.get $out)
       (f32.max (f32.max (f32x4.extract_lane 0 (local.get $max)) (f32x4.extract_lane 1 (local.get $max)))
                (f32.max (f32x4.extract_lane 2 (local.get $max)) (f32x4.extract_lane 3 (local.get $max)))))
-    (local.set $sumLo (f64x2.add (local.get $sumLo) (local.get $sumHi)))
-    (f64.store offset=8 (local.get $out) (f64.add (f64x2.extract_lane 0 (local.get $sumLo)) (f64x2.extract_lane 1 (local.get $sumLo))))
-    (v128.store offset=16 (local.get $out) (local.get $h)))
+    (local.set $sumA (f64x2.add (f64x2.add (local.get $sumA) (local.get $sumB)) (f64x2.add (local.get $sumC) (local.get $sumD))))
+    (f64.store offset=8 (local.get $out) (f64.add (f64x2.extract_lane 0 (local.get $sumA)) (f64x2.extract_lane 1 (local.get $sumA))))
+    (v128.store offset=16 (local.get $out) (local.get $h0))
+    (v128.store offset=32 (local.get $out) (local.get $h1))
+    (v128.store offset=48 (local.get $out) (local.get $h2))
+    (v128.store offset=64 (local.get $out) (local.get $h3)))
 )
