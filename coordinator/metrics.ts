@@ -3,6 +3,9 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
+/** The parts of a round's close that are timed (grid_round_close_part_seconds); a judged round's judging in three. */
+export type CloseStage = 'judge' | 'reference' | 'checks' | 'held-out' | 'combine' | 'step' | 'store';
+
 /**
  * Every metric the coordinator exports, declared once. One registry per coordinator (tests run several in one
  * process); prom-client adds the process metrics, event-loop lag among them (aggregation runs on the main thread).
@@ -105,7 +108,7 @@ export class Metrics {
   }
 
   /** Run one asynchronous part of a round close, timed into grid_round_close_part_seconds. */
-  async closePart<T>(part: 'judge' | 'combine' | 'step' | 'store', f: () => T | Promise<T>): Promise<T> {
+  async closePart<T>(part: CloseStage, f: () => T | Promise<T>): Promise<T> {
     const end = this.roundClosePartSeconds.startTimer({ part });
     try {
       return await f();

@@ -2,6 +2,7 @@ import type { TrainingSpec } from '../../protocol/job';
 import type { DatasetRegistry } from '../data/dataset-registry';
 import type { Shard } from '../jobs/round';
 import type { StandingStore, TrustLedger } from '../jobs/trust-ledger';
+import type { CloseStage } from '../metrics';
 import type { AggregationPool } from './aggregate-pool';
 import type { TrainingRun } from './job-run';
 import { Referee, type RoundReference } from './referee';
@@ -18,6 +19,8 @@ export interface Judge {
   pool: AggregationPool;
   /** Where each worker's verified results are kept. */
   store: StandingStore;
+  /** Times a part of the judging (the round close's metrics). */
+  part?: <T>(stage: CloseStage, f: () => T | Promise<T>) => Promise<T>;
 }
 
 /** Whether a job's rounds are judged against the coordinator's own reference (gradients, or local-step deltas). */

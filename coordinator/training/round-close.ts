@@ -83,8 +83,9 @@ async function stepByRule(ctx: CloseContext, pool: AggregationPool, run: Trainin
 
 /** Judged against the coordinator's own reference (trusted-step.ts); a step other than the combination is logged. */
 async function stepTrusted(ctx: CloseContext, pool: AggregationPool, trust: RootOfTrust, run: TrainingRun): Promise<Set<string> | undefined> {
-  const ref = await trust.referenceFor(run, ctx.datasets);
-  const judge = { referee: trust.referee(ctx.datasets), ledger: trust.ledger, checks: trust.checks, trusted: ctx.trusted, pool, store: ctx.store };
+  const ref = await ctx.metrics.closePart('reference', () => trust.referenceFor(run, ctx.datasets));
+  const part = ctx.metrics.closePart.bind(ctx.metrics);
+  const judge = { referee: trust.referee(ctx.datasets), ledger: trust.ledger, checks: trust.checks, trusted: ctx.trusted, pool, store: ctx.store, part };
   const outcome = await trustedStep(run, ref, judge, run.round.index / run.totalRounds);
   if ('flagged' in outcome) return outcome.flagged;
   ctx.metrics.trustedSteps.inc({ on: outcome.stepped });

@@ -2,7 +2,7 @@ import { primaries, type ShardResult } from '../jobs/round';
 import { aggregate } from './aggregate';
 import { type AggregationPool, sharedFloat32 } from './aggregate-pool';
 import type { TrainingRun } from './job-run';
-import { type OptimizerState, stepParams } from './optimizer';
+import { newOptimizerState, type OptimizerState, stepParams } from './optimizer';
 import type { Referee, RoundReference } from './referee';
 import type { Judge } from './root-of-trust';
 import { perWorker } from './round-plan';
@@ -47,7 +47,8 @@ export async function trustedStep(run: TrainingRun, ref: RoundReference, judge: 
   scored.forEach((s, i) => ledger.record(s.workerId, s.cosine, results[i].assignmentId));
   const flagged = new Set(scored.filter((s) => s.norm > FAR_BEYOND * s.bound || ledger.pullsAgainst(s.workerId)).map((s) => s.workerId));
   // A local-step result continues its worker's own inner optimizer, which the coordinator does not hold: no recomputation.
-  if (!flagged.size && t.spec.mode === 'sync') for (const id of await judge.checks.collect(run, judge)) flagged.add(id);
+  const part = judge.part ?? (async (_stage, f) => f());
+  if (!flagged.size && t.spec.mode === 'sync') for (const id of await part('checks', () => judge.checks.collect(run, judge))) flagged.add(id);
   if (flagged.size) return { flagged };
 
   const weights = scored.map((s) => (judge.trusted(s.workerId) ? s.samples : weightOf(s, ledger.standing(s.workerId))));
@@ -58,10 +59,12 @@ export async function trustedStep(run: TrainingRun, ref: RoundReference, judge: 
     ['reference', async () => ref.grads],
   ];
   for (const [how, update] of candidates) {
-    const next = await tentativeStep(run, await update(), progress, ref, referee);
+    const next = await part('held-out', async () => tentativeStep(run, await update(), progress, ref, referee));
     if (!next) continue;
     t.params.set(next.params);
-    Object.assign(t.opt, next.opt);
+    t.opt.t = next.opt.t;
+    t.opt.m.set(next.opt.m);
+    t.opt.v.set(next.opt.v);
     return { stepped: how, weighted: how === 'reference' ? 0 : weights.filter((w) => w > 0).length, judged };
   }
   t.opt.m.fill(0);
@@ -108,10 +111,21 @@ function withoutLowestHalf(weights: number[]): number[] {
   return weights.map((w) => (w >= cut ? w : 0));
 }
 
+/** Each run's copies of its parameters and optimizer for tentative steps, kept from round to round (no 3 MB a round to collect). */
+const scratch = new WeakMap<TrainingRun, { params: Float32Array; opt: OptimizerState }>();
+
 /** The step on copies of the parameters and optimizer, kept only if the held-out loss allows it. */
 async function tentativeStep(run: TrainingRun, update: Float32Array, progress: number, ref: RoundReference, referee: Referee) {
   const { spec, params, opt, state } = run.data;
-  const next = { params: params.slice(), opt: { t: opt.t, m: opt.m.slice(), v: opt.v.slice() } satisfies OptimizerState };
+  let next = scratch.get(run);
+  if (next?.params.length !== params.length) {
+    next = { params: new Float32Array(params.length), opt: newOptimizerState(params.length) };
+    scratch.set(run, next);
+  }
+  next.params.set(params);
+  next.opt.t = opt.t;
+  next.opt.m.set(opt.m);
+  next.opt.v.set(opt.v);
   stepParams(spec, next.params, update, next.opt, state, progress);
   const after = await referee.heldOutLoss(spec.model, next.params, ref.heldOut);
   return heldOutAccepts(ref.heldOutLoss, after) ? next : undefined;
