@@ -94,7 +94,7 @@ export function startWorker(url: string, token: string, name: string, backend = 
 
 /** Every metric point of job `id`, page by page (a long run has more than one page). */
 export const jobMetrics = (url: string, token: string, id: number) =>
-  everyMetric((since) => api<{ id: number; round: number; name: string; value: number }[]>(url, token, `/api/jobs/${id}/metrics?since=${since}`));
+  everyMetric((since) => api<{ id: number; round: number; name: string; value: number; at: number }[]>(url, token, `/api/jobs/${id}/metrics?since=${since}`));
 
 export async function api<T = unknown>(url: string, token: string, path: string, body?: unknown, method = body ? 'POST' : 'GET'): Promise<T> {
   const res = await fetch(`${url}${path}`, {
