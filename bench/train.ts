@@ -241,8 +241,10 @@ async function benchSync(counts: number[], runs: Outcome[], add: (r: Promise<Out
     sized = await add(run('sync fp32, 1 worker, shards sized by rate', 1, { shardSizing: 'by-rate' }));
     const plain = await trainPlain(base, TARGET, MAX_EPOCHS);
     ratios.push(sized.seconds / plain.seconds);
+    const plainRounds = Math.round((plain.samplesPerSecond * plain.seconds) / base.globalBatch);
     console.log(
-      `plain process, onnxruntime-node, same job: ${plain.reached ? 'reached' : 'NOT reached'} ${(plain.accuracy * 100).toFixed(2)}% in ${plain.seconds.toFixed(1)} s | ` +
+      `plain process, onnxruntime-node, same job: ${plain.reached ? 'reached' : 'NOT reached'} ${(plain.accuracy * 100).toFixed(2)}% in ${plain.seconds.toFixed(1)} s, ` +
+        `${plainRounds} steps of ${((plain.seconds / plainRounds) * 1000).toFixed(1)} ms (the grid by rate: ${(sized.seconds / sized.perRound.wall).toFixed(0)} rounds) | ` +
         `grid/plain ${(one.seconds / plain.seconds).toFixed(2)}, with shards sized by rate ${(sized.seconds / plain.seconds).toFixed(2)} (goal <= 1.5)`,
     );
   }
