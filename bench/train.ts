@@ -303,7 +303,8 @@ async function benchTrustSeeds() {
   const seeds = [2, 3, 4];
   const rows = { off: [] as Outcome[], volunteer: [] as Outcome[] };
   for (const seed of seeds) {
-    rows.off.push(await run(`seed ${seed}, operator's worker, no reference`, 1, { seed, aggregation: { reference: 0 } }));
+    if (process.env.BENCH_TRUST_ONLY !== 'volunteer')
+      rows.off.push(await run(`seed ${seed}, operator's worker, no reference`, 1, { seed, aggregation: { reference: 0 } }));
     rows.volunteer.push(await run(`seed ${seed}, volunteer's worker, root of trust`, 1, { seed }, TARGET, 1, true));
   }
   const rounds = (r: Outcome) => r.seconds / r.perRound.wall;

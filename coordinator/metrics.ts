@@ -56,7 +56,7 @@ export class Metrics {
   });
   readonly judgedResults = new Counter({
     name: 'grid_judged_results_total',
-    help: 'Results judged against the reference: full (weighed fully), partial, none (pointing away), and clipped to their bound',
+    help: 'Results judged against the reference: full (weighed fully), partial, none (against it), and clipped to their bound',
     labelNames: ['weight'],
     registers: this.r,
   });

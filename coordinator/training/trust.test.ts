@@ -1,19 +1,30 @@
 import { describe, expect, it } from 'vitest';
 import { agree } from '../jobs/redundancy';
 import { FULL_STANDING, MIN_CHECK_RATE, TrustLedger } from '../jobs/trust-ledger';
-import { clipFactor, FULL_AGREEMENT, heldOutAccepts, type Reference, score, trustedCoefficients, weightOf } from './trust';
+import { AGAINST, clipFactor, FULL_AGREEMENT, heldOutAccepts, type Reference, score, trustedCoefficients, weightOf } from './trust';
 
 const ref: Reference = { grads: Float32Array.from([1, 0, 0]), norm: 1, samples: 128, heldOutLoss: 1 };
 
 describe('root of trust', () => {
-  it('weighs a result by its agreement with the reference, and nothing when it points away', () => {
+  it('weighs a result fully unless it is against the reference, and a fresh identity less', () => {
     const along = score('a', Float32Array.from([2, 1, 0]), 32, ref);
     const flipped = score('b', Float32Array.from([-2, -1, 0]), 32, ref);
     expect(along.cosine).toBeCloseTo(2 / Math.sqrt(5));
-    expect(weightOf(along, 1)).toBe(32); // well past FULL_AGREEMENT: counted fully
-    expect(weightOf(score('c', Float32Array.from([1, 20, 0]), 32, ref), 1)).toBeCloseTo((32 * (1 / Math.sqrt(401))) / FULL_AGREEMENT); // nearly orthogonal: a little
+    expect(weightOf(along, 1)).toBe(32);
+    const orthogonal = score('c', Float32Array.from([-1, 20, 0]), 32, ref); // honest noise: slightly below zero
+    expect(orthogonal.cosine).toBeGreaterThan(AGAINST);
+    expect(orthogonal.cosine).toBeLessThan(0);
+    expect(weightOf(orthogonal, 1)).toBe(32);
+    expect(weightOf(score('d', Float32Array.from([-1, 5, 0]), 32, ref), 1)).toBe(0); // cosine -0.2: against it
     expect(weightOf(flipped, 1)).toBe(0);
     expect(weightOf(along, 0.05)).toBeCloseTo(weightOf(along, 1) * 0.05); // a fresh identity weighs less
+  });
+
+  it('weighs a result nobody can recompute (local steps) by its agreement with the reference', () => {
+    const c = score('c', Float32Array.from([1, 20, 0]), 32, ref); // nearly orthogonal
+    expect(weightOf(c, 1, false)).toBeCloseTo((32 * (1 / Math.sqrt(401))) / FULL_AGREEMENT);
+    expect(weightOf(score('a', Float32Array.from([2, 1, 0]), 32, ref), 1, false)).toBe(32);
+    expect(weightOf(score('o', Float32Array.from([-1, 20, 0]), 32, ref), 1, false)).toBe(0); // slightly against: nothing
   });
 
   it('bounds a result by the norm an honest gradient over its samples could have', () => {

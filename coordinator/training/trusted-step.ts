@@ -51,8 +51,12 @@ export async function trustedStep(run: TrainingRun, ref: RoundReference, judge: 
   if (!flagged.size && t.spec.mode === 'sync') for (const id of await part('checks', () => judge.checks.collect(run, judge))) flagged.add(id);
   if (flagged.size) return { flagged };
 
-  const weights = scored.map((s) => (judge.trusted(s.workerId) ? s.samples : weightOf(s, ledger.standing(s.workerId))));
-  const judged = countJudged(scored.filter((s) => !judge.trusted(s.workerId)));
+  const spotChecked = t.spec.mode === 'sync';
+  const weights = scored.map((s) => (judge.trusted(s.workerId) ? s.samples : weightOf(s, ledger.standing(s.workerId), spotChecked)));
+  const judged = countJudged(
+    scored.filter((s) => !judge.trusted(s.workerId)),
+    spotChecked,
+  );
   const candidates: [Exclude<TrustedOutcome, { flagged: Set<string> }>['stepped'], () => Promise<Float32Array>][] = [
     ['combined', () => combineBy(run, scored, weights, ref, judge.pool)],
     ['without-lowest', () => combineBy(run, scored, withoutLowestHalf(weights), ref, judge.pool)],
@@ -72,8 +76,8 @@ export async function trustedStep(run: TrainingRun, ref: RoundReference, judge: 
   return { stepped: 'reset', weighted: 0, judged };
 }
 
-function countJudged(scored: Scored[]): JudgedCounts {
-  const agreement = scored.map((s) => weightOf(s, 1) / Math.max(1, s.samples));
+function countJudged(scored: Scored[], spotChecked: boolean): JudgedCounts {
+  const agreement = scored.map((s) => weightOf(s, 1, spotChecked) / Math.max(1, s.samples));
   return {
     full: agreement.filter((a) => a >= 1).length,
     partial: agreement.filter((a) => a > 0 && a < 1).length,
