@@ -95,7 +95,7 @@ export class LeaseKeeper {
     const id = shard[slot]?.assignmentId;
     if (id !== undefined) return this.expire(id, state, reason);
     this.o.workers.get(workerId)?.holds.delete(shard);
-    if (shard[slot]?.workerId === workerId) shard[slot] = undefined; // a pending insert sees this and marks its row expired
+    if (shard[slot]?.workerId === workerId) shard[slot] = undefined; // a lease still waiting for its id sees this and ends its row expired
   }
 
   /** End a lease that has its id, and will not complete. */

@@ -103,6 +103,16 @@ for (const dialect of DIALECTS)
       expect((await store.assignments(id)).map((r) => [r.id, r.state])).toContainEqual([a.assignmentId, 'released']);
     });
 
+    it('writes the rows of leases still open when it stops', async () => {
+      const id = await scheduler.submit(job(), null);
+      const w = link('worker-0000001');
+      scheduler.dispatcher.addWorker(w);
+      scheduler.dispatcher.ready(w.id, 1);
+      const [a] = await assigned(w, 1);
+      await scheduler.stop();
+      expect((await store.assignments(id)).map((r) => [r.id, r.state])).toEqual([[a.assignmentId, 'leased']]);
+    });
+
     it('frees the shard when no lease id can be reserved, and hands it out again', async () => {
       await scheduler.submit(job({ globalBatch: 8 }), null);
       const reserve = store.reserveAssignmentIds.bind(store);

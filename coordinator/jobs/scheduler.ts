@@ -84,6 +84,7 @@ export class Scheduler {
     clearInterval(this.timer);
     await this.transfers.flush(this.opts.store).catch(() => {});
     await this.idle();
+    await this.flushLeases(); // after the last closes, so their rows go with them
     for (const kind of this.kinds()) await kind.shutdown?.();
   }
 
