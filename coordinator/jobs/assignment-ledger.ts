@@ -1,4 +1,4 @@
-import type { AssignmentRow, Fence, Store } from '../store/index';
+import type { AssignmentRow, Fence, ResultRow, Store } from '../store/index';
 
 /** Ids reserved at a time: a round of 64 shards takes 64, so one block lasts many rounds. */
 const BLOCK = 1024;
@@ -108,6 +108,11 @@ export class AssignmentLedger {
       this.writing.delete(r.id);
       if (failed) this.unwritten.set(r.id, r);
     }
+  }
+
+  /** A result or refusal on record (`Store.recordOutcome`), with the job's unwritten rows, once its lease's row can be. */
+  recordOutcome(row: ResultRow, reputation: (current: number) => number, fence: Fence, also?: (tx: Store) => Promise<void>) {
+    return this.writeWith(row.job_id, (leases) => this.store.recordOutcome(row, reputation, fence, { also, leases }), row.assignment_id);
   }
 
   /** The job's unwritten rows in a fenced transaction of their own, with `also` when given (a job's last state). */

@@ -2,7 +2,7 @@ import { GridError } from '../../protocol/errors';
 import type { Frame } from '../../protocol/frames';
 import { errorText, type Logger } from '../log';
 import type { Metrics } from '../metrics';
-import type { AssignmentRow, Fence, ResultRow, Store } from '../store/index';
+import type { Fence, ResultRow, Store } from '../store/index';
 import type { Dispatcher } from './dispatcher';
 import type { ResultMeta, Run } from './kind';
 import { pointsFor } from './points';
@@ -96,8 +96,7 @@ export async function acceptResult(c: IntakeContext, hooks: IntakeHooks, workerI
   if (run.kind.recordsAtClose) {
     round.unrecorded.set(meta.assignmentId, accepted); // written by the round's close
   } else {
-    const write = (leases: AssignmentRow[]) => c.store.recordOutcome(accepted, (r) => r, hooks.fence(run), { also: checked.write, leases });
-    const written = c.dispatcher.keeper.ledger.writeWith(run.id, write, meta.assignmentId);
+    const written = c.dispatcher.keeper.ledger.recordOutcome(accepted, (r) => r, hooks.fence(run), checked.write);
     await recordNow(c, run, shard, closes, written);
   }
   c.metrics.results.inc({ accepted: 'true', code: 'OK' });

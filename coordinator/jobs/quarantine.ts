@@ -1,6 +1,6 @@
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
-import { type AssignmentRow, type Fence, FencedError, type ResultRow, type Store } from '../store/index';
+import { type Fence, FencedError, type ResultRow, type Store } from '../store/index';
 import type { Dispatcher } from './dispatcher';
 import type { Run } from './kind';
 import { nextReputation, QUARANTINE_BELOW } from './reputation';
@@ -32,8 +32,7 @@ export class Quarantine {
     this.o.metrics.jobRefused(row.job_id, code ?? 'REFUSED');
     let reputation: number;
     try {
-      const write = (leases: AssignmentRow[]) => this.o.store.recordOutcome(row, (r) => nextReputation(r, 'bad'), fence, { leases });
-      reputation = await this.o.dispatcher.keeper.ledger.writeWith(row.job_id, write, row.assignment_id);
+      reputation = await this.o.dispatcher.keeper.ledger.recordOutcome(row, (r) => nextReputation(r, 'bad'), fence);
     } catch (e) {
       if (e instanceof FencedError) return false;
       throw e;

@@ -92,23 +92,25 @@ for (const dialect of DIALECTS)
       expect(good.assigns().length).toBe(1);
     });
 
-    it('writes the rows of leases that ended without a result within a tick, as they ended', async () => {
+    /** A job and one worker holding one of its shards. */
+    const leasedOne = async () => {
       const id = await scheduler.submit(job(), null);
       const w = link('worker-0000001');
       scheduler.dispatcher.addWorker(w);
       scheduler.dispatcher.ready(w.id, 1);
       const [a] = await assigned(w, 1);
+      return { id, w, a };
+    };
+
+    it('writes the rows of leases that ended without a result within a tick, as they ended', async () => {
+      const { id, w, a } = await leasedOne();
       await scheduler.dispatcher.release(w.id, a.assignmentId, 'too big');
       await scheduler.tick();
       expect((await store.assignments(id)).map((r) => [r.id, r.state])).toContainEqual([a.assignmentId, 'released']);
     });
 
     it('writes the rows of leases still open when it stops', async () => {
-      const id = await scheduler.submit(job(), null);
-      const w = link('worker-0000001');
-      scheduler.dispatcher.addWorker(w);
-      scheduler.dispatcher.ready(w.id, 1);
-      const [a] = await assigned(w, 1);
+      const { id, a } = await leasedOne();
       await scheduler.stop();
       expect((await store.assignments(id)).map((r) => [r.id, r.state])).toEqual([[a.assignmentId, 'leased']]);
     });

@@ -27,18 +27,18 @@ export class AssignmentQueries extends QueryGroup {
     if (rows.length) await this.db.insertInto('assignments').values(rows).execute();
   }
   async finishAssignment(id: number, state: AssignmentRow['state']): Promise<boolean> {
+    return (await this.finishAssignments([id], state)) > 0;
+  }
+  /** End the leases still open among `ids` (those a round's close records at once); how many were. */
+  async finishAssignments(ids: number[], state: AssignmentRow['state']): Promise<number> {
+    if (!ids.length) return 0;
     const r = await this.db
       .updateTable('assignments')
       .set({ state, finished_at: this.now() })
-      .where('id', '=', id)
+      .where('id', 'in', ids)
       .where('state', '=', 'leased')
       .executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
-  }
-  /** Leases ended by results the round's close records at once. */
-  async finishAssignments(ids: number[], state: AssignmentRow['state']) {
-    if (ids.length)
-      await this.db.updateTable('assignments').set({ state, finished_at: this.now() }).where('id', 'in', ids).where('state', '=', 'leased').execute();
+    return Number(r.numUpdatedRows);
   }
   assignments(jobId: number, round?: number) {
     let q = this.db.selectFrom('assignments').selectAll().where('job_id', '=', jobId);
