@@ -62,11 +62,32 @@ describe('matmul on Dawn (vulkan): tile timing and f16', () => {
     expect(first.gflops[first.variant]).toBe(Math.max(...Object.values(first.gflops)));
     expect(backend.matmulVariant).toBe(first.variant);
     const again = new GpuBackend(gpu, 'register');
-    expect(await tuneMatmul(again)).toBe(first);
+    expect(await tuneMatmul(again)).toEqual(first);
     expect(again.matmulVariant).toBe(first.variant);
     expect(again.matmulFallback).toBe(first.fallback);
     expect(first.fallback.startsWith('vec4')).toBe(false);
   });
+
+  it("keeps its verdict in the worker's cache: a kept one is used untimed, one this build cannot use is timed again", async () => {
+    const kept = new Map<string, Uint8Array>();
+    const cache = { get: async (k: string) => kept.get(k), put: async (k: string, v: Uint8Array) => void kept.set(k, v) };
+    const backend = new GpuBackend(gpu);
+    const [key] = await tuneMatmul(backend, cache).then(() => [...kept.keys()]);
+    expect(key).toContain(backend.adapter);
+    // A page reloaded (or a worker restarted) on this adapter: the kept verdict, not a new timing (gflops says which).
+    const planted = { variant: 'tiled', fallback: 'tiled', gflops: { tiled: 1 } };
+    kept.set(key, new TextEncoder().encode(JSON.stringify(planted)));
+    const reopened = new GpuBackend(gpu, 'register');
+    expect(await tuneMatmul(reopened, cache)).toEqual(planted);
+    expect([reopened.matmulVariant, reopened.matmulFallback]).toEqual(['tiled', 'tiled']);
+    // Garbled, or naming a variant an older build had: timed again, and the new verdict kept.
+    for (const bad of ['{not json', JSON.stringify({ ...planted, variant: 'gone-64x64' }), 'null']) {
+      kept.set(key, new TextEncoder().encode(bad));
+      const verdict = await tuneMatmul(new GpuBackend(gpu), cache);
+      expect(Object.keys(verdict.gflops).length).toBeGreaterThanOrEqual(4);
+      expect(JSON.parse(new TextDecoder().decode(kept.get(key)))).toEqual(verdict);
+    }
+  }, 120_000);
 
   it('f16 operands with f32 sums: the f32 product of the rounded inputs within 1e-5, the unrounded within 2^-8 of scale', async () => {
     expect(gpu.features).toContain('shader-f16');

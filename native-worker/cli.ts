@@ -21,7 +21,7 @@ const HELP = `grid-worker: a native GPU worker for the volunteer compute grid
   --max-memory MB     refuse to start when the backend reports less buffer memory than this
   --name NAME         name shown to operators (default the host name)
   --team TEAM         the team this worker's credit also counts for
-  --cache-dir DIR     where verified data chunks are kept (default ~/.cache/grid-worker)
+  --cache-dir DIR     where verified data chunks and engine timings are kept (default ~/.cache/grid-worker)
   --check             print adapter, limits and each engine's correctness and speed (fastest first); exit
                       non-zero if no engine computes what the CPU reference computes
   --check-seconds S   how long --check times each engine (default 5)
@@ -101,9 +101,10 @@ async function main(): Promise<number> {
   }
   const choice = args.backend as BackendChoice;
   if (!['auto', 'vulkan', 'gl', 'cpu'].includes(choice)) throw new Error(`--backend must be auto, vulkan, gl or cpu, not ${choice}`);
+  const cache = fileCache(args['cache-dir']!);
   let opened: Awaited<ReturnType<typeof openBackend>>;
   try {
-    opened = await openBackend(choice, (m) => log('gpu error', { error: m }));
+    opened = await openBackend(choice, (m) => log('gpu error', { error: m }), cache);
   } catch (e) {
     if (choice !== 'auto') throw e;
     log('no GPU adapter; using the CPU backend', { error: String(e) });
@@ -130,7 +131,6 @@ async function main(): Promise<number> {
     console.log(JSON.stringify({ check: 'ok', gpu, engines: rows }));
     return 0;
   }
-  const cache = fileCache(args['cache-dir']!);
   // Measured once per engine and adapter (the result is cached), and told to the coordinator in hello.
   const measureMs = intOption('measure-ms', args['measure-ms'], 1, 600_000);
   const rates = await new EngineChooser(engines, cache, measureMs).rank(REFERENCE_MODEL);

@@ -40,13 +40,14 @@ export interface VolunteerStats {
 let loop: WorkerLoop | undefined;
 let backend: Backend | undefined;
 let capabilities: Capabilities | undefined;
+let probing: Promise<void> | undefined;
 const stats: VolunteerStats = { state: 'idle', adapter: '', backend: '', shardsDone: 0, samplesDone: 0, bytesFetched: 0, bytesSent: 0 };
 let listener: ((s: VolunteerStats) => void) | undefined;
 
 async function openBackend() {
   const host = { kind: 'browser' as const, cores: navigator.hardwareConcurrency || 1, memoryMB: 0 };
   const gpu = await (navigator.gpu ? openGpu(navigator.gpu, (m) => event(`gpu: ${m}`)).catch(() => undefined) : undefined);
-  return backendFor(host, gpu);
+  return backendFor(host, gpu, idbCache); // the matmul timing is kept: a reload opens the device without timing it
 }
 
 function event(text: string) {
@@ -105,24 +106,34 @@ function describe(e: WorkerEvent): string {
   return e.type;
 }
 
+/** The device and its capabilities, opened once per page. */
+async function probeOnce() {
+  ({ backend, capabilities } = await openBackend());
+  stats.adapter = backend.adapter;
+  stats.backend = backend.name;
+  const totals = await state.get<Totals>('totals');
+  Object.assign(stats, totals ?? {});
+  bytesBefore.fetched = totals?.bytesFetched ?? 0;
+  bytesBefore.sent = totals?.bytesSent ?? 0;
+}
+
 /** The volunteer's Web Worker, driven from the page through comlink. */
 const api = {
   /** Solve an enrolment puzzle here, off the page's thread; `progress` hears the hashes tried. */
   solvePuzzle(p: EnrolmentPuzzle, progress: (tried: number) => void) {
     return solvePuzzle(p, progress);
   },
+  /** Opens the device once: a Start pressed while the page's own probe runs waits for it instead of opening another. */
   async probe() {
-    ({ backend, capabilities } = await openBackend());
-    stats.adapter = backend.adapter;
-    stats.backend = backend.name;
-    const totals = await state.get<Totals>('totals');
-    Object.assign(stats, totals ?? {});
-    bytesBefore.fetched = totals?.bytesFetched ?? 0;
-    bytesBefore.sent = totals?.bytesSent ?? 0;
+    if (!probing) {
+      probing = probeOnce();
+      probing.catch(() => (probing = undefined)); // a failed probe is tried again by the next caller
+    }
+    await probing;
     return { ...stats };
   },
   async start(coordinator: string, token: string, bytesPerHour?: number, name = 'volunteer', team?: string) {
-    if (!backend) await api.probe();
+    await api.probe();
     if (loop || stats.state === 'timing engines') return; // a second Start while the engines are timed starts nothing
     const engines = browserEngines(capabilities?.backend === 'webgpu' ? backend : undefined);
     stats.state = 'timing engines'; // about 15 s on a first visit: the page says so rather than 'idle'

@@ -1,8 +1,36 @@
 import { MATMUL_VARIANTS, type MatmulVariant, type ScalarVariant } from '../ops/matmul';
 import type { GpuBackend } from './backend';
 
-/** The verdict per adapter, so a page or process that opens the device again does not time it again. */
-const verdicts = new Map<string, { variant: MatmulVariant; fallback: ScalarVariant; gflops: Record<string, number> }>();
+export interface MatmulVerdict {
+  variant: MatmulVariant;
+  fallback: ScalarVariant;
+  gflops: Record<string, number>;
+}
+
+/** Where verdicts are kept: the worker's byte cache (IndexedDB in a page, files natively), so a reload does not time again. */
+export interface VerdictCache {
+  get(key: string): Promise<Uint8Array | undefined>;
+  put(key: string, bytes: Uint8Array): Promise<void>;
+}
+
+/** This process's verdicts, for callers that keep none (tests, benches). */
+const inProcess = new Map<string, Uint8Array>();
+const processCache: VerdictCache = { get: async (k) => inProcess.get(k), put: async (k, v) => void inProcess.set(k, v) };
+
+const verdictKey = (adapter: string) => `matmul-verdict:v1:${adapter}`;
+
+/** A kept verdict, or undefined where none is kept or it names a variant this build does not have. */
+async function keptVerdict(cache: VerdictCache, adapter: string): Promise<MatmulVerdict | undefined> {
+  const bytes = await cache.get(verdictKey(adapter)).catch(() => undefined);
+  if (!bytes) return undefined;
+  try {
+    const v = JSON.parse(new TextDecoder().decode(bytes)) as MatmulVerdict;
+    const known = (x: unknown) => (MATMUL_VARIANTS as readonly unknown[]).includes(x);
+    return known(v.variant) && known(v.fallback) && !String(v.fallback).startsWith('vec4') && typeof v.gflops === 'object' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** GFLOP/s of `backend`'s current matmul variant on n³, timed over `reps` products ended by a 16-byte readback. */
 export async function matmulGflops(backend: GpuBackend, n: number, reps: number): Promise<number> {
@@ -43,8 +71,8 @@ const SOFTWARE_CANDIDATES: MatmulVariant[] = ['register', 'tiled', 'vec4-64x64x1
  * Times every matmul variant on a layer-sized product and keeps the fastest: software adapters favour register
  * tiling (barriers are slow there), real GPUs a shared-memory tile whose best shape differs by vendor.
  */
-export async function tuneMatmul(backend: GpuBackend) {
-  const known = verdicts.get(backend.adapter);
+export async function tuneMatmul(backend: GpuBackend, cache: VerdictCache = processCache): Promise<MatmulVerdict> {
+  const known = await keptVerdict(cache, backend.adapter);
   if (known) {
     backend.matmulVariant = known.variant;
     backend.matmulFallback = known.fallback;
@@ -63,6 +91,6 @@ export async function tuneMatmul(backend: GpuBackend) {
   const verdict = { variant: fastest(timed), fallback: fastest(timed.filter((v): v is ScalarVariant => !v.startsWith('vec4'))), gflops };
   backend.matmulVariant = verdict.variant;
   backend.matmulFallback = verdict.fallback;
-  verdicts.set(backend.adapter, verdict);
+  await cache.put(verdictKey(backend.adapter), new TextEncoder().encode(JSON.stringify(verdict))).catch(() => {}); // timed again next time
   return verdict;
 }
