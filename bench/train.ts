@@ -56,6 +56,8 @@ interface Outcome {
   allBytes: number;
   /** Mean seconds per round: wall, worker compute (one shard, summed over the round's shards / workers), close. */
   perRound: { wall: number; compute: number; close: number };
+  /** The coordinator's process (every thread of it) busy this fraction of one core's time while the job ran. */
+  coordinatorCpu: number;
   /** Mean milliseconds of each part of a close (grid_round_close_part_seconds). */
   closeParts: Record<string, number>;
   /** Seconds from the job's submission until its first shard was computed (data, engine, first lease). */
@@ -101,6 +103,7 @@ async function run(label: string, workers: number, over: Record<string, unknown>
   await Promise.all(procs.map((p) => p.waitFor(/"msg":"connected"/)));
   if (PIN) for (const p of procs) pin(p.child.pid as number, 1);
   const t0 = Date.now();
+  const cpuAtStart = process.cpuUsage();
   const { id } = await api<{ id: number }>(url, TOKEN, '/api/jobs', { name: label, ...base, ...over });
   let accuracy = 0;
   let reachedRound = Number.POSITIVE_INFINITY;
@@ -117,6 +120,8 @@ async function run(label: string, workers: number, over: Record<string, unknown>
     if (first) reachedRound = first.round;
     if (first || job.state === 'done') break;
   }
+  const cpu = process.cpuUsage(cpuAtStart);
+  const coordinatorCpu = (cpu.user + cpu.system) / 1000 / (Date.now() - t0);
   const reached = Number.isFinite(reachedRound);
   const metrics = await (await fetch(`${url}/metrics`)).text();
   const metric = (name: string) => Number(metrics.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1] ?? 0);
@@ -158,6 +163,7 @@ async function run(label: string, workers: number, over: Record<string, unknown>
     workers,
     reached,
     closeParts,
+    coordinatorCpu,
     startup,
     accuracy,
     seconds,
@@ -288,6 +294,7 @@ async function benchTrust(add: (r: Promise<Outcome>) => Promise<Outcome>) {
   ])
     console.log(
       `root of trust (${r.label}): time to ${TARGET * 100}% ${(r.seconds / base.seconds).toFixed(2)}x without it (goal <= 1.15); ` +
+        `coordinator busy ${(r.coordinatorCpu * 100).toFixed(0)}% vs ${(base.coordinatorCpu * 100).toFixed(0)}% of a core; ` +
         `round close ${(r.perRound.close * 1000).toFixed(1)} ms vs ${(base.perRound.close * 1000).toFixed(1)} ms ` +
         `(${Object.entries(r.closeParts)
           .map(([part, ms]) => `${part} ${ms.toFixed(2)}`)
@@ -309,11 +316,13 @@ async function benchTrustSeeds() {
   }
   const rounds = (r: Outcome) => r.seconds / r.perRound.wall;
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  for (const [name, rs] of Object.entries(rows))
+  for (const [name, rs] of Object.entries(rows).filter(([, rs]) => rs.length))
     console.log(
       `${name.padEnd(10)} | ${rs.map((r) => `${r.reached ? '' : 'NOT '}${rounds(r).toFixed(0)} rounds in ${r.seconds.toFixed(1)} s`).join(' | ')} | ` +
-        `mean ${mean(rs.map(rounds)).toFixed(0)} rounds, ${mean(rs.map((r) => r.seconds)).toFixed(1)} s, ${(mean(rs.map((r) => r.perRound.wall)) * 1000).toFixed(1)} ms a round`,
+        `mean ${mean(rs.map(rounds)).toFixed(0)} rounds, ${mean(rs.map((r) => r.seconds)).toFixed(1)} s, ${(mean(rs.map((r) => r.perRound.wall)) * 1000).toFixed(1)} ms a round, ` +
+        `coordinator busy ${(mean(rs.map((r) => r.coordinatorCpu)) * 100).toFixed(0)}% of a core`,
     );
+  if (!rows.off.length) return; // BENCH_TRUST_ONLY=volunteer: compared with an earlier run's
   const ratio = (f: (r: Outcome) => number) => (mean(rows.volunteer.map(f)) / mean(rows.off.map(f))).toFixed(2);
   console.log(
     `root of trust for a volunteer over seeds ${seeds.join(', ')}: time to ${TARGET * 100}% ${ratio((r) => r.seconds)}x (goal <= 1.15) = ` +

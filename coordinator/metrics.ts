@@ -50,7 +50,7 @@ export class Metrics {
   });
   readonly trustedSteps = new Counter({
     name: 'grid_trusted_steps_total',
-    help: 'Judged rounds by what the model was stepped on: combined, without-lowest, reference or reset',
+    help: 'Judged rounds by what the model was stepped on: combined, without-lowest, reference or reset; none for a round computed on a step undone (undone: published before its held-out check, which failed)',
     labelNames: ['on'],
     registers: this.r,
   });

@@ -8,7 +8,7 @@ import { GridError } from '../../protocol/errors';
 import type { Targets } from '../../protocol/targets';
 import type { DatasetFile, Store } from '../store/index';
 import type { CsvTargets } from './csv';
-import { fashionMnistAvailable, type LoadedDataset, loadFashionMnist } from './datasets';
+import { fashionMnistAvailable, type LoadedDataset, loadFashionMnist, loadFashionMnistOffLoop } from './datasets';
 import { npyDataset } from './npy-dataset';
 import { parseOffThread, textOffThread } from './parse-threads';
 import type { TokenizerChoice } from './text';
@@ -35,19 +35,34 @@ export class DatasetRegistry {
       await this.load(row).catch((e) => this.onError(`could not load data set ${row.name}/${row.split}: ${e}`));
   }
 
-  /** Load a registered data set here if it is not yet (another coordinator took the upload); unknown ones stay unknown. */
+  /**
+   * Load a data set here if it is not yet: the built-in one unpacked off the event loop (a job's first lease waits for
+   * it, the coordinator's sockets need not), a registered one from the database (another coordinator took the upload);
+   * unknown ones stay unknown.
+   */
   async ensure(name: string, split: string) {
-    if (this.has(name, split)) return;
     const key = `${name}/${split}`;
+    if (this.loaded.has(key)) return;
+    const builtIn = this.builtIn(name, split);
     let loading = this.loading.get(key);
     if (!loading) {
-      loading = this.store
-        .dataset(name, split)
-        .then((row) => row && this.load(row))
-        .finally(() => this.loading.delete(key));
+      const load = builtIn
+        ? () => loadFashionMnistOffLoop(builtIn, this.fashionDir).then((ds) => void this.keepBuiltIn(key, ds))
+        : () => this.loadRow(name, split);
+      loading = load().finally(() => this.loading.delete(key));
       this.loading.set(key, loading);
     }
     await loading;
+  }
+
+  private async loadRow(name: string, split: string) {
+    const row = await this.store.dataset(name, split);
+    if (row) await this.load(row);
+  }
+
+  /** The split of the built-in data set `name/split` names, when its files are here. */
+  private builtIn(name: string, split: string): 'train' | 'test' | undefined {
+    return name === 'fashion-mnist' && (split === 'train' || split === 'test') && fashionMnistAvailable(split, this.fashionDir) ? split : undefined;
   }
 
   /** `get`, once `ensure` has loaded it. */
@@ -169,22 +184,27 @@ export class DatasetRegistry {
   get(name: string, split: string): LoadedDataset {
     const key = `${name}/${split}`;
     let ds = this.loaded.get(key);
-    if (!ds && name === 'fashion-mnist' && (split === 'train' || split === 'test')) {
-      ds = loadFashionMnist(split, this.fashionDir);
-      this.loaded.set(key, ds);
-      // Recorded for the data set list only; a failed write must not become an unhandled rejection.
-      this.store
-        .putDataset({ name, split, source: 'debian:dataset-fashion-mnist', samples: ds.manifest.samples, classes: 10, manifest: ds.manifest })
-        .catch((e) => this.onError(`could not record ${key}: ${e}`));
-    }
+    if (!ds && name === 'fashion-mnist' && (split === 'train' || split === 'test')) ds = this.keepBuiltIn(key, loadFashionMnist(split, this.fashionDir));
     if (!ds) throw new GridError('NOT_FOUND', `no data set ${key}`);
+    return ds;
+  }
+
+  /** The first load of a built-in split is kept (a load that raced it is dropped) and recorded for the list. */
+  private keepBuiltIn(key: string, ds: LoadedDataset): LoadedDataset {
+    const kept = this.loaded.get(key);
+    if (kept) return kept;
+    this.loaded.set(key, ds);
+    const [name, split] = key.split('/');
+    // Recorded for the data set list only; a failed write must not become an unhandled rejection.
+    this.store
+      .putDataset({ name, split, source: 'debian:dataset-fashion-mnist', samples: ds.manifest.samples, classes: 10, manifest: ds.manifest })
+      .catch((e) => this.onError(`could not record ${key}: ${e}`));
     return ds;
   }
 
   /** Whether `get` would succeed, without loading anything. */
   has(name: string, split: string) {
-    if (this.loaded.has(`${name}/${split}`)) return true;
-    return name === 'fashion-mnist' && (split === 'train' || split === 'test') && fashionMnistAvailable(split, this.fashionDir);
+    return this.loaded.has(`${name}/${split}`) || this.builtIn(name, split) !== undefined;
   }
 
   /**

@@ -119,6 +119,22 @@ describe('data set registry', () => {
     await store.close();
   });
 
+  it('unpacks the built-in data set off the event loop when a job ensures it, once for callers at once', async () => {
+    const store = await openStore(':memory:');
+    const registry = new DatasetRegistry(store, tempDir('grid-ds-'));
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    await Promise.all([registry.ensure('fashion-mnist', 'train'), registry.ensure('fashion-mnist', 'train')]);
+    clearInterval(timer);
+    // Unpacked on the event loop, no timer could fire until it was done (0.5 s here).
+    expect(ticks).toBeGreaterThanOrEqual(3);
+    const ds = registry.get('fashion-mnist', 'train');
+    expect(ds.manifest).toEqual(loadFashionMnist('train').manifest);
+    await registry.ensure('fashion-mnist', 'train');
+    expect(registry.get('fashion-mnist', 'train')).toBe(ds);
+    await store.close();
+  });
+
   it('serves every upload from a coordinator with another data dir on the same database: the files are in the database', async () => {
     const store = await openStore(':memory:');
     const [dirA, dirB] = [tempDir('grid-ds-a-'), tempDir('grid-ds-b-')];

@@ -35,6 +35,8 @@ export interface TrainingState {
   replays: ReplayGuard;
   /** The records of closed rounds, written one after another in the background (round-close.ts). */
   recording: Promise<unknown>;
+  /** A round computed on a step since undone (its held-out check failed after it was published): judged, not stepped on. */
+  voided?: number;
 }
 
 export type TrainingRun = Run<TrainingState>;

@@ -11,7 +11,7 @@ import { outliers } from './outliers';
 import { NORM_FACTOR } from './result-check';
 import { judgedByReference, type RootOfTrust } from './root-of-trust';
 import { batchesByRate, combineRound, perWorker, planRound, roundStats } from './round-plan';
-import { trustedStep } from './trusted-step';
+import { type StepMode, settleUnverified, trustedStep } from './trusted-step';
 
 /**
  * Close a complete training round: combine its results in shard order, step the optimizer, and record the round's
@@ -26,9 +26,15 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, trust:
   const round = run.round;
   const part = ctx.metrics.closePart.bind(ctx.metrics);
   await part('store', () => t.recording); // the last round's record, written meanwhile, lands before this one's
+  await part('held-out', () => settleLastStep(ctx, run));
+  const step = t.voided !== round.index;
+  // The step is taken before its held-out check comes back, except where a checkpoint or the job's end would keep it.
+  const optimistic = round.index + 1 < run.totalRounds && (round.index + 1) % spec.checkpointEvery !== 0;
   // The operator's own machines are not judged: a round of only their results is combined as it is.
   const judged = judgedByReference(spec) && primaries(round).some((s) => !ctx.trusted((s.result as ShardResult).workerId));
-  const flagged = judged ? await part('judge', () => stepTrusted(ctx, pool, trust, run)) : await stepByRule(ctx, pool, run, !judgedByReference(spec));
+  const flagged = judged
+    ? await part('judge', () => stepTrusted(ctx, pool, trust, run, { step, optimistic }))
+    : await stepByRule(ctx, pool, run, !judgedByReference(spec), step);
   if (flagged?.size) {
     await ctx.reopen(flagged);
     return undefined;
@@ -71,22 +77,35 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, trust:
   return { last };
 }
 
+/**
+ * The last close's step, published before its held-out check: when the check failed, it is undone and replaced, and
+ * this round, computed on it, is voided (judged, its work credited, not stepped on; the next round starts afresh).
+ */
+async function settleLastStep(ctx: CloseContext, run: TrainingRun) {
+  const replaced = await settleUnverified(run);
+  if (!replaced) return;
+  run.data.voided = run.round.index;
+  ctx.metrics.trustedSteps.inc({ on: 'undone' });
+  ctx.metrics.trustedSteps.inc({ on: replaced.on });
+  ctx.log.warn('a published step failed its held-out check: undone and stepped again', { job: run.id, round: run.round.index - 1, ...replaced });
+}
+
 /** The rule alone; with `majority`, outliers judged against the workers' own median (the reference is off). */
-async function stepByRule(ctx: CloseContext, pool: AggregationPool, run: TrainingRun, majority: boolean): Promise<Set<string> | undefined> {
+async function stepByRule(ctx: CloseContext, pool: AggregationPool, run: TrainingRun, majority: boolean, step: boolean): Promise<Set<string> | undefined> {
   const t = run.data;
   const votes = perWorker(run.round);
   const flagged = majority ? outliers(votes) : new Set<string>();
-  if (flagged.size) return flagged;
+  if (flagged.size || !step) return flagged;
   const update = await ctx.metrics.closePart('combine', () => combineRound(run.round, t.spec, pool, t.params.length, votes));
   await ctx.metrics.closePart('step', () => stepParams(t.spec, t.params, update, t.opt, t.state, run.round.index / run.totalRounds));
 }
 
 /** Judged against the coordinator's own reference (trusted-step.ts); a step other than the combination is logged. */
-async function stepTrusted(ctx: CloseContext, pool: AggregationPool, trust: RootOfTrust, run: TrainingRun): Promise<Set<string> | undefined> {
+async function stepTrusted(ctx: CloseContext, pool: AggregationPool, trust: RootOfTrust, run: TrainingRun, mode: StepMode): Promise<Set<string> | undefined> {
   const ref = await ctx.metrics.closePart('reference', () => trust.referenceFor(run, ctx.datasets));
   const part = ctx.metrics.closePart.bind(ctx.metrics);
   const judge = { referee: trust.referee(ctx.datasets), ledger: trust.ledger, checks: trust.checks, trusted: ctx.trusted, pool, store: ctx.store, part };
-  const outcome = await trustedStep(run, ref, judge, run.round.index / run.totalRounds);
+  const outcome = await trustedStep(run, ref, judge, run.round.index / run.totalRounds, mode);
   if ('flagged' in outcome) return outcome.flagged;
   ctx.metrics.trustedSteps.inc({ on: outcome.stepped });
   for (const [weight, n] of Object.entries(outcome.judged)) ctx.metrics.judgedResults.inc({ weight }, n);
