@@ -1,5 +1,5 @@
 import { errorBody, GridError, refusalFor } from '../../protocol/errors';
-import { decodeFrame } from '../../protocol/frames';
+import { decodeFrame, FrameKind } from '../../protocol/frames';
 import { type ClientMessage, errorMessage, PROTOCOL_VERSION, parseClientMessage, type ServerMessage, WS_PROTOCOL } from '../../protocol/messages';
 import { type Auth, bearerToken } from '../auth';
 import type { WorkerLink } from '../jobs/dispatcher';
@@ -226,7 +226,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
         c.pending = undefined;
         if (!c.link) return fail(ws, new GridError('NOT_REGISTERED'));
         if (!meta) return fail(ws, new GridError('BAD_FRAME', 'binary frame without a preceding result message'));
-        const bytes = new Uint8Array(message.slice(0)); // uWS neuters `message` when this callback returns
+        const bytes = kept(message); // uWS neuters `message` when this callback returns
         void onBinary(ws, bytes, meta).catch((e) => fail(ws, e, meta.assignmentId));
         return;
       }
@@ -256,4 +256,16 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
       }
     },
   };
+}
+
+/**
+ * A binary message's copy: a result the aggregation threads read lands in shared memory, so an f32 one is used where
+ * it lies (result-check.ts) instead of copied a second time; other frames (outputs the store keeps) in plain memory.
+ */
+function kept(message: ArrayBuffer): Uint8Array {
+  const kind = message.byteLength > 3 ? new Uint8Array(message, 3, 1)[0] : 0;
+  if (kind !== FrameKind.gradient && kind !== FrameKind.delta) return new Uint8Array(message.slice(0));
+  const bytes = new Uint8Array(new SharedArrayBuffer(message.byteLength));
+  bytes.set(new Uint8Array(message));
+  return bytes;
 }

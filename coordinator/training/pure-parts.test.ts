@@ -100,6 +100,24 @@ describe('result check', () => {
     expect(refusal(check(true))).toBe('accepted');
   });
 
+  it('uses an f32 result that arrived in shared memory where it lies, and decodes any other into shared memory', () => {
+    const values = Float32Array.from({ length: N }, (_, i) => i / 4);
+    const plain = encodeTensor({ kind: 'gradient', job: 1, round: 0, shard: 0 }, values, 'f32');
+    const shared = new Uint8Array(new SharedArrayBuffer(plain.byteLength));
+    shared.set(plain);
+    const inPlace = checkResult(spec(), shard, N, meta(), decodeFrame(shared), 0).values;
+    expect([inPlace.buffer, inPlace.byteOffset]).toEqual([shared.buffer, 32]);
+    expect(Array.from(inPlace)).toEqual(Array.from(values));
+    for (const copied of [
+      checkResult(spec(), shard, N, meta(), decodeFrame(plain), 0).values,
+      checkResult(spec(), shard, N, meta(), decodeFrame(encodeTensor({ kind: 'gradient', job: 1, round: 0, shard: 0 }, values, 'f16')), 0).values,
+    ]) {
+      expect(copied.buffer).toBeInstanceOf(SharedArrayBuffer); // the aggregation threads read it in place
+      expect(copied.buffer).not.toBe(shared.buffer);
+      expect(Array.from(copied)).toEqual(Array.from(values));
+    }
+  });
+
   it('clips to clipNorm when the job asks', () => {
     const r = checkResult(spec({ aggregation: { clipNorm: 1 } }), shard, N, meta(), frame(new Float32Array(N).fill(10)), 0);
     expect(r.norm).toBeCloseTo(10 * Math.sqrt(N), 4);

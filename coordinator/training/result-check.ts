@@ -39,8 +39,8 @@ export function checkResult(
   if (!(meta.loss >= 0 && meta.loss <= MAX_LOSS)) throw new GridError('BAD_MESSAGE', `loss ${meta.loss} is outside [0, ${MAX_LOSS}]`);
   const correct = meta.correct ?? 0;
   if (correct > meta.samples) throw new GridError('BAD_MESSAGE', `${correct} correct out of ${meta.samples} samples`);
-  const values = sharedFloat32(paramCount); // shared so the aggregation threads read it in place
-  decodeTensor(frame, values.subarray(wire.start, wire.start + wire.count));
+  const values = inPlace(frame, paramCount) ?? sharedFloat32(paramCount); // shared so the aggregation threads read it in place
+  if (values.buffer !== frame.payload.buffer) decodeTensor(frame, values.subarray(wire.start, wire.start + wire.count));
   const stats = vectorStats(values); // finiteness, bound, norm and fingerprint in one pass
   if (!Number.isFinite(stats.maxAbs)) throw new GridError('NON_FINITE', 'result holds NaN or Infinity');
   const { clipNorm, maxNorm, maxAbs } = spec.aggregation;
@@ -48,6 +48,13 @@ export function checkResult(
   const norm = clipNorm ? clipByNorm(values, clipNorm, stats.norm) : stats.norm;
   if (maxNorm && norm > maxNorm) throw new GridError('NORM_TOO_LARGE', `norm ${norm.toFixed(3)} exceeds ${maxNorm}`);
   return { values, norm, fingerprint: stats.fingerprint };
+}
+
+/** An f32 result of every parameter that arrived in shared memory (worker-socket.ts), as it lies: no second copy. */
+function inPlace(frame: Frame, paramCount: number): Float32Array | undefined {
+  const p = frame.payload;
+  if (frame.dtype !== 'f32' || frame.count !== paramCount || !(p.buffer instanceof SharedArrayBuffer) || p.byteOffset % 4 !== 0) return undefined;
+  return new Float32Array(p.buffer, p.byteOffset, paramCount);
 }
 
 /**
