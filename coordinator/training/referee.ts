@@ -14,9 +14,9 @@ export type RoundReference = Reference & { heldOut: Batch };
 
 /**
  * Samples the held-out loss is taken on: it catches a step that blows the model up (trust.ts), which needs no more. It
- * runs on a close's path (about 3.6 ms of the MLP's, on a core shared with the evaluations); 32 samples halved that, but
- * their noise failed honest reference steps in a local-step job and cleared its momentum (a fault-matrix row 1.02 points
- * under its clean run, once in three runs).
+ * ran on a close's path (about 3.6 ms of the MLP's, on a core shared with the evaluations; now off it, trusted-step.ts);
+ * 32 samples halved that, but their noise failed honest reference steps in a local-step job and cleared its momentum (a
+ * fault-matrix row 1.02 points under its clean run, once in three runs).
  */
 const HELD_OUT_SAMPLES = 128;
 
@@ -46,19 +46,22 @@ export class Referee {
   /**
    * The reference of `round`, computed at `params` (copied: the caller's move on at the round's close): a gradient
    * over `reference` samples, or in a local-step job the delta of its `local.steps` steps over `reference` samples each;
-   * and the loss before the step on HELD_OUT_SAMPLES others.
+   * and the loss before the step on the job's HELD_OUT_SAMPLES, unless the caller has it (`heldOutLoss`: the last
+   * step's check took it at these parameters).
    */
-  async reference(spec: TrainingSpec, params: Float32Array, round: number): Promise<RoundReference> {
+  async reference(spec: TrainingSpec, params: Float32Array, round: number, heldOutLoss?: Promise<number>): Promise<RoundReference> {
     const size = spec.aggregation.reference;
     const rootSize = size * stepsPerShard(spec);
     const seed = (spec.seed ^ ROOT_SEED_MIX) >>> 0;
     const cursor = round * (rootSize + HELD_OUT_SAMPLES);
     // Augmented as the workers' samples are; the held-out loss is taken on the samples as they are.
     const root = this.batch(spec, { seed, cursor, count: rootSize, augment: spec.dataset.augment });
-    const heldOut = this.batch(spec, { seed, cursor: cursor + rootSize, count: HELD_OUT_SAMPLES });
+    // The same samples every round (round 0's, which no later round's root sample takes): one round's loss after its
+    // step is the next one's before, taken once.
+    const heldOut = this.batch(spec, { seed, cursor: rootSize, count: HELD_OUT_SAMPLES });
     const at = params.slice();
-    const [grads, heldOutLoss] = await Promise.all([this.update(spec, at, root, round), this.heldOutLoss(spec.model, at, heldOut)]);
-    return { grads, norm: l2Norm(grads), samples: rootSize, heldOutLoss, heldOut };
+    const [grads, before] = await Promise.all([this.update(spec, at, root, round), heldOutLoss ?? this.heldOutLoss(spec.model, at, heldOut)]);
+    return { grads, norm: l2Norm(grads), samples: rootSize, heldOutLoss: before, heldOut };
   }
 
   /** What an honest worker returns for `batch`: its gradient, or its local steps' delta from a fresh inner optimizer. */

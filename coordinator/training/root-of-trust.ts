@@ -56,10 +56,10 @@ export class RootOfTrust {
       this.checks.draw(run, shard, result, this.made, this.ledger);
   }
 
-  /** Start the reference of the run's open round. */
-  begin(run: TrainingRun, datasets: DatasetRegistry) {
+  /** Start the reference of the run's open round; `heldOutLoss`, when the caller has it at the current parameters. */
+  begin(run: TrainingRun, datasets: DatasetRegistry, heldOutLoss?: Promise<number>) {
     if (!judgedByReference(run.data.spec)) return;
-    const result = this.referee(datasets).reference(run.data.spec, run.data.params, run.round.index);
+    const result = this.referee(datasets).reference(run.data.spec, run.data.params, run.round.index, heldOutLoss);
     result.catch(() => {}); // awaited at the round's close, which reports the failure
     this.pending.set(run, { round: run.round.index, version: run.version, result });
   }

@@ -11,7 +11,7 @@ import { outliers } from './outliers';
 import { NORM_FACTOR } from './result-check';
 import { judgedByReference, type RootOfTrust } from './root-of-trust';
 import { batchesByRate, combineRound, perWorker, planRound, roundStats } from './round-plan';
-import { type StepMode, settleUnverified, trustedStep } from './trusted-step';
+import { heldOutLossUnderWay, type StepMode, settleUnverified, trustedStep } from './trusted-step';
 
 /**
  * Close a complete training round: combine its results in shard order, step the optimizer, and record the round's
@@ -68,7 +68,8 @@ export async function stepRound(ctx: CloseContext, pool: AggregationPool, trust:
   const published = ctx.metrics.roundClosePartSeconds.startTimer({ part: 'publish' }); // synchronous: nothing sees the version without its frame
   publish(t, run.id, run.version);
   published();
-  if (judged) trust.begin(run, ctx.datasets); // volunteers were in this round: the next one's reference starts now
+  // Volunteers were in this round: the next one's reference starts now, with the held-out loss its step's check takes.
+  if (judged) trust.begin(run, ctx.datasets, heldOutLossUnderWay(run));
   ctx.pruneLeases(next.index);
   t.replays.prune(next.index);
   ctx.metrics.roundClosed(run.id, next.index, stats.loss, stats.samples);

@@ -10,7 +10,7 @@ import { newOptimizerState, stepParams } from './optimizer';
 import type { Referee, RoundReference } from './referee';
 import type { Judge } from './root-of-trust';
 import { SpotChecks } from './spot-check';
-import { settleUnverified, trustedStep } from './trusted-step';
+import { heldOutLossUnderWay, settleUnverified, trustedStep } from './trusted-step';
 
 const spec = parseTrainingSpec({
   name: 't',
@@ -88,7 +88,10 @@ describe('a judged step published before its held-out check', () => {
     const judge = judgeOf([1.01]);
     expect(await trustedStep(run, ref, judge, 0.3, { step: true, optimistic: true })).toMatchObject({ stepped: 'combined', weighted: 2 });
     expect(Array.from(run.data.params)).toEqual(oneStep(gradient));
+    // The check's loss is the next round's held-out loss before its step (the same samples, these parameters): taken once.
+    expect(await heldOutLossUnderWay(run)).toBe(1.01);
     expect(await settleUnverified(run)).toBeUndefined();
+    expect(heldOutLossUnderWay(run)).toBeUndefined();
     expect(Array.from(run.data.params)).toEqual(oneStep(gradient));
     expect([run.data.opt.t, judge.asked()]).toEqual([1, 1]);
   });

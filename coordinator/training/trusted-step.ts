@@ -107,7 +107,7 @@ async function stepChecked(run: TrainingRun, candidates: Candidate[], c: StepCon
 }
 
 /** A step published before its held-out check came back, and what undoes it should the check fail. */
-const unverified = new WeakMap<TrainingRun, { accepted: Promise<boolean>; undo: () => Promise<Pick<Candidate, 'on' | 'weighted'>> }>();
+const unverified = new WeakMap<TrainingRun, { loss: Promise<number>; accepted: Promise<boolean>; undo: () => Promise<Pick<Candidate, 'on' | 'weighted'>> }>();
 
 /**
  * The first candidate stepped on at once, its held-out loss taken in the background while the next round computes:
@@ -116,7 +116,7 @@ const unverified = new WeakMap<TrainingRun, { accepted: Promise<boolean>; undo: 
 async function stepUnverified(run: TrainingRun, [first, ...rest]: Candidate[], c: StepContext): Promise<Pick<Candidate, 'on' | 'weighted'>> {
   const t = run.data;
   const update = await first.update();
-  const before = copied(run, undoCopies);
+  const before = copied(run);
   stepParams(t.spec, t.params, update, t.opt, t.state, c.progress);
   // A copy: the referee's thread may take the task after the next close has moved the parameters on.
   const after = c.referee.heldOutLoss(t.spec.model, t.params.slice(), c.ref.heldOut);
@@ -125,6 +125,7 @@ async function stepUnverified(run: TrainingRun, [first, ...rest]: Candidate[], c
     () => false, // unchecked is not accepted
   );
   unverified.set(run, {
+    loss: after,
     accepted,
     undo: () => {
       restore(t, before);
@@ -133,6 +134,9 @@ async function stepUnverified(run: TrainingRun, [first, ...rest]: Candidate[], c
   });
   return { on: first.on, weighted: first.weighted };
 }
+
+/** The held-out loss at the run's parameters while its last step's check is under way: the next reference's own. */
+export const heldOutLossUnderWay = (run: TrainingRun): Promise<number> | undefined => unverified.get(run)?.loss;
 
 /**
  * Settle the held-out check of the step the last close published: undefined when it passed (or there was none); when
@@ -187,17 +191,19 @@ function withoutLowestHalf(weights: number[]): number[] {
 
 type Copy = { params: Float32Array; opt: OptimizerState };
 
-/** Each run's copies of its parameters and optimizer, kept from round to round (no 3 MB a round to collect): for tentative steps, and to undo an unverified one. */
+/**
+ * Each run's copy of its parameters and optimizer, kept from round to round (no 3 MB a round to collect): a tentative
+ * step's, or what undoes an unverified step (read back before any tentative step of the next close writes it).
+ */
 const scratch = new WeakMap<TrainingRun, Copy>();
-const undoCopies = new WeakMap<TrainingRun, Copy>();
 
-/** The run's parameters and optimizer, copied into its buffers of `kept`. */
-function copied(run: TrainingRun, kept: WeakMap<TrainingRun, Copy>): Copy {
+/** The run's parameters and optimizer, copied into its scratch buffers. */
+function copied(run: TrainingRun): Copy {
   const { params, opt } = run.data;
-  let copy = kept.get(run);
+  let copy = scratch.get(run);
   if (copy?.params.length !== params.length) {
     copy = { params: new Float32Array(params.length), opt: newOptimizerState(params.length) };
-    kept.set(run, copy);
+    scratch.set(run, copy);
   }
   copy.params.set(params);
   copy.opt.t = opt.t;
@@ -216,7 +222,7 @@ function restore(t: TrainingRun['data'], from: Copy) {
 /** The step on copies of the parameters and optimizer, kept only if the held-out loss allows it. */
 async function tentativeStep(run: TrainingRun, update: Float32Array, progress: number, ref: RoundReference, referee: Referee) {
   const { spec, state } = run.data;
-  const next = copied(run, scratch);
+  const next = copied(run);
   stepParams(spec, next.params, update, next.opt, state, progress);
   const after = await referee.heldOutLoss(spec.model, next.params, ref.heldOut);
   return heldOutAccepts(ref.heldOutLoss, after) ? next : undefined;
