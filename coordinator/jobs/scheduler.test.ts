@@ -409,6 +409,24 @@ for (const dialect of DIALECTS)
       expect(row?.error).toMatch(/disk full/);
     });
 
+    it("fails a job once when its last round's record fails (the close awaits it and the write reports it too)", async () => {
+      const lines: string[] = [];
+      await scheduler.stop();
+      scheduler = new Scheduler({ store, datasets, log: createLogger('error', (l) => lines.push(l)), metrics: new Metrics(), owner: 'test' });
+      await scheduler.start();
+      const id = await scheduler.submit(job({ globalBatch: 8, rounds: 1 }), null);
+      store.closeRound = async () => Promise.reject(new Error('disk full'));
+      const w = link('worker-0000001');
+      scheduler.dispatcher.addWorker(w);
+      scheduler.dispatcher.ready(w.id, 1);
+      await settle();
+      const a = (await assigned(w, 1))[0];
+      await scheduler.result(w.id, result(a), gradient(a)).catch(() => {});
+      await settle();
+      expect((await store.job(id))?.state).toBe('failed');
+      expect(lines.filter((l) => l.includes('"msg":"job failed"'))).toHaveLength(1);
+    });
+
     it('refuses a result whose own numbers are out of range, and keeps the job running', async () => {
       const id = await scheduler.submit(job({ globalBatch: 8 }), null);
       const w = link('worker-0000001');
