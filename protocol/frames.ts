@@ -14,6 +14,8 @@ export const FRAME_VERSION = 1;
 export const HEADER_BYTES = 32;
 
 export const FrameKind = { gradient: 1, delta: 2, params: 3, data: 4, output: 5, 'params-delta': 6 } as const;
+/** Where a frame's header holds its kind. */
+export const KIND_BYTE = 3;
 export type FrameKindName = keyof typeof FrameKind;
 export const DType = { f32: 0, f16: 1, int8: 2, u8: 3 } as const;
 export type DTypeName = keyof typeof DType;
@@ -63,8 +65,8 @@ export function decodeFrame(buf: ArrayBuffer | Uint8Array, maxBytes = Infinity):
   const v = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
   if (v.getUint16(0, true) !== FRAME_MAGIC) throw new GridError('BAD_FRAME', 'bad magic');
   if (v.getUint8(2) !== FRAME_VERSION) throw new GridError('VERSION_MISMATCH', `frame version ${v.getUint8(2)}`);
-  const kind = kindName(v.getUint8(3));
-  if (!kind) throw new GridError('BAD_FRAME', `unknown frame kind ${v.getUint8(3)}`);
+  const kind = kindName(v.getUint8(KIND_BYTE));
+  if (!kind) throw new GridError('BAD_FRAME', `unknown frame kind ${v.getUint8(KIND_BYTE)}`);
   const dtype = dtypeName(v.getUint8(4));
   if (!dtype) throw new GridError('BAD_DTYPE', `unknown dtype ${v.getUint8(4)}`);
   const count = v.getUint32(20, true);

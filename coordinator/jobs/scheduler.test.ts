@@ -394,9 +394,10 @@ for (const dialect of DIALECTS)
       expect(fast.assigns()).toHaveLength(1);
     });
 
-    it('marks a job failed, with the reason, when closing its round throws', async () => {
-      const id = await scheduler.submit(job({ globalBatch: 8 }), null);
-      store.closeRound = async () => Promise.reject(new Error('disk full')); // the round's one transaction fails
+    /** A job of `rounds` whose round's one transaction fails, and its first shard's result handed in. */
+    const failingClose = async (rounds?: number) => {
+      const id = await scheduler.submit(job({ globalBatch: 8, ...(rounds && { rounds }) }), null);
+      store.closeRound = async () => Promise.reject(new Error('disk full'));
       const w = link('worker-0000001');
       scheduler.dispatcher.addWorker(w);
       scheduler.dispatcher.ready(w.id, 1);
@@ -404,6 +405,11 @@ for (const dialect of DIALECTS)
       const a = (await assigned(w, 1))[0];
       await scheduler.result(w.id, result(a), gradient(a)).catch(() => {});
       await settle();
+      return id;
+    };
+
+    it('marks a job failed, with the reason, when closing its round throws', async () => {
+      const id = await failingClose();
       const row = await store.job(id);
       expect(row?.state).toBe('failed');
       expect(row?.error).toMatch(/disk full/);
@@ -414,15 +420,7 @@ for (const dialect of DIALECTS)
       await scheduler.stop();
       scheduler = new Scheduler({ store, datasets, log: createLogger('error', (l) => lines.push(l)), metrics: new Metrics(), owner: 'test' });
       await scheduler.start();
-      const id = await scheduler.submit(job({ globalBatch: 8, rounds: 1 }), null);
-      store.closeRound = async () => Promise.reject(new Error('disk full'));
-      const w = link('worker-0000001');
-      scheduler.dispatcher.addWorker(w);
-      scheduler.dispatcher.ready(w.id, 1);
-      await settle();
-      const a = (await assigned(w, 1))[0];
-      await scheduler.result(w.id, result(a), gradient(a)).catch(() => {});
-      await settle();
+      const id = await failingClose(1);
       expect((await store.job(id))?.state).toBe('failed');
       expect(lines.filter((l) => l.includes('"msg":"job failed"'))).toHaveLength(1);
     });

@@ -1,5 +1,5 @@
 import { errorBody, GridError, refusalFor } from '../../protocol/errors';
-import { decodeFrame, FrameKind } from '../../protocol/frames';
+import { decodeFrame, FrameKind, KIND_BYTE } from '../../protocol/frames';
 import { type ClientMessage, errorMessage, PROTOCOL_VERSION, parseClientMessage, type ServerMessage, WS_PROTOCOL } from '../../protocol/messages';
 import { type Auth, bearerToken } from '../auth';
 import type { WorkerLink } from '../jobs/dispatcher';
@@ -263,7 +263,7 @@ export function workerSocket(o: WorkerSocketOptions): UWS.WebSocketBehavior<Conn
  * it lies (result-check.ts) instead of copied a second time; other frames (outputs the store keeps) in plain memory.
  */
 function kept(message: ArrayBuffer): Uint8Array {
-  const kind = message.byteLength > 3 ? new Uint8Array(message, 3, 1)[0] : 0;
+  const kind = message.byteLength > KIND_BYTE ? new Uint8Array(message, KIND_BYTE, 1)[0] : 0;
   if (kind !== FrameKind.gradient && kind !== FrameKind.delta) return new Uint8Array(message.slice(0));
   const bytes = new Uint8Array(new SharedArrayBuffer(message.byteLength));
   bytes.set(new Uint8Array(message));

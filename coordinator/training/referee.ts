@@ -30,6 +30,8 @@ const ROOT_SEED_MIX = 0x726f6f74;
  */
 export class Referee {
   private readonly pool = new OnnxThread();
+  /** Each job's held-out samples, by its spec (parsed once per run). */
+  private readonly heldOuts = new WeakMap<TrainingSpec, Batch>();
 
   constructor(private readonly datasets: Pick<DatasetRegistry, 'get'>) {}
 
@@ -57,8 +59,12 @@ export class Referee {
     // Augmented as the workers' samples are; the held-out loss is taken on the samples as they are.
     const root = this.batch(spec, { seed, cursor, count: rootSize, augment: spec.dataset.augment });
     // The same samples every round (round 0's, which no later round's root sample takes): one round's loss after its
-    // step is the next one's before, taken once.
-    const heldOut = this.batch(spec, { seed, cursor: rootSize, count: HELD_OUT_SAMPLES });
+    // step is the next one's before, taken once; gathered once per job.
+    let heldOut = this.heldOuts.get(spec);
+    if (!heldOut) {
+      heldOut = this.batch(spec, { seed, cursor: rootSize, count: HELD_OUT_SAMPLES });
+      this.heldOuts.set(spec, heldOut);
+    }
     const at = params.slice();
     const [grads, before] = await Promise.all([this.update(spec, at, root, round), heldOutLoss ?? this.heldOutLoss(spec.model, at, heldOut)]);
     return { grads, norm: l2Norm(grads), samples: rootSize, heldOutLoss: before, heldOut };
